@@ -1,0 +1,64 @@
+/**
+ * `createApp(deps)`: the Hono application with every route, middleware and the OpenAPI document.
+ * No I/O at import time, so tests build it with their own deps and call `app.request()`.
+ */
+import { bodyLimit } from 'hono/body-limit'
+import { secureHeaders } from 'hono/secure-headers'
+import { AppError } from './errors.js'
+import type { HttpDeps } from './http/deps.js'
+import { notFound, onError } from './http/middleware/errors.js'
+import { requestContext } from './http/middleware/request-context.js'
+import { type Api, createApi } from './http/openapi.js'
+import { registerAgreements } from './http/routes/directory/agreements.js'
+import { registerItems } from './http/routes/directory/items.js'
+import { registerRegions } from './http/routes/directory/regions.js'
+import { registerThings } from './http/routes/directory/things.js'
+import { registerDocs } from './http/routes/ops/docs.js'
+import { registerHealth } from './http/routes/ops/health.js'
+import { registerResolveRoute } from './http/routes/routes/resolve.js'
+
+export function createApp(deps: HttpDeps): Api {
+  const api = createApi()
+  api.use('*', requestContext(deps.logger))
+  api.use(
+    '*',
+    secureHeaders({
+      // Swagger UI at /docs needs its own script and style; everything is served from this origin.
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        frameAncestors: ["'none'"],
+      },
+    }),
+  )
+  api.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: deps.bodyLimitBytes,
+      onError: () => {
+        throw new AppError('payload_too_large', `the request body exceeds ${deps.bodyLimitBytes} bytes`)
+      },
+    }),
+  )
+  api.use('/v1/*', async (c, next) => {
+    if (['POST', 'PUT', 'PATCH'].includes(c.req.method)) {
+      const type = c.req.header('content-type') ?? ''
+      if (!/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
+        throw new AppError('unsupported_media_type', 'send the body as application/json')
+      }
+    }
+    await next()
+  })
+  api.onError(onError)
+  api.notFound(notFound)
+
+  registerHealth(api, deps)
+  registerRegions(api, deps)
+  registerItems(api, deps)
+  registerThings(api, deps)
+  registerAgreements(api, deps)
+  registerResolveRoute(api, deps)
+  registerDocs(api, deps.gateway.id)
+  return api
+}

@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+/**
+ * The `tongban` command. Each subcommand parses its own flags; configuration comes from the
+ * environment (see config/env.ts and the README).
+ */
+import { parseArgs } from 'node:util'
+import { ConfigError, loadConfig } from '../config/env.js'
+import { ConfigCheckError, checkDirectory, formatProblem, loadDirectory } from '../config/load.js'
+import { createLogger } from './logger.js'
+import { openStore, startGateway } from './main.js'
+import { openDatabase } from './store/db.js'
+import { PgDirectoryStore } from './store/directory-store.js'
+import { migrate } from './store/migrate.js'
+import { version } from './version.js'
+
+const usage = `tongban ${version}: the cross-region government service gateway (通办)
+
+Usage: tongban <command> [options]
+
+Commands:
+  serve                 start the gateway (HTTP API)
+  migrate               apply pending database migrations
+  seed [--config DIR]   load the configuration directory into the database (idempotent)
+  config check [DIR]    validate a configuration directory; exits 1 listing every error
+  version               print the version
+
+Environment: PORT, DATABASE_URL (unset: embedded database in TONGBAN_DATA_DIR), REDIS_URL,
+QUEUE_PREFIX, GATEWAY_ID, TONGBAN_DATA_DIR, TONGBAN_CONFIG_DIR, LOG_LEVEL. See README.md.
+`
+
+type Command = (args: string[]) => Promise<number>
+
+const commands: Record<string, Command> = {
+  async serve() {
+    const config = loadConfig()
+    const logger = createLogger(config.logLevel)
+    const gateway = await startGateway(config, logger)
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'signal received')
+      gateway.close().then(
+        () => process.exit(0),
+        (err) => {
+          logger.error({ err }, 'shutdown failed')
+          process.exit(1)
+        },
+      )
+    }
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT'))
+    return new Promise<number>(() => {})
+  },
+
+  async migrate() {
+    const config = loadConfig()
+    const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir })
+    try {
+      const { applied, current } = await migrate(database)
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'nothing to apply')
+      console.log(`schema version ${current} (${database.kind})`)
+      return 0
+    } finally {
+      await database.close()
+    }
+  },
+
+  async seed(args) {
+    const { values } = parseArgs({ args, options: { config: { type: 'string' } } })
+    const config = loadConfig()
+    const logger = createLogger('warn')
+    const { database } = await openStore(config, logger)
+    try {
+      const { directory, warnings } = await loadDirectory(values.config ?? config.configDir)
+      for (const w of warnings) console.warn(`warning: ${formatProblem(w)}`)
+      const report = await new PgDirectoryStore(database.db).seed(directory, 'cli')
+      console.log(
+        `regions ${report.regions}, items ${report.items}, things ${report.things}, calendars ${report.calendars}; ` +
+          `agreement versions inserted ${report.agreementsInserted}, unchanged ${report.agreementsUnchanged}`,
+      )
+      for (const c of report.agreementConflicts) {
+        console.warn(`warning: agreement ${c} differs from the stored version; give the change a new version number`)
+      }
+      return 0
+    } finally {
+      await database.close()
+    }
+  },
+
+  async config(args) {
+    const [sub, dir] = args
+    if (sub !== 'check') {
+      console.error('usage: tongban config check [DIR]')
+      return 2
+    }
+    const target = dir ?? loadConfig().configDir
+    const { directory, errors, warnings } = await checkDirectory(target)
+    for (const w of warnings) console.warn(`warning: ${formatProblem(w)}`)
+    for (const e of errors) console.error(`error: ${formatProblem(e)}`)
+    if (errors.length > 0) {
+      console.error(`${target}: ${errors.length} error(s)`)
+      return 1
+    }
+    console.log(
+      `${target}: ok (${directory.regions.length} regions, ${directory.items.length} items, ` +
+        `${directory.things.length} things, ${directory.agreements.length} agreements, ${directory.calendars.length} calendars)`,
+    )
+    return 0
+  },
+
+  async version() {
+    console.log(version)
+    return 0
+  },
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    console.log(usage)
+    return name === undefined ? 2 : 0
+  }
+  const command = commands[name]
+  if (!command) {
+    console.error(`unknown command "${name}"\n\n${usage}`)
+    return 2
+  }
+  try {
+    return await command(rest)
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof ConfigCheckError) {
+      console.error(e.message)
+      return 1
+    }
+    console.error(`tongban ${name}: ${(e as Error).message}`)
+    return 1
+  }
+}
+
+runCli(process.argv.slice(2)).then((code) => {
+  if (code !== 0 || process.argv[2] !== 'serve') process.exit(code)
+})

@@ -1,0 +1,68 @@
+/**
+ * The one error type of the gateway. Every refusal carries a stable snake_case `code`; HTTP maps it
+ * to a status and title through `errorCatalog`, workers map `retryable` to BullMQ's retry behaviour.
+ * `context` must never hold secrets or identity numbers: it is logged and may be shown to callers.
+ */
+export const errorCatalog = {
+  bad_request: { status: 400, title: 'Malformed request' },
+  validation_failed: { status: 400, title: 'Request validation failed' },
+  unauthenticated: { status: 401, title: 'Authentication required' },
+  forbidden: { status: 403, title: 'Not allowed' },
+  not_found: { status: 404, title: 'Not found' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'State conflict' },
+  idempotency_in_flight: { status: 409, title: 'The first request with this Idempotency-Key is still in flight' },
+  invalid_transition: { status: 409, title: 'Event not allowed in the current status' },
+  payload_too_large: { status: 413, title: 'Request body too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported media type' },
+  no_agreement: { status: 422, title: 'No agreement authorises this route' },
+  mode_not_allowed: { status: 422, title: 'The agreement does not allow this handling mode' },
+  scope_mismatch: { status: 422, title: "The agreement's scope contradicts the regions' geography" },
+  agreement_inactive: { status: 422, title: 'The agreement is not in force' },
+  region_retired: { status: 422, title: 'The region code is retired' },
+  unknown_region: { status: 422, title: 'Unknown region' },
+  unknown_item: { status: 422, title: 'Unknown service item' },
+  unknown_thing: { status: 422, title: 'Unknown one-thing bundle' },
+  idempotency_key_reused: { status: 422, title: 'Idempotency-Key reused with a different body' },
+  invalid_identity_number: { status: 422, title: 'Identity number fails its check' },
+  rule_violation: { status: 422, title: 'Refused by a rule' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal: { status: 500, title: 'Internal error' },
+  upstream_failed: { status: 502, title: 'The other system failed' },
+  not_ready: { status: 503, title: 'Not ready' },
+} as const satisfies Record<string, { status: number; title: string }>
+
+export type ErrorCode = keyof typeof errorCatalog
+
+export interface FieldError {
+  path: string
+  message: string
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode
+  readonly context: Record<string, unknown>
+  readonly retryable: boolean
+  readonly errors: FieldError[] | undefined
+
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    options: { cause?: unknown; context?: Record<string, unknown>; retryable?: boolean; errors?: FieldError[] } = {},
+  ) {
+    super(detail, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'AppError'
+    this.code = code
+    this.context = options.context ?? {}
+    this.retryable = options.retryable ?? false
+    this.errors = options.errors
+  }
+
+  get status(): number {
+    return errorCatalog[this.code].status
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return e instanceof AppError
+}

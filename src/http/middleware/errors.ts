@@ -1,0 +1,55 @@
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { type ErrorCode, isAppError } from '../../errors.js'
+import type { AppEnv } from '../context.js'
+import { problemResponse, toProblem } from '../problem.js'
+
+function requestIdOf(c: Context<AppEnv>): string {
+  return c.get('requestId') ?? 'unknown'
+}
+
+/** The one error handler: AppError → its problem; HTTPException → mapped; anything else → opaque 500. */
+export const onError: ErrorHandler<AppEnv> = (err, c) => {
+  const fields = c.get('logFields')
+  if (isAppError(err)) {
+    if (fields) fields.errorCode = err.code
+    if (err.status >= 500) c.get('log')?.error({ err, context: err.context }, err.message)
+    const headers: Record<string, string> = {}
+    if (err.code === 'rate_limited' && typeof err.context.retryAfterSeconds === 'number') {
+      headers['Retry-After'] = String(err.context.retryAfterSeconds)
+    }
+    return problemResponse(toProblem(err.code, err.message, requestIdOf(c), err.errors), {
+      'X-Request-Id': requestIdOf(c),
+      ...headers,
+    })
+  }
+  if (err instanceof HTTPException) {
+    const code: ErrorCode =
+      err.status === 413
+        ? 'payload_too_large'
+        : err.status === 415
+          ? 'unsupported_media_type'
+          : err.status === 401
+            ? 'unauthenticated'
+            : err.status === 404
+              ? 'not_found'
+              : 'bad_request'
+    if (fields) fields.errorCode = code
+    return problemResponse(toProblem(code, err.message || 'the request could not be processed', requestIdOf(c)), {
+      'X-Request-Id': requestIdOf(c),
+    })
+  }
+  if (fields) fields.errorCode = 'internal'
+  c.get('log')?.error({ err }, 'unhandled error')
+  return problemResponse(toProblem('internal', 'an internal error occurred; quote the request id', requestIdOf(c)), {
+    'X-Request-Id': requestIdOf(c),
+  })
+}
+
+export const notFound: NotFoundHandler<AppEnv> = (c) => {
+  const fields = c.get('logFields')
+  if (fields) fields.errorCode = 'not_found'
+  return problemResponse(toProblem('not_found', `no route for ${c.req.method} ${c.req.path}`, requestIdOf(c)), {
+    'X-Request-Id': requestIdOf(c),
+  })
+}

@@ -1,0 +1,57 @@
+/**
+ * Helpers shared by every route file: the typed `Api`, JSON bodies and the problem responses,
+ * so each route's OpenAPI entry is generated from the same zod schemas that validate it.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi'
+import type { z } from 'zod'
+import { errorCatalog } from '../errors.js'
+import type { AppEnv } from './context.js'
+import { Problem, validationError } from './problem.js'
+
+export type Api = OpenAPIHono<AppEnv>
+
+export function createApi(): Api {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw validationError(
+          result.error as z.ZodError,
+          result.target === 'json' ? 'request body' : `request ${result.target}`,
+        )
+      }
+    },
+  })
+}
+
+export function json<T extends z.ZodType>(schema: T, description: string) {
+  return { content: { 'application/json': { schema } }, description }
+}
+
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { content: { 'application/json': { schema } }, required: true }
+}
+
+type StatusWithProblem = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 503
+
+const describe: Record<StatusWithProblem, string> = {
+  400: errorCatalog.bad_request.title,
+  401: errorCatalog.unauthenticated.title,
+  403: errorCatalog.forbidden.title,
+  404: errorCatalog.not_found.title,
+  409: errorCatalog.conflict.title,
+  413: errorCatalog.payload_too_large.title,
+  415: errorCatalog.unsupported_media_type.title,
+  422: 'Refused by a rule: `code` names it',
+  429: errorCatalog.rate_limited.title,
+  503: errorCatalog.not_ready.title,
+}
+
+/** Problem responses for the given statuses, for a route's `responses`. */
+export function problems<S extends StatusWithProblem>(...statuses: S[]) {
+  return Object.fromEntries(
+    statuses.map((s) => [
+      s,
+      { content: { 'application/problem+json': { schema: Problem } }, description: describe[s] },
+    ]),
+  ) as Record<S, { content: { 'application/problem+json': { schema: typeof Problem } }; description: string }>
+}

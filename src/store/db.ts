@@ -1,0 +1,149 @@
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { type SQL, sql } from 'drizzle-orm'
+import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { PgDialect } from 'drizzle-orm/pg-core'
+import { drizzle as drizzlePglite, PgliteSession, PgliteTransaction } from 'drizzle-orm/pglite'
+import pg from 'pg'
+import * as schema from './schema.js'
+
+/** Drizzle's common base of the node-postgres and PGlite databases (and of their transactions). */
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>
+
+/** One transaction: a drizzle handle bound to it, and raw scripts run inside it. */
+export interface Tx {
+  db: Db
+  /** Runs a multi-statement SQL script without parameters (migrations) inside this transaction. */
+  execScript(script: string): Promise<void>
+}
+
+/** The gateway's database, whichever engine backs it. */
+export interface Database {
+  db: Db
+  kind: 'postgres' | 'pglite'
+  /** Resolves when the database answers `select 1`; for readiness checks. */
+  ping(): Promise<void>
+  /**
+   * Runs `fn` in one READ COMMITTED transaction: commits when it resolves, rolls back when it throws.
+   * Unlike `db.transaction`, it also offers `execScript`, which PGlite can only do on its raw client.
+   * On PGlite every transaction holds the single connection: inside `fn`, use `tx.db` only — a query
+   * through the outer `db` would wait for the transaction to end, forever.
+   */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>
+  /** Ends the pool (PostgreSQL) or closes the embedded database (PGlite); idempotent. */
+  close(): Promise<void>
+}
+
+export interface OpenDatabaseOptions {
+  /** `postgres://…` of a PostgreSQL server; without it, the embedded PGlite is used. */
+  url?: string | undefined
+  /** Where PGlite keeps its files (`${dataDir}/pglite`, created if missing); unused with `url`. */
+  dataDir: string
+  /** Connections in the pool (PostgreSQL only); default 10. */
+  poolSize?: number
+  /**
+   * Called when an idle pooled connection fails (the server restarted, the network dropped); the pool
+   * discards it. Default: ignore. Without a listener such an error would crash the process.
+   */
+  onPoolError?: (error: Error) => void
+}
+
+const STATEMENT_TIMEOUT_MS = 30_000
+
+/**
+ * Runs raw SQL and returns its rows. Both drivers answer `db.execute` with `{ rows }`, but on `Db`,
+ * their common base, the result is typed `unknown`; this is the one place that knows the shape.
+ *
+ * @example
+ * const [row] = await queryRows<{ n: number }>(database.db, sql`select count(*)::int as n from regions`)
+ */
+export async function queryRows<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as { rows: T[] }
+  return result.rows
+}
+
+/**
+ * Opens the gateway's database: PostgreSQL when `url` is given, else an embedded PGlite persisted
+ * in `${dataDir}/pglite`. Both run the same schema, migrations and queries; call `migrate` next.
+ *
+ * PostgreSQL: a `pg` Pool of `poolSize` (default 10) connections, `application_name` `tongban`,
+ * `statement_timeout` 30 s. PGlite: one in-process connection, so transactions run one at a time.
+ *
+ * @example
+ * const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir })
+ * await migrate(database)
+ * const directory = new PgDirectoryStore(database.db)
+ * // on shutdown
+ * await database.close()
+ */
+export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
+  return opts.url === undefined ? openPglite(opts.dataDir) : openPostgres(opts)
+}
+
+async function openPostgres(opts: OpenDatabaseOptions): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: opts.poolSize ?? 10,
+    application_name: 'tongban',
+    statement_timeout: STATEMENT_TIMEOUT_MS,
+  })
+  pool.on('error', opts.onPoolError ?? (() => {}))
+  const db: Db = drizzleNodePg(pool, { schema })
+  let closed: Promise<void> | undefined
+  return {
+    db,
+    kind: 'postgres',
+    async ping() {
+      await db.execute(sql`select 1`)
+    },
+    transaction: (fn) =>
+      db.transaction((txDb) =>
+        fn({
+          db: txDb,
+          // Without parameters, pg sends the simple-query protocol, which accepts several statements.
+          execScript: async (script) => {
+            await txDb.execute(sql.raw(script))
+          },
+        }),
+      ),
+    close() {
+      closed ??= pool.end()
+      return closed
+    },
+  }
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  const dir = path.join(dataDir, 'pglite')
+  await mkdir(dir, { recursive: true })
+  const client = await PGlite.create(dir)
+  const db: Db = drizzlePglite(client, { schema })
+  // drizzle hides PGlite's transaction object, whose `exec` alone runs multi-statement scripts; so the
+  // transaction is opened here and a drizzle handle is bound to it the way drizzle's own session does.
+  const dialect = new PgDialect()
+  const relational = { fullSchema: db._.fullSchema, schema: db._.schema!, tableNamesMap: db._.tableNamesMap }
+  let closed: Promise<void> | undefined
+  return {
+    db,
+    kind: 'pglite',
+    async ping() {
+      await db.execute(sql`select 1`)
+    },
+    transaction: (fn) =>
+      client.transaction((raw) => {
+        const txDb: Db = new PgliteTransaction(dialect, new PgliteSession(raw, dialect, relational), relational)
+        return fn({
+          db: txDb,
+          execScript: async (script) => {
+            await raw.exec(script)
+          },
+        })
+      }),
+    close() {
+      closed ??= client.closed ? Promise.resolve() : client.close()
+      return closed
+    },
+  }
+}

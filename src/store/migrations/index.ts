@@ -1,0 +1,15 @@
+/**
+ * Every migration of the gateway's schema, in order. A migration is never edited once released:
+ * a change is a new file `NNNN-name.ts` appended here. The SQL lives in TS modules so `tsc` ships it.
+ */
+import { migration0001 } from './0001-directory.js'
+
+export interface Migration {
+  /** Strictly increasing, starting at 1. */
+  version: number
+  name: string
+  /** Plain SQL, several statements allowed, no parameters; runs inside one transaction. */
+  sql: string
+}
+
+export const migrations: readonly Migration[] = [migration0001]

@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { call, createTestApp, type TestApp } from '../helpers/app.js'
+
+let t: TestApp
+let redisUp = true
+
+beforeAll(async () => {
+  t = await createTestApp({
+    readiness: [
+      { name: 'database', check: async () => t.database.ping() },
+      {
+        name: 'redis',
+        check: async () => {
+          if (!redisUp) throw new Error('connection refused')
+        },
+      },
+    ],
+  })
+})
+afterAll(async () => {
+  await t?.close()
+})
+
+describe('operations', () => {
+  it('GET /healthz answers while the process runs', async () => {
+    const res = await call(t.app, 'GET', '/healthz')
+    expect(res.status).toBe(200)
+    expect(res.body).toEqual({ status: 'ok', gateway: 'gw-test', version: 'test' })
+  })
+
+  it('GET /readyz is 200 when every check passes and 503 naming the failing one', async () => {
+    const ok = await call(t.app, 'GET', '/readyz')
+    expect(ok.status).toBe(200)
+    expect(ok.body.checks.database.ok).toBe(true)
+    redisUp = false
+    try {
+      const down = await call(t.app, 'GET', '/readyz')
+      expect(down.status).toBe(503)
+      expect(down.body).toMatchObject({
+        status: 'not_ready',
+        checks: { redis: { ok: false, error: 'connection refused' } },
+      })
+    } finally {
+      redisUp = true
+    }
+  })
+
+  it('every response carries X-Request-Id: the caller’s when well formed, a fresh one otherwise', async () => {
+    const mine = await call(t.app, 'GET', '/healthz', undefined, { 'x-request-id': 'win-42.abc' })
+    expect(mine.headers.get('x-request-id')).toBe('win-42.abc')
+    const odd = await call(t.app, 'GET', '/v1/items/nope', undefined, { 'x-request-id': 'bad id with spaces' })
+    expect(odd.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+    expect(odd.body.requestId).toBe(odd.headers.get('x-request-id'))
+  })
+
+  it('unknown routes are problem+json 404; security headers are set', async () => {
+    const res = await call(t.app, 'GET', '/v2/nothing')
+    expect(res.status).toBe(404)
+    expect(res.headers.get('content-type')).toContain('application/problem+json')
+    expect(res.body.code).toBe('not_found')
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")
+  })
+
+  it('GET /openapi.json is an OpenAPI 3.1 document covering every route', async () => {
+    const res = await call(t.app, 'GET', '/openapi.json')
+    expect(res.status).toBe(200)
+    expect(res.body.openapi).toBe('3.1.0')
+    const paths = Object.keys(res.body.paths).sort()
+    expect(paths).toEqual(
+      [
+        '/healthz',
+        '/readyz',
+        '/v1/agreements',
+        '/v1/agreements/{id}',
+        '/v1/items',
+        '/v1/items/{code}',
+        '/v1/regions',
+        '/v1/regions/{code}',
+        '/v1/routes/resolve',
+        '/v1/things',
+        '/v1/things/{id}',
+      ].sort(),
+    )
+    const resolve = res.body.paths['/v1/routes/resolve'].post
+    expect(Object.keys(resolve.responses)).toEqual(expect.arrayContaining(['200', '400', '422']))
+    expect(res.body.components.schemas.Problem).toBeDefined()
+  })
+
+  it('GET /docs serves Swagger UI from this origin', async () => {
+    const page = await t.app.request('/docs')
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('/docs/assets/swagger-ui-bundle.js')
+    const js = await t.app.request('/docs/assets/swagger-ui-bundle.js')
+    expect(js.status).toBe(200)
+    expect(js.headers.get('content-type')).toContain('javascript')
+    expect((await t.app.request('/docs/assets/../../package.json')).status).toBe(404)
+  })
+})

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../../config/env.js'
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig({})
+    expect(c.http.port).toBe(8080)
+    expect(c.database.url).toBeUndefined()
+    expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', queuePrefix: 'tongban' })
+    expect(c.dataDir.endsWith('/data')).toBe(true)
+    expect(c.logLevel).toBe('info')
+    expect(Object.isFrozen(c.http)).toBe(true)
+  })
+
+  it('treats an empty DATABASE_URL as unset (embedded database)', () => {
+    expect(loadConfig({ DATABASE_URL: '' }).database.url).toBeUndefined()
+    expect(loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/x' }).database.url).toBe(
+      'postgres://postgres@127.0.0.1:5432/x',
+    )
+  })
+
+  it.each([
+    [{ PORT: '70000' }, 'PORT'],
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL: must be a postgres:// URL'],
+    [{ REDIS_URL: 'http://x' }, 'REDIS_URL: must be a redis://'],
+    [{ QUEUE_PREFIX: 'a b' }, 'QUEUE_PREFIX'],
+    [{ GATEWAY_ID: 'GW 1' }, 'GATEWAY_ID'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ])('refuses %j naming the variable', (env, expected) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError)
+    expect(() => loadConfig(env)).toThrow(expected)
+  })
+
+  it('lists every invalid variable at once', () => {
+    try {
+      loadConfig({ PORT: '-1', LOG_LEVEL: 'x' })
+      expect.unreachable()
+    } catch (e) {
+      expect((e as Error).message).toContain('PORT')
+      expect((e as Error).message).toContain('LOG_LEVEL')
+    }
+  })
+})

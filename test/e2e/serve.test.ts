@@ -1,0 +1,102 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type Gateway, runCli, startGateway } from '../helpers/process.js'
+
+const admin = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const cleanups: (() => Promise<unknown>)[] = []
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c()
+})
+
+async function tempDir() {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tongban-e2e-'))
+  cleanups.push(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+async function freshDatabase(): Promise<string> {
+  const name = `tongban_e2e_${Math.random().toString(36).slice(2, 10)}`
+  const client = new pg.Client({ connectionString: admin })
+  await client.connect()
+  await client.query(`CREATE DATABASE ${name}`)
+  await client.end()
+  cleanups.push(async () => {
+    const c = new pg.Client({ connectionString: admin })
+    await c.connect()
+    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    await c.end()
+  })
+  const url = new URL(admin)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+async function exercise(gw: Gateway) {
+  const health = await fetch(`${gw.url}/healthz`)
+  expect(health.status).toBe(200)
+  const ready = await fetch(`${gw.url}/readyz`)
+  expect(ready.status, await ready.clone().text()).toBe(200)
+  const res = await fetch(`${gw.url}/v1/routes/resolve`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      item: 'hukou-certificate',
+      originRegion: '420303',
+      processingRegion: '420600',
+      mode: 'full_online',
+    }),
+  })
+  expect(res.status).toBe(200)
+  expect(await res.json()).toMatchObject({ scope: 'cross_city', agreement: { id: 'xiang-shi-sui-shen' } })
+}
+
+describe('tongban serve, as a process', () => {
+  it('starts on the embedded database with nothing but Redis, seeds on first start, stops on SIGTERM', async () => {
+    const dataDir = await tempDir()
+    const gw = await startGateway({ TONGBAN_DATA_DIR: dataDir, DATABASE_URL: '' })
+    await exercise(gw)
+    expect(gw.output()).toContain('directory seeded from the configuration (first start)')
+    expect(await gw.stop('SIGTERM')).toBe(0)
+    expect(gw.output()).toContain('"msg":"stopped"')
+    // Second start: same data directory, no second seeding.
+    const again = await startGateway({ TONGBAN_DATA_DIR: dataDir, DATABASE_URL: '' })
+    await exercise(again)
+    expect(again.output()).not.toContain('first start')
+    expect(await again.stop()).toBe(0)
+  }, 90_000)
+
+  it('starts on PostgreSQL; migrate and seed are idempotent from the CLI', async () => {
+    const url = await freshDatabase()
+    const env = { DATABASE_URL: url, TONGBAN_DATA_DIR: await tempDir() }
+    const m1 = await runCli(['migrate'], env)
+    expect(m1.code, m1.stderr).toBe(0)
+    expect(m1.stdout).toContain('applied: 0001-directory')
+    const m2 = await runCli(['migrate'], env)
+    expect(m2.stdout).toContain('nothing to apply')
+    const s = await runCli(['seed'], env)
+    expect(s.code, s.stderr).toBe(0)
+    const s2 = await runCli(['seed'], env)
+    expect(s2.stdout).toContain('agreement versions inserted 0')
+    const gw = await startGateway(env)
+    await exercise(gw)
+    expect(await gw.stop()).toBe(0)
+  }, 90_000)
+
+  it('exits non-zero with a readable message for a bad environment', async () => {
+    const res = await runCli(['serve'], { PORT: 'eighty' })
+    expect(res.code).toBe(1)
+    expect(res.stderr).toContain('PORT')
+  })
+
+  it('config check exits 0 on the shipped configuration and 1 listing errors on a broken one', async () => {
+    const ok = await runCli(['config', 'check'])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(ok.stdout).toMatch(/ok \(\d+ regions, \d+ items/)
+    const missing = await runCli(['config', 'check', await tempDir()])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toContain('regions/admin-divisions.csv: file missing')
+  })
+})

@@ -1,0 +1,76 @@
+/**
+ * Runs the real `tongban` command as a child process (through tsx), for end-to-end tests.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx')
+const cli = path.join(repoRoot, 'src', 'cli.ts')
+
+export interface Gateway {
+  url: string
+  child: ChildProcess
+  output: () => string
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** Runs `tongban ARGS` to completion: { code, stdout, stderr }. */
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(tsx, [cli, ...args], { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn', ...env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+/** Starts `tongban serve` on a free port and resolves once it logs that it listens. */
+export function startGateway(env: Record<string, string>, timeoutMs = 30_000): Promise<Gateway> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(tsx, [cli, 'serve'], {
+      cwd: repoRoot,
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    })
+    let out = ''
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`gateway did not start within ${timeoutMs} ms:\n${out}`))
+    }, timeoutMs)
+    const onData = (d: Buffer) => {
+      out += d
+      const m = /"port":(\d+)[^\n]*"msg":"gateway listening"/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        resolve({
+          url: `http://127.0.0.1:${m[1]}`,
+          child,
+          output: () => out,
+          stop: (signal = 'SIGTERM') =>
+            new Promise((res) => {
+              if (child.exitCode !== null) return res(child.exitCode)
+              child.once('exit', (code) => res(code))
+              child.kill(signal)
+            }),
+        })
+      }
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`gateway exited with ${code} before listening:\n${out}`))
+    })
+  })
+}

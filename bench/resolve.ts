@@ -1,0 +1,56 @@
+/**
+ * Routing: POST /v1/routes/resolve on the real gateway (local PostgreSQL and Redis) against a plain
+ * Hono hello-world, both driven by the same load generator in its own process.
+ */
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fmt, runLoad, startServer } from './lib/proc.js'
+
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
+const durationMs = Number(process.env.BENCH_DURATION_MS ?? 8000)
+const warmupMs = 2000
+
+export async function resolveBench(): Promise<void> {
+  const hello = await startServer('bench/lib/hello.ts', ['0'], {}, /"listening":(\d+)/)
+  const gateway = await startServer(
+    'src/cli.ts',
+    ['serve'],
+    {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      DATABASE_URL: process.env.BENCH_DATABASE_URL ?? '',
+      TONGBAN_DATA_DIR: await mkdtemp(path.join(tmpdir(), 'tongban-bench-')),
+    },
+    /"port":(\d+)[^\n]*"msg":"gateway listening"/,
+  )
+  try {
+    const base = await runLoad({
+      url: hello.url,
+      connections,
+      durationMs,
+      warmupMs,
+      request: { method: 'GET', path: '/' },
+    })
+    const body = JSON.stringify({
+      item: 'hukou-transfer-spouse',
+      originRegion: '420303',
+      processingRegion: '420600',
+      mode: 'online_transfer',
+    })
+    const routed = await runLoad({
+      url: gateway.url,
+      connections,
+      durationMs,
+      warmupMs,
+      request: { method: 'POST', path: '/v1/routes/resolve', headers: { 'content-type': 'application/json' }, body },
+    })
+    console.log(`hello-world baseline   ${fmt(base)}`)
+    console.log(`POST /v1/routes/resolve ${fmt(routed)}`)
+    console.log(`ratio resolve/baseline: ${(routed.rps / base.rps).toFixed(3)} (req/s)`)
+  } finally {
+    await gateway.stop()
+    await hello.stop()
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * `npm run bench [-- NAME…]`: every benchmark measures its baseline in the same run and prints a ratio.
+ * Scenarios: resolve (routing vs a hello-world). Run one with `npm run bench -- resolve`.
+ */
+import { resolveBench } from './resolve.js'
+
+const scenarios: Record<string, () => Promise<void>> = {
+  resolve: resolveBench,
+}
+
+const wanted = process.argv.slice(2)
+const names = wanted.length > 0 ? wanted : Object.keys(scenarios)
+for (const name of names) {
+  const run = scenarios[name]
+  if (!run) {
+    console.error(`unknown benchmark "${name}"; choose from ${Object.keys(scenarios).join(', ')}`)
+    process.exit(2)
+  }
+  console.log(`\n## ${name}`)
+  await run()
+}
+process.exit(0)

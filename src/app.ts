@@ -6,16 +6,24 @@ import { bodyLimit } from 'hono/body-limit'
 import { secureHeaders } from 'hono/secure-headers'
 import { AppError } from './errors.js'
 import type { HttpDeps } from './http/deps.js'
+import { authenticate } from './http/middleware/auth.js'
 import { notFound, onError } from './http/middleware/errors.js'
 import { requestContext } from './http/middleware/request-context.js'
 import { type Api, createApi } from './http/openapi.js'
+import { registerAdminClients } from './http/routes/admin/clients.js'
+import { registerCreateCase } from './http/routes/cases/create.js'
+import { registerCaseReads } from './http/routes/cases/read.js'
 import { registerAgreements } from './http/routes/directory/agreements.js'
 import { registerItems } from './http/routes/directory/items.js'
 import { registerRegions } from './http/routes/directory/regions.js'
 import { registerThings } from './http/routes/directory/things.js'
 import { registerDocs } from './http/routes/ops/docs.js'
 import { registerHealth } from './http/routes/ops/health.js'
+import { registerJwks } from './http/routes/ops/jwks.js'
 import { registerResolveRoute } from './http/routes/routes/resolve.js'
+
+/** /v1 paths that need no caller. */
+const publicPaths: ReadonlySet<string> = new Set<string>()
 
 export function createApp(deps: HttpDeps): Api {
   const api = createApi()
@@ -50,15 +58,28 @@ export function createApp(deps: HttpDeps): Api {
     }
     await next()
   })
+  // Every /v1 route needs a caller, except those that anyone may use.
+  const auth = authenticate(deps.auth)
+  api.use('/v1/*', async (c, next) => (publicPaths.has(c.req.path) ? next() : auth(c, next)))
   api.onError(onError)
   api.notFound(notFound)
+  api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'A system client’s per-request assertion (JWS, typ tongban-client+jwt, PROTOCOL §2) or a person’s token (tbp_…).',
+  })
 
   registerHealth(api, deps)
+  registerJwks(api, deps)
   registerRegions(api, deps)
   registerItems(api, deps)
   registerThings(api, deps)
   registerAgreements(api, deps)
   registerResolveRoute(api, deps)
+  registerCreateCase(api, deps)
+  registerCaseReads(api, deps)
+  registerAdminClients(api, deps)
   registerDocs(api, deps.gateway.id)
   return api
 }

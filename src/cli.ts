@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config/env.js'
 import { ConfigCheckError, checkDirectory, formatProblem, loadDirectory } from '../config/load.js'
+import { auditCommand, clientsCommand, keysCommand, tokensCommand } from './cli/admin.js'
 import { createLogger } from './logger.js'
 import { openStore, startGateway } from './main.js'
 import { openDatabase } from './store/db.js'
@@ -22,10 +23,20 @@ Commands:
   migrate               apply pending database migrations
   seed [--config DIR]   load the configuration directory into the database (idempotent)
   config check [DIR]    validate a configuration directory; exits 1 listing every error
+  clients add --id ID --regions CODE[,CODE…] (--jwks FILE | --jwks-url URL) [--name TEXT]
+  clients list | clients remove ID
+                        system clients (other regions' systems, peer gateways) and their keys
+  tokens create --role admin|operator [--region CODE --window ID] [--name TEXT]
+  tokens list | tokens revoke ID
+                        people's tokens; the token is printed once, only its hash is stored
+  keys rotate [--alg ES256|EdDSA]
+                        add a new signing key; the old public key stays published
+  audit verify [CASE]   recompute the hash chains of every case (or one); exits 1 on a break
   version               print the version
 
 Environment: PORT, DATABASE_URL (unset: embedded database in TONGBAN_DATA_DIR), REDIS_URL,
-QUEUE_PREFIX, GATEWAY_ID, TONGBAN_DATA_DIR, TONGBAN_CONFIG_DIR, LOG_LEVEL. See README.md.
+QUEUE_PREFIX, GATEWAY_ID, TONGBAN_DATA_DIR, TONGBAN_CONFIG_DIR, LOG_LEVEL, TONGBAN_KEYS(_FILE),
+IDENTITY_KEY(_FILE), JWKS_ALLOW_HOSTS. See README.md.
 `
 
 type Command = (args: string[]) => Promise<number>
@@ -105,6 +116,11 @@ const commands: Record<string, Command> = {
     )
     return 0
   },
+
+  clients: clientsCommand,
+  tokens: tokensCommand,
+  keys: keysCommand,
+  audit: auditCommand,
 
   async version() {
     console.log(version)

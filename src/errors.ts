@@ -25,6 +25,10 @@ export const errorCatalog = {
   unknown_thing: { status: 422, title: 'Unknown one-thing bundle' },
   idempotency_key_reused: { status: 422, title: 'Idempotency-Key reused with a different body' },
   invalid_identity_number: { status: 422, title: 'Identity number fails its check' },
+  invalid_certificate_id: { status: 422, title: 'Electronic certificate identifier fails its check' },
+  invalid_form: { status: 422, title: "The form does not match the item's form fields" },
+  materials_missing: { status: 422, title: 'Required materials are missing' },
+  idempotency_key_missing: { status: 400, title: 'Idempotency-Key header required' },
   rule_violation: { status: 422, title: 'Refused by a rule' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal: { status: 500, title: 'Internal error' },
@@ -44,11 +48,19 @@ export class AppError extends Error {
   readonly context: Record<string, unknown>
   readonly retryable: boolean
   readonly errors: FieldError[] | undefined
+  /** Extension members added to the problem body (e.g. `currentStatus`); never secrets. */
+  readonly expose: Record<string, unknown> | undefined
 
   constructor(
     code: ErrorCode,
     detail: string,
-    options: { cause?: unknown; context?: Record<string, unknown>; retryable?: boolean; errors?: FieldError[] } = {},
+    options: {
+      cause?: unknown
+      context?: Record<string, unknown>
+      retryable?: boolean
+      errors?: FieldError[]
+      expose?: Record<string, unknown>
+    } = {},
   ) {
     super(detail, options.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'AppError'
@@ -56,6 +68,7 @@ export class AppError extends Error {
     this.context = options.context ?? {}
     this.retryable = options.retryable ?? false
     this.errors = options.errors
+    this.expose = options.expose
   }
 
   get status(): number {

@@ -1,18 +1,30 @@
 /**
- * The composition root: config → logger → database → directory → Redis → app → HTTP server,
- * and a graceful shutdown that stops accepting requests, then closes Redis and the database.
+ * The composition root: config → logger → database → directory → keys → Redis → stores → queue
+ * producer and outbox relay → app → HTTP server, and a graceful shutdown in the reverse order.
  */
 import { serve } from '@hono/node-server'
 import { Redis } from 'ioredis'
 import type { Config } from '../config/env.js'
 import { loadDirectory } from '../config/load.js'
 import { createApp } from './app.js'
+import type { HttpDeps } from './http/deps.js'
 import type { Logger } from './logger.js'
 import { type Clock, systemClock } from './ports/clock.js'
+import { OutboxRelay } from './queue/outbox-relay.js'
+import { QueueProducer } from './queue/producer.js'
+import { clientKeysFrom } from './security/client-keys.js'
+import { JwksFetcher } from './security/jwks-fetch.js'
+import { type KeySet, loadKeySet } from './security/keys.js'
+import { IdentityVault, loadIdentityKey } from './security/pii.js'
+import { RedisReplayGuard } from './security/replay.js'
 import { DirectoryService } from './services/directory/snapshot.js'
+import { PgCaseStore } from './store/case-store.js'
+import { PgClientStore } from './store/client-store.js'
 import { type Database, openDatabase } from './store/db.js'
 import { PgDirectoryStore } from './store/directory-store.js'
 import { migrate } from './store/migrate.js'
+import { PgOutboxStore } from './store/outbox-store.js'
+import { PgTokenStore } from './store/token-store.js'
 import { version } from './version.js'
 
 export interface Gateway {
@@ -43,29 +55,63 @@ export async function openStore(
   return { database, store }
 }
 
-export function connectRedis(url: string, logger: Logger): Redis {
+export function connectRedis(url: string, logger: Logger, name: string): Redis {
   // Fail fast instead of queueing commands while Redis is away; reconnect in the background.
-  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false })
+  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: name })
   let down = false
   redis.on('error', (err) => {
-    if (!down) logger.warn({ err: { message: err.message } }, 'Redis unavailable; retrying')
+    if (!down) logger.warn({ err: { message: err.message }, connection: name }, 'Redis unavailable; retrying')
     down = true
   })
   redis.on('ready', () => {
-    if (down) logger.info('Redis reconnected')
+    if (down) logger.info({ connection: name }, 'Redis reconnected')
     down = false
   })
   return redis
 }
 
-/** Starts the gateway: returns once the HTTP server listens. */
-export async function startGateway(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Gateway> {
+export async function loadSecrets(config: Config, logger: Logger): Promise<{ keys: KeySet; vault: IdentityVault }> {
+  const keys = await loadKeySet({
+    dataDir: config.dataDir,
+    alg: config.keys.alg,
+    ...(config.keys.json !== undefined ? { keysJson: config.keys.json } : {}),
+    ...(config.keys.file !== undefined ? { keysFile: config.keys.file } : {}),
+    log: (m) => logger.warn(m),
+  })
+  const identityKey = await loadIdentityKey({
+    dataDir: config.dataDir,
+    ...(config.identityKey.base64 !== undefined ? { keyBase64: config.identityKey.base64 } : {}),
+    ...(config.identityKey.file !== undefined ? { keyFile: config.identityKey.file } : {}),
+    log: (m) => logger.warn(m),
+  })
+  return { keys, vault: new IdentityVault(identityKey) }
+}
+
+export interface Runtime {
+  deps: HttpDeps
+  database: Database
+  directoryStore: PgDirectoryStore
+  relay: OutboxRelay
+  producer: QueueProducer
+  keys: KeySet
+  close(): Promise<void>
+}
+
+/** Everything a gateway process runs, without the HTTP listener (tests use it with `app.request`). */
+export async function createRuntime(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Runtime> {
   const { database, store } = await openStore(config, logger)
-  const redis = connectRedis(config.redis.url, logger)
+  const { keys, vault } = await loadSecrets(config, logger)
+  const redis = connectRedis(config.redis.url, logger, 'tongban-gateway')
   const directory = new DirectoryService(store, clock, logger)
   await directory.reload()
+  const cases = new PgCaseStore(database)
+  const clients = new PgClientStore(database.db)
+  const tokens = new PgTokenStore(database.db)
+  const producer = new QueueProducer({ connection: config.redis.url, prefix: config.redis.queuePrefix, logger })
+  const relay = new OutboxRelay({ outbox: new PgOutboxStore(database), producer, logger })
+  relay.start()
 
-  const app = createApp({
+  const deps: HttpDeps = {
     logger,
     clock,
     directory,
@@ -80,22 +126,60 @@ export async function startGateway(config: Config, logger: Logger, clock: Clock 
         },
       },
     ],
-  })
+    auth: {
+      audience: config.gateway.id,
+      clock,
+      clients: clientKeysFrom(clients, new JwksFetcher({ allowHosts: [...config.jwksAllowHosts] })),
+      replay: new RedisReplayGuard(redis, config.redis.queuePrefix, () => clock.now().getTime()),
+      tokens,
+    },
+    cases: {
+      gatewayId: config.gateway.id,
+      clock,
+      logger,
+      directory,
+      cases,
+      signer: keys,
+      vault,
+      afterCommit: () => relay.poke(),
+    },
+    admin: { clients, tokens, directory, clock, jwksAllowHosts: config.jwksAllowHosts },
+    jwks: () => keys.jwks(),
+  }
 
+  let closing: Promise<void> | undefined
+  const close = () => {
+    closing ??= (async () => {
+      await relay.stop()
+      await producer.close()
+      redis.disconnect()
+      await database.close()
+    })()
+    return closing
+  }
+  return { deps, database, directoryStore: store, relay, producer, keys, close }
+}
+
+/** Starts the gateway: returns once the HTTP server listens. */
+export async function startGateway(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Gateway> {
+  const runtime = await createRuntime(config, logger, clock)
+  const app = createApp(runtime.deps)
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }, () => resolve(s))
   })
   const address = server.address()
   const port = typeof address === 'object' && address ? address.port : config.http.port
-  logger.info({ port, gateway: config.gateway.id, database: database.kind, version }, 'gateway listening')
+  logger.info(
+    { port, gateway: config.gateway.id, database: runtime.database.kind, kid: runtime.keys.currentKid, version },
+    'gateway listening',
+  )
 
   let closing: Promise<void> | undefined
   const close = () => {
     closing ??= (async () => {
       logger.info('shutting down: no new requests')
       await new Promise<void>((resolve) => server.close(() => resolve()))
-      redis.disconnect()
-      await database.close()
+      await runtime.close()
       logger.info('stopped')
     })()
     return closing

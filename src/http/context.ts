@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js'
+import type { Caller } from '../ports/callers.js'
 
 /** What middleware puts on each request's context. */
 export interface AppEnv {
@@ -7,5 +8,7 @@ export interface AppEnv {
     log: Logger
     /** Filled by handlers for the request's wide log event (caller, region, error code …). */
     logFields: Record<string, unknown>
+    /** Set by the authentication middleware on protected routes. */
+    caller: Caller
   }
 }

@@ -1,6 +1,9 @@
 import type { Logger } from '../logger.js'
 import type { Clock } from '../ports/clock.js'
+import type { AdminDeps } from '../services/admin/clients.js'
+import type { CaseDeps } from '../services/context.js'
 import type { DirectoryService } from '../services/directory/snapshot.js'
+import type { AuthDeps } from './middleware/auth.js'
 
 export interface ReadinessCheck {
   name: string
@@ -15,4 +18,9 @@ export interface HttpDeps {
   readiness: ReadinessCheck[]
   gateway: { id: string; version: string }
   bodyLimitBytes: number
+  auth: AuthDeps
+  cases: CaseDeps
+  admin: AdminDeps
+  /** The gateway's public keys. */
+  jwks: () => { keys: Record<string, unknown>[] }
 }

@@ -15,14 +15,22 @@ export const Problem = z
     requestId: z.string(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
+  .catchall(z.unknown())
   .meta({ id: 'Problem', description: 'RFC 9457 problem details' })
 export type Problem = z.infer<typeof Problem>
 
 export const problemTypeBase = 'https://tongban.dev/problems/'
 
-export function toProblem(code: ErrorCode, detail: string, requestId: string, errors?: FieldError[]): Problem {
+export function toProblem(
+  code: ErrorCode,
+  detail: string,
+  requestId: string,
+  errors?: FieldError[],
+  expose?: Record<string, unknown>,
+): Problem {
   const { status, title } = errorCatalog[code]
   return {
+    ...expose,
     type: `${problemTypeBase}${code.replaceAll('_', '-')}`,
     title,
     status,

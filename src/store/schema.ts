@@ -3,8 +3,33 @@
  * which is the source of truth (drizzle-kit is not used): a change here needs a new migration there.
  */
 import { sql } from 'drizzle-orm'
-import { index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core'
-import type { Agreement, AgreementStatus, CalendarFile, Item, RegionLevel, Thing } from '../../config/schema.js'
+import {
+  type AnyPgColumn,
+  bigserial,
+  boolean,
+  customType,
+  date,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from 'drizzle-orm/pg-core'
+import type {
+  Agreement,
+  AgreementStatus,
+  CalendarFile,
+  Item,
+  Mode,
+  RegionLevel,
+  Scope,
+  Thing,
+  TimeLimit,
+} from '../../config/schema.js'
+import type { CaseStatus, EventType } from '../domain/lifecycle.js'
+import type { Role } from '../ports/callers.js'
 
 export const regions = pgTable('regions', {
   code: text('code').primaryKey(),
@@ -52,3 +77,135 @@ export const schemaMigrations = pgTable('schema_migrations', {
   name: text('name').notNull(),
   appliedAt: timestamp('applied_at', { withTimezone: true }).notNull().defaultNow(),
 })
+
+// ---- 0002-cases
+
+/** bytea as a Buffer on both drivers (pg answers a Buffer, PGlite a Uint8Array). */
+const bytea = customType<{ data: Buffer; driverData: Buffer | Uint8Array | string }>({
+  dataType: () => 'bytea',
+  toDriver: (value) => value,
+  fromDriver: (value) => {
+    if (typeof value === 'string') return Buffer.from(value.startsWith('\\x') ? value.slice(2) : value, 'hex')
+    return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  },
+})
+
+/** `timestamptz(3)`: JavaScript dates carry milliseconds, and so does every stored timestamp. */
+function ts(name: string) {
+  return timestamp(name, { withTimezone: true, precision: 3 })
+}
+
+export const clients = pgTable('clients', {
+  id: text('id').primaryKey(),
+  name: text('name'),
+  regions: text('regions').array().notNull(),
+  jwks: jsonb('jwks').$type<{ keys: Record<string, unknown>[] }>(),
+  jwksUrl: text('jwks_url'),
+  status: text('status').$type<'active' | 'revoked'>().notNull().default('active'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  revokedAt: ts('revoked_at'),
+})
+
+export const personTokens = pgTable('person_tokens', {
+  id: text('id').primaryKey(),
+  secretHash: bytea('secret_hash').notNull().unique(),
+  role: text('role').$type<Role>().notNull(),
+  region: text('region'),
+  windowId: text('window_id'),
+  name: text('name'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  revokedAt: ts('revoked_at'),
+})
+
+export const cases = pgTable(
+  'cases',
+  {
+    id: text('id').primaryKey(),
+    externalRef: text('external_ref'),
+    parentId: text('parent_id').references((): AnyPgColumn => cases.id),
+    createdBy: text('created_by').notNull(),
+    createdByKind: text('created_by_kind').$type<'client' | 'person'>().notNull(),
+    item: text('item'),
+    thing: text('thing'),
+    mode: text('mode').$type<Mode>().notNull(),
+    scope: text('scope').$type<Scope>().notNull(),
+    originRegion: text('origin_region').notNull(),
+    processingRegion: text('processing_region'),
+    agreementId: text('agreement_id'),
+    agreementVersion: integer('agreement_version'),
+    status: text('status').$type<CaseStatus>().notNull(),
+    outcome: text('outcome').$type<'approved' | 'denied'>(),
+    suspended: boolean('suspended').notNull().default(false),
+    rated: boolean('rated').notNull().default(false),
+    applicantKind: text('applicant_kind').$type<'person' | 'organization'>().notNull(),
+    applicantName: text('applicant_name').notNull(),
+    applicantIdType: text('applicant_id_type').notNull(),
+    applicantIdEnc: bytea('applicant_id_enc').notNull(),
+    applicantIdHmac: bytea('applicant_id_hmac').notNull(),
+    applicantIdMasked: text('applicant_id_masked').notNull(),
+    applicantPhone: text('applicant_phone'),
+    agentWindow: text('agent_window'),
+    agentOperator: text('agent_operator'),
+    form: jsonb('form').$type<Record<string, unknown>>().notNull(),
+    materials: jsonb('materials').$type<Record<string, unknown>[]>().notNull(),
+    delivery: jsonb('delivery').$type<Record<string, unknown>>(),
+    timeLimit: jsonb('time_limit').$type<TimeLimit>(),
+    dueDate: date('due_date', { mode: 'string' }),
+    dueAt: ts('due_at'),
+    bodyHash: text('body_hash').notNull(),
+    assertion: text('assertion'),
+    receipt: text('receipt').notNull(),
+    lastSeq: integer('last_seq').notNull().default(0),
+    createdAt: ts('created_at').notNull(),
+    updatedAt: ts('updated_at').notNull(),
+  },
+  (t) => [
+    index('cases_origin_region_id_idx').on(t.originRegion, t.id),
+    index('cases_processing_region_id_idx').on(t.processingRegion, t.id),
+    index('cases_parent_id_idx').on(t.parentId),
+    index('cases_status_id_idx').on(t.status, t.id),
+    index('cases_updated_at_idx').on(t.updatedAt),
+    index('cases_applicant_id_hmac_idx').on(t.applicantIdHmac),
+    index('cases_created_by_external_ref_idx').on(t.createdBy, t.externalRef),
+  ],
+)
+
+/** Append-only: triggers refuse UPDATE, DELETE and TRUNCATE. */
+export const caseEvents = pgTable(
+  'case_events',
+  {
+    caseId: text('case_id')
+      .notNull()
+      .references(() => cases.id),
+    seq: integer('seq').notNull(),
+    type: text('type').$type<EventType>().notNull(),
+    at: ts('at').notNull(),
+    actor: text('actor').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.caseId, t.seq] })],
+)
+
+export const outbox = pgTable('outbox', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  topic: text('topic').notNull(),
+  key: text('key').notNull(),
+  payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+})
+
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    callerId: text('caller_id').notNull(),
+    key: text('key').notNull(),
+    bodyHash: text('body_hash').notNull(),
+    status: integer('status').notNull(),
+    headers: jsonb('headers').$type<Record<string, string>>().notNull(),
+    body: jsonb('body').$type<unknown>().notNull(),
+    createdAt: ts('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.callerId, t.key] }), index('idempotency_keys_created_at_idx').on(t.createdAt)],
+)

@@ -34,14 +34,23 @@ async function freshDatabase(): Promise<string> {
   return url.toString()
 }
 
-async function exercise(gw: Gateway) {
+async function adminToken(env: Record<string, string>): Promise<string> {
+  const res = await runCli(['tokens', 'create', '--role', 'admin', '--name', 'e2e'], env)
+  expect(res.code, res.stderr).toBe(0)
+  expect(res.stderr).toContain('shown once')
+  return res.stdout.trim()
+}
+
+async function exercise(gw: Gateway, token: string) {
   const health = await fetch(`${gw.url}/healthz`)
   expect(health.status).toBe(200)
   const ready = await fetch(`${gw.url}/readyz`)
   expect(ready.status, await ready.clone().text()).toBe(200)
+  const anonymous = await fetch(`${gw.url}/v1/regions`)
+  expect(anonymous.status).toBe(401)
   const res = await fetch(`${gw.url}/v1/routes/resolve`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({
       item: 'hukou-certificate',
       originRegion: '420303',
@@ -56,16 +65,19 @@ async function exercise(gw: Gateway) {
 describe('tongban serve, as a process', () => {
   it('starts on the embedded database with nothing but Redis, seeds on first start, stops on SIGTERM', async () => {
     const dataDir = await tempDir()
-    const gw = await startGateway({ TONGBAN_DATA_DIR: dataDir, DATABASE_URL: '' })
-    await exercise(gw)
+    const env = { TONGBAN_DATA_DIR: dataDir, DATABASE_URL: '' }
+    const gw = await startGateway(env)
+    expect(gw.output()).toContain('generated a new ES256 signing key')
+    await gw.stop()
+    const token = await adminToken(env)
+    const again0 = await startGateway(env)
+    await exercise(again0, token)
+    expect(await again0.stop('SIGTERM')).toBe(0)
     expect(gw.output()).toContain('directory seeded from the configuration (first start)')
-    expect(await gw.stop('SIGTERM')).toBe(0)
     expect(gw.output()).toContain('"msg":"stopped"')
-    // Second start: same data directory, no second seeding.
-    const again = await startGateway({ TONGBAN_DATA_DIR: dataDir, DATABASE_URL: '' })
-    await exercise(again)
-    expect(again.output()).not.toContain('first start')
-    expect(await again.stop()).toBe(0)
+    // Later starts: same data directory, no second seeding, the same key.
+    expect(again0.output()).not.toContain('first start')
+    expect(again0.output()).not.toContain('generated a new')
   }, 90_000)
 
   it('starts on PostgreSQL; migrate and seed are idempotent from the CLI', async () => {
@@ -81,7 +93,7 @@ describe('tongban serve, as a process', () => {
     const s2 = await runCli(['seed'], env)
     expect(s2.stdout).toContain('agreement versions inserted 0')
     const gw = await startGateway(env)
-    await exercise(gw)
+    await exercise(gw, await adminToken(env))
     expect(await gw.stop()).toBe(0)
   }, 90_000)
 

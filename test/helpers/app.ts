@@ -1,77 +1,156 @@
 /**
- * Builds the real application for HTTP tests: a fresh PostgreSQL database (or PGlite), migrated and
- * seeded from the shipped configuration directory, and `createApp` over it. Call `close()` after.
+ * Builds the real gateway runtime for HTTP tests (`createRuntime`, as `tongban serve` does) over a fresh
+ * PostgreSQL database (or PGlite), a random queue prefix and a temporary data directory, and offers
+ * callers: an admin token, operator tokens, and registered system clients that sign every request.
  */
-import { defaultConfigDir } from '../../config/env.js'
-import { loadDirectory } from '../../config/load.js'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { loadConfig } from '../../config/env.js'
 import { createApp } from '../../src/app.js'
+import type { ReadinessCheck } from '../../src/http/deps.js'
 import { createLogger } from '../../src/logger.js'
+import { createRuntime, type Runtime } from '../../src/main.js'
 import type { Clock } from '../../src/ports/clock.js'
-import { DirectoryService } from '../../src/services/directory/snapshot.js'
-import type { Database } from '../../src/store/db.js'
-import { PgDirectoryStore } from '../../src/store/directory-store.js'
-import { createTestDatabase, createTestPglite } from './db.js'
+import { createToken } from '../../src/services/admin/clients.js'
+import { type ClientKey, newClientKey, signAssertion } from './client-assertion.js'
+import { createTestDatabase } from './db.js'
+import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from './redis.js'
 
-export function fixedClock(iso: string): Clock & { set(iso: string): void } {
+export function fixedClock(iso: string): Clock & { set(iso: string): void; advance(ms: number): void } {
   let now = new Date(iso)
   return {
     now: () => new Date(now),
     set(next: string) {
       now = new Date(next)
     },
+    advance(ms: number) {
+      now = new Date(now.getTime() + ms)
+    },
   }
+}
+
+export interface Response {
+  status: number
+  body: any
+  headers: Headers
+}
+
+export interface TestClient {
+  id: string
+  key: ClientKey
+  /** A request signed with a fresh assertion (PROTOCOL §2). */
+  call(method: string, pathAndQuery: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
 }
 
 export interface TestApp {
   app: ReturnType<typeof createApp>
-  database: Database
-  store: PgDirectoryStore
-  directory: DirectoryService
+  runtime: Runtime
   clock: ReturnType<typeof fixedClock>
+  gatewayId: string
+  queuePrefix: string
+  databaseUrl: string
+  adminToken: string
+  /** An unauthenticated-or-token request. */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
+  /** A request with the admin token. */
+  admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
+  operator(region: string, window: string, name?: string): Promise<{ token: string; call: TestApp['call'] }>
+  client(id: string, regions: string[], alg?: 'ES256' | 'EdDSA'): Promise<TestClient>
   close(): Promise<void>
 }
 
-export async function createTestApp(
-  opts: { engine?: 'postgres' | 'pglite'; now?: string; readiness?: Parameters<typeof createApp>[0]['readiness'] } = {},
-): Promise<TestApp> {
-  const db = opts.engine === 'pglite' ? await createTestPglite() : await createTestDatabase()
-  const store = new PgDirectoryStore(db.database.db)
-  const { directory: dir } = await loadDirectory(defaultConfigDir)
-  await store.seed(dir, 'test')
-  const clock = fixedClock(opts.now ?? '2026-09-29T09:00:00+08:00')
-  const logger = createLogger('silent')
-  const directory = new DirectoryService(store, clock, logger)
-  const app = createApp({
-    logger,
-    clock,
-    directory,
-    gateway: { id: 'gw-test', version: 'test' },
-    bodyLimitBytes: 64 * 1024,
-    readiness: opts.readiness ?? [{ name: 'database', check: () => db.database.ping() }],
-  })
-  return { app, database: db.database, store, directory, clock, close: () => db.drop() }
-}
-
-/** JSON request helper: `call(app, 'POST', '/v1/routes/resolve', body)` → { status, body, headers }. */
-export async function call(
-  app: TestApp['app'],
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: any; headers: Headers }> {
-  const init: RequestInit = { method, headers: { ...headers } }
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body)
-    ;(init.headers as Record<string, string>)['content-type'] ??= 'application/json'
-  }
-  const res = await app.request(path, init)
+async function toResponse(res: globalThis.Response): Promise<Response> {
   const text = await res.text()
-  let parsed: unknown = text
+  let body: unknown = text
   try {
-    parsed = text ? JSON.parse(text) : undefined
+    body = text ? JSON.parse(text) : undefined
   } catch {
     // not JSON: keep the text
   }
-  return { status: res.status, body: parsed, headers: res.headers }
+  return { status: res.status, body, headers: res.headers }
+}
+
+export async function createTestApp(opts: { now?: string; readiness?: ReadinessCheck[] } = {}): Promise<TestApp> {
+  const db = await createTestDatabase({ migrate: false })
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'tongban-test-'))
+  const queuePrefix = testQueuePrefix()
+  const gatewayId = 'gw-test'
+  const config = loadConfig({
+    DATABASE_URL: db.url,
+    REDIS_URL: testRedisUrl,
+    QUEUE_PREFIX: queuePrefix,
+    GATEWAY_ID: gatewayId,
+    TONGBAN_DATA_DIR: dataDir,
+    BODY_LIMIT_BYTES: String(64 * 1024),
+    LOG_LEVEL: 'silent',
+  })
+  const clock = fixedClock(opts.now ?? '2026-09-29T09:00:00+08:00')
+  const runtime = await createRuntime(config, createLogger('silent'), clock)
+  if (opts.readiness) runtime.deps.readiness = opts.readiness
+  const app = createApp(runtime.deps)
+
+  const raw = async (method: string, p: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const init: RequestInit = { method, headers: { ...headers } }
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body)
+      ;(init.headers as Record<string, string>)['content-type'] ??= 'application/json'
+    }
+    return toResponse(await app.request(p, init))
+  }
+  const withToken =
+    (token: string) =>
+    (method: string, p: string, body?: unknown, headers: Record<string, string> = {}) =>
+      raw(method, p, body, { authorization: `Bearer ${token}`, ...headers })
+
+  const admin = await createToken(null, runtime.deps.admin, { role: 'admin', name: 'test admin' })
+
+  return {
+    app,
+    runtime,
+    clock,
+    gatewayId,
+    queuePrefix,
+    databaseUrl: db.url,
+    adminToken: admin.token,
+    call: raw,
+    admin: withToken(admin.token),
+    async operator(region, window, name) {
+      const t = await createToken(null, runtime.deps.admin, {
+        role: 'operator',
+        region,
+        window,
+        name: name ?? `operator ${window}`,
+      })
+      return { token: t.token, call: withToken(t.token) }
+    },
+    async client(id, regions, alg = 'ES256') {
+      const key = await newClientKey(alg)
+      const res = await withToken(admin.token)('POST', '/v1/admin/clients', { id, regions, jwks: key.jwks })
+      if (res.status !== 201) throw new Error(`registering ${id}: ${res.status} ${JSON.stringify(res.body)}`)
+      return {
+        id,
+        key,
+        async call(method, pathAndQuery, body, headers = {}) {
+          const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
+          const assertion = await signAssertion({
+            clientId: id,
+            key,
+            audience: gatewayId,
+            method,
+            pathAndQuery,
+            ...(text !== undefined ? { body: text } : {}),
+            now: clock.now(),
+          })
+          return raw(method, pathAndQuery, text, { authorization: `Bearer ${assertion}`, ...headers })
+        },
+      }
+    },
+    async close() {
+      await runtime.close()
+      await db.drop()
+      await cleanQueuePrefix(queuePrefix)
+      await rm(dataDir, { recursive: true, force: true })
+    },
+  }
 }

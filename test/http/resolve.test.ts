@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ResolvedRouteOut } from '../../src/http/routes/routes/resolve.js'
-import { call, createTestApp, type TestApp } from '../helpers/app.js'
+import { createTestApp, type TestApp } from '../helpers/app.js'
 
 // A Tuesday, the day before the 2026 National Day holiday (Oct 1–7 off, Sat Oct 10 a working day).
 const now = '2026-09-29T09:00:00+08:00'
@@ -14,7 +14,7 @@ afterAll(async () => {
 })
 
 const resolve = (body: unknown, headers?: Record<string, string>) =>
-  call(t.app, 'POST', '/v1/routes/resolve', body, headers)
+  t.admin('POST', '/v1/routes/resolve', body, headers)
 
 describe('POST /v1/routes/resolve: answers', () => {
   it('cross_city under 襄十随神 from 张湾区 to 襄阳市, due across National Day', async () => {
@@ -183,16 +183,16 @@ describe('POST /v1/routes/resolve: refusals', () => {
       processingRegion: '420302',
       mode: 'online_transfer',
     }
-    await t.store.setAgreementStatus('shiyan-within-city-pilot', 1, 'suspended', 'test')
-    t.directory.invalidate()
+    await t.runtime.directoryStore.setAgreementStatus('shiyan-within-city-pilot', 1, 'suspended', 'test')
+    t.runtime.deps.directory.invalidate()
     try {
       const res = await resolve(body)
       expect(res.status, JSON.stringify(res.body)).toBe(422)
       expect(res.body.code).toBe('agreement_inactive')
       expect(res.body.detail).toMatch(/suspended/)
     } finally {
-      await t.store.setAgreementStatus('shiyan-within-city-pilot', 1, 'active', 'test')
-      t.directory.invalidate()
+      await t.runtime.directoryStore.setAgreementStatus('shiyan-within-city-pilot', 1, 'active', 'test')
+      t.runtime.deps.directory.invalidate()
     }
     expect((await resolve(body)).status).toBe(200)
   })

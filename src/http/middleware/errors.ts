@@ -15,10 +15,11 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
     if (fields) fields.errorCode = err.code
     if (err.status >= 500) c.get('log')?.error({ err, context: err.context }, err.message)
     const headers: Record<string, string> = {}
+    if (err.code === 'unauthenticated') headers['WWW-Authenticate'] = 'Bearer'
     if (err.code === 'rate_limited' && typeof err.context.retryAfterSeconds === 'number') {
       headers['Retry-After'] = String(err.context.retryAfterSeconds)
     }
-    return problemResponse(toProblem(err.code, err.message, requestIdOf(c), err.errors), {
+    return problemResponse(toProblem(err.code, err.message, requestIdOf(c), err.errors, err.expose), {
       'X-Request-Id': requestIdOf(c),
       ...headers,
     })

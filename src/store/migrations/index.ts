@@ -3,6 +3,7 @@
  * a change is a new file `NNNN-name.ts` appended here. The SQL lives in TS modules so `tsc` ships it.
  */
 import { migration0001 } from './0001-directory.js'
+import { migration0002 } from './0002-cases.js'
 
 export interface Migration {
   /** Strictly increasing, starting at 1. */
@@ -12,4 +13,4 @@ export interface Migration {
   sql: string
 }
 
-export const migrations: readonly Migration[] = [migration0001]
+export const migrations: readonly Migration[] = [migration0001, migration0002]

@@ -12,6 +12,7 @@ const list = createRoute({
   method: 'get',
   path: '/v1/agreements',
   tags: ['directory'],
+  security: [{ bearer: [] }],
   summary: 'Agreements in force (latest version of each)',
   request: {
     query: z.strictObject({
@@ -32,6 +33,7 @@ const get = createRoute({
   method: 'get',
   path: '/v1/agreements/{id}',
   tags: ['directory'],
+  security: [{ bearer: [] }],
   summary: 'One agreement: the latest version, or `?version=N`',
   request: {
     params: IdParam,

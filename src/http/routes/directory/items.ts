@@ -12,6 +12,7 @@ const list = createRoute({
   method: 'get',
   path: '/v1/items',
   tags: ['directory'],
+  security: [{ bearer: [] }],
   summary: 'Service items',
   request: {
     query: z.strictObject({
@@ -27,6 +28,7 @@ const get = createRoute({
   method: 'get',
   path: '/v1/items/{code}',
   tags: ['directory'],
+  security: [{ bearer: [] }],
   summary: 'One service item: time limits, materials, form fields, modes',
   request: { params: CodeParam },
   responses: { 200: json(ItemOut, 'The item'), ...problems(400, 404) },

@@ -10,6 +10,7 @@ const list = createRoute({
   method: 'get',
   path: '/v1/regions',
   tags: ['directory'],
+  security: [{ bearer: [] }],
   summary: 'Regions and functional zones',
   request: {
     query: z.strictObject({
@@ -26,6 +27,7 @@ const get = createRoute({
   method: 'get',
   path: '/v1/regions/{code}',
   tags: ['directory'],
+  security: [{ bearer: [] }],
   summary: 'One region or zone, with its children',
   request: { params: CodeParam },
   responses: {

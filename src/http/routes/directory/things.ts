@@ -21,6 +21,7 @@ const list = createRoute({
   method: 'get',
   path: '/v1/things',
   tags: ['directory'],
+  security: [{ bearer: [] }],
   summary: 'One-thing bundles (一件事)',
   responses: { 200: json(z.object({ things: z.array(ThingOut) }), 'Bundles') },
 })
@@ -29,6 +30,7 @@ const get = createRoute({
   method: 'get',
   path: '/v1/things/{id}',
   tags: ['directory'],
+  security: [{ bearer: [] }],
   summary: 'One bundle: lead department and member items',
   request: { params: IdParam },
   responses: { 200: json(ThingOut, 'The bundle'), ...problems(400, 404) },

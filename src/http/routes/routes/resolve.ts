@@ -50,6 +50,7 @@ const route = createRoute({
   method: 'post',
   path: '/v1/routes/resolve',
   tags: ['routing'],
+  security: [{ bearer: [] }],
   summary: 'May this case go from region X to region Y in mode M? Under which agreement, by when, with what?',
   description:
     'Refusals are 422 with `code` `no_agreement`, `mode_not_allowed`, `scope_mismatch` or `agreement_inactive`; ' +

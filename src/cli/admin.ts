@@ -1,0 +1,209 @@
+/**
+ * CLI commands for administrators: system clients, people's tokens, the gateway's keys, the audit of
+ * the hash chains. They open the database directly (as `tongban serve` would) and act as the CLI,
+ * which has the machine's trust: whoever can run them can read the configuration anyway.
+ */
+import { readFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { loadConfig } from '../../config/env.js'
+import { createLogger } from '../logger.js'
+import { openStore } from '../main.js'
+import { systemClock } from '../ports/clock.js'
+import { rotateKeySet } from '../security/keys.js'
+import {
+  AddClientBody,
+  type AdminDeps,
+  addClient,
+  CreateTokenBody,
+  createToken,
+  revokeClient,
+  revokeToken,
+} from '../services/admin/clients.js'
+import { auditChains } from '../services/audit.js'
+import { DirectoryService } from '../services/directory/snapshot.js'
+import { PgCaseStore } from '../store/case-store.js'
+import { PgClientStore } from '../store/client-store.js'
+import type { Database } from '../store/db.js'
+import { PgTokenStore } from '../store/token-store.js'
+
+async function withAdmin<T>(fn: (deps: AdminDeps, database: Database) => Promise<T>): Promise<T> {
+  const config = loadConfig()
+  const logger = createLogger('warn')
+  const { database, store } = await openStore(config, logger)
+  try {
+    const deps: AdminDeps = {
+      clients: new PgClientStore(database.db),
+      tokens: new PgTokenStore(database.db),
+      directory: new DirectoryService(store, systemClock, logger),
+      clock: systemClock,
+      jwksAllowHosts: config.jwksAllowHosts,
+    }
+    return await fn(deps, database)
+  } finally {
+    await database.close()
+  }
+}
+
+function table(rows: Record<string, unknown>[], columns: string[]): string {
+  const cells = rows.map((r) => columns.map((c) => String(r[c] ?? '')))
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? '').length)))
+  const line = (vals: string[]) =>
+    vals
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd()
+  return [line(columns), ...cells.map(line)].join('\n')
+}
+
+export async function clientsCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args
+  if (sub === 'add') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        id: { type: 'string' },
+        regions: { type: 'string' },
+        jwks: { type: 'string' },
+        'jwks-url': { type: 'string' },
+        name: { type: 'string' },
+      },
+    })
+    const body = AddClientBody.safeParse({
+      id: values.id,
+      name: values.name,
+      regions: values.regions?.split(',').map((r) => r.trim()),
+      jwks: values.jwks ? JSON.parse(await readFile(values.jwks, 'utf8')) : undefined,
+      jwksUrl: values['jwks-url'],
+    })
+    if (!body.success) {
+      for (const i of body.error.issues) console.error(`error: ${i.path.join('.') || '(arguments)'}: ${i.message}`)
+      console.error(
+        'usage: tongban clients add --id ID --regions CODE[,CODE…] (--jwks FILE | --jwks-url URL) [--name TEXT]',
+      )
+      return 2
+    }
+    const client = await withAdmin((deps) => addClient(null, deps, body.data))
+    console.log(`registered client ${client.id} for ${client.regions.join(', ')}`)
+    return 0
+  }
+  if (sub === 'list') {
+    const clients = await withAdmin((deps) => deps.clients.list())
+    console.log(
+      table(
+        clients.map((c) => ({
+          id: c.id,
+          status: c.status,
+          regions: c.regions.join(','),
+          keys: c.jwksUrl ?? `${c.jwks?.keys.length ?? 0} inline`,
+          created: c.createdAt.toISOString(),
+        })),
+        ['id', 'status', 'regions', 'keys', 'created'],
+      ),
+    )
+    return 0
+  }
+  if (sub === 'remove' && rest[0]) {
+    const id = rest[0]
+    await withAdmin((deps) => revokeClient(null, deps, id))
+    console.log(`revoked client ${id}: its requests are refused from now on`)
+    return 0
+  }
+  console.error('usage: tongban clients add|list|remove …')
+  return 2
+}
+
+export async function tokensCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args
+  if (sub === 'create') {
+    const { values } = parseArgs({
+      args: rest,
+      options: {
+        role: { type: 'string' },
+        region: { type: 'string' },
+        window: { type: 'string' },
+        name: { type: 'string' },
+      },
+    })
+    const body = CreateTokenBody.safeParse(values)
+    if (!body.success) {
+      for (const i of body.error.issues) console.error(`error: ${i.path.join('.') || '(arguments)'}: ${i.message}`)
+      console.error('usage: tongban tokens create --role admin|operator [--region CODE --window ID] [--name TEXT]')
+      return 2
+    }
+    const { token, record } = await withAdmin((deps) => createToken(null, deps, body.data))
+    console.error(`created ${record.role} token ${record.id}; it is shown once, keep it now:`)
+    console.log(token)
+    return 0
+  }
+  if (sub === 'list') {
+    const tokens = await withAdmin((deps) => deps.tokens.list())
+    console.log(
+      table(
+        tokens.map((t) => ({
+          ...t,
+          createdAt: t.createdAt.toISOString(),
+          revokedAt: t.revokedAt?.toISOString() ?? '',
+        })),
+        ['id', 'role', 'region', 'window', 'name', 'createdAt', 'revokedAt'],
+      ),
+    )
+    return 0
+  }
+  if (sub === 'revoke' && rest[0]) {
+    const id = rest[0]
+    await withAdmin((deps) => revokeToken(null, deps, id))
+    console.log(`revoked token ${id}`)
+    return 0
+  }
+  console.error('usage: tongban tokens create|list|revoke …')
+  return 2
+}
+
+export async function keysCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args
+  if (sub !== 'rotate') {
+    console.error('usage: tongban keys rotate [--alg ES256|EdDSA]')
+    return 2
+  }
+  const { values } = parseArgs({ args: rest, options: { alg: { type: 'string' } } })
+  if (values.alg !== undefined && values.alg !== 'ES256' && values.alg !== 'EdDSA') {
+    console.error('--alg must be ES256 or EdDSA')
+    return 2
+  }
+  const config = loadConfig()
+  if (config.keys.json !== undefined) {
+    console.error('the key set comes from TONGBAN_KEYS: rotate it where that value is kept')
+    return 1
+  }
+  const { kid, previous } = await rotateKeySet({
+    dataDir: config.dataDir,
+    ...(config.keys.file !== undefined ? { keysFile: config.keys.file } : {}),
+    ...(values.alg ? { alg: values.alg as 'ES256' | 'EdDSA' } : {}),
+  })
+  console.log(
+    `new signing key ${kid}; ${previous} stays published so earlier signatures verify. Restart the gateway to sign with it.`,
+  )
+  return 0
+}
+
+export async function auditCommand(args: string[]): Promise<number> {
+  const [sub, caseId] = args
+  if (sub !== 'verify') {
+    console.error('usage: tongban audit verify [CASE]')
+    return 2
+  }
+  const config = loadConfig()
+  const { database } = await openStore(config, createLogger('warn'))
+  try {
+    const report = await auditChains(new PgCaseStore(database), {
+      caseId,
+      onProgress: (n) => process.stderr.write(`\rchecked ${n} cases`),
+    })
+    if (!caseId) process.stderr.write('\n')
+    for (const b of report.breaks) console.log(`BROKEN ${b.caseId} at seq ${b.seq}: ${b.reason}`)
+    console.log(`${report.checked} case(s), ${report.events} event(s), ${report.breaks.length} broken chain(s)`)
+    return report.breaks.length === 0 ? 0 : 1
+  } finally {
+    await database.close()
+  }
+}

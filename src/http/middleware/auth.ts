@@ -1,0 +1,51 @@
+/**
+ * Authentication (PROTOCOL §2): `Authorization: Bearer <x>` where x is either a person's token
+ * (`tbp_…`) or a system client's per-request assertion (a JWS bound to the method, path and body).
+ * Sets `caller`; refuses with 401 otherwise. Authorization is the services' job.
+ */
+import type { MiddlewareHandler } from 'hono'
+import { AppError } from '../../errors.js'
+import type { Caller, ReplayGuard, TokenStore } from '../../ports/callers.js'
+import type { Clock } from '../../ports/clock.js'
+import { type ClientKeys, verifyClientAssertion } from '../../security/assertion.js'
+import { looksLikePersonToken, verifyPersonToken } from '../../security/tokens.js'
+import type { AppEnv } from '../context.js'
+
+export interface AuthDeps {
+  audience: string
+  clock: Clock
+  clients: ClientKeys
+  replay: ReplayGuard
+  tokens: TokenStore
+}
+
+export function authenticate(deps: AuthDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization')
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
+    if (!match?.[1]) throw new AppError('unauthenticated', 'send Authorization: Bearer <assertion or token>')
+    const credential = match[1]
+    let caller: Caller
+    if (looksLikePersonToken(credential)) {
+      caller = await verifyPersonToken(credential, deps.tokens)
+    } else {
+      const url = new URL(c.req.url)
+      const method = c.req.method
+      const body = method === 'GET' || method === 'HEAD' ? null : new Uint8Array(await c.req.arrayBuffer())
+      caller = await verifyClientAssertion({
+        token: credential,
+        method,
+        pathAndQuery: url.pathname + url.search,
+        body,
+        audience: deps.audience,
+        now: deps.clock.now(),
+        clients: deps.clients,
+        replay: deps.replay,
+      })
+    }
+    c.set('caller', caller)
+    const fields = c.get('logFields')
+    fields.caller = `${caller.kind}:${caller.id}`
+    await next()
+  }
+}

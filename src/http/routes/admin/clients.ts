@@ -1,0 +1,125 @@
+import { createRoute } from '@hono/zod-openapi'
+import { z } from 'zod'
+import {
+  AddClientBody,
+  addClient,
+  ClientId,
+  ClientView,
+  CreateTokenBody,
+  createToken,
+  getClient,
+  listClients,
+  listTokens,
+  revokeClient,
+  revokeToken,
+  TokenView,
+  toClientView,
+  toTokenView,
+} from '../../../services/admin/clients.js'
+import type { HttpDeps } from '../../deps.js'
+import { type Api, json, jsonBody, problems } from '../../openapi.js'
+
+const tags = ['admin']
+const security = [{ bearer: [] }]
+const ClientParam = z.object({ id: ClientId.meta({ param: { name: 'id', in: 'path' } }) })
+const TokenParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .meta({ param: { name: 'id', in: 'path' } }),
+})
+
+const routes = {
+  addClient: createRoute({
+    method: 'post',
+    path: '/v1/admin/clients',
+    tags,
+    security,
+    summary: 'Register a system client: its regions and public keys (inline JWKS or an allow-listed JWKS URL)',
+    request: { body: jsonBody(AddClientBody) },
+    responses: { 201: json(ClientView, 'Registered'), ...problems(400, 401, 403, 409, 422) },
+  }),
+  listClients: createRoute({
+    method: 'get',
+    path: '/v1/admin/clients',
+    tags,
+    security,
+    summary: 'Registered system clients',
+    responses: { 200: json(z.object({ clients: z.array(ClientView) }), 'Clients'), ...problems(401, 403) },
+  }),
+  getClient: createRoute({
+    method: 'get',
+    path: '/v1/admin/clients/{id}',
+    tags,
+    security,
+    summary: 'One system client',
+    request: { params: ClientParam },
+    responses: { 200: json(ClientView, 'The client'), ...problems(400, 401, 403, 404) },
+  }),
+  revokeClient: createRoute({
+    method: 'delete',
+    path: '/v1/admin/clients/{id}',
+    tags,
+    security,
+    summary: 'Revoke a system client (kept for the record; its requests are refused from now on)',
+    request: { params: ClientParam },
+    responses: { 200: json(ClientView, 'Revoked'), ...problems(400, 401, 403, 404) },
+  }),
+  createToken: createRoute({
+    method: 'post',
+    path: '/v1/admin/tokens',
+    tags,
+    security,
+    summary: 'Issue a person’s token (admin, or operator of a region and window); the token is shown once',
+    request: { body: jsonBody(CreateTokenBody) },
+    responses: {
+      201: json(z.object({ token: z.string(), record: TokenView }), 'Issued: keep the token, it is not shown again'),
+      ...problems(400, 401, 403, 422),
+    },
+  }),
+  listTokens: createRoute({
+    method: 'get',
+    path: '/v1/admin/tokens',
+    tags,
+    security,
+    summary: 'People’s tokens (never their secrets)',
+    responses: { 200: json(z.object({ tokens: z.array(TokenView) }), 'Tokens'), ...problems(401, 403) },
+  }),
+  revokeToken: createRoute({
+    method: 'delete',
+    path: '/v1/admin/tokens/{id}',
+    tags,
+    security,
+    summary: 'Revoke a person’s token',
+    request: { params: TokenParam },
+    responses: { 200: json(TokenView, 'Revoked'), ...problems(400, 401, 403, 404) },
+  }),
+}
+
+export function registerAdminClients(api: Api, deps: HttpDeps) {
+  const d = deps.admin
+  api.openapi(routes.addClient, async (c) =>
+    c.json(toClientView(await addClient(c.get('caller'), d, c.req.valid('json'))), 201),
+  )
+  api.openapi(routes.listClients, async (c) =>
+    c.json({ clients: (await listClients(c.get('caller'), d)).map(toClientView) }, 200),
+  )
+  api.openapi(routes.getClient, async (c) =>
+    c.json(toClientView(await getClient(c.get('caller'), d, c.req.valid('param').id)), 200),
+  )
+  api.openapi(routes.revokeClient, async (c) =>
+    c.json(toClientView(await revokeClient(c.get('caller'), d, c.req.valid('param').id)), 200),
+  )
+  api.openapi(routes.createToken, async (c) => {
+    const { token, record } = await createToken(c.get('caller'), d, c.req.valid('json'))
+    c.header('Cache-Control', 'no-store')
+    return c.json({ token, record: toTokenView(record) }, 201)
+  })
+  api.openapi(routes.listTokens, async (c) =>
+    c.json({ tokens: (await listTokens(c.get('caller'), d)).map(toTokenView) }, 200),
+  )
+  api.openapi(routes.revokeToken, async (c) =>
+    c.json(toTokenView(await revokeToken(c.get('caller'), d, c.req.valid('param').id)), 200),
+  )
+}

@@ -1,0 +1,89 @@
+import { createRoute } from '@hono/zod-openapi'
+import { z } from 'zod'
+import { PartyEvent } from '../../../domain/lifecycle.js'
+import { postEvent } from '../../../services/cases/events.js'
+import { getCase, listCases, listEvents } from '../../../services/cases/read.js'
+import { CaseView, EventView, ListCasesQuery } from '../../../services/cases/schemas.js'
+import type { HttpDeps } from '../../deps.js'
+import { type Api, json, jsonBody, problems } from '../../openapi.js'
+
+const IdParam = z.object({
+  id: z
+    .string()
+    .regex(/^[0-9a-f-]{36}$/, 'a case id')
+    .meta({ param: { name: 'id', in: 'path' } }),
+})
+
+const get = createRoute({
+  method: 'get',
+  path: '/v1/cases/{id}',
+  tags: ['cases'],
+  summary: 'A case: status, due date, children',
+  description: 'Visible to the origin and processing parties only; anyone else gets 404.',
+  security: [{ bearer: [] }],
+  request: { params: IdParam },
+  responses: { 200: json(CaseView, 'The case'), ...problems(400, 401, 404) },
+})
+
+const list = createRoute({
+  method: 'get',
+  path: '/v1/cases',
+  tags: ['cases'],
+  summary: 'The caller’s cases, newest first, with cursor pagination',
+  security: [{ bearer: [] }],
+  request: { query: ListCasesQuery },
+  responses: {
+    200: json(z.object({ cases: z.array(CaseView), nextCursor: z.string().nullable() }), 'A page of cases'),
+    ...problems(400, 401),
+  },
+})
+
+const events = createRoute({
+  method: 'get',
+  path: '/v1/cases/{id}/events',
+  tags: ['cases'],
+  summary: 'The timeline: a hash chain per case',
+  security: [{ bearer: [] }],
+  request: { params: IdParam },
+  responses: {
+    200: json(z.object({ events: z.array(EventView) }), 'The events, in order'),
+    ...problems(400, 401, 404),
+  },
+})
+
+const post = createRoute({
+  method: 'post',
+  path: '/v1/cases/{id}/events',
+  tags: ['cases'],
+  summary: 'Post a status event (processing side: accepted, rejected, …; origin side: materials_shipped, …)',
+  description:
+    'An event the current status does not allow is 409 `invalid_transition` with `currentStatus` and `allowedEvents`.',
+  security: [{ bearer: [] }],
+  request: { params: IdParam, body: jsonBody(PartyEvent) },
+  responses: {
+    201: json(z.object({ event: EventView, status: z.string() }), 'Appended; `status` is the case’s new status'),
+    ...problems(400, 401, 403, 404, 409, 413, 415),
+  },
+})
+
+export function registerCaseReads(api: Api, deps: HttpDeps) {
+  api.openapi(get, async (c) => {
+    const id = c.req.valid('param').id
+    c.get('logFields').caseId = id
+    return c.json(await getCase({ caller: c.get('caller'), deps: deps.cases }, id), 200)
+  })
+  api.openapi(list, async (c) =>
+    c.json(await listCases({ caller: c.get('caller'), deps: deps.cases }, c.req.valid('query')), 200),
+  )
+  api.openapi(events, async (c) => {
+    const id = c.req.valid('param').id
+    c.get('logFields').caseId = id
+    return c.json(await listEvents({ caller: c.get('caller'), deps: deps.cases }, id), 200)
+  })
+  api.openapi(post, async (c) => {
+    const id = c.req.valid('param').id
+    const event = c.req.valid('json')
+    Object.assign(c.get('logFields'), { caseId: id, event: event.type })
+    return c.json(await postEvent({ caller: c.get('caller'), deps: deps.cases }, id, event), 201)
+  })
+}

@@ -1,0 +1,21 @@
+import { createRoute } from '@hono/zod-openapi'
+import { z } from 'zod'
+import type { HttpDeps } from '../../deps.js'
+import { type Api, json } from '../../openapi.js'
+
+const route = createRoute({
+  method: 'get',
+  path: '/.well-known/jwks.json',
+  tags: ['operations'],
+  summary: 'The gateway’s public signing keys (current first; rotated keys stay published)',
+  responses: {
+    200: json(z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).meta({ id: 'Jwks' }), 'JWKS'),
+  },
+})
+
+export function registerJwks(api: Api, deps: HttpDeps) {
+  api.openapi(route, (c) => {
+    c.header('Cache-Control', 'public, max-age=300')
+    return c.json(deps.jwks(), 200)
+  })
+}

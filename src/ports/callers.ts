@@ -1,0 +1,90 @@
+/**
+ * Who is calling: a registered system client (per-request signed assertion, PROTOCOL §2) or a person
+ * (a bearer token issued by an admin). Produced by the authentication middleware, consumed by services.
+ */
+
+export type Role = 'admin' | 'operator'
+
+export interface ClientCaller {
+  kind: 'client'
+  /** The client id (`iss` = `sub` of its assertions). */
+  id: string
+  /** Region codes (or zone ids) it acts for; each covers its descendants. */
+  regions: string[]
+  /** The verified assertion: kept with a case as the submitter's signature over the exact body. */
+  assertion: { token: string; jti: string; kid: string; bodyHash: string | null }
+}
+
+export interface PersonCaller {
+  kind: 'person'
+  /** The token id (not the secret). */
+  id: string
+  role: Role
+  /** For operators: the region they act for and their window. */
+  region: string | null
+  window: string | null
+  name: string | null
+}
+
+export type Caller = ClientCaller | PersonCaller
+
+/** A registered system client (a region's system or a peer gateway). */
+export interface SystemClient {
+  id: string
+  name: string | null
+  regions: string[]
+  /** Inline public keys, or … */
+  jwks: { keys: Record<string, unknown>[] } | null
+  /** … a JWKS URL on the allow-list, fetched with a timeout and cached. */
+  jwksUrl: string | null
+  status: 'active' | 'revoked'
+  createdAt: Date
+  revokedAt: Date | null
+}
+
+/**
+ * Registered system clients. `remove` revokes (the row is kept so that old assertions and evidence
+ * still name a known client); a revoked client is refused from then on.
+ */
+export interface ClientStore {
+  add(client: {
+    id: string
+    name?: string | null
+    regions: string[]
+    jwks?: SystemClient['jwks']
+    jwksUrl?: string | null
+  }): Promise<SystemClient>
+  get(id: string): Promise<SystemClient | null>
+  list(): Promise<SystemClient[]>
+  /** Replaces the inline JWKS (key rotation on the client's side). */
+  setKeys(id: string, jwks: SystemClient['jwks'], jwksUrl: string | null): Promise<SystemClient>
+  revoke(id: string, at: Date): Promise<SystemClient>
+}
+
+/** A person's token as stored: never the secret, only its hash. */
+export interface PersonToken {
+  id: string
+  role: Role
+  region: string | null
+  window: string | null
+  name: string | null
+  createdAt: Date
+  revokedAt: Date | null
+}
+
+export interface TokenStore {
+  /** Stores a token by the SHA-256 of its secret. */
+  create(token: Omit<PersonToken, 'createdAt' | 'revokedAt'>, secretHash: Buffer): Promise<PersonToken>
+  /** The token whose secret hashes to `secretHash`, revoked or not; null when none. */
+  findByHash(secretHash: Buffer): Promise<PersonToken | null>
+  list(): Promise<PersonToken[]>
+  revoke(id: string, at: Date): Promise<PersonToken>
+}
+
+/**
+ * Remembers assertion `jti`s until they expire, so a second use is refused.
+ * `claim` returns true the first time a (client, jti) pair is seen before `expiresAt`, false after.
+ */
+export interface ReplayGuard {
+  claim(clientId: string, jti: string, expiresAt: Date): Promise<boolean>
+}

@@ -1,0 +1,166 @@
+import type { Mode, Scope, TimeLimit } from '../../config/schema.js'
+import type { CaseStatus, EventType } from '../domain/lifecycle.js'
+
+/** The applicant as stored: the identity number only encrypted, with a keyed hash for look-ups. */
+export interface StoredApplicant {
+  kind: 'person' | 'organization'
+  name: string
+  idType: string
+  /** AES-256-GCM ciphertext (iv ‖ tag ‖ data) of the identity number. */
+  idNumberEnc: Buffer
+  /** HMAC-SHA256 of `idType:idNumber` under the gateway's lookup key. */
+  idNumberHmac: Buffer
+  /** First 6 and last 4 characters visible. */
+  idNumberMasked: string
+  phone: string | null
+}
+
+export interface CaseRecord {
+  id: string
+  externalRef: string | null
+  parentId: string | null
+  /** Who submitted it: a client id or a person token id. */
+  createdBy: string
+  createdByKind: 'client' | 'person'
+  item: string | null
+  thing: string | null
+  mode: Mode
+  scope: Scope
+  originRegion: string
+  processingRegion: string | null
+  agreement: { id: string; version: number } | null
+  status: CaseStatus
+  outcome: 'approved' | 'denied' | null
+  /** A `suspended` event stopped the deadline clock and no `resumed` has restarted it yet. */
+  suspended: boolean
+  /** The origin has rated the case (one rating per case). */
+  rated: boolean
+  applicant: StoredApplicant
+  agent: { window: string; operator: string } | null
+  form: Record<string, unknown>
+  materials: Record<string, unknown>[]
+  delivery: Record<string, unknown> | null
+  timeLimit: TimeLimit | null
+  dueDate: string | null
+  dueAt: Date | null
+  /** base64url SHA-256 of the request body as received (the receipt's `req`). */
+  bodyHash: string
+  /** The submitter's assertion (compact JWS) when a system client submitted it. */
+  assertion: string | null
+  /** The gateway's receipt JWS. */
+  receipt: string
+  lastSeq: number
+  createdAt: Date
+  updatedAt: Date
+}
+
+export type NewCase = Omit<CaseRecord, 'lastSeq' | 'updatedAt'>
+
+export interface CaseEvent {
+  caseId: string
+  seq: number
+  type: EventType
+  at: Date
+  /** Who posted it: `client:<id>`, `person:<token id>` or `gateway`. */
+  actor: string
+  data: Record<string, unknown>
+  /** Hex SHA-256 of the previous event (64 zeros for the first). */
+  prevHash: string
+  hash: string
+}
+
+export interface NewEvent {
+  type: EventType
+  at: Date
+  actor: string
+  data: Record<string, unknown>
+}
+
+export interface CaseFilter {
+  /** Region codes the caller acts for (expanded to descendants); null for an admin (all cases). */
+  visibleRegions: string[] | null
+  status?: CaseStatus | undefined
+  scope?: Scope | undefined
+  mode?: Mode | undefined
+  item?: string | undefined
+  /** Cases whose origin or processing region is this code. */
+  region?: string | undefined
+  updatedSince?: Date | undefined
+  /** Only top-level cases (no children), default false. */
+  topLevelOnly?: boolean | undefined
+  /** Opaque cursor from the previous page. */
+  cursor?: string | undefined
+  limit: number
+}
+
+export interface IdempotencyRecord {
+  callerId: string
+  key: string
+  /** base64url SHA-256 of the body of the first request. */
+  bodyHash: string
+  status: number
+  headers: Record<string, string>
+  body: unknown
+  createdAt: Date
+}
+
+/** What a transaction on cases may do. Everything it writes commits or rolls back together. */
+export interface CaseTx {
+  /**
+   * Takes the transaction-scoped lock of (caller, key) without waiting; false when another
+   * transaction holds it (the first request with this key is still in flight).
+   */
+  tryLockIdempotencyKey(callerId: string, key: string): Promise<boolean>
+  /** The stored answer for (caller, key) if it was created after `notBefore`; else null. */
+  getIdempotency(callerId: string, key: string, notBefore: Date): Promise<IdempotencyRecord | null>
+  /** Stores (or replaces an expired) answer for (caller, key). */
+  saveIdempotency(record: IdempotencyRecord): Promise<void>
+  insertCase(c: NewCase): Promise<void>
+  /** The case, locked FOR UPDATE until the transaction ends; null when unknown. */
+  lockCase(id: string): Promise<CaseRecord | null>
+  updateCase(
+    id: string,
+    patch: Partial<Pick<CaseRecord, 'status' | 'outcome' | 'suspended' | 'rated' | 'dueDate' | 'dueAt' | 'receipt'>>,
+    at: Date,
+  ): Promise<void>
+  /**
+   * Appends the next event of the case's hash chain: seq = last + 1, prevHash = the last event's hash,
+   * hash over the canonical event (domain/hash-chain.ts). The caller must hold the case lock (or have
+   * inserted the case in this transaction). Updates the case's `lastSeq` and `updatedAt`.
+   */
+  appendEvent(caseId: string, event: NewEvent): Promise<CaseEvent>
+  /** Adds an outbox row; the relay moves it to the queue after commit. */
+  addOutbox(topic: string, key: string, payload: Record<string, unknown>): Promise<void>
+}
+
+export interface CaseStore {
+  transaction<T>(fn: (tx: CaseTx) => Promise<T>): Promise<T>
+  get(id: string): Promise<CaseRecord | null>
+  children(parentId: string): Promise<CaseRecord[]>
+  list(filter: CaseFilter): Promise<{ cases: CaseRecord[]; nextCursor: string | null }>
+  events(caseId: string): Promise<CaseEvent[]>
+  /** Case ids in creation order, for `audit verify` over everything (paged by `after`). */
+  caseIds(after: string | null, limit: number): Promise<string[]>
+  /** Deletes idempotency answers created before `before`; returns how many. */
+  purgeIdempotency(before: Date): Promise<number>
+}
+
+/** A row of the transactional outbox. */
+export interface OutboxRow {
+  id: number
+  topic: string
+  key: string
+  payload: Record<string, unknown>
+  createdAt: Date
+}
+
+export interface OutboxStore {
+  /**
+   * In one transaction: claims up to `limit` oldest rows (FOR UPDATE SKIP LOCKED, so several relays
+   * never take the same row), runs `publish` with them, and deletes the rows only if it resolves.
+   * Returns the number of rows published.
+   */
+  drain(limit: number, publish: (rows: OutboxRow[]) => Promise<void>): Promise<number>
+  /** Rows waiting, for metrics and tests. */
+  pending(): Promise<number>
+}

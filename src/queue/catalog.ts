@@ -1,0 +1,46 @@
+/**
+ * Every background job of the gateway: its payload schema and BullMQ options. Producers parse the
+ * payload before `add`, workers parse it again. Payloads carry ids only — never identity numbers or
+ * secrets: a worker loads what it needs from the store.
+ */
+import type { JobsOptions } from 'bullmq'
+import { z } from 'zod'
+
+export const jobs = {
+  /** Hand a submitted case to its processing region's system (retried with backoff, then `delivery_failed`). */
+  'case.dispatch': {
+    schema: z.object({ caseId: z.string().min(1) }).strict(),
+    opts: {
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 2000 },
+      // Kept for 7 days so that a second add with the same jobId (an outbox row relayed twice) is ignored.
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: false,
+    },
+  },
+  /**
+   * Tell the other side of a case about one of its events (status, supplement, shipment notice …),
+   * in order per case. Job id `<caseId>-<seq>`.
+   */
+  'case.event': {
+    schema: z.object({ caseId: z.string().min(1), seq: z.number().int().positive() }).strict(),
+    opts: {
+      attempts: 8,
+      backoff: { type: 'exponential', delay: 2000 },
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: false,
+    },
+  },
+} as const satisfies Record<string, { schema: z.ZodType<Record<string, unknown>>; opts: JobsOptions }>
+
+export type JobName = keyof typeof jobs
+export type JobPayload<N extends JobName> = z.infer<(typeof jobs)[N]['schema']>
+
+/** The BullMQ queue of a job: one queue per job name; `QUEUE_PREFIX` namespaces the Redis keys. */
+export function queueNameOf(name: JobName): string {
+  return name
+}
+
+export function isJobName(name: string): name is JobName {
+  return Object.hasOwn(jobs, name)
+}

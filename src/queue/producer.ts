@@ -1,0 +1,150 @@
+import { Queue } from 'bullmq'
+import { Redis, type RedisOptions } from 'ioredis'
+import { AppError } from '../errors.js'
+import type { Logger } from '../logger.js'
+import { type JobName, type JobPayload, jobs, queueNameOf } from './catalog.js'
+
+export interface QueueProducerOptions {
+  /** A `redis://…` URL or ioredis options; `enableOfflineQueue` is always turned off. */
+  connection: string | RedisOptions
+  /** Namespace of every BullMQ key (`QUEUE_PREFIX`), e.g. `tongban`. */
+  prefix: string
+  /** Where Redis and queue errors are logged (warn); they never crash the process. Default: dropped. */
+  logger?: Logger | undefined
+  /** How long an enqueue waits for Redis to be connected before failing; default 2000 ms. */
+  readyTimeoutMs?: number | undefined
+}
+
+export interface EnqueueItem<N extends JobName> {
+  payload: JobPayload<N>
+  /** BullMQ ignores an add whose jobId exists (completed jobs are kept 7 days), so a retry is harmless. */
+  jobId: string
+}
+
+type AnyQueue = Queue<Record<string, unknown>, unknown, string>
+
+/**
+ * Adds jobs of the catalog (`catalog.ts`) to their BullMQ queues. Fails fast: with Redis down an
+ * enqueue rejects after `readyTimeoutMs` with a retryable AppError `upstream_failed` instead of
+ * buffering in memory, so the outbox relay keeps the rows and tries again.
+ * One Redis connection is shared by the queues, which are opened on first use.
+ *
+ * @example
+ * const producer = new QueueProducer({ connection: config.redisUrl, prefix: config.queuePrefix, logger })
+ * await producer.enqueue('case.dispatch', { caseId }, { jobId: caseId })
+ * // on shutdown
+ * await producer.close()
+ */
+export class QueueProducer {
+  private readonly redis: Redis
+  private readonly prefix: string
+  private readonly logger: Logger | undefined
+  private readonly readyTimeoutMs: number
+  private readonly queues = new Map<JobName, AnyQueue>()
+  private closing: Promise<void> | undefined
+
+  constructor(opts: QueueProducerOptions) {
+    const failFast: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1 }
+    this.redis =
+      typeof opts.connection === 'string'
+        ? new Redis(opts.connection, { connectionName: 'tongban-producer', ...failFast })
+        : new Redis({ connectionName: 'tongban-producer', ...opts.connection, ...failFast })
+    this.prefix = opts.prefix
+    this.logger = opts.logger
+    this.readyTimeoutMs = opts.readyTimeoutMs ?? 2000
+    // ioredis reports every failed reconnect attempt: log the outage once, and the recovery.
+    let down = false
+    this.redis.on('error', (error: Error) => {
+      if (!down) this.logger?.warn({ err: { message: error.message } }, 'queue producer: Redis unavailable; retrying')
+      down = true
+    })
+    this.redis.on('ready', () => {
+      if (down) this.logger?.info('queue producer: Redis reconnected')
+      down = false
+    })
+  }
+
+  /** Validates `payload` with the catalog and adds one job. @throws AppError `internal` for a bad payload. */
+  async enqueue<N extends JobName>(name: N, payload: JobPayload<N>, opts: { jobId: string }): Promise<void> {
+    await this.enqueueBulk(name, [{ payload, jobId: opts.jobId }])
+  }
+
+  /** Validates every payload, then adds all jobs in one round trip (`addBulk`). */
+  async enqueueBulk<N extends JobName>(name: N, items: readonly EnqueueItem<N>[]): Promise<void> {
+    if (items.length === 0) return
+    const { schema, opts } = jobs[name]
+    const entries = items.map((item) => {
+      const parsed = schema.safeParse(item.payload)
+      if (!parsed.success) {
+        throw new AppError('internal', `Invalid payload for job ${name}`, {
+          cause: parsed.error,
+          context: { job: name, jobId: item.jobId },
+        })
+      }
+      return { name, data: parsed.data as Record<string, unknown>, opts: { ...opts, jobId: item.jobId } }
+    })
+    const queue = await this.queueOf(name)
+    try {
+      await queue.addBulk(entries)
+    } catch (error) {
+      this.dropIfBroken(name, queue)
+      throw unavailable(`Could not add ${items.length} ${name} job(s): ${messageOf(error)}`, error)
+    }
+  }
+
+  /** Closes the queues and the Redis connection; idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.allSettled([...this.queues.values()].map((q) => q.close()))
+      if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect())
+      else this.redis.disconnect()
+    })()
+    return this.closing
+  }
+
+  private async queueOf(name: JobName): Promise<AnyQueue> {
+    await this.connected()
+    let queue = this.queues.get(name)
+    if (queue === undefined) {
+      // Opened only once Redis is ready: BullMQ's start-up (version check) then never hits the
+      // disabled offline queue, which would leave the Queue broken for good.
+      queue = new Queue(queueNameOf(name), { connection: this.redis, prefix: this.prefix })
+      queue.on('error', (error) => this.logger?.warn({ err: error, queue: name }, 'queue producer: queue error'))
+      this.queues.set(name, queue)
+    }
+    return queue
+  }
+
+  /** A Queue whose start-up failed (Redis dropped meanwhile) stays failed: open a new one next time. */
+  private dropIfBroken(name: JobName, queue: AnyQueue): void {
+    queue.waitUntilReady().catch(() => {
+      if (this.queues.get(name) !== queue) return
+      this.queues.delete(name)
+      queue.close().catch(() => {})
+    })
+  }
+
+  private connected(): Promise<void> {
+    if (this.closing !== undefined) return Promise.reject(unavailable('The queue producer is closed'))
+    if (this.redis.status === 'ready') return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const onReady = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+      const timer = setTimeout(() => {
+        this.redis.off('ready', onReady)
+        reject(unavailable(`Redis not connected (${this.redis.status}) after ${this.readyTimeoutMs} ms`))
+      }, this.readyTimeoutMs)
+      this.redis.once('ready', onReady)
+    })
+  }
+}
+
+function unavailable(detail: string, cause?: unknown): AppError {
+  return new AppError('upstream_failed', detail, { cause, retryable: true, context: { dependency: 'redis' } })
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

@@ -1,0 +1,164 @@
+/**
+ * Per-request client assertions (PROTOCOL §2): a JWS that a system client signs for each request, binding
+ * it to the method, the path and query, and the body. Every refusal is `AppError('unauthenticated', reason)`
+ * with a short reason that callers see; the token itself is never echoed.
+ */
+import { createHash } from 'node:crypto'
+import { base64url, type CryptoKey, compactVerify, errors, type JWSHeaderParameters, type KeyObject } from 'jose'
+import { AppError } from '../errors.js'
+import type { ClientCaller, ReplayGuard } from '../ports/callers.js'
+
+export const ASSERTION_TYP = 'tongban-client+jwt'
+/** The only signature algorithms accepted (PROTOCOL §2); checked before any key is looked up. */
+const ALLOWED_ALGS: readonly string[] = ['ES256', 'EdDSA']
+const LEEWAY_S = 60
+const MAX_LIFETIME_S = 300
+const MAX_JTI = 128
+/** Far above any honest assertion; refuses megabyte headers before any decoding work. */
+const MAX_TOKEN_CHARS = 8192
+
+/** base64url(SHA-256(bytes)): the `bsh` claim of an assertion and the `req` claim of a receipt. */
+export function bodyHash(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('base64url')
+}
+
+const EMPTY_BODY_HASH = bodyHash(new Uint8Array(0))
+
+export interface VerifyAssertionInput {
+  /** The bearer value (without `Bearer `). */
+  token: string
+  method: string
+  /** The request path and query exactly as received, e.g. `/v1/cases?limit=5`. */
+  pathAndQuery: string
+  /** The raw body bytes as received; null or empty for a bodiless request. */
+  body: Uint8Array | null
+  /** The gateway id (`aud`). */
+  audience: string
+  now: Date
+  clients: ClientKeys
+  replay: ReplayGuard
+}
+
+/** A registered client as the verifier needs it: its regions, status, and a resolver for its public keys. */
+export interface RegisteredClientKeys {
+  id: string
+  regions: string[]
+  status: 'active' | 'revoked'
+  /** The verification key for a header's kid (jose's key-resolver shape); rejects for an unknown kid. */
+  keys: (protectedHeader: JWSHeaderParameters) => Promise<CryptoKey | KeyObject | Uint8Array>
+}
+
+/**
+ * Where assertion keys come from. `client(id)` is read on every request (so a revocation takes effect at
+ * once) and is null for an unknown client. Build it from the client store with `clientKeysFrom`.
+ */
+export interface ClientKeys {
+  client(id: string): Promise<RegisteredClientKeys | null>
+}
+
+function refuse(reason: string, context?: Record<string, unknown>): AppError {
+  return new AppError('unauthenticated', reason, context ? { context } : {})
+}
+
+function decodeSegment(segment: string): Record<string, unknown> {
+  let value: unknown
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(base64url.decode(segment)))
+  } catch {
+    throw refuse('malformed assertion')
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw refuse('malformed assertion')
+  return value as Record<string, unknown>
+}
+
+type VerifyKey = CryptoKey | KeyObject | Uint8Array
+
+/** Resolves the key for the header's kid; several keys under one kid are all candidates. */
+async function candidateKeys(
+  keys: (header: JWSHeaderParameters) => Promise<VerifyKey>,
+  header: JWSHeaderParameters,
+): Promise<VerifyKey[]> {
+  try {
+    return [await keys(header)]
+  } catch (e) {
+    if (e instanceof errors.JWKSMultipleMatchingKeys) {
+      const all: VerifyKey[] = []
+      for await (const key of e as unknown as AsyncIterable<VerifyKey>) all.push(key)
+      if (all.length > 0) return all
+    }
+    if (e instanceof AppError && e.code === 'unauthenticated') throw e
+    throw new AppError('unauthenticated', 'unknown key', { cause: e })
+  }
+}
+
+async function verifySignature(token: string, keys: VerifyKey[]): Promise<boolean> {
+  for (const key of keys) {
+    try {
+      await compactVerify(token, key, { algorithms: [...ALLOWED_ALGS] })
+      return true
+    } catch {}
+  }
+  return false
+}
+
+/**
+ * Verifies a client assertion for one request and returns the caller. Checks, in this order: the header
+ * decodes; `alg` is ES256 or EdDSA (so `none` and HS256 die before any key lookup); `typ` is
+ * `tongban-client+jwt`; `kid` is present; `iss` equals `sub`; the client is known and active; the signature
+ * verifies with the client's key for `kid`; `aud` is the gateway; `iat`/`exp` within 60 s leeway and at most
+ * 300 s apart; `jti`; `htm`; `htu`; `bsh`; and last the replay claim, so that only verified assertions use
+ * up a jti.
+ *
+ * @example
+ * const caller = await verifyClientAssertion({ token, method: 'POST', pathAndQuery: '/v1/cases', body,
+ *   audience: 'gw-420300', now: clock.now(), clients, replay })
+ */
+export async function verifyClientAssertion(input: VerifyAssertionInput): Promise<ClientCaller> {
+  const { token } = input
+  const parts = token.split('.')
+  if (token.length > MAX_TOKEN_CHARS || parts.length !== 3) throw refuse('malformed assertion')
+  const header = decodeSegment(parts[0]!) as JWSHeaderParameters
+  if (typeof header.alg !== 'string' || !ALLOWED_ALGS.includes(header.alg)) throw refuse('unsupported alg')
+  if (header.typ !== ASSERTION_TYP) throw refuse('wrong typ')
+  if (typeof header.kid !== 'string' || header.kid === '') throw refuse('missing kid')
+  const claims = decodeSegment(parts[1]!)
+
+  const { iss, sub } = claims
+  if (typeof iss !== 'string' || iss === '') throw refuse('missing iss')
+  if (sub !== iss) throw refuse('iss must equal sub')
+  const client = await input.clients.client(iss)
+  if (!client) throw refuse('unknown client')
+  if (client.status !== 'active') throw refuse('client revoked', { clientId: client.id })
+  if (!(await verifySignature(token, await candidateKeys(client.keys, header)))) {
+    throw refuse('bad signature', { clientId: client.id })
+  }
+
+  const context = { clientId: client.id }
+  const { aud, iat, exp, jti, htm, htu, bsh } = claims
+  if (!(aud === input.audience || (Array.isArray(aud) && aud.includes(input.audience)))) {
+    throw refuse('wrong aud', context)
+  }
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) throw refuse('missing iat', context)
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) throw refuse('missing exp', context)
+  const nowS = input.now.getTime() / 1000
+  if (exp <= nowS - LEEWAY_S) throw refuse('assertion expired', context)
+  if (iat > nowS + LEEWAY_S) throw refuse('iat in the future', context)
+  if (exp < iat) throw refuse('exp before iat', context)
+  if (exp - iat > MAX_LIFETIME_S) throw refuse('lifetime over 300 s', context)
+  if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI) throw refuse('bad jti', context)
+  if (typeof htm !== 'string' || htm.toUpperCase() !== input.method.toUpperCase()) throw refuse('htm mismatch', context)
+  if (htu !== input.pathAndQuery) throw refuse('htu mismatch', context)
+
+  const hasBody = input.body !== null && input.body.byteLength > 0
+  const hash = hasBody ? bodyHash(input.body!) : null
+  if (hasBody && bsh === undefined) throw refuse('missing bsh', context)
+  if (bsh !== undefined && bsh !== (hash ?? EMPTY_BODY_HASH)) throw refuse('bsh mismatch', context)
+
+  if (!(await input.replay.claim(client.id, jti, new Date(exp * 1000)))) throw refuse('jti already used', context)
+  return {
+    kind: 'client',
+    id: client.id,
+    regions: [...client.regions],
+    assertion: { token, jti, kid: header.kid, bodyHash: hash },
+  }
+}

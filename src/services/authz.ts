@@ -1,0 +1,54 @@
+/**
+ * Who may do what (PROTOCOL §2): a caller acts for regions (a client's registered regions, an
+ * operator's region; each covering its descendants); admins act for configuration and may read
+ * every case, but create and post nothing on a case themselves.
+ */
+import type { RegionIndex } from '../domain/regions.js'
+import { AppError } from '../errors.js'
+import type { Caller } from '../ports/callers.js'
+import type { CaseRecord } from '../ports/case-store.js'
+
+export function regionsOf(caller: Caller): string[] {
+  if (caller.kind === 'client') return caller.regions
+  return caller.role === 'operator' && caller.region ? [caller.region] : []
+}
+
+export function actsFor(caller: Caller, region: string, index: RegionIndex): boolean {
+  if (!index.has(region)) return false
+  return regionsOf(caller).some((r) => index.has(r) && index.covers(r, region))
+}
+
+export function isAdmin(caller: Caller): boolean {
+  return caller.kind === 'person' && caller.role === 'admin'
+}
+
+export function requireAdmin(caller: Caller): void {
+  if (!isAdmin(caller)) throw new AppError('forbidden', 'only an admin may do this')
+}
+
+/** Every region code the caller's regions cover (their subtrees), or null for an admin (all). */
+export function visibleRegions(caller: Caller, index: RegionIndex, all: readonly string[]): string[] | null {
+  if (isAdmin(caller)) return null
+  const mine = regionsOf(caller).filter((r) => index.has(r))
+  return all.filter((code) => mine.some((r) => index.covers(r, code)))
+}
+
+export interface Sides {
+  origin: boolean
+  processing: boolean
+}
+
+/** Which side(s) of the case the caller is on; a parent case's processing side is any child's. */
+export function sidesOf(caller: Caller, c: CaseRecord, index: RegionIndex, childRegions: string[] = []): Sides {
+  const processingRegions = c.processingRegion ? [c.processingRegion] : childRegions
+  return {
+    origin: actsFor(caller, c.originRegion, index),
+    processing: processingRegions.some((r) => actsFor(caller, r, index)),
+  }
+}
+
+/** 404 for a non-party (never reveal that the case exists); admins see everything. */
+export function requireVisible(caller: Caller, sides: Sides, id: string): void {
+  if (isAdmin(caller) || sides.origin || sides.processing) return
+  throw new AppError('not_found', `no case ${id}`)
+}

@@ -1,0 +1,332 @@
+/**
+ * `createCase`: POST /v1/cases. In one transaction: the idempotency answer, the case (a parent and its
+ * children for a one-thing bundle), each case's first event, and the outbox rows that the relay moves
+ * to the `case.dispatch` queue after commit. The receipt is the gateway's signature over what it
+ * received (the body hash) and what it made of it (the case id and status).
+ */
+import { randomUUID } from 'node:crypto'
+import type { Item } from '../../../config/schema.js'
+import { validateForm } from '../../domain/form.js'
+import { isValidECertificateId, isValidResidentId, isValidUscc, maskIdentity } from '../../domain/identity.js'
+import { AppError, type FieldError } from '../../errors.js'
+import type { CaseTx, NewCase } from '../../ports/case-store.js'
+import { newCaseId } from '../../store/ids.js'
+import { actsFor } from '../authz.js'
+import type { VerbContext } from '../context.js'
+import { type ResolvedRoute, resolveRoute } from '../directory/resolve.js'
+import type { DirectorySnapshot } from '../directory/snapshot.js'
+import type { CaseView, CreateCaseBody } from './schemas.js'
+import { windowModes } from './schemas.js'
+import { actorOf, toCaseView } from './view.js'
+
+export const RECEIPT_TYP = 'tongban-receipt+jwt'
+/** Idempotency answers are kept (and honoured) for at least this long. */
+export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
+
+export interface CreateCaseInput {
+  body: CreateCaseBody
+  /** base64url SHA-256 of the raw body bytes as received. */
+  bodyHash: string
+  idempotencyKey: string
+}
+
+export interface CreateCaseResult {
+  status: 201
+  replayed: boolean
+  body: { case: CaseView; receipt: string }
+}
+
+function checkApplicant(body: CreateCaseBody): void {
+  const { idType, idNumber } = body.applicant
+  if (idType === 'resident_id' && !isValidResidentId(idNumber)) {
+    throw new AppError(
+      'invalid_identity_number',
+      'applicant.idNumber is not a valid resident ID number (GB 11643 check character or birth date)',
+      {
+        errors: [{ path: 'applicant.idNumber', message: 'fails the MOD 11-2 check' }],
+      },
+    )
+  }
+  if (idType === 'uscc' && !isValidUscc(idNumber)) {
+    throw new AppError(
+      'invalid_identity_number',
+      'applicant.idNumber is not a valid unified social credit code (GB 32100 check character)',
+      {
+        errors: [{ path: 'applicant.idNumber', message: 'fails the GB 32100 check' }],
+      },
+    )
+  }
+}
+
+function checkMaterials(body: CreateCaseBody, items: Item[]): void {
+  const bad: FieldError[] = []
+  for (const [i, m] of body.materials.entries()) {
+    if (m.certificateId !== undefined) {
+      const r = isValidECertificateId(m.certificateId)
+      if (!r.ok) bad.push({ path: `materials[${i}].certificateId`, message: r.reason })
+    }
+  }
+  if (bad.length)
+    throw new AppError('invalid_certificate_id', 'an electronic certificate identifier fails its check', {
+      errors: bad,
+    })
+  const given = new Set(body.materials.map((m) => m.code))
+  const missing: FieldError[] = []
+  for (const item of items) {
+    for (const m of item.materials) {
+      if (m.required && !m.nonEssential && !given.has(m.code) && !missing.some((x) => x.path === m.code)) {
+        missing.push({ path: m.code, message: `${m.name} (${item.name})` })
+      }
+    }
+  }
+  if (missing.length) {
+    throw new AppError(
+      'materials_missing',
+      `required materials are missing: ${missing.map((m) => m.path).join(', ')}`,
+      {
+        errors: missing.map((m) => ({ path: `materials[code=${m.path}]`, message: m.message })),
+      },
+    )
+  }
+}
+
+function checkForm(body: CreateCaseBody, snap: DirectorySnapshot, route: ResolvedRoute): void {
+  const problems = validateForm(route.checklist.formFields, body.form)
+  if (problems.length) {
+    const what = route.kind === 'thing' ? `the merged form of ${route.thing?.id}` : `the form of ${body.item}`
+    throw new AppError('invalid_form', `the form does not match ${what}`, { errors: problems })
+  }
+  void snap
+}
+
+/** Creates a case, or answers a retry with the first answer. */
+export async function createCase({ caller, deps }: VerbContext, input: CreateCaseInput): Promise<CreateCaseResult> {
+  const { body } = input
+  const snap = await deps.directory.snapshot()
+  if (caller.kind === 'person' && caller.role !== 'operator') {
+    throw new AppError('forbidden', 'cases are submitted by system clients and window operators')
+  }
+  if (!actsFor(caller, body.originRegion, snap.regions)) {
+    throw new AppError('forbidden', `you do not act for origin region ${body.originRegion}`)
+  }
+  const now = deps.clock.now()
+  const callerKey = `${caller.kind}:${caller.id}`
+
+  const result = await deps.cases.transaction(async (tx) => {
+    if (!(await tx.tryLockIdempotencyKey(callerKey, input.idempotencyKey))) {
+      throw new AppError(
+        'idempotency_in_flight',
+        'a request with this Idempotency-Key is still being processed; retry shortly',
+        {
+          context: { retryAfterSeconds: 1 },
+        },
+      )
+    }
+    const previous = await tx.getIdempotency(
+      callerKey,
+      input.idempotencyKey,
+      new Date(now.getTime() - IDEMPOTENCY_TTL_MS),
+    )
+    if (previous) {
+      if (previous.bodyHash !== input.bodyHash) {
+        throw new AppError('idempotency_key_reused', 'this Idempotency-Key was used with a different body')
+      }
+      return { replayed: true, stored: previous.body as CreateCaseResult['body'] }
+    }
+    const created = await insertNewCase(tx, { caller, deps }, input, snap, now)
+    const stored = { case: created.view, receipt: created.receipt }
+    await tx.saveIdempotency({
+      callerId: callerKey,
+      key: input.idempotencyKey,
+      bodyHash: input.bodyHash,
+      status: 201,
+      headers: {},
+      body: stored,
+      createdAt: now,
+    })
+    return { replayed: false, stored }
+  })
+  if (!result.replayed) deps.afterCommit?.()
+
+  // Stored answers carry the masked identity number. The submitter's system is the origin party, and a
+  // replay has the same body (same hash), so the number it sent is the one to show it in full.
+  const stored = result.stored
+  const idNumber =
+    caller.kind === 'client'
+      ? body.applicant.idType === 'resident_id'
+        ? body.applicant.idNumber.toUpperCase()
+        : body.applicant.idNumber
+      : stored.case.applicant.idNumber
+  return {
+    status: 201,
+    replayed: result.replayed,
+    body: { case: { ...stored.case, applicant: { ...stored.case.applicant, idNumber } }, receipt: stored.receipt },
+  }
+}
+
+async function insertNewCase(
+  tx: CaseTx,
+  { caller, deps }: VerbContext,
+  input: CreateCaseInput,
+  snap: DirectorySnapshot,
+  now: Date,
+): Promise<{ view: CaseView; receipt: string }> {
+  const { body } = input
+  if (windowModes.has(body.mode) && !body.agent) {
+    if (caller.kind === 'person' && caller.window) {
+      body.agent = { window: caller.window, operator: caller.name ?? caller.id }
+    } else {
+      throw new AppError('validation_failed', `agent (window and operator) is required in ${body.mode} mode`, {
+        errors: [{ path: 'agent', message: `required for ${body.mode}` }],
+      })
+    }
+  }
+  checkApplicant(body)
+  const route = resolveRoute(
+    snap,
+    {
+      item: body.item,
+      thing: body.thing,
+      originRegion: body.originRegion,
+      processingRegion: body.processingRegion,
+      processingRegions: body.processingRegions,
+      mode: body.mode,
+    },
+    now,
+  )
+  if (route.refused.length > 0) {
+    const first = route.refused[0] as ResolvedRoute['refused'][number]
+    throw new AppError(
+      first.code as 'no_agreement',
+      `part of ${body.thing} cannot be routed: ${route.refused.map((r) => `${r.item.code} → ${r.processingRegion}: ${r.detail}`).join('; ')}`,
+    )
+  }
+  const items = route.routes.map((r) => snap.items.get(r.item.code) as Item)
+  checkMaterials(body, items)
+  checkForm(body, snap, route)
+
+  const idNumber =
+    body.applicant.idType === 'resident_id' ? body.applicant.idNumber.toUpperCase() : body.applicant.idNumber
+  const applicant = {
+    kind: body.applicant.kind,
+    name: body.applicant.name,
+    idType: body.applicant.idType,
+    idNumberEnc: deps.vault.encrypt(idNumber),
+    idNumberHmac: deps.vault.lookupHash(body.applicant.idType, idNumber),
+    idNumberMasked: maskIdentity(idNumber),
+    phone: body.applicant.phone ?? null,
+  }
+  const actor = actorOf(caller)
+  const base = {
+    externalRef: body.externalRef ?? null,
+    createdBy: caller.id,
+    createdByKind: caller.kind,
+    mode: body.mode,
+    originRegion: body.originRegion,
+    status: 'submitted' as const,
+    outcome: null,
+    suspended: false,
+    rated: false,
+    applicant,
+    agent: body.agent ?? null,
+    delivery: body.delivery ?? null,
+    bodyHash: input.bodyHash,
+    assertion: caller.kind === 'client' ? caller.assertion.token : null,
+    createdAt: now,
+  }
+  const sign = (id: string) =>
+    deps.signer.sign(
+      {
+        iss: deps.gatewayId,
+        sub: id,
+        iat: Math.floor(now.getTime() / 1000),
+        jti: randomUUID(),
+        req: input.bodyHash,
+        status: 'submitted',
+      },
+      RECEIPT_TYP,
+    )
+
+  const id = newCaseId(now)
+  const single = route.kind === 'item' ? route.routes[0] : undefined
+  const receipt = await sign(id)
+  const parent: NewCase = {
+    ...base,
+    id,
+    parentId: null,
+    item: body.item ?? null,
+    thing: body.thing ?? null,
+    scope: route.scope,
+    processingRegion: single?.processingRegion ?? null,
+    agreement: single ? { id: single.agreement.id, version: single.agreement.version } : null,
+    form: body.form,
+    materials: body.materials,
+    timeLimit: single?.timeLimit ?? null,
+    dueDate: route.dueDate,
+    dueAt: new Date(route.dueAt),
+    receipt,
+  }
+  await tx.insertCase(parent)
+  await tx.appendEvent(id, {
+    type: 'submitted',
+    at: now,
+    actor,
+    data: {
+      scope: route.scope,
+      mode: body.mode,
+      ...(parent.agreement ? { agreement: parent.agreement } : {}),
+      dueDate: route.dueDate,
+      bodyHash: input.bodyHash,
+    },
+  })
+  const children: NonNullable<CaseView['children']> = []
+  if (single) {
+    await tx.addOutbox('case.dispatch', id, { caseId: id })
+  } else {
+    for (const r of route.routes) {
+      const childId = newCaseId(now)
+      const item = snap.items.get(r.item.code) as Item
+      const fieldNames = new Set(item.formFields.map((f) => f.name))
+      const materialCodes = new Set(item.materials.map((m) => m.code))
+      await tx.insertCase({
+        ...base,
+        id: childId,
+        parentId: id,
+        item: r.item.code,
+        thing: null,
+        scope: r.scope,
+        processingRegion: r.processingRegion,
+        agreement: { id: r.agreement.id, version: r.agreement.version },
+        // Each department sees only its own part of the one form and the materials submitted once.
+        form: Object.fromEntries(Object.entries(body.form).filter(([k]) => fieldNames.has(k))),
+        materials: body.materials.filter((m) => materialCodes.has(m.code)),
+        timeLimit: r.timeLimit,
+        dueDate: r.dueDate,
+        dueAt: new Date(r.dueAt),
+        receipt: await sign(childId),
+      })
+      await tx.appendEvent(childId, {
+        type: 'submitted',
+        at: now,
+        actor,
+        data: { scope: r.scope, mode: body.mode, agreement: r.agreement, dueDate: r.dueDate, parentId: id },
+      })
+      await tx.addOutbox('case.dispatch', childId, { caseId: childId })
+      children.push({
+        id: childId,
+        item: r.item.code,
+        processingRegion: r.processingRegion,
+        status: 'submitted',
+        dueAt: r.dueAt,
+      })
+    }
+  }
+  const view = toCaseView(
+    { ...parent, lastSeq: 1, updatedAt: now },
+    // The stored answer never holds the identity number in clear: render it as for a non-party.
+    { kind: 'person', id: '-', role: 'operator', region: null, window: null, name: null },
+    snap.regions,
+    deps.vault,
+  )
+  return { view: single ? view : { ...view, children }, receipt }
+}

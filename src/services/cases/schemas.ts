@@ -1,0 +1,183 @@
+/** Request and response schemas of the case routes (PROTOCOL §4), shared by routes and verbs. */
+import { z } from 'zod'
+import { Mode, RegionRef, Scope, Slug, TimeLimit } from '../../../config/schema.js'
+import { CaseStatus, EventType } from '../../domain/lifecycle.js'
+
+const printable = /^[\x20-\x7e]+$/
+
+export const IdempotencyKey = z.string().min(1).max(255).regex(printable, 'printable ASCII characters only')
+
+export const IdType = z.enum([
+  'resident_id',
+  'uscc',
+  'passport',
+  'hk_macao_permit',
+  'taiwan_permit',
+  'foreign_permanent_resident',
+])
+
+export const Applicant = z
+  .strictObject({
+    kind: z.enum(['person', 'organization']),
+    name: z.string().min(1).max(100),
+    idType: IdType,
+    idNumber: z
+      .string()
+      .min(4)
+      .max(32)
+      .regex(/^[0-9A-Za-z-]+$/, 'letters, digits and "-" only'),
+    phone: z
+      .string()
+      .regex(/^\+?[0-9-]{5,20}$/, 'digits, "-" and an optional leading "+"')
+      .optional(),
+  })
+  .meta({ id: 'Applicant' })
+
+export const Agent = z.strictObject({
+  window: z.string().min(1).max(64).meta({ description: 'The accepting window (综合窗口 / 跨省通办专窗) id' }),
+  operator: z.string().min(1).max(64),
+})
+
+export const MaterialRef = z.strictObject({
+  code: Slug,
+  name: z.string().min(1).max(200).optional(),
+  form: z.enum(['electronic', 'paper', 'e_certificate']),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'lower-case hex SHA-256')
+    .optional(),
+  certificateId: z.string().min(20).max(200).optional(),
+})
+
+export const Delivery = z
+  .strictObject({
+    method: z.enum(['electronic', 'window_pickup', 'mail']),
+    address: z.string().min(1).max(300).optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (d.method === 'mail' && !d.address)
+      ctx.addIssue({ code: 'custom', path: ['address'], message: 'required for mail' })
+  })
+
+export const windowModes: ReadonlySet<Mode> = new Set(['online_transfer', 'offline_proxy'])
+
+export const CreateCaseBody = z
+  .strictObject({
+    externalRef: z.string().min(1).max(64).optional(),
+    item: Slug.optional(),
+    thing: Slug.optional(),
+    mode: Mode,
+    originRegion: RegionRef,
+    processingRegion: RegionRef.optional(),
+    processingRegions: z.record(Slug, RegionRef).optional().meta({ description: 'With `thing`: per member item' }),
+    applicant: Applicant,
+    agent: Agent.optional(),
+    form: z.record(z.string(), z.unknown()).default({}),
+    materials: z.array(MaterialRef).max(100).default([]),
+    delivery: Delivery.optional(),
+  })
+  .superRefine((v, ctx) => {
+    if ((v.item === undefined) === (v.thing === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['item'], message: 'give exactly one of `item` and `thing`' })
+    }
+    if (v.item !== undefined && v.processingRegion === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['processingRegion'], message: 'required with `item`' })
+    }
+    for (const [i, m] of v.materials.entries()) {
+      if (m.form === 'e_certificate' && !m.certificateId) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['materials', i, 'certificateId'],
+          message: 'required for an e_certificate',
+        })
+      }
+      if (m.form === 'electronic' && !m.sha256) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['materials', i, 'sha256'],
+          message: 'required for an electronic material',
+        })
+      }
+    }
+  })
+  .meta({ id: 'CreateCase' })
+export type CreateCaseBody = z.infer<typeof CreateCaseBody>
+
+export const CaseView = z
+  .object({
+    id: z.string(),
+    externalRef: z.string().nullable(),
+    parentId: z.string().nullable(),
+    item: z.string().nullable(),
+    thing: z.string().nullable(),
+    mode: Mode,
+    scope: Scope,
+    originRegion: z.string(),
+    processingRegion: z.string().nullable(),
+    agreement: z.object({ id: z.string(), version: z.number().int() }).nullable(),
+    status: CaseStatus,
+    outcome: z.enum(['approved', 'denied']).nullable(),
+    suspended: z.boolean(),
+    applicant: z.object({
+      kind: z.enum(['person', 'organization']),
+      name: z.string(),
+      idType: z.string(),
+      idNumber: z
+        .string()
+        .meta({ description: "In full for the parties' systems; masked (first 6, last 4) otherwise" }),
+      phone: z.string().nullable(),
+    }),
+    agent: z.object({ window: z.string(), operator: z.string() }).nullable(),
+    form: z.record(z.string(), z.unknown()),
+    materials: z.array(z.record(z.string(), z.unknown())),
+    delivery: z.record(z.string(), z.unknown()).nullable(),
+    timeLimit: TimeLimit.nullable(),
+    dueDate: z.string().nullable(),
+    dueAt: z.string().nullable(),
+    lastSeq: z.number().int(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    children: z
+      .array(
+        z.object({
+          id: z.string(),
+          item: z.string().nullable(),
+          processingRegion: z.string().nullable(),
+          status: CaseStatus,
+          dueAt: z.string().nullable(),
+        }),
+      )
+      .optional(),
+  })
+  .meta({ id: 'Case' })
+export type CaseView = z.infer<typeof CaseView>
+
+export const CaseCreated = z
+  .object({
+    case: CaseView,
+    receipt: z.string().meta({ description: 'Compact JWS, typ tongban-receipt+jwt: iss, sub, iat, jti, req, status' }),
+  })
+  .meta({ id: 'CaseCreated' })
+
+export const EventView = z
+  .object({
+    seq: z.number().int(),
+    type: EventType,
+    at: z.string(),
+    actor: z.string(),
+    data: z.record(z.string(), z.unknown()),
+    prevHash: z.string(),
+    hash: z.string(),
+  })
+  .meta({ id: 'CaseEvent' })
+
+export const ListCasesQuery = z.strictObject({
+  status: CaseStatus.optional(),
+  scope: Scope.optional(),
+  mode: Mode.optional(),
+  item: Slug.optional(),
+  region: RegionRef.optional(),
+  updatedSince: z.iso.datetime({ offset: true }).optional(),
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+})

@@ -1,0 +1,30 @@
+import type { Logger } from '../logger.js'
+import type { Caller } from '../ports/callers.js'
+import type { CaseStore } from '../ports/case-store.js'
+import type { Clock } from '../ports/clock.js'
+import type { IdentityVault } from '../security/pii.js'
+import type { DirectoryService } from './directory/snapshot.js'
+
+/** What the receipt and evidence signer needs of the gateway's keys. */
+export interface Signer {
+  sign(payload: Record<string, unknown>, typ: string): Promise<string>
+}
+
+/** The dependencies of the case verbs, shared by HTTP routes and workers. */
+export interface CaseDeps {
+  gatewayId: string
+  clock: Clock
+  logger: Logger
+  directory: DirectoryService
+  cases: CaseStore
+  signer: Signer
+  vault: IdentityVault
+  /** Called after a transaction that wrote outbox rows committed (wakes the relay). */
+  afterCommit?: () => void
+}
+
+/** Every verb takes who calls it first. */
+export interface VerbContext {
+  caller: Caller
+  deps: CaseDeps
+}

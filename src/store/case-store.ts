@@ -1,0 +1,372 @@
+import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-orm'
+import { eventHash, GENESIS_HASH } from '../domain/hash-chain.js'
+import { AppError } from '../errors.js'
+import type {
+  CaseEvent,
+  CaseFilter,
+  CaseRecord,
+  CaseStore,
+  CaseTx,
+  IdempotencyRecord,
+  NewCase,
+  NewEvent,
+} from '../ports/case-store.js'
+import { type Database, type Db, queryRows } from './db.js'
+import { caseEvents, cases, idempotencyKeys, outbox } from './schema.js'
+
+/** First key of the per-(caller, Idempotency-Key) advisory lock ('idem' in ASCII); the second is a hashtext. */
+const IDEMPOTENCY_LOCK_CLASS = 0x6964656d
+
+type CaseRow = typeof cases.$inferSelect
+type EventRow = typeof caseEvents.$inferSelect
+type CasePatch = Parameters<CaseTx['updateCase']>[1]
+
+/**
+ * Cases, their hash-chained timelines, idempotency answers and the outbox in PostgreSQL (or PGlite).
+ * Writes go through `transaction`, which runs on `Database.transaction` so that it also works on
+ * PGlite's single connection; reads use `database.db` and must not be called from inside a transaction
+ * on PGlite (they would wait for the connection forever).
+ *
+ * @example
+ * const store = new PgCaseStore(database)
+ * await store.transaction(async (tx) => {
+ *   await tx.insertCase(newCase)
+ *   await tx.appendEvent(newCase.id, { type: 'submitted', at: now, actor: 'client:zw', data: {} })
+ *   await tx.addOutbox('case.dispatch', newCase.id, { caseId: newCase.id })
+ * })
+ * relay.poke()
+ */
+export class PgCaseStore implements CaseStore {
+  private readonly database: Database
+
+  constructor(database: Database) {
+    this.database = database
+  }
+
+  transaction<T>(fn: (tx: CaseTx) => Promise<T>): Promise<T> {
+    return this.database.transaction((tx) => fn(new PgCaseTx(tx.db)))
+  }
+
+  async get(id: string): Promise<CaseRecord | null> {
+    const [row] = await this.database.db.select().from(cases).where(eq(cases.id, id))
+    return row === undefined ? null : toCase(row)
+  }
+
+  async children(parentId: string): Promise<CaseRecord[]> {
+    const rows = await this.database.db.select().from(cases).where(eq(cases.parentId, parentId)).orderBy(asc(cases.id))
+    return rows.map(toCase)
+  }
+
+  /**
+   * Newest first (ids are UUIDv7, so id order is creation order), `limit` per page. The cursor is the
+   * base64url of the last id of the previous page: a case created meanwhile never shifts the pages.
+   * @throws AppError `validation_failed` for a cursor this store did not issue or a limit below 1.
+   */
+  async list(filter: CaseFilter): Promise<{ cases: CaseRecord[]; nextCursor: string | null }> {
+    if (!Number.isInteger(filter.limit) || filter.limit < 1) {
+      throw new AppError('validation_failed', 'limit must be a positive integer', { context: { limit: filter.limit } })
+    }
+    const where: (SQL | undefined)[] = []
+    if (filter.visibleRegions !== null) {
+      if (filter.visibleRegions.length === 0) return { cases: [], nextCursor: null }
+      where.push(
+        or(inArray(cases.originRegion, filter.visibleRegions), inArray(cases.processingRegion, filter.visibleRegions)),
+      )
+    }
+    if (filter.status !== undefined) where.push(eq(cases.status, filter.status))
+    if (filter.scope !== undefined) where.push(eq(cases.scope, filter.scope))
+    if (filter.mode !== undefined) where.push(eq(cases.mode, filter.mode))
+    if (filter.item !== undefined) where.push(eq(cases.item, filter.item))
+    if (filter.region !== undefined) {
+      where.push(or(eq(cases.originRegion, filter.region), eq(cases.processingRegion, filter.region)))
+    }
+    if (filter.updatedSince !== undefined) where.push(gte(cases.updatedAt, filter.updatedSince))
+    if (filter.topLevelOnly === true) where.push(isNull(cases.parentId))
+    if (filter.cursor !== undefined) where.push(lt(cases.id, decodeCursor(filter.cursor)))
+
+    const rows = await this.database.db
+      .select()
+      .from(cases)
+      .where(and(...where))
+      .orderBy(desc(cases.id))
+      .limit(filter.limit + 1)
+    const page = rows.slice(0, filter.limit)
+    const last = page.at(-1)
+    return {
+      cases: page.map(toCase),
+      nextCursor: rows.length > filter.limit && last !== undefined ? encodeCursor(last.id) : null,
+    }
+  }
+
+  async events(caseId: string): Promise<CaseEvent[]> {
+    const rows = await this.database.db
+      .select()
+      .from(caseEvents)
+      .where(eq(caseEvents.caseId, caseId))
+      .orderBy(asc(caseEvents.seq))
+    return rows.map(toEvent)
+  }
+
+  async caseIds(after: string | null, limit: number): Promise<string[]> {
+    const rows = await this.database.db
+      .select({ id: cases.id })
+      .from(cases)
+      .where(after === null ? undefined : gt(cases.id, after))
+      .orderBy(asc(cases.id))
+      .limit(limit)
+    return rows.map((r) => r.id)
+  }
+
+  async purgeIdempotency(before: Date): Promise<number> {
+    const [row] = await queryRows<{ n: number }>(
+      this.database.db,
+      sql`with gone as (delete from ${idempotencyKeys} where ${idempotencyKeys.createdAt} < ${before.toISOString()} returning 1)
+          select count(*)::int as n from gone`,
+    )
+    return row?.n ?? 0
+  }
+}
+
+/** The operations of one transaction; `db` is the transaction's handle. */
+class PgCaseTx implements CaseTx {
+  private readonly db: Db
+
+  constructor(db: Db) {
+    this.db = db
+  }
+
+  async tryLockIdempotencyKey(callerId: string, key: string): Promise<boolean> {
+    const [row] = await queryRows<{ locked: boolean }>(
+      this.db,
+      sql`select pg_try_advisory_xact_lock(${IDEMPOTENCY_LOCK_CLASS}, hashtext(${callerId}::text || ':' || ${key}::text)) as locked`,
+    )
+    return row?.locked === true
+  }
+
+  async getIdempotency(callerId: string, key: string, notBefore: Date): Promise<IdempotencyRecord | null> {
+    const [row] = await this.db
+      .select()
+      .from(idempotencyKeys)
+      .where(
+        and(
+          eq(idempotencyKeys.callerId, callerId),
+          eq(idempotencyKeys.key, key),
+          gte(idempotencyKeys.createdAt, notBefore),
+        ),
+      )
+    return row ?? null
+  }
+
+  async saveIdempotency(record: IdempotencyRecord): Promise<void> {
+    const values = {
+      callerId: record.callerId,
+      key: record.key,
+      bodyHash: record.bodyHash,
+      status: record.status,
+      headers: record.headers,
+      body: record.body,
+      createdAt: record.createdAt,
+    }
+    await this.db
+      .insert(idempotencyKeys)
+      .values(values)
+      .onConflictDoUpdate({
+        target: [idempotencyKeys.callerId, idempotencyKeys.key],
+        set: {
+          bodyHash: values.bodyHash,
+          status: values.status,
+          headers: values.headers,
+          body: values.body,
+          createdAt: values.createdAt,
+        },
+      })
+  }
+
+  async insertCase(c: NewCase): Promise<void> {
+    await this.db.insert(cases).values(toRow(c))
+  }
+
+  async lockCase(id: string): Promise<CaseRecord | null> {
+    const [row] = await this.db.select().from(cases).where(eq(cases.id, id)).for('update')
+    return row === undefined ? null : toCase(row)
+  }
+
+  async updateCase(id: string, patch: CasePatch, at: Date): Promise<void> {
+    const set: Partial<typeof cases.$inferInsert> = {}
+    if (patch.status !== undefined) set.status = patch.status
+    if (patch.outcome !== undefined) set.outcome = patch.outcome
+    if (patch.suspended !== undefined) set.suspended = patch.suspended
+    if (patch.rated !== undefined) set.rated = patch.rated
+    if (patch.dueDate !== undefined) set.dueDate = patch.dueDate
+    if (patch.dueAt !== undefined) set.dueAt = patch.dueAt
+    if (patch.receipt !== undefined) set.receipt = patch.receipt
+    const rows = await this.db
+      .update(cases)
+      .set({ ...set, updatedAt: laterOf(at) })
+      .where(eq(cases.id, id))
+      .returning({ id: cases.id })
+    if (rows.length === 0) throw new AppError('not_found', `No case ${id}`, { context: { caseId: id } })
+  }
+
+  async appendEvent(caseId: string, event: NewEvent): Promise<CaseEvent> {
+    // Taking the row lock again is free when the caller holds it, and keeps the chain gap-free if not.
+    const [head] = await this.db
+      .select({ lastSeq: cases.lastSeq })
+      .from(cases)
+      .where(eq(cases.id, caseId))
+      .for('update')
+    if (head === undefined) throw new AppError('not_found', `No case ${caseId}`, { context: { caseId } })
+    let prevHash = GENESIS_HASH
+    if (head.lastSeq > 0) {
+      const [last] = await this.db
+        .select({ hash: caseEvents.hash })
+        .from(caseEvents)
+        .where(and(eq(caseEvents.caseId, caseId), eq(caseEvents.seq, head.lastSeq)))
+      if (last === undefined) {
+        throw new AppError('internal', `Case ${caseId} lost event ${head.lastSeq} of its chain`, {
+          context: { caseId, seq: head.lastSeq },
+        })
+      }
+      prevHash = last.hash
+    }
+    const seq = head.lastSeq + 1
+    // What is hashed must be exactly what is read back: a Date of whole milliseconds (timestamptz(3))
+    // and the data as JSON would store it (undefined members dropped, dates as strings).
+    const at = new Date(Math.round(event.at.getTime()))
+    const data = JSON.parse(JSON.stringify(event.data)) as Record<string, unknown>
+    const hash = eventHash({ caseId, seq, type: event.type, at, actor: event.actor, data, prevHash })
+    const stored: CaseEvent = { caseId, seq, type: event.type, at, actor: event.actor, data, prevHash, hash }
+    await this.db.insert(caseEvents).values(stored)
+    await this.db
+      .update(cases)
+      .set({ lastSeq: seq, updatedAt: laterOf(at) })
+      .where(eq(cases.id, caseId))
+    return stored
+  }
+
+  async addOutbox(topic: string, key: string, payload: Record<string, unknown>): Promise<void> {
+    await this.db.insert(outbox).values({ topic, key, payload })
+  }
+}
+
+/** `updated_at` never moves backwards, so `updatedSince` polling misses no change stamped with an earlier clock. */
+function laterOf(at: Date): SQL {
+  return sql`greatest(${cases.updatedAt}, ${at.toISOString()}::timestamptz)`
+}
+
+function toRow(c: NewCase): typeof cases.$inferInsert {
+  return {
+    id: c.id,
+    externalRef: c.externalRef,
+    parentId: c.parentId,
+    createdBy: c.createdBy,
+    createdByKind: c.createdByKind,
+    item: c.item,
+    thing: c.thing,
+    mode: c.mode,
+    scope: c.scope,
+    originRegion: c.originRegion,
+    processingRegion: c.processingRegion,
+    agreementId: c.agreement?.id ?? null,
+    agreementVersion: c.agreement?.version ?? null,
+    status: c.status,
+    outcome: c.outcome,
+    suspended: c.suspended,
+    rated: c.rated,
+    applicantKind: c.applicant.kind,
+    applicantName: c.applicant.name,
+    applicantIdType: c.applicant.idType,
+    applicantIdEnc: c.applicant.idNumberEnc,
+    applicantIdHmac: c.applicant.idNumberHmac,
+    applicantIdMasked: c.applicant.idNumberMasked,
+    applicantPhone: c.applicant.phone,
+    agentWindow: c.agent?.window ?? null,
+    agentOperator: c.agent?.operator ?? null,
+    form: c.form,
+    materials: c.materials,
+    delivery: c.delivery,
+    timeLimit: c.timeLimit,
+    dueDate: c.dueDate,
+    dueAt: c.dueAt,
+    bodyHash: c.bodyHash,
+    assertion: c.assertion,
+    receipt: c.receipt,
+    lastSeq: 0,
+    createdAt: c.createdAt,
+    updatedAt: c.createdAt,
+  }
+}
+
+function toCase(r: CaseRow): CaseRecord {
+  return {
+    id: r.id,
+    externalRef: r.externalRef,
+    parentId: r.parentId,
+    createdBy: r.createdBy,
+    createdByKind: r.createdByKind,
+    item: r.item,
+    thing: r.thing,
+    mode: r.mode,
+    scope: r.scope,
+    originRegion: r.originRegion,
+    processingRegion: r.processingRegion,
+    agreement:
+      r.agreementId === null || r.agreementVersion === null ? null : { id: r.agreementId, version: r.agreementVersion },
+    status: r.status,
+    outcome: r.outcome,
+    suspended: r.suspended,
+    rated: r.rated,
+    applicant: {
+      kind: r.applicantKind,
+      name: r.applicantName,
+      idType: r.applicantIdType,
+      idNumberEnc: r.applicantIdEnc,
+      idNumberHmac: r.applicantIdHmac,
+      idNumberMasked: r.applicantIdMasked,
+      phone: r.applicantPhone,
+    },
+    agent:
+      r.agentWindow === null && r.agentOperator === null
+        ? null
+        : { window: r.agentWindow ?? '', operator: r.agentOperator ?? '' },
+    form: r.form,
+    materials: r.materials,
+    delivery: r.delivery,
+    timeLimit: r.timeLimit,
+    dueDate: r.dueDate,
+    dueAt: r.dueAt,
+    bodyHash: r.bodyHash,
+    assertion: r.assertion,
+    receipt: r.receipt,
+    lastSeq: r.lastSeq,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  }
+}
+
+function toEvent(r: EventRow): CaseEvent {
+  return {
+    caseId: r.caseId,
+    seq: r.seq,
+    type: r.type,
+    at: r.at,
+    actor: r.actor,
+    data: r.data,
+    prevHash: r.prevHash,
+    hash: r.hash,
+  }
+}
+
+function encodeCursor(id: string): string {
+  return Buffer.from(id, 'utf8').toString('base64url')
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8')
+  if (id === '' || encodeCursor(id) !== cursor) {
+    throw new AppError('validation_failed', 'Invalid cursor: pass the nextCursor of the previous page', {
+      errors: [{ path: 'cursor', message: 'not a cursor issued by this gateway' }],
+    })
+  }
+  return id
+}

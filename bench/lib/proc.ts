@@ -4,7 +4,9 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-const tsx = path.join(root, 'node_modules', '.bin', 'tsx')
+// node with tsx's loader in-process (not the tsx CLI, which would put a wrapper process between us and the gateway:
+// a SIGKILL would then leave the gateway running).
+const node = [process.execPath, '--import', 'tsx'] as const
 
 export interface Server {
   url: string
@@ -20,7 +22,10 @@ export function startServer(
   pattern: RegExp,
 ): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, [path.join(root, entry), ...args], { cwd: root, env: { ...process.env, ...env } })
+    const child = spawn(node[0], [...node.slice(1), path.join(root, entry), ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+    })
     let out = ''
     const timer = setTimeout(() => reject(new Error(`${entry} did not start:\n${out}`)), 60_000)
     const onData = (d: Buffer) => {
@@ -64,7 +69,9 @@ export interface LoadResult {
 
 export function runLoad(job: Record<string, unknown>): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, [path.join(root, 'bench/lib/load.ts'), JSON.stringify(job)], { cwd: root })
+    const child = spawn(node[0], [...node.slice(1), path.join(root, 'bench/lib/load.ts'), JSON.stringify(job)], {
+      cwd: root,
+    })
     let out = ''
     let err = ''
     child.stdout.on('data', (d) => {

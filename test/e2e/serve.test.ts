@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
-import { type Gateway, runCli, startGateway } from '../helpers/process.js'
+import { type Gateway, runCli, startGateway, stopAllGateways } from '../helpers/process.js'
 
 const admin = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const cleanups: (() => Promise<unknown>)[] = []
 afterAll(async () => {
+  await stopAllGateways()
   for (const c of cleanups.reverse()) await c()
 })
 
@@ -44,7 +45,12 @@ async function adminToken(env: Record<string, string>): Promise<string> {
 async function exercise(gw: Gateway, token: string) {
   const health = await fetch(`${gw.url}/healthz`)
   expect(health.status).toBe(200)
-  const ready = await fetch(`${gw.url}/readyz`)
+  // Like a load balancer: ready once PostgreSQL and Redis answer (Redis connects just after the listener opens).
+  let ready = await fetch(`${gw.url}/readyz`)
+  for (let i = 0; i < 50 && ready.status !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 100))
+    ready = await fetch(`${gw.url}/readyz`)
+  }
   expect(ready.status, await ready.clone().text()).toBe(200)
   const anonymous = await fetch(`${gw.url}/v1/regions`)
   expect(anonymous.status).toBe(401)

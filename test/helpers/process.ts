@@ -6,7 +6,9 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx')
+// node with tsx's loader in-process (not the tsx CLI, which would put a wrapper process between us and the gateway:
+// a SIGKILL would then leave the gateway running).
+const node = [process.execPath, '--import', 'tsx'] as const
 const cli = path.join(repoRoot, 'src', 'cli.ts')
 
 export interface Gateway {
@@ -22,7 +24,10 @@ export function runCli(
   env: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, [cli, ...args], { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn', ...env } })
+    const child = spawn(node[0], [...node.slice(1), cli, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => {
@@ -36,13 +41,32 @@ export function runCli(
   })
 }
 
+const started = new Set<ChildProcess>()
+
+/** Kills every gateway this file started that is still running (call it in `afterAll`, so a failed test leaks none). */
+export async function stopAllGateways(): Promise<void> {
+  await Promise.all(
+    [...started].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve()
+          child.once('exit', () => resolve())
+          child.kill('SIGKILL')
+        }),
+    ),
+  )
+  started.clear()
+}
+
 /** Starts `tongban serve` on a free port and resolves once it logs that it listens. */
 export function startGateway(env: Record<string, string>, timeoutMs = 30_000): Promise<Gateway> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, [cli, 'serve'], {
+    const child = spawn(node[0], [...node.slice(1), cli, 'serve'], {
       cwd: repoRoot,
       env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     })
+    started.add(child)
+    child.once('exit', () => started.delete(child))
     let out = ''
     const timer = setTimeout(() => {
       child.kill('SIGKILL')

@@ -1,11 +1,13 @@
 /**
  * `npm run bench [-- NAME…]`: every benchmark measures its baseline in the same run and prints a ratio.
- * Scenarios: resolve (routing vs a hello-world). Run one with `npm run bench -- resolve`.
+ * Scenarios: resolve (routing), intake (authenticated case submission), each against a hello-world. Run one with `npm run bench -- resolve`.
  */
+import { intakeBench } from './intake.js'
 import { resolveBench } from './resolve.js'
 
 const scenarios: Record<string, () => Promise<void>> = {
   resolve: resolveBench,
+  intake: intakeBench,
 }
 
 const wanted = process.argv.slice(2)

@@ -22,7 +22,12 @@ export function startServer(
   pattern: RegExp,
 ): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const child = spawn(node[0], [...node.slice(1), path.join(root, entry), ...args], {
+    // BENCH_PROFILE_DIR: write a CPU profile of each gateway (src/cli.ts) to that folder when it stops.
+    const profile =
+      process.env.BENCH_PROFILE_DIR && entry === 'src/cli.ts'
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+        : []
+    const child = spawn(node[0], [...profile, ...node.slice(1), path.join(root, entry), ...args], {
       cwd: root,
       env: { ...process.env, ...env },
     })

@@ -133,7 +133,38 @@ export interface CaseTx {
   addOutbox(topic: string, key: string, payload: Record<string, unknown>): Promise<void>
 }
 
+/** Everything one submission writes, computed before it reaches the database. */
+export interface IntakeWrite {
+  callerId: string
+  key: string
+  bodyHash: string
+  /** Idempotency answers older than this are expired (replaced, not replayed). */
+  notBefore: Date
+  /** The case(s): a parent first, then its children. */
+  cases: NewCase[]
+  /** The first event of each case (seq 1, prevHash GENESIS_HASH, hash computed). */
+  events: CaseEvent[]
+  outbox: { topic: string; key: string; payload: Record<string, unknown> }[]
+  /** The answer stored for replays. */
+  answer: { status: number; headers: Record<string, string>; body: unknown }
+  createdAt: Date
+}
+
+export type IntakeResult =
+  | { kind: 'created' }
+  /** Another request with this (caller, key) holds the key right now. */
+  | { kind: 'in_flight' }
+  /** An answer is stored for this (caller, key): replay it if the body hash matches. */
+  | { kind: 'previous'; record: IdempotencyRecord }
+
 export interface CaseStore {
+  /**
+   * A submission in one statement (one round trip, one implicit transaction): takes the
+   * (caller, key) lock without waiting, claims the key unless an unexpired answer exists, and only
+   * then inserts the cases, their first events, the outbox rows and the answer. Intake is the hot path;
+   * the general `transaction` would take a dozen round trips for the same work.
+   */
+  submitIntake(write: IntakeWrite): Promise<IntakeResult>
   transaction<T>(fn: (tx: CaseTx) => Promise<T>): Promise<T>
   get(id: string): Promise<CaseRecord | null>
   children(parentId: string): Promise<CaseRecord[]>

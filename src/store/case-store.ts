@@ -8,14 +8,14 @@ import type {
   CaseStore,
   CaseTx,
   IdempotencyRecord,
+  IntakeResult,
+  IntakeWrite,
   NewCase,
   NewEvent,
 } from '../ports/case-store.js'
 import { type Database, type Db, queryRows } from './db.js'
+import { IDEMPOTENCY_LOCK_CLASS, submitIntake } from './intake.js'
 import { caseEvents, cases, idempotencyKeys, outbox } from './schema.js'
-
-/** First key of the per-(caller, Idempotency-Key) advisory lock ('idem' in ASCII); the second is a hashtext. */
-const IDEMPOTENCY_LOCK_CLASS = 0x6964656d
 
 type CaseRow = typeof cases.$inferSelect
 type EventRow = typeof caseEvents.$inferSelect
@@ -45,6 +45,10 @@ export class PgCaseStore implements CaseStore {
 
   transaction<T>(fn: (tx: CaseTx) => Promise<T>): Promise<T> {
     return this.database.transaction((tx) => fn(new PgCaseTx(tx.db)))
+  }
+
+  submitIntake(write: IntakeWrite): Promise<IntakeResult> {
+    return submitIntake(this.database, write)
   }
 
   async get(id: string): Promise<CaseRecord | null> {

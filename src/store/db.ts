@@ -32,6 +32,12 @@ export interface Database {
    * through the outer `db` would wait for the transaction to end, forever.
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>
+  /**
+   * One raw statement with `$1…` parameters, outside drizzle: for the few hot paths where building the
+   * query per call would cost more than running it. With `name`, PostgreSQL prepares it once per
+   * connection (the text must then be the same for every call with that name).
+   */
+  query<T extends Record<string, unknown>>(text: string, params: unknown[], name?: string): Promise<T[]>
   /** Ends the pool (PostgreSQL) or closes the embedded database (PGlite); idempotent. */
   close(): Promise<void>
 }
@@ -108,6 +114,10 @@ async function openPostgres(opts: OpenDatabaseOptions): Promise<Database> {
           },
         }),
       ),
+    async query<T extends Record<string, unknown>>(text: string, values: unknown[], name?: string) {
+      const result = await pool.query<T>(name === undefined ? { text, values } : { name, text, values })
+      return result.rows
+    },
     close() {
       closed ??= pool.end()
       return closed
@@ -141,6 +151,9 @@ async function openPglite(dataDir: string): Promise<Database> {
           },
         })
       }),
+    async query<T extends Record<string, unknown>>(text: string, values: unknown[]) {
+      return (await client.query<T>(text, values)).rows
+    },
     close() {
       closed ??= client.closed ? Promise.resolve() : client.close()
       return closed

@@ -7,9 +7,10 @@
 import { randomUUID } from 'node:crypto'
 import type { Item } from '../../../config/schema.js'
 import { validateForm } from '../../domain/form.js'
+import { eventHash, GENESIS_HASH } from '../../domain/hash-chain.js'
 import { isValidECertificateId, isValidResidentId, isValidUscc, maskIdentity } from '../../domain/identity.js'
 import { AppError, type FieldError } from '../../errors.js'
-import type { CaseTx, NewCase } from '../../ports/case-store.js'
+import type { CaseEvent, IntakeWrite, NewCase } from '../../ports/case-store.js'
 import { newCaseId } from '../../store/ids.js'
 import { actsFor } from '../authz.js'
 import type { VerbContext } from '../context.js'
@@ -112,65 +113,74 @@ export async function createCase({ caller, deps }: VerbContext, input: CreateCas
   const now = deps.clock.now()
   const callerKey = `${caller.kind}:${caller.id}`
 
-  const result = await deps.cases.transaction(async (tx) => {
-    if (!(await tx.tryLockIdempotencyKey(callerKey, input.idempotencyKey))) {
-      throw new AppError(
-        'idempotency_in_flight',
-        'a request with this Idempotency-Key is still being processed; retry shortly',
-        {
-          context: { retryAfterSeconds: 1 },
-        },
-      )
-    }
-    const previous = await tx.getIdempotency(
-      callerKey,
-      input.idempotencyKey,
-      new Date(now.getTime() - IDEMPOTENCY_TTL_MS),
-    )
-    if (previous) {
-      if (previous.bodyHash !== input.bodyHash) {
-        throw new AppError('idempotency_key_reused', 'this Idempotency-Key was used with a different body')
-      }
-      return { replayed: true, stored: previous.body as CreateCaseResult['body'] }
-    }
-    const created = await insertNewCase(tx, { caller, deps }, input, snap, now)
-    const stored = { case: created.view, receipt: created.receipt }
-    await tx.saveIdempotency({
-      callerId: callerKey,
-      key: input.idempotencyKey,
-      bodyHash: input.bodyHash,
-      status: 201,
-      headers: {},
-      body: stored,
-      createdAt: now,
-    })
-    return { replayed: false, stored }
+  const built = await buildCases({ caller, deps }, input, snap, now)
+  const stored = { case: built.view, receipt: built.receipt }
+  const outcome = await deps.cases.submitIntake({
+    callerId: callerKey,
+    key: input.idempotencyKey,
+    bodyHash: input.bodyHash,
+    notBefore: new Date(now.getTime() - IDEMPOTENCY_TTL_MS),
+    cases: built.cases,
+    events: built.events,
+    outbox: built.outbox,
+    answer: { status: 201, headers: {}, body: stored },
+    createdAt: now,
   })
+  if (outcome.kind === 'in_flight') {
+    throw new AppError(
+      'idempotency_in_flight',
+      'a request with this Idempotency-Key is still being processed; retry shortly',
+      {
+        context: { retryAfterSeconds: 1 },
+      },
+    )
+  }
+  if (outcome.kind === 'previous' && outcome.record.bodyHash !== input.bodyHash) {
+    throw new AppError('idempotency_key_reused', 'this Idempotency-Key was used with a different body')
+  }
+  const result =
+    outcome.kind === 'previous'
+      ? { replayed: true, stored: outcome.record.body as CreateCaseResult['body'] }
+      : { replayed: false, stored }
   if (!result.replayed) deps.afterCommit?.()
 
   // Stored answers carry the masked identity number. The submitter's system is the origin party, and a
   // replay has the same body (same hash), so the number it sent is the one to show it in full.
-  const stored = result.stored
+  const answer = result.stored
   const idNumber =
     caller.kind === 'client'
       ? body.applicant.idType === 'resident_id'
         ? body.applicant.idNumber.toUpperCase()
         : body.applicant.idNumber
-      : stored.case.applicant.idNumber
+      : answer.case.applicant.idNumber
   return {
     status: 201,
     replayed: result.replayed,
-    body: { case: { ...stored.case, applicant: { ...stored.case.applicant, idNumber } }, receipt: stored.receipt },
+    body: { case: { ...answer.case, applicant: { ...answer.case.applicant, idNumber } }, receipt: answer.receipt },
   }
 }
 
-async function insertNewCase(
-  tx: CaseTx,
+interface BuiltCases {
+  cases: NewCase[]
+  events: CaseEvent[]
+  outbox: IntakeWrite['outbox']
+  view: CaseView
+  receipt: string
+}
+
+/** The first event of a new case: seq 1 of its chain. */
+function firstEvent(caseId: string, at: Date, actor: string, data: Record<string, unknown>): CaseEvent {
+  const event = { caseId, seq: 1, type: 'submitted' as const, at, actor, data, prevHash: GENESIS_HASH }
+  return { ...event, hash: eventHash(event) }
+}
+
+/** Validates the submission and computes every row it writes, before any of it reaches the database. */
+async function buildCases(
   { caller, deps }: VerbContext,
   input: CreateCaseInput,
   snap: DirectorySnapshot,
   now: Date,
-): Promise<{ view: CaseView; receipt: string }> {
+): Promise<BuiltCases> {
   const { body } = input
   if (windowModes.has(body.mode) && !body.agent) {
     if (caller.kind === 'person' && caller.window) {
@@ -266,29 +276,27 @@ async function insertNewCase(
     dueAt: new Date(route.dueAt),
     receipt,
   }
-  await tx.insertCase(parent)
-  await tx.appendEvent(id, {
-    type: 'submitted',
-    at: now,
-    actor,
-    data: {
+  const cases: NewCase[] = [parent]
+  const events: CaseEvent[] = [
+    firstEvent(id, now, actor, {
       scope: route.scope,
       mode: body.mode,
       ...(parent.agreement ? { agreement: parent.agreement } : {}),
       dueDate: route.dueDate,
       bodyHash: input.bodyHash,
-    },
-  })
+    }),
+  ]
+  const outbox: IntakeWrite['outbox'] = []
   const children: NonNullable<CaseView['children']> = []
   if (single) {
-    await tx.addOutbox('case.dispatch', id, { caseId: id })
+    outbox.push({ topic: 'case.dispatch', key: id, payload: { caseId: id } })
   } else {
     for (const r of route.routes) {
       const childId = newCaseId(now)
       const item = snap.items.get(r.item.code) as Item
       const fieldNames = new Set(item.formFields.map((f) => f.name))
       const materialCodes = new Set(item.materials.map((m) => m.code))
-      await tx.insertCase({
+      cases.push({
         ...base,
         id: childId,
         parentId: id,
@@ -305,13 +313,16 @@ async function insertNewCase(
         dueAt: new Date(r.dueAt),
         receipt: await sign(childId),
       })
-      await tx.appendEvent(childId, {
-        type: 'submitted',
-        at: now,
-        actor,
-        data: { scope: r.scope, mode: body.mode, agreement: r.agreement, dueDate: r.dueDate, parentId: id },
-      })
-      await tx.addOutbox('case.dispatch', childId, { caseId: childId })
+      events.push(
+        firstEvent(childId, now, actor, {
+          scope: r.scope,
+          mode: body.mode,
+          agreement: { id: r.agreement.id, version: r.agreement.version },
+          dueDate: r.dueDate,
+          parentId: id,
+        }),
+      )
+      outbox.push({ topic: 'case.dispatch', key: childId, payload: { caseId: childId } })
       children.push({
         id: childId,
         item: r.item.code,
@@ -328,5 +339,5 @@ async function insertNewCase(
     snap.regions,
     deps.vault,
   )
-  return { view: single ? view : { ...view, children }, receipt }
+  return { cases, events, outbox, view: single ? view : { ...view, children }, receipt }
 }

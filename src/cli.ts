@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config/env.js'
 import { ConfigCheckError, checkDirectory, formatProblem, loadDirectory } from '../config/load.js'
 import { auditCommand, clientsCommand, keysCommand, tokensCommand } from './cli/admin.js'
-import { createLogger } from './logger.js'
+import { createLogger, flushLogger } from './logger.js'
 import { openStore, startGateway } from './main.js'
 import { openDatabase } from './store/db.js'
 import { PgDirectoryStore } from './store/directory-store.js'
@@ -49,10 +49,10 @@ const commands: Record<string, Command> = {
     const stop = (signal: string) => {
       logger.info({ signal }, 'signal received')
       gateway.close().then(
-        () => process.exit(0),
+        () => flushLogger(logger).then(() => process.exit(0)),
         (err) => {
           logger.error({ err }, 'shutdown failed')
-          process.exit(1)
+          flushLogger(logger).then(() => process.exit(1))
         },
       )
     }

@@ -67,6 +67,13 @@ export function createLogger(level: string, destination?: pino.DestinationStream
         },
       },
     },
-    destination,
+    // Asynchronous writes to stdout: under load, lines written while a write is in flight go out together,
+    // one system call instead of one per request. `flushLogger` before exiting.
+    destination ?? pino.destination({ dest: 1, sync: false }),
   )
+}
+
+/** Writes out buffered log lines (call before `process.exit`). */
+export function flushLogger(logger: Logger): Promise<void> {
+  return new Promise((resolve) => logger.flush(() => resolve()))
 }

@@ -107,6 +107,9 @@ export async function createRuntime(config: Config, logger: Logger, clock: Clock
   const cases = new PgCaseStore(database)
   const clients = new PgClientStore(database.db)
   const tokens = new PgTokenStore(database.db)
+  const clientKeys = clientKeysFrom(clients, new JwksFetcher({ allowHosts: [...config.jwksAllowHosts] }), () =>
+    Date.now(),
+  )
   const producer = new QueueProducer({ connection: config.redis.url, prefix: config.redis.queuePrefix, logger })
   const relay = new OutboxRelay({ outbox: new PgOutboxStore(database), producer, logger })
   relay.start()
@@ -129,7 +132,7 @@ export async function createRuntime(config: Config, logger: Logger, clock: Clock
     auth: {
       audience: config.gateway.id,
       clock,
-      clients: clientKeysFrom(clients, new JwksFetcher({ allowHosts: [...config.jwksAllowHosts] })),
+      clients: clientKeys,
       replay: new RedisReplayGuard(redis, config.redis.queuePrefix, () => clock.now().getTime()),
       tokens,
     },
@@ -143,7 +146,14 @@ export async function createRuntime(config: Config, logger: Logger, clock: Clock
       vault,
       afterCommit: () => relay.poke(),
     },
-    admin: { clients, tokens, directory, clock, jwksAllowHosts: config.jwksAllowHosts },
+    admin: {
+      clients,
+      tokens,
+      directory,
+      clock,
+      jwksAllowHosts: config.jwksAllowHosts,
+      onClientChanged: (id) => clientKeys.invalidate(id),
+    },
     jwks: () => keys.jwks(),
   }
 

@@ -50,8 +50,8 @@ export interface RegisteredClientKeys {
 }
 
 /**
- * Where assertion keys come from. `client(id)` is read on every request (so a revocation takes effect at
- * once) and is null for an unknown client. Build it from the client store with `clientKeysFrom`.
+ * Where assertion keys come from. `client(id)` is asked on every request and is null for an unknown client;
+ * its answer must reflect a revocation within seconds. Build it from the client store with `clientKeysFrom`.
  */
 export interface ClientKeys {
   client(id: string): Promise<RegisteredClientKeys | null>

@@ -9,6 +9,12 @@ import type { ClientKeys, RegisteredClientKeys } from './assertion.js'
 import type { JwksFetcher } from './jwks-fetch.js'
 
 const LOCAL_SET_MS = 60_000
+/**
+ * How long a client's record (status, regions, keys) is reused before the store is asked again. Changes made
+ * through this gateway's admin routes or CLI take effect at once here (`invalidate`); other instances see
+ * them within this time.
+ */
+export const CLIENT_RECORD_MS = 5_000
 
 interface LocalEntry {
   json: string
@@ -21,13 +27,19 @@ function noKeys(): Promise<never> {
 }
 
 /**
- * Builds the assertion verifier's view of registered clients. The store is asked on every call (status
- * changes apply at once); imported inline key sets are reused for up to 60 s, and at once replaced when the
- * client's stored JWKS changes (`setKeys`).
+ * Builds the assertion verifier's view of registered clients. A client's record is reused for
+ * `recordTtlMs` (default 5 s; `invalidate(id)` drops it at once, as the admin verbs do after a change), so an
+ * intake does not cost a database round trip for it; imported inline key sets are reused for up to 60 s, and
+ * at once replaced when the client's stored JWKS changes (`setKeys`).
  *
  * @example const clients = clientKeysFrom(deps.clientStore, new JwksFetcher({ allowHosts: config.jwksHosts }))
  */
-export function clientKeysFrom(store: ClientStore, fetcher: JwksFetcher, now: () => number = Date.now): ClientKeys {
+export function clientKeysFrom(
+  store: ClientStore,
+  fetcher: JwksFetcher,
+  now: () => number = Date.now,
+  recordTtlMs = CLIENT_RECORD_MS,
+): ClientKeys & { invalidate(id?: string): void } {
   const local = new Map<string, LocalEntry>()
 
   function inline(client: SystemClient & { jwks: NonNullable<SystemClient['jwks']> }): RegisteredClientKeys['keys'] {
@@ -45,9 +57,23 @@ export function clientKeysFrom(store: ClientStore, fetcher: JwksFetcher, now: ()
     return keys
   }
 
+  const records = new Map<string, { client: SystemClient | null; at: number }>()
+  const lookup = async (id: string): Promise<SystemClient | null> => {
+    const hit = records.get(id)
+    if (hit && now() - hit.at < recordTtlMs) return hit.client
+    const client = await store.get(id)
+    if (records.size > 10_000) records.clear()
+    records.set(id, { client, at: now() })
+    return client
+  }
+
   return {
+    invalidate(id?: string) {
+      if (id === undefined) records.clear()
+      else records.delete(id)
+    },
     async client(id) {
-      const found = await store.get(id)
+      const found = await lookup(id)
       if (!found) return null
       let keys: RegisteredClientKeys['keys'] = noKeys
       if (found.jwks) keys = inline({ ...found, jwks: found.jwks })

@@ -318,7 +318,7 @@ describe('clientKeysFrom', () => {
     ...over,
   })
 
-  it('verifies with inline keys, follows a key change at once, and honours revocation', async () => {
+  it('verifies with inline keys, follows a key change once told (invalidate), and honours revocation', async () => {
     const rows = [row({ jwks: es.jwks })]
     const fromStore = clientKeysFrom(store(rows), new JwksFetcher({ allowHosts: [] }))
     const run = (token: string) =>
@@ -334,14 +334,40 @@ describe('clientKeysFrom', () => {
       })
     expect((await run(await signAssertion(base()))).id).toBe('city-wuhan')
     rows[0] = row({ jwks: ed.jwks })
+    fromStore.invalidate('city-wuhan')
     await expect(run(await signAssertion(base()))).rejects.toThrow('unknown key')
     expect((await run(await signAssertion(base({ key: ed })))).id).toBe('city-wuhan')
     rows[0] = row({ jwks: ed.jwks, status: 'revoked' })
+    fromStore.invalidate('city-wuhan')
     await expect(run(await signAssertion(base({ key: ed })))).rejects.toThrow('client revoked')
     rows[0] = row({ jwksUrl: 'https://evil.example/jwks.json' })
+    fromStore.invalidate('city-wuhan')
     await expect(run(await signAssertion(base()))).rejects.toThrow('JWKS host not allowed')
     rows[0] = row({})
+    fromStore.invalidate('city-wuhan')
     await expect(run(await signAssertion(base()))).rejects.toThrow('unknown key')
+  })
+
+  it('reuses a client record for 5 s without invalidation, then asks the store again', async () => {
+    const rows = [row({ jwks: es.jwks })]
+    let t = Date.now()
+    const fromStore = clientKeysFrom(store(rows), new JwksFetcher({ allowHosts: [] }), () => t)
+    const run = async () =>
+      verifyClientAssertion({
+        token: await signAssertion(base()),
+        method: 'POST',
+        pathAndQuery: '/v1/cases?dry=1',
+        body: new TextEncoder().encode(body),
+        audience: GATEWAY,
+        now: new Date(),
+        clients: fromStore,
+        replay,
+      })
+    expect((await run()).id).toBe('city-wuhan')
+    rows[0] = row({ jwks: es.jwks, status: 'revoked' })
+    expect((await run()).id).toBe('city-wuhan')
+    t += 5_001
+    await expect(run()).rejects.toThrow('client revoked')
   })
 })
 

@@ -15,6 +15,8 @@ export interface AdminDeps {
   clock: Clock
   /** Hosts a client's JWKS URL may point at. */
   jwksAllowHosts: readonly string[]
+  /** Told when a client was added or revoked, so that caches of client records drop it. */
+  onClientChanged?: (id: string) => void
 }
 
 const Jwk = z
@@ -75,6 +77,7 @@ export async function addClient(caller: Caller | null, deps: AdminDeps, body: Ad
     })
   }
   if (body.jwksUrl) checkJwksUrl(body.jwksUrl, deps.jwksAllowHosts)
+  deps.onClientChanged?.(body.id)
   return deps.clients.add({
     id: body.id,
     name: body.name ?? null,
@@ -98,7 +101,9 @@ export async function getClient(caller: Caller, deps: AdminDeps, id: string): Pr
 
 export async function revokeClient(caller: Caller | null, deps: AdminDeps, id: string): Promise<SystemClient> {
   if (caller) requireAdmin(caller)
-  return deps.clients.revoke(id, deps.clock.now())
+  const revoked = await deps.clients.revoke(id, deps.clock.now())
+  deps.onClientChanged?.(id)
+  return revoked
 }
 
 export const CreateTokenBody = z

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Queue } from 'bullmq'
 import { newClientKey, signAssertion } from '../test/helpers/client-assertion.js'
+import { diff, snapshot } from './lib/cpu.js'
 import { cli, redisUrl, sql, startBenchGateway } from './lib/gateway.js'
 import { fmt, runLoad, startServer } from './lib/proc.js'
 
@@ -51,7 +52,7 @@ export function caseBody(i: number): string {
 
 export async function intakeBench(): Promise<void> {
   const hello = await startServer('bench/lib/hello.ts', ['0'], {}, /"listening":(\d+)/)
-  const gw = await startBenchGateway('intake')
+  const gw = await startBenchGateway('intake', { WORKERS: process.env.BENCH_WORKERS ?? '1' })
   const dir = await mkdtemp(path.join(tmpdir(), 'tongban-bench-req-'))
   try {
     const key = await newClientKey('ES256')
@@ -100,7 +101,9 @@ export async function intakeBench(): Promise<void> {
       warmupMs,
       request: { method: 'GET', path: '/' },
     })
+    const before = snapshot()
     const intake = await runLoad({ url: gw.url, connections, durationMs, warmupMs, requestsFile: file })
+    const after = snapshot()
     const used = count - (intake.preparedLeft ?? 0)
 
     // Every accepted case committed and queued: wait for the relay, then count.
@@ -119,6 +122,22 @@ export async function intakeBench(): Promise<void> {
     }
     await queue.close()
 
+    // Where the CPU of the intake run (warm-up included) went, per accepted request.
+    const served = used
+    const gatewayPid = gw.child.pid
+    const cpu = diff(before, after, (pid, comm) =>
+      pid === gatewayPid || (comm === 'node' && gw.workerPids().includes(pid))
+        ? 'gateway'
+        : comm.startsWith('postgres')
+          ? 'PostgreSQL'
+          : comm.startsWith('redis')
+            ? 'Redis'
+            : comm === 'node' && pid !== hello.child.pid
+              ? 'load generator and others'
+              : null,
+    )
+    const perRequest = [...cpu.entries()].map(([k, v]) => `${k} ${((v / served) * 1e6).toFixed(0)} µs`).join(', ')
+    console.log(`CPU per request (warm-up included): ${perRequest}`)
     console.log(`hello-world baseline  ${fmt(base)}`)
     console.log(`POST /v1/cases        ${fmt(intake)}`)
     console.log(

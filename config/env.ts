@@ -60,6 +60,8 @@ export const Env = z
           .map((h) => h.trim())
           .filter(Boolean),
       ),
+    /** HTTP worker processes of `tongban serve` (node:cluster); more than 1 needs DATABASE_URL. */
+    WORKERS: z.coerce.number().int().min(1).max(64).default(1),
     /** Request bodies above this many bytes are refused with 413. */
     BODY_LIMIT_BYTES: z.coerce
       .number()
@@ -75,12 +77,19 @@ export const Env = z
         message: 'must be a postgres:// URL, or unset to use the embedded database in TONGBAN_DATA_DIR',
       })
     }
+    if (env.WORKERS > 1 && env.DATABASE_URL === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WORKERS'],
+        message: 'several worker processes cannot share the embedded database: set DATABASE_URL, or WORKERS=1',
+      })
+    }
     if (!/^rediss?:\/\//.test(env.REDIS_URL)) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'must be a redis:// or rediss:// URL' })
     }
   })
   .transform((env) => ({
-    http: { port: env.PORT, host: env.HOST, bodyLimitBytes: env.BODY_LIMIT_BYTES },
+    http: { port: env.PORT, host: env.HOST, bodyLimitBytes: env.BODY_LIMIT_BYTES, workers: env.WORKERS },
     database: { url: env.DATABASE_URL, dataDir: path.resolve(env.TONGBAN_DATA_DIR) },
     redis: { url: env.REDIS_URL, queuePrefix: env.QUEUE_PREFIX },
     gateway: { id: env.GATEWAY_ID, region: env.GATEWAY_REGION },

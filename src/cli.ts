@@ -3,12 +3,13 @@
  * The `tongban` command. Each subcommand parses its own flags; configuration comes from the
  * environment (see config/env.ts and the README).
  */
+import cluster from 'node:cluster'
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config/env.js'
 import { ConfigCheckError, checkDirectory, formatProblem, loadDirectory } from '../config/load.js'
 import { auditCommand, clientsCommand, keysCommand, tokensCommand } from './cli/admin.js'
 import { createLogger, flushLogger } from './logger.js'
-import { openStore, startGateway } from './main.js'
+import { openStore, startGateway, superviseWorkers } from './main.js'
 import { openDatabase } from './store/db.js'
 import { PgDirectoryStore } from './store/directory-store.js'
 import { migrate } from './store/migrate.js'
@@ -45,6 +46,7 @@ const commands: Record<string, Command> = {
   async serve() {
     const config = loadConfig()
     const logger = createLogger(config.logLevel)
+    if (config.http.workers > 1 && cluster.isPrimary) return superviseWorkers(config, logger)
     const gateway = await startGateway(config, logger)
     const stop = (signal: string) => {
       logger.info({ signal }, 'signal received')

@@ -2,6 +2,7 @@
  * The composition root: config → logger → database → directory → keys → Redis → stores → queue
  * producer and outbox relay → app → HTTP server, and a graceful shutdown in the reverse order.
  */
+import cluster from 'node:cluster'
 import { serve } from '@hono/node-server'
 import { Redis } from 'ioredis'
 import type { Config } from '../config/env.js'
@@ -57,7 +58,13 @@ export async function openStore(
 
 export function connectRedis(url: string, logger: Logger, name: string): Redis {
   // Fail fast instead of queueing commands while Redis is away; reconnect in the background.
-  const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: name })
+  // Auto-pipelining: the commands of concurrent requests (a jti claim each) leave in one write.
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectionName: name,
+    enableAutoPipelining: true,
+  })
   let down = false
   redis.on('error', (err) => {
     if (!down) logger.warn({ err: { message: err.message }, connection: name }, 'Redis unavailable; retrying')
@@ -168,6 +175,44 @@ export async function createRuntime(config: Config, logger: Logger, clock: Clock
     return closing
   }
   return { deps, database, directoryStore: store, relay, producer, keys, close }
+}
+
+/**
+ * `WORKERS` > 1: this (primary) process migrates, seeds and makes the keys once, then forks that many
+ * gateway processes sharing the port (node:cluster), restarts one that dies, and on SIGTERM/SIGINT
+ * passes the signal on and exits when they have all stopped.
+ */
+export async function superviseWorkers(config: Config, logger: Logger): Promise<number> {
+  const { database } = await openStore(config, logger)
+  await database.close()
+  await loadSecrets(config, logger)
+  let stopping = false
+  const fork = () => cluster.fork()
+  for (let i = 0; i < config.http.workers; i++) fork()
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return
+    logger.error({ pid: worker.process.pid, code, signal }, 'gateway worker died; starting another')
+    setTimeout(fork, 1000).unref()
+  })
+  logger.info({ workers: config.http.workers }, 'supervising gateway workers')
+  return new Promise<number>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      stopping = true
+      logger.info({ signal }, 'stopping gateway workers')
+      const workers = Object.values(cluster.workers ?? {})
+      let left = workers.length
+      if (left === 0) resolve(0)
+      for (const w of workers) {
+        w?.once('exit', () => {
+          left -= 1
+          if (left === 0) resolve(0)
+        })
+        w?.process.kill(signal)
+      }
+    }
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT'))
+  })
 }
 
 /** Starts the gateway: returns once the HTTP server listens. */

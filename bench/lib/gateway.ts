@@ -3,6 +3,7 @@
  * directory, an admin token from the CLI; everything removed by `cleanup()`.
  */
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -25,6 +26,8 @@ export async function sql(url: string, text: string, params: unknown[] = []) {
 
 export interface BenchGateway extends Server {
   env: Record<string, string>
+  /** Worker processes (WORKERS > 1): children of the gateway process. */
+  workerPids(): number[]
   databaseUrl: string
   prefix: string
   cleanup(): Promise<void>
@@ -72,6 +75,17 @@ export async function startBenchGateway(name: string, extraEnv: Record<string, s
   return {
     ...server,
     env,
+    workerPids() {
+      try {
+        return readFileSync(`/proc/${server.child.pid}/task/${server.child.pid}/children`, 'utf8')
+          .trim()
+          .split(/\s+/)
+          .filter(Boolean)
+          .map(Number)
+      } catch {
+        return []
+      }
+    },
     databaseUrl,
     prefix,
     async cleanup() {

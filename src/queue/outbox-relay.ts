@@ -11,6 +11,11 @@ export interface OutboxRelayOptions {
   intervalMs?: number | undefined
   /** Rows per drain (one transaction, one `addBulk` per job name); default 200. */
   batch?: number | undefined
+  /**
+   * A poke drains after this delay, so that the rows of commits arriving meanwhile go in the same
+   * drain (under load, one transaction and one `addBulk` for many cases instead of one each); default 10 ms.
+   */
+  pokeDelayMs?: number | undefined
 }
 
 /**
@@ -37,6 +42,8 @@ export class OutboxRelay {
   private readonly logger: Logger
   private readonly intervalMs: number
   private readonly batch: number
+  private readonly pokeDelayMs: number
+  private pokeTimer: NodeJS.Timeout | undefined
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
   private again = false
@@ -48,6 +55,7 @@ export class OutboxRelay {
     this.logger = opts.logger
     this.intervalMs = opts.intervalMs ?? 500
     this.batch = opts.batch ?? 200
+    this.pokeDelayMs = opts.pokeDelayMs ?? 10
   }
 
   /** Drains now and then every `intervalMs`; idempotent. */
@@ -61,11 +69,20 @@ export class OutboxRelay {
 
   /** Asks for a drain now (call it after a commit that added rows). Pokes during a drain coalesce into one more drain. */
   poke(): void {
-    this.kick()
+    if (this.pokeTimer !== undefined || this.stopped) return
+    this.pokeTimer = setTimeout(() => {
+      this.pokeTimer = undefined
+      this.kick()
+    }, this.pokeDelayMs)
   }
 
-  /** Stops polling and waits for the drain in progress; rows not yet relayed stay in the outbox. */
+  /** Stops polling (after one last drain if a poke was waiting) and waits for the drain in progress; rows not yet relayed stay in the outbox. */
   async stop(): Promise<void> {
+    // A poke still waiting: drain now, so that what was just committed goes out before shutdown.
+    const pending = this.pokeTimer !== undefined
+    clearTimeout(this.pokeTimer)
+    this.pokeTimer = undefined
+    if (pending && !this.stopped) this.kick()
     this.stopped = true
     clearInterval(this.timer)
     this.timer = undefined

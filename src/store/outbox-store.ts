@@ -1,4 +1,4 @@
-import { asc, inArray, sql } from 'drizzle-orm'
+import { sql } from 'drizzle-orm'
 import type { OutboxRow, OutboxStore } from '../ports/case-store.js'
 import { type Database, queryRows } from './db.js'
 import { outbox } from './schema.js'
@@ -21,22 +21,32 @@ export class PgOutboxStore implements OutboxStore {
 
   drain(limit: number, publish: (rows: OutboxRow[]) => Promise<void>): Promise<number> {
     return this.database.transaction(async (tx) => {
-      const rows = await tx.db
-        .select()
-        .from(outbox)
-        .orderBy(asc(outbox.id))
-        .limit(limit)
-        .for('update', { skipLocked: true })
-      if (rows.length === 0) return 0
-      // Rows stay locked while publishing: a concurrent drain skips them instead of publishing twice.
-      await publish(rows)
-      await tx.db.delete(outbox).where(
-        inArray(
-          outbox.id,
-          rows.map((r) => r.id),
-        ),
+      // Deleted and returned in one statement, still inside the transaction: if publishing fails, the
+      // rollback puts them back. SKIP LOCKED: a concurrent drain takes other rows instead of waiting.
+      const rows = await queryRows<{
+        id: string | number
+        topic: string
+        key: string
+        payload: Record<string, unknown>
+        created_at: string
+      }>(
+        tx.db,
+        sql`delete from ${outbox} where ${outbox.id} in (
+              select ${outbox.id} from ${outbox} order by ${outbox.id} limit ${limit} for update skip locked)
+            returning id, topic, key, payload, created_at`,
       )
-      return rows.length
+      if (rows.length === 0) return 0
+      const ordered = rows
+        .map((r) => ({
+          id: Number(r.id),
+          topic: r.topic,
+          key: r.key,
+          payload: r.payload,
+          createdAt: new Date(r.created_at),
+        }))
+        .sort((a, b) => a.id - b.id)
+      await publish(ordered)
+      return ordered.length
     })
   }
 

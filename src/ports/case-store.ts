@@ -165,6 +165,8 @@ export interface CaseStore {
    * the general `transaction` would take a dozen round trips for the same work.
    */
   submitIntake(write: IntakeWrite): Promise<IntakeResult>
+  /** The stored answer for (caller, key) created at or after `notBefore`; null when none. */
+  findIdempotency(callerId: string, key: string, notBefore: Date): Promise<IdempotencyRecord | null>
   transaction<T>(fn: (tx: CaseTx) => Promise<T>): Promise<T>
   get(id: string): Promise<CaseRecord | null>
   children(parentId: string): Promise<CaseRecord[]>

@@ -51,6 +51,20 @@ export class PgCaseStore implements CaseStore {
     return submitIntake(this.database, write)
   }
 
+  async findIdempotency(callerId: string, key: string, notBefore: Date): Promise<IdempotencyRecord | null> {
+    const [row] = await this.database.db
+      .select()
+      .from(idempotencyKeys)
+      .where(
+        and(
+          eq(idempotencyKeys.callerId, callerId),
+          eq(idempotencyKeys.key, key),
+          gte(idempotencyKeys.createdAt, notBefore),
+        ),
+      )
+    return row ?? null
+  }
+
   async get(id: string): Promise<CaseRecord | null> {
     const [row] = await this.database.db.select().from(cases).where(eq(cases.id, id))
     return row === undefined ? null : toCase(row)

@@ -113,6 +113,30 @@ describe('POST /v1/cases', () => {
     expect(mine.body.case.id).not.toBe(first.body.case.id)
   })
 
+  it('replays the first answer even after its agreement was suspended; new submissions route under another one', async () => {
+    const headers = key()
+    const body = JSON.stringify(hukouCertificate({ externalRef: 'ZW-suspended' }))
+    const first = await shiyan.call('POST', '/v1/cases', body, headers)
+    expect(first.status).toBe(201)
+    await t.runtime.directoryStore.setAgreementStatus('xiang-shi-sui-shen', 1, 'suspended', 'test')
+    t.runtime.deps.directory.invalidate()
+    try {
+      const again = await shiyan.call('POST', '/v1/cases', body, headers)
+      expect(again.status, JSON.stringify(again.body)).toBe(201)
+      expect(again.headers.get('idempotent-replayed')).toBe('true')
+      expect(again.body.case.id).toBe(first.body.case.id)
+      const fresh = await shiyan.call('POST', '/v1/cases', JSON.stringify(hukouCertificate({ externalRef: 'ZW-new' })), key())
+      // The province-wide agreement also allows this item and mode between the two cities.
+      expect(fresh.status, JSON.stringify(fresh.body)).toBe(201)
+      expect(fresh.body.case.agreement).toEqual({ id: 'hubei-province-wide', version: 1 })
+      expect(fresh.body.case.scope).toBe('province_wide')
+      expect((await shiyan.call('GET', `/v1/cases/${first.body.case.id}`)).body.agreement.id).toBe('xiang-shi-sui-shen')
+    } finally {
+      await t.runtime.directoryStore.setAgreementStatus('xiang-shi-sui-shen', 1, 'active', 'test')
+      t.runtime.deps.directory.invalidate()
+    }
+  })
+
   it('lets concurrent retries create one case: the others get 409 or the replay', async () => {
     const headers = key()
     const body = JSON.stringify(hukouCertificate({ externalRef: 'ZW-concurrent' }))

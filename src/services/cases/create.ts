@@ -113,13 +113,26 @@ export async function createCase({ caller, deps }: VerbContext, input: CreateCas
   const now = deps.clock.now()
   const callerKey = `${caller.kind}:${caller.id}`
 
-  const built = await buildCases({ caller, deps }, input, snap, now)
+  const notBefore = new Date(now.getTime() - IDEMPOTENCY_TTL_MS)
+  let built: BuiltCases
+  try {
+    built = await buildCases({ caller, deps }, input, snap, now)
+  } catch (e) {
+    // A retry must get the first answer even if a rule would refuse the request today (say, the agreement
+    // was suspended since): look for a stored answer before refusing.
+    const previous = await deps.cases.findIdempotency(callerKey, input.idempotencyKey, notBefore)
+    if (!previous) throw e
+    if (previous.bodyHash !== input.bodyHash) {
+      throw new AppError('idempotency_key_reused', 'this Idempotency-Key was used with a different body')
+    }
+    return answerFor(caller, body, { replayed: true, stored: previous.body as CreateCaseResult['body'] })
+  }
   const stored = { case: built.view, receipt: built.receipt }
   const outcome = await deps.cases.submitIntake({
     callerId: callerKey,
     key: input.idempotencyKey,
     bodyHash: input.bodyHash,
-    notBefore: new Date(now.getTime() - IDEMPOTENCY_TTL_MS),
+    notBefore,
     cases: built.cases,
     events: built.events,
     outbox: built.outbox,
@@ -144,8 +157,18 @@ export async function createCase({ caller, deps }: VerbContext, input: CreateCas
       : { replayed: false, stored }
   if (!result.replayed) deps.afterCommit?.()
 
-  // Stored answers carry the masked identity number. The submitter's system is the origin party, and a
-  // replay has the same body (same hash), so the number it sent is the one to show it in full.
+  return answerFor(caller, body, result)
+}
+
+/**
+ * Stored answers carry the masked identity number. The submitter's system is the origin party, and a
+ * replay has the same body (same hash), so the number it sent is the one to show it in full.
+ */
+function answerFor(
+  caller: VerbContext['caller'],
+  body: CreateCaseBody,
+  result: { replayed: boolean; stored: CreateCaseResult['body'] },
+): CreateCaseResult {
   const answer = result.stored
   const idNumber =
     caller.kind === 'client'

@@ -1,10 +1,8 @@
 /**
- * Routing: POST /v1/routes/resolve on the real gateway (local PostgreSQL and Redis) against a plain
- * Hono hello-world, both driven by the same load generator in its own process.
+ * Routing: POST /v1/routes/resolve on the real gateway (local PostgreSQL and Redis), with a person's
+ * token, against a plain Hono hello-world, both driven by the same load generator in its own process.
  */
-import { mkdtemp } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
+import { cli, startBenchGateway } from './lib/gateway.js'
 import { fmt, runLoad, startServer } from './lib/proc.js'
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
@@ -13,19 +11,12 @@ const warmupMs = 2000
 
 export async function resolveBench(): Promise<void> {
   const hello = await startServer('bench/lib/hello.ts', ['0'], {}, /"listening":(\d+)/)
-  const gateway = await startServer(
-    'src/cli.ts',
-    ['serve'],
-    {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-      DATABASE_URL: process.env.BENCH_DATABASE_URL ?? '',
-      TONGBAN_DATA_DIR: await mkdtemp(path.join(tmpdir(), 'tongban-bench-')),
-    },
-    /"port":(\d+)[^\n]*"msg":"gateway listening"/,
-  )
+  const gateway = await startBenchGateway('resolve')
   try {
+    const token = await cli(
+      ['tokens', 'create', '--role', 'operator', '--region', '420303', '--window', 'BENCH'],
+      gateway.env,
+    )
     const base = await runLoad({
       url: hello.url,
       connections,
@@ -44,13 +35,18 @@ export async function resolveBench(): Promise<void> {
       connections,
       durationMs,
       warmupMs,
-      request: { method: 'POST', path: '/v1/routes/resolve', headers: { 'content-type': 'application/json' }, body },
+      request: {
+        method: 'POST',
+        path: '/v1/routes/resolve',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body,
+      },
     })
-    console.log(`hello-world baseline   ${fmt(base)}`)
+    console.log(`hello-world baseline    ${fmt(base)}`)
     console.log(`POST /v1/routes/resolve ${fmt(routed)}`)
     console.log(`ratio resolve/baseline: ${(routed.rps / base.rps).toFixed(3)} (req/s)`)
   } finally {
-    await gateway.stop()
+    await gateway.cleanup()
     await hello.stop()
   }
 }

@@ -18,6 +18,7 @@ import { JwksFetcher } from './security/jwks-fetch.js'
 import { type KeySet, loadKeySet } from './security/keys.js'
 import { IdentityVault, loadIdentityKey } from './security/pii.js'
 import { RedisReplayGuard } from './security/replay.js'
+import { cachedTokenLookups } from './security/tokens.js'
 import { DirectoryService } from './services/directory/snapshot.js'
 import { PgCaseStore } from './store/case-store.js'
 import { PgClientStore } from './store/client-store.js'
@@ -113,7 +114,8 @@ export async function createRuntime(config: Config, logger: Logger, clock: Clock
   await directory.reload()
   const cases = new PgCaseStore(database)
   const clients = new PgClientStore(database.db)
-  const tokens = new PgTokenStore(database.db)
+  // Lookups cached for 5 s; revocations through this instance apply at once (the wrapper's revoke clears it).
+  const tokens = cachedTokenLookups(new PgTokenStore(database.db))
   const clientKeys = clientKeysFrom(clients, new JwksFetcher({ allowHosts: [...config.jwksAllowHosts] }), () =>
     Date.now(),
   )

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { AppError } from '../errors.js'
-import type { PersonCaller, TokenStore } from '../ports/callers.js'
+import type { PersonCaller, PersonToken, TokenStore } from '../ports/callers.js'
 
 const TOKEN_PATTERN = /^tbp_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/
 
@@ -56,5 +56,37 @@ export async function verifyPersonToken(token: string, store: TokenStore): Promi
     region: found.region,
     window: found.window,
     name: found.name,
+  }
+}
+
+/**
+ * A token store whose `findByHash` answers are reused for `ttlMs` (default 5 s), so that a person's
+ * every request does not cost a database round trip. `invalidate()` drops them all at once (the admin
+ * verbs call it after a revocation); other gateway instances see a revocation within `ttlMs`.
+ */
+export function cachedTokenLookups(
+  store: TokenStore,
+  ttlMs = 5_000,
+  now: () => number = Date.now,
+): TokenStore & { invalidate(): void } {
+  const cache = new Map<string, { token: PersonToken | null; at: number }>()
+  return {
+    create: (token, hash) => store.create(token, hash),
+    list: () => store.list(),
+    revoke: async (id, at) => {
+      const revoked = await store.revoke(id, at)
+      cache.clear()
+      return revoked
+    },
+    invalidate: () => cache.clear(),
+    async findByHash(hash) {
+      const k = hash.toString('base64')
+      const hit = cache.get(k)
+      if (hit && now() - hit.at < ttlMs) return hit.token
+      const token = await store.findByHash(hash)
+      if (cache.size > 10_000) cache.clear()
+      cache.set(k, { token, at: now() })
+      return token
+    },
   }
 }

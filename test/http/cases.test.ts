@@ -125,7 +125,12 @@ describe('POST /v1/cases', () => {
       expect(again.status, JSON.stringify(again.body)).toBe(201)
       expect(again.headers.get('idempotent-replayed')).toBe('true')
       expect(again.body.case.id).toBe(first.body.case.id)
-      const fresh = await shiyan.call('POST', '/v1/cases', JSON.stringify(hukouCertificate({ externalRef: 'ZW-new' })), key())
+      const fresh = await shiyan.call(
+        'POST',
+        '/v1/cases',
+        JSON.stringify(hukouCertificate({ externalRef: 'ZW-new' })),
+        key(),
+      )
       // The province-wide agreement also allows this item and mode between the two cities.
       expect(fresh.status, JSON.stringify(fresh.body)).toBe(201)
       expect(fresh.body.case.agreement).toEqual({ id: 'hubei-province-wide', version: 1 })

@@ -9,6 +9,7 @@
  * things.json                          one-thing bundles
  * agreements/*.json                    inter-region agreements, one per file
  * calendars/<year>.json                working-day calendars
+ * bindings.json                        which adapter serves which region
  * ```
  *
  * Every problem is reported with the file (relative to the directory) and the JSON path, e.g.
@@ -22,6 +23,8 @@ import { mergeChecklist } from '../src/domain/checklist.js'
 import { RegionIndex } from '../src/domain/regions.js'
 import {
   Agreement,
+  type Binding,
+  BindingsFile,
   CalendarFile,
   type Directory,
   type Item,
@@ -57,15 +60,18 @@ export class ConfigCheckError extends Error {
 
 export interface CheckResult {
   directory: Directory
+  bindings: Binding[]
   errors: ConfigProblem[]
   warnings: ConfigProblem[]
 }
 
 /** Loads `dir` and throws ConfigCheckError listing every error; warnings are returned. */
-export async function loadDirectory(dir: string): Promise<{ directory: Directory; warnings: ConfigProblem[] }> {
+export async function loadDirectory(
+  dir: string,
+): Promise<{ directory: Directory; bindings: Binding[]; warnings: ConfigProblem[] }> {
   const result = await checkDirectory(dir)
   if (result.errors.length > 0) throw new ConfigCheckError(dir, result.errors)
-  return { directory: result.directory, warnings: result.warnings }
+  return { directory: result.directory, bindings: result.bindings, warnings: result.warnings }
 }
 
 /** Loads `dir`, collecting every error instead of stopping at the first. */
@@ -80,6 +86,8 @@ export async function checkDirectory(dir: string): Promise<CheckResult> {
   const things = thingsFile?.things ?? []
   const agreementFiles = await loadJsonDir(dir, 'agreements', Agreement, problem)
   const calendarFiles = await loadJsonDir(dir, 'calendars', CalendarFile, problem)
+  const bindingsFile = await loadJson(dir, 'bindings.json', BindingsFile, problem)
+  const bindings = bindingsFile?.bindings ?? []
 
   const itemsByCode = new Map<string, Item>()
   for (const [i, item] of items.entries()) {
@@ -112,6 +120,13 @@ export async function checkDirectory(dir: string): Promise<CheckResult> {
         problem(file, `workdays[${i}]`, `${d} is not a weekend day, so it cannot be made a working day`)
     }
   }
+  const bound = new Set<string>()
+  for (const [i, b] of bindings.entries()) {
+    if (bound.has(b.region)) problem('bindings.json', `bindings[${i}].region`, `region ${b.region} is bound twice`)
+    bound.add(b.region)
+    if (b.region !== '*' && !index.get(b.region))
+      problem('bindings.json', `bindings[${i}].region`, `unknown region "${b.region}"`)
+  }
   if (calendarFiles.length === 0) {
     warnings.push({ file: 'calendars', path: '', message: 'no calendar: every year falls back to Monday–Friday' })
   }
@@ -124,6 +139,7 @@ export async function checkDirectory(dir: string): Promise<CheckResult> {
       agreements: agreementFiles.map((f) => f.value),
       calendars: calendarFiles.map((f) => f.value),
     },
+    bindings,
     errors,
     warnings,
   }

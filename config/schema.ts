@@ -181,3 +181,29 @@ export interface Directory {
   agreements: Agreement[]
   calendars: CalendarFile[]
 }
+
+export const AdapterKind = z.enum(['peer', 'rest', 'manual', 'sim'])
+
+/**
+ * Which adapter delivers the cases of a region (and of every region below it; the most specific binding
+ * wins; `*` is the default). `settings` are the adapter's own, validated by it; secrets are never here,
+ * only the names of environment variables that hold them.
+ */
+export const Binding = z.strictObject({
+  region: z.union([RegionRef, z.literal('*')]),
+  adapter: AdapterKind,
+  settings: z.record(z.string(), z.unknown()).default({}),
+  /** Deliveries in flight to this region at once (per worker process). */
+  concurrency: z.number().int().min(1).max(100).default(4),
+  circuit: z
+    .strictObject({
+      /** Consecutive failed deliveries that open the circuit. */
+      failureThreshold: z.number().int().min(1).default(5),
+      /** How long an open circuit holds deliveries before one probe may try. */
+      openSeconds: z.number().int().min(1).default(30),
+    })
+    .default({ failureThreshold: 5, openSeconds: 30 }),
+  note: z.string().optional(),
+})
+export type Binding = z.infer<typeof Binding>
+export const BindingsFile = z.strictObject({ bindings: z.array(Binding) })

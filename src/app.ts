@@ -10,7 +10,9 @@ import { authenticate } from './http/middleware/auth.js'
 import { notFound, onError } from './http/middleware/errors.js'
 import { requestContext } from './http/middleware/request-context.js'
 import { type Api, createApi } from './http/openapi.js'
+import { registerBindings } from './http/routes/admin/bindings.js'
 import { registerAdminClients } from './http/routes/admin/clients.js'
+import { registerDeadLetters } from './http/routes/admin/dead-letters.js'
 import { registerCreateCase } from './http/routes/cases/create.js'
 import { registerCaseReads } from './http/routes/cases/read.js'
 import { registerAgreements } from './http/routes/directory/agreements.js'
@@ -50,7 +52,8 @@ export function createApp(deps: HttpDeps): Api {
     }),
   )
   api.use('/v1/*', async (c, next) => {
-    if (['POST', 'PUT', 'PATCH'].includes(c.req.method)) {
+    const hasBody = Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding') !== undefined
+    if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && hasBody) {
       const type = c.req.header('content-type') ?? ''
       if (!/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
         throw new AppError('unsupported_media_type', 'send the body as application/json')
@@ -80,6 +83,8 @@ export function createApp(deps: HttpDeps): Api {
   registerCreateCase(api, deps)
   registerCaseReads(api, deps)
   registerAdminClients(api, deps)
+  registerDeadLetters(api, deps)
+  registerBindings(api, deps)
   registerDocs(api, deps.gateway.id)
   return api
 }

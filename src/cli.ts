@@ -9,7 +9,8 @@ import { ConfigError, loadConfig } from '../config/env.js'
 import { ConfigCheckError, checkDirectory, formatProblem, loadDirectory } from '../config/load.js'
 import { auditCommand, clientsCommand, keysCommand, tokensCommand } from './cli/admin.js'
 import { createLogger, flushLogger } from './logger.js'
-import { openStore, startGateway, superviseWorkers } from './main.js'
+import { createRuntime, openStore, startGateway, superviseWorkers } from './main.js'
+import { PgBindingStore } from './store/binding-store.js'
 import { openDatabase } from './store/db.js'
 import { PgDirectoryStore } from './store/directory-store.js'
 import { migrate } from './store/migrate.js'
@@ -20,7 +21,8 @@ const usage = `tongban ${version}: the cross-region government service gateway (
 Usage: tongban <command> [options]
 
 Commands:
-  serve                 start the gateway (HTTP API)
+  serve                 start the gateway (HTTP API and queue workers)
+  worker                run the queue workers only (deliveries, retries), no HTTP
   migrate               apply pending database migrations
   seed [--config DIR]   load the configuration directory into the database (idempotent)
   config check [DIR]    validate a configuration directory; exits 1 listing every error
@@ -63,6 +65,27 @@ const commands: Record<string, Command> = {
     return new Promise<number>(() => {})
   },
 
+  /** Queue workers only (no HTTP): scale deliveries separately from the API. */
+  async worker() {
+    const config = loadConfig()
+    const logger = createLogger(config.logLevel)
+    const runtime = await createRuntime(config, logger, { workers: true })
+    logger.info({ gateway: config.gateway.id, queuePrefix: config.redis.queuePrefix }, 'workers consuming')
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'signal received: letting in-flight jobs finish')
+      runtime.close().then(
+        () => flushLogger(logger).then(() => process.exit(0)),
+        (err) => {
+          logger.error({ err }, 'shutdown failed')
+          flushLogger(logger).then(() => process.exit(1))
+        },
+      )
+    }
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT'))
+    return new Promise<number>(() => {})
+  },
+
   async migrate() {
     const config = loadConfig()
     const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir })
@@ -82,12 +105,14 @@ const commands: Record<string, Command> = {
     const logger = createLogger('warn')
     const { database } = await openStore(config, logger)
     try {
-      const { directory, warnings } = await loadDirectory(values.config ?? config.configDir)
+      const { directory, bindings, warnings } = await loadDirectory(values.config ?? config.configDir)
       for (const w of warnings) console.warn(`warning: ${formatProblem(w)}`)
       const report = await new PgDirectoryStore(database.db).seed(directory, 'cli')
+      const bound = await new PgBindingStore(database).seed(bindings, 'cli')
       console.log(
         `regions ${report.regions}, items ${report.items}, things ${report.things}, calendars ${report.calendars}; ` +
-          `agreement versions inserted ${report.agreementsInserted}, unchanged ${report.agreementsUnchanged}`,
+          `agreement versions inserted ${report.agreementsInserted}, unchanged ${report.agreementsUnchanged}; ` +
+          `bindings added ${bound} (existing ones are kept)`,
       )
       for (const c of report.agreementConflicts) {
         console.warn(`warning: agreement ${c} differs from the stored version; give the change a new version number`)
@@ -154,5 +179,5 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 runCli(process.argv.slice(2)).then((code) => {
-  if (code !== 0 || process.argv[2] !== 'serve') process.exit(code)
+  if (code !== 0 || (process.argv[2] !== 'serve' && process.argv[2] !== 'worker')) process.exit(code)
 })

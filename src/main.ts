@@ -5,14 +5,18 @@
 import cluster from 'node:cluster'
 import { serve } from '@hono/node-server'
 import { Redis } from 'ioredis'
+import { createAdapter } from '../adapters/index.js'
 import type { Config } from '../config/env.js'
 import { loadDirectory } from '../config/load.js'
 import { createApp } from './app.js'
 import type { HttpDeps } from './http/deps.js'
 import type { Logger } from './logger.js'
 import { type Clock, systemClock } from './ports/clock.js'
+import { RedisCircuitBreaker } from './queue/circuit.js'
 import { OutboxRelay } from './queue/outbox-relay.js'
 import { QueueProducer } from './queue/producer.js'
+import { startDispatchWorker } from './queue/workers/dispatch.js'
+import { startEventWorker } from './queue/workers/events.js'
 import { clientKeysFrom } from './security/client-keys.js'
 import { JwksFetcher } from './security/jwks-fetch.js'
 import { type KeySet, loadKeySet } from './security/keys.js'
@@ -20,9 +24,12 @@ import { IdentityVault, loadIdentityKey } from './security/pii.js'
 import { RedisReplayGuard } from './security/replay.js'
 import { cachedTokenLookups } from './security/tokens.js'
 import { DirectoryService } from './services/directory/snapshot.js'
+import { BindingAdapterResolver } from './services/dispatch/resolver.js'
+import { PgBindingStore } from './store/binding-store.js'
 import { PgCaseStore } from './store/case-store.js'
 import { PgClientStore } from './store/client-store.js'
 import { type Database, openDatabase } from './store/db.js'
+import { PgDeadLetterStore } from './store/dead-letter-store.js'
 import { PgDirectoryStore } from './store/directory-store.js'
 import { migrate } from './store/migrate.js'
 import { PgOutboxStore } from './store/outbox-store.js'
@@ -49,10 +56,14 @@ export async function openStore(
   logger.info({ database: database.kind, applied, schemaVersion: current }, 'database ready')
   const store = new PgDirectoryStore(database.db)
   if ((await store.listRegions()).length === 0) {
-    const { directory, warnings } = await loadDirectory(config.configDir)
+    const { directory, bindings, warnings } = await loadDirectory(config.configDir)
     for (const w of warnings) logger.warn(w, 'configuration warning')
     const report = await store.seed(directory, 'config')
-    logger.info({ configDir: config.configDir, ...report }, 'directory seeded from the configuration (first start)')
+    const boundRegions = await new PgBindingStore(database).seed(bindings, 'config')
+    logger.info(
+      { configDir: config.configDir, ...report, bindings: boundRegions },
+      'directory seeded from the configuration (first start)',
+    )
   }
   return { database, store }
 }
@@ -95,8 +106,17 @@ export async function loadSecrets(config: Config, logger: Logger): Promise<{ key
   return { keys, vault: new IdentityVault(identityKey) }
 }
 
+export interface RuntimeOptions {
+  clock?: Clock
+  /** Run the queue workers in this process (default true; `tongban serve` and `tongban worker`). */
+  workers?: boolean
+}
+
 export interface Runtime {
   deps: HttpDeps
+  resolver: BindingAdapterResolver
+  deadLetters: PgDeadLetterStore
+  circuit: RedisCircuitBreaker
   database: Database
   directoryStore: PgDirectoryStore
   relay: OutboxRelay
@@ -106,7 +126,8 @@ export interface Runtime {
 }
 
 /** Everything a gateway process runs, without the HTTP listener (tests use it with `app.request`). */
-export async function createRuntime(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Runtime> {
+export async function createRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
+  const clock = options.clock ?? systemClock
   const { database, store } = await openStore(config, logger)
   const { keys, vault } = await loadSecrets(config, logger)
   const redis = connectRedis(config.redis.url, logger, 'tongban-gateway')
@@ -123,6 +144,49 @@ export async function createRuntime(config: Config, logger: Logger, clock: Clock
   const relay = new OutboxRelay({ outbox: new PgOutboxStore(database), producer, logger })
   relay.start()
 
+  const caseDeps = {
+    gatewayId: config.gateway.id,
+    clock,
+    logger,
+    directory,
+    cases,
+    signer: keys,
+    vault,
+    afterCommit: () => relay.poke(),
+  }
+  const bindings = new PgBindingStore(database)
+  const deadLetters = new PgDeadLetterStore(database)
+  // Real time, not the business clock: the circuit's delays are BullMQ delays.
+  const circuit = new RedisCircuitBreaker(redis, config.redis.queuePrefix)
+  const identity = {
+    gatewayId: config.gateway.id,
+    sign: (payload: Record<string, unknown>, typ: string) => keys.sign(payload, typ),
+  }
+  const resolver = new BindingAdapterResolver(bindings, directory, (binding) =>
+    createAdapter(binding, { logger: logger.child({ adapter: binding.adapter, binding: binding.region }), identity }),
+  )
+  const events =
+    options.workers === false
+      ? undefined
+      : startEventWorker({
+          redisUrl: config.redis.url,
+          prefix: config.redis.queuePrefix,
+          concurrency: 8,
+          deps: { cases: caseDeps, adapters: resolver, redis, prefix: config.redis.queuePrefix },
+          deadLetters,
+          logger,
+        })
+  const dispatch =
+    options.workers === false
+      ? undefined
+      : startDispatchWorker({
+          redisUrl: config.redis.url,
+          prefix: config.redis.queuePrefix,
+          concurrency: 8,
+          deps: { cases: caseDeps, adapters: resolver, circuit, deadLetters },
+          logger,
+        })
+
   const deps: HttpDeps = {
     logger,
     clock,
@@ -137,6 +201,17 @@ export async function createRuntime(config: Config, logger: Logger, clock: Clock
           await redis.ping()
         },
       },
+      ...(dispatch
+        ? [
+            {
+              name: 'workers',
+              check: async () => {
+                const h = await dispatch.health()
+                if (!h.ok) throw new Error(h.detail)
+              },
+            },
+          ]
+        : []),
     ],
     auth: {
       audience: config.gateway.id,
@@ -145,16 +220,7 @@ export async function createRuntime(config: Config, logger: Logger, clock: Clock
       replay: new RedisReplayGuard(redis, config.redis.queuePrefix, () => clock.now().getTime()),
       tokens,
     },
-    cases: {
-      gatewayId: config.gateway.id,
-      clock,
-      logger,
-      directory,
-      cases,
-      signer: keys,
-      vault,
-      afterCommit: () => relay.poke(),
-    },
+    cases: caseDeps,
     admin: {
       clients,
       tokens,
@@ -163,12 +229,17 @@ export async function createRuntime(config: Config, logger: Logger, clock: Clock
       jwksAllowHosts: config.jwksAllowHosts,
       onClientChanged: (id) => clientKeys.invalidate(id),
     },
+    deadLetters,
+    bindings: { bindings, resolver, circuit, directory },
     jwks: () => keys.jwks(),
   }
 
   let closing: Promise<void> | undefined
   const close = () => {
     closing ??= (async () => {
+      await dispatch?.close()
+      await events?.close()
+      await resolver.close()
       await relay.stop()
       await producer.close()
       redis.disconnect()
@@ -176,7 +247,7 @@ export async function createRuntime(config: Config, logger: Logger, clock: Clock
     })()
     return closing
   }
-  return { deps, database, directoryStore: store, relay, producer, keys, close }
+  return { deps, resolver, deadLetters, circuit, database, directoryStore: store, relay, producer, keys, close }
 }
 
 /**
@@ -219,7 +290,7 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
 
 /** Starts the gateway: returns once the HTTP server listens. */
 export async function startGateway(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Gateway> {
-  const runtime = await createRuntime(config, logger, clock)
+  const runtime = await createRuntime(config, logger, { clock })
   const app = createApp(runtime.deps)
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }, () => resolve(s))

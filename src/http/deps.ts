@@ -1,8 +1,10 @@
 import type { Logger } from '../logger.js'
 import type { Clock } from '../ports/clock.js'
+import type { DeadLetterStore } from '../ports/dead-letter-store.js'
 import type { AdminDeps } from '../services/admin/clients.js'
 import type { CaseDeps } from '../services/context.js'
 import type { DirectoryService } from '../services/directory/snapshot.js'
+import type { BindingAdminDeps } from '../services/dispatch/bindings-admin.js'
 import type { AuthDeps } from './middleware/auth.js'
 
 export interface ReadinessCheck {
@@ -21,6 +23,8 @@ export interface HttpDeps {
   auth: AuthDeps
   cases: CaseDeps
   admin: AdminDeps
+  deadLetters: DeadLetterStore
+  bindings: BindingAdminDeps
   /** The gateway's public keys. */
   jwks: () => { keys: Record<string, unknown>[] }
 }

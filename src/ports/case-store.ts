@@ -49,12 +49,14 @@ export interface CaseRecord {
   assertion: string | null
   /** The gateway's receipt JWS. */
   receipt: string
+  /** The processing side's reference once delivered (its case id, or a transfer slip number). */
+  remoteRef: string | null
   lastSeq: number
   createdAt: Date
   updatedAt: Date
 }
 
-export type NewCase = Omit<CaseRecord, 'lastSeq' | 'updatedAt'>
+export type NewCase = Omit<CaseRecord, 'lastSeq' | 'updatedAt' | 'remoteRef'>
 
 export interface CaseEvent {
   caseId: string
@@ -120,7 +122,9 @@ export interface CaseTx {
   lockCase(id: string): Promise<CaseRecord | null>
   updateCase(
     id: string,
-    patch: Partial<Pick<CaseRecord, 'status' | 'outcome' | 'suspended' | 'rated' | 'dueDate' | 'dueAt' | 'receipt'>>,
+    patch: Partial<
+      Pick<CaseRecord, 'status' | 'outcome' | 'suspended' | 'rated' | 'dueDate' | 'dueAt' | 'receipt' | 'remoteRef'>
+    >,
     at: Date,
   ): Promise<void>
   /**

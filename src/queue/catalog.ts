@@ -11,8 +11,10 @@ export const jobs = {
   'case.dispatch': {
     schema: z.object({ caseId: z.string().min(1) }).strict(),
     opts: {
-      attempts: 8,
-      backoff: { type: 'exponential', delay: 2000 },
+      // The agreement's retry policy decides when to give up (services/dispatch/deliver.ts) and how long to
+      // wait (the worker's custom backoff reads the delay it computed); BullMQ's own limit is a backstop.
+      attempts: 1000,
+      backoff: { type: 'custom' },
       // Kept for 7 days so that a second add with the same jobId (an outbox row relayed twice) is ignored.
       removeOnComplete: { age: 7 * 24 * 3600 },
       removeOnFail: false,
@@ -25,8 +27,9 @@ export const jobs = {
   'case.event': {
     schema: z.object({ caseId: z.string().min(1), seq: z.number().int().positive() }).strict(),
     opts: {
-      attempts: 8,
-      backoff: { type: 'exponential', delay: 2000 },
+      // About two days of tries (the custom backoff doubles from 1 s up to 10 min), then a dead letter.
+      attempts: 300,
+      backoff: { type: 'custom' },
       removeOnComplete: { age: 7 * 24 * 3600 },
       removeOnFail: false,
     },

@@ -218,6 +218,7 @@ class PgCaseTx implements CaseTx {
     if (patch.dueDate !== undefined) set.dueDate = patch.dueDate
     if (patch.dueAt !== undefined) set.dueAt = patch.dueAt
     if (patch.receipt !== undefined) set.receipt = patch.receipt
+    if (patch.remoteRef !== undefined) set.remoteRef = patch.remoteRef
     const rows = await this.db
       .update(cases)
       .set({ ...set, updatedAt: laterOf(at) })
@@ -356,6 +357,7 @@ function toCase(r: CaseRow): CaseRecord {
     bodyHash: r.bodyHash,
     assertion: r.assertion,
     receipt: r.receipt,
+    remoteRef: r.remoteRef,
     lastSeq: r.lastSeq,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,

@@ -155,6 +155,7 @@ export const cases = pgTable(
     bodyHash: text('body_hash').notNull(),
     assertion: text('assertion'),
     receipt: text('receipt').notNull(),
+    remoteRef: text('remote_ref'),
     lastSeq: integer('last_seq').notNull().default(0),
     createdAt: ts('created_at').notNull(),
     updatedAt: ts('updated_at').notNull(),

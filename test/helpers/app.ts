@@ -71,7 +71,9 @@ async function toResponse(res: globalThis.Response): Promise<Response> {
   return { status: res.status, body, headers: res.headers }
 }
 
-export async function createTestApp(opts: { now?: string; readiness?: ReadinessCheck[] } = {}): Promise<TestApp> {
+export async function createTestApp(
+  opts: { now?: string; readiness?: ReadinessCheck[]; workers?: boolean } = {},
+): Promise<TestApp> {
   const db = await createTestDatabase({ migrate: false })
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tongban-test-'))
   const queuePrefix = testQueuePrefix()
@@ -86,7 +88,7 @@ export async function createTestApp(opts: { now?: string; readiness?: ReadinessC
     LOG_LEVEL: 'silent',
   })
   const clock = fixedClock(opts.now ?? '2026-09-29T09:00:00+08:00')
-  const runtime = await createRuntime(config, createLogger('silent'), clock)
+  const runtime = await createRuntime(config, createLogger('silent'), { clock, workers: opts.workers ?? false })
   if (opts.readiness) runtime.deps.readiness = opts.readiness
   const app = createApp(runtime.deps)
 

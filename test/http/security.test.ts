@@ -43,8 +43,9 @@ beforeAll(async () => {
       routes.push({
         method: method.toUpperCase(),
         path: path
-          .replace('{id}', path.startsWith('/v1/cases') ? caseId : 'shiyan-sec')
-          .replace('{code}', path.startsWith('/v1/items') ? 'hukou-certificate' : '420303'),
+          .replace('{id}', path.startsWith('/v1/cases') ? caseId : path.includes('dead-letters') ? '1' : 'shiyan-sec')
+          .replace('{code}', path.startsWith('/v1/items') ? 'hukou-certificate' : '420303')
+          .replace('{region}', '420600'),
         hasBody: op.requestBody !== undefined,
       })
     }

@@ -356,7 +356,7 @@ async function buildCases(
     }
   }
   const view = toCaseView(
-    { ...parent, lastSeq: 1, updatedAt: now },
+    { ...parent, lastSeq: 1, updatedAt: now, remoteRef: null },
     // The stored answer never holds the identity number in clear: render it as for a non-party.
     { kind: 'person', id: '-', role: 'operator', region: null, window: null, name: null },
     snap.regions,

@@ -13,7 +13,7 @@ export async function recordGatewayEvent(
   caseId: string,
   type: EventType,
   data: Record<string, unknown> = {},
-  patch: Partial<Pick<CaseRecord, 'outcome' | 'dueDate' | 'dueAt'>> = {},
+  patch: Partial<Pick<CaseRecord, 'outcome' | 'dueDate' | 'dueAt' | 'remoteRef'>> = {},
 ): Promise<CaseEvent> {
   const now = deps.clock.now()
   const event = await deps.cases.transaction(async (tx) => {

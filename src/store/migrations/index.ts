@@ -4,6 +4,7 @@
  */
 import { migration0001 } from './0001-directory.js'
 import { migration0002 } from './0002-cases.js'
+import { migration0003 } from './0003-dispatch.js'
 
 export interface Migration {
   /** Strictly increasing, starting at 1. */
@@ -13,4 +14,4 @@ export interface Migration {
   sql: string
 }
 
-export const migrations: readonly Migration[] = [migration0001, migration0002]
+export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003]

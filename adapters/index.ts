@@ -1,0 +1,55 @@
+/**
+ * The adapter registry: adapter kind → factory. Exhaustive over `AdapterKind`, so a new kind does not
+ * compile until it is registered here. Only the composition root (src/main.ts) uses it; each adapter gets
+ * only its own settings, a logger and an HTTP client limited to the hosts of its binding.
+ */
+import type { Dispatcher } from 'undici'
+import type { AdapterKind, AdapterLogger, GatewayIdentity, RegionAdapter } from '../src/ports/region-adapter.js'
+import { HttpClient } from './_shared/http.js'
+import { createManualAdapter } from './manual/adapter.js'
+import { createPeerAdapter } from './peer/adapter.js'
+import { createRestAdapter } from './rest/adapter.js'
+import { createSimAdapter } from './sim/adapter.js'
+
+export interface AdapterDeps {
+  logger: AdapterLogger
+  identity: GatewayIdentity
+  /** Tests pass undici's MockAgent; otherwise each adapter gets its own connection pool. */
+  dispatcher?: Dispatcher
+}
+
+export interface AdapterBinding {
+  region: string
+  adapter: AdapterKind
+  settings: Record<string, unknown>
+}
+
+/** The hosts a binding may call: the host of its `baseUrl`, nothing else. */
+function httpFor(settings: Record<string, unknown>, deps: AdapterDeps, privateByDefault = false): HttpClient {
+  const base = typeof settings.baseUrl === 'string' && URL.canParse(settings.baseUrl) ? new URL(settings.baseUrl) : null
+  const allowPrivate =
+    typeof settings.allowPrivateAddresses === 'boolean' ? settings.allowPrivateAddresses : privateByDefault
+  return new HttpClient({
+    allowHosts: base ? [base.host, base.hostname] : [],
+    allowPrivateAddresses: allowPrivate,
+    ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+  })
+}
+
+const factories: { [K in AdapterKind]: (settings: Record<string, unknown>, deps: AdapterDeps) => RegionAdapter } = {
+  peer: (settings, deps) =>
+    createPeerAdapter(settings, { http: httpFor(settings, deps), identity: deps.identity, logger: deps.logger }),
+  rest: (settings, deps) => createRestAdapter(settings, { http: httpFor(settings, deps), logger: deps.logger }),
+  manual: (settings, deps) => createManualAdapter(settings, { logger: deps.logger }),
+  // The simulator runs on this machine or the LAN: private addresses unless the binding says otherwise.
+  sim: (settings, deps) => createSimAdapter(settings, { http: httpFor(settings, deps, true), logger: deps.logger }),
+}
+
+/** Builds the adapter of a binding; throws an Error naming the region when its settings are invalid. */
+export function createAdapter(binding: AdapterBinding, deps: AdapterDeps): RegionAdapter {
+  try {
+    return factories[binding.adapter](binding.settings, deps)
+  } catch (e) {
+    throw new Error(`binding of region ${binding.region} (${binding.adapter}): ${(e as Error).message}`)
+  }
+}

@@ -1,0 +1,57 @@
+import { createRoute } from '@hono/zod-openapi'
+import { z } from 'zod'
+import { Binding } from '../../../../config/schema.js'
+import { BindingView, listBindings, putBinding, removeBinding } from '../../../services/dispatch/bindings-admin.js'
+import type { HttpDeps } from '../../deps.js'
+import { type Api, json, jsonBody, problems } from '../../openapi.js'
+
+const tags = ['admin']
+const security = [{ bearer: [] }]
+const RegionParam = z.object({
+  region: z
+    .string()
+    .regex(/^(\*|\d{6}|Z\d{8})$/, 'a region code, a zone id or *')
+    .meta({ param: { name: 'region', in: 'path' } }),
+})
+
+const list = createRoute({
+  method: 'get',
+  path: '/v1/admin/bindings',
+  tags,
+  security,
+  summary: 'Region → adapter bindings, with each region’s circuit state',
+  responses: { 200: json(z.object({ bindings: z.array(BindingView) }), 'Bindings'), ...problems(401, 403) },
+})
+
+const put = createRoute({
+  method: 'put',
+  path: '/v1/admin/bindings/{region}',
+  tags,
+  security,
+  summary: 'Bind a region subtree to an adapter (settings validated by the adapter; secrets only as env var names)',
+  request: { params: RegionParam, body: jsonBody(Binding.omit({ region: true })) },
+  responses: { 200: json(BindingView.shape.binding, 'Stored'), ...problems(400, 401, 403, 422) },
+})
+
+const remove = createRoute({
+  method: 'delete',
+  path: '/v1/admin/bindings/{region}',
+  tags,
+  security,
+  summary: 'Remove a binding (the region falls back to its parent’s, or `*`)',
+  request: { params: RegionParam },
+  responses: { 204: { description: 'Removed' }, ...problems(400, 401, 403, 404) },
+})
+
+export function registerBindings(api: Api, deps: HttpDeps) {
+  api.openapi(list, async (c) => c.json({ bindings: await listBindings(c.get('caller'), deps.bindings) }, 200))
+  api.openapi(put, async (c) => {
+    const { region } = c.req.valid('param')
+    const stored = await putBinding(c.get('caller'), deps.bindings, Binding.parse({ ...c.req.valid('json'), region }))
+    return c.json(stored.binding, 200)
+  })
+  api.openapi(remove, async (c) => {
+    await removeBinding(c.get('caller'), deps.bindings, c.req.valid('param').region)
+    return c.body(null, 204)
+  })
+}

@@ -1,0 +1,23 @@
+/** Deliveries that gave up: kept until an admin re-drives them; nothing is silently dropped. */
+export interface DeadLetter {
+  id: number
+  caseId: string
+  kind: 'dispatch' | 'event'
+  region: string
+  adapter: string
+  reason: string
+  attempts: number
+  createdAt: Date
+  redrivenAt: Date | null
+  redrivenBy: string | null
+}
+
+export interface DeadLetterStore {
+  add(d: Omit<DeadLetter, 'id' | 'createdAt' | 'redrivenAt' | 'redrivenBy'>): Promise<DeadLetter>
+  /** Newest first; `open` only: not yet re-driven. */
+  list(opts: { open: boolean; limit: number; before?: number | undefined }): Promise<DeadLetter[]>
+  get(id: number): Promise<DeadLetter | null>
+  /** Marks it re-driven; false when it already was (two admins at once: one wins). */
+  markRedriven(id: number, actor: string, at: Date): Promise<boolean>
+  countOpen(): Promise<number>
+}

@@ -1,0 +1,56 @@
+/**
+ * A circuit breaker per region, kept in Redis so that every worker process shares it. After
+ * `failureThreshold` consecutive failed deliveries the circuit opens: deliveries to that region wait
+ * (without burning attempts) until `openSeconds` have passed; then one probe may try (half-open); its
+ * success closes the circuit, its failure opens it again. Other regions are not affected.
+ */
+import type { Redis } from 'ioredis'
+import type { CircuitSettings } from '../ports/region-adapter.js'
+
+export type CircuitState = 'closed' | 'open' | 'half_open'
+
+export type CircuitDecision = { allow: true; probe: boolean } | { allow: false; retryAt: number }
+
+export class RedisCircuitBreaker {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private key(region: string) {
+    return `${this.prefix}:circuit:${region}`
+  }
+
+  async check(region: string, settings: CircuitSettings): Promise<CircuitDecision> {
+    const openUntil = Number((await this.redis.hget(this.key(region), 'openUntil')) ?? 0)
+    if (!openUntil) return { allow: true, probe: false }
+    const now = this.now()
+    if (now < openUntil) return { allow: false, retryAt: openUntil }
+    // Half-open: one probe at a time; the others wait as long as a probe may take.
+    const probeMs = settings.openSeconds * 1000
+    const got = await this.redis.set(`${this.key(region)}:probe`, String(now), 'PX', probeMs, 'NX')
+    return got === 'OK' ? { allow: true, probe: true } : { allow: false, retryAt: now + Math.min(probeMs, 5_000) }
+  }
+
+  async success(region: string): Promise<void> {
+    await this.redis.del(this.key(region), `${this.key(region)}:probe`)
+  }
+
+  /** Counts a failure; returns true when it opened (or re-opened) the circuit. */
+  async failure(region: string, settings: CircuitSettings, probe: boolean): Promise<boolean> {
+    const key = this.key(region)
+    const failures = await this.redis.hincrby(key, 'failures', 1)
+    if (!probe && failures < settings.failureThreshold) return false
+    const until = this.now() + settings.openSeconds * 1000
+    await this.redis.multi().hset(key, 'openUntil', String(until)).del(`${key}:probe`).exec()
+    return true
+  }
+
+  async state(region: string): Promise<{ state: CircuitState; failures: number; openUntil: number | null }> {
+    const [failures, openUntil] = await this.redis.hmget(this.key(region), 'failures', 'openUntil')
+    const until = Number(openUntil ?? 0)
+    const state: CircuitState = !until ? 'closed' : this.now() < until ? 'open' : 'half_open'
+    return { state, failures: Number(failures ?? 0), openUntil: until || null }
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Forwarding a case's events to the other side (the `case.event` worker's verb).
+ *
+ * - An origin-side event (materials_shipped, supplement_provided, withdrawn, …) goes to the processing
+ *   region's system, once the case was delivered there (it has a `remoteRef`).
+ * - A processing-side event (accepted, rejected, supplement_requested, …) goes back to the origin only when
+ *   the origin is another gateway: the origin region is bound to a `peer` adapter, and the case's
+ *   `externalRef` is the origin gateway's case id. On the origin gateway itself nothing goes anywhere.
+ * - Gateway events stay local.
+ *
+ * Per case and direction, events go out in order: an event waits (retryably) until the previous
+ * forwardable event in the same direction was delivered (marks kept in Redis).
+ */
+import type { Redis } from 'ioredis'
+import { type EventType, eventSide } from '../../domain/lifecycle.js'
+import { AppError, isAppError } from '../../errors.js'
+import type { CaseEvent, CaseRecord } from '../../ports/case-store.js'
+import type { AdapterResolver } from '../../ports/region-adapter.js'
+import type { CaseDeps } from '../context.js'
+
+export interface ForwardDeps {
+  cases: CaseDeps
+  adapters: AdapterResolver
+  redis: Redis
+  prefix: string
+}
+
+type Direction = 'to_processing' | 'to_origin'
+
+export type ForwardOutcome =
+  | { kind: 'forwarded'; direction: Direction; adapter: string }
+  | { kind: 'local'; reason: string }
+  | { kind: 'retry'; error: AppError }
+  | { kind: 'dead'; reason: string }
+
+async function directionOf(deps: ForwardDeps, c: CaseRecord, type: EventType): Promise<Direction | null> {
+  const side = eventSide[type]
+  if (side === 'origin') return c.processingRegion && c.remoteRef ? 'to_processing' : null
+  if (side === 'processing') {
+    if (!c.externalRef) return null
+    const origin = await deps.adapters.resolve(c.originRegion)
+    return origin?.kind === 'peer' ? 'to_origin' : null
+  }
+  return null
+}
+
+const markKey = (deps: ForwardDeps, caseId: string, d: Direction) => `${deps.prefix}:forwarded:${caseId}:${d}`
+
+export async function forwardEvent(
+  deps: ForwardDeps,
+  caseId: string,
+  seq: number,
+  signal: AbortSignal,
+): Promise<ForwardOutcome> {
+  const c = await deps.cases.cases.get(caseId)
+  if (!c) return { kind: 'local', reason: 'no such case' }
+  const events = await deps.cases.cases.events(caseId)
+  const event = events.find((e) => e.seq === seq)
+  if (!event) return { kind: 'local', reason: `no event ${seq}` }
+  const direction = await directionOf(deps, c, event.type)
+  if (!direction) return { kind: 'local', reason: `${event.type} stays on this gateway` }
+
+  // The previous event going the same way must have gone first.
+  let previous: CaseEvent | undefined
+  for (const e of events) {
+    if (e.seq >= seq) break
+    if ((await directionOf(deps, c, e.type)) === direction) previous = e
+  }
+  const key = markKey(deps, caseId, direction)
+  if (await deps.redis.sismember(key, String(seq))) return { kind: 'forwarded', direction, adapter: 'already' }
+  if (previous && !(await deps.redis.sismember(key, String(previous.seq)))) {
+    return {
+      kind: 'retry',
+      error: new AppError('upstream_failed', `waiting for event ${previous.seq} to be forwarded first`, {
+        retryable: true,
+      }),
+    }
+  }
+
+  const region = direction === 'to_processing' ? (c.processingRegion as string) : c.originRegion
+  const remoteRef = direction === 'to_processing' ? (c.remoteRef as string) : (c.externalRef as string)
+  const target = await deps.adapters.resolve(region)
+  if (!target) return { kind: 'dead', reason: `no binding covers region ${region}` }
+  try {
+    await target.adapter.deliverFollowUp(
+      { caseId, remoteRef, seq, type: event.type, at: event.at.toISOString(), data: event.data },
+      { idempotencyKey: `${caseId}-${seq}`, signal },
+    )
+  } catch (e) {
+    const error = isAppError(e)
+      ? e
+      : new AppError('upstream_failed', (e as Error).message, { retryable: true, cause: e })
+    return error.retryable ? { kind: 'retry', error } : { kind: 'dead', reason: error.message }
+  }
+  await deps.redis
+    .multi()
+    .sadd(key, String(seq))
+    .expire(key, 90 * 24 * 3600)
+    .exec()
+  return { kind: 'forwarded', direction, adapter: target.kind }
+}

@@ -1,0 +1,60 @@
+/**
+ * Region → adapter, from the bindings in the store: the most specific binding wins (see
+ * domain/bindings.ts). Adapters are built once per binding (by the factory the composition root
+ * passes in: only main.ts knows the adapter registry) and rebuilt when their binding changes.
+ */
+import type { Binding } from '../../../config/schema.js'
+import { bindingFor } from '../../domain/bindings.js'
+import type { BindingStore } from '../../ports/binding-store.js'
+import type { AdapterResolver, RegionAdapter } from '../../ports/region-adapter.js'
+import type { DirectoryService } from '../directory/snapshot.js'
+
+export type AdapterFactory = (binding: Binding) => RegionAdapter
+
+export class BindingAdapterResolver implements AdapterResolver {
+  private list: { bindings: Binding[]; at: number } | undefined
+  private readonly built = new Map<string, { json: string; adapter: RegionAdapter }>()
+
+  constructor(
+    private readonly store: BindingStore,
+    private readonly directory: DirectoryService,
+    private readonly factory: AdapterFactory,
+    private readonly ttlMs = 5_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private async bindings(): Promise<Binding[]> {
+    if (!this.list || this.now() - this.list.at > this.ttlMs) {
+      this.list = { bindings: (await this.store.list()).map((s) => s.binding), at: this.now() }
+    }
+    return this.list.bindings
+  }
+
+  async resolve(region: string) {
+    const snap = await this.directory.snapshot()
+    const binding = bindingFor(region, await this.bindings(), snap.regions)
+    if (!binding) return null
+    const json = JSON.stringify(binding)
+    let entry = this.built.get(binding.region)
+    if (!entry || entry.json !== json) {
+      await entry?.adapter.close()
+      entry = { json, adapter: this.factory(binding) }
+      this.built.set(binding.region, entry)
+    }
+    return { adapter: entry.adapter, kind: binding.adapter, bindingRegion: binding.region, circuit: binding.circuit }
+  }
+
+  /** Builds (and closes) an adapter for `binding`, so that bad settings are refused before they are stored. */
+  async validate(binding: Binding): Promise<void> {
+    await this.factory(binding).close()
+  }
+
+  invalidate(): void {
+    this.list = undefined
+  }
+
+  async close(): Promise<void> {
+    for (const { adapter } of this.built.values()) await adapter.close()
+    this.built.clear()
+  }
+}

@@ -1,0 +1,74 @@
+import type { DeadLetter, DeadLetterStore } from '../ports/dead-letter-store.js'
+import type { Database } from './db.js'
+
+interface Row extends Record<string, unknown> {
+  id: string | number
+  case_id: string
+  kind: 'dispatch' | 'event'
+  region: string
+  adapter: string
+  reason: string
+  attempts: number
+  created_at: Date | string
+  redriven_at: Date | string | null
+  redriven_by: string | null
+}
+
+const columns = 'id, case_id, kind, region, adapter, reason, attempts, created_at, redriven_at, redriven_by'
+
+const toDeadLetter = (r: Row): DeadLetter => ({
+  id: Number(r.id),
+  caseId: r.case_id,
+  kind: r.kind,
+  region: r.region,
+  adapter: r.adapter,
+  reason: r.reason,
+  attempts: r.attempts,
+  createdAt: new Date(r.created_at),
+  redrivenAt: r.redriven_at === null ? null : new Date(r.redriven_at),
+  redrivenBy: r.redriven_by,
+})
+
+export class PgDeadLetterStore implements DeadLetterStore {
+  constructor(private readonly database: Database) {}
+
+  async add(d: Omit<DeadLetter, 'id' | 'createdAt' | 'redrivenAt' | 'redrivenBy'>): Promise<DeadLetter> {
+    const [row] = await this.database.query<Row>(
+      `insert into dead_letters (case_id, kind, region, adapter, reason, attempts) values ($1, $2, $3, $4, $5, $6)
+       returning ${columns}`,
+      [d.caseId, d.kind, d.region, d.adapter, d.reason.slice(0, 1000), d.attempts],
+    )
+    return toDeadLetter(row as Row)
+  }
+
+  async list(opts: { open: boolean; limit: number; before?: number | undefined }): Promise<DeadLetter[]> {
+    const rows = await this.database.query<Row>(
+      `select ${columns} from dead_letters
+       where ($1::boolean is false or redriven_at is null) and ($2::bigint is null or id < $2::bigint)
+       order by id desc limit $3`,
+      [opts.open, opts.before ?? null, opts.limit],
+    )
+    return rows.map(toDeadLetter)
+  }
+
+  async get(id: number): Promise<DeadLetter | null> {
+    const [row] = await this.database.query<Row>(`select ${columns} from dead_letters where id = $1`, [id])
+    return row ? toDeadLetter(row) : null
+  }
+
+  async markRedriven(id: number, actor: string, at: Date): Promise<boolean> {
+    const rows = await this.database.query(
+      'update dead_letters set redriven_at = $2, redriven_by = $3 where id = $1 and redriven_at is null returning id',
+      [id, at.toISOString(), actor],
+    )
+    return rows.length > 0
+  }
+
+  async countOpen(): Promise<number> {
+    const [row] = await this.database.query<{ n: number }>(
+      'select count(*)::int as n from dead_letters where redriven_at is null',
+      [],
+    )
+    return row?.n ?? 0
+  }
+}

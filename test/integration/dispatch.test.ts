@@ -1,0 +1,171 @@
+/**
+ * Delivery through BullMQ on the real Redis and PostgreSQL: the default manual binding, retries and
+ * backoff against a region that is down and comes back, dead letters and redrive, the attempts limit of
+ * the agreement's retry policy, and the circuit keeping a healthy region's deliveries flowing.
+ */
+import { serve } from '@hono/node-server'
+import { Hono } from 'hono'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { hukouCertificate } from '../fixtures/cases.js'
+import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
+
+/** A processing system speaking the sim's API, with switchable faults. */
+function fakeSystem() {
+  const state = { mode: 'up' as 'up' | 'down' | 'bad', calls: 0, cases: new Map<string, string>(), failFirst: 0 }
+  const app = new Hono()
+  app.post('/cases', async (c) => {
+    state.calls++
+    if (state.failFirst > 0) {
+      state.failFirst--
+      return c.json({ error: 'busy' }, 503)
+    }
+    if (state.mode === 'down') return c.json({ error: 'down' }, 503)
+    if (state.mode === 'bad') return c.json({ error: 'unknown item' }, 400)
+    const key = c.req.header('idempotency-key') ?? ''
+    const ref = state.cases.get(key) ?? `REF-${state.cases.size + 1}`
+    state.cases.set(key, ref)
+    return c.json({ ref, receipt: 'x.y.z' }, 201)
+  })
+  app.post('/cases/:ref/events', (c) => c.body(null, 204))
+  app.get('/health', (c) => c.json({ ok: true }))
+  let server: ReturnType<typeof serve> | undefined
+  return {
+    state,
+    async start(): Promise<string> {
+      return new Promise((resolve) => {
+        server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
+          resolve(`http://127.0.0.1:${info.port}`),
+        )
+      })
+    },
+    stop: () => new Promise<void>((r) => (server ? server.close(() => r()) : r())),
+  }
+}
+
+let t: TestApp
+let shiyan: TestClient
+const xiangyang = fakeSystem()
+const suizhou = fakeSystem()
+let n = 0
+
+async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 15_000): Promise<T> {
+  const until = Date.now() + ms
+  for (;;) {
+    const v = await f()
+    if (v) return v
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+async function submit(processingRegion: string): Promise<string> {
+  const res = await shiyan.call(
+    'POST',
+    '/v1/cases',
+    JSON.stringify(hukouCertificate({ processingRegion, externalRef: `D-${n}` })),
+    {
+      'idempotency-key': `d-${n++}`,
+    },
+  )
+  expect(res.status, JSON.stringify(res.body)).toBe(201)
+  return res.body.case.id
+}
+
+const statusOf = async (id: string) => (await t.admin('GET', `/v1/cases/${id}`)).body.status as string
+
+beforeAll(async () => {
+  t = await createTestApp({ workers: true })
+  shiyan = await t.client('shiyan-dispatch', ['420300'])
+  const [xy, sz] = [await xiangyang.start(), await suizhou.start()]
+  // Fast retries for the tests: a new version of the 襄十随神 agreement.
+  const current = await t.runtime.directoryStore.getAgreement('xiang-shi-sui-shen')
+  await t.runtime.directoryStore.addAgreementVersion(
+    {
+      ...(current?.agreement as NonNullable<typeof current>['agreement']),
+      retryPolicy: { attempts: 4, backoffMs: 100, maxAgeHours: 1 },
+    },
+    'test',
+  )
+  t.runtime.deps.directory.invalidate()
+  for (const [region, url] of [
+    ['420600', xy],
+    ['421300', sz],
+  ] as const) {
+    const res = await t.admin('PUT', `/v1/admin/bindings/${region}`, {
+      adapter: 'sim',
+      settings: { baseUrl: url },
+      circuit: { failureThreshold: 4, openSeconds: 60 },
+    })
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+  }
+})
+afterAll(async () => {
+  await t?.close()
+  await xiangyang.stop()
+  await suizhou.stop()
+})
+
+describe('dispatch', () => {
+  it('delivers through the default manual binding when a region has no system', async () => {
+    // 神农架 has no binding of its own: the default `*` binding (manual) takes it.
+    const id = await submit('429021')
+    await waitFor('dispatched', async () => (await statusOf(id)) === 'dispatched')
+    const events = (await t.admin('GET', `/v1/cases/${id}/events`)).body.events
+    expect(events[1]).toMatchObject({ type: 'dispatched', actor: 'gateway', data: { adapter: 'manual' } })
+    expect(events[1].data.remoteRef).toMatch(/^LZD-/)
+  })
+
+  it('retries a region that is down with backoff, then delivers once when it is back', async () => {
+    xiangyang.state.failFirst = 2
+    const before = xiangyang.state.calls
+    const id = await submit('420600')
+    await waitFor('dispatched', async () => (await statusOf(id)) === 'dispatched')
+    expect(xiangyang.state.calls - before).toBe(3)
+    expect([...xiangyang.state.cases.keys()].filter((k) => k === id)).toHaveLength(1)
+    const events = (await t.admin('GET', `/v1/cases/${id}/events`)).body.events
+    expect(events.map((e: { type: string }) => e.type)).toEqual(['submitted', 'dispatched'])
+  })
+
+  it('dead-letters a refused delivery at once, and a redrive delivers it', async () => {
+    xiangyang.state.mode = 'bad'
+    const id = await submit('420600')
+    await waitFor('delivery_failed', async () => (await statusOf(id)) === 'delivery_failed')
+    const letters = (await t.admin('GET', '/v1/admin/dead-letters')).body.deadLetters
+    const letter = letters.find((d: { caseId: string }) => d.caseId === id)
+    expect(letter).toMatchObject({ kind: 'dispatch', region: '420600', adapter: 'sim', attempts: 1 })
+    expect(letter.reason).toContain('400')
+    xiangyang.state.mode = 'up'
+    const redriven = await t.admin('POST', `/v1/admin/dead-letters/${letter.id}/redrive`)
+    expect(redriven.status, JSON.stringify(redriven.body)).toBe(200)
+    expect(redriven.body.redrivenAt).toEqual(expect.any(String))
+    await waitFor('dispatched after redrive', async () => (await statusOf(id)) === 'dispatched')
+    expect((await t.admin('POST', `/v1/admin/dead-letters/${letter.id}/redrive`)).status).toBe(409)
+    const types = (await t.admin('GET', `/v1/cases/${id}/events`)).body.events.map((e: { type: string }) => e.type)
+    expect(types).toEqual(['submitted', 'delivery_failed', 'redriven', 'dispatched'])
+  })
+
+  it('gives up after the agreement’s attempts, and the circuit keeps another region’s deliveries flowing', async () => {
+    xiangyang.state.mode = 'down'
+    const failing = await submit('420600')
+    await waitFor('delivery_failed', async () => (await statusOf(failing)) === 'delivery_failed')
+    const letter = (await t.admin('GET', '/v1/admin/dead-letters')).body.deadLetters.find(
+      (d: { caseId: string }) => d.caseId === failing,
+    )
+    expect(letter.attempts).toBe(4)
+    expect(letter.reason).toContain('gave up after 4 attempt(s)')
+    // Four consecutive failures opened 420600's circuit: new deliveries there wait without burning attempts.
+    const bindings = (await t.admin('GET', '/v1/admin/bindings')).body.bindings
+    expect(bindings.find((b: { binding: { region: string } }) => b.binding.region === '420600').circuit.state).toBe(
+      'open',
+    )
+    const callsBefore = xiangyang.state.calls
+    const waiting = await submit('420600')
+    const started = Date.now()
+    const healthy = await submit('421300')
+    await waitFor('the healthy region delivered', async () => (await statusOf(healthy)) === 'dispatched', 5_000)
+    expect(Date.now() - started).toBeLessThan(5_000)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(await statusOf(waiting)).toBe('submitted')
+    expect(xiangyang.state.calls).toBe(callsBefore)
+  })
+})

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config/env.js'
 import { ConfigCheckError, checkDirectory, formatProblem, loadDirectory } from '../config/load.js'
 import { auditCommand, clientsCommand, keysCommand, tokensCommand } from './cli/admin.js'
+import { simCommand } from './cli/sim.js'
 import { createLogger, flushLogger } from './logger.js'
 import { createRuntime, openStore, startGateway, superviseWorkers } from './main.js'
 import { PgBindingStore } from './store/binding-store.js'
@@ -35,6 +36,8 @@ Commands:
   keys rotate [--alg ES256|EdDSA]
                         add a new signing key; the old public key stays published
   audit verify [CASE]   recompute the hash chains of every case (or one); exits 1 on a break
+  sim [--port N --gateway-url URL --gateway-id ID --key-file F …] | sim --print-jwks --key-file F
+                        a simulated city system for demos and tests (tongban sim --help)
   version               print the version
 
 Environment: PORT, DATABASE_URL (unset: embedded database in TONGBAN_DATA_DIR), REDIS_URL,
@@ -148,6 +151,7 @@ const commands: Record<string, Command> = {
   tokens: tokensCommand,
   keys: keysCommand,
   audit: auditCommand,
+  sim: simCommand,
 
   async version() {
     console.log(version)
@@ -179,5 +183,5 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 runCli(process.argv.slice(2)).then((code) => {
-  if (code !== 0 || (process.argv[2] !== 'serve' && process.argv[2] !== 'worker')) process.exit(code)
+  if (code !== 0 || !['serve', 'worker', 'sim'].includes(process.argv[2] ?? '')) process.exit(code)
 })

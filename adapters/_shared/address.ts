@@ -4,7 +4,8 @@
  * DNS-rebound) host name resolves there is a server-side request forgery waiting to happen: cloud metadata
  * at 169.254.169.254, the local Redis, an admin port.
  */
-import { isIP } from 'node:net'
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns'
+import { isIP, type LookupFunction } from 'node:net'
 
 /** [network, prefix length] of IPv4 ranges never reachable without `allowPrivateAddresses`. */
 const V4_RANGES: readonly (readonly [string, number])[] = [
@@ -88,3 +89,38 @@ export function isPrivateAddress(ip: string): boolean {
   if (version === 6) return privateV6(v6Groups(s.toLowerCase()))
   return true
 }
+
+/** Thrown by the guarded lookup; the HttpClient finds it again in the cause chain of undici's connection error. */
+export class AddressRefused extends Error {
+  constructor(readonly hostname: string) {
+    super(`${hostname} resolves to a private address`)
+    this.name = 'AddressRefused'
+  }
+}
+
+type Resolve = (
+  hostname: string,
+  options: LookupOptions & { all: true },
+  callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void
+
+/**
+ * A `net.connect` lookup that refuses host names resolving to any private address. Every resolved address is
+ * checked, not only the first, so that a name with one public and one private record cannot be used to reach
+ * the private one (Node's happy eyeballs may connect to any of them). `resolve` is `dns.lookup` (tests swap it).
+ */
+export function createGuardedLookup(resolve: Resolve = dnsLookup): LookupFunction {
+  return (hostname, options, callback) => {
+    resolve(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, '', 0)
+      if (addresses.length === 0 || addresses.some((a) => isPrivateAddress(a.address))) {
+        return callback(new AddressRefused(hostname) as NodeJS.ErrnoException, '', 0)
+      }
+      if (options.all) return callback(null, addresses)
+      const first = addresses[0]!
+      return callback(null, first.address, first.family)
+    })
+  }
+}
+
+export const guardedLookup: LookupFunction = createGuardedLookup()

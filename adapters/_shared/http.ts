@@ -4,11 +4,10 @@
  * never follows redirects, bounds every phase of a call in time and the response in size, and turns every
  * failure into `AppError('upstream_failed', …, { retryable })`.
  */
-import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns'
-import { isIP, type LookupFunction } from 'node:net'
+import { isIP } from 'node:net'
 import { Agent, type Dispatcher, errors as undiciErrors, request as undiciRequest } from 'undici'
 import { AppError } from '../../src/errors.js'
-import { isPrivateAddress } from './address.js'
+import { AddressRefused, guardedLookup, isPrivateAddress } from './address.js'
 
 export { isPrivateAddress } from './address.js'
 
@@ -57,14 +56,6 @@ const DEFAULTS = {
   maxResponseBytes: 1024 * 1024,
 }
 
-/** Thrown by the guarded lookup; found again in the cause chain of undici's connection error. */
-class AddressRefused extends Error {
-  constructor(readonly hostname: string) {
-    super(`${hostname} resolves to a private address`)
-    this.name = 'AddressRefused'
-  }
-}
-
 /** The reason the client aborts a call it timed out itself (so that a caller's abort is told apart). */
 class PhaseTimeout extends Error {
   constructor(
@@ -74,23 +65,6 @@ class PhaseTimeout extends Error {
     super(`no response ${phase} within ${ms} ms`)
     this.name = 'PhaseTimeout'
   }
-}
-
-/**
- * `dns.lookup` that refuses host names resolving to any private address. Every resolved address is checked,
- * not only the first, so that a name with one public and one private record cannot be used to reach the
- * private one (Node's happy-eyeballs connects to any of them).
- */
-const guardedLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { ...(options as LookupOptions), all: true }, (err, addresses: LookupAddress[]) => {
-    if (err) return callback(err, '', 0)
-    if (addresses.length === 0 || addresses.some((a) => isPrivateAddress(a.address))) {
-      return callback(new AddressRefused(hostname) as NodeJS.ErrnoException, '', 0)
-    }
-    if ((options as LookupOptions).all) return callback(null, addresses)
-    const first = addresses[0]!
-    return callback(null, first.address, first.family)
-  })
 }
 
 function findInChain<T>(e: unknown, test: (x: unknown) => x is T): T | undefined {

@@ -92,7 +92,6 @@ export function createPeerAdapter(settings: unknown, deps: PeerAdapterDeps): Reg
     if (body !== undefined) headers['content-type'] = 'application/json'
     return {
       body,
-      headers,
       send: (extra: Record<string, string> = {}) =>
         http.request({
           method,

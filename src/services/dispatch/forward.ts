@@ -81,9 +81,12 @@ export async function forwardEvent(
   const remoteRef = direction === 'to_processing' ? (c.remoteRef as string) : (c.externalRef as string)
   const target = await deps.adapters.resolve(region)
   if (!target) return { kind: 'dead', reason: `no binding covers region ${region}` }
+  // What this gateway added for its own records (the window that posted it) is not part of the event
+  // the other side accepts (PROTOCOL §4 event bodies are strict).
+  const { window: _window, ...data } = event.data
   try {
     await target.adapter.deliverFollowUp(
-      { caseId, remoteRef, seq, type: event.type, at: event.at.toISOString(), data: event.data },
+      { caseId, remoteRef, seq, type: event.type, at: event.at.toISOString(), data },
       { idempotencyKey: `${caseId}-${seq}`, signal },
     )
   } catch (e) {

@@ -1,0 +1,255 @@
+/**
+ * Two gateways federating on loopback, each a real `tongban serve` process with its own database and
+ * queue prefix: 十堰 (gw-420300, where the window is) and 襄阳 (gw-420600, whose city system is the
+ * simulator). A case accepted at a 张湾区 window reaches 襄阳's system through the `peer` adapter, and its
+ * status comes back; the window's shipment notice reaches the simulator the other way.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createSimApp, type RunningSim } from '../../adapters/sim/server.js'
+import { hukouCertificate, hukouSpouse } from '../fixtures/cases.js'
+import { type Gateway, runCli, startGateway, stopAllGateways } from '../helpers/process.js'
+import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from '../helpers/redis.js'
+
+const adminUrl = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const cleanups: (() => Promise<unknown>)[] = []
+
+async function sql(url: string, text: string) {
+  const c = new pg.Client({ connectionString: url })
+  await c.connect()
+  try {
+    return (await c.query(text)).rows
+  } finally {
+    await c.end()
+  }
+}
+
+interface Side {
+  env: Record<string, string>
+  gw: Gateway
+  admin: string
+  dir: string
+}
+
+async function startSide(id: string): Promise<Side> {
+  const db = `tongban_fed_${id.replace('-', '_')}_${Math.random().toString(36).slice(2, 8)}`
+  await sql(adminUrl, `CREATE DATABASE ${db}`)
+  const u = new URL(adminUrl)
+  u.pathname = `/${db}`
+  const dir = await mkdtemp(path.join(tmpdir(), `tongban-fed-${id}-`))
+  const prefix = testQueuePrefix()
+  cleanups.push(
+    () => sql(adminUrl, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`),
+    () => rm(dir, { recursive: true, force: true }),
+    () => cleanQueuePrefix(prefix),
+  )
+  const env = {
+    DATABASE_URL: u.toString(),
+    TONGBAN_DATA_DIR: dir,
+    QUEUE_PREFIX: prefix,
+    GATEWAY_ID: id,
+    REDIS_URL: testRedisUrl,
+  }
+  const gw = await startGateway(env)
+  const admin = (await runCli(['tokens', 'create', '--role', 'admin'], env)).stdout.trim()
+  return { env, gw, admin, dir }
+}
+
+async function call(
+  side: Side,
+  method: string,
+  p: string,
+  body?: unknown,
+  token = side.admin,
+  headers: Record<string, string> = {},
+) {
+  const res = await fetch(`${side.gw.url}${p}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  })
+  const text = await res.text()
+  return { status: res.status, body: text ? (JSON.parse(text) as any) : undefined }
+}
+
+/** Registers `who` (its JWKS fetched from its own endpoint) as a client of `at` acting for `regions`. */
+async function register(at: Side, clientId: string, jwksUrl: string, regions: string[]) {
+  const jwks = await (await fetch(jwksUrl)).json()
+  const file = path.join(at.dir, `${clientId}.jwks.json`)
+  await writeFile(file, JSON.stringify(jwks))
+  const res = await runCli(['clients', 'add', '--id', clientId, '--regions', regions.join(','), '--jwks', file], at.env)
+  expect(res.code, res.stderr).toBe(0)
+}
+
+let shiyan: Side
+let xiangyang: Side
+let sim: RunningSim
+let operator: string
+
+async function waitFor<T>(what: string, f: () => Promise<T | false | undefined>, ms = 20_000): Promise<T> {
+  const until = Date.now() + ms
+  for (;;) {
+    const v = await f()
+    if (v) return v
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+const typesOf = async (side: Side, id: string, token?: string) =>
+  ((await call(side, 'GET', `/v1/cases/${id}/events`, undefined, token)).body?.events ?? []).map(
+    (e: { type: string }) => e.type,
+  )
+
+beforeAll(async () => {
+  ;[shiyan, xiangyang] = await Promise.all([startSide('gw-420300'), startSide('gw-420600')])
+  const simApp = createSimApp({
+    port: 0,
+    simId: 'sim-420600',
+    gatewayUrl: xiangyang.gw.url,
+    gatewayId: 'gw-420600',
+    acceptDelayMs: 200,
+    reviewDelayMs: 200,
+    decideDelayMs: 200,
+    receiveDelayMs: 200,
+    retryInitialMs: 100,
+  })
+  sim = await simApp.start()
+  cleanups.push(() => sim.close())
+  // Each gateway knows the other as a client acting for the other's regions; 襄阳 knows its simulator.
+  await register(xiangyang, 'gw-420300', `${shiyan.gw.url}/.well-known/jwks.json`, ['420300'])
+  await register(shiyan, 'gw-420600', `${xiangyang.gw.url}/.well-known/jwks.json`, ['420600'])
+  await register(xiangyang, 'sim-420600', `${sim.url}/.well-known/jwks.json`, ['420600'])
+  const bind = async (side: Side, region: string, adapter: string, settings: Record<string, unknown>) => {
+    const res = await call(side, 'PUT', `/v1/admin/bindings/${region}`, { adapter, settings })
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+  }
+  await bind(shiyan, '420600', 'peer', {
+    baseUrl: xiangyang.gw.url,
+    gatewayId: 'gw-420600',
+    clientId: 'gw-420300',
+    allowPrivateAddresses: true,
+  })
+  await bind(xiangyang, '420300', 'peer', {
+    baseUrl: shiyan.gw.url,
+    gatewayId: 'gw-420300',
+    clientId: 'gw-420600',
+    allowPrivateAddresses: true,
+  })
+  await bind(xiangyang, '420600', 'sim', { baseUrl: sim.url })
+  operator = (
+    await runCli(
+      ['tokens', 'create', '--role', 'operator', '--region', '420303', '--window', 'ZW-KSTB-01', '--name', '李窗口'],
+      shiyan.env,
+    )
+  ).stdout.trim()
+}, 120_000)
+
+afterAll(async () => {
+  await stopAllGateways()
+  for (const c of cleanups.reverse()) await c().catch(() => {})
+}, 60_000)
+
+describe('two gateways through peer adapters', () => {
+  it('online_transfer: 十堰 window → 襄阳 gateway → its system; accepted and in_review come back', async () => {
+    const res = await call(
+      shiyan,
+      'POST',
+      '/v1/cases',
+      hukouSpouse({ agent: undefined, externalRef: 'ZW-FED-1' }),
+      operator,
+      {
+        'idempotency-key': 'fed-1',
+      },
+    )
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    const id = res.body.case.id
+    const origin = await waitFor('accepted and in_review at 十堰', async () => {
+      const types = await typesOf(shiyan, id, operator)
+      return types.includes('in_review') ? types : false
+    })
+    expect(origin).toEqual(['submitted', 'dispatched', 'accepted', 'in_review'])
+    const dispatched = (await call(shiyan, 'GET', `/v1/cases/${id}/events`, undefined, operator)).body.events[1]
+    expect(dispatched.data.adapter).toBe('peer')
+    const remote = dispatched.data.remoteRef as string
+    // 襄阳's own case: externalRef = 十堰's case id, created once, delivered to the simulator.
+    const theirs = (await call(xiangyang, 'GET', `/v1/cases/${remote}`)).body
+    expect(theirs).toMatchObject({
+      externalRef: id,
+      originRegion: '420303',
+      processingRegion: '420600',
+      status: 'in_review',
+    })
+    const list = (await call(xiangyang, 'GET', '/v1/cases?limit=200')).body.cases.filter(
+      (c: { externalRef: string }) => c.externalRef === id,
+    )
+    expect(list).toHaveLength(1)
+    expect(await typesOf(xiangyang, remote)).toEqual(['submitted', 'dispatched', 'accepted', 'in_review'])
+  })
+
+  it('offline_proxy: the shipment notice travels to 襄阳’s system, which then receives and accepts', async () => {
+    const res = await call(
+      shiyan,
+      'POST',
+      '/v1/cases',
+      hukouCertificate({ mode: 'offline_proxy', externalRef: 'ZW-FED-2' }),
+      operator,
+      {
+        'idempotency-key': 'fed-2',
+      },
+    )
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    const id = res.body.case.id
+    await waitFor('dispatched', async () => (await typesOf(shiyan, id, operator)).includes('dispatched'))
+    const shipped = await call(
+      shiyan,
+      'POST',
+      `/v1/cases/${id}/events`,
+      { type: 'materials_shipped', data: { carrier: 'EMS', trackingNumber: 'EA123456789CN' } },
+      operator,
+    )
+    expect(shipped.status, JSON.stringify(shipped.body)).toBe(201)
+    const types = await waitFor('materials_received and accepted at 十堰', async () => {
+      const t = await typesOf(shiyan, id, operator)
+      return t.includes('accepted') ? t : false
+    }).catch(async (e) => {
+      const remote = (await call(shiyan, 'GET', `/v1/cases/${id}/events`, undefined, operator)).body.events[1]?.data
+        ?.remoteRef
+      console.log(
+        'DEBUG shiyan',
+        await typesOf(shiyan, id, operator),
+        'xiangyang',
+        remote && (await typesOf(xiangyang, remote)),
+      )
+      console.log(
+        'DEBUG shiyan log',
+        shiyan.gw
+          .output()
+          .split('\n')
+          .filter((l) => /warn|error|"level":[45]0/.test(l))
+          .slice(-10)
+          .join('\n'),
+      )
+      console.log(
+        'DEBUG xiangyang log',
+        xiangyang.gw
+          .output()
+          .split('\n')
+          .filter((l) => /"level":[45]0/.test(l))
+          .slice(-10)
+          .join('\n'),
+      )
+      throw e
+    })
+    expect(types.slice(0, 5)).toEqual([
+      'submitted',
+      'dispatched',
+      'materials_shipped',
+      'materials_received',
+      'accepted',
+    ])
+  })
+})

@@ -1,0 +1,587 @@
+/**
+ * The simulated city system, in-process on port 0, against a fake gateway (a small Hono app on port 0) that
+ * verifies every callback's PROTOCOL §2 assertion with the sim's published JWKS, and the sim adapter against
+ * the live sim.
+ */
+import { createHash, randomUUID } from 'node:crypto'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { serve } from '@hono/node-server'
+import { Hono } from 'hono'
+import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { HttpClient } from '../../adapters/_shared/http.js'
+import { createSimAdapter, simHttpOptions } from '../../adapters/sim/adapter.js'
+import { loadOrCreateSimKey } from '../../adapters/sim/keys.js'
+import { GatewayNotifier } from '../../adapters/sim/notifier.js'
+import type { SimOptionsInput } from '../../adapters/sim/options.js'
+import { createSimApp, type RunningSim, type SimApp } from '../../adapters/sim/server.js'
+import { parseSimArgs } from '../../src/cli/sim.js'
+import { AppError } from '../../src/errors.js'
+import type { OutboundCase } from '../../src/ports/region-adapter.js'
+import { verifyClientAssertion } from '../../src/security/assertion.js'
+import {
+  adapterConformance,
+  captureLogger,
+  conformanceHttpClient,
+  mockIntercept,
+} from '../contract/adapter-conformance.js'
+import { applicant } from '../fixtures/cases.js'
+
+const GATEWAY_ID = 'gw-420300'
+
+interface Recorded {
+  clientId: string
+  caseId: string
+  type: string
+  data: Record<string, unknown>
+}
+
+/** A gateway stand-in: checks typ, alg, iss/sub, aud, exp, jti, htm, htu and bsh, then records the event. */
+async function startFakeGateway() {
+  const trusted = new Map<string, ReturnType<typeof createRemoteJWKSet>>()
+  const events: Recorded[] = []
+  const refusals: string[] = []
+  const jtis = new Set<string>()
+  /** A scripted answer for one attempt (a 503, a 409 …), or undefined to record the event. */
+  let script: (caseId: string, type: string) => Response | undefined = () => undefined
+
+  const app = new Hono()
+  app.post('/v1/cases/:id/events', async (c) => {
+    const raw = new Uint8Array(await c.req.arrayBuffer())
+    const token = (c.req.header('authorization') ?? '').replace(/^Bearer /, '')
+    let clientId: string
+    try {
+      const header = decodeProtectedHeader(token)
+      const unverified = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { iss: string }
+      const jwks = trusted.get(unverified.iss)
+      if (!jwks) throw new Error(`unknown client ${unverified.iss}`)
+      const { payload } = await jwtVerify(token, jwks, {
+        typ: 'tongban-client+jwt',
+        algorithms: ['ES256'],
+        audience: GATEWAY_ID,
+        issuer: unverified.iss,
+        subject: unverified.iss,
+        requiredClaims: ['iat', 'exp', 'jti', 'htm', 'htu'],
+      })
+      if (!header.kid) throw new Error('no kid')
+      if ((payload.exp ?? 0) - (payload.iat ?? 0) > 300) throw new Error('lifetime over 300 s')
+      if (payload.htm !== 'POST') throw new Error(`htm ${String(payload.htm)}`)
+      const url = new URL(c.req.url)
+      if (payload.htu !== url.pathname + url.search) throw new Error(`htu ${String(payload.htu)}`)
+      if (payload.bsh !== createHash('sha256').update(raw).digest('base64url')) throw new Error('bsh mismatch')
+      if (jtis.has(payload.jti as string)) throw new Error('jti replayed')
+      jtis.add(payload.jti as string)
+      clientId = unverified.iss
+    } catch (e) {
+      refusals.push((e as Error).message)
+      return c.json({ code: 'unauthenticated', detail: (e as Error).message }, 401)
+    }
+    const body = JSON.parse(new TextDecoder().decode(raw)) as { type: string; data: Record<string, unknown> }
+    const caseId = c.req.param('id')
+    const scripted = script(caseId, body.type)
+    if (scripted) return scripted
+    events.push({ clientId, caseId, type: body.type, data: body.data })
+    return c.json({ status: body.type }, 201)
+  })
+
+  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s))
+  })
+  const port = (server.address() as { port: number }).port
+  return {
+    url: `http://127.0.0.1:${port}`,
+    events,
+    refusals,
+    trust(clientId: string, jwksUrl: string) {
+      trusted.set(clientId, createRemoteJWKSet(new URL(jwksUrl)))
+    },
+    setScript(fn: typeof script) {
+      script = fn
+    },
+    typesFor: (caseId: string) => events.filter((e) => e.caseId === caseId).map((e) => e.type),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        if ('closeAllConnections' in server) server.closeAllConnections()
+      }),
+  }
+}
+
+type FakeGateway = Awaited<ReturnType<typeof startFakeGateway>>
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+function outbound(overrides: Partial<OutboundCase> = {}): OutboundCase {
+  return {
+    caseId: randomUUID(),
+    externalRef: 'ZW-2026-000123',
+    item: 'hukou-transfer-spouse',
+    itemName: '夫妻投靠户口迁移',
+    mode: 'online_transfer',
+    scope: 'cross_city',
+    originRegion: '420303',
+    processingRegion: '420600',
+    agreement: { id: 'xiang-shi-sui-shen', version: 1 },
+    applicant: { ...applicant, phone: applicant.phone },
+    agent: { window: 'ZW-KSTB-01', operator: '李窗口' },
+    form: { applicantName: '张三' },
+    materials: [{ code: 'applicant-id-card', form: 'paper' }],
+    delivery: { method: 'window_pickup' },
+    dueDate: '2026-10-20',
+    submittedAt: new Date().toISOString(),
+    receipt: 'gateway.receipt.jws',
+    ...overrides,
+  }
+}
+
+let gateway: FakeGateway
+const running: { sim: SimApp; live: RunningSim }[] = []
+
+beforeAll(async () => {
+  gateway = await startFakeGateway()
+})
+afterEach(async () => {
+  gateway.setScript(() => undefined)
+  await Promise.all(running.splice(0).map(({ live }) => live.close()))
+  // Every callback of every test carried an assertion the gateway verified.
+  expect(gateway.refusals).toEqual([])
+})
+afterAll(async () => {
+  await gateway.close()
+})
+
+/** A sim on port 0 with tiny delays, trusted by the fake gateway under its own client id. */
+async function startSim(options: SimOptionsInput = {}) {
+  const clientId = `sim-${randomUUID().slice(0, 8)}`
+  const sim = createSimApp({
+    port: 0,
+    simId: clientId,
+    gatewayUrl: gateway.url,
+    gatewayId: GATEWAY_ID,
+    acceptDelayMs: 5,
+    reviewDelayMs: 5,
+    decideDelayMs: 5,
+    receiveDelayMs: 5,
+    retryInitialMs: 10,
+    retryMaxMs: 50,
+    giveUpAfterMs: 3000,
+    ...options,
+  })
+  const live = await sim.start()
+  running.push({ sim, live })
+  gateway.trust(sim.options.clientId, `${live.url}/.well-known/jwks.json`)
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${live.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    })
+  const deliver = async (c: OutboundCase, key = c.caseId) => {
+    const res = await post('/cases', c, { 'idempotency-key': key })
+    return { res, body: (await res.json()) as { ref: string; receipt: string } }
+  }
+  const view = async (ref: string) => (await (await fetch(`${live.url}/cases/${ref}`)).json()) as Record<string, any>
+  return { sim, live, url: live.url, post, deliver, view }
+}
+
+describe('the simulated city system', () => {
+  it('answers a delivery with a signed receipt, then posts accepted and in_review in order and decides', async () => {
+    const s = await startSim()
+    const c = outbound()
+    const { res, body } = await s.deliver(c)
+    expect(res.status, JSON.stringify(body)).toBe(201)
+    expect(body.ref).toMatch(/^SIM-/)
+
+    const jwks = createRemoteJWKSet(new URL(`${s.url}/.well-known/jwks.json`))
+    const { payload } = await jwtVerify(body.receipt, jwks, { typ: 'tongban-sim-receipt+jwt', algorithms: ['ES256'] })
+    expect(payload).toMatchObject({ iss: s.sim.options.simId, sub: body.ref, caseId: c.caseId })
+    expect(typeof payload.iat).toBe('number')
+
+    await waitFor('decision', async () => (await s.view(body.ref)).decision !== null)
+    expect(gateway.typesFor(c.caseId)).toEqual(['accepted', 'in_review'])
+    expect(gateway.events.find((e) => e.caseId === c.caseId)?.clientId).toBe(s.sim.options.clientId)
+    const view = await s.view(body.ref)
+    expect(view).toMatchObject({ status: 'decided', decision: 'approved', caseId: c.caseId, mode: 'online_transfer' })
+    expect(JSON.stringify(view)).not.toContain(applicant.idNumber)
+    expect(view.applicant.idNumberMasked).toBe(
+      `${applicant.idNumber.slice(0, 6)}********${applicant.idNumber.slice(-4)}`,
+    )
+    expect(gateway.refusals).toEqual([])
+  })
+
+  it('rejects with a reason instead of accepting at rejectRate 1', async () => {
+    const s = await startSim({ rejectRate: 1 })
+    const c = outbound()
+    const { body } = await s.deliver(c)
+    await waitFor('rejected', () => gateway.typesFor(c.caseId).length > 0)
+    await new Promise((r) => setTimeout(r, 50))
+    expect(gateway.typesFor(c.caseId)).toEqual(['rejected'])
+    const rejected = gateway.events.find((e) => e.caseId === c.caseId)
+    expect(rejected?.data.reason).toEqual(expect.stringMatching(/\S/))
+    await waitFor('status', async () => (await s.view(body.ref)).status === 'rejected')
+    expect((await s.view(body.ref)).decision).toBeNull()
+  })
+
+  it('decides denied at denyRate 1 (recorded, not posted)', async () => {
+    const s = await startSim({ denyRate: 1 })
+    const { body } = await s.deliver(outbound())
+    await waitFor('decision', async () => (await s.view(body.ref)).decision === 'denied')
+  })
+
+  it('holds an offline_proxy case until materials_shipped, then posts materials_received and accepted', async () => {
+    const s = await startSim()
+    const c = outbound({ mode: 'offline_proxy' })
+    const { body } = await s.deliver(c)
+    await new Promise((r) => setTimeout(r, 100))
+    expect(gateway.typesFor(c.caseId)).toEqual([])
+    expect((await s.view(body.ref)).status).toBe('awaiting_materials')
+
+    const shipped = { caseId: c.caseId, seq: 3, type: 'materials_shipped', at: new Date().toISOString() }
+    const res = await s.post(`/cases/${body.ref}/events`, {
+      ...shipped,
+      data: { carrier: 'EMS', trackingNumber: 'EA123456789CN' },
+    })
+    expect(res.status).toBe(204)
+    await waitFor('in_review', () => gateway.typesFor(c.caseId).includes('in_review'))
+    expect(gateway.typesFor(c.caseId)).toEqual(['materials_received', 'accepted', 'in_review'])
+    expect(gateway.events.find((e) => e.caseId === c.caseId)?.data.note).toContain('EA123456789CN')
+    const view = await s.view(body.ref)
+    expect(view.followUps.map((f: { type: string }) => f.type)).toEqual(['materials_shipped'])
+  })
+
+  it('stops a withdrawn case', async () => {
+    const s = await startSim({ acceptDelayMs: 200 })
+    const c = outbound()
+    const { body } = await s.deliver(c)
+    const res = await s.post(`/cases/${body.ref}/events`, { seq: 2, type: 'withdrawn', at: '', data: {} })
+    expect(res.status).toBe(204)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(gateway.typesFor(c.caseId)).toEqual([])
+    expect((await s.view(body.ref)).status).toBe('withdrawn')
+  })
+
+  it('is idempotent by Idempotency-Key: the same key gives the same ref and one case', async () => {
+    const s = await startSim({ acceptDelayMs: 60_000 })
+    const c = outbound()
+    const first = await s.deliver(c)
+    const second = await s.deliver(c)
+    expect(second.res.status).toBe(201)
+    expect(second.res.headers.get('idempotent-replayed')).toBe('true')
+    expect(second.body).toEqual(first.body)
+    const other = await s.deliver(outbound())
+    expect(other.body.ref).not.toBe(first.body.ref)
+    const stats = (await (await fetch(`${s.url}/stats`)).json()) as { cases: number; replays: number }
+    expect(stats).toMatchObject({ cases: 2, replays: 1 })
+  })
+
+  it('refuses a delivery without Idempotency-Key or with an invalid body, and answers 404 for an unknown ref', async () => {
+    const s = await startSim()
+    expect((await s.post('/cases', outbound())).status).toBe(400)
+    expect((await s.post('/cases', { caseId: 'x' }, { 'idempotency-key': 'k' })).status).toBe(400)
+    expect((await fetch(`${s.url}/cases/NOPE-1`)).status).toBe(404)
+    expect((await s.post('/cases/NOPE-1/events', { seq: 1, type: 'withdrawn', at: '', data: {} })).status).toBe(404)
+  })
+
+  it('answers 503 to every delivery at failureRate 1', async () => {
+    const s = await startSim({ failureRate: 1 })
+    const { res } = await s.deliver(outbound())
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('1')
+    expect((await fetch(`${s.url}/health`)).status).toBe(200)
+  })
+
+  it('answers 503 to everything but /admin while down, and recovers when up', async () => {
+    const s = await startSim()
+    expect((await s.post('/admin/down', {})).status).toBe(204)
+    expect((await fetch(`${s.url}/health`)).status).toBe(503)
+    expect((await s.deliver(outbound())).res.status).toBe(503)
+    expect((await s.post('/admin/up', {})).status).toBe(204)
+    expect((await fetch(`${s.url}/health`)).status).toBe(200)
+    expect((await s.deliver(outbound())).res.status).toBe(201)
+  })
+
+  it('adds latencyMs to every answer', async () => {
+    const s = await startSim({ latencyMs: 120 })
+    const t = Date.now()
+    expect((await fetch(`${s.url}/health`)).status).toBe(200)
+    expect(Date.now() - t).toBeGreaterThanOrEqual(110)
+  })
+
+  it('retries callbacks through a gateway outage and an early 409 (delivery not yet recorded)', async () => {
+    const s = await startSim()
+    const c = outbound()
+    let failures = 0
+    gateway.setScript((caseId, type) => {
+      if (caseId !== c.caseId || type !== 'accepted' || failures >= 3) return undefined
+      failures++
+      return failures === 1
+        ? Response.json({ code: 'invalid_transition', currentStatus: 'submitted' }, { status: 409 })
+        : new Response('down', { status: 503 })
+    })
+    await s.deliver(c)
+    await waitFor('in_review', () => gateway.typesFor(c.caseId).includes('in_review'))
+    expect(failures).toBe(3)
+    expect(gateway.typesFor(c.caseId)).toEqual(['accepted', 'in_review'])
+  })
+
+  it('treats a 409 naming the status it leads to as already posted', async () => {
+    const s = await startSim()
+    const c = outbound()
+    let answered = false
+    gateway.setScript((caseId, type) => {
+      if (caseId !== c.caseId || type !== 'accepted' || answered) return undefined
+      answered = true
+      return Response.json({ code: 'invalid_transition', currentStatus: 'accepted' }, { status: 409 })
+    })
+    const { body } = await s.deliver(c)
+    await waitFor('in_review', () => gateway.typesFor(c.caseId).includes('in_review'))
+    expect((await s.view(body.ref)).posted.map((p: { type: string; ok: boolean }) => [p.type, p.ok])).toEqual([
+      ['accepted', true],
+      ['in_review', true],
+    ])
+  })
+
+  it('gives up on a refusal (403) and on a gateway that stays down, and stalls the case', async () => {
+    const s = await startSim({ giveUpAfterMs: 200 })
+    const refused = outbound()
+    const down = outbound()
+    gateway.setScript((caseId) => {
+      if (caseId === refused.caseId) return Response.json({ code: 'forbidden' }, { status: 403 })
+      if (caseId === down.caseId) return new Response(null, { status: 503 })
+      return undefined
+    })
+    const a = await s.deliver(refused)
+    const b = await s.deliver(down)
+    await waitFor('stalled', async () => (await s.view(a.body.ref)).status === 'stalled')
+    const first = (await s.view(a.body.ref)).posted
+    expect(first).toEqual([expect.objectContaining({ type: 'accepted', ok: false, attempts: 1 })])
+    expect(first[0].reason).toContain('403')
+    await waitFor('stalled', async () => (await s.view(b.body.ref)).status === 'stalled')
+    expect((await s.view(b.body.ref)).posted[0].attempts).toBeGreaterThan(1)
+  })
+})
+
+describe('the sim adapter against the live sim', () => {
+  const signal = () => AbortSignal.timeout(5000)
+
+  async function adapterFor(url: string) {
+    const http = new HttpClient({ allowHosts: ['127.0.0.1'], allowPrivateAddresses: true })
+    const logger = { info() {}, warn() {}, error() {}, debug() {} }
+    return createSimAdapter({ baseUrl: url }, { http, logger })
+  }
+
+  it('delivers (idempotently), follows up and checks health', async () => {
+    const s = await startSim({ acceptDelayMs: 60_000 })
+    const adapter = await adapterFor(s.url)
+    try {
+      const c = outbound({ mode: 'offline_proxy' })
+      const delivered = await adapter.deliverCase(c, { idempotencyKey: c.caseId, signal: signal() })
+      expect(delivered.remoteRef).toMatch(/^SIM-/)
+      expect(delivered.receipt?.split('.')).toHaveLength(3)
+      const again = await adapter.deliverCase(c, { idempotencyKey: c.caseId, signal: signal() })
+      expect(again).toEqual(delivered)
+
+      await adapter.deliverFollowUp(
+        {
+          caseId: c.caseId,
+          remoteRef: delivered.remoteRef,
+          seq: 3,
+          type: 'materials_shipped',
+          at: new Date().toISOString(),
+          data: { carrier: 'EMS', trackingNumber: 'EA123456789CN' },
+        },
+        { idempotencyKey: `${c.caseId}-3`, signal: signal() },
+      )
+      const view = await s.view(delivered.remoteRef)
+      expect(view.followUps).toEqual([expect.objectContaining({ seq: 3, type: 'materials_shipped' })])
+
+      expect(await adapter.health(signal())).toEqual({ ok: true, detail: expect.stringContaining('1 cases') })
+    } finally {
+      await adapter.close()
+    }
+  })
+
+  it('maps the sim’s failures to upstream_failed, retryable as the port says', async () => {
+    const s = await startSim({ acceptDelayMs: 60_000 })
+    const adapter = await adapterFor(s.url)
+    try {
+      const c = outbound()
+      await s.post('/admin/down', {})
+      const down = await adapter.deliverCase(c, { idempotencyKey: c.caseId, signal: signal() }).catch((e) => e)
+      expect(down).toBeInstanceOf(AppError)
+      expect(down).toMatchObject({ code: 'upstream_failed', retryable: true })
+      expect(await adapter.health(signal())).toMatchObject({ ok: false })
+      await s.post('/admin/up', {})
+
+      const followUp = {
+        caseId: c.caseId,
+        remoteRef: 'SIM-UNKNOWN',
+        seq: 2,
+        type: 'withdrawn' as const,
+        at: new Date().toISOString(),
+        data: {},
+      }
+      const missing = await adapter.deliverFollowUp(followUp, { idempotencyKey: 'k', signal: signal() }).catch((e) => e)
+      expect(missing).toMatchObject({ code: 'upstream_failed', retryable: false })
+
+      const bad = await adapter
+        .deliverCase({ ...c, mode: 'teleport' as never }, { idempotencyKey: c.caseId, signal: signal() })
+        .catch((e) => e)
+      expect(bad).toMatchObject({ code: 'upstream_failed', retryable: false })
+    } finally {
+      await adapter.close()
+    }
+  })
+
+  it('fails retryably when nothing listens', async () => {
+    const s = await startSim()
+    const url = s.url
+    await s.live.close()
+    const adapter = await adapterFor(url)
+    try {
+      const c = outbound()
+      const e = await adapter.deliverCase(c, { idempotencyKey: c.caseId, signal: signal() }).catch((x) => x)
+      expect(e).toMatchObject({ code: 'upstream_failed', retryable: true })
+      expect((await adapter.health(signal())).ok).toBe(false)
+    } finally {
+      await adapter.close()
+    }
+  })
+
+  it('refuses bad settings', () => {
+    const http = new HttpClient({ allowHosts: ['127.0.0.1'], allowPrivateAddresses: true })
+    const logger = { info() {}, warn() {}, error() {}, debug() {} }
+    expect(() => createSimAdapter({ baseUrl: 'not a url' }, { http, logger })).toThrow(/baseUrl/)
+    expect(() => createSimAdapter({ baseUrl: 'http://127.0.0.1:1', extra: 1 }, { http, logger })).toThrow()
+  })
+})
+
+describe('the sim key and options', () => {
+  it("signs assertions that the gateway's own verifier accepts", async () => {
+    const key = loadOrCreateSimKey()
+    const silent = { info() {}, warn() {}, error() {}, debug() {} }
+    const notifier = new GatewayNotifier({
+      gatewayUrl: 'http://127.0.0.1:1',
+      gatewayId: GATEWAY_ID,
+      clientId: 'sim-420600',
+      key,
+      logger: silent,
+      retryInitialMs: 1,
+      retryMaxMs: 1,
+      giveUpAfterMs: 1,
+      callbackTimeoutMs: 1,
+    })
+    const body = Buffer.from(JSON.stringify({ type: 'accepted', data: {} }))
+    const path = '/v1/cases/0194f5c2-7d3a-7b1e-9c4f-2a6b8e0d1f37/events'
+    const caller = await verifyClientAssertion({
+      token: notifier.assertion('POST', path, body),
+      method: 'POST',
+      pathAndQuery: path,
+      body,
+      audience: GATEWAY_ID,
+      now: new Date(),
+      clients: {
+        client: async (id) => ({ id, regions: ['420600'], status: 'active', keys: createLocalJWKSet(key.jwks) }),
+      },
+      replay: { claim: async () => true },
+    })
+    expect(caller).toMatchObject({ kind: 'client', id: 'sim-420600' })
+  })
+
+  it('generates the key file (0600) once and reuses it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tongban-sim-'))
+    try {
+      const file = join(dir, 'nested', 'sim-key.json')
+      const first = loadOrCreateSimKey(file)
+      expect((await stat(file)).mode & 0o777).toBe(0o600)
+      const second = loadOrCreateSimKey(file)
+      expect(second.kid).toBe(first.kid)
+      expect(second.jwks).toEqual(first.jwks)
+      expect(JSON.stringify(first.jwks)).not.toContain('"d"')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('parses CLI flags over defaults and refuses bad values', async () => {
+    const ok = await parseSimArgs([
+      '--port',
+      '0',
+      '--sim-id',
+      'xy-sim',
+      '--reject-rate',
+      '0.25',
+      '--accept-delay',
+      '10',
+    ])
+    expect(ok).toMatchObject({
+      ok: true,
+      options: { port: 0, simId: 'xy-sim', clientId: 'xy-sim', rejectRate: 0.25, acceptDelayMs: 10, host: '127.0.0.1' },
+    })
+    const bad = await parseSimArgs(['--reject-rate', '2', '--gateway-url', 'ftp://x'])
+    expect(bad.ok).toBe(false)
+    if (!bad.ok) expect(bad.errors.join('\n')).toMatch(/rejectRate[\s\S]*gatewayUrl|gatewayUrl[\s\S]*rejectRate/)
+    expect((await parseSimArgs(['--nope'])).ok).toBe(false)
+  })
+})
+
+adapterConformance('sim (MockAgent)', async () => {
+  const origin = 'http://sim.test:8090'
+  const { mock, http } = conformanceHttpClient(origin)
+  const { logger, entries } = captureLogger()
+  const adapter = createSimAdapter({ baseUrl: origin }, { http, logger })
+  const intercept = mockIntercept(mock, origin, {
+    deliverCase: {
+      method: 'POST',
+      path: () => '/cases',
+      success: (req) => {
+        const caseId = (JSON.parse(req.body) as { caseId: string }).caseId
+        return { status: 201, body: { ref: `SIM-${caseId.slice(0, 8)}`, receipt: 'a.b.c' } }
+      },
+    },
+    deliverFollowUp: {
+      method: 'POST',
+      path: (ref) => `/cases/${ref}/events`,
+      success: () => ({ status: 204, body: undefined }),
+    },
+    health: { method: 'GET', path: () => '/health', success: () => ({ status: 200, body: { ok: true, cases: 0 } }) },
+  })
+  return { adapter, logs: entries, mock, origin, intercept }
+})
+
+adapterConformance('sim (live sim)', async () => {
+  const sim = createSimApp({ port: 0, acceptDelayMs: 60_000 })
+  const live = await sim.start()
+  const { logger, entries } = captureLogger()
+  const settings = { baseUrl: live.url }
+  const adapter = createSimAdapter(settings, { http: new HttpClient(simHttpOptions(settings)), logger })
+  return { adapter, logs: entries, cleanup: () => live.close() }
+})
+
+describe('simHttpOptions', () => {
+  it('allows the base URL host and, by default, private addresses', () => {
+    expect(simHttpOptions({ baseUrl: 'http://127.0.0.1:8090' })).toEqual({
+      allowHosts: ['127.0.0.1:8090'],
+      allowPrivateAddresses: true,
+    })
+    expect(simHttpOptions({ baseUrl: 'https://sim.example.cn', allowPrivateAddresses: false })).toEqual({
+      allowHosts: ['sim.example.cn'],
+      allowPrivateAddresses: false,
+    })
+  })
+
+  it('refuses an HttpClient that does not allow the base URL', () => {
+    const http = new HttpClient({ allowHosts: ['other.example.cn'] })
+    expect(() =>
+      createSimAdapter({ baseUrl: 'http://127.0.0.1:8090' }, { http, logger: captureLogger().logger }),
+    ).toThrow(/not allowed/)
+  })
+})

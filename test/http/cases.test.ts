@@ -376,6 +376,19 @@ describe('events and the status machine', () => {
     })
     expect(shipped.status, JSON.stringify(shipped.body)).toBe(201)
     expect(shipped.body.event.data).toEqual({ carrier: 'EMS', trackingNumber: 'EA123456789CN', window: 'ZW-KSTB-03' })
+    // The transfer slip that travels with the paper: tracking number, case id (text and QR), masked applicant.
+    const slip = await t.app.request(`/v1/cases/${id}/transfer-slip`, {
+      headers: { authorization: `Bearer ${operator.token}` },
+    })
+    expect(slip.status).toBe(200)
+    expect(slip.headers.get('content-type')).toContain('text/html')
+    const html = await slip.text()
+    expect(html).toContain('EA123456789CN')
+    expect(html).toContain(id)
+    expect(html).toContain('<svg')
+    expect(html).toContain('夫妻投靠户口迁移')
+    expect(html).not.toContain(applicant.idNumber)
+    expect((await shaanxi.call('GET', `/v1/cases/${id}/transfer-slip`)).status).toBe(404)
     const early = await xiangyang.call('POST', `/v1/cases/${id}/events`, { type: 'accepted' })
     expect(early.status).toBe(409)
     expect((await xiangyang.call('POST', `/v1/cases/${id}/events`, { type: 'materials_received' })).status).toBe(201)

@@ -83,6 +83,7 @@ describe('operations', () => {
         '/v1/cases',
         '/v1/cases/{id}',
         '/v1/cases/{id}/events',
+        '/v1/cases/{id}/transfer-slip',
         '/v1/agreements',
         '/v1/agreements/{id}',
         '/v1/items',

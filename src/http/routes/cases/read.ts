@@ -4,6 +4,7 @@ import { PartyEvent } from '../../../domain/lifecycle.js'
 import { postEvent } from '../../../services/cases/events.js'
 import { getCase, listCases, listEvents } from '../../../services/cases/read.js'
 import { CaseView, EventView, ListCasesQuery } from '../../../services/cases/schemas.js'
+import { transferSlip } from '../../../services/cases/slip.js'
 import type { HttpDeps } from '../../deps.js'
 import { type Api, json, jsonBody, problems } from '../../openapi.js'
 
@@ -66,7 +67,24 @@ const post = createRoute({
   },
 })
 
+const slip = createRoute({
+  method: 'get',
+  path: '/v1/cases/{id}/transfer-slip',
+  tags: ['cases'],
+  summary: 'The printable transfer slip (流转单): parties, materials checklist, tracking number, case id as QR code',
+  security: [{ bearer: [] }],
+  request: { params: IdParam },
+  responses: {
+    200: { content: { 'text/html': { schema: z.string() } }, description: 'An HTML page for printing (A4)' },
+    ...problems(400, 401, 404, 409),
+  },
+})
+
 export function registerCaseReads(api: Api, deps: HttpDeps) {
+  api.openapi(slip, async (c) => {
+    const html = await transferSlip({ caller: c.get('caller'), deps: deps.cases }, c.req.valid('param').id)
+    return c.html(html, 200)
+  })
   api.openapi(get, async (c) => {
     const id = c.req.valid('param').id
     c.get('logFields').caseId = id

@@ -1,0 +1,41 @@
+/** The printable transfer slip (流转单) of a case, for its parties: what travels with the paper in offline_proxy. */
+import { AppError } from '../../errors.js'
+import type { VerbContext } from '../context.js'
+import { loadVisibleCase } from './read.js'
+import { renderTransferSlip } from './transfer-slip.js'
+
+export async function transferSlip(ctx: VerbContext, id: string): Promise<string> {
+  const { record: c, snap } = await loadVisibleCase(ctx, id)
+  if (!c.item || !c.processingRegion)
+    throw new AppError('conflict', 'a bundle’s parent has no slip: print its children’s')
+  const item = snap.items.get(c.item)
+  const events = await ctx.deps.cases.events(id)
+  const shipped = events.filter((e) => e.type === 'materials_shipped').at(-1)
+  const regionOf = (code: string) => ({ code, name: snap.regions.get(code)?.name ?? code })
+  const materialNames = new Map(item?.materials.map((m) => [m.code, m]) ?? [])
+  return renderTransferSlip({
+    caseId: c.id,
+    slipNumber: c.remoteRef ?? '（待投递）',
+    item: { code: c.item, name: item?.name ?? c.item, department: item?.department ?? '' },
+    mode: c.mode,
+    originRegion: regionOf(c.originRegion),
+    processingRegion: regionOf(c.processingRegion),
+    applicant: { name: c.applicant.name, idNumberMasked: c.applicant.idNumberMasked },
+    agent: c.agent,
+    materials: c.materials.map((m) => {
+      const code = String(m.code)
+      const def = materialNames.get(code)
+      return {
+        code,
+        name: typeof m.name === 'string' ? m.name : (def?.name ?? code),
+        form: String(m.form ?? 'paper'),
+        ...(def?.copies ? { copies: def.copies } : {}),
+      }
+    }),
+    carrier: typeof shipped?.data.carrier === 'string' ? shipped.data.carrier : null,
+    trackingNumber: typeof shipped?.data.trackingNumber === 'string' ? shipped.data.trackingNumber : null,
+    dueDate: c.dueDate,
+    submittedAt: c.createdAt.toISOString(),
+    gatewayId: ctx.deps.gatewayId,
+  })
+}

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config/env.js'
 import { ConfigCheckError, checkDirectory, formatProblem, loadDirectory } from '../config/load.js'
 import { auditCommand, clientsCommand, keysCommand, tokensCommand } from './cli/admin.js'
+import { demoCommand } from './cli/demo.js'
 import { simCommand } from './cli/sim.js'
 import { createLogger, flushLogger } from './logger.js'
 import { createRuntime, openStore, startGateway, superviseWorkers } from './main.js'
@@ -38,6 +39,7 @@ Commands:
   audit verify [CASE]   recompute the hash chains of every case (or one); exits 1 on a break
   sim [--port N --gateway-url URL --gateway-id ID --key-file F …] | sim --print-jwks --key-file F
                         a simulated city system for demos and tests (tongban sim --help)
+  demo                  two gateways and a simulated city system on loopback, cases in each mode
   version               print the version
 
 Environment: PORT, DATABASE_URL (unset: embedded database in TONGBAN_DATA_DIR), REDIS_URL,
@@ -152,6 +154,7 @@ const commands: Record<string, Command> = {
   keys: keysCommand,
   audit: auditCommand,
   sim: simCommand,
+  demo: demoCommand,
 
   async version() {
     console.log(version)

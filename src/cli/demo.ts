@@ -76,6 +76,13 @@ async function startGateway(id: string, region: string, dir: string, prefix: str
   return { id, url, env, child, admin }
 }
 
+interface Answer {
+  token?: string
+  case?: { id: string; scope: string; dueDate: string; agreement: { id: string; version: number } }
+  events?: { type: string; at: string; actor: string; data: Record<string, unknown> }[]
+  detail?: string
+}
+
 async function api(
   gw: Gw,
   method: string,
@@ -83,15 +90,15 @@ async function api(
   body?: unknown,
   token = gw.admin,
   headers: Record<string, string> = {},
-) {
+): Promise<Answer> {
   const res = await fetch(`${gw.url}${p}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
     ...(body ? { body: JSON.stringify(body) } : {}),
   })
   const text = await res.text()
-  const parsed = text ? (JSON.parse(text) as any) : undefined
-  if (res.status >= 400) throw new Error(`${method} ${p} at ${gw.id}: ${res.status} ${parsed?.detail ?? text}`)
+  const parsed = (text ? JSON.parse(text) : {}) as Answer
+  if (res.status >= 400) throw new Error(`${method} ${p} at ${gw.id}: ${res.status} ${parsed.detail ?? text}`)
   return parsed
 }
 
@@ -185,7 +192,9 @@ export async function demoCommand(): Promise<number> {
     ]
     const cases: { mode: string; id: string; seen: number; shipped: boolean }[] = []
     for (const [mode, body] of submissions) {
-      const created = await api(shiyan, 'POST', '/v1/cases', body, window, { 'idempotency-key': `demo-${mode}` })
+      const created = (await api(shiyan, 'POST', '/v1/cases', body, window, {
+        'idempotency-key': `demo-${mode}`,
+      })) as Required<Pick<Answer, 'case'>>
       console.log(
         `[${mode}] submitted at the 张湾区 window: case ${created.case.id}, ${created.case.scope} under ${created.case.agreement.id}@${created.case.agreement.version}, due ${created.case.dueDate}`,
       )
@@ -198,14 +207,14 @@ export async function demoCommand(): Promise<number> {
     const until = Date.now() + 45_000
     while (Date.now() < until && cases.some((c) => c.seen < 4)) {
       for (const c of cases) {
-        const { events } = await api(shiyan, 'GET', `/v1/cases/${c.id}/events`, undefined, window)
+        const events = (await api(shiyan, 'GET', `/v1/cases/${c.id}/events`, undefined, window)).events ?? []
         for (const e of events.slice(c.seen)) {
           console.log(
             `[${c.mode}] ${time(e.at)}  ${e.type.padEnd(20)} ${e.actor.padEnd(22)} ${e.data.remoteRef ? `→ ${e.data.adapter} ${e.data.remoteRef}` : ''}`,
           )
         }
         c.seen = events.length
-        if (c.mode === 'offline_proxy' && !c.shipped && events.some((e: { type: string }) => e.type === 'dispatched')) {
+        if (c.mode === 'offline_proxy' && !c.shipped && events.some((e) => e.type === 'dispatched')) {
           c.shipped = true
           await api(
             shiyan,
@@ -220,8 +229,8 @@ export async function demoCommand(): Promise<number> {
     }
     console.log('\nFinal timelines at 十堰 (hash-chained; GET /v1/cases/{id}/events):')
     for (const c of cases) {
-      const { events } = await api(shiyan, 'GET', `/v1/cases/${c.id}/events`, undefined, window)
-      console.log(`  ${c.mode.padEnd(16)} ${events.map((e: { type: string }) => e.type).join(' → ')}`)
+      const events = (await api(shiyan, 'GET', `/v1/cases/${c.id}/events`, undefined, window)).events ?? []
+      console.log(`  ${c.mode.padEnd(16)} ${events.map((e) => e.type).join(' → ')}`)
     }
     return 0
   } finally {

@@ -4,7 +4,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { CaseCreated, CaseView } from '../../src/services/cases/schemas.js'
-import { applicant, hukouCertificate, hukouSpouse, residentId } from '../fixtures/cases.js'
+import { applicant, hukouCertificate, hukouSpouse, multiSiteEnterprise, residentId } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
 import { bodySha256 } from '../helpers/client-assertion.js'
 import { testRedisUrl } from '../helpers/redis.js'
@@ -236,6 +236,50 @@ describe('POST /v1/cases', () => {
     expect(res.body.case.agent).toEqual({ window: 'ZW-KSTB-02', operator: '王窗口' })
     // People see the identity number masked.
     expect(res.body.case.applicant.idNumber).toMatch(/^\d{6}\*{8}\d{3}[\dX]$/)
+  })
+})
+
+describe('multi_site', () => {
+  it('makes a parent and one child per site, each routed and queued on its own', async () => {
+    const res = await shiyan.call('POST', '/v1/cases', JSON.stringify(multiSiteEnterprise()), key())
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    const parent = res.body.case
+    expect(parent).toMatchObject({
+      mode: 'multi_site',
+      item: 'enterprise-establishment',
+      processingRegion: null,
+      scope: 'within_city',
+    })
+    expect(parent.children.map((c: { processingRegion: string }) => c.processingRegion).sort()).toEqual([
+      '420302',
+      'Z42030001',
+    ])
+    const read = await shiyan.call('GET', `/v1/cases/${parent.id}`)
+    expect(read.body.children).toHaveLength(2)
+    for (const child of parent.children) {
+      const c = await shiyan.call('GET', `/v1/cases/${child.id}`)
+      expect(c.body).toMatchObject({
+        parentId: parent.id,
+        item: 'enterprise-establishment',
+        agreement: { id: 'shiyan-within-city-pilot' },
+      })
+    }
+    const refused = await shiyan.call(
+      'POST',
+      '/v1/cases',
+      JSON.stringify(multiSiteEnterprise({ sites: ['420302', '420600'] })),
+      key(),
+    )
+    expect(refused.status).toBe(422)
+    expect(refused.body.detail).toContain('420600')
+    const bad = await shiyan.call(
+      'POST',
+      '/v1/cases',
+      JSON.stringify(multiSiteEnterprise({ mode: 'online_transfer' })),
+      key(),
+    )
+    expect(bad.status).toBe(400)
+    expect(bad.body.errors.map((e: { path: string }) => e.path)).toContain('sites')
   })
 })
 

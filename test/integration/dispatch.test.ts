@@ -6,7 +6,7 @@
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hukouCertificate } from '../fixtures/cases.js'
+import { hukouCertificate, multiSiteEnterprise } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
 
 /** A processing system speaking the sim's API, with switchable faults. */
@@ -113,6 +113,17 @@ describe('dispatch', () => {
     const events = (await t.admin('GET', `/v1/cases/${id}/events`)).body.events
     expect(events[1]).toMatchObject({ type: 'dispatched', actor: 'gateway', data: { adapter: 'manual' } })
     expect(events[1].data.remoteRef).toMatch(/^LZD-/)
+  })
+
+  it('multi_site: each site’s child is delivered on its own; the parent is not delivered itself', async () => {
+    const res = await shiyan.call('POST', '/v1/cases', JSON.stringify(multiSiteEnterprise()), {
+      'idempotency-key': `d-${n++}`,
+    })
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    const children = res.body.case.children.map((c: { id: string }) => c.id)
+    for (const id of children)
+      await waitFor(`child ${id} dispatched`, async () => (await statusOf(id)) === 'dispatched')
+    expect(await statusOf(res.body.case.id)).toBe('submitted')
   })
 
   it('retries a region that is down with backoff, then delivers once when it is back', async () => {

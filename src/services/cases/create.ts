@@ -223,6 +223,7 @@ async function buildCases(
       originRegion: body.originRegion,
       processingRegion: body.processingRegion,
       processingRegions: body.processingRegions,
+      sites: body.sites,
       mode: body.mode,
     },
     now,

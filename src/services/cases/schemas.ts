@@ -70,6 +70,12 @@ export const CreateCaseBody = z
     originRegion: RegionRef,
     processingRegion: RegionRef.optional(),
     processingRegions: z.record(Slug, RegionRef).optional().meta({ description: 'With `thing`: per member item' }),
+    sites: z
+      .array(RegionRef)
+      .min(2)
+      .max(20)
+      .optional()
+      .meta({ description: 'multi_site with `item`: the regions that each handle their part (a child case each)' }),
     applicant: Applicant,
     agent: Agent.optional(),
     form: z.record(z.string(), z.unknown()).default({}),
@@ -80,8 +86,22 @@ export const CreateCaseBody = z
     if ((v.item === undefined) === (v.thing === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['item'], message: 'give exactly one of `item` and `thing`' })
     }
-    if (v.item !== undefined && v.processingRegion === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['processingRegion'], message: 'required with `item`' })
+    if (v.item !== undefined && v.processingRegion === undefined && v.sites === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['processingRegion'],
+        message: 'required with `item` (or `sites` in multi_site)',
+      })
+    }
+    if (
+      v.sites !== undefined &&
+      (v.item === undefined || v.mode !== 'multi_site' || v.processingRegion !== undefined)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sites'],
+        message: 'only with `item` in multi_site mode, instead of `processingRegion`',
+      })
     }
     for (const [i, m] of v.materials.entries()) {
       if (m.form === 'e_certificate' && !m.certificateId) {

@@ -25,14 +25,38 @@ export const ResolveRouteInput = z
       .record(Slug, RegionRef)
       .optional()
       .meta({ description: 'With `thing`: processing region per member item code' }),
+    sites: z
+      .array(RegionRef)
+      .min(2)
+      .max(20)
+      .optional()
+      .meta({ description: 'multi_site with `item`: the regions that each handle their part (one child case each)' }),
     mode: Mode,
   })
   .superRefine((v, ctx) => {
+    if (v.sites !== undefined) {
+      if (v.item === undefined || v.mode !== 'multi_site') {
+        ctx.addIssue({ code: 'custom', path: ['sites'], message: 'only with `item` in multi_site mode' })
+      }
+      if (v.processingRegion !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['processingRegion'],
+          message: 'give `sites` or `processingRegion`, not both',
+        })
+      }
+      if (new Set(v.sites).size !== v.sites.length)
+        ctx.addIssue({ code: 'custom', path: ['sites'], message: 'a site is listed twice' })
+    }
     if ((v.item === undefined) === (v.thing === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['item'], message: 'give exactly one of `item` and `thing`' })
     }
-    if (v.item !== undefined && v.processingRegion === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['processingRegion'], message: 'required with `item`' })
+    if (v.item !== undefined && v.processingRegion === undefined && v.sites === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['processingRegion'],
+        message: 'required with `item` (or `sites` in multi_site)',
+      })
     }
     if (v.item !== undefined && v.processingRegions !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['processingRegions'], message: 'only with `thing`' })
@@ -67,7 +91,8 @@ export interface MemberRefusal {
 }
 
 export interface ResolvedRoute {
-  kind: 'item' | 'thing'
+  /** `sites`: one item handled in several regions (multi_site), a child case per site. */
+  kind: 'item' | 'thing' | 'sites'
   thing?: { id: string; name: string; leadDepartment: string }
   originRegion: string
   mode: z.infer<typeof Mode>
@@ -138,6 +163,20 @@ export function resolveRoute(snap: DirectorySnapshot, input: ResolveRouteInput, 
   checkRegion(snap, input.originRegion, 'originRegion')
   if (input.processingRegion !== undefined) checkRegion(snap, input.processingRegion, 'processingRegion')
   for (const code of Object.values(input.processingRegions ?? {})) checkRegion(snap, code, 'processingRegions')
+  for (const code of input.sites ?? []) checkRegion(snap, code, 'sites')
+
+  if (input.item !== undefined && input.sites !== undefined) {
+    const item = snap.items.get(input.item)
+    if (!item) throw new AppError('unknown_item', `no service item "${input.item}"`)
+    const routes: ItemRoute[] = []
+    const refused: MemberRefusal[] = []
+    for (const site of input.sites) {
+      const r = routeItem(snap, item, input.originRegion, site, input.mode, at)
+      if (r.ok) routes.push(r.route)
+      else refused.push({ item: itemRef(item), processingRegion: site, code: r.code, detail: r.detail })
+    }
+    return combine(snap, 'sites', input, routes, refused, `${item.code} at ${input.sites.join(', ')}`)
+  }
 
   if (input.item !== undefined) {
     const item = snap.items.get(input.item)
@@ -179,18 +218,35 @@ export function resolveRoute(snap: DirectorySnapshot, input: ResolveRouteInput, 
     if (r.ok) routes.push(r.route)
     else refused.push({ item: itemRef(item), processingRegion: processing, code: r.code, detail: r.detail })
   }
+  return combine(snap, 'thing', input, routes, refused, thing.id, {
+    id: thing.id,
+    name: thing.name,
+    leadDepartment: thing.leadDepartment,
+  })
+}
+
+/** The answer for several routes (a bundle's members, or one item's sites); refused only if none may go. */
+function combine(
+  snap: DirectorySnapshot,
+  kind: 'thing' | 'sites',
+  input: ResolveRouteInput,
+  routes: ItemRoute[],
+  refused: MemberRefusal[],
+  what: string,
+  thing?: ResolvedRoute['thing'],
+): ResolvedRoute {
   const first = refused[0]
   if (routes.length === 0 && first) {
     throw new AppError(
       first.code as 'no_agreement',
-      `no member item of ${thing.id} may be routed: ${refused.map((r) => `${r.item.code}: ${r.detail}`).join('; ')}`,
+      `no part of ${what} may be routed: ${refused.map((r) => `${r.item.code} → ${r.processingRegion}: ${r.detail}`).join('; ')}`,
     )
   }
   const last = routes.reduce((a, b) => (b.dueAt > a.dueAt ? b : a))
   const widest = routes.reduce((a, b) => (scopeWidth[b.scope] > scopeWidth[a.scope] ? b : a))
   return {
-    kind: 'thing',
-    thing: { id: thing.id, name: thing.name, leadDepartment: thing.leadDepartment },
+    kind,
+    ...(thing ? { thing } : {}),
     originRegion: input.originRegion,
     mode: input.mode,
     scope: widest.scope,
@@ -198,6 +254,6 @@ export function resolveRoute(snap: DirectorySnapshot, input: ResolveRouteInput, 
     dueAt: last.dueAt,
     routes,
     refused,
-    checklist: mergeChecklist(routes.map((r) => snap.items.get(r.item.code) as Item)),
+    checklist: mergeChecklist([...new Set(routes.map((r) => r.item.code))].map((c) => snap.items.get(c) as Item)),
   }
 }

@@ -31,7 +31,7 @@ const ChecklistOut = z.object({
 
 export const ResolvedRouteOut = z
   .object({
-    kind: z.enum(['item', 'thing']),
+    kind: z.enum(['item', 'thing', 'sites']),
     thing: z.object({ id: z.string(), name: z.string(), leadDepartment: z.string() }).optional(),
     originRegion: z.string(),
     processingRegion: z.string().optional(),

@@ -1,13 +1,16 @@
 /**
  * `npm run bench [-- NAME…]`: every benchmark measures its baseline in the same run and prints a ratio.
- * Scenarios: resolve (routing), intake (authenticated case submission), each against a hello-world. Run one with `npm run bench -- resolve`.
+ * Scenarios: resolve (routing) and intake (authenticated case submission) against a hello-world;
+ * deliveries (dispatch through sim and peer) against raw BullMQ. Run one with `npm run bench -- resolve`.
  */
+import { deliveriesBench } from './deliveries.js'
 import { intakeBench } from './intake.js'
 import { resolveBench } from './resolve.js'
 
 const scenarios: Record<string, () => Promise<void>> = {
   resolve: resolveBench,
   intake: intakeBench,
+  deliveries: deliveriesBench,
 }
 
 const wanted = process.argv.slice(2)

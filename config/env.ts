@@ -60,6 +60,22 @@ export const Env = z
           .map((h) => h.trim())
           .filter(Boolean),
       ),
+    /**
+     * How long a queue worker holds a job before another may take it over (BullMQ lock and stalled-job
+     * check): a worker that dies mid-delivery hands its job on after about this long.
+     */
+    WORKER_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+    /**
+     * Jobs each queue worker of this process runs at once; 0: `tongban serve` runs no queue workers (an
+     * API-only instance, with `tongban worker` processes elsewhere).
+     */
+    QUEUE_CONCURRENCY: z.coerce.number().int().min(0).max(200).default(8),
+    /**
+     * Every this many ms, cases still `submitted` after SWEEP_STALE_MS whose dispatch job has vanished from
+     * Redis are queued again (0: never).
+     */
+    SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
+    SWEEP_STALE_MS: z.coerce.number().int().min(1000).default(120_000),
     /** HTTP worker processes of `tongban serve` (node:cluster); more than 1 needs DATABASE_URL. */
     WORKERS: z.coerce.number().int().min(1).max(64).default(1),
     /** Request bodies above this many bytes are refused with 413. */
@@ -91,7 +107,14 @@ export const Env = z
   .transform((env) => ({
     http: { port: env.PORT, host: env.HOST, bodyLimitBytes: env.BODY_LIMIT_BYTES, workers: env.WORKERS },
     database: { url: env.DATABASE_URL, dataDir: path.resolve(env.TONGBAN_DATA_DIR) },
-    redis: { url: env.REDIS_URL, queuePrefix: env.QUEUE_PREFIX },
+    redis: {
+      url: env.REDIS_URL,
+      queuePrefix: env.QUEUE_PREFIX,
+      workerLockMs: env.WORKER_LOCK_MS,
+      concurrency: env.QUEUE_CONCURRENCY,
+      sweepIntervalMs: env.SWEEP_INTERVAL_MS,
+      sweepStaleMs: env.SWEEP_STALE_MS,
+    },
     gateway: { id: env.GATEWAY_ID, region: env.GATEWAY_REGION },
     keys: { alg: env.SIGNING_ALG, json: env.TONGBAN_KEYS, file: env.TONGBAN_KEYS_FILE },
     identityKey: { base64: env.IDENTITY_KEY, file: env.IDENTITY_KEY_FILE },

@@ -25,6 +25,7 @@ import { RedisReplayGuard } from './security/replay.js'
 import { cachedTokenLookups } from './security/tokens.js'
 import { DirectoryService } from './services/directory/snapshot.js'
 import { BindingAdapterResolver } from './services/dispatch/resolver.js'
+import { sweepUndelivered } from './services/dispatch/sweep.js'
 import { PgBindingStore } from './store/binding-store.js'
 import { PgCaseStore } from './store/case-store.js'
 import { PgClientStore } from './store/client-store.js'
@@ -165,27 +166,28 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const resolver = new BindingAdapterResolver(bindings, directory, (binding) =>
     createAdapter(binding, { logger: logger.child({ adapter: binding.adapter, binding: binding.region }), identity }),
   )
-  const events =
-    options.workers === false
-      ? undefined
-      : startEventWorker({
-          redisUrl: config.redis.url,
-          prefix: config.redis.queuePrefix,
-          concurrency: 8,
-          deps: { cases: caseDeps, adapters: resolver, redis, prefix: config.redis.queuePrefix },
-          deadLetters,
-          logger,
-        })
-  const dispatch =
-    options.workers === false
-      ? undefined
-      : startDispatchWorker({
-          redisUrl: config.redis.url,
-          prefix: config.redis.queuePrefix,
-          concurrency: 8,
-          deps: { cases: caseDeps, adapters: resolver, circuit, deadLetters },
-          logger,
-        })
+  const runWorkers = options.workers !== false && config.redis.concurrency > 0
+  const events = !runWorkers
+    ? undefined
+    : startEventWorker({
+        redisUrl: config.redis.url,
+        prefix: config.redis.queuePrefix,
+        lockMs: config.redis.workerLockMs,
+        concurrency: config.redis.concurrency,
+        deps: { cases: caseDeps, adapters: resolver, redis, prefix: config.redis.queuePrefix },
+        deadLetters,
+        logger,
+      })
+  const dispatch = !runWorkers
+    ? undefined
+    : startDispatchWorker({
+        redisUrl: config.redis.url,
+        prefix: config.redis.queuePrefix,
+        lockMs: config.redis.workerLockMs,
+        concurrency: config.redis.concurrency,
+        deps: { cases: caseDeps, adapters: resolver, circuit, deadLetters },
+        logger,
+      })
 
   const deps: HttpDeps = {
     logger,
@@ -234,9 +236,40 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     jwks: () => keys.jwks(),
   }
 
+  // The sweeper runs beside the workers: a dispatch job lost with Redis's memory is queued again.
+  let sweeping = false
+  const sweeper =
+    runWorkers && config.redis.sweepIntervalMs > 0
+      ? setInterval(() => {
+          if (sweeping) return
+          sweeping = true
+          sweepUndelivered(
+            {
+              cases,
+              clock,
+              jobExists: (jobId) => producer.jobExists('case.dispatch', jobId),
+              requeue: async (caseId, jobId) => {
+                await cases.transaction((tx) => tx.addOutbox('case.dispatch', jobId, { caseId }))
+                relay.poke()
+              },
+            },
+            config.redis.sweepStaleMs,
+          )
+            .then((ids) => {
+              if (ids.length) logger.warn({ cases: ids.length }, 'dispatch jobs had vanished from Redis: queued again')
+            })
+            .catch((err) => logger.debug({ err: { message: (err as Error).message } }, 'sweep skipped'))
+            .finally(() => {
+              sweeping = false
+            })
+        }, config.redis.sweepIntervalMs)
+      : undefined
+  sweeper?.unref()
+
   let closing: Promise<void> | undefined
   const close = () => {
     closing ??= (async () => {
+      clearInterval(sweeper)
       await dispatch?.close()
       await events?.close()
       await resolver.close()

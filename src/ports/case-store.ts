@@ -178,6 +178,11 @@ export interface CaseStore {
   events(caseId: string): Promise<CaseEvent[]>
   /** Case ids in creation order, for `audit verify` over everything (paged by `after`). */
   caseIds(after: string | null, limit: number): Promise<string[]>
+  /**
+   * Delivered-to-nobody candidates: cases still `submitted` (with a processing region) whose last change is
+   * older than `before`, oldest first, with the dead letter their last re-drive named (if any).
+   */
+  staleSubmitted(before: Date, limit: number): Promise<{ id: string; redriveOf: number | null }[]>
   /** Deletes idempotency answers created before `before`; returns how many. */
   purgeIdempotency(before: Date): Promise<number>
 }

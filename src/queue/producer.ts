@@ -92,6 +92,12 @@ export class QueueProducer {
     }
   }
 
+  /** Whether the queue of `name` holds a job with this id, in any state. @throws when Redis is away. */
+  async jobExists(name: JobName, jobId: string): Promise<boolean> {
+    const queue = await this.queueOf(name)
+    return (await queue.getJob(jobId)) !== undefined
+  }
+
   /** Closes the queues and the Redis connection; idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {

@@ -135,6 +135,19 @@ export class PgCaseStore implements CaseStore {
     return rows.map((r) => r.id)
   }
 
+  async staleSubmitted(before: Date, limit: number): Promise<{ id: string; redriveOf: number | null }[]> {
+    const rows = await this.database.query<{ id: string; redrive_of: string | null }>(
+      `select c.id,
+              (select (e.data->>'deadLetter') from case_events e
+                where e.case_id = c.id and e.type = 'redriven' order by e.seq desc limit 1) as redrive_of
+         from cases c
+        where c.status = 'submitted' and c.processing_region is not null and c.updated_at < $1
+        order by c.updated_at limit $2`,
+      [before.toISOString(), limit],
+    )
+    return rows.map((r) => ({ id: r.id, redriveOf: r.redrive_of === null ? null : Number(r.redrive_of) }))
+  }
+
   async purgeIdempotency(before: Date): Promise<number> {
     const [row] = await queryRows<{ n: number }>(
       this.database.db,

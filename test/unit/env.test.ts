@@ -6,7 +6,14 @@ describe('loadConfig', () => {
     const c = loadConfig({})
     expect(c.http.port).toBe(8080)
     expect(c.database.url).toBeUndefined()
-    expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', queuePrefix: 'tongban' })
+    expect(c.redis).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      queuePrefix: 'tongban',
+      workerLockMs: 30_000,
+      concurrency: 8,
+      sweepIntervalMs: 60_000,
+      sweepStaleMs: 120_000,
+    })
     expect(c.dataDir.endsWith('/data')).toBe(true)
     expect(c.logLevel).toBe('info')
     expect(Object.isFrozen(c.http)).toBe(true)

@@ -12,6 +12,8 @@ import { jobs, queueNameOf } from '../catalog.js'
 
 export interface DispatchWorkerOptions {
   redisUrl: string
+  /** BullMQ lock duration; the stalled-job check runs at half of it. */
+  lockMs?: number
   prefix: string
   concurrency: number
   deps: DispatchDeps
@@ -66,6 +68,8 @@ export function startDispatchWorker(opts: DispatchWorkerOptions): WorkerHandle {
       connection,
       prefix: opts.prefix,
       concurrency: opts.concurrency,
+      lockDuration: opts.lockMs ?? 30_000,
+      stalledInterval: Math.max(500, Math.floor((opts.lockMs ?? 30_000) / 2)),
       settings: {
         backoffStrategy: (_attempts: number, _type?: string, err?: Error) =>
           err instanceof RetryLater ? err.retryDelayMs : 1000,

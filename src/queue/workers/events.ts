@@ -12,6 +12,8 @@ import { jobs, queueNameOf } from '../catalog.js'
 
 export interface EventWorkerOptions {
   redisUrl: string
+  /** BullMQ lock duration; the stalled-job check runs at half of it. */
+  lockMs?: number
   prefix: string
   concurrency: number
   deps: ForwardDeps
@@ -58,6 +60,8 @@ export function startEventWorker(opts: EventWorkerOptions): { worker: Worker; cl
       connection,
       prefix: opts.prefix,
       concurrency: opts.concurrency,
+      lockDuration: opts.lockMs ?? 30_000,
+      stalledInterval: Math.max(500, Math.floor((opts.lockMs ?? 30_000) / 2)),
       settings: { backoffStrategy: (attemptsMade: number) => eventRetryDelay(attemptsMade) },
     },
   )

@@ -24,6 +24,7 @@ import { IdentityVault, loadIdentityKey } from './security/pii.js'
 import { RedisReplayGuard } from './security/replay.js'
 import { cachedTokenLookups } from './security/tokens.js'
 import { DirectoryService } from './services/directory/snapshot.js'
+import { pollBindings } from './services/dispatch/poll.js'
 import { BindingAdapterResolver } from './services/dispatch/resolver.js'
 import { sweepUndelivered } from './services/dispatch/sweep.js'
 import { PgBindingStore } from './store/binding-store.js'
@@ -266,10 +267,29 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       : undefined
   sweeper?.unref()
 
+  // Status polling of systems that cannot call back (rest bindings, each at its own interval).
+  const lastPolled = new Map<string, number>()
+  let polling = false
+  const pollAbort = new AbortController()
+  const poller = runWorkers
+    ? setInterval(() => {
+        if (polling) return
+        polling = true
+        pollBindings({ cases: caseDeps, adapters: resolver, bindings }, lastPolled, Date.now(), pollAbort.signal)
+          .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'status polling failed'))
+          .finally(() => {
+            polling = false
+          })
+      }, 5_000)
+    : undefined
+  poller?.unref()
+
   let closing: Promise<void> | undefined
   const close = () => {
     closing ??= (async () => {
       clearInterval(sweeper)
+      clearInterval(poller)
+      pollAbort.abort()
       await dispatch?.close()
       await events?.close()
       await resolver.close()

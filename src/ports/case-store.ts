@@ -183,6 +183,8 @@ export interface CaseStore {
    * older than `before`, oldest first, with the dead letter their last re-drive named (if any).
    */
   staleSubmitted(before: Date, limit: number): Promise<{ id: string; redriveOf: number | null }[]>
+  /** Delivered cases not yet final whose processing region is one of `regions` (null: any), oldest first. */
+  openDelivered(regions: string[] | null, limit: number): Promise<{ id: string; remoteRef: string }[]>
   /** Deletes idempotency answers created before `before`; returns how many. */
   purgeIdempotency(before: Date): Promise<number>
 }

@@ -148,6 +148,18 @@ export class PgCaseStore implements CaseStore {
     return rows.map((r) => ({ id: r.id, redriveOf: r.redrive_of === null ? null : Number(r.redrive_of) }))
   }
 
+  async openDelivered(regions: string[] | null, limit: number): Promise<{ id: string; remoteRef: string }[]> {
+    const rows = await this.database.query<{ id: string; remote_ref: string }>(
+      `select id, remote_ref from cases
+        where remote_ref is not null
+          and status not in ('rejected', 'completed', 'result_delivered', 'closed', 'withdrawn', 'delivery_failed')
+          and ($1::text[] is null or processing_region = any($1::text[]))
+        order by updated_at limit $2`,
+      [regions, limit],
+    )
+    return rows.map((r) => ({ id: r.id, remoteRef: r.remote_ref }))
+  }
+
   async purgeIdempotency(before: Date): Promise<number> {
     const [row] = await queryRows<{ n: number }>(
       this.database.db,

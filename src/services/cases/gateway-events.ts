@@ -14,6 +14,7 @@ export async function recordGatewayEvent(
   type: EventType,
   data: Record<string, unknown> = {},
   patch: Partial<Pick<CaseRecord, 'outcome' | 'dueDate' | 'dueAt' | 'remoteRef'>> = {},
+  actor = 'gateway',
 ): Promise<CaseEvent> {
   const now = deps.clock.now()
   const event = await deps.cases.transaction(async (tx) => {
@@ -29,7 +30,7 @@ export async function recordGatewayEvent(
       { status: next.state.status, suspended: next.state.suspended, rated: next.state.rated, ...patch },
       now,
     )
-    const e = await tx.appendEvent(caseId, { type, at: now, actor: 'gateway', data })
+    const e = await tx.appendEvent(caseId, { type, at: now, actor, data })
     await tx.addOutbox('case.event', `${caseId}-${e.seq}`, { caseId, seq: e.seq })
     return e
   })

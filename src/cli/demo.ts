@@ -78,7 +78,13 @@ async function startGateway(id: string, region: string, dir: string, prefix: str
 
 interface Answer {
   token?: string
-  case?: { id: string; scope: string; dueDate: string; agreement: { id: string; version: number } }
+  case?: {
+    id: string
+    scope: string
+    dueDate: string
+    agreement: { id: string; version: number } | null
+    children?: { id: string; processingRegion: string }[]
+  }
   events?: { type: string; at: string; actor: string; data: Record<string, unknown> }[]
   detail?: string
 }
@@ -196,16 +202,53 @@ export async function demoCommand(): Promise<number> {
         'idempotency-key': `demo-${mode}`,
       })) as Required<Pick<Answer, 'case'>>
       console.log(
-        `[${mode}] submitted at the 张湾区 window: case ${created.case.id}, ${created.case.scope} under ${created.case.agreement.id}@${created.case.agreement.version}, due ${created.case.dueDate}`,
+        `[${mode}] submitted at the 张湾区 window: case ${created.case.id}, ${created.case.scope} under ${created.case.agreement?.id}@${created.case.agreement?.version}, due ${created.case.dueDate}`,
       )
       cases.push({ mode, id: created.case.id, seen: 1, shipped: false })
     }
-    console.log(
-      '[multi_site] not shown yet: one-thing bundles and multi-site cases are dispatched child by child (issue 6 adds the parent’s status).\n',
-    )
+    const enterprise = {
+      item: 'enterprise-establishment',
+      mode: 'multi_site',
+      originRegion: '420303',
+      sites: ['420600', '421300'],
+      applicant: {
+        kind: 'organization',
+        name: '十堰市某某餐饮有限公司',
+        idType: 'uscc',
+        idNumber: '91350100M000100Y43',
+      },
+      form: {
+        applicantName: '张三',
+        applicantPhone: '13800138000',
+        enterpriseName: '十堰市某某餐饮有限公司',
+        enterpriseType: '有限责任公司',
+        legalRepresentative: '张三',
+        businessAddress: '十堰市张湾区车城路1号',
+        registeredCapital: 100,
+        businessScope: '餐饮服务',
+      },
+      materials: [
+        'articles-of-association',
+        'legal-rep-id',
+        'shareholder-qualification-proof',
+        'appointment-documents',
+        'premises-proof',
+      ].map((code) => ({ code, form: 'paper' })),
+    }
+    const multi = await api(shiyan, 'POST', '/v1/cases', enterprise, window, {
+      'idempotency-key': 'demo-multi_site',
+    })
+    console.log(`[multi_site] submitted once at the window: case ${multi.case?.id}, one child per site:`)
+    for (const child of multi.case?.children ?? []) {
+      console.log(
+        `[multi_site] child ${child.id} for ${child.processingRegion}${child.processingRegion === '421300' ? ' (随州: no system bound, staff record progress)' : ''}`,
+      )
+      cases.push({ mode: `multi_site/${child.processingRegion}`, id: child.id, seen: 1, shipped: false })
+    }
+    console.log('')
 
     const until = Date.now() + 45_000
-    while (Date.now() < until && cases.some((c) => c.seen < 4)) {
+    while (Date.now() < until && cases.some((c) => c.seen < (c.mode === 'multi_site/421300' ? 2 : 4))) {
       for (const c of cases) {
         const events = (await api(shiyan, 'GET', `/v1/cases/${c.id}/events`, undefined, window)).events ?? []
         for (const e of events.slice(c.seen)) {

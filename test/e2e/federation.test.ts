@@ -10,7 +10,7 @@ import path from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSimApp, type RunningSim } from '../../adapters/sim/server.js'
-import { hukouCertificate, hukouSpouse } from '../fixtures/cases.js'
+import { hukouCertificate, hukouSpouse, multiSiteEnterprise } from '../fixtures/cases.js'
 import { type Gateway, runCli, startGateway, stopAllGateways } from '../helpers/process.js'
 import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from '../helpers/redis.js'
 
@@ -188,6 +188,49 @@ describe('two gateways through peer adapters', () => {
     )
     expect(list).toHaveLength(1)
     expect(await typesOf(xiangyang, remote)).toEqual(['submitted', 'dispatched', 'accepted', 'in_review'])
+  })
+
+  it('full_online: an online application from 张湾区, accepted and in review at 襄阳', async () => {
+    const res = await call(shiyan, 'POST', '/v1/cases', hukouCertificate({ externalRef: 'ZW-FED-0' }), operator, {
+      'idempotency-key': 'fed-0',
+    })
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    const id = res.body.case.id
+    const types = await waitFor('in_review at 十堰', async () => {
+      const t = await typesOf(shiyan, id, operator)
+      return t.includes('in_review') ? t : false
+    })
+    expect(types).toEqual(['submitted', 'dispatched', 'accepted', 'in_review'])
+  })
+
+  it('multi_site: one child per site, 襄阳’s through the peer gateway, 随州’s to staff (no system)', async () => {
+    const res = await call(
+      shiyan,
+      'POST',
+      '/v1/cases',
+      multiSiteEnterprise({ sites: ['420600', '421300'], agent: undefined, externalRef: 'ZW-FED-3' }),
+      operator,
+      { 'idempotency-key': 'fed-3' },
+    )
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    expect(res.body.case.scope).toBe('cross_city')
+    const children = res.body.case.children as { id: string; processingRegion: string }[]
+    const xy = children.find((c) => c.processingRegion === '420600') as { id: string }
+    const sz = children.find((c) => c.processingRegion === '421300') as { id: string }
+    await waitFor('襄阳’s part accepted and in review', async () =>
+      (await typesOf(shiyan, xy.id, operator)).includes('in_review'),
+    )
+    await waitFor('随州’s part delivered to staff', async () =>
+      (await typesOf(shiyan, sz.id, operator)).includes('dispatched'),
+    )
+    const slip = (await call(shiyan, 'GET', `/v1/cases/${sz.id}/events`, undefined, operator)).body.events[1]
+    expect(slip.data).toMatchObject({ adapter: 'manual' })
+    // 襄阳 saw only its own part: one case, for its region.
+    const theirs = (await call(xiangyang, 'GET', '/v1/cases?limit=200')).body.cases.filter(
+      (c: { externalRef: string }) => c.externalRef === xy.id,
+    )
+    expect(theirs).toHaveLength(1)
+    expect(theirs[0]).toMatchObject({ mode: 'multi_site', processingRegion: '420600' })
   })
 
   it('offline_proxy: the shipment notice travels to 襄阳’s system, which then receives and accepts', async () => {

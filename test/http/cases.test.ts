@@ -267,11 +267,11 @@ describe('multi_site', () => {
     const refused = await shiyan.call(
       'POST',
       '/v1/cases',
-      JSON.stringify(multiSiteEnterprise({ sites: ['420302', '420600'] })),
+      JSON.stringify(multiSiteEnterprise({ sites: ['420302', '440100'] })),
       key(),
     )
     expect(refused.status).toBe(422)
-    expect(refused.body.detail).toContain('420600')
+    expect(refused.body.detail).toContain('440100')
     const bad = await shiyan.call(
       'POST',
       '/v1/cases',

@@ -127,7 +127,12 @@ describe('POST /v1/routes/resolve: refusals', () => {
     ],
     [
       'mode_not_allowed: multi_site is in no agreement for this pair',
-      { item: 'enterprise-establishment', originRegion: '420303', processingRegion: '420600', mode: 'multi_site' },
+      {
+        item: 'individual-business-registration',
+        originRegion: '420303',
+        processingRegion: '420600',
+        mode: 'multi_site',
+      },
       'mode_not_allowed',
     ],
     [
@@ -161,7 +166,7 @@ describe('POST /v1/routes/resolve: refusals', () => {
 
   it('mode_not_allowed lists the allowed modes; region_retired names the successor', async () => {
     const mode = await resolve({
-      item: 'enterprise-establishment',
+      item: 'individual-business-registration',
       originRegion: '420303',
       processingRegion: '420600',
       mode: 'multi_site',

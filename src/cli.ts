@@ -10,7 +10,7 @@ import { ConfigCheckError, checkDirectory, formatProblem, loadDirectory } from '
 import { auditCommand, clientsCommand, keysCommand, tokensCommand } from './cli/admin.js'
 import { demoCommand } from './cli/demo.js'
 import { simCommand } from './cli/sim.js'
-import { createLogger, flushLogger } from './logger.js'
+import { createLogger, flushLogger, type Logger } from './logger.js'
 import { createRuntime, openStore, startGateway, superviseWorkers } from './main.js'
 import { PgBindingStore } from './store/binding-store.js'
 import { openDatabase } from './store/db.js'
@@ -49,25 +49,30 @@ IDENTITY_KEY(_FILE), JWKS_ALLOW_HOSTS. See README.md.
 
 type Command = (args: string[]) => Promise<number>
 
+/** Runs until SIGTERM or SIGINT, then closes, flushes the log and exits (1 if closing failed). */
+function untilSignal(logger: Logger, message: string, close: () => Promise<void>): Promise<number> {
+  const stop = (signal: string) => {
+    logger.info({ signal }, message)
+    close().then(
+      () => flushLogger(logger).then(() => process.exit(0)),
+      (err) => {
+        logger.error({ err }, 'shutdown failed')
+        flushLogger(logger).then(() => process.exit(1))
+      },
+    )
+  }
+  process.once('SIGTERM', () => stop('SIGTERM'))
+  process.once('SIGINT', () => stop('SIGINT'))
+  return new Promise<number>(() => {})
+}
+
 const commands: Record<string, Command> = {
   async serve() {
     const config = loadConfig()
     const logger = createLogger(config.logLevel)
     if (config.http.workers > 1 && cluster.isPrimary) return superviseWorkers(config, logger)
     const gateway = await startGateway(config, logger)
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'signal received')
-      gateway.close().then(
-        () => flushLogger(logger).then(() => process.exit(0)),
-        (err) => {
-          logger.error({ err }, 'shutdown failed')
-          flushLogger(logger).then(() => process.exit(1))
-        },
-      )
-    }
-    process.once('SIGTERM', () => stop('SIGTERM'))
-    process.once('SIGINT', () => stop('SIGINT'))
-    return new Promise<number>(() => {})
+    return untilSignal(logger, 'signal received', () => gateway.close())
   },
 
   /** Queue workers only (no HTTP): scale deliveries separately from the API. */
@@ -76,19 +81,7 @@ const commands: Record<string, Command> = {
     const logger = createLogger(config.logLevel)
     const runtime = await createRuntime(config, logger, { workers: true })
     logger.info({ gateway: config.gateway.id, queuePrefix: config.redis.queuePrefix }, 'workers consuming')
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'signal received: letting in-flight jobs finish')
-      runtime.close().then(
-        () => flushLogger(logger).then(() => process.exit(0)),
-        (err) => {
-          logger.error({ err }, 'shutdown failed')
-          flushLogger(logger).then(() => process.exit(1))
-        },
-      )
-    }
-    process.once('SIGTERM', () => stop('SIGTERM'))
-    process.once('SIGINT', () => stop('SIGINT'))
-    return new Promise<number>(() => {})
+    return untilSignal(logger, 'signal received: letting in-flight jobs finish', () => runtime.close())
   },
 
   async migrate() {

@@ -10,13 +10,12 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
-import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { hukouCertificate } from '../fixtures/cases.js'
+import { scratchDatabase, sqlQuery } from '../helpers/db.js'
 import { repoRoot, runCli, startGateway, stopAllGateways } from '../helpers/process.js'
 import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from '../helpers/redis.js'
 
-const adminUrl = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const cleanups: (() => Promise<unknown>)[] = []
 const children: ChildProcess[] = []
 
@@ -26,30 +25,19 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {})
 }, 60_000)
 
-async function query(url: string, text: string, params: unknown[] = []) {
-  const c = new pg.Client({ connectionString: url })
-  await c.connect()
-  try {
-    return (await c.query(text, params)).rows
-  } finally {
-    await c.end()
-  }
-}
+const query = sqlQuery as (url: string, text: string, params?: unknown[]) => Promise<any[]>
 
 async function environment(name: string, redisUrl = testRedisUrl) {
-  const db = `tongban_fault_${name}_${Math.random().toString(36).slice(2, 8)}`
-  await query(adminUrl, `CREATE DATABASE ${db}`)
-  const u = new URL(adminUrl)
-  u.pathname = `/${db}`
+  const db = await scratchDatabase(`fault_${name}`)
   const dir = await mkdtemp(path.join(tmpdir(), `tongban-fault-${name}-`))
   const prefix = testQueuePrefix()
   cleanups.push(
-    () => query(adminUrl, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`),
+    () => db.drop(),
     () => rm(dir, { recursive: true, force: true }),
     () => cleanQueuePrefix(prefix),
   )
   return {
-    DATABASE_URL: u.toString(),
+    DATABASE_URL: db.url,
     TONGBAN_DATA_DIR: dir,
     QUEUE_PREFIX: prefix,
     GATEWAY_ID: 'gw-420300',

@@ -7,25 +7,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSimApp, type RunningSim } from '../../adapters/sim/server.js'
 import { hukouCertificate, hukouSpouse, multiSiteEnterprise } from '../fixtures/cases.js'
+import { scratchDatabase } from '../helpers/db.js'
 import { type Gateway, runCli, startGateway, stopAllGateways } from '../helpers/process.js'
 import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from '../helpers/redis.js'
 
-const adminUrl = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const cleanups: (() => Promise<unknown>)[] = []
-
-async function sql(url: string, text: string) {
-  const c = new pg.Client({ connectionString: url })
-  await c.connect()
-  try {
-    return (await c.query(text)).rows
-  } finally {
-    await c.end()
-  }
-}
 
 interface Side {
   env: Record<string, string>
@@ -35,19 +24,16 @@ interface Side {
 }
 
 async function startSide(id: string): Promise<Side> {
-  const db = `tongban_fed_${id.replace('-', '_')}_${Math.random().toString(36).slice(2, 8)}`
-  await sql(adminUrl, `CREATE DATABASE ${db}`)
-  const u = new URL(adminUrl)
-  u.pathname = `/${db}`
+  const db = await scratchDatabase(`fed_${id.replace('-', '_')}`)
   const dir = await mkdtemp(path.join(tmpdir(), `tongban-fed-${id}-`))
   const prefix = testQueuePrefix()
   cleanups.push(
-    () => sql(adminUrl, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`),
+    () => db.drop(),
     () => rm(dir, { recursive: true, force: true }),
     () => cleanQueuePrefix(prefix),
   )
   const env = {
-    DATABASE_URL: u.toString(),
+    DATABASE_URL: db.url,
     TONGBAN_DATA_DIR: dir,
     QUEUE_PREFIX: prefix,
     GATEWAY_ID: id,

@@ -10,35 +10,23 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Queue } from 'bullmq'
 import { createLocalJWKSet, jwtVerify } from 'jose'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hukouCertificate } from '../fixtures/cases.js'
 import { bodySha256, type ClientKey, newClientKey, signAssertion } from '../helpers/client-assertion.js'
+import { scratchDatabase, sqlQuery } from '../helpers/db.js'
 import { runCli, startGateway, stopAllGateways } from '../helpers/process.js'
 import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from '../helpers/redis.js'
 
-const admin = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const cleanups: (() => Promise<unknown>)[] = []
 let env: Record<string, string>
 let databaseUrl: string
 let key: ClientKey
 
-async function sql(url: string, text: string, params: unknown[] = []) {
-  const c = new pg.Client({ connectionString: url })
-  await c.connect()
-  try {
-    return (await c.query(text, params)).rows
-  } finally {
-    await c.end()
-  }
-}
+const sql = sqlQuery as (url: string, text: string, params?: unknown[]) => Promise<any[]>
 
 beforeAll(async () => {
-  const name = `tongban_e2e_${Math.random().toString(36).slice(2, 10)}`
-  await sql(admin, `CREATE DATABASE ${name}`)
-  const url = new URL(admin)
-  url.pathname = `/${name}`
-  databaseUrl = url.toString()
+  const db = await scratchDatabase('e2e')
+  databaseUrl = db.url
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tongban-e2e-'))
   const prefix = testQueuePrefix()
   env = {
@@ -49,7 +37,7 @@ beforeAll(async () => {
     REDIS_URL: testRedisUrl,
   }
   cleanups.push(
-    () => sql(admin, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+    () => db.drop(),
     () => rm(dataDir, { recursive: true, force: true }),
     () => cleanQueuePrefix(prefix),
   )

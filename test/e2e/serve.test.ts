@@ -1,11 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
+import { scratchDatabase } from '../helpers/db.js'
 import { type Gateway, runCli, startGateway, stopAllGateways } from '../helpers/process.js'
 
-const admin = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const cleanups: (() => Promise<unknown>)[] = []
 afterAll(async () => {
   await stopAllGateways()
@@ -19,20 +18,9 @@ async function tempDir() {
 }
 
 async function freshDatabase(): Promise<string> {
-  const name = `tongban_e2e_${Math.random().toString(36).slice(2, 10)}`
-  const client = new pg.Client({ connectionString: admin })
-  await client.connect()
-  await client.query(`CREATE DATABASE ${name}`)
-  await client.end()
-  cleanups.push(async () => {
-    const c = new pg.Client({ connectionString: admin })
-    await c.connect()
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await c.end()
-  })
-  const url = new URL(admin)
-  url.pathname = `/${name}`
-  return url.toString()
+  const db = await scratchDatabase('e2e')
+  cleanups.push(() => db.drop())
+  return db.url
 }
 
 async function adminToken(env: Record<string, string>): Promise<string> {

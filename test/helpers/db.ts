@@ -68,3 +68,32 @@ async function withAdmin<T>(fn: (admin: pg.Client) => Promise<T>): Promise<T> {
     await admin.end()
   }
 }
+
+/** One SQL statement on `url` over a short-lived connection (for e2e tests that look at what a process stored). */
+export async function sqlQuery<T = Record<string, any>>(
+  url: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return (await client.query(text, params)).rows as T[]
+  } finally {
+    await client.end()
+  }
+}
+
+/** An empty database for a gateway process to migrate (`tongban_<label>_<random>`); `drop()` removes it. */
+export async function scratchDatabase(label: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `tongban_${label}_${Math.random().toString(36).slice(2, 10)}`
+  await sqlQuery(adminUrl, `CREATE DATABASE ${name}`)
+  const u = new URL(adminUrl)
+  u.pathname = `/${name}`
+  return {
+    url: u.toString(),
+    drop: async () => {
+      await sqlQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+    },
+  }
+}

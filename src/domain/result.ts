@@ -1,0 +1,86 @@
+/**
+ * A result (PROTOCOL §5): the claims of a `tongban-result+jwt`, and the checks the origin side makes
+ * before recognising it (办理结果互通互认). Pure: signature verification is the caller's (security/),
+ * which passes its verdict in.
+ */
+import { z } from 'zod'
+import { TrustLevel } from '../../config/schema.js'
+import { isValidECertificateId } from './identity.js'
+
+export const RESULT_TYP = 'tongban-result+jwt'
+
+export const ResultClaims = z
+  .looseObject({
+    iss: z.string().min(1),
+    sub: z.string().min(1).meta({ description: 'The case id' }),
+    aud: z.string().min(1).meta({ description: 'The origin region code' }),
+    iat: z.number().int(),
+    jti: z.string().min(1),
+    item: z.string().min(1),
+    region: z.string().min(1).meta({ description: 'The processing region' }),
+    outcome: z.enum(['approved', 'denied']),
+    decision: z.strictObject({ number: z.string().min(1), date: z.iso.date() }),
+    applicant: z.strictObject({ idHash: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256') }),
+    certificates: z
+      .array(
+        z.strictObject({
+          id: z.string().min(1),
+          type: z.string().min(1),
+          validFrom: z.iso.date(),
+          validTo: z.iso.date().nullable(),
+          sha256: z.string().regex(/^[0-9a-f]{64}$/),
+        }),
+      )
+      .default([]),
+    documents: z
+      .array(
+        z.strictObject({
+          name: z.string().min(1),
+          mediaType: z.string().min(1),
+          sha256: z.string().regex(/^[0-9a-f]{64}$/),
+        }),
+      )
+      .default([]),
+    trust: TrustLevel,
+    att: z.literal('gateway').optional(),
+  })
+  .meta({ id: 'ResultClaims' })
+export type ResultClaims = z.infer<typeof ResultClaims>
+
+/** What the case says the result must match. */
+export interface ResultExpectation {
+  caseId: string
+  originRegion: string
+  item: string
+  processingRegion: string
+  applicantIdHash: string
+  /** The agreement's minimum trust level. */
+  minTrust: TrustLevel
+}
+
+/** A is the highest trust level, D the lowest. */
+export function trustMeets(level: TrustLevel, minimum: TrustLevel): boolean {
+  return level.charCodeAt(0) <= minimum.charCodeAt(0)
+}
+
+/** Every reason the claims fail the case (empty: they match); certificate ids are checked too. */
+export function resultProblems(claims: ResultClaims, expect: ResultExpectation): string[] {
+  const problems: string[] = []
+  if (claims.sub !== expect.caseId) problems.push(`sub is ${claims.sub}, not case ${expect.caseId}`)
+  if (claims.aud !== expect.originRegion)
+    problems.push(`aud is ${claims.aud}, not the origin region ${expect.originRegion}`)
+  if (claims.item !== expect.item) problems.push(`item is ${claims.item}, not ${expect.item}`)
+  if (claims.region !== expect.processingRegion) {
+    problems.push(`region is ${claims.region}, not the processing region ${expect.processingRegion}`)
+  }
+  if (claims.applicant.idHash !== expect.applicantIdHash)
+    problems.push('the applicant hash does not match the case’s applicant')
+  if (!trustMeets(claims.trust, expect.minTrust)) {
+    problems.push(`trust level ${claims.trust} is below the agreement’s minimum ${expect.minTrust}`)
+  }
+  for (const [i, cert] of claims.certificates.entries()) {
+    const check = isValidECertificateId(cert.id)
+    if (!check.ok) problems.push(`certificates[${i}].id: ${check.reason}`)
+  }
+  return problems
+}

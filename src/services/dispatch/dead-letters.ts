@@ -1,10 +1,10 @@
 /** Dead letters for admins: list them, and re-drive one (the case goes back to `submitted` and is queued again). */
 import { z } from 'zod'
-import { applyEvent } from '../../domain/lifecycle.js'
 import { AppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
 import type { DeadLetter, DeadLetterStore } from '../../ports/dead-letter-store.js'
 import { requireAdmin } from '../authz.js'
+import { appendCaseEvent } from '../cases/gateway-events.js'
 import { actorOf } from '../cases/view.js'
 import type { CaseDeps } from '../context.js'
 
@@ -47,24 +47,15 @@ export async function redriveDeadLetter(caller: Caller, deps: CaseDeps, store: D
   if (letter.redrivenAt)
     throw new AppError('conflict', `dead letter ${id} was already re-driven at ${letter.redrivenAt.toISOString()}`)
   const now = deps.clock.now()
-  await deps.cases.transaction(async (tx) => {
-    const c = await tx.lockCase(letter.caseId)
-    if (!c) throw new AppError('not_found', `no case ${letter.caseId}`)
-    const next = applyEvent({ status: c.status, mode: c.mode, suspended: c.suspended, rated: c.rated }, 'redriven')
-    if (!next.ok) throw new AppError('invalid_transition', next.reason, { expose: { currentStatus: c.status } })
-    await tx.updateCase(c.id, { status: next.state.status }, now)
-    const e = await tx.appendEvent(c.id, {
-      type: 'redriven',
-      at: now,
-      actor: actorOf(caller),
-      data: { deadLetter: id },
-    })
-    await tx.addOutbox('case.dispatch', `${c.id}-redrive-${id}`, { caseId: c.id })
-    await tx.addOutbox('case.event', `${c.id}-${e.seq}`, { caseId: c.id, seq: e.seq })
+  await appendCaseEvent(deps, letter.caseId, {
+    type: 'redriven',
+    actor: actorOf(caller),
+    data: { deadLetter: id },
+    // A new job id: the failed job keeps its own.
+    outbox: [{ topic: 'case.dispatch', key: `${letter.caseId}-redrive-${id}`, payload: { caseId: letter.caseId } }],
   })
   if (!(await store.markRedriven(id, actorOf(caller), now))) {
     throw new AppError('conflict', `dead letter ${id} was re-driven by someone else meanwhile`)
   }
-  deps.afterCommit?.()
   return (await store.get(id)) as DeadLetter
 }

@@ -15,6 +15,7 @@ import { hukouCertificate } from '../fixtures/cases.js'
 import { scratchDatabase, sqlQuery } from '../helpers/db.js'
 import { repoRoot, runCli, startGateway, stopAllGateways } from '../helpers/process.js'
 import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from '../helpers/redis.js'
+import { waitFor as waitUntil } from '../helpers/wait.js'
 
 const cleanups: (() => Promise<unknown>)[] = []
 const children: ChildProcess[] = []
@@ -105,14 +106,6 @@ async function dispatchedCount(env: Record<string, string>): Promise<number> {
   return row.n
 }
 
-async function waitFor(what: string, f: () => Promise<boolean>, ms = 30_000) {
-  const until = Date.now() + ms
-  while (!(await f())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
 function startWorker(env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli.ts'), 'worker'], {
     cwd: repoRoot,
@@ -123,6 +116,8 @@ function startWorker(env: Record<string, string>): ChildProcess {
   children.push(child)
   return child
 }
+
+const waitFor = <T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 30_000) => waitUntil(what, f, ms)
 
 describe('faults', () => {
   it('two worker processes on one queue deliver each case exactly once', async () => {

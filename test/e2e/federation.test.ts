@@ -13,6 +13,7 @@ import { hukouCertificate, hukouSpouse, multiSiteEnterprise } from '../fixtures/
 import { scratchDatabase } from '../helpers/db.js'
 import { type Gateway, runCli, startGateway, stopAllGateways } from '../helpers/process.js'
 import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from '../helpers/redis.js'
+import { waitFor as waitUntil } from '../helpers/wait.js'
 
 const cleanups: (() => Promise<unknown>)[] = []
 
@@ -75,16 +76,6 @@ let xiangyang: Side
 let sim: RunningSim
 let operator: string
 
-async function waitFor<T>(what: string, f: () => Promise<T | false | undefined>, ms = 20_000): Promise<T> {
-  const until = Date.now() + ms
-  for (;;) {
-    const v = await f()
-    if (v) return v
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
 const typesOf = async (side: Side, id: string, token?: string) =>
   ((await call(side, 'GET', `/v1/cases/${id}/events`, undefined, token)).body?.events ?? []).map(
     (e: { type: string }) => e.type,
@@ -138,6 +129,8 @@ afterAll(async () => {
   await stopAllGateways()
   for (const c of cleanups.reverse()) await c().catch(() => {})
 }, 60_000)
+
+const waitFor = <T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 20_000) => waitUntil(what, f, ms)
 
 describe('two gateways through peer adapters', () => {
   it('online_transfer: 十堰 window → 襄阳 gateway → its system; accepted and in_review come back', async () => {

@@ -8,6 +8,7 @@ import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hukouCertificate, multiSiteEnterprise } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
+import { waitFor as waitUntil } from '../helpers/wait.js'
 
 /** A processing system speaking the sim's API, with switchable faults. */
 function fakeSystem() {
@@ -47,16 +48,6 @@ let shiyan: TestClient
 const xiangyang = fakeSystem()
 const suizhou = fakeSystem()
 let n = 0
-
-async function waitFor<T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 15_000): Promise<T> {
-  const until = Date.now() + ms
-  for (;;) {
-    const v = await f()
-    if (v) return v
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 async function submit(processingRegion: string): Promise<string> {
   const res = await shiyan.call(
@@ -104,6 +95,8 @@ afterAll(async () => {
   await xiangyang.stop()
   await suizhou.stop()
 })
+
+const waitFor = <T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 15_000) => waitUntil(what, f, ms)
 
 describe('dispatch', () => {
   it('delivers through the default manual binding when a region has no system', async () => {

@@ -8,6 +8,7 @@ import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
+import { waitFor as waitUntil } from '../helpers/wait.js'
 
 const secret = 'legacy-platform-secret'
 process.env.TEST_REST_SECRET = secret
@@ -66,13 +67,7 @@ afterAll(async () => {
   await new Promise((r) => server.close(() => r(undefined)))
 })
 
-async function waitFor(what: string, f: () => Promise<boolean>, ms = 25_000) {
-  const until = Date.now() + ms
-  while (!(await f())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
-  }
-}
+const waitFor = <T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 25_000) => waitUntil(what, f, ms)
 
 describe('rest adapter with status polling', () => {
   it('delivers with the HMAC signature, then records polled events once each, in order', async () => {

@@ -209,8 +209,10 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
             {
               name: 'workers',
               check: async () => {
-                const h = await dispatch.health()
-                if (!h.ok) throw new Error(h.detail)
+                for (const w of [dispatch, events]) {
+                  const h = await w?.health()
+                  if (h && !h.ok) throw new Error(h.detail)
+                }
               },
             },
           ]

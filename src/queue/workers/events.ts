@@ -3,42 +3,33 @@
  * Retries back off from 1 s, doubling up to 10 minutes; an event that can never be delivered (or still
  * fails after all attempts) becomes a dead letter, and the case's own status is unaffected.
  */
-import { type Job, UnrecoverableError, Worker } from 'bullmq'
-import { Redis } from 'ioredis'
-import type { Logger } from '../../logger.js'
+import { UnrecoverableError } from 'bullmq'
 import type { DeadLetterStore } from '../../ports/dead-letter-store.js'
 import { type ForwardDeps, forwardEvent } from '../../services/dispatch/forward.js'
-import { jobs, queueNameOf } from '../catalog.js'
+import { jobs } from '../catalog.js'
+import { runWorker, type WorkerHandle, type WorkerOptions } from './runner.js'
 
-export interface EventWorkerOptions {
-  redisUrl: string
-  /** BullMQ lock duration; the stalled-job check runs at half of it. */
-  lockMs?: number
-  prefix: string
-  concurrency: number
+export interface EventWorkerOptions extends WorkerOptions {
   deps: ForwardDeps
   deadLetters: DeadLetterStore
-  logger: Logger
 }
 
 export function eventRetryDelay(attemptsMade: number): number {
   return Math.min(1000 * 2 ** Math.max(0, attemptsMade - 1), 600_000)
 }
 
-export function startEventWorker(opts: EventWorkerOptions): { worker: Worker; close(): Promise<void> } {
-  const aborter = new AbortController()
-  const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, connectionName: 'tongban-events' })
-  connection.on('error', () => {})
+export function startEventWorker(opts: EventWorkerOptions): WorkerHandle {
   const attempts = jobs['case.event'].opts.attempts
-  const worker = new Worker(
-    queueNameOf('case.event'),
-    async (job: Job) => {
+  return runWorker(
+    'case.event',
+    opts,
+    async (job, _token, signal) => {
       const parsed = jobs['case.event'].schema.safeParse(job.data)
       if (!parsed.success) throw new UnrecoverableError('job payload does not match the catalog')
       const { caseId, seq } = parsed.data
-      const outcome = await forwardEvent(opts.deps, caseId, seq, aborter.signal)
-      const c = outcome.kind === 'dead' || (outcome.kind === 'retry' && job.attemptsMade + 1 >= attempts)
-      if (c) {
+      const outcome = await forwardEvent(opts.deps, caseId, seq, signal)
+      const giveUp = outcome.kind === 'dead' || (outcome.kind === 'retry' && job.attemptsMade + 1 >= attempts)
+      if (giveUp) {
         const reason =
           outcome.kind === 'dead' ? outcome.reason : `gave up: ${outcome.kind === 'retry' ? outcome.error.message : ''}`
         const record = await opts.deps.cases.cases.get(caseId)
@@ -56,27 +47,6 @@ export function startEventWorker(opts: EventWorkerOptions): { worker: Worker; cl
       if (outcome.kind === 'retry') throw outcome.error
       return outcome
     },
-    {
-      connection,
-      prefix: opts.prefix,
-      concurrency: opts.concurrency,
-      lockDuration: opts.lockMs ?? 30_000,
-      stalledInterval: Math.max(500, Math.floor((opts.lockMs ?? 30_000) / 2)),
-      settings: { backoffStrategy: (attemptsMade: number) => eventRetryDelay(attemptsMade) },
-    },
+    (attemptsMade) => eventRetryDelay(attemptsMade),
   )
-  worker.on('error', (err) => opts.logger.warn({ err: { message: err.message } }, 'event worker: Redis error'))
-  let closing: Promise<void> | undefined
-  return {
-    worker,
-    close() {
-      closing ??= (async () => {
-        const timer = setTimeout(() => aborter.abort(), 10_000)
-        await worker.close()
-        clearTimeout(timer)
-        connection.disconnect()
-      })()
-      return closing
-    },
-  }
 }

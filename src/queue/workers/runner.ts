@@ -1,0 +1,94 @@
+/**
+ * What every queue worker of the gateway shares: its own blocking Redis connection, the lock and
+ * stalled-job settings, a custom backoff, an abort signal for shutdown, Redis error logging, a health
+ * check for `/readyz`, and a graceful close (in-flight jobs finish; they are aborted only after a grace
+ * period).
+ */
+import { type Job, Queue, Worker } from 'bullmq'
+import { Redis } from 'ioredis'
+import type { Logger } from '../../logger.js'
+import { type JobName, queueNameOf } from '../catalog.js'
+
+export interface WorkerOptions {
+  redisUrl: string
+  prefix: string
+  concurrency: number
+  /** BullMQ lock duration (default 30 s); the stalled-job check runs at half of it. */
+  lockMs?: number | undefined
+  logger: Logger
+}
+
+export interface WorkerHandle {
+  worker: Worker
+  /**
+   * Ready when the worker runs, its Redis connection is up, and it is not sitting idle while jobs wait:
+   * after a long Redis outage a BullMQ worker can look alive and consume nothing (BullMQ issue #4585), so
+   * waiting jobs with no activity for `stallMs` make it not ready.
+   */
+  health(stallMs?: number): Promise<{ ok: boolean; detail: string }>
+  close(): Promise<void>
+}
+
+export function runWorker(
+  name: JobName,
+  opts: WorkerOptions,
+  process: (job: Job, token: string | undefined, signal: AbortSignal) => Promise<unknown>,
+  backoff: (attemptsMade: number, err: Error | undefined) => number,
+): WorkerHandle {
+  const aborter = new AbortController()
+  // Workers block on Redis: no per-command retry limit, as BullMQ requires.
+  const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, connectionName: `tongban-${name}` })
+  connection.on('error', () => {})
+  const lockMs = opts.lockMs ?? 30_000
+  const worker = new Worker(queueNameOf(name), (job: Job, token?: string) => process(job, token, aborter.signal), {
+    connection,
+    prefix: opts.prefix,
+    concurrency: opts.concurrency,
+    lockDuration: lockMs,
+    stalledInterval: Math.max(500, Math.floor(lockMs / 2)),
+    settings: { backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => backoff(attemptsMade, err) },
+  })
+  // A plain queue handle (its own connection) to count waiting jobs; the worker's connection blocks.
+  const probe = new Queue(queueNameOf(name), {
+    connection: { url: opts.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+    prefix: opts.prefix,
+  })
+  probe.on('error', () => {})
+  let lastActivity = Date.now()
+  const touch = () => {
+    lastActivity = Date.now()
+  }
+  for (const event of ['active', 'completed', 'failed', 'drained'] as const) worker.on(event, touch)
+  worker.on('error', (err) =>
+    opts.logger.warn({ err: { message: err.message }, queue: name }, 'queue worker: Redis error'),
+  )
+
+  let closing: Promise<void> | undefined
+  return {
+    worker,
+    async health(stallMs = 30_000) {
+      if (!worker.isRunning()) return { ok: false, detail: `${name} worker not running` }
+      if (connection.status !== 'ready')
+        return { ok: false, detail: `${name} worker Redis connection ${connection.status}` }
+      const waiting = await probe.getWaitingCount()
+      const idleMs = Date.now() - lastActivity
+      if (waiting > 0 && idleMs > stallMs) {
+        return {
+          ok: false,
+          detail: `${name}: ${waiting} job(s) waiting, no activity for ${Math.round(idleMs / 1000)} s`,
+        }
+      }
+      return { ok: true, detail: `${name} consuming (${waiting} waiting)` }
+    },
+    close() {
+      closing ??= (async () => {
+        const timer = setTimeout(() => aborter.abort(), 10_000)
+        await worker.close()
+        await probe.close()
+        clearTimeout(timer)
+        connection.disconnect()
+      })()
+      return closing
+    },
+  }
+}

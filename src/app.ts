@@ -15,6 +15,7 @@ import { registerAdminClients } from './http/routes/admin/clients.js'
 import { registerDeadLetters } from './http/routes/admin/dead-letters.js'
 import { registerCreateCase } from './http/routes/cases/create.js'
 import { registerCaseReads } from './http/routes/cases/read.js'
+import { registerResults } from './http/routes/cases/result.js'
 import { registerAgreements } from './http/routes/directory/agreements.js'
 import { registerItems } from './http/routes/directory/items.js'
 import { registerRegions } from './http/routes/directory/regions.js'
@@ -25,7 +26,7 @@ import { registerJwks } from './http/routes/ops/jwks.js'
 import { registerResolveRoute } from './http/routes/routes/resolve.js'
 
 /** /v1 paths that need no caller. */
-const publicPaths: ReadonlySet<string> = new Set<string>()
+const publicPaths: ReadonlySet<string> = new Set<string>(['/v1/results/verify'])
 
 export function createApp(deps: HttpDeps): Api {
   const api = createApi()
@@ -82,6 +83,7 @@ export function createApp(deps: HttpDeps): Api {
   registerResolveRoute(api, deps)
   registerCreateCase(api, deps)
   registerCaseReads(api, deps)
+  registerResults(api, deps)
   registerAdminClients(api, deps)
   registerDeadLetters(api, deps)
   registerBindings(api, deps)

@@ -28,6 +28,7 @@ export const errorCatalog = {
   invalid_certificate_id: { status: 422, title: 'Electronic certificate identifier fails its check' },
   invalid_form: { status: 422, title: "The form does not match the item's form fields" },
   materials_missing: { status: 422, title: 'Required materials are missing' },
+  result_refused: { status: 422, title: 'The result does not verify or does not match the case' },
   idempotency_key_missing: { status: 400, title: 'Idempotency-Key header required' },
   rule_violation: { status: 422, title: 'Refused by a rule' },
   rate_limited: { status: 429, title: 'Too many requests' },

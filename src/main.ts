@@ -22,6 +22,7 @@ import { JwksFetcher } from './security/jwks-fetch.js'
 import { type KeySet, loadKeySet } from './security/keys.js'
 import { IdentityVault, loadIdentityKey } from './security/pii.js'
 import { RedisReplayGuard } from './security/replay.js'
+import { resultKeys } from './security/result-keys.js'
 import { cachedTokenLookups } from './security/tokens.js'
 import { DirectoryService } from './services/directory/snapshot.js'
 import { pollBindings } from './services/dispatch/poll.js'
@@ -35,6 +36,7 @@ import { PgDeadLetterStore } from './store/dead-letter-store.js'
 import { PgDirectoryStore } from './store/directory-store.js'
 import { migrate } from './store/migrate.js'
 import { PgOutboxStore } from './store/outbox-store.js'
+import { PgResultStore } from './store/result-store.js'
 import { PgTokenStore } from './store/token-store.js'
 import { version } from './version.js'
 
@@ -236,6 +238,11 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     },
     deadLetters,
     bindings: { bindings, resolver, circuit, directory },
+    results: {
+      results: new PgResultStore(database),
+      keys: resultKeys(config.gateway.id, () => keys.jwks(), clientKeys),
+      originIsRemote: async (region) => (await resolver.resolve(region))?.kind === 'peer',
+    },
     jwks: () => keys.jwks(),
   }
 

@@ -78,9 +78,14 @@ export function resultProblems(claims: ResultClaims, expect: ResultExpectation):
   if (!trustMeets(claims.trust, expect.minTrust)) {
     problems.push(`trust level ${claims.trust} is below the agreement’s minimum ${expect.minTrust}`)
   }
-  for (const [i, cert] of claims.certificates.entries()) {
-    const check = isValidECertificateId(cert.id)
-    if (!check.ok) problems.push(`certificates[${i}].id: ${check.reason}`)
-  }
+  problems.push(...certificateProblems(claims))
   return problems
+}
+
+/** Electronic certificate identifiers that fail their structure or check character. */
+export function certificateProblems(claims: ResultClaims): string[] {
+  return claims.certificates.flatMap((cert, i) => {
+    const check = isValidECertificateId(cert.id)
+    return check.ok ? [] : [`certificates[${i}].id: ${check.reason}`]
+  })
 }

@@ -5,6 +5,7 @@ import type { AdminDeps } from '../services/admin/clients.js'
 import type { CaseDeps } from '../services/context.js'
 import type { DirectoryService } from '../services/directory/snapshot.js'
 import type { BindingAdminDeps } from '../services/dispatch/bindings-admin.js'
+import type { ResultDeps } from '../services/results/submit.js'
 import type { AuthDeps } from './middleware/auth.js'
 
 export interface ReadinessCheck {
@@ -25,6 +26,7 @@ export interface HttpDeps {
   admin: AdminDeps
   deadLetters: DeadLetterStore
   bindings: BindingAdminDeps
+  results: ResultDeps
   /** The gateway's public keys. */
   jwks: () => { keys: Record<string, unknown>[] }
 }

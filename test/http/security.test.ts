@@ -19,7 +19,7 @@ let shiyan: TestClient
 let caseId: string
 let routes: { method: string; path: string; hasBody: boolean }[]
 
-const publicRoutes = new Set(['GET /healthz', 'GET /readyz', 'GET /.well-known/jwks.json'])
+const publicRoutes = new Set(['GET /healthz', 'GET /readyz', 'GET /.well-known/jwks.json', 'POST /v1/results/verify'])
 
 beforeAll(async () => {
   t = await createTestApp()
@@ -165,10 +165,16 @@ describe('authenticated, but not allowed', () => {
   it('a case is 404 to a party of another region, on every case route', async () => {
     const stranger = await t.client('hunan-sec', ['430000'])
     const operator = await t.operator('421303', 'SZ-SEC')
-    const event = JSON.stringify({ type: 'accepted' })
+    // A body each route accepts, so that the answer is about visibility, not validation.
+    const bodyFor = (path: string) =>
+      JSON.stringify(
+        path.endsWith('/result')
+          ? { outcome: 'approved', decision: { number: '1', date: '2026-09-30' }, trust: 'B' }
+          : { type: 'accepted' },
+      )
     for (const r of routes.filter((x) => x.path.includes(caseId))) {
       for (const who of [stranger, operator]) {
-        const res = await who.call(r.method, r.path, r.hasBody ? event : undefined)
+        const res = await who.call(r.method, r.path, r.hasBody ? bodyFor(r.path) : undefined)
         expect(res.status, `${r.method} ${r.path}`).toBe(404)
         expect(JSON.stringify(res.body)).not.toContain('420303')
       }

@@ -186,7 +186,7 @@ describe.each(backends)('directory store on $name', (backend) => {
       const { database, drop } = await backend.open({ migrate: false })
       try {
         const first = await migrate(database)
-        expect(first.applied).toEqual(['0001-directory', '0002-cases', '0003-dispatch'])
+        expect(first.applied).toEqual(['0001-directory', '0002-cases', '0003-dispatch', '0004-results'])
         expect(first.current).toBe(migrations.length)
         const second = await migrate(database)
         expect(second).toEqual({ applied: [], current: migrations.length })
@@ -201,7 +201,12 @@ describe.each(backends)('directory store on $name', (backend) => {
       const { a, b, drop } = await backend.openTwice()
       try {
         const [ra, rb] = await Promise.all([migrate(a), migrate(b)])
-        expect([...ra.applied, ...rb.applied].sort()).toEqual(['0001-directory', '0002-cases', '0003-dispatch'])
+        expect([...ra.applied, ...rb.applied].sort()).toEqual([
+          '0001-directory',
+          '0002-cases',
+          '0003-dispatch',
+          '0004-results',
+        ])
         expect(ra.current).toBe(migrations.length)
         expect(rb.current).toBe(migrations.length)
         const rows = await queryRows<{ n: number }>(a.db, sql`select count(*)::int as n from schema_migrations`)

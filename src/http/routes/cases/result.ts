@@ -1,0 +1,103 @@
+import { createRoute } from '@hono/zod-openapi'
+import { z } from 'zod'
+import { ResultClaims } from '../../../domain/result.js'
+import { getResult, SubmitResultBody, submitResult } from '../../../services/results/submit.js'
+import { verifyResult } from '../../../services/results/verify.js'
+import type { HttpDeps } from '../../deps.js'
+import { type Api, json, jsonBody, problems } from '../../openapi.js'
+
+const IdParam = z.object({
+  id: z
+    .string()
+    .regex(/^[0-9a-f-]{36}$/, 'a case id')
+    .meta({ param: { name: 'id', in: 'path' } }),
+})
+
+const Verification = z.object({
+  issuer: z.string(),
+  kid: z.string(),
+  attested: z.boolean(),
+  verifiedAt: z.string(),
+  recognition: z.string().nullable().meta({ description: 'The origin gateway’s recognition receipt (JWS)' }),
+})
+
+const post = createRoute({
+  method: 'post',
+  path: '/v1/cases/{id}/result',
+  tags: ['results'],
+  summary: 'The processing side’s result: a JWS signed by its system, or fields the gateway attests',
+  description:
+    'Refused (422 `result_refused`, with every reason) unless the signature verifies with the issuer’s registered ' +
+    'keys and `sub`, `aud`, `item`, `region`, the applicant hash, the agreement’s minimum trust level and the ' +
+    'certificate ids match the case. The case becomes `completed`, then `recognized` where the origin is this gateway.',
+  security: [{ bearer: [] }],
+  request: { params: IdParam, body: jsonBody(SubmitResultBody) },
+  responses: {
+    201: json(
+      z.object({
+        result: z.string(),
+        claims: ResultClaims,
+        issuer: z.string(),
+        attested: z.boolean(),
+        recognition: z.string().nullable(),
+      }),
+      'Recorded',
+    ),
+    ...problems(400, 401, 403, 404, 409, 422),
+  },
+})
+
+const get = createRoute({
+  method: 'get',
+  path: '/v1/cases/{id}/result',
+  tags: ['results'],
+  summary: 'The result JWS, its claims and how it was verified',
+  security: [{ bearer: [] }],
+  request: { params: IdParam },
+  responses: {
+    200: json(z.object({ result: z.string(), claims: ResultClaims, verification: Verification }), 'The result'),
+    ...problems(400, 401, 404),
+  },
+})
+
+const verify = createRoute({
+  method: 'post',
+  path: '/v1/results/verify',
+  tags: ['results'],
+  summary: 'Verify any result JWS (for anyone: the applicant, a bank, a court); no authentication',
+  request: { body: jsonBody(z.strictObject({ result: z.string().min(1).max(20_000) })) },
+  responses: {
+    200: json(
+      z
+        .object({
+          valid: z.boolean(),
+          reasons: z.array(z.string()),
+          issuer: z.string().nullable(),
+          case: z.string().nullable(),
+          claims: z.record(z.string(), z.unknown()).nullable(),
+          trust: z.string().nullable(),
+        })
+        .meta({ id: 'ResultVerdict' }),
+      'The verdict, with the reasons for a refusal',
+    ),
+    ...problems(400, 413, 415),
+  },
+})
+
+export function registerResults(api: Api, deps: HttpDeps) {
+  api.openapi(post, async (c) => {
+    const id = c.req.valid('param').id
+    c.get('logFields').caseId = id
+    const out = await submitResult({ caller: c.get('caller'), deps: deps.cases }, deps.results, id, c.req.valid('json'))
+    return c.json(out, 201)
+  })
+  api.openapi(get, async (c) => {
+    const id = c.req.valid('param').id
+    return c.json(await getResult({ caller: c.get('caller'), deps: deps.cases }, deps.results, id), 200)
+  })
+  api.openapi(verify, async (c) => {
+    const verdict = await verifyResult(c.req.valid('json').result, deps.results.keys)
+    const { kid: _kid, ...answer } = verdict
+    return c.json(answer, 200)
+  })
+}

@@ -1,0 +1,172 @@
+/**
+ * `POST /v1/cases/{id}/result` (PROTOCOL §5): the processing side's result, either a JWS its system
+ * signed with a registered key, or unsigned fields that the gateway attests with its own key
+ * (`att: "gateway"`). The result must verify and match the case (sub, aud, item, region, applicant hash,
+ * the agreement's minimum trust, certificate ids); the case is then `completed` with its outcome, and,
+ * when the origin is this gateway's own, `recognized` with a recognition receipt signed by the gateway.
+ */
+import { createHash, randomUUID } from 'node:crypto'
+import { z } from 'zod'
+import { TrustLevel } from '../../../config/schema.js'
+import { RESULT_TYP, type ResultClaims, resultProblems } from '../../domain/result.js'
+import { AppError } from '../../errors.js'
+import type { ResultStore } from '../../ports/result-store.js'
+import { applicantIdHash } from '../../security/pii.js'
+import type { ResultKeys } from '../../security/result-keys.js'
+import { appendCaseEvent } from '../cases/gateway-events.js'
+import { loadVisibleCase } from '../cases/read.js'
+import { actorOf } from '../cases/view.js'
+import type { VerbContext } from '../context.js'
+import { verifyResult } from './verify.js'
+
+export const RECOGNITION_TYP = 'tongban-recognition+jwt'
+
+const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/)
+export const SubmitResultBody = z
+  .union([
+    z.strictObject({
+      result: z.string().min(20).max(20_000).meta({ description: 'Compact JWS, typ tongban-result+jwt' }),
+    }),
+    z.strictObject({
+      outcome: z.enum(['approved', 'denied']),
+      decision: z.strictObject({ number: z.string().min(1).max(100), date: z.iso.date() }),
+      certificates: z
+        .array(
+          z.strictObject({
+            id: z.string().min(1),
+            type: z.string().min(1),
+            validFrom: z.iso.date(),
+            validTo: z.iso.date().nullable(),
+            sha256: Sha256Hex,
+          }),
+        )
+        .max(50)
+        .default([]),
+      documents: z
+        .array(z.strictObject({ name: z.string().min(1), mediaType: z.string().min(1), sha256: Sha256Hex }))
+        .max(50)
+        .default([]),
+      trust: TrustLevel,
+    }),
+  ])
+  .meta({ id: 'SubmitResult' })
+export type SubmitResultBody = z.infer<typeof SubmitResultBody>
+
+export interface ResultDeps {
+  results: ResultStore
+  keys: ResultKeys
+  /** Whether the case's origin region is served by another gateway (then recognition happens there). */
+  originIsRemote(originRegion: string): Promise<boolean>
+}
+
+const refuse = (reasons: string[]) =>
+  new AppError('result_refused', reasons.join('; '), {
+    errors: reasons.map((message) => ({ path: 'result', message })),
+  })
+
+export async function submitResult(ctx: VerbContext, rd: ResultDeps, caseId: string, body: SubmitResultBody) {
+  const { caller, deps } = ctx
+  const { record: c, sides } = await loadVisibleCase(ctx, caseId)
+  if (!sides.processing) throw new AppError('forbidden', 'results come from the processing side of the case')
+  if (!c.item || !c.processingRegion || !c.agreement)
+    throw new AppError('conflict', 'a parent case has no result of its own')
+  const agreement = await deps.directory.agreement(c.agreement.id, c.agreement.version)
+  const expectation = {
+    caseId: c.id,
+    originRegion: c.originRegion,
+    item: c.item,
+    processingRegion: c.processingRegion,
+    applicantIdHash: applicantIdHash(c.applicant.idType, deps.vault.decrypt(c.applicant.idNumberEnc)),
+    minTrust: agreement?.agreement.minTrust ?? 'A',
+  }
+  const now = deps.clock.now()
+  let jws: string
+  let claims: ResultClaims
+  let issuer: string
+  let kid: string
+  let attested: boolean
+  if ('result' in body) {
+    const verdict = await verifyResult(body.result, rd.keys)
+    if (!verdict.valid) throw refuse(verdict.reasons)
+    claims = verdict.claims as ResultClaims
+    issuer = verdict.issuer as string
+    kid = verdict.kid as string
+    if (issuer !== deps.gatewayId && !(caller.kind === 'client' && caller.id === issuer)) {
+      throw refuse([`the result is signed by ${issuer}, not by the system that posts it`])
+    }
+    jws = body.result
+    attested = claims.att === 'gateway'
+  } else {
+    claims = {
+      iss: deps.gatewayId,
+      sub: c.id,
+      aud: c.originRegion,
+      iat: Math.floor(now.getTime() / 1000),
+      jti: randomUUID(),
+      item: c.item,
+      region: c.processingRegion,
+      outcome: body.outcome,
+      decision: body.decision,
+      applicant: { idHash: expectation.applicantIdHash },
+      certificates: body.certificates,
+      documents: body.documents,
+      trust: body.trust,
+      att: 'gateway',
+    }
+    jws = await deps.signer.sign(claims, RESULT_TYP)
+    issuer = deps.gatewayId
+    kid = JSON.parse(Buffer.from(jws.split('.')[0] as string, 'base64url').toString()).kid
+    attested = true
+  }
+  const problems = resultProblems(claims, expectation)
+  if (problems.length) throw refuse(problems)
+
+  // The completion decides: only one result per case gets past the status machine.
+  await appendCaseEvent(deps, c.id, {
+    type: 'completed',
+    actor: actorOf(caller),
+    data: { outcome: claims.outcome, resultJti: claims.jti, issuer, attested },
+    patch: { outcome: claims.outcome },
+  })
+  await rd.results.put({ caseId: c.id, jws, claims, issuer, kid, attested, verifiedAt: now, recognition: null })
+
+  let recognition: string | null = null
+  if (!(await rd.originIsRemote(c.originRegion))) {
+    recognition = await deps.signer.sign(
+      {
+        iss: deps.gatewayId,
+        sub: c.id,
+        iat: Math.floor(now.getTime() / 1000),
+        jti: randomUUID(),
+        result: createHash('sha256').update(jws).digest('base64url'),
+        issuer,
+        status: 'recognized',
+      },
+      RECOGNITION_TYP,
+    )
+    await rd.results.setRecognition(c.id, recognition)
+    await appendCaseEvent(deps, c.id, {
+      type: 'recognized',
+      actor: 'gateway',
+      data: { recognition, resultJti: claims.jti },
+    })
+  }
+  return { result: jws, claims, issuer, attested, recognition }
+}
+
+export async function getResult(ctx: VerbContext, rd: ResultDeps, caseId: string) {
+  await loadVisibleCase(ctx, caseId)
+  const stored = await rd.results.get(caseId)
+  if (!stored) throw new AppError('not_found', `case ${caseId} has no result yet`)
+  return {
+    result: stored.jws,
+    claims: stored.claims,
+    verification: {
+      issuer: stored.issuer,
+      kid: stored.kid,
+      attested: stored.attested,
+      verifiedAt: stored.verifiedAt.toISOString(),
+      recognition: stored.recognition,
+    },
+  }
+}

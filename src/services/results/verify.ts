@@ -1,0 +1,71 @@
+/**
+ * Verifying a result JWS for anyone (PROTOCOL §5 `POST /v1/results/verify`, `tongban verify`): the
+ * header, the issuer's signature, the claims' shape and the certificate identifiers. Every failing check
+ * is a reason; `valid` only when there is none.
+ */
+import { base64url } from 'jose'
+import { certificateProblems, RESULT_TYP, ResultClaims } from '../../domain/result.js'
+import { verifyCompact } from '../../security/jws.js'
+import type { ResultKeys } from '../../security/result-keys.js'
+
+export interface ResultVerdict {
+  valid: boolean
+  reasons: string[]
+  issuer: string | null
+  kid: string | null
+  case: string | null
+  claims: Record<string, unknown> | null
+  trust: string | null
+}
+
+function decode(segment: string | undefined): Record<string, unknown> | null {
+  try {
+    const v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(base64url.decode(segment ?? '')))
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null
+  } catch {
+    return null
+  }
+}
+
+export async function verifyResult(token: string, keys: ResultKeys): Promise<ResultVerdict> {
+  const verdict: ResultVerdict = {
+    valid: false,
+    reasons: [],
+    issuer: null,
+    kid: null,
+    case: null,
+    claims: null,
+    trust: null,
+  }
+  const parts = token.split('.')
+  const header = parts.length === 3 ? decode(parts[0]) : null
+  const payload = parts.length === 3 ? decode(parts[1]) : null
+  if (!header || !payload) {
+    verdict.reasons.push('not a compact JWS')
+    return verdict
+  }
+  verdict.claims = payload
+  verdict.issuer = typeof payload.iss === 'string' ? payload.iss : null
+  verdict.kid = typeof header.kid === 'string' ? header.kid : null
+  verdict.case = typeof payload.sub === 'string' ? payload.sub : null
+  verdict.trust = typeof payload.trust === 'string' ? payload.trust : null
+  if (header.typ !== RESULT_TYP) verdict.reasons.push(`typ is ${String(header.typ)}, not ${RESULT_TYP}`)
+  const alg = String(header.alg)
+  if (alg !== 'ES256' && alg !== 'EdDSA') verdict.reasons.push(`alg ${alg} is not allowed`)
+  else if (!verdict.issuer) verdict.reasons.push('no issuer (iss)')
+  else if (!verdict.kid) verdict.reasons.push('no key id (kid)')
+  else {
+    const candidates = await keys.keysFor(verdict.issuer, { alg, kid: verdict.kid })
+    if (candidates === null) verdict.reasons.push(`unknown issuer ${verdict.issuer}`)
+    else if (candidates.length === 0) verdict.reasons.push(`unknown key ${verdict.kid} of ${verdict.issuer}`)
+    else if (!candidates.some((k) => verifyCompact(token, alg, k))) verdict.reasons.push('signature does not verify')
+  }
+  const parsed = ResultClaims.safeParse(payload)
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) verdict.reasons.push(`claims ${i.path.join('.') || '(root)'}: ${i.message}`)
+  } else {
+    verdict.reasons.push(...certificateProblems(parsed.data))
+  }
+  verdict.valid = verdict.reasons.length === 0
+  return verdict
+}

@@ -1,0 +1,159 @@
+/**
+ * Results (PROTOCOL §5) on one gateway: signed by the processing system's own, independently generated
+ * key, or attested by the gateway; verified, matched against the case, recognised; and every kind of
+ * wrong result refused with its reason, by the submission and by the public verification.
+ */
+import { createHash } from 'node:crypto'
+import { CompactSign } from 'jose'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
+import { applicant, hukouCertificate } from '../fixtures/cases.js'
+import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
+import { type ClientKey, newClientKey } from '../helpers/client-assertion.js'
+
+let t: TestApp
+let shiyan: TestClient
+let xiangyang: TestClient
+let n = 0
+const idHash = createHash('sha256').update(`resident_id:${applicant.idNumber}`).digest('base64url')
+const validCert = '1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U'
+const badCert = '1.2.156.3005.2.11100000000013661B006.113700000045046442.209FA4E88F9E4C878F3E9BED2CE7EA49.001.M'
+
+beforeAll(async () => {
+  t = await createTestApp()
+  shiyan = await t.client('shiyan-results', ['420300'])
+  xiangyang = await t.client('xiangyang-results', ['420600'])
+})
+afterAll(async () => {
+  await t?.close()
+})
+
+/** A case delivered to 襄阳 and accepted there, ready for its result. */
+async function acceptedCase(): Promise<string> {
+  const res = await shiyan.call('POST', '/v1/cases', JSON.stringify(hukouCertificate({ externalRef: `R-${n}` })), {
+    'idempotency-key': `r-${n++}`,
+  })
+  const id = res.body.case.id as string
+  await recordGatewayEvent(t.runtime.deps.cases, id, 'dispatched')
+  expect((await xiangyang.call('POST', `/v1/cases/${id}/events`, { type: 'accepted' })).status).toBe(201)
+  return id
+}
+
+function claims(caseId: string, overrides: Record<string, unknown> = {}) {
+  return {
+    iss: 'xiangyang-results',
+    sub: caseId,
+    aud: '420303',
+    iat: Math.floor(Date.now() / 1000),
+    jti: `res-${Math.random()}`,
+    item: 'hukou-certificate',
+    region: '420600',
+    outcome: 'approved',
+    decision: { number: '襄公户证〔2026〕18号', date: '2026-09-30' },
+    applicant: { idHash },
+    certificates: [{ id: validCert, type: '户籍证明', validFrom: '2026-09-30', validTo: null, sha256: 'a'.repeat(64) }],
+    documents: [],
+    trust: 'B',
+    ...overrides,
+  }
+}
+
+async function sign(payload: Record<string, unknown>, key: ClientKey = xiangyang.key, typ = 'tongban-result+jwt') {
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ })
+    .sign(key.privateKey)
+}
+
+const types = async (id: string) =>
+  (await shiyan.call('GET', `/v1/cases/${id}/events`)).body.events.map((e: { type: string }) => e.type)
+
+describe('results', () => {
+  it('records a result signed by the processing system’s key, recognises it, and anyone can verify it', async () => {
+    const id = await acceptedCase()
+    const jws = await sign(claims(id))
+    const res = await xiangyang.call('POST', `/v1/cases/${id}/result`, { result: jws })
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    expect(res.body).toMatchObject({ issuer: 'xiangyang-results', attested: false, recognition: expect.any(String) })
+    expect(await types(id)).toEqual(['submitted', 'dispatched', 'accepted', 'completed', 'recognized'])
+    const kase = (await shiyan.call('GET', `/v1/cases/${id}`)).body
+    expect(kase).toMatchObject({ status: 'completed', outcome: 'approved' })
+    const got = await shiyan.call('GET', `/v1/cases/${id}/result`)
+    expect(got.body).toMatchObject({ result: jws, verification: { issuer: 'xiangyang-results', attested: false } })
+    const verdict = await t.call('POST', '/v1/results/verify', { result: jws })
+    expect(verdict.status).toBe(200)
+    expect(verdict.body).toMatchObject({ valid: true, reasons: [], issuer: 'xiangyang-results', case: id, trust: 'B' })
+    // One result per case.
+    expect((await xiangyang.call('POST', `/v1/cases/${id}/result`, { result: jws })).status).toBe(409)
+  })
+
+  it('attests the fields of a system that cannot sign (att: gateway)', async () => {
+    const id = await acceptedCase()
+    const res = await xiangyang.call('POST', `/v1/cases/${id}/result`, {
+      outcome: 'approved',
+      decision: { number: '襄公户证〔2026〕19号', date: '2026-09-30' },
+      trust: 'B',
+    })
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    expect(res.body.claims).toMatchObject({ iss: 'gw-test', att: 'gateway', applicant: { idHash }, aud: '420303' })
+    const verdict = await t.call('POST', '/v1/results/verify', { result: res.body.result })
+    expect(verdict.body).toMatchObject({ valid: true, issuer: 'gw-test' })
+  })
+
+  it.each([
+    ['a wrong aud', { aud: '420302' }, 'not the origin region'],
+    ['a wrong sub', { sub: '00000000-0000-7000-8000-000000000000' }, 'not case'],
+    ['a wrong applicant', { applicant: { idHash: 'x'.repeat(43) } }, 'applicant hash'],
+    ['a trust level below the agreement’s minimum', { trust: 'C' }, 'below the agreement’s minimum B'],
+    [
+      'a certificate id with a bad check character',
+      {
+        certificates: [
+          { id: badCert, type: '户籍证明', validFrom: '2026-09-30', validTo: null, sha256: 'a'.repeat(64) },
+        ],
+      },
+      'certificates[0].id',
+    ],
+  ])('refuses %s with its reason', async (_name, overrides, reason) => {
+    const id = await acceptedCase()
+    const res = await xiangyang.call('POST', `/v1/cases/${id}/result`, { result: await sign(claims(id, overrides)) })
+    expect(res.status, JSON.stringify(res.body)).toBe(422)
+    expect(res.body.code).toBe('result_refused')
+    expect(res.body.detail).toContain(reason)
+    expect(await types(id)).toEqual(['submitted', 'dispatched', 'accepted'])
+  })
+
+  it('refuses a tampered payload, an unknown issuer and a wrong typ, here and at the public verification', async () => {
+    const id = await acceptedCase()
+    const good = await sign(claims(id))
+    const [h, , s] = good.split('.')
+    const tampered = `${h}.${Buffer.from(JSON.stringify(claims(id, { outcome: 'denied' }))).toString('base64url')}.${s}`
+    const stranger = await newClientKey()
+    const unknown = await sign(claims(id, { iss: 'nobody' }), stranger)
+    const wrongTyp = await sign(claims(id), xiangyang.key, 'JWT')
+    for (const [jws, reason] of [
+      [tampered, 'signature does not verify'],
+      [unknown, 'unknown issuer nobody'],
+      [wrongTyp, 'typ is JWT'],
+    ] as const) {
+      const res = await xiangyang.call('POST', `/v1/cases/${id}/result`, { result: jws })
+      expect(res.status).toBe(422)
+      expect(res.body.detail).toContain(reason)
+      const verdict = await t.call('POST', '/v1/results/verify', { result: jws })
+      expect(verdict.body.valid).toBe(false)
+      expect(verdict.body.reasons.join('; ')).toContain(reason)
+    }
+  })
+
+  it('takes results only from the processing side, and only once the case may complete', async () => {
+    const id = await acceptedCase()
+    expect((await shiyan.call('POST', `/v1/cases/${id}/result`, { result: await sign(claims(id)) })).status).toBe(403)
+    const fresh = await shiyan.call('POST', '/v1/cases', JSON.stringify(hukouCertificate({ externalRef: 'R-early' })), {
+      'idempotency-key': 'r-early',
+    })
+    const early = await xiangyang.call('POST', `/v1/cases/${fresh.body.case.id}/result`, {
+      result: await sign(claims(fresh.body.case.id)),
+    })
+    expect(early.status).toBe(409)
+    expect(early.body.code).toBe('invalid_transition')
+  })
+})

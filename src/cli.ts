@@ -10,6 +10,7 @@ import { ConfigCheckError, checkDirectory, formatProblem, loadDirectory } from '
 import { auditCommand, clientsCommand, keysCommand, tokensCommand } from './cli/admin.js'
 import { demoCommand } from './cli/demo.js'
 import { simCommand } from './cli/sim.js'
+import { verifyCommand } from './cli/verify.js'
 import { createLogger, flushLogger, type Logger } from './logger.js'
 import { createRuntime, openStore, startGateway, superviseWorkers } from './main.js'
 import { PgBindingStore } from './store/binding-store.js'
@@ -39,6 +40,8 @@ Commands:
   audit verify [CASE]   recompute the hash chains of every case (or one); exits 1 on a break
   sim [--port N --gateway-url URL --gateway-id ID --key-file F …] | sim --print-jwks --key-file F
                         a simulated city system for demos and tests (tongban sim --help)
+  verify RESULT --jwks FILE|URL
+                        check a result JWS offline with the issuer's public keys; exits 1 if invalid
   demo                  two gateways and a simulated city system on loopback, cases in each mode
   version               print the version
 
@@ -148,6 +151,7 @@ const commands: Record<string, Command> = {
   audit: auditCommand,
   sim: simCommand,
   demo: demoCommand,
+  verify: verifyCommand,
 
   async version() {
     console.log(version)

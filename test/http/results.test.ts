@@ -4,12 +4,16 @@
  * wrong result refused with its reason, by the submission and by the public verification.
  */
 import { createHash } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { CompactSign } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { applicant, hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
 import { type ClientKey, newClientKey } from '../helpers/client-assertion.js'
+import { runCli } from '../helpers/process.js'
 
 let t: TestApp
 let shiyan: TestClient
@@ -155,5 +159,27 @@ describe('results', () => {
     })
     expect(early.status).toBe(409)
     expect(early.body.code).toBe('invalid_transition')
+  })
+
+  it('tongban verify checks a result offline with only the issuer’s public keys', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'tongban-verify-'))
+    try {
+      const id = await acceptedCase()
+      const jws = await sign(claims(id))
+      const jwks = path.join(dir, 'jwks.json')
+      await writeFile(jwks, JSON.stringify(xiangyang.key.jwks))
+      const file = path.join(dir, 'result.jws')
+      await writeFile(file, jws)
+      const ok = await runCli(['verify', file, '--jwks', jwks])
+      expect(ok.code, ok.stderr).toBe(0)
+      expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true, issuer: 'xiangyang-results', case: id })
+      const [h, , sig] = jws.split('.')
+      const edited = `${h}.${Buffer.from(JSON.stringify(claims(id, { trust: 'A' }))).toString('base64url')}.${sig}`
+      const bad = await runCli(['verify', edited, '--jwks', jwks])
+      expect(bad.code).toBe(1)
+      expect(JSON.parse(bad.stdout).reasons).toContain('signature does not verify')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -160,6 +160,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   }
   const bindings = new PgBindingStore(database)
   const deadLetters = new PgDeadLetterStore(database)
+  const resultStore = new PgResultStore(database)
   // Real time, not the business clock: the circuit's delays are BullMQ delays.
   const circuit = new RedisCircuitBreaker(redis, config.redis.queuePrefix)
   const identity = {
@@ -177,7 +178,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
         prefix: config.redis.queuePrefix,
         lockMs: config.redis.workerLockMs,
         concurrency: config.redis.concurrency,
-        deps: { cases: caseDeps, adapters: resolver, redis, prefix: config.redis.queuePrefix },
+        deps: { cases: caseDeps, adapters: resolver, results: resultStore, redis, prefix: config.redis.queuePrefix },
         deadLetters,
         logger,
       })
@@ -239,7 +240,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     deadLetters,
     bindings: { bindings, resolver, circuit, directory },
     results: {
-      results: new PgResultStore(database),
+      results: resultStore,
       keys: resultKeys(config.gateway.id, () => keys.jwks(), clientKeys),
       originIsRemote: async (region) => (await resolver.resolve(region))?.kind === 'peer',
     },

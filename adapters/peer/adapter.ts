@@ -165,6 +165,23 @@ export function createPeerAdapter(settings: unknown, deps: PeerAdapterDeps): Reg
       throw failureFromStatus(res.status, 'deliverFollowUp', res)
     },
 
+    async deliverResult(remoteRef: string, result: string, ctx: CallContext): Promise<void> {
+      const path = `/v1/cases/${encodeURIComponent(remoteRef)}/result`
+      const res = await (await call('POST', path, ctx.signal, { result })).send()
+      if (res.status === 201) return
+      if (res.status === 409) {
+        const problem = problemOf(res)
+        // An earlier attempt landed and only its answer was lost: the case completed with this result.
+        if (
+          problem.code === 'invalid_transition' &&
+          ['completed', 'result_delivered', 'closed'].includes(problem.currentStatus ?? '')
+        ) {
+          return
+        }
+      }
+      throw failureFromStatus(res.status, 'deliverResult', res)
+    },
+
     async health(signal: AbortSignal): Promise<AdapterHealth> {
       try {
         const res = await (await call('GET', '/healthz', signal)).send()

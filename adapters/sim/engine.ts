@@ -1,7 +1,7 @@
 /**
  * The simulated city system's behaviour: cases held in memory, each driven by its own pipeline that
  * answers the gateway after the configured delays (materials_received for offline_proxy, then accepted or
- * rejected, then in_review, then a decision recorded locally). Follow-ups from the gateway are recorded;
+ * rejected, then in_review, then the decision, posted as result fields the gateway attests). Follow-ups are recorded;
  * `withdrawn` stops a case's pipeline. Identity numbers are never stored: only a masked form.
  */
 import { z } from 'zod'
@@ -229,10 +229,21 @@ export class SimEngine {
       if (!(await this.#post(held, { type: 'in_review', data: {} }, signal))) return
       view.status = 'in_review'
       await sleep(o.decideDelayMs, signal)
-      view.decision = this.#d.random() < o.denyRate ? 'denied' : 'approved'
+      const decision = this.#d.random() < o.denyRate ? 'denied' : 'approved'
+      const result = {
+        outcome: decision,
+        decision: { number: `${view.ref}-决定`, date: new Date().toISOString().slice(0, 10) },
+        trust: 'B',
+      }
+      // The decision goes to the gateway as unsigned result fields, which it attests (att: gateway).
+      if (!(await this.#post(held, { type: 'completed', data: result }, signal))) return
+      view.decision = decision
       view.status = 'decided'
       // Results (signed result JWS, POST /v1/cases/{id}/result) come with a later version of the sim.
-      this.#d.logger.info({ ref: view.ref, caseId: view.caseId, decision: view.decision }, 'case decided (not posted)')
+      this.#d.logger.info(
+        { ref: view.ref, caseId: view.caseId, decision: view.decision },
+        'case decided; result posted',
+      )
     } catch (e) {
       if (!signal.aborted) {
         this.#d.logger.error({ ref: view.ref, caseId: view.caseId, err: (e as Error).message }, 'pipeline failed')

@@ -10,8 +10,12 @@ import { createHash, randomUUID } from 'node:crypto'
 import type { AdapterLogger } from '../../src/ports/region-adapter.js'
 import { type SimKey, signJws } from './keys.js'
 
-/** The processing side's events the sim posts (copied from the lifecycle: adapters cannot import it). */
-export type SimEventType = 'materials_received' | 'accepted' | 'rejected' | 'in_review'
+/**
+ * The processing side's events the sim posts (copied from the lifecycle: adapters cannot import it).
+ * `completed` is the decision: its data (outcome, decision, trust) goes to `/result` as unsigned result
+ * fields, which the gateway attests.
+ */
+export type SimEventType = 'materials_received' | 'accepted' | 'rejected' | 'in_review' | 'completed'
 
 export interface SimEvent {
   type: SimEventType
@@ -40,6 +44,7 @@ const statusAfter: Record<SimEventType, string> = {
   accepted: 'accepted',
   rejected: 'rejected',
   in_review: 'in_review',
+  completed: 'completed',
 }
 
 type Attempt = { done: true } | { done: false; retry: boolean; reason: string; retryAfterMs?: number }
@@ -93,7 +98,8 @@ export class GatewayNotifier {
    * `signal` aborts (then it rejects with the abort reason). Never throws for a refusal: the outcome says.
    */
   async post(caseId: string, event: SimEvent, signal: AbortSignal): Promise<PostOutcome> {
-    const url = new URL(`v1/cases/${encodeURIComponent(caseId)}/events`, this.#base())
+    const suffix = event.type === 'completed' ? 'result' : 'events'
+    const url = new URL(`v1/cases/${encodeURIComponent(caseId)}/${suffix}`, this.#base())
     const started = Date.now()
     const log = { caseId, event: event.type }
     for (let attempt = 1; ; attempt++) {
@@ -121,7 +127,7 @@ export class GatewayNotifier {
   }
 
   async #attempt(url: URL, event: SimEvent, signal: AbortSignal): Promise<Attempt> {
-    const body = Buffer.from(JSON.stringify(event))
+    const body = Buffer.from(JSON.stringify(event.type === 'completed' ? event.data : event))
     const pathAndQuery = url.pathname + url.search
     let res: Response
     try {

@@ -27,7 +27,7 @@ export const SimOptions = z
     acceptDelayMs: Ms.default(2000),
     /** From `accepted` to `in_review`. */
     reviewDelayMs: Ms.default(3000),
-    /** From `in_review` to the decision (recorded only, no event yet). */
+    /** From `in_review` to the decision, posted to the gateway as result fields it attests. */
     decideDelayMs: Ms.default(5000),
     /** offline_proxy: from the `materials_shipped` follow-up to `materials_received` (the parcel's journey). */
     receiveDelayMs: Ms.default(2000),

@@ -247,8 +247,10 @@ export async function demoCommand(): Promise<number> {
     }
     console.log('')
 
-    const until = Date.now() + 45_000
-    while (Date.now() < until && cases.some((c) => c.seen < (c.mode === 'multi_site/421300' ? 2 : 4))) {
+    const until = Date.now() + 60_000
+    // Until every case is recognised at 十堰 (襄阳's system decides; the attested result comes back), or 60 s.
+    const target = (mode: string) => (mode === 'multi_site/421300' ? 2 : mode === 'offline_proxy' ? 8 : 6)
+    while (Date.now() < until && cases.some((c) => c.seen < target(c.mode))) {
       for (const c of cases) {
         const events = (await api(shiyan, 'GET', `/v1/cases/${c.id}/events`, undefined, window)).events ?? []
         for (const e of events.slice(c.seen)) {

@@ -50,6 +50,8 @@ export type ResultClaims = z.infer<typeof ResultClaims>
 /** What the case says the result must match. */
 export interface ResultExpectation {
   caseId: string
+  /** The same case's id at the processing gateway, when it went there through a peer (its `sub` is that id). */
+  remoteCaseId?: string | null
   originRegion: string
   item: string
   processingRegion: string
@@ -66,7 +68,9 @@ export function trustMeets(level: TrustLevel, minimum: TrustLevel): boolean {
 /** Every reason the claims fail the case (empty: they match); certificate ids are checked too. */
 export function resultProblems(claims: ResultClaims, expect: ResultExpectation): string[] {
   const problems: string[] = []
-  if (claims.sub !== expect.caseId) problems.push(`sub is ${claims.sub}, not case ${expect.caseId}`)
+  if (claims.sub !== expect.caseId && claims.sub !== expect.remoteCaseId) {
+    problems.push(`sub is ${claims.sub}, not case ${expect.caseId}`)
+  }
   if (claims.aud !== expect.originRegion)
     problems.push(`aud is ${claims.aud}, not the origin region ${expect.originRegion}`)
   if (claims.item !== expect.item) problems.push(`item is ${claims.item}, not ${expect.item}`)

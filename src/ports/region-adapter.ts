@@ -82,6 +82,11 @@ export interface RegionAdapter {
   readonly kind: AdapterKind
   deliverCase(c: OutboundCase, ctx: CallContext): Promise<DeliveryReceipt>
   deliverFollowUp(f: FollowUp, ctx: CallContext): Promise<void>
+  /**
+   * Only for an origin that is another gateway: hands it the case's result JWS (PROTOCOL §5,
+   * `POST /v1/cases/{remoteRef}/result`). A 409 showing the case already completed counts as delivered.
+   */
+  deliverResult?(remoteRef: string, result: string, ctx: CallContext): Promise<void>
   /** Only for systems that cannot call back: the events after the ones already seen. */
   fetchStatus?(remoteRef: string, ctx: CallContext): Promise<RemoteEvent[]>
   health(signal: AbortSignal): Promise<AdapterHealth>

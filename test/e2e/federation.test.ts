@@ -133,7 +133,7 @@ afterAll(async () => {
 const waitFor = <T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 20_000) => waitUntil(what, f, ms)
 
 describe('two gateways through peer adapters', () => {
-  it('online_transfer: 十堰 window → 襄阳 gateway → its system; accepted and in_review come back', async () => {
+  it('online_transfer: 十堰 window → 襄阳 gateway → its system; its status and its result come back, recognised at 十堰', async () => {
     const res = await call(
       shiyan,
       'POST',
@@ -151,6 +151,21 @@ describe('two gateways through peer adapters', () => {
       return types.includes('in_review') ? types : false
     })
     expect(origin).toEqual(['submitted', 'dispatched', 'accepted', 'in_review'])
+    // 襄阳's system decides; 襄阳 attests the result and hands it back; 十堰 verifies and recognises it.
+    const done = await waitFor('the result recognised at 十堰', async () => {
+      const t = await typesOf(shiyan, id, operator)
+      return t.includes('recognized') ? t : false
+    })
+    expect(done).toEqual(['submitted', 'dispatched', 'accepted', 'in_review', 'completed', 'recognized'])
+    const result = (await call(shiyan, 'GET', `/v1/cases/${id}/result`, undefined, operator)).body
+    expect(result.claims).toMatchObject({
+      iss: 'gw-420600',
+      aud: '420303',
+      region: '420600',
+      att: 'gateway',
+      outcome: 'approved',
+    })
+    expect(result.verification).toMatchObject({ issuer: 'gw-420600', recognition: expect.any(String) })
     const dispatched = (await call(shiyan, 'GET', `/v1/cases/${id}/events`, undefined, operator)).body.events[1]
     expect(dispatched.data.adapter).toBe('peer')
     const remote = dispatched.data.remoteRef as string
@@ -160,13 +175,14 @@ describe('two gateways through peer adapters', () => {
       externalRef: id,
       originRegion: '420303',
       processingRegion: '420600',
-      status: 'in_review',
+      status: 'completed',
     })
     const list = (await call(xiangyang, 'GET', '/v1/cases?limit=200')).body.cases.filter(
       (c: { externalRef: string }) => c.externalRef === id,
     )
     expect(list).toHaveLength(1)
-    expect(await typesOf(xiangyang, remote)).toEqual(['submitted', 'dispatched', 'accepted', 'in_review'])
+    // At 襄阳 the result is recorded but recognised at the origin, not there.
+    expect(await typesOf(xiangyang, remote)).toEqual(['submitted', 'dispatched', 'accepted', 'in_review', 'completed'])
   })
 
   it('full_online: an online application from 张湾区, accepted and in review at 襄阳', async () => {

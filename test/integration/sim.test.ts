@@ -48,7 +48,8 @@ async function startFakeGateway() {
   let script: (caseId: string, type: string) => Response | undefined = () => undefined
 
   const app = new Hono()
-  app.post('/v1/cases/:id/events', async (c) => {
+  // Events, and the decision as result fields (the gateway attests them).
+  app.post('/v1/cases/:id/:what{events|result}', async (c) => {
     const raw = new Uint8Array(await c.req.arrayBuffer())
     const token = (c.req.header('authorization') ?? '').replace(/^Bearer /, '')
     let clientId: string
@@ -78,7 +79,11 @@ async function startFakeGateway() {
       refusals.push((e as Error).message)
       return c.json({ code: 'unauthenticated', detail: (e as Error).message }, 401)
     }
-    const body = JSON.parse(new TextDecoder().decode(raw)) as { type: string; data: Record<string, unknown> }
+    const parsed = JSON.parse(new TextDecoder().decode(raw)) as Record<string, unknown>
+    const body =
+      c.req.param('what') === 'result'
+        ? { type: 'completed', data: parsed }
+        : (parsed as { type: string; data: Record<string, unknown> })
     const caseId = c.req.param('id')
     const scripted = script(caseId, body.type)
     if (scripted) return scripted
@@ -206,7 +211,11 @@ describe('the simulated city system', () => {
     expect(typeof payload.iat).toBe('number')
 
     await waitFor('decision', async () => (await s.view(body.ref)).decision !== null)
-    expect(gateway.typesFor(c.caseId)).toEqual(['accepted', 'in_review'])
+    expect(gateway.typesFor(c.caseId)).toEqual(['accepted', 'in_review', 'completed'])
+    expect(gateway.events.find((e) => e.caseId === c.caseId && e.type === 'completed')?.data).toMatchObject({
+      outcome: 'approved',
+      trust: 'B',
+    })
     expect(gateway.events.find((e) => e.caseId === c.caseId)?.clientId).toBe(s.sim.options.clientId)
     const view = await s.view(body.ref)
     expect(view).toMatchObject({ status: 'decided', decision: 'approved', caseId: c.caseId, mode: 'online_transfer' })
@@ -230,10 +239,12 @@ describe('the simulated city system', () => {
     expect((await s.view(body.ref)).decision).toBeNull()
   })
 
-  it('decides denied at denyRate 1 (recorded, not posted)', async () => {
+  it('decides denied at denyRate 1, and posts it as the result', async () => {
     const s = await startSim({ denyRate: 1 })
-    const { body } = await s.deliver(outbound())
+    const c = outbound()
+    const { body } = await s.deliver(c)
     await waitFor('decision', async () => (await s.view(body.ref)).decision === 'denied')
+    expect(gateway.events.find((e) => e.caseId === c.caseId && e.type === 'completed')?.data.outcome).toBe('denied')
   })
 
   it('holds an offline_proxy case until materials_shipped, then posts materials_received and accepted', async () => {
@@ -251,7 +262,8 @@ describe('the simulated city system', () => {
     })
     expect(res.status).toBe(204)
     await waitFor('in_review', () => gateway.typesFor(c.caseId).includes('in_review'))
-    expect(gateway.typesFor(c.caseId)).toEqual(['materials_received', 'accepted', 'in_review'])
+    // The decision (`completed`) may follow at once: the events up to in_review, in order.
+    expect(gateway.typesFor(c.caseId).slice(0, 3)).toEqual(['materials_received', 'accepted', 'in_review'])
     expect(gateway.events.find((e) => e.caseId === c.caseId)?.data.note).toContain('EA123456789CN')
     const view = await s.view(body.ref)
     expect(view.followUps.map((f: { type: string }) => f.type)).toEqual(['materials_shipped'])
@@ -329,7 +341,7 @@ describe('the simulated city system', () => {
     await s.deliver(c)
     await waitFor('in_review', () => gateway.typesFor(c.caseId).includes('in_review'))
     expect(failures).toBe(3)
-    expect(gateway.typesFor(c.caseId)).toEqual(['accepted', 'in_review'])
+    expect(gateway.typesFor(c.caseId).slice(0, 2)).toEqual(['accepted', 'in_review'])
   })
 
   it('treats a 409 naming the status it leads to as already posted', async () => {

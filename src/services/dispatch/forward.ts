@@ -6,7 +6,8 @@
  * - A processing-side event (accepted, rejected, supplement_requested, …) goes back to the origin only when
  *   the origin is another gateway: the origin region is bound to a `peer` adapter, and the case's
  *   `externalRef` is the origin gateway's case id. On the origin gateway itself nothing goes anywhere.
- * - Gateway events stay local.
+ * - The result (`completed`) goes back to such an origin too, as the result JWS itself (PROTOCOL §5).
+ * - Other gateway events stay local.
  *
  * Per case and direction, events go out in order: an event waits (retryably) until the previous
  * forwardable event in the same direction was delivered (marks kept in Redis).
@@ -16,11 +17,13 @@ import { type EventType, eventSide } from '../../domain/lifecycle.js'
 import { AppError, isAppError } from '../../errors.js'
 import type { CaseEvent, CaseRecord } from '../../ports/case-store.js'
 import type { AdapterResolver } from '../../ports/region-adapter.js'
+import type { ResultStore } from '../../ports/result-store.js'
 import type { CaseDeps } from '../context.js'
 
 export interface ForwardDeps {
   cases: CaseDeps
   adapters: AdapterResolver
+  results: ResultStore
   redis: Redis
   prefix: string
 }
@@ -36,7 +39,8 @@ export type ForwardOutcome =
 async function directionOf(deps: ForwardDeps, c: CaseRecord, type: EventType): Promise<Direction | null> {
   const side = eventSide[type]
   if (side === 'origin') return c.processingRegion && c.remoteRef ? 'to_processing' : null
-  if (side === 'processing') {
+  // The result (recorded with `completed`) goes back like the processing side's events.
+  if (side === 'processing' || type === 'completed') {
     if (!c.externalRef) return null
     const origin = await deps.adapters.resolve(c.originRegion)
     return origin?.kind === 'peer' ? 'to_origin' : null
@@ -85,10 +89,23 @@ export async function forwardEvent(
   // the other side accepts (PROTOCOL §4 event bodies are strict).
   const { window: _window, ...data } = event.data
   try {
-    await target.adapter.deliverFollowUp(
-      { caseId, remoteRef, seq, type: event.type, at: event.at.toISOString(), data },
-      { idempotencyKey: `${caseId}-${seq}`, signal },
-    )
+    const ctx = { idempotencyKey: `${caseId}-${seq}`, signal }
+    if (event.type === 'completed') {
+      const result = await deps.results.get(caseId)
+      if (!result)
+        return {
+          kind: 'retry',
+          error: new AppError('upstream_failed', 'the result is not stored yet', { retryable: true }),
+        }
+      if (!target.adapter.deliverResult)
+        return { kind: 'dead', reason: `the ${target.kind} adapter cannot carry results` }
+      await target.adapter.deliverResult(remoteRef, result.jws, ctx)
+    } else {
+      await target.adapter.deliverFollowUp(
+        { caseId, remoteRef, seq, type: event.type, at: event.at.toISOString(), data },
+        ctx,
+      )
+    }
   } catch (e) {
     const error = isAppError(e)
       ? e

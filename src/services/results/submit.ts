@@ -73,6 +73,7 @@ export async function submitResult(ctx: VerbContext, rd: ResultDeps, caseId: str
   const agreement = await deps.directory.agreement(c.agreement.id, c.agreement.version)
   const expectation = {
     caseId: c.id,
+    remoteCaseId: c.remoteRef,
     originRegion: c.originRegion,
     item: c.item,
     processingRegion: c.processingRegion,

@@ -120,6 +120,13 @@ export interface CaseTx {
   insertCase(c: NewCase): Promise<void>
   /** The case, locked FOR UPDATE until the transaction ends; null when unknown. */
   lockCase(id: string): Promise<CaseRecord | null>
+  /** The case's parent id (a plain read: parent_id never changes); null for a top-level or unknown case. */
+  parentOf(id: string): Promise<string | null>
+  /**
+   * A parent's children, locked FOR UPDATE in id order. Lock order across a family is always the parent
+   * first, then children by id, so that two transactions on one family never wait on each other in a cycle.
+   */
+  lockChildren(parentId: string): Promise<CaseRecord[]>
   updateCase(
     id: string,
     patch: Partial<

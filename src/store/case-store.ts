@@ -234,6 +234,21 @@ class PgCaseTx implements CaseTx {
     return row === undefined ? null : toCase(row)
   }
 
+  async parentOf(id: string): Promise<string | null> {
+    const [row] = await this.db.select({ parentId: cases.parentId }).from(cases).where(eq(cases.id, id))
+    return row?.parentId ?? null
+  }
+
+  async lockChildren(parentId: string): Promise<CaseRecord[]> {
+    const rows = await this.db
+      .select()
+      .from(cases)
+      .where(eq(cases.parentId, parentId))
+      .orderBy(asc(cases.id))
+      .for('update')
+    return rows.map(toCase)
+  }
+
   async updateCase(id: string, patch: CasePatch, at: Date): Promise<void> {
     const set: Partial<typeof cases.$inferInsert> = {}
     if (patch.status !== undefined) set.status = patch.status

@@ -116,7 +116,10 @@ describe('dispatch', () => {
     const children = res.body.case.children.map((c: { id: string }) => c.id)
     for (const id of children)
       await waitFor(`child ${id} dispatched`, async () => (await statusOf(id)) === 'dispatched')
-    expect(await statusOf(res.body.case.id)).toBe('submitted')
+    // The parent follows its children's status, but was never delivered: no event of its own.
+    expect(await statusOf(res.body.case.id)).toBe('dispatched')
+    const events = (await t.admin('GET', `/v1/cases/${res.body.case.id}/events`)).body.events
+    expect(events.map((e: { type: string }) => e.type)).toEqual(['submitted'])
   })
 
   it('retries a region that is down with backoff, then delivers once when it is back', async () => {

@@ -3,10 +3,24 @@
  * gateway's own (dispatched, delivery_failed, polled statuses …) and re-drives. Under the case's row
  * lock: the status machine, the case's new state, the next link of the hash chain, and an outbox row so
  * that the other side learns of it; all in one transaction.
+ *
+ * Families (a one-thing bundle or a `multi_site` case): the parent's row is locked first, then the
+ * child's. A child's change re-derives the parent's status, outcome and due date (domain/bundle.ts), and
+ * the parent records `completed`, `rejected` or `withdrawn` itself when its last child settles. An origin
+ * event on the parent that issues or ends the bundle (`result_delivered`, `closed`, `withdrawn`) applies to
+ * every child in the same transaction: the results of a bundle are issued together, never one by one.
  */
-import { allowedEvents, applyEvent, type EventType, eventSide } from '../../domain/lifecycle.js'
+import { type ChildState, cascadingEvents, deriveParent, isParentCase } from '../../domain/bundle.js'
+import {
+  allowedEvents,
+  applyEvent,
+  type CaseStatus,
+  type EventType,
+  eventSide,
+  type LifecycleState,
+} from '../../domain/lifecycle.js'
 import { AppError } from '../../errors.js'
-import type { CaseEvent, CaseRecord } from '../../ports/case-store.js'
+import type { CaseEvent, CaseRecord, CaseTx } from '../../ports/case-store.js'
 import type { CaseDeps } from '../context.js'
 
 export interface AppendEvent {
@@ -19,9 +33,124 @@ export interface AppendEvent {
   outbox?: { topic: string; key: string; payload: Record<string, unknown> }[]
 }
 
+const stateOf = (c: CaseRecord): LifecycleState => ({
+  status: c.status,
+  mode: c.mode,
+  suspended: c.suspended,
+  rated: c.rated,
+})
+
+const refusal = (reason: string, state: LifecycleState, more: Record<string, unknown> = {}) =>
+  new AppError('invalid_transition', reason, {
+    expose: {
+      currentStatus: state.status,
+      allowedEvents: allowedEvents(state).filter((t) => eventSide[t] !== 'gateway'),
+      ...more,
+    },
+  })
+
+/** Applies one event to one locked case: status machine, row, chain link, outbox row. */
+async function applyTo(
+  tx: CaseTx,
+  c: CaseRecord,
+  e: AppendEvent,
+  now: Date,
+): Promise<{ event: CaseEvent; record: CaseRecord }> {
+  const state = stateOf(c)
+  const next = applyEvent(state, e.type)
+  if (!next.ok) throw refusal(next.reason, state)
+  const patch = { status: next.state.status, suspended: next.state.suspended, rated: next.state.rated, ...e.patch }
+  await tx.updateCase(c.id, patch, now)
+  const event = await tx.appendEvent(c.id, { type: e.type, at: now, actor: e.actor, data: e.data ?? {} })
+  await tx.addOutbox('case.event', `${c.id}-${event.seq}`, { caseId: c.id, seq: event.seq })
+  for (const row of e.outbox ?? []) await tx.addOutbox(row.topic, row.key, row.payload)
+  return { event, record: { ...c, ...patch } }
+}
+
+const childSummary = (c: CaseRecord) => ({
+  id: c.id,
+  item: c.item,
+  processingRegion: c.processingRegion,
+  status: c.status,
+  outcome: c.outcome,
+})
+
+/**
+ * Re-derives a locked parent from its children (one of which, `changed`, was just updated in this
+ * transaction); records the parent's own `completed` / `rejected` / `withdrawn` when its last child settles.
+ */
+async function deriveFamily(tx: CaseTx, parent: CaseRecord, changed: CaseRecord, now: Date): Promise<void> {
+  const children = (await tx.lockChildren(parent.id)).map((c) => (c.id === changed.id ? changed : c))
+  const derived = deriveParent(children as ChildState[])
+  const same =
+    derived.status === parent.status &&
+    derived.outcome === parent.outcome &&
+    derived.dueDate === parent.dueDate &&
+    derived.dueAt?.getTime() === parent.dueAt?.getTime()
+  if (same) return
+  await tx.updateCase(
+    parent.id,
+    {
+      status: derived.status,
+      outcome: derived.outcome,
+      ...(derived.dueAt ? { dueAt: derived.dueAt, dueDate: derived.dueDate } : {}),
+      ...(settledEvent(derived.status) ? { suspended: false } : {}),
+    },
+    now,
+  )
+  const type = settledEvent(derived.status)
+  if (type && parent.status !== derived.status) {
+    const event = await tx.appendEvent(parent.id, {
+      type,
+      at: now,
+      actor: 'gateway',
+      data: { outcome: derived.outcome, children: children.map(childSummary) },
+    })
+    await tx.addOutbox('case.event', `${parent.id}-${event.seq}`, { caseId: parent.id, seq: event.seq })
+  }
+}
+
+/** The event a parent records of its own when its children settle it in this status. */
+function settledEvent(status: CaseStatus): 'completed' | 'rejected' | 'withdrawn' | null {
+  return status === 'completed' || status === 'rejected' || status === 'withdrawn' ? status : null
+}
+
+/**
+ * An issuing or ending origin event posted on a parent, applied to every child that can take it. All
+ * children or none: a withdrawal refused by one child (already decided) refuses the whole.
+ */
+async function cascade(tx: CaseTx, parent: CaseRecord, e: AppendEvent, now: Date): Promise<CaseRecord[]> {
+  const children = await tx.lockChildren(parent.id)
+  const type = e.type
+  const takes = (c: CaseRecord) => applyEvent(stateOf(c), type).ok
+  // Children already where the event would take them (or past it) are left as they are.
+  const skip = (c: CaseRecord) =>
+    c.status === 'withdrawn' || (type !== 'withdrawn' && (c.status === 'rejected' || c.status === 'closed'))
+  const blocking = children.filter((c) => !skip(c) && !takes(c))
+  const targets = children.filter((c) => !skip(c) && takes(c))
+  if (type === 'withdrawn' ? blocking.length > 0 : targets.length === 0 || blocking.length > 0) {
+    throw refusal(
+      `${type} applies to every child case of the bundle together, and ${
+        blocking.length > 0
+          ? `child ${blocking.map((c) => `${c.id} (${c.status})`).join(', ')} cannot take it now`
+          : 'no child can take it now'
+      }`,
+      stateOf(parent),
+      { children: children.map(childSummary) },
+    )
+  }
+  const updated: CaseRecord[] = []
+  for (const child of targets) {
+    const data = { ...e.data, parent: parent.id }
+    updated.push((await applyTo(tx, child, { type, actor: e.actor, data }, now)).record)
+  }
+  return children.map((c) => updated.find((u) => u.id === c.id) ?? c)
+}
+
 /**
  * @throws AppError `not_found` for an unknown case; `invalid_transition` (409) with `currentStatus` and the
- *   events the parties may post now, when the status does not allow the event.
+ *   events the parties may post now, when the status does not allow the event (for a bundle's child, also
+ *   an issuing event that must be posted on the parent).
  */
 export async function appendCaseEvent(
   deps: CaseDeps,
@@ -30,27 +159,34 @@ export async function appendCaseEvent(
 ): Promise<{ event: CaseEvent; status: CaseRecord['status'] }> {
   const now = deps.clock.now()
   const result = await deps.cases.transaction(async (tx) => {
+    const parentId = await tx.parentOf(caseId)
+    const parent = parentId === null ? null : await tx.lockCase(parentId)
     const current = await tx.lockCase(caseId)
     if (!current) throw new AppError('not_found', `no case ${caseId}`)
-    const state = { status: current.status, mode: current.mode, suspended: current.suspended, rated: current.rated }
-    const next = applyEvent(state, e.type)
-    if (!next.ok) {
-      throw new AppError('invalid_transition', next.reason, {
-        expose: {
-          currentStatus: current.status,
-          allowedEvents: allowedEvents(state).filter((t) => eventSide[t] !== 'gateway'),
-        },
-      })
+
+    if (parent && cascadingEvents.has(e.type as never) && eventSide[e.type] === 'origin') {
+      throw refusal(
+        `${e.type} is posted on the bundle's parent case ${parent.id}: its children's results are issued together`,
+        stateOf(current),
+        { parent: parent.id },
+      )
     }
-    await tx.updateCase(
-      caseId,
-      { status: next.state.status, suspended: next.state.suspended, rated: next.state.rated, ...e.patch },
-      now,
-    )
-    const event = await tx.appendEvent(caseId, { type: e.type, at: now, actor: e.actor, data: e.data ?? {} })
-    await tx.addOutbox('case.event', `${caseId}-${event.seq}`, { caseId, seq: event.seq })
-    for (const row of e.outbox ?? []) await tx.addOutbox(row.topic, row.key, row.payload)
-    return { event, status: next.state.status }
+    if (isParentCase(current) && cascadingEvents.has(e.type as never)) {
+      // The parent's own transition first (its status machine decides), then every child.
+      const own = applyEvent(stateOf(current), e.type)
+      if (!own.ok) throw refusal(own.reason, stateOf(current))
+      await cascade(tx, current, e, now)
+      const { event, record } = await applyTo(tx, current, e, now)
+      return { event, status: record.status }
+    }
+
+    const { event, record } = await applyTo(tx, current, e, now)
+    const moved =
+      record.status !== current.status ||
+      record.outcome !== current.outcome ||
+      record.dueAt?.getTime() !== current.dueAt?.getTime()
+    if (parent && moved) await deriveFamily(tx, parent, record, now)
+    return { event, status: record.status }
   })
   deps.afterCommit?.()
   return result

@@ -4,6 +4,7 @@
  * the worker only translates the decision into BullMQ terms.
  */
 import type { RetryPolicy } from '../../../config/schema.js'
+import { isParentCase } from '../../domain/bundle.js'
 import { AppError, isAppError } from '../../errors.js'
 import type { CaseRecord } from '../../ports/case-store.js'
 import type { DeadLetterStore } from '../../ports/dead-letter-store.js'
@@ -81,8 +82,7 @@ export async function dispatchCase(
   const c = await deps.cases.cases.get(caseId)
   if (!c) return { kind: 'skipped', reason: 'no such case' }
   if (c.status !== 'submitted') return { kind: 'skipped', reason: `status is ${c.status}` }
-  if (c.parentId === null && c.thing !== null)
-    return { kind: 'skipped', reason: 'a parent case is not delivered itself' }
+  if (isParentCase(c)) return { kind: 'skipped', reason: 'a parent case is not delivered itself' }
   const region = c.processingRegion as string
   const snap = await deps.cases.directory.snapshot()
   const policy = (c.agreement && snap.agreements.get(c.agreement.id)?.retryPolicy) || defaultPolicy

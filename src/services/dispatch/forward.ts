@@ -13,6 +13,7 @@
  * forwardable event in the same direction was delivered (marks kept in Redis).
  */
 import type { Redis } from 'ioredis'
+import { isParentCase } from '../../domain/bundle.js'
 import { type EventType, eventSide } from '../../domain/lifecycle.js'
 import { AppError, isAppError } from '../../errors.js'
 import type { CaseEvent, CaseRecord } from '../../ports/case-store.js'
@@ -37,6 +38,8 @@ export type ForwardOutcome =
   | { kind: 'dead'; reason: string }
 
 async function directionOf(deps: ForwardDeps, c: CaseRecord, type: EventType): Promise<Direction | null> {
+  // A parent exists on its origin gateway only: its children are what travels.
+  if (isParentCase(c)) return null
   const side = eventSide[type]
   if (side === 'origin') return c.processingRegion && c.remoteRef ? 'to_processing' : null
   // The result (recorded with `completed`) goes back like the processing side's events.

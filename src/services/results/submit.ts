@@ -8,6 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { TrustLevel } from '../../../config/schema.js'
+import { isParentCase } from '../../domain/bundle.js'
 import { RESULT_TYP, type ResultClaims, resultProblems } from '../../domain/result.js'
 import { AppError } from '../../errors.js'
 import type { ResultStore } from '../../ports/result-store.js'
@@ -155,19 +156,48 @@ export async function submitResult(ctx: VerbContext, rd: ResultDeps, caseId: str
   return { result: jws, claims, issuer, attested, recognition }
 }
 
+const resultView = (stored: NonNullable<Awaited<ReturnType<ResultStore['get']>>>) => ({
+  result: stored.jws,
+  claims: stored.claims,
+  verification: {
+    issuer: stored.issuer,
+    kid: stored.kid,
+    attested: stored.attested,
+    verifiedAt: stored.verifiedAt.toISOString(),
+    recognition: stored.recognition,
+  },
+})
+
+/** Statuses in which a bundle's results are out: the last child completed (unified issuance). */
+const issued: ReadonlySet<string> = new Set(['completed', 'result_delivered', 'closed'])
+
+/**
+ * A case's result; for a bundle or a `multi_site` parent, every child's result together, once the last
+ * child has completed (before that, none: they are issued together).
+ */
 export async function getResult(ctx: VerbContext, rd: ResultDeps, caseId: string) {
-  await loadVisibleCase(ctx, caseId)
+  const { record, children } = await loadVisibleCase(ctx, caseId)
+  if (isParentCase(record)) {
+    if (!issued.has(record.status)) {
+      throw new AppError(
+        'not_found',
+        `case ${caseId} is a bundle in status ${record.status}: its children's results are issued together once the last child completes`,
+      )
+    }
+    const results = []
+    for (const child of children) {
+      const stored = await rd.results.get(child.id)
+      if (stored)
+        results.push({
+          case: child.id,
+          item: child.item,
+          processingRegion: child.processingRegion,
+          ...resultView(stored),
+        })
+    }
+    return { case: caseId, outcome: record.outcome, results }
+  }
   const stored = await rd.results.get(caseId)
   if (!stored) throw new AppError('not_found', `case ${caseId} has no result yet`)
-  return {
-    result: stored.jws,
-    claims: stored.claims,
-    verification: {
-      issuer: stored.issuer,
-      kid: stored.kid,
-      attested: stored.attested,
-      verifiedAt: stored.verifiedAt.toISOString(),
-      recognition: stored.recognition,
-    },
-  }
+  return resultView(stored)
 }

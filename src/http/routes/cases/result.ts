@@ -21,6 +21,10 @@ const Verification = z.object({
   recognition: z.string().nullable().meta({ description: 'The origin gateway’s recognition receipt (JWS)' }),
 })
 
+const SingleResult = z
+  .object({ result: z.string(), claims: ResultClaims, verification: Verification })
+  .meta({ id: 'CaseResult' })
+
 const post = createRoute({
   method: 'post',
   path: '/v1/cases/{id}/result',
@@ -55,7 +59,25 @@ const get = createRoute({
   security: [{ bearer: [] }],
   request: { params: IdParam },
   responses: {
-    200: json(z.object({ result: z.string(), claims: ResultClaims, verification: Verification }), 'The result'),
+    200: json(
+      z.union([
+        SingleResult,
+        z
+          .object({
+            case: z.string(),
+            outcome: z.enum(['approved', 'denied']).nullable(),
+            results: z.array(
+              SingleResult.extend({
+                case: z.string(),
+                item: z.string().nullable(),
+                processingRegion: z.string().nullable(),
+              }),
+            ),
+          })
+          .meta({ id: 'BundleResults', description: 'A bundle’s or multi-site case’s results, issued together' }),
+      ]),
+      'The result; for a bundle or multi-site parent, every child’s result together',
+    ),
     ...problems(400, 401, 404),
   },
 })

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createSimApp } from '../../adapters/sim/server.js'
+import { cstDate } from '../domain/calendar.js'
 import { residentIdCheckChar } from '../domain/identity.js'
 
 const cli = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../cli.ts' : '../cli.js', import.meta.url))
@@ -87,6 +88,8 @@ interface Answer {
   }
   events?: { type: string; at: string; actor: string; data: Record<string, unknown> }[]
   detail?: string
+  status?: string
+  results?: unknown[]
 }
 
 async function api(
@@ -247,10 +250,24 @@ export async function demoCommand(): Promise<number> {
     }
     console.log('')
 
+    // 随州 has no system: its staff record their part at 十堰's gateway with a token for their region.
+    const staff = (
+      await api(shiyan, 'POST', '/v1/admin/tokens', {
+        role: 'operator',
+        region: '421300',
+        window: 'SZ-SCJ-01',
+        name: '随州市市场监管局 审批科',
+      })
+    ).token as string
+    const parentId = multi.case?.id as string
+    let issued = false
+
     const until = Date.now() + 60_000
-    // Until every case is recognised at 十堰 (襄阳's system decides; the attested result comes back), or 60 s.
-    const target = (mode: string) => (mode === 'multi_site/421300' ? 2 : mode === 'offline_proxy' ? 8 : 6)
-    while (Date.now() < until && cases.some((c) => c.seen < target(c.mode))) {
+    // Until every case is recognised at 十堰 (襄阳's system decides; the attested result comes back) and the
+    // multi-site results are issued together at the window, or 60 s.
+    const target = (mode: string) =>
+      mode === 'multi_site/421300' ? 6 : mode === 'multi_site/420600' ? 7 : mode === 'offline_proxy' ? 8 : 6
+    while (Date.now() < until && (!issued || cases.some((c) => c.seen < target(c.mode)))) {
       for (const c of cases) {
         const events = (await api(shiyan, 'GET', `/v1/cases/${c.id}/events`, undefined, window)).events ?? []
         for (const e of events.slice(c.seen)) {
@@ -259,6 +276,16 @@ export async function demoCommand(): Promise<number> {
           )
         }
         c.seen = events.length
+        if (c.mode === 'multi_site/421300' && events.length === 2 && events[1]?.type === 'dispatched') {
+          await api(shiyan, 'POST', `/v1/cases/${c.id}/events`, { type: 'accepted' }, staff)
+          await api(
+            shiyan,
+            'POST',
+            `/v1/cases/${c.id}/result`,
+            { outcome: 'approved', decision: { number: '随市监登〔2026〕7号', date: cstDate(new Date()) }, trust: 'B' },
+            staff,
+          )
+        }
         if (c.mode === 'offline_proxy' && !c.shipped && events.some((e) => e.type === 'dispatched')) {
           c.shipped = true
           await api(
@@ -270,6 +297,23 @@ export async function demoCommand(): Promise<number> {
           )
         }
       }
+      if (!issued) {
+        const parent = await api(shiyan, 'GET', `/v1/cases/${parentId}`, undefined, window)
+        if (parent.status === 'completed') {
+          const together = await api(shiyan, 'GET', `/v1/cases/${parentId}/result`, undefined, window)
+          console.log(
+            `[multi_site] parent completed: ${together.results?.length} results issued together, handed over at the window`,
+          )
+          await api(
+            shiyan,
+            'POST',
+            `/v1/cases/${parentId}/events`,
+            { type: 'result_delivered', data: { method: 'window_pickup' } },
+            window,
+          )
+          issued = true
+        }
+      }
       await new Promise((r) => setTimeout(r, 300))
     }
     console.log('\nFinal timelines at 十堰 (hash-chained; GET /v1/cases/{id}/events):')
@@ -277,6 +321,8 @@ export async function demoCommand(): Promise<number> {
       const events = (await api(shiyan, 'GET', `/v1/cases/${c.id}/events`, undefined, window)).events ?? []
       console.log(`  ${c.mode.padEnd(16)} ${events.map((e) => e.type).join(' → ')}`)
     }
+    const parentEvents = (await api(shiyan, 'GET', `/v1/cases/${parentId}/events`, undefined, window)).events ?? []
+    console.log(`  ${'multi_site'.padEnd(16)} ${parentEvents.map((e) => e.type).join(' → ')} (the parent)`)
     return 0
   } finally {
     await sim?.close()

@@ -226,6 +226,44 @@ describe('two gateways through peer adapters', () => {
     )
     expect(theirs).toHaveLength(1)
     expect(theirs[0]).toMatchObject({ mode: 'multi_site', processingRegion: '420600' })
+
+    // 随州's staff record their part at 十堰's gateway (no system there): accepted, then the result.
+    const staff = (
+      await runCli(
+        ['tokens', 'create', '--role', 'operator', '--region', '421300', '--window', 'SZ-SCJ-01', '--name', '随州审批'],
+        shiyan.env,
+      )
+    ).stdout.trim()
+    expect((await call(shiyan, 'POST', `/v1/cases/${sz.id}/events`, { type: 'accepted' }, staff)).status).toBe(201)
+    const decided = await call(
+      shiyan,
+      'POST',
+      `/v1/cases/${sz.id}/result`,
+      { outcome: 'approved', decision: { number: '随市监登〔2026〕7号', date: '2026-10-09' }, trust: 'B' },
+      staff,
+    )
+    expect(decided.status, JSON.stringify(decided.body)).toBe(201)
+    // The parent completes when 襄阳's result has come back too, with both results issued together.
+    const results = await waitFor('both results issued together', async () => {
+      const r = await call(shiyan, 'GET', `/v1/cases/${res.body.case.id}/result`, undefined, operator)
+      return r.status === 200 ? r.body : false
+    })
+    expect(results.results.map((r: { case: string }) => r.case).sort()).toEqual([xy.id, sz.id].sort())
+    for (const r of results.results) expect(r.verification.recognition).toEqual(expect.any(String))
+    expect((await call(shiyan, 'GET', `/v1/cases/${res.body.case.id}`, undefined, operator)).body.status).toBe(
+      'completed',
+    )
+    const issued = await call(
+      shiyan,
+      'POST',
+      `/v1/cases/${res.body.case.id}/events`,
+      { type: 'result_delivered', data: { method: 'window_pickup' } },
+      operator,
+    )
+    expect(issued.status, JSON.stringify(issued.body)).toBe(201)
+    for (const id of [xy.id, sz.id]) {
+      expect((await call(shiyan, 'GET', `/v1/cases/${id}`, undefined, operator)).body.status).toBe('result_delivered')
+    }
   })
 
   it('offline_proxy: the shipment notice travels to 襄阳’s system, which then receives and accepts', async () => {

@@ -443,3 +443,28 @@ export function parseCsv(text: string): string[][] {
   }
   return rows
 }
+
+/**
+ * Checks one agreement document against a loaded directory exactly as `tongban config check` checks a file in
+ * `agreements/` (the schema, then known and unretired parties, the scope against their geography, known items,
+ * modes the items support, the validity dates): the admin API validates an edited version with it.
+ * Returns the parsed agreement, or every problem with `file` = `agreements/<id>.json`.
+ */
+export function checkAgreementDocument(
+  raw: unknown,
+  directory: Pick<Directory, 'regions' | 'items'>,
+): { agreement: z.output<typeof Agreement>; errors: [] } | { agreement: null; errors: ConfigProblem[] } {
+  const errors: ConfigProblem[] = []
+  const id = typeof raw === 'object' && raw !== null && 'id' in raw ? String((raw as { id: unknown }).id) : 'unknown'
+  const file = `agreements/${id}.json`
+  const parsed = Agreement.safeParse(raw)
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) errors.push({ file, path: formatPath(issue.path), message: issue.message })
+    return { agreement: null, errors }
+  }
+  const items = new Map(directory.items.map((i) => [i.code, i]))
+  checkAgreement(file, parsed.data, new RegionIndex(directory.regions), items, (f, p, message) =>
+    errors.push({ file: f, path: p, message }),
+  )
+  return errors.length > 0 ? { agreement: null, errors } : { agreement: parsed.data, errors: [] }
+}

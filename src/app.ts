@@ -10,6 +10,7 @@ import { authenticate } from './http/middleware/auth.js'
 import { notFound, onError } from './http/middleware/errors.js'
 import { requestContext } from './http/middleware/request-context.js'
 import { type Api, createApi } from './http/openapi.js'
+import { registerAdminAgreements } from './http/routes/admin/agreements.js'
 import { registerBindings } from './http/routes/admin/bindings.js'
 import { registerAdminClients } from './http/routes/admin/clients.js'
 import { registerDeadLetters } from './http/routes/admin/dead-letters.js'
@@ -87,6 +88,7 @@ export function createApp(deps: HttpDeps): Api {
   registerAdminClients(api, deps)
   registerDeadLetters(api, deps)
   registerBindings(api, deps)
+  registerAdminAgreements(api, deps)
   registerDocs(api, deps.gateway.id)
   return api
 }

@@ -237,6 +237,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       jwksAllowHosts: config.jwksAllowHosts,
       onClientChanged: (id) => clientKeys.invalidate(id),
     },
+    agreements: { store, directory },
     deadLetters,
     bindings: { bindings, resolver, circuit, directory },
     results: {

@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js'
 import type { Clock } from '../ports/clock.js'
 import type { DeadLetterStore } from '../ports/dead-letter-store.js'
+import type { AgreementAdminDeps } from '../services/admin/agreements.js'
 import type { AdminDeps } from '../services/admin/clients.js'
 import type { CaseDeps } from '../services/context.js'
 import type { DirectoryService } from '../services/directory/snapshot.js'
@@ -24,6 +25,8 @@ export interface HttpDeps {
   auth: AuthDeps
   cases: CaseDeps
   admin: AdminDeps
+  /** Agreement versions for admins (the console's agreement editor). */
+  agreements: AgreementAdminDeps
   deadLetters: DeadLetterStore
   bindings: BindingAdminDeps
   results: ResultDeps

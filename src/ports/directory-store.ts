@@ -26,7 +26,8 @@ export interface SeedReport {
  * - `seed` is idempotent: running it twice with the same directory changes nothing the second time.
  *   Regions, items, things and calendars are upserted; an agreement version is inserted once and never
  *   overwritten (a change is a new version).
- * - `load` returns the whole directory with, per agreement id, the latest version only.
+ * - `load` returns the whole directory with, per agreement id, the version in force only: the highest active
+ *   one, else the latest that is not a draft, else the latest.
  * - Agreement versions are immutable except for their status, which `setAgreementStatus` changes.
  */
 export interface DirectoryStore {

@@ -145,7 +145,7 @@ export class PgDirectoryStore implements DirectoryStore {
     })
   }
 
-  /** The whole directory from one consistent snapshot, with the latest version of each agreement. */
+  /** The whole directory from one consistent snapshot, with the version in force of each agreement. */
   load(): Promise<Directory> {
     return this.db.transaction(
       async (tx) => {
@@ -153,7 +153,7 @@ export class PgDirectoryStore implements DirectoryStore {
         const regionList = await store.listRegions()
         const itemList = await store.listItems()
         const thingList = await store.listThings()
-        const agreementList = await store.listAgreements()
+        const agreementList = await store.listAgreementsInForce()
         const calendarList = await store.listCalendars()
         return {
           regions: regionList,
@@ -191,6 +191,24 @@ export class PgDirectoryStore implements DirectoryStore {
       .selectDistinctOn([agreements.id])
       .from(agreements)
       .orderBy(asc(agreements.id), desc(agreements.version))
+    return rows.map(toStored)
+  }
+
+  /**
+   * The version of each agreement that routes new cases: the highest-numbered `active` one; else the latest
+   * that is not a `draft` (so a suspended or retired agreement refuses as inactive); else the latest draft.
+   * A draft being edited therefore never replaces the version in force until an admin activates it.
+   */
+  async listAgreementsInForce(): Promise<StoredAgreement[]> {
+    const rows = await this.db
+      .selectDistinctOn([agreements.id])
+      .from(agreements)
+      .orderBy(
+        asc(agreements.id),
+        sql`(${agreements.status} = 'active') desc`,
+        sql`(${agreements.status} = 'draft') asc`,
+        desc(agreements.version),
+      )
     return rows.map(toStored)
   }
 

@@ -190,6 +190,37 @@ describe('a client key revoked as compromised', () => {
   })
 })
 
+describe('tongban keys revoke', () => {
+  it('records a revocation from the command line, refuses the current key, and lists them', async () => {
+    const env = {
+      DATABASE_URL: t.databaseUrl,
+      TONGBAN_DATA_DIR: t.config.dataDir,
+      GATEWAY_ID: t.gatewayId,
+      QUEUE_PREFIX: t.queuePrefix,
+    }
+    const system = await t.client('xiangyang-kr-cli', ['420600'])
+    const at = '2026-10-01T08:00:00+08:00'
+    const res = await runCli(['keys', 'revoke', system.key.kid, '--at', at, '--client', system.id, '--reason', 'leak'], env)
+    expect(res.code, res.stderr).toBe(0)
+    expect(res.stdout).toContain(`revoked key ${system.key.kid} of ${system.id} from 2026-10-01T00:00:00.000Z`)
+    const list = (await t.admin('GET', '/v1/admin/key-revocations')).body.revocations
+    expect(list).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ issuer: system.id, kid: system.key.kid, reason: 'leak', recordedBy: 'cli' }),
+      ]),
+    )
+    const current = (await t.call('GET', '/.well-known/jwks.json')).body.keys[0].kid
+    const own = await runCli(['keys', 'revoke', current, '--at', at], env)
+    expect(own.code).toBe(1)
+    expect(own.stderr).toContain('rotate first')
+    const usage = await runCli(['keys', 'revoke', current], env)
+    expect(usage.code).toBe(2)
+    const shown = await runCli(['keys', 'revocations'], env)
+    expect(shown.code, shown.stderr).toBe(0)
+    expect(shown.stdout).toContain(system.key.kid)
+  })
+})
+
 describe('a rotated client key', () => {
   it('still verifies, and is recognised, for what it signed before the rotation', async () => {
     const system = await t.client('xiangyang-kr-rot', ['420600'])

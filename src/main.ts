@@ -245,7 +245,10 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       directory,
       clock,
       jwksAllowHosts: config.jwksAllowHosts,
-      onClientChanged: (id) => clientKeys.invalidate(id),
+      onClientChanged: (id) => {
+        clientKeys.invalidate(id)
+        jwksOf.invalidate(id)
+      },
     },
     deadLetters,
     bindings: { bindings, resolver, circuit, directory },

@@ -7,7 +7,8 @@
  */
 import type { KeyObject } from 'node:crypto'
 import { type Jwks, jwkRevokedAt, markRevoked } from '../domain/key-revocation.js'
-import type { ClientStore } from '../ports/callers.js'
+import type { ClientStore, SystemClient } from '../ports/callers.js'
+import { CLIENT_RECORD_MS } from './client-keys.js'
 import type { JwksFetcher } from './jwks-fetch.js'
 import { keyFromJwk } from './jws.js'
 import type { KeyRevocations } from './key-revocations.js'
@@ -56,12 +57,27 @@ export function issuerJwks(opts: {
   clients: Pick<ClientStore, 'get'>
   fetcher: Pick<JwksFetcher, 'jwks'>
   revocations: KeyRevocations
-}): IssuerJwks {
-  return async (issuer, kid) => {
+  /** How long a client record is reused (default 5 s, as for assertions; `invalidate` drops it at once). */
+  recordTtlMs?: number
+  now?: () => number
+}): IssuerJwks & { invalidate(id?: string): void } {
+  const ttl = opts.recordTtlMs ?? CLIENT_RECORD_MS
+  const now = opts.now ?? Date.now
+  // Anyone may ask `POST /v1/results/verify` about any issuer: records (unknown ones too) are cached.
+  const records = new Map<string, { client: SystemClient | null; at: number }>()
+  const lookup = async (id: string) => {
+    const hit = records.get(id)
+    if (hit && now() - hit.at < ttl) return hit.client
+    const client = await opts.clients.get(id)
+    if (records.size > 10_000) records.clear()
+    records.set(id, { client, at: now() })
+    return client
+  }
+  const jwksOf = async (issuer: string, kid?: string) => {
     let jwks: Jwks
     if (issuer === opts.gatewayId) jwks = opts.gatewayJwks()
     else {
-      const client = await opts.clients.get(issuer)
+      const client = await lookup(issuer)
       if (!client) return null
       if (client.jwks) jwks = { keys: client.jwks.keys ?? [] }
       else if (client.jwksUrl) {
@@ -74,6 +90,12 @@ export function issuerJwks(opts: {
     }
     return markRevoked(jwks, await opts.revocations.of(issuer))
   }
+  return Object.assign(jwksOf, {
+    invalidate(id?: string) {
+      if (id === undefined) records.clear()
+      else records.delete(id)
+    },
+  })
 }
 
 export function resultKeys(jwksOf: IssuerJwks): ResultKeys {

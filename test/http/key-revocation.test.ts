@@ -200,7 +200,10 @@ describe('tongban keys revoke', () => {
     }
     const system = await t.client('xiangyang-kr-cli', ['420600'])
     const at = '2026-10-01T08:00:00+08:00'
-    const res = await runCli(['keys', 'revoke', system.key.kid, '--at', at, '--client', system.id, '--reason', 'leak'], env)
+    const res = await runCli(
+      ['keys', 'revoke', system.key.kid, '--at', at, '--client', system.id, '--reason', 'leak'],
+      env,
+    )
     expect(res.code, res.stderr).toBe(0)
     expect(res.stdout).toContain(`revoked key ${system.key.kid} of ${system.id} from 2026-10-01T00:00:00.000Z`)
     const list = (await t.admin('GET', '/v1/admin/key-revocations')).body.revocations

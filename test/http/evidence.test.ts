@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import type { EvidenceBundle } from '../../src/services/results/evidence.js'
 import { verifyEvidence } from '../../src/services/results/verify-evidence.js'
-import { applicant, hukouCertificate } from '../fixtures/cases.js'
+import { applicant, hukouCertificate, multiSiteEnterprise } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
 import type { ClientKey } from '../helpers/client-assertion.js'
 import { runCli } from '../helpers/process.js'
@@ -273,6 +273,27 @@ describe('evidence bundle', () => {
     const verdict = verifyEvidence(bundle, stranger)
     expect(verdict.valid).toBe(false)
     expect(verdict.problems.find((p) => p.where === 'signature')?.problem).toContain('no public key')
+  })
+
+  it('a multi-site parent’s bundle names its children; each child’s bundle verifies on its own', async () => {
+    const res = await shiyan.call(
+      'POST',
+      '/v1/cases',
+      JSON.stringify(multiSiteEnterprise({ sites: ['420600', '421300'], externalRef: 'EV-multi' })),
+      { 'idempotency-key': 'ev-multi' },
+    )
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    const parent = await evidence(res.body.case.id)
+    expect(parent.case.children).toHaveLength(2)
+    expect(parent.result).toBeNull()
+    const jwks = await trustedJwks()
+    expect(verifyEvidence(parent, jwks).problems).toEqual([])
+    for (const child of parent.case.children) {
+      const b = await evidence(child)
+      expect(b.case.parentId).toBe(parent.case.id)
+      expect(b.submission.assertion).toBe(parent.submission.assertion)
+      expect(verifyEvidence(b, jwks).problems).toEqual([])
+    }
   })
 
   it('a window’s case has no assertion; a gateway-attested result binds to it the same way', async () => {

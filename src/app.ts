@@ -14,7 +14,9 @@ import { registerAdminAgreements } from './http/routes/admin/agreements.js'
 import { registerBindings } from './http/routes/admin/bindings.js'
 import { registerAdminClients } from './http/routes/admin/clients.js'
 import { registerDeadLetters } from './http/routes/admin/dead-letters.js'
+import { registerKeyRevocations } from './http/routes/admin/key-revocations.js'
 import { registerCreateCase } from './http/routes/cases/create.js'
+import { registerEvidence } from './http/routes/cases/evidence.js'
 import { registerCaseReads } from './http/routes/cases/read.js'
 import { registerResults } from './http/routes/cases/result.js'
 import { registerAgreements } from './http/routes/directory/agreements.js'
@@ -85,6 +87,9 @@ export function createApp(deps: HttpDeps): Api {
   registerCreateCase(api, deps)
   registerCaseReads(api, deps)
   registerResults(api, deps)
+  // Issue #5: evidence bundles and key revocations.
+  registerEvidence(api, deps)
+  registerKeyRevocations(api, deps)
   registerAdminClients(api, deps)
   registerDeadLetters(api, deps)
   registerBindings(api, deps)

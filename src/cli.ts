@@ -11,6 +11,7 @@ import { auditCommand, clientsCommand, keysCommand, tokensCommand } from './cli/
 import { demoCommand } from './cli/demo.js'
 import { simCommand } from './cli/sim.js'
 import { verifyCommand } from './cli/verify.js'
+import { verifyEvidenceCommand } from './cli/verify-evidence.js'
 import { createLogger, flushLogger, type Logger } from './logger.js'
 import { createRuntime, openStore, startGateway, superviseWorkers } from './main.js'
 import { PgBindingStore } from './store/binding-store.js'
@@ -37,11 +38,15 @@ Commands:
                         people's tokens; the token is printed once, only its hash is stored
   keys rotate [--alg ES256|EdDSA]
                         add a new signing key; the old public key stays published
+  keys revoke KID --at ISO-TIME [--client ID] [--reason TEXT] | keys revocations
+                        revoke a key (this gateway's, or a client's) as compromised from a time
   audit verify [CASE]   recompute the hash chains of every case (or one); exits 1 on a break
   sim [--port N --gateway-url URL --gateway-id ID --key-file F …] | sim --print-jwks --key-file F
                         a simulated city system for demos and tests (tongban sim --help)
   verify RESULT --jwks FILE|URL
                         check a result JWS offline with the issuer's public keys; exits 1 if invalid
+  verify-evidence FILE [--jwks FILE|URL …]
+                        check a case's evidence bundle offline, end to end; exits 1 naming each problem
   demo                  two gateways and a simulated city system on loopback, cases in each mode
   version               print the version
 
@@ -152,6 +157,7 @@ const commands: Record<string, Command> = {
   sim: simCommand,
   demo: demoCommand,
   verify: verifyCommand,
+  'verify-evidence': verifyEvidenceCommand,
 
   async version() {
     console.log(version)

@@ -19,10 +19,11 @@ import { startDispatchWorker } from './queue/workers/dispatch.js'
 import { startEventWorker } from './queue/workers/events.js'
 import { clientKeysFrom } from './security/client-keys.js'
 import { JwksFetcher } from './security/jwks-fetch.js'
+import { KeyRevocations, withRevocations } from './security/key-revocations.js'
 import { type KeySet, loadKeySet } from './security/keys.js'
 import { IdentityVault, loadIdentityKey } from './security/pii.js'
 import { RedisReplayGuard } from './security/replay.js'
-import { resultKeys } from './security/result-keys.js'
+import { issuerJwks, resultKeys } from './security/result-keys.js'
 import { cachedTokenLookups } from './security/tokens.js'
 import { DirectoryService } from './services/directory/snapshot.js'
 import { pollBindings } from './services/dispatch/poll.js'
@@ -34,6 +35,7 @@ import { PgClientStore } from './store/client-store.js'
 import { type Database, openDatabase } from './store/db.js'
 import { PgDeadLetterStore } from './store/dead-letter-store.js'
 import { PgDirectoryStore } from './store/directory-store.js'
+import { PgKeyRevocationStore } from './store/key-revocation-store.js'
 import { migrate } from './store/migrate.js'
 import { PgOutboxStore } from './store/outbox-store.js'
 import { PgResultStore } from './store/result-store.js'
@@ -141,9 +143,17 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const clients = new PgClientStore(database.db)
   // Lookups cached for 5 s; revocations through this instance apply at once (the wrapper's revoke clears it).
   const tokens = cachedTokenLookups(new PgTokenStore(database.db))
-  const clientKeys = clientKeysFrom(clients, new JwksFetcher({ allowHosts: [...config.jwksAllowHosts] }), () =>
-    Date.now(),
-  )
+  const jwksFetcher = new JwksFetcher({ allowHosts: [...config.jwksAllowHosts] })
+  const revocationStore = new PgKeyRevocationStore(database)
+  const revocations = new KeyRevocations(revocationStore)
+  const clientKeys = clientKeysFrom(clients, jwksFetcher, () => Date.now())
+  const jwksOf = issuerJwks({
+    gatewayId: config.gateway.id,
+    gatewayJwks: () => keys.jwks(),
+    clients,
+    fetcher: jwksFetcher,
+    revocations,
+  })
   const producer = new QueueProducer({ connection: config.redis.url, prefix: config.redis.queuePrefix, logger })
   const relay = new OutboxRelay({ outbox: new PgOutboxStore(database), producer, logger })
   relay.start()
@@ -224,7 +234,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     auth: {
       audience: config.gateway.id,
       clock,
-      clients: clientKeys,
+      clients: withRevocations(clientKeys, revocations),
       replay: new RedisReplayGuard(redis, config.redis.queuePrefix, () => clock.now().getTime()),
       tokens,
     },
@@ -235,17 +245,29 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       directory,
       clock,
       jwksAllowHosts: config.jwksAllowHosts,
-      onClientChanged: (id) => clientKeys.invalidate(id),
+      onClientChanged: (id) => {
+        clientKeys.invalidate(id)
+        jwksOf.invalidate(id)
+      },
     },
     agreements: { store, directory },
     deadLetters,
     bindings: { bindings, resolver, circuit, directory },
     results: {
       results: resultStore,
-      keys: resultKeys(config.gateway.id, () => keys.jwks(), clientKeys),
+      keys: resultKeys(jwksOf),
+      issuerJwks: jwksOf,
       originIsRemote: async (region) => (await resolver.resolve(region))?.kind === 'peer',
     },
-    jwks: () => keys.jwks(),
+    keyAdmin: {
+      gatewayId: config.gateway.id,
+      gatewayKeys: () => ({ currentKid: keys.currentKid, jwks: keys.jwks() }),
+      clients,
+      store: revocationStore,
+      onChanged: () => revocations.invalidate(),
+      clock,
+    },
+    jwks: async () => (await jwksOf(config.gateway.id)) ?? keys.jwks(),
   }
 
   // The sweeper runs beside the workers: a dispatch job lost with Redis's memory is queued again.

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/env.js'
 import { createLogger } from '../logger.js'
-import { openStore } from '../main.js'
+import { loadSecrets, openStore } from '../main.js'
 import { systemClock } from '../ports/clock.js'
 import { rotateKeySet } from '../security/keys.js'
 import {
@@ -19,11 +19,13 @@ import {
   revokeClient,
   revokeToken,
 } from '../services/admin/clients.js'
+import { type KeyAdminDeps, listKeyRevocations, RevokeKeyBody, revokeKey } from '../services/admin/key-revocations.js'
 import { auditChains } from '../services/audit.js'
 import { DirectoryService } from '../services/directory/snapshot.js'
 import { PgCaseStore } from '../store/case-store.js'
 import { PgClientStore } from '../store/client-store.js'
 import type { Database } from '../store/db.js'
+import { PgKeyRevocationStore } from '../store/key-revocation-store.js'
 import { PgTokenStore } from '../store/token-store.js'
 
 async function withAdmin<T>(fn: (deps: AdminDeps, database: Database) => Promise<T>): Promise<T> {
@@ -159,10 +161,15 @@ export async function tokensCommand(args: string[]): Promise<number> {
   return 2
 }
 
+const KEYS_USAGE = `usage: tongban keys rotate [--alg ES256|EdDSA]
+       tongban keys revoke KID --at ISO-TIME [--client ID] [--reason TEXT]
+       tongban keys revocations`
+
 export async function keysCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args
+  if (sub === 'revoke' || sub === 'revocations') return keyRevocationCommand(sub, rest)
   if (sub !== 'rotate') {
-    console.error('usage: tongban keys rotate [--alg ES256|EdDSA]')
+    console.error(KEYS_USAGE)
     return 2
   }
   const { values } = parseArgs({ args: rest, options: { alg: { type: 'string' } } })
@@ -203,6 +210,62 @@ export async function auditCommand(args: string[]): Promise<number> {
     for (const b of report.breaks) console.log(`BROKEN ${b.caseId} at seq ${b.seq}: ${b.reason}`)
     console.log(`${report.checked} case(s), ${report.events} event(s), ${report.breaks.length} broken chain(s)`)
     return report.breaks.length === 0 ? 0 : 1
+  } finally {
+    await database.close()
+  }
+}
+
+/** `keys revoke` (this gateway's key, or a client's with `--client`) and `keys revocations`. */
+async function keyRevocationCommand(sub: 'revoke' | 'revocations', rest: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: true,
+    options: { at: { type: 'string' }, client: { type: 'string' }, reason: { type: 'string' } },
+  })
+  let body: RevokeKeyBody | null = null
+  if (sub === 'revoke') {
+    const parsed = RevokeKeyBody.safeParse({
+      kid: positionals[0],
+      revokedAt: values.at,
+      ...(values.client ? { issuer: values.client } : {}),
+      ...(values.reason ? { reason: values.reason } : {}),
+    })
+    if (!parsed.success) {
+      for (const i of parsed.error.issues) console.error(`error: ${i.path.join('.') || '(arguments)'}: ${i.message}`)
+      console.error(KEYS_USAGE)
+      return 2
+    }
+    body = parsed.data
+  }
+  const config = loadConfig()
+  const logger = createLogger('warn')
+  const { keys } = await loadSecrets(config, logger)
+  const { database } = await openStore(config, logger)
+  try {
+    const deps: KeyAdminDeps = {
+      gatewayId: config.gateway.id,
+      gatewayKeys: () => ({ currentKid: keys.currentKid, jwks: keys.jwks() }),
+      clients: new PgClientStore(database.db),
+      store: new PgKeyRevocationStore(database),
+      clock: systemClock,
+    }
+    if (body) {
+      const r = await revokeKey(null, deps, body)
+      console.log(
+        `revoked key ${r.kid} of ${r.issuer} from ${r.revokedAt.toISOString()}: what it signed from then on is refused ` +
+          '(running gateways apply it within 5 s)',
+      )
+      return 0
+    }
+    const rows = (await listKeyRevocations(null, deps)).map((r) => ({
+      issuer: r.issuer,
+      kid: r.kid,
+      revokedAt: r.revokedAt.toISOString(),
+      reason: r.reason ?? '',
+      recordedBy: r.recordedBy ?? '',
+    }))
+    console.log(table(rows, ['issuer', 'kid', 'revokedAt', 'reason', 'recordedBy']))
+    return 0
   } finally {
     await database.close()
   }

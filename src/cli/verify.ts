@@ -6,11 +6,10 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { keyFromJwk } from '../security/jws.js'
-import type { ResultKeys } from '../security/result-keys.js'
+import { staticResultKeys } from '../security/result-keys.js'
 import { verifyResult } from '../services/results/verify.js'
 
-async function loadJwks(source: string): Promise<{ keys: Record<string, unknown>[] }> {
+export async function loadJwks(source: string): Promise<{ keys: Record<string, unknown>[] }> {
   if (/^https?:\/\//.test(source)) {
     const res = await fetch(source, { signal: AbortSignal.timeout(5_000), redirect: 'error' })
     if (!res.ok) throw new Error(`${source} answered ${res.status}`)
@@ -28,13 +27,9 @@ export async function verifyCommand(args: string[]): Promise<number> {
   }
   const token = existsSync(input) ? (await readFile(input, 'utf8')).trim() : input.trim()
   const jwks = await loadJwks(values.jwks)
-  // Offline: the keys given are the issuer's, whoever it names.
-  const keys: ResultKeys = {
-    async keysFor(_issuer, header) {
-      return jwks.keys.filter((k) => k.kid === header.kid).map((k) => keyFromJwk(k, 'public'))
-    },
-  }
-  const verdict = await verifyResult(token, keys)
+  // Offline: the keys given are the issuer's, whoever it names; a key marked `revokedAt` verifies only
+  // what was signed before that time.
+  const verdict = await verifyResult(token, staticResultKeys(jwks))
   console.log(
     JSON.stringify(
       {

@@ -3,6 +3,7 @@ import type { Clock } from '../ports/clock.js'
 import type { DeadLetterStore } from '../ports/dead-letter-store.js'
 import type { AgreementAdminDeps } from '../services/admin/agreements.js'
 import type { AdminDeps } from '../services/admin/clients.js'
+import type { KeyAdminDeps } from '../services/admin/key-revocations.js'
 import type { CaseDeps } from '../services/context.js'
 import type { DirectoryService } from '../services/directory/snapshot.js'
 import type { BindingAdminDeps } from '../services/dispatch/bindings-admin.js'
@@ -30,6 +31,8 @@ export interface HttpDeps {
   deadLetters: DeadLetterStore
   bindings: BindingAdminDeps
   results: ResultDeps
-  /** The gateway's public keys. */
-  jwks: () => { keys: Record<string, unknown>[] }
+  /** Keys revoked as compromised (admins). */
+  keyAdmin: KeyAdminDeps
+  /** The gateway's public keys, revoked ones marked with `revokedAt`. */
+  jwks: () => Promise<{ keys: Record<string, unknown>[] }>
 }

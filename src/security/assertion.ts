@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { base64url, type CryptoKey, errors, type JWSHeaderParameters, type KeyObject } from 'jose'
+import { signedAfterRevocation } from '../domain/key-revocation.js'
 import { AppError } from '../errors.js'
 import type { ClientCaller, ReplayGuard } from '../ports/callers.js'
 import { asKeyObject, verifyCompact } from './jws.js'
@@ -47,6 +48,8 @@ export interface RegisteredClientKeys {
   status: 'active' | 'revoked'
   /** The verification key for a header's kid (jose's key-resolver shape); rejects for an unknown kid. */
   keys: (protectedHeader: JWSHeaderParameters) => Promise<CryptoKey | KeyObject | Uint8Array>
+  /** Keys revoked as compromised (kid → time): refused from that time on (security/key-revocations.ts). */
+  revokedKeys?: ReadonlyMap<string, Date>
 }
 
 /**
@@ -135,6 +138,11 @@ export async function verifyClientAssertion(input: VerifyAssertionInput): Promis
 
   const context = { clientId: client.id }
   const { aud, iat, exp, jti, htm, htu, bsh } = claims
+  // A key revoked as compromised: nothing it signs is accepted once the revocation time has come.
+  const revokedAt = client.revokedKeys?.get(header.kid)
+  if (revokedAt && (input.now >= revokedAt || signedAfterRevocation(iat, revokedAt))) {
+    throw refuse('key revoked', context)
+  }
   if (!(aud === input.audience || (Array.isArray(aud) && aud.includes(input.audience)))) {
     throw refuse('wrong aud', context)
   }

@@ -32,6 +32,8 @@ export interface JwksFetcherOptions {
 
 interface Entry {
   keys: KeyResolver
+  /** The set as fetched (public keys, with any extra members such as `revokedAt`). */
+  json: { keys: Record<string, unknown>[] }
   fetchedAt: number
   /** After a failed refresh, the stale set is used without retrying until then. */
   retryAt: number
@@ -101,6 +103,28 @@ export class JwksFetcher {
     }
   }
 
+  /**
+   * The whole set at `url` (fetched or cached as for {@link keyFor}), e.g. for the key snapshot of an
+   * evidence bundle. Same refusals as `keyFor`; a `kid` the cached set lacks refetches it (at most once per
+   * 30 s), as `keyFor` does.
+   */
+  async jwks(url: string, kid?: string): Promise<{ keys: Record<string, unknown>[] }> {
+    const target = this.#check(url)
+    let entry = this.#cache.get(target)
+    const start = this.#now()
+    if (!entry || (start - entry.fetchedAt >= this.#cacheMs && start >= entry.retryAt)) {
+      entry = await this.#refresh(target)
+    } else if (
+      kid !== undefined &&
+      !entry.json.keys.some((k) => k.kid === kid) &&
+      start - entry.kidRefetchAt >= KID_REFETCH_MS
+    ) {
+      entry.kidRefetchAt = start
+      entry = await this.#refresh(target)
+    }
+    return { keys: entry.json.keys.map((k) => ({ ...k })) }
+  }
+
   #check(url: string): string {
     let parsed: URL
     try {
@@ -124,8 +148,8 @@ export class JwksFetcher {
     const run = (async () => {
       const cached = this.#cache.get(url)
       try {
-        const keys = await this.#download(url)
-        const entry: Entry = { keys, fetchedAt: this.#now(), retryAt: 0, kidRefetchAt: cached?.kidRefetchAt ?? 0 }
+        const { keys, json } = await this.#download(url)
+        const entry: Entry = { keys, json, fetchedAt: this.#now(), retryAt: 0, kidRefetchAt: cached?.kidRefetchAt ?? 0 }
         this.#cache.set(url, entry)
         return entry
       } catch (e) {
@@ -138,7 +162,7 @@ export class JwksFetcher {
     return run
   }
 
-  async #download(url: string): Promise<KeyResolver> {
+  async #download(url: string): Promise<{ keys: KeyResolver; json: Entry['json'] }> {
     let res: Response
     try {
       res = await this.#fetch(url, {
@@ -159,7 +183,9 @@ export class JwksFetcher {
     }
     const text = await this.#readCapped(res)
     try {
-      return createLocalJWKSet(JSON.parse(text))
+      const json = JSON.parse(text)
+      const keys = createLocalJWKSet(json)
+      return { keys, json: { keys: Array.isArray(json?.keys) ? json.keys : [] } }
     } catch (e) {
       throw refuse('JWKS malformed', e instanceof SyntaxError ? undefined : e)
     }

@@ -183,6 +183,18 @@ describe('two gateways through peer adapters', () => {
     expect(list).toHaveLength(1)
     // At 襄阳 the result is recorded but recognised at the origin, not there.
     expect(await typesOf(xiangyang, remote)).toEqual(['submitted', 'dispatched', 'accepted', 'in_review', 'completed'])
+    // Each side's evidence bundle verifies offline with that gateway's published keys (issue #5).
+    for (const [side, caseId, token] of [
+      [shiyan, id, operator],
+      [xiangyang, remote, xiangyang.admin],
+    ] as const) {
+      const bundle = await call(side, 'GET', `/v1/cases/${caseId}/evidence`, undefined, token)
+      expect(bundle.status, JSON.stringify(bundle.body)).toBe(200)
+      const file = path.join(side.dir, `evidence-${caseId}.json`)
+      await writeFile(file, JSON.stringify(bundle.body))
+      const checked = await runCli(['verify-evidence', file, '--jwks', `${side.gw.url}/.well-known/jwks.json`])
+      expect(checked.code, checked.stdout).toBe(0)
+    }
   })
 
   it('full_online: an online application from 张湾区, accepted and in review at 襄阳', async () => {

@@ -50,6 +50,8 @@ export interface TestApp {
   gatewayId: string
   queuePrefix: string
   databaseUrl: string
+  /** The configuration the runtime was built with (its data directory holds the gateway's key set). */
+  config: ReturnType<typeof loadConfig>
   adminToken: string
   /** An unauthenticated-or-token request. */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
@@ -114,6 +116,7 @@ export async function createTestApp(
     gatewayId,
     queuePrefix,
     databaseUrl: db.url,
+    config,
     adminToken: admin.token,
     call: raw,
     admin: withToken(admin.token),

@@ -51,6 +51,27 @@ async function reason(p: Promise<unknown>): Promise<string> {
 const header = (key: ClientKey) => ({ alg: key.alg, kid: key.kid })
 
 describe('JwksFetcher', () => {
+  it('gives the whole set (extra members such as revokedAt kept), from the cache, refetching for an unknown kid', async () => {
+    const first = await newClientKey()
+    const second = await newClientKey('EdDSA')
+    let jwks: object = { keys: [{ ...first.publicJwk, revokedAt: '2026-10-01T00:00:00.000Z' }] }
+    const { url, hits } = await serve(jwksHandler(() => jwks))
+    let now = 1_000_000
+    const fetcher = new JwksFetcher({ allowHosts: ['127.0.0.1'], now: () => now })
+    const got = await fetcher.jwks(url())
+    expect(got.keys).toEqual([expect.objectContaining({ kid: first.kid, revokedAt: '2026-10-01T00:00:00.000Z' })])
+    await fetcher.keyFor(url())(header(first))
+    expect(hits()).toBe(1)
+    jwks = { keys: [second.publicJwk, first.publicJwk] }
+    now += 1000
+    expect((await fetcher.jwks(url(), second.kid)).keys.map((k) => k.kid)).toEqual([second.kid, first.kid])
+    expect(hits()).toBe(2)
+    // Another unknown kid within 30 s: the cached set, no request.
+    await fetcher.jwks(url(), 'unknown')
+    expect(hits()).toBe(2)
+    expect(await reason(new JwksFetcher({ allowHosts: [] }).jwks(url()))).toBe('JWKS host not allowed')
+  })
+
   it('fetches a JWKS once and serves later lookups from the cache', async () => {
     const key = await newClientKey()
     const { url, hits } = await serve(jwksHandler(() => key.jwks))

@@ -13,7 +13,7 @@ import { RESULT_TYP, type ResultClaims, resultProblems } from '../../domain/resu
 import { AppError } from '../../errors.js'
 import type { ResultStore } from '../../ports/result-store.js'
 import { applicantIdHash } from '../../security/pii.js'
-import type { ResultKeys } from '../../security/result-keys.js'
+import type { IssuerJwks, ResultKeys } from '../../security/result-keys.js'
 import { appendCaseEvent } from '../cases/gateway-events.js'
 import { loadVisibleCase } from '../cases/read.js'
 import { actorOf } from '../cases/view.js'
@@ -56,6 +56,8 @@ export type SubmitResultBody = z.infer<typeof SubmitResultBody>
 export interface ResultDeps {
   results: ResultStore
   keys: ResultKeys
+  /** An issuer's published keys (revoked ones marked), for evidence bundles; null for an unknown issuer. */
+  issuerJwks: IssuerJwks
   /** Whether the case's origin region is served by another gateway (then recognition happens there). */
   originIsRemote(originRegion: string): Promise<boolean>
 }

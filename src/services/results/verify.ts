@@ -1,9 +1,10 @@
 /**
  * Verifying a result JWS for anyone (PROTOCOL §5 `POST /v1/results/verify`, `tongban verify`): the
- * header, the issuer's signature, the claims' shape and the certificate identifiers. Every failing check
- * is a reason; `valid` only when there is none.
+ * header, the issuer's signature (with a key that was not revoked before the result's `iat`), the claims'
+ * shape and the certificate identifiers. Every failing check is a reason; `valid` only when there is none.
  */
 import { base64url } from 'jose'
+import { revokedReason, signedAfterRevocation } from '../../domain/key-revocation.js'
 import { certificateProblems, RESULT_TYP, ResultClaims } from '../../domain/result.js'
 import { verifyCompact } from '../../security/jws.js'
 import type { ResultKeys } from '../../security/result-keys.js'
@@ -58,7 +59,13 @@ export async function verifyResult(token: string, keys: ResultKeys): Promise<Res
     const candidates = await keys.keysFor(verdict.issuer, { alg, kid: verdict.kid })
     if (candidates === null) verdict.reasons.push(`unknown issuer ${verdict.issuer}`)
     else if (candidates.length === 0) verdict.reasons.push(`unknown key ${verdict.kid} of ${verdict.issuer}`)
-    else if (!candidates.some((k) => verifyCompact(token, alg, k))) verdict.reasons.push('signature does not verify')
+    else {
+      const key = candidates.find((k) => verifyCompact(token, alg, k.key))
+      if (!key) verdict.reasons.push('signature does not verify')
+      else if (key.revokedAt && signedAfterRevocation(payload.iat, key.revokedAt)) {
+        verdict.reasons.push(revokedReason(verdict.issuer, verdict.kid, key.revokedAt, payload.iat))
+      }
+    }
   }
   const parsed = ResultClaims.safeParse(payload)
   if (!parsed.success) {

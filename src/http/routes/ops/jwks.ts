@@ -8,14 +8,17 @@ const route = createRoute({
   path: '/.well-known/jwks.json',
   tags: ['operations'],
   summary: 'The gateway’s public signing keys (current first; rotated keys stay published)',
+  description:
+    'A key revoked as compromised stays published with `revokedAt` (ISO 8601): it verifies only what was signed ' +
+    '(`iat`) before that time.',
   responses: {
     200: json(z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).meta({ id: 'Jwks' }), 'JWKS'),
   },
 })
 
 export function registerJwks(api: Api, deps: HttpDeps) {
-  api.openapi(route, (c) => {
+  api.openapi(route, async (c) => {
     c.header('Cache-Control', 'public, max-age=300')
-    return c.json(deps.jwks(), 200)
+    return c.json(await deps.jwks(), 200)
   })
 }

@@ -2,9 +2,11 @@ import type { Logger } from '../logger.js'
 import type { Clock } from '../ports/clock.js'
 import type { DeadLetterStore } from '../ports/dead-letter-store.js'
 import type { AdminDeps } from '../services/admin/clients.js'
+import type { InspectionDeps } from '../services/cases/inspections.js'
 import type { CaseDeps } from '../services/context.js'
 import type { DirectoryService } from '../services/directory/snapshot.js'
 import type { BindingAdminDeps } from '../services/dispatch/bindings-admin.js'
+import type { FileDeps } from '../services/files/files.js'
 import type { ResultDeps } from '../services/results/submit.js'
 import type { AuthDeps } from './middleware/auth.js'
 
@@ -27,6 +29,8 @@ export interface HttpDeps {
   deadLetters: DeadLetterStore
   bindings: BindingAdminDeps
   results: ResultDeps
+  files: FileDeps
+  inspections: InspectionDeps
   /** The gateway's public keys. */
   jwks: () => { keys: Record<string, unknown>[] }
 }

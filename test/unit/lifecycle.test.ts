@@ -235,10 +235,13 @@ describe('rated', () => {
 })
 
 describe('容缺受理: supplement_provided for materials left outstanding', () => {
-  it.each(['accepted', 'in_review'] as const)('supplies outstanding materials in %s without changing the status', (status) => {
-    const r = applyEvent({ ...state(status), outstanding: true }, 'supplement_provided')
-    expect(r).toEqual({ ok: true, state: { ...state(status), outstanding: true } })
-  })
+  it.each(['accepted', 'in_review'] as const)(
+    'supplies outstanding materials in %s without changing the status',
+    (status) => {
+      const r = applyEvent({ ...state(status), outstanding: true }, 'supplement_provided')
+      expect(r).toEqual({ ok: true, state: { ...state(status), outstanding: true } })
+    },
+  )
 
   it('is refused in accepted when nothing is outstanding', () => {
     const r = applyEvent(state('accepted'), 'supplement_provided')

@@ -8,6 +8,7 @@ import type { CaseRecord } from '../../ports/case-store.js'
 import type { MaterialsOverdue, OutstandingQuery } from '../../ports/outstanding.js'
 
 export type { MaterialsOverdue, OutstandingQuery } from '../../ports/outstanding.js'
+
 import type { DirectorySnapshot } from '../directory/snapshot.js'
 
 /**

@@ -82,7 +82,7 @@ export function registerFiles(api: Api, deps: HttpDeps) {
     c.get('logFields').file = sha256
     return c.body(new Uint8Array(content), 200, {
       'content-type': meta.mediaType,
-      'content-length': String(meta.size),
+      'content-length': String(content.length),
       etag: `"${meta.sha256}"`,
       'content-disposition': `attachment; filename="${meta.sha256}"`,
       'cache-control': 'private, max-age=3600',

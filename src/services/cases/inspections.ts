@@ -89,8 +89,12 @@ export async function scheduleInspection(
   body: ScheduleInspectionBody,
 ): Promise<{ inspection: ReturnType<typeof view>; events: (ReturnType<typeof toEventView> & { caseId: string })[] }> {
   const childIds = [...new Set(body.children)].sort()
-  if (childIds.length < 2) throw new AppError('validation_failed', 'a joint inspection needs at least two children')
   await involved(caller, deps, parentId, childIds)
+  if (childIds.length < 2) {
+    throw new AppError('validation_failed', 'a joint inspection needs at least two different children', {
+      errors: [{ path: 'children', message: 'a child is listed twice' }],
+    })
+  }
   const now = deps.cases.clock.now()
   const inspection: Inspection = {
     id: newCaseId(now),

@@ -139,6 +139,7 @@ export interface CaseTx {
         | 'remoteRef'
         | 'outstandingMaterials'
         | 'supplyBy'
+        | 'materials'
       >
     >,
     at: Date,

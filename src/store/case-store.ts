@@ -246,6 +246,7 @@ export class PgCaseTx implements CaseTx {
     if (patch.remoteRef !== undefined) set.remoteRef = patch.remoteRef
     if (patch.outstandingMaterials !== undefined) set.outstandingMaterials = patch.outstandingMaterials
     if (patch.supplyBy !== undefined) set.supplyBy = patch.supplyBy
+    if (patch.materials !== undefined) set.materials = patch.materials
     const rows = await this.db
       .update(cases)
       .set({ ...set, updatedAt: laterOf(at) })

@@ -456,6 +456,15 @@ describe('容缺受理: accepted with non-essential materials outstanding', () =
     try {
       expect((await window.call('GET', `/v1/cases/${food}`)).body.outstanding.overdue).toBe(true)
       // The origin supplies it; the case goes on in its status, nothing outstanding any more.
+      const notUploaded = await window.call('POST', `/v1/cases/${food}/events`, {
+        type: 'supplement_provided',
+        data: { materials: [{ code: 'staff-health-certificates', sha256: 'b'.repeat(64) }] },
+      })
+      expect(notUploaded.status, JSON.stringify(notUploaded.body)).toBe(422)
+      expect(notUploaded.body.code).toBe('unknown_file')
+      expect((await window.call('GET', `/v1/cases/${food}`)).body.outstanding.materials).toEqual([
+        'staff-health-certificates',
+      ])
       const health = files.pdf('健康证明')
       expect((await uploadAs(window.token, health, 'application/pdf')).status).toBe(201)
       const supplied = await window.call('POST', `/v1/cases/${food}/events`, {
@@ -466,6 +475,12 @@ describe('容缺受理: accepted with non-essential materials outstanding', () =
       expect(supplied.body.status).toBe('accepted')
       const after = (await window.call('GET', `/v1/cases/${food}`)).body
       expect(after.outstanding).toBeUndefined()
+      // The supplied material joins the case's materials, by reference to the one stored file.
+      expect(after.materials.at(-1)).toEqual({
+        code: 'staff-health-certificates',
+        form: 'electronic',
+        sha256: sha(health),
+      })
       expect((await casesWithMaterialsOverdue(store, t.clock.now())).map((o) => o.caseId)).not.toContain(food)
       // Nothing is outstanding now: another supplement is refused.
       const again = await window.call('POST', `/v1/cases/${food}/events`, {

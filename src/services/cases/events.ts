@@ -7,6 +7,7 @@ import { eventSide, type PartyEvent } from '../../domain/lifecycle.js'
 import { AppError } from '../../errors.js'
 import { isAdmin } from '../authz.js'
 import type { VerbContext } from '../context.js'
+import { ensureMaterialFiles } from '../files/files.js'
 import { type AppendEvent, appendCaseEvent } from './gateway-events.js'
 import { afterSupplement, checkOutstanding } from './outstanding.js'
 import { loadVisibleCase } from './read.js'
@@ -29,8 +30,10 @@ export async function postEvent(ctx: VerbContext, id: string, event: PartyEvent)
     patch = { outstandingMaterials: event.data.outstanding, supplyBy: event.data.supplyBy }
   }
   if (event.type === 'supplement_provided') {
-    const provided = event.data.materials.map((m) => m.code)
-    patch = (current) => afterSupplement(current, provided)
+    // Files submitted with a supplement are required like those at intake (fetched from a peer origin).
+    if (deps.files) await ensureMaterialFiles(caller, deps.files, record.originRegion, event.data.materials)
+    const supplied = event.data.materials
+    patch = (current) => afterSupplement(current, supplied)
   }
   // The other side learns of it through the queue (case.event, forwarded by the workers).
   const appended = await appendCaseEvent(deps, id, {

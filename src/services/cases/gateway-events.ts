@@ -20,7 +20,7 @@ export interface AppendEvent {
 }
 
 type CasePatch = Partial<
-  Pick<CaseRecord, 'outcome' | 'dueDate' | 'dueAt' | 'remoteRef' | 'outstandingMaterials' | 'supplyBy'>
+  Pick<CaseRecord, 'outcome' | 'dueDate' | 'dueAt' | 'remoteRef' | 'outstandingMaterials' | 'supplyBy' | 'materials'>
 >
 
 /**

@@ -51,13 +51,35 @@ export function checkOutstanding(
   }
 }
 
-/** The case's outstanding materials once `provided` codes are supplied; the supply date goes with the last. */
+/** A material as a supplement provides it (`supplement_provided` data). */
+export interface SuppliedMaterial {
+  code: string
+  sha256?: string | undefined
+  certificateId?: string | undefined
+}
+
+/**
+ * The case after a supplement: the supplied materials join its materials (replacing an earlier one of the same
+ * code), so that they are read, delivered and shown like the first ones; the outstanding list loses them, and
+ * the supply date goes with the last.
+ */
 export function afterSupplement(
   c: CaseRecord,
-  provided: string[],
-): Pick<CaseRecord, 'outstandingMaterials' | 'supplyBy'> {
-  const left = c.outstandingMaterials.filter((code) => !provided.includes(code))
-  return { outstandingMaterials: left, supplyBy: left.length ? c.supplyBy : null }
+  supplied: SuppliedMaterial[],
+): Pick<CaseRecord, 'outstandingMaterials' | 'supplyBy' | 'materials'> {
+  const codes = supplied.map((m) => m.code)
+  const left = c.outstandingMaterials.filter((code) => !codes.includes(code))
+  const added = supplied.map((m) => ({
+    code: m.code,
+    form: m.sha256 ? 'electronic' : m.certificateId ? 'e_certificate' : 'paper',
+    ...(m.sha256 ? { sha256: m.sha256 } : {}),
+    ...(m.certificateId ? { certificateId: m.certificateId } : {}),
+  }))
+  return {
+    outstandingMaterials: left,
+    supplyBy: left.length ? c.supplyBy : null,
+    materials: [...c.materials.filter((m) => !codes.includes(String(m.code))), ...added],
+  }
 }
 
 /**

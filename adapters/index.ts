@@ -25,20 +25,34 @@ export interface AdapterBinding {
 }
 
 /** The hosts a binding may call: the host of its `baseUrl`, nothing else. */
-function httpFor(settings: Record<string, unknown>, deps: AdapterDeps, privateByDefault = false): HttpClient {
+function httpFor(
+  settings: Record<string, unknown>,
+  deps: AdapterDeps,
+  privateByDefault = false,
+  maxResponseBytes?: number,
+): HttpClient {
   const base = typeof settings.baseUrl === 'string' && URL.canParse(settings.baseUrl) ? new URL(settings.baseUrl) : null
   const allowPrivate =
     typeof settings.allowPrivateAddresses === 'boolean' ? settings.allowPrivateAddresses : privateByDefault
   return new HttpClient({
     allowHosts: base ? [base.host, base.hostname] : [],
     allowPrivateAddresses: allowPrivate,
+    ...(maxResponseBytes ? { maxResponseBytes } : {}),
     ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
   })
 }
 
+/** The largest answer a peer gateway may give: a material file (FILE_MAX_BYTES is 20 MiB by default). */
+const PEER_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
 const factories: { [K in AdapterKind]: (settings: Record<string, unknown>, deps: AdapterDeps) => RegionAdapter } = {
   peer: (settings, deps) =>
-    createPeerAdapter(settings, { http: httpFor(settings, deps), identity: deps.identity, logger: deps.logger }),
+    createPeerAdapter(settings, {
+      // A peer's answers include the files materials reference (fetchFile), larger than any JSON answer.
+      http: httpFor(settings, deps, false, PEER_MAX_RESPONSE_BYTES),
+      identity: deps.identity,
+      logger: deps.logger,
+    }),
   rest: (settings, deps) => createRestAdapter(settings, { http: httpFor(settings, deps), logger: deps.logger }),
   manual: (settings, deps) => createManualAdapter(settings, { logger: deps.logger }),
   // The simulator runs on this machine or the LAN: private addresses unless the binding says otherwise.

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
+import { knownMediaTypes } from '../src/domain/files.js'
 
 const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 
@@ -84,6 +85,26 @@ export const Env = z
       .int()
       .min(1024)
       .default(1024 * 1024),
+    /** Uploads (POST /v1/files) above this many bytes are refused with 413. */
+    FILE_MAX_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1024 * 1024 * 1024)
+      .default(20 * 1024 * 1024),
+    /** Media types a material file may have (comma-separated); each must be one the gateway can check. */
+    FILE_MEDIA_TYPES: z
+      .string()
+      .default('application/pdf,image/jpeg,image/png,application/ofd')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((t) => t.trim().toLowerCase())
+          .filter(Boolean),
+      )
+      .refine((list) => list.length > 0 && list.every((t) => knownMediaTypes.includes(t)), {
+        message: `comma-separated media types among ${knownMediaTypes.join(', ')}`,
+      }),
   })
   .superRefine((env, ctx) => {
     if (env.DATABASE_URL !== undefined && !/^postgres(ql)?:\/\//.test(env.DATABASE_URL)) {
@@ -119,6 +140,7 @@ export const Env = z
     keys: { alg: env.SIGNING_ALG, json: env.TONGBAN_KEYS, file: env.TONGBAN_KEYS_FILE },
     identityKey: { base64: env.IDENTITY_KEY, file: env.IDENTITY_KEY_FILE },
     jwksAllowHosts: env.JWKS_ALLOW_HOSTS,
+    files: { maxBytes: env.FILE_MAX_BYTES, mediaTypes: env.FILE_MEDIA_TYPES },
     dataDir: path.resolve(env.TONGBAN_DATA_DIR),
     configDir: path.resolve(env.TONGBAN_CONFIG_DIR),
     logLevel: env.LOG_LEVEL,

@@ -17,12 +17,15 @@ import { registerDeadLetters } from './http/routes/admin/dead-letters.js'
 import { registerKeyRevocations } from './http/routes/admin/key-revocations.js'
 import { registerCreateCase } from './http/routes/cases/create.js'
 import { registerEvidence } from './http/routes/cases/evidence.js'
+import { registerInspections } from './http/routes/cases/inspections.js'
 import { registerCaseReads } from './http/routes/cases/read.js'
 import { registerResults } from './http/routes/cases/result.js'
 import { registerAgreements } from './http/routes/directory/agreements.js'
 import { registerItems } from './http/routes/directory/items.js'
 import { registerRegions } from './http/routes/directory/regions.js'
+import { registerThingNotice } from './http/routes/directory/thing-notice.js'
 import { registerThings } from './http/routes/directory/things.js'
+import { registerFiles } from './http/routes/files/files.js'
 import { registerDocs } from './http/routes/ops/docs.js'
 import { registerHealth } from './http/routes/ops/health.js'
 import { registerJwks } from './http/routes/ops/jwks.js'
@@ -46,18 +49,25 @@ export function createApp(deps: HttpDeps): Api {
       },
     }),
   )
-  api.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: deps.bodyLimitBytes,
-      onError: () => {
-        throw new AppError('payload_too_large', `the request body exceeds ${deps.bodyLimitBytes} bytes`)
-      },
-    }),
-  )
+  const jsonLimit = bodyLimit({
+    maxSize: deps.bodyLimitBytes,
+    onError: () => {
+      throw new AppError('payload_too_large', `the request body exceeds ${deps.bodyLimitBytes} bytes`)
+    },
+  })
+  // An upload (POST /v1/files) is a raw file body with its own media type and size limit (FILE_MAX_BYTES).
+  const fileLimit = bodyLimit({
+    maxSize: deps.files.maxBytes,
+    onError: () => {
+      throw new AppError('payload_too_large', `a file may have at most ${deps.files.maxBytes} bytes`)
+    },
+  })
+  const isUpload = (c: { req: { method: string; path: string } }) =>
+    c.req.method === 'POST' && c.req.path === '/v1/files'
+  api.use('/v1/*', (c, next) => (isUpload(c) ? fileLimit(c, next) : jsonLimit(c, next)))
   api.use('/v1/*', async (c, next) => {
     const hasBody = Number(c.req.header('content-length') ?? 0) > 0 || c.req.header('transfer-encoding') !== undefined
-    if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && hasBody) {
+    if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && hasBody && !isUpload(c)) {
       const type = c.req.header('content-type') ?? ''
       if (!/^application\/(.+\+)?json\s*(;|$)/i.test(type)) {
         throw new AppError('unsupported_media_type', 'send the body as application/json')
@@ -82,6 +92,7 @@ export function createApp(deps: HttpDeps): Api {
   registerRegions(api, deps)
   registerItems(api, deps)
   registerThings(api, deps)
+  registerThingNotice(api, deps)
   registerAgreements(api, deps)
   registerResolveRoute(api, deps)
   registerCreateCase(api, deps)
@@ -90,6 +101,8 @@ export function createApp(deps: HttpDeps): Api {
   // Issue #5: evidence bundles and key revocations.
   registerEvidence(api, deps)
   registerKeyRevocations(api, deps)
+  registerFiles(api, deps)
+  registerInspections(api, deps)
   registerAdminClients(api, deps)
   registerDeadLetters(api, deps)
   registerBindings(api, deps)

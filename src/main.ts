@@ -29,12 +29,15 @@ import { DirectoryService } from './services/directory/snapshot.js'
 import { pollBindings } from './services/dispatch/poll.js'
 import { BindingAdapterResolver } from './services/dispatch/resolver.js'
 import { sweepUndelivered } from './services/dispatch/sweep.js'
+import type { FileDeps } from './services/files/files.js'
 import { PgBindingStore } from './store/binding-store.js'
 import { PgCaseStore } from './store/case-store.js'
 import { PgClientStore } from './store/client-store.js'
 import { type Database, openDatabase } from './store/db.js'
 import { PgDeadLetterStore } from './store/dead-letter-store.js'
 import { PgDirectoryStore } from './store/directory-store.js'
+import { PgFileStore } from './store/file-store.js'
+import { PgInspectionStore } from './store/inspection-store.js'
 import { PgKeyRevocationStore } from './store/key-revocation-store.js'
 import { migrate } from './store/migrate.js'
 import { PgOutboxStore } from './store/outbox-store.js'
@@ -158,6 +161,22 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const relay = new OutboxRelay({ outbox: new PgOutboxStore(database), producer, logger })
   relay.start()
 
+  const bindings = new PgBindingStore(database)
+  const identity = {
+    gatewayId: config.gateway.id,
+    sign: (payload: Record<string, unknown>, typ: string) => keys.sign(payload, typ),
+  }
+  const resolver = new BindingAdapterResolver(bindings, directory, (binding) =>
+    createAdapter(binding, { logger: logger.child({ adapter: binding.adapter, binding: binding.region }), identity }),
+  )
+  // The origin region's binding tells where the files of a delivered case come from (a peer gateway).
+  const fileDeps: FileDeps = {
+    files: new PgFileStore(database),
+    directory,
+    maxBytes: config.files.maxBytes,
+    mediaTypes: config.files.mediaTypes,
+    adapters: resolver,
+  }
   const caseDeps = {
     gatewayId: config.gateway.id,
     clock,
@@ -167,19 +186,12 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     signer: keys,
     vault,
     afterCommit: () => relay.poke(),
+    files: fileDeps,
   }
-  const bindings = new PgBindingStore(database)
   const deadLetters = new PgDeadLetterStore(database)
   const resultStore = new PgResultStore(database)
   // Real time, not the business clock: the circuit's delays are BullMQ delays.
   const circuit = new RedisCircuitBreaker(redis, config.redis.queuePrefix)
-  const identity = {
-    gatewayId: config.gateway.id,
-    sign: (payload: Record<string, unknown>, typ: string) => keys.sign(payload, typ),
-  }
-  const resolver = new BindingAdapterResolver(bindings, directory, (binding) =>
-    createAdapter(binding, { logger: logger.child({ adapter: binding.adapter, binding: binding.region }), identity }),
-  )
   const runWorkers = options.workers !== false && config.redis.concurrency > 0
   const events = !runWorkers
     ? undefined
@@ -268,6 +280,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       clock,
     },
     jwks: async () => (await jwksOf(config.gateway.id)) ?? keys.jwks(),
+    files: fileDeps,
+    inspections: { cases: caseDeps, inspections: new PgInspectionStore(database) },
   }
 
   // The sweeper runs beside the workers: a dispatch job lost with Redis's memory is queued again.

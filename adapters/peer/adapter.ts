@@ -182,6 +182,16 @@ export function createPeerAdapter(settings: unknown, deps: PeerAdapterDeps): Reg
       throw failureFromStatus(res.status, 'deliverResult', res)
     },
 
+    async fetchFile(sha256: string, ctx: CallContext): Promise<{ mediaType: string; content: Buffer }> {
+      if (!/^[0-9a-f]{64}$/.test(sha256))
+        throw new AppError('validation_failed', 'not a SHA-256 (64 lower-case hex digits)')
+      const res = await (await call('GET', `/v1/files/${sha256}`, ctx.signal)).send({ accept: '*/*' })
+      logger.debug({ adapter: 'peer', op: 'fetchFile', status: res.status, size: res.body.length }, 'peer answered')
+      if (res.status !== 200) throw failureFromStatus(res.status, 'fetchFile', res)
+      const mediaType = (res.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+      return { mediaType, content: res.body }
+    },
+
     async health(signal: AbortSignal): Promise<AdapterHealth> {
       try {
         const res = await (await call('GET', '/healthz', signal)).send()

@@ -17,10 +17,20 @@ export interface FieldConflict {
   differences: string[]
 }
 
+/** A material that an electronic certificate (电子证照) replaces: the applicant need not bring the paper. */
+export interface ECertificateReplacement {
+  material: string
+  name: string
+  certificate: string
+  items: string[]
+}
+
 /** The one-time notice (一次告知) of a set of items: every condition, material and form field once. */
 export interface Checklist {
   conditions: { text: string; items: string[] }[]
   materials: ChecklistMaterial[]
+  /** The materials of `materials` that an electronic certificate replaces, with its type name. */
+  eCertificates: ECertificateReplacement[]
   formFields: ChecklistField[]
   conflicts: FieldConflict[]
 }
@@ -97,9 +107,13 @@ export function mergeChecklist(items: Item[]): Checklist {
   }
   for (const conflict of conflicts.values()) conflict.items = definedBy.get(conflict.name) ?? []
 
+  const merged = [...materials.values()]
   return {
     conditions: [...conditions.values()],
-    materials: [...materials.values()],
+    materials: merged,
+    eCertificates: merged.flatMap((m) =>
+      m.eCertificate ? [{ material: m.code, name: m.name, certificate: m.eCertificate, items: [...m.items] }] : [],
+    ),
     formFields: [...fields.values()],
     conflicts: [...conflicts.values()],
   }

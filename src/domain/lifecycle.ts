@@ -99,6 +99,8 @@ export interface LifecycleState {
   suspended: boolean
   /** The origin has rated the case (one rating per case). */
   rated: boolean
+  /** 容缺受理: materials accepted as outstanding are still to be supplied (unset: none). */
+  outstanding?: boolean
 }
 
 export type TransitionResult = { ok: true; state: LifecycleState } | { ok: false; reason: string }
@@ -106,8 +108,8 @@ export type TransitionResult = { ok: true; state: LifecycleState } | { ok: false
 interface Rule {
   /** Statuses the event may be posted in (the mode decides for the offline_proxy steps). */
   from: (mode: Mode) => readonly CaseStatus[]
-  /** The new status; omitted: unchanged. */
-  to?: CaseStatus
+  /** The new status (or a function of the state); omitted: unchanged. */
+  to?: CaseStatus | ((s: LifecycleState) => CaseStatus)
   /** A condition on the flags: why the event is refused, or null. */
   guard?: (s: LifecycleState) => string | null
   /** Flags the event sets. */
@@ -141,7 +143,15 @@ const rules: Record<EventType, Rule> = {
   accepted: { from: decidable, to: 'accepted', hint: decisionHint('accepted') },
   rejected: { from: decidable, to: 'rejected', hint: decisionHint('rejected') },
   supplement_requested: { from: always('accepted'), to: 'supplement_requested' },
-  supplement_provided: { from: always('supplement_requested'), to: 'accepted' },
+  // Answers a supplement request (back to accepted), or supplies materials left outstanding at a 容缺
+  // acceptance while the case goes on (status unchanged).
+  supplement_provided: {
+    from: always('supplement_requested', 'accepted', 'in_review'),
+    to: (s) => (s.status === 'supplement_requested' ? 'accepted' : s.status),
+    guard: (s) =>
+      s.status === 'supplement_requested' || s.outstanding ? null : 'no supplement is requested or outstanding',
+    hint: () => 'a supplement answers a supplement request or materials left outstanding at acceptance',
+  },
   in_review: { from: always('accepted'), to: 'in_review' },
   suspended: {
     from: always('accepted', 'supplement_requested', 'in_review'),
@@ -205,7 +215,8 @@ export function applyEvent(state: LifecycleState, type: EventType): TransitionRe
   }
   const why = rule.guard?.(state)
   if (why) return refused(why)
-  const next: LifecycleState = { ...state, ...rule.set, status: rule.to ?? state.status }
+  const to = typeof rule.to === 'function' ? rule.to(state) : rule.to
+  const next: LifecycleState = { ...state, ...rule.set, status: to ?? state.status }
   if (finalStatuses.has(next.status)) next.suspended = false
   return { ok: true, state: next }
 }
@@ -230,11 +241,21 @@ const CertificateId = z
     if (!checked.ok) ctx.addIssue({ code: 'custom', message: `not an electronic certificate id: ${checked.reason}` })
   })
 
-export const AcceptedData = z.strictObject({
-  /** 容缺受理: non-essential materials accepted as missing, each to be supplied by its due date. */
-  outstandingMaterials: z.array(z.strictObject({ code: MaterialCode, dueDate: IsoDate })).optional(),
-  note: Note.optional(),
-})
+export const AcceptedData = z
+  .strictObject({
+    /** 容缺受理: codes of the item's non-essential materials accepted as missing, to be supplied by `supplyBy`. */
+    outstanding: z.array(MaterialCode).min(1).max(50).optional(),
+    supplyBy: IsoDate.optional(),
+    note: Note.optional(),
+  })
+  .superRefine((d, ctx) => {
+    if ((d.outstanding === undefined) !== (d.supplyBy === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['supplyBy'], message: 'give `outstanding` and `supplyBy` together' })
+    }
+    if (d.outstanding && new Set(d.outstanding).size !== d.outstanding.length) {
+      ctx.addIssue({ code: 'custom', path: ['outstanding'], message: 'a material is listed twice' })
+    }
+  })
 export const RejectedData = z.strictObject({ reason: Reason })
 export const SupplementRequestedData = z.strictObject({
   materials: z
@@ -244,7 +265,12 @@ export const SupplementRequestedData = z.strictObject({
 })
 export const NoteData = z.strictObject({ note: Note.optional() })
 /** E.g. 联合踏勘, a joint site inspection: the deadline clock stops until `resumed`. */
-export const SuspendedData = z.strictObject({ reason: Reason })
+export const SuspendedData = z.strictObject({
+  reason: Reason,
+  /** Set by the gateway for a joint inspection of several children (POST /v1/cases/{id}/inspections). */
+  inspection: z.string().min(1).max(64).optional(),
+})
+export const ResumedData = z.strictObject({ note: Note.optional(), inspection: z.string().min(1).max(64).optional() })
 export const MaterialsShippedData = z.strictObject({
   carrier: z.string().min(1).max(64),
   trackingNumber: z.string().regex(/^[A-Za-z0-9-]{4,40}$/, '4 to 40 letters, digits or hyphens'),
@@ -292,7 +318,7 @@ export const PartyEvent = z
     optional('materials_received', NoteData),
     optional('in_review', NoteData),
     required('suspended', SuspendedData),
-    optional('resumed', NoteData),
+    optional('resumed', ResumedData),
     required('materials_shipped', MaterialsShippedData),
     required('supplement_provided', SupplementProvidedData),
     optional('withdrawn', WithdrawnData),

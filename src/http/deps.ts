@@ -4,9 +4,11 @@ import type { DeadLetterStore } from '../ports/dead-letter-store.js'
 import type { AgreementAdminDeps } from '../services/admin/agreements.js'
 import type { AdminDeps } from '../services/admin/clients.js'
 import type { KeyAdminDeps } from '../services/admin/key-revocations.js'
+import type { InspectionDeps } from '../services/cases/inspections.js'
 import type { CaseDeps } from '../services/context.js'
 import type { DirectoryService } from '../services/directory/snapshot.js'
 import type { BindingAdminDeps } from '../services/dispatch/bindings-admin.js'
+import type { FileDeps } from '../services/files/files.js'
 import type { ResultDeps } from '../services/results/submit.js'
 import type { AuthDeps } from './middleware/auth.js'
 
@@ -35,4 +37,6 @@ export interface HttpDeps {
   keyAdmin: KeyAdminDeps
   /** The gateway's public keys, revoked ones marked with `revokedAt`. */
   jwks: () => Promise<{ keys: Record<string, unknown>[] }>
+  files: FileDeps
+  inspections: InspectionDeps
 }

@@ -51,12 +51,16 @@ export interface CaseRecord {
   receipt: string
   /** The processing side's reference once delivered (its case id, or a transfer slip number). */
   remoteRef: string | null
+  /** 容缺受理: codes of materials accepted as outstanding and not yet supplied. */
+  outstandingMaterials: string[]
+  /** The date (CST) by which the outstanding materials are due; null when none are outstanding. */
+  supplyBy: string | null
   lastSeq: number
   createdAt: Date
   updatedAt: Date
 }
 
-export type NewCase = Omit<CaseRecord, 'lastSeq' | 'updatedAt' | 'remoteRef'>
+export type NewCase = Omit<CaseRecord, 'lastSeq' | 'updatedAt' | 'remoteRef' | 'outstandingMaterials' | 'supplyBy'>
 
 export interface CaseEvent {
   caseId: string
@@ -130,7 +134,20 @@ export interface CaseTx {
   updateCase(
     id: string,
     patch: Partial<
-      Pick<CaseRecord, 'status' | 'outcome' | 'suspended' | 'rated' | 'dueDate' | 'dueAt' | 'receipt' | 'remoteRef'>
+      Pick<
+        CaseRecord,
+        | 'status'
+        | 'outcome'
+        | 'suspended'
+        | 'rated'
+        | 'dueDate'
+        | 'dueAt'
+        | 'receipt'
+        | 'remoteRef'
+        | 'outstandingMaterials'
+        | 'supplyBy'
+        | 'materials'
+      >
     >,
     at: Date,
   ): Promise<void>

@@ -89,6 +89,11 @@ export interface RegionAdapter {
   deliverResult?(remoteRef: string, result: string, ctx: CallContext): Promise<void>
   /** Only for systems that cannot call back: the events after the ones already seen. */
   fetchStatus?(remoteRef: string, ctx: CallContext): Promise<RemoteEvent[]>
+  /**
+   * Fetches a file that a case from this region references (materials submitted once travel with the
+   * case): the other gateway's `GET /v1/files/{sha256}`. The caller checks the hash before storing it.
+   */
+  fetchFile?(sha256: string, ctx: CallContext): Promise<{ mediaType: string; content: Buffer }>
   health(signal: AbortSignal): Promise<AdapterHealth>
   close(): Promise<void>
 }

@@ -4,6 +4,7 @@ import type { CaseStore } from '../ports/case-store.js'
 import type { Clock } from '../ports/clock.js'
 import type { IdentityVault } from '../security/pii.js'
 import type { DirectoryService } from './directory/snapshot.js'
+import type { FileDeps } from './files/files.js'
 
 /** What the receipt and evidence signer needs of the gateway's keys. */
 export interface Signer {
@@ -19,6 +20,8 @@ export interface CaseDeps {
   cases: CaseStore
   signer: Signer
   vault: IdentityVault
+  /** Files referenced by materials: required at intake (fetched from a peer origin). Unset: not checked. */
+  files?: FileDeps
   /** Called after a transaction that wrote outbox rows committed (wakes the relay). */
   afterCommit?: () => void
 }

@@ -170,8 +170,8 @@ export class PgCaseStore implements CaseStore {
   }
 }
 
-/** The operations of one transaction; `db` is the transaction's handle. */
-class PgCaseTx implements CaseTx {
+/** The operations of one transaction; `db` is the transaction's handle (other stores join it through this). */
+export class PgCaseTx implements CaseTx {
   private readonly db: Db
 
   constructor(db: Db) {
@@ -259,6 +259,9 @@ class PgCaseTx implements CaseTx {
     if (patch.dueAt !== undefined) set.dueAt = patch.dueAt
     if (patch.receipt !== undefined) set.receipt = patch.receipt
     if (patch.remoteRef !== undefined) set.remoteRef = patch.remoteRef
+    if (patch.outstandingMaterials !== undefined) set.outstandingMaterials = patch.outstandingMaterials
+    if (patch.supplyBy !== undefined) set.supplyBy = patch.supplyBy
+    if (patch.materials !== undefined) set.materials = patch.materials
     const rows = await this.db
       .update(cases)
       .set({ ...set, updatedAt: laterOf(at) })
@@ -398,6 +401,8 @@ function toCase(r: CaseRow): CaseRecord {
     assertion: r.assertion,
     receipt: r.receipt,
     remoteRef: r.remoteRef,
+    outstandingMaterials: r.outstandingMaterials,
+    supplyBy: r.supplyBy,
     lastSeq: r.lastSeq,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,

@@ -156,6 +156,8 @@ export const cases = pgTable(
     assertion: text('assertion'),
     receipt: text('receipt').notNull(),
     remoteRef: text('remote_ref'),
+    outstandingMaterials: text('outstanding_materials').array().notNull().default(sql`'{}'`),
+    supplyBy: date('supply_by', { mode: 'string' }),
     lastSeq: integer('last_seq').notNull().default(0),
     createdAt: ts('created_at').notNull(),
     updatedAt: ts('updated_at').notNull(),

@@ -74,7 +74,7 @@ async function toResponse(res: globalThis.Response): Promise<Response> {
 }
 
 export async function createTestApp(
-  opts: { now?: string; readiness?: ReadinessCheck[]; workers?: boolean } = {},
+  opts: { now?: string; readiness?: ReadinessCheck[]; workers?: boolean; env?: Record<string, string> } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase({ migrate: false })
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tongban-test-'))
@@ -88,6 +88,7 @@ export async function createTestApp(
     TONGBAN_DATA_DIR: dataDir,
     BODY_LIMIT_BYTES: String(64 * 1024),
     LOG_LEVEL: 'silent',
+    ...opts.env,
   })
   const clock = fixedClock(opts.now ?? '2026-09-29T09:00:00+08:00')
   const runtime = await createRuntime(config, createLogger('silent'), { clock, workers: opts.workers ?? false })

@@ -61,7 +61,9 @@ describe('a multi-site parent', () => {
   it('follows its children and completes with all their results when the last one completes', async () => {
     const f = await deliveredFamily()
     expect(await status(f.parent)).toBe('dispatched')
-    expect((await zhangwan.call('POST', `/v1/cases/${f.child['420302']}/events`, { type: 'accepted' })).status).toBe(201)
+    expect((await zhangwan.call('POST', `/v1/cases/${f.child['420302']}/events`, { type: 'accepted' })).status).toBe(
+      201,
+    )
     // The least advanced child sets the pace.
     expect(await status(f.parent)).toBe('dispatched')
     expect((await kaifaqu.call('POST', `/v1/cases/${f.child.Z42030001}/events`, { type: 'accepted' })).status).toBe(201)
@@ -130,12 +132,12 @@ describe('a multi-site parent', () => {
       })
     }
     // One rating for the bundle.
-    expect((await origin.call('POST', `/v1/cases/${f.parent}/events`, { type: 'rated', data: { score: 5 } })).status).toBe(
-      201,
-    )
-    expect((await origin.call('POST', `/v1/cases/${f.parent}/events`, { type: 'rated', data: { score: 4 } })).status).toBe(
-      409,
-    )
+    expect(
+      (await origin.call('POST', `/v1/cases/${f.parent}/events`, { type: 'rated', data: { score: 5 } })).status,
+    ).toBe(201)
+    expect(
+      (await origin.call('POST', `/v1/cases/${f.parent}/events`, { type: 'rated', data: { score: 4 } })).status,
+    ).toBe(409)
     const closed = await origin.call('POST', `/v1/cases/${f.parent}/events`, { type: 'closed' })
     expect(closed.status).toBe(201)
     for (const id of [f.parent, ...Object.values(f.child)]) expect(await status(id)).toBe('closed')
@@ -150,7 +152,10 @@ describe('a multi-site parent', () => {
       data: { reason: '经营场所不在开发区范围内' },
     })
     expect(rejected.status).toBe(201)
-    expect((await origin.call('GET', `/v1/cases/${f.parent}`)).body).toMatchObject({ status: 'completed', outcome: null })
+    expect((await origin.call('GET', `/v1/cases/${f.parent}`)).body).toMatchObject({
+      status: 'completed',
+      outcome: null,
+    })
     const issued = await origin.call('POST', `/v1/cases/${f.parent}/events`, {
       type: 'result_delivered',
       data: { method: 'window_pickup' },

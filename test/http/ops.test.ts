@@ -97,11 +97,27 @@ describe('operations', () => {
         '/v1/routes/resolve',
         '/v1/things',
         '/v1/things/{id}',
+        '/v1/things/{id}/checklist',
+        '/v1/things/{id}/form',
+        '/v1/files',
+        '/v1/files/{sha256}',
+        '/v1/cases/{id}/inspections',
+        '/v1/cases/{id}/inspections/{inspectionId}/complete',
       ].sort(),
     )
     const resolve = res.body.paths['/v1/routes/resolve'].post
     expect(Object.keys(resolve.responses)).toEqual(expect.arrayContaining(['200', '400', '422']))
     expect(res.body.components.schemas.Problem).toBeDefined()
+    const upload = res.body.paths['/v1/files'].post
+    expect(Object.keys(upload.requestBody.content)).toEqual([
+      'application/pdf',
+      'image/jpeg',
+      'image/png',
+      'application/ofd',
+    ])
+    expect(Object.keys(upload.responses)).toEqual(expect.arrayContaining(['200', '201', '413', '415', '422']))
+    expect(res.body.components.schemas.FileMeta).toBeDefined()
+    expect(res.body.components.schemas.ScheduleInspection).toBeDefined()
   })
 
   it('GET /docs serves Swagger UI from this origin', async () => {

@@ -45,7 +45,9 @@ beforeAll(async () => {
         path: path
           .replace('{id}', path.startsWith('/v1/cases') ? caseId : path.includes('dead-letters') ? '1' : 'shiyan-sec')
           .replace('{code}', path.startsWith('/v1/items') ? 'hukou-certificate' : '420303')
-          .replace('{region}', '420600'),
+          .replace('{region}', '420600')
+          .replace('{sha256}', 'a'.repeat(64))
+          .replace('{inspectionId}', caseId),
         hasBody: op.requestBody !== undefined,
       })
     }
@@ -170,7 +172,9 @@ describe('authenticated, but not allowed', () => {
       JSON.stringify(
         path.endsWith('/result')
           ? { outcome: 'approved', decision: { number: '1', date: '2026-09-30' }, trust: 'B' }
-          : { type: 'accepted' },
+          : path.endsWith('/inspections')
+            ? { children: [caseId, caseId], date: '2026-10-09', place: '现场' }
+            : { type: 'accepted' },
       )
     for (const r of routes.filter((x) => x.path.includes(caseId))) {
       for (const who of [stranger, operator]) {

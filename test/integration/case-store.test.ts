@@ -158,7 +158,14 @@ describe.each(backends)('case store on $name', (backend) => {
       expect(first.hash).toMatch(/^[0-9a-f]{64}$/)
 
       const got = await store.get(c.id)
-      const expected: CaseRecord = { ...c, lastSeq: 1, updatedAt: c.createdAt, remoteRef: null }
+      const expected: CaseRecord = {
+        ...c,
+        lastSeq: 1,
+        updatedAt: c.createdAt,
+        remoteRef: null,
+        outstandingMaterials: [],
+        supplyBy: null,
+      }
       expect(got).toEqual(expected)
       expect(Buffer.isBuffer(got?.applicant.idNumberEnc), 'idNumberEnc is a Buffer').toBe(true)
       expect(got?.applicant.idNumberEnc.equals(c.applicant.idNumberEnc)).toBe(true)

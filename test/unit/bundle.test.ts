@@ -60,7 +60,11 @@ describe('deriveParent', () => {
   })
 
   it('is due when its latest live child is due', () => {
-    const d = deriveParent([child('accepted', null, '2026-10-20'), child('accepted', null, '2026-11-03'), child('withdrawn', null, '2026-12-31')])
+    const d = deriveParent([
+      child('accepted', null, '2026-10-20'),
+      child('accepted', null, '2026-11-03'),
+      child('withdrawn', null, '2026-12-31'),
+    ])
     expect(d.dueDate).toBe('2026-11-03')
     expect(d.dueAt?.toISOString()).toBe('2026-11-03T16:00:00.000Z')
   })

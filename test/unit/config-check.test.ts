@@ -125,6 +125,19 @@ describe('config check errors name the file and the path', () => {
     ).toBe(true)
   })
 
+  it('开养老院: a shared field labelled differently by two of its items, named with both items', async () => {
+    await edit('items/civil-affairs.json', (doc) => {
+      const home = doc.items.find((i: any) => i.code === 'elderly-care-home-filing')
+      home.formFields.find((f: any) => f.name === 'bedCount').label = '核定床位数'
+    })
+    const errors = await errorsOf()
+    expect(errors).toEqual([
+      'things.json: things[0]: form field "bedCount" is defined differently by npo-elderly-care-registration, ' +
+        'elderly-care-home-filing (label): the merged form would be ambiguous',
+    ])
+    expect((await checkDirectory(defaultConfigDir)).errors).toEqual([])
+  })
+
   it('a 调休 working day that is not a weekend day', async () => {
     await edit('calendars/2026.json', (c) => {
       c.workdays.push('2026-10-12')

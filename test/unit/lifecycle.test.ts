@@ -234,6 +234,38 @@ describe('rated', () => {
   })
 })
 
+describe('容缺受理: supplement_provided for materials left outstanding', () => {
+  it.each(['accepted', 'in_review'] as const)(
+    'supplies outstanding materials in %s without changing the status',
+    (status) => {
+      const r = applyEvent({ ...state(status), outstanding: true }, 'supplement_provided')
+      expect(r).toEqual({ ok: true, state: { ...state(status), outstanding: true } })
+    },
+  )
+
+  it('is refused in accepted when nothing is outstanding', () => {
+    const r = applyEvent(state('accepted'), 'supplement_provided')
+    expect(r.ok).toBe(false)
+    if (!r.ok) expect(r.reason).toContain('no supplement is requested or outstanding')
+  })
+
+  it('still answers a supplement request back to accepted', () => {
+    const r = applyEvent({ ...state('supplement_requested'), outstanding: true }, 'supplement_provided')
+    expect(r.ok && r.state.status).toBe('accepted')
+  })
+
+  it.each([
+    [{ outstanding: ['site-plan'] }, 'supplyBy'],
+    [{ supplyBy: '2026-10-10' }, 'supplyBy'],
+    [{ outstanding: ['a', 'a'], supplyBy: '2026-10-10' }, 'outstanding'],
+    [{ outstanding: [], supplyBy: '2026-10-10' }, 'outstanding'],
+  ])('refuses accepted data %j', (data, path) => {
+    const r = PartyEvent.safeParse({ type: 'accepted', data })
+    expect(r.success).toBe(false)
+    expect(r.error?.issues.map((i) => i.path.at(-1))).toContain(path)
+  })
+})
+
 describe('withdrawn', () => {
   it.each(['completed', 'result_delivered', 'closed', 'rejected', 'withdrawn'] as const)(
     'is refused in %s',
@@ -292,7 +324,7 @@ describe('PartyEvent', () => {
       'accepted with 容缺',
       {
         type: 'accepted',
-        data: { outstandingMaterials: [{ code: 'site-plan', dueDate: '2026-03-31' }], note: '容缺受理' },
+        data: { outstanding: ['site-plan'], supplyBy: '2026-03-31', note: '容缺受理' },
       },
     ],
     ['rejected', { type: 'rejected', data: { reason: '不属于本机关职责范围' } }],

@@ -16,6 +16,7 @@ import { actsFor } from '../authz.js'
 import type { VerbContext } from '../context.js'
 import { type ResolvedRoute, resolveRoute } from '../directory/resolve.js'
 import type { DirectorySnapshot } from '../directory/snapshot.js'
+import { ensureMaterialFiles } from '../files/files.js'
 import type { CaseView, CreateCaseBody } from './schemas.js'
 import { windowModes } from './schemas.js'
 import { actorOf, toCaseView } from './view.js'
@@ -238,6 +239,7 @@ async function buildCases(
   const items = route.routes.map((r) => snap.items.get(r.item.code) as Item)
   checkMaterials(body, items)
   checkForm(body, snap, route)
+  if (deps.files) await ensureMaterialFiles(caller, deps.files, body.originRegion, body.materials)
 
   const idNumber =
     body.applicant.idType === 'resident_id' ? body.applicant.idNumber.toUpperCase() : body.applicant.idNumber
@@ -357,7 +359,7 @@ async function buildCases(
     }
   }
   const view = toCaseView(
-    { ...parent, lastSeq: 1, updatedAt: now, remoteRef: null },
+    { ...parent, lastSeq: 1, updatedAt: now, remoteRef: null, outstandingMaterials: [], supplyBy: null },
     // The stored answer never holds the identity number in clear: render it as for a non-party.
     { kind: 'person', id: '-', role: 'operator', region: null, window: null, name: null },
     snap.regions,

@@ -7,13 +7,15 @@ import { eventSide, type PartyEvent } from '../../domain/lifecycle.js'
 import { AppError } from '../../errors.js'
 import { isAdmin } from '../authz.js'
 import type { VerbContext } from '../context.js'
-import { appendCaseEvent } from './gateway-events.js'
+import { ensureMaterialFiles } from '../files/files.js'
+import { type AppendEvent, appendCaseEvent } from './gateway-events.js'
+import { afterSupplement, checkOutstanding } from './outstanding.js'
 import { loadVisibleCase } from './read.js'
 import { actorOf, toEventView } from './view.js'
 
 export async function postEvent(ctx: VerbContext, id: string, event: PartyEvent) {
   const { caller, deps } = ctx
-  const { sides } = await loadVisibleCase(ctx, id)
+  const { sides, record, snap } = await loadVisibleCase(ctx, id)
   const side = eventSide[event.type]
   if (isAdmin(caller) || (side === 'origin' && !sides.origin) || (side === 'processing' && !sides.processing)) {
     throw new AppError('forbidden', `${event.type} is posted by the ${side} side of the case, and you are not on it`)
@@ -21,7 +23,24 @@ export async function postEvent(ctx: VerbContext, id: string, event: PartyEvent)
   const data: Record<string, unknown> = { ...event.data }
   // A window operator's events record their window.
   if (caller.kind === 'person' && caller.window) data.window = caller.window
+  // 容缺受理: the case keeps the outstanding list until the origin supplies them.
+  let patch: AppendEvent['patch']
+  if (event.type === 'accepted' && event.data.outstanding && event.data.supplyBy) {
+    checkOutstanding(snap, record, event.data.outstanding, event.data.supplyBy, deps.clock.now())
+    patch = { outstandingMaterials: event.data.outstanding, supplyBy: event.data.supplyBy }
+  }
+  if (event.type === 'supplement_provided') {
+    // Files submitted with a supplement are required like those at intake (fetched from a peer origin).
+    if (deps.files) await ensureMaterialFiles(caller, deps.files, record.originRegion, event.data.materials)
+    const supplied = event.data.materials
+    patch = (current) => afterSupplement(current, supplied)
+  }
   // The other side learns of it through the queue (case.event, forwarded by the workers).
-  const appended = await appendCaseEvent(deps, id, { type: event.type, actor: actorOf(caller), data })
+  const appended = await appendCaseEvent(deps, id, {
+    type: event.type,
+    actor: actorOf(caller),
+    data,
+    ...(patch ? { patch } : {}),
+  })
   return { event: toEventView(appended.event), status: appended.status }
 }

@@ -27,21 +27,27 @@ export interface AppendEvent {
   type: EventType
   actor: string
   data?: Record<string, unknown>
-  /** Case fields the event sets besides its state. */
-  patch?: Partial<Pick<CaseRecord, 'outcome' | 'dueDate' | 'dueAt' | 'remoteRef'>>
+  /** Case fields the event sets besides its state; a function gets the case as locked. */
+  patch?: CasePatch | ((current: CaseRecord) => CasePatch)
   /** More outbox rows in the same transaction (a re-drive queues the dispatch again). */
   outbox?: { topic: string; key: string; payload: Record<string, unknown> }[]
 }
+
+type CasePatch = Partial<
+  Pick<CaseRecord, 'outcome' | 'dueDate' | 'dueAt' | 'remoteRef' | 'outstandingMaterials' | 'supplyBy' | 'materials'>
+>
 
 const stateOf = (c: CaseRecord): LifecycleState => ({
   status: c.status,
   mode: c.mode,
   suspended: c.suspended,
   rated: c.rated,
+  outstanding: c.outstandingMaterials.length > 0,
 })
 
-const refusal = (reason: string, state: LifecycleState, more: Record<string, unknown> = {}) =>
+const refusal = (reason: string, state: LifecycleState, more: Record<string, unknown> = {}, caseId?: string) =>
   new AppError('invalid_transition', reason, {
+    ...(caseId ? { context: { caseId } } : {}),
     expose: {
       currentStatus: state.status,
       allowedEvents: allowedEvents(state).filter((t) => eventSide[t] !== 'gateway'),
@@ -58,8 +64,9 @@ async function applyTo(
 ): Promise<{ event: CaseEvent; record: CaseRecord }> {
   const state = stateOf(c)
   const next = applyEvent(state, e.type)
-  if (!next.ok) throw refusal(next.reason, state)
-  const patch = { status: next.state.status, suspended: next.state.suspended, rated: next.state.rated, ...e.patch }
+  if (!next.ok) throw refusal(next.reason, state, {}, c.id)
+  const own = typeof e.patch === 'function' ? e.patch(c) : e.patch
+  const patch = { status: next.state.status, suspended: next.state.suspended, rated: next.state.rated, ...own }
   await tx.updateCase(c.id, patch, now)
   const event = await tx.appendEvent(c.id, { type: e.type, at: now, actor: e.actor, data: e.data ?? {} })
   await tx.addOutbox('case.event', `${c.id}-${event.seq}`, { caseId: c.id, seq: event.seq })
@@ -148,6 +155,49 @@ async function cascade(tx: CaseTx, parent: CaseRecord, e: AppendEvent, now: Date
 }
 
 /**
+ * Appends one event inside the caller's transaction `tx`, with everything `appendCaseEvent` does (the
+ * family's parent locked first, the status machine, the chain, the outbox, the parent re-derived). A verb
+ * that changes several cases at once (a joint inspection) runs it for each child in one transaction, in
+ * id order: parent first, then children by id, as everywhere, so two such verbs never deadlock.
+ * @throws AppError as `appendCaseEvent`.
+ */
+export async function appendCaseEventInTx(
+  tx: CaseTx,
+  caseId: string,
+  e: AppendEvent,
+  now: Date,
+): Promise<{ event: CaseEvent; status: CaseRecord['status'] }> {
+  const parentId = await tx.parentOf(caseId)
+  const parent = parentId === null ? null : await tx.lockCase(parentId)
+  const current = await tx.lockCase(caseId)
+  if (!current) throw new AppError('not_found', `no case ${caseId}`)
+
+  if (parent && cascadingEvents.has(e.type as never) && eventSide[e.type] === 'origin') {
+    throw refusal(
+      `${e.type} is posted on the bundle's parent case ${parent.id}: its children's results are issued together`,
+      stateOf(current),
+      { parent: parent.id },
+    )
+  }
+  if (isParentCase(current) && cascadingEvents.has(e.type as never)) {
+    // The parent's own transition first (its status machine decides), then every child.
+    const own = applyEvent(stateOf(current), e.type)
+    if (!own.ok) throw refusal(own.reason, stateOf(current))
+    await cascade(tx, current, e, now)
+    const { event, record } = await applyTo(tx, current, e, now)
+    return { event, status: record.status }
+  }
+
+  const { event, record } = await applyTo(tx, current, e, now)
+  const moved =
+    record.status !== current.status ||
+    record.outcome !== current.outcome ||
+    record.dueAt?.getTime() !== current.dueAt?.getTime()
+  if (parent && moved) await deriveFamily(tx, parent, record, now)
+  return { event, status: record.status }
+}
+
+/**
  * @throws AppError `not_found` for an unknown case; `invalid_transition` (409) with `currentStatus` and the
  *   events the parties may post now, when the status does not allow the event (for a bundle's child, also
  *   an issuing event that must be posted on the parent).
@@ -158,36 +208,7 @@ export async function appendCaseEvent(
   e: AppendEvent,
 ): Promise<{ event: CaseEvent; status: CaseRecord['status'] }> {
   const now = deps.clock.now()
-  const result = await deps.cases.transaction(async (tx) => {
-    const parentId = await tx.parentOf(caseId)
-    const parent = parentId === null ? null : await tx.lockCase(parentId)
-    const current = await tx.lockCase(caseId)
-    if (!current) throw new AppError('not_found', `no case ${caseId}`)
-
-    if (parent && cascadingEvents.has(e.type as never) && eventSide[e.type] === 'origin') {
-      throw refusal(
-        `${e.type} is posted on the bundle's parent case ${parent.id}: its children's results are issued together`,
-        stateOf(current),
-        { parent: parent.id },
-      )
-    }
-    if (isParentCase(current) && cascadingEvents.has(e.type as never)) {
-      // The parent's own transition first (its status machine decides), then every child.
-      const own = applyEvent(stateOf(current), e.type)
-      if (!own.ok) throw refusal(own.reason, stateOf(current))
-      await cascade(tx, current, e, now)
-      const { event, record } = await applyTo(tx, current, e, now)
-      return { event, status: record.status }
-    }
-
-    const { event, record } = await applyTo(tx, current, e, now)
-    const moved =
-      record.status !== current.status ||
-      record.outcome !== current.outcome ||
-      record.dueAt?.getTime() !== current.dueAt?.getTime()
-    if (parent && moved) await deriveFamily(tx, parent, record, now)
-    return { event, status: record.status }
-  })
+  const result = await deps.cases.transaction((tx) => appendCaseEventInTx(tx, caseId, e, now))
   deps.afterCommit?.()
   return result
 }
@@ -198,7 +219,7 @@ export async function recordGatewayEvent(
   caseId: string,
   type: EventType,
   data: Record<string, unknown> = {},
-  patch: AppendEvent['patch'] = {},
+  patch: CasePatch = {},
   actor = 'gateway',
 ): Promise<CaseEvent> {
   return (await appendCaseEvent(deps, caseId, { type, actor, data, patch })).event

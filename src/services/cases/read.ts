@@ -31,6 +31,7 @@ export async function getCase(ctx: VerbContext, id: string): Promise<CaseView> {
     snap.regions,
     ctx.deps.vault,
     record.parentId === null && children.length ? children : undefined,
+    ctx.deps.clock.now(),
   )
 }
 
@@ -51,7 +52,9 @@ export async function listCases(ctx: VerbContext, q: z.infer<typeof ListCasesQue
     limit: q.limit,
   })
   return {
-    cases: page.cases.map((c: CaseRecord) => toCaseView(c, ctx.caller, snap.regions, ctx.deps.vault)),
+    cases: page.cases.map((c: CaseRecord) =>
+      toCaseView(c, ctx.caller, snap.regions, ctx.deps.vault, undefined, ctx.deps.clock.now()),
+    ),
     nextCursor: page.nextCursor,
   }
 }

@@ -154,6 +154,14 @@ export const CaseView = z
     timeLimit: TimeLimit.nullable(),
     dueDate: z.string().nullable(),
     dueAt: z.string().nullable(),
+    outstanding: z
+      .object({
+        materials: z.array(z.string()),
+        supplyBy: z.string().nullable(),
+        overdue: z.boolean().meta({ description: 'The supply date has passed with materials still missing' }),
+      })
+      .optional()
+      .meta({ description: '容缺受理: materials accepted as outstanding and not yet supplied' }),
     lastSeq: z.number().int(),
     createdAt: z.string(),
     updatedAt: z.string(),

@@ -3,6 +3,7 @@ import type { Caller } from '../../ports/callers.js'
 import type { CaseEvent, CaseRecord } from '../../ports/case-store.js'
 import type { IdentityVault } from '../../security/pii.js'
 import { sidesOf } from '../authz.js'
+import { materialsOverdue } from './outstanding.js'
 import type { CaseView } from './schemas.js'
 
 /**
@@ -15,6 +16,7 @@ export function toCaseView(
   index: RegionIndex,
   vault: IdentityVault,
   children?: CaseRecord[],
+  now?: Date,
 ): CaseView {
   const sides = sidesOf(caller, c, index, children?.map((k) => k.processingRegion ?? '').filter(Boolean))
   const full = caller.kind === 'client' && (sides.origin || sides.processing)
@@ -46,6 +48,15 @@ export function toCaseView(
     timeLimit: c.timeLimit,
     dueDate: c.dueDate,
     dueAt: c.dueAt?.toISOString() ?? null,
+    ...(c.outstandingMaterials.length
+      ? {
+          outstanding: {
+            materials: c.outstandingMaterials,
+            supplyBy: c.supplyBy,
+            overdue: now !== undefined && materialsOverdue(c, now),
+          },
+        }
+      : {}),
     lastSeq: c.lastSeq,
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),

@@ -7,9 +7,10 @@ import { migration0002 } from './0002-cases.js'
 import { migration0003 } from './0003-dispatch.js'
 import { migration0004 } from './0004-results.js'
 import { migration0005 } from './0005-key-revocations.js'
+import { migration0007 } from './0007-one-thing.js'
 
 export interface Migration {
-  /** Strictly increasing, starting at 1. */
+  /** Strictly increasing, starting at 1 (numbers are assigned per branch, so gaps may occur). */
   version: number
   name: string
   /** Plain SQL, several statements allowed, no parameters; runs inside one transaction. */
@@ -22,4 +23,5 @@ export const migrations: readonly Migration[] = [
   migration0003,
   migration0004,
   migration0005,
+  migration0007,
 ]

@@ -20,9 +20,14 @@ const ItemRouteOut = z.object({
   dueAt: z.iso.datetime(),
 })
 
-const ChecklistOut = z.object({
+export const ChecklistOut = z.object({
   conditions: z.array(z.object({ text: z.string(), items: z.array(z.string()) })),
-  materials: z.array(Material.extend({ items: z.array(z.string()) })),
+  materials: z.array(
+    Material.extend({ items: z.array(z.string()).meta({ description: 'The member items that need it' }) }),
+  ),
+  eCertificates: z
+    .array(z.object({ material: z.string(), name: z.string(), certificate: z.string(), items: z.array(z.string()) }))
+    .meta({ description: 'Materials an electronic certificate (电子证照) replaces, with its type' }),
   formFields: z.array(
     z.object({ name: z.string(), label: z.string(), type: z.string(), items: z.array(z.string()) }).loose(),
   ),
@@ -41,7 +46,9 @@ export const ResolvedRouteOut = z
     dueDate: z.iso.date().meta({ description: 'Last day, China Standard Time' }),
     dueAt: z.iso.datetime().meta({ description: 'End of the last day, as an instant' }),
     routes: z.array(ItemRouteOut),
-    refused: z.array(z.object({ item: ItemRef, processingRegion: z.string(), code: z.string(), detail: z.string() })),
+    refused: z
+      .array(z.object({ item: ItemRef, processingRegion: z.string(), code: z.string(), detail: z.string() }))
+      .meta({ description: 'Member items no agreement allows from this origin, each with the refusal code and why' }),
     checklist: ChecklistOut,
   })
   .meta({ id: 'ResolvedRoute' })

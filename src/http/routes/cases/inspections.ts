@@ -1,0 +1,62 @@
+import { createRoute } from '@hono/zod-openapi'
+import { z } from 'zod'
+import {
+  completeInspection,
+  InspectionView,
+  ScheduleInspectionBody,
+  scheduleInspection,
+} from '../../../services/cases/inspections.js'
+import { EventView } from '../../../services/cases/schemas.js'
+import type { HttpDeps } from '../../deps.js'
+import { type Api, json, jsonBody, problems } from '../../openapi.js'
+
+const CaseId = z.string().regex(/^[0-9a-f-]{36}$/, 'a case id')
+const ParentParam = z.object({ id: CaseId.meta({ param: { name: 'id', in: 'path' } }) })
+const InspectionParams = z.object({
+  id: CaseId.meta({ param: { name: 'id', in: 'path' } }),
+  inspectionId: CaseId.meta({ param: { name: 'inspectionId', in: 'path' } }),
+})
+
+const Answer = z
+  .object({
+    inspection: InspectionView,
+    events: z.array(EventView.extend({ caseId: z.string() })).meta({ description: 'One per child, in id order' }),
+  })
+  .meta({ id: 'InspectionAnswer' })
+
+const schedule = createRoute({
+  method: 'post',
+  path: '/v1/cases/{id}/inspections',
+  tags: ['cases'],
+  summary: 'Schedule a joint site inspection (联合踏勘) of several children: suspends all their clocks together',
+  description:
+    'For the processing side of every child named (or an admin). Appends `suspended` with `{ reason, inspection }` ' +
+    'to each child in one transaction: if one child cannot be suspended (409 `invalid_transition`), none is.',
+  security: [{ bearer: [] }],
+  request: { params: ParentParam, body: jsonBody(ScheduleInspectionBody) },
+  responses: { 201: json(Answer, 'Scheduled; every child suspended'), ...problems(400, 401, 403, 404, 409, 422) },
+})
+
+const complete = createRoute({
+  method: 'post',
+  path: '/v1/cases/{id}/inspections/{inspectionId}/complete',
+  tags: ['cases'],
+  summary: 'Complete a joint site inspection: resumes all its children together',
+  security: [{ bearer: [] }],
+  request: { params: InspectionParams },
+  responses: { 200: json(Answer, 'Completed; every child resumed'), ...problems(400, 401, 403, 404, 409) },
+})
+
+export function registerInspections(api: Api, deps: HttpDeps) {
+  api.openapi(schedule, async (c) => {
+    const { id } = c.req.valid('param')
+    c.get('logFields').caseId = id
+    const answer = await scheduleInspection(c.get('caller'), deps.inspections, id, c.req.valid('json'))
+    return c.json(answer, 201)
+  })
+  api.openapi(complete, async (c) => {
+    const { id, inspectionId } = c.req.valid('param')
+    c.get('logFields').caseId = id
+    return c.json(await completeInspection(c.get('caller'), deps.inspections, id, inspectionId), 200)
+  })
+}

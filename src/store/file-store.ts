@@ -1,0 +1,107 @@
+import type { FileReference, FileStore, StoredFileMeta } from '../ports/file-store.js'
+import type { Database } from './db.js'
+
+interface MetaRow extends Record<string, unknown> {
+  sha256: string
+  media_type: string
+  size: number
+  created_at: string | Date
+}
+
+const toMeta = (r: MetaRow): StoredFileMeta => ({
+  sha256: r.sha256,
+  mediaType: r.media_type,
+  size: r.size,
+  createdAt: new Date(r.created_at),
+})
+
+/** bytea arrives as a Buffer from pg and as a Uint8Array from PGlite. */
+const toBuffer = (v: unknown): Buffer => (Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array))
+
+/**
+ * Files in PostgreSQL (bytea), keyed by SHA-256. `put` is one statement: the content row is inserted only if
+ * absent (`on conflict do nothing`), so concurrent uploads of the same bytes store them once.
+ */
+export class PgFileStore implements FileStore {
+  constructor(private readonly database: Database) {}
+
+  async put(
+    file: { sha256: string; mediaType: string; content: Buffer },
+    uploader: string,
+    source: 'upload' | 'peer',
+  ): Promise<{ file: StoredFileMeta; created: boolean }> {
+    // A concurrent upload of the same bytes that commits after this statement's snapshot leaves it seeing
+    // neither its own insert nor the other's row: the second try sees the committed row.
+    for (let attempt = 0; ; attempt++) {
+      const stored = await this.putOnce(file, uploader, source)
+      if (stored || attempt > 0) {
+        if (!stored) throw new Error(`file ${file.sha256} was neither inserted nor found`)
+        return stored
+      }
+    }
+  }
+
+  private async putOnce(
+    file: { sha256: string; mediaType: string; content: Buffer },
+    uploader: string,
+    source: 'upload' | 'peer',
+  ): Promise<{ file: StoredFileMeta; created: boolean } | null> {
+    const [row] = await this.database.query<MetaRow & { created: boolean }>(
+      `with ins as (
+         insert into files (sha256, media_type, size, content) values ($1, $2, $3, $4)
+         on conflict (sha256) do nothing
+         returning sha256, media_type, size, created_at
+       ), who as (
+         insert into file_uploads (sha256, uploaded_by, source)
+         values ($1, $5, $6)
+         on conflict (sha256, uploaded_by) do nothing
+       )
+       select sha256, media_type, size, created_at, true as created from ins
+       union all
+       select sha256, media_type, size, created_at, false from files where sha256 = $1 and not exists (select 1 from ins)`,
+      [file.sha256, file.mediaType, file.content.length, file.content, uploader, source],
+    )
+    return row ? { file: toMeta(row), created: row.created } : null
+  }
+
+  async meta(sha256: string): Promise<StoredFileMeta | null> {
+    const [row] = await this.database.query<MetaRow>(
+      'select sha256, media_type, size, created_at from files where sha256 = $1',
+      [sha256],
+    )
+    return row ? toMeta(row) : null
+  }
+
+  async content(sha256: string): Promise<{ meta: StoredFileMeta; content: Buffer } | null> {
+    const [row] = await this.database.query<MetaRow & { content: unknown }>(
+      'select sha256, media_type, size, created_at, content from files where sha256 = $1',
+      [sha256],
+    )
+    return row ? { meta: toMeta(row), content: toBuffer(row.content) } : null
+  }
+
+  async missing(sha256s: string[]): Promise<string[]> {
+    if (sha256s.length === 0) return []
+    const rows = await this.database.query<{ sha256: string }>(
+      'select s as sha256 from unnest($1::text[]) as s where not exists (select 1 from files f where f.sha256 = s)',
+      [sha256s],
+    )
+    return rows.map((r) => r.sha256)
+  }
+
+  async uploadedBy(sha256: string, uploader: string): Promise<boolean> {
+    const rows = await this.database.query('select 1 from file_uploads where sha256 = $1 and uploaded_by = $2', [
+      sha256,
+      uploader,
+    ])
+    return rows.length > 0
+  }
+
+  async references(sha256: string): Promise<FileReference[]> {
+    const rows = await this.database.query<{ id: string; origin_region: string; processing_region: string | null }>(
+      `select id, origin_region, processing_region from cases where materials @> $1::jsonb order by id limit 1000`,
+      [JSON.stringify([{ sha256 }])],
+    )
+    return rows.map((r) => ({ caseId: r.id, originRegion: r.origin_region, processingRegion: r.processing_region }))
+  }
+}

@@ -494,7 +494,7 @@ describe('容缺受理: accepted with non-essential materials outstanding', () =
   })
 
   it('refuses outstanding without a supply date, and a case no longer open is not reported', async () => {
-    const { child } = await elderlyCase()
+    const { id, child } = await elderlyCase()
     const fire = child('fire-safety-inspection-public-venue')
     const bad = await window.call('POST', `/v1/cases/${fire}/events`, {
       type: 'accepted',
@@ -509,7 +509,8 @@ describe('容缺受理: accepted with non-essential materials outstanding', () =
     const store = new PgOutstandingStore(t.runtime.database)
     const later = new Date('2026-10-02T09:00:00+08:00')
     expect((await casesWithMaterialsOverdue(store, later)).map((o) => o.caseId)).toContain(fire)
-    expect((await window.call('POST', `/v1/cases/${fire}/events`, { type: 'withdrawn', data: {} })).status).toBe(201)
+    // A bundle is withdrawn as a whole, on its parent.
+    expect((await window.call('POST', `/v1/cases/${id}/events`, { type: 'withdrawn', data: {} })).status).toBe(201)
     expect((await casesWithMaterialsOverdue(store, later)).map((o) => o.caseId)).not.toContain(fire)
   })
 })

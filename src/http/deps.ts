@@ -1,12 +1,14 @@
 import type { Logger } from '../logger.js'
 import type { Clock } from '../ports/clock.js'
 import type { DeadLetterStore } from '../ports/dead-letter-store.js'
+import type { EvaluationStore } from '../ports/evaluation-store.js'
 import type { AdminDeps } from '../services/admin/clients.js'
 import type { CaseDeps } from '../services/context.js'
 import type { DirectoryService } from '../services/directory/snapshot.js'
 import type { BindingAdminDeps } from '../services/dispatch/bindings-admin.js'
 import type { ResultDeps } from '../services/results/submit.js'
 import type { AuthDeps } from './middleware/auth.js'
+import type { RequestObserver } from './middleware/metrics.js'
 
 export interface ReadinessCheck {
   name: string
@@ -27,6 +29,10 @@ export interface HttpDeps {
   deadLetters: DeadLetterStore
   bindings: BindingAdminDeps
   results: ResultDeps
+  /** The performance report's queries (#7). */
+  reports: Pick<EvaluationStore, 'performance'>
+  /** `GET /metrics` and the request counters; omitted: an empty page. */
+  metrics?: (RequestObserver & { render(): Promise<string> }) | undefined
   /** The gateway's public keys. */
   jwks: () => { keys: Record<string, unknown>[] }
 }

@@ -89,9 +89,15 @@ function refuseUnknown(stored: Set<number>): void {
   )
 }
 
+/**
+ * Strictly increasing from 1. A gap is allowed (numbers are handed out to branches developed in parallel,
+ * so one may be merged before a lower one); each migration is recorded by version, so a lower one merged
+ * later still runs.
+ */
 function assertOrdered(list: readonly Migration[]): void {
   list.forEach((m, i) => {
-    if (m.version !== i + 1) {
+    const previous = i === 0 ? 0 : (list[i - 1]?.version ?? 0)
+    if (m.version <= previous) {
       throw new AppError('internal', `Migration list out of order: ${labelOf(m)} is at position ${i + 1}`)
     }
   })

@@ -8,6 +8,7 @@ import { allowedEvents, applyEvent, type EventType, eventSide } from '../../doma
 import { AppError } from '../../errors.js'
 import type { CaseEvent, CaseRecord } from '../../ports/case-store.js'
 import type { CaseDeps } from '../context.js'
+import { advanceClock } from './deadline-hook.js'
 
 export interface AppendEvent {
   type: EventType
@@ -29,6 +30,8 @@ export async function appendCaseEvent(
   e: AppendEvent,
 ): Promise<{ event: CaseEvent; status: CaseRecord['status'] }> {
   const now = deps.clock.now()
+  // Read before the transaction: a directory reload queries the database (one connection on PGlite).
+  const snapshot = await deps.directory.snapshot()
   const result = await deps.cases.transaction(async (tx) => {
     const current = await tx.lockCase(caseId)
     if (!current) throw new AppError('not_found', `no case ${caseId}`)
@@ -47,6 +50,8 @@ export async function appendCaseEvent(
       { status: next.state.status, suspended: next.state.suspended, rated: next.state.rated, ...e.patch },
       now,
     )
+    // Deadline clock and evaluation facts (#7): may refuse a stale timer; plans timers in the outbox.
+    await advanceClock(tx, current, { type: e.type, data: e.data ?? {} }, next.state, snapshot, now)
     const event = await tx.appendEvent(caseId, { type: e.type, at: now, actor: e.actor, data: e.data ?? {} })
     await tx.addOutbox('case.event', `${caseId}-${event.seq}`, { caseId, seq: event.seq })
     for (const row of e.outbox ?? []) await tx.addOutbox(row.topic, row.key, row.payload)

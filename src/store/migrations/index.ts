@@ -6,6 +6,7 @@ import { migration0001 } from './0001-directory.js'
 import { migration0002 } from './0002-cases.js'
 import { migration0003 } from './0003-dispatch.js'
 import { migration0004 } from './0004-results.js'
+import { migration0006 } from './0006-deadlines.js'
 
 export interface Migration {
   /** Strictly increasing, starting at 1. */
@@ -15,4 +16,10 @@ export interface Migration {
   sql: string
 }
 
-export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004]
+export const migrations: readonly Migration[] = [
+  migration0001,
+  migration0002,
+  migration0003,
+  migration0004,
+  migration0006,
+]

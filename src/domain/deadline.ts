@@ -101,6 +101,11 @@ function shouldRun(clock: DeadlineClock, e: ClockEvent, rules: ClockRules): bool
   return !(e.status === 'supplement_requested' && rules.stopsOnSupplement)
 }
 
+/** A case is overdue once its due date has passed: the millisecond after `dueAt`. */
+export function overdueInstant(dueAt: Date): Date {
+  return new Date(dueAt.getTime() + 1)
+}
+
 /** The last millisecond of the CST day in which `instant` falls (an exact midnight belongs to the day before). */
 function endOfDay(instant: Date): { dueDate: string; dueAt: Date } {
   const dueDate = cstDate(new Date(instant.getTime() - 1))
@@ -128,7 +133,8 @@ function timersOf(clock: DeadlineClock, now: Date): PlannedTimer[] {
   const timers: PlannedTimer[] = []
   if (clock.warnAt !== null) timers.push({ kind: 'warning', at: clock.warnAt })
   if (clock.overdueAt === null && clock.dueAt !== null) {
-    timers.push({ kind: 'overdue', at: clock.dueAt < now ? now : clock.dueAt })
+    const at = overdueInstant(clock.dueAt)
+    timers.push({ kind: 'overdue', at: at < now ? now : at })
   }
   return timers
 }
@@ -147,7 +153,7 @@ export function stepClock(clock: DeadlineClock, e: ClockEvent, rules: ClockRules
   const wasRunning = clock.runningSince !== null
 
   if (e.type === 'deadline_warning' || e.type === 'overdue') {
-    const planned = e.type === 'deadline_warning' ? clock.warnAt : clock.dueAt
+    const planned = e.type === 'deadline_warning' ? clock.warnAt : clock.dueAt && overdueInstant(clock.dueAt)
     const done = e.type === 'deadline_warning' ? clock.warnedAt : clock.overdueAt
     const plannedAt = typeof e.data.plannedAt === 'string' ? Date.parse(e.data.plannedAt) : Number.NaN
     if (!wasRunning) return { ok: false, reason: 'the deadline clock is not running' }
@@ -166,7 +172,7 @@ export function stepClock(clock: DeadlineClock, e: ClockEvent, rules: ClockRules
         ...next,
         dueDate: due.dueDate,
         dueAt: due.dueAt,
-        budgetDays: rules.calendar.workingDaysBetween(now, due.dueAt),
+        budgetDays: rules.calendar.workingDaysBetween(now, overdueInstant(due.dueAt)),
         usedDays: 0,
         warnPercent: rules.warnPercent,
       }

@@ -124,8 +124,8 @@ export class PgEvaluationStore implements EvaluationStore {
       `(select id, 'warning' as kind, warn_at as at from cases
          where clock_running_since is not null and warn_at is not null and warn_at <= $1 order by warn_at limit $2)
        union all
-       (select id, 'overdue' as kind, due_at as at from cases
-         where clock_running_since is not null and overdue_at is null and due_at <= $1 order by due_at limit $2)`,
+       (select id, 'overdue' as kind, due_at + interval '1 millisecond' as at from cases
+         where clock_running_since is not null and overdue_at is null and due_at < $1 order by due_at limit $2)`,
       [now.toISOString(), limit],
     )
     return rows.map((r) => ({ caseId: r.id, kind: r.kind, at: new Date(r.at) }))

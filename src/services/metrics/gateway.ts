@@ -161,7 +161,9 @@ export class GatewayMetrics {
 
   private async caseGauges(fresh = false): Promise<CaseGauges> {
     const now = Date.now()
-    if (!fresh && this.cached && now - this.cached.at < (this.sources.cacheMs ?? 10_000)) return this.cached.gauges
+    // The alerts read afresh (and leave the scrape's cache alone); scrapes share one read per `cacheMs`.
+    if (fresh) return this.sources.evaluation.gauges()
+    if (this.cached && now - this.cached.at < (this.sources.cacheMs ?? 10_000)) return this.cached.gauges
     const gauges = await this.sources.evaluation.gauges()
     this.cached = { at: now, gauges }
     return gauges

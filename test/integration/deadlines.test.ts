@@ -7,13 +7,16 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../config/env.js'
 import { createLogger } from '../../src/logger.js'
 import { createRuntime, type Runtime } from '../../src/main.js'
+import type { AdapterResolver, RegionAdapter } from '../../src/ports/region-adapter.js'
 import { startDeadlineWorker } from '../../src/queue/workers/deadlines.js'
 import type { WorkerHandle } from '../../src/queue/workers/runner.js'
 import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
+import { forwardEvent } from '../../src/services/dispatch/forward.js'
 import { hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
 import { testRedisUrl } from '../helpers/redis.js'
@@ -63,7 +66,7 @@ async function acceptedCase(acceptedAt: string, runtime: Runtime = t.runtime): P
   const created = await shiyan.call('POST', '/v1/cases', body, { 'idempotency-key': `dl-${n}-${Date.now()}` })
   expect(created.status, JSON.stringify(created.body)).toBe(201)
   const id: string = created.body.case.id
-  await recordGatewayEvent(runtime.deps.cases, id, 'dispatched', {})
+  await recordGatewayEvent(runtime.deps.cases, id, 'dispatched', {}, { remoteRef: `XY-${n}` })
   t.clock.set(cst(acceptedAt).toISOString())
   const accepted = await xiangyang.call('POST', `/v1/cases/${id}/events`, { type: 'accepted' })
   expect(accepted.status, JSON.stringify(accepted.body)).toBe(201)
@@ -136,6 +139,55 @@ describe('deadline timers', () => {
     expect(timeline.body.events.map((e: { type: string }) => e.type)).toEqual(
       expect.arrayContaining(['deadline_warning', 'overdue']),
     )
+  })
+
+  it('sends the warning and the overdue notice to the processing system (not to a peer gateway)', async () => {
+    const [c] = (await t.runtime.deps.cases.cases.list({ visibleRegions: null, limit: 50 })).cases.filter(
+      (x) => x.externalRef === 'DL-1',
+    )
+    const id = c?.id ?? ''
+    const all = await events(id)
+    const warning = all.find((e) => e.type === 'deadline_warning')
+    const overdue = all.find((e) => e.type === 'overdue')
+    const sent: { type: string; remoteRef: string; data: Record<string, unknown> }[] = []
+    const redis = new Redis(testRedisUrl)
+    const resolverOf = (kind: 'sim' | 'peer') => ({
+      resolve: async () => ({
+        kind,
+        bindingRegion: '420600',
+        circuit: { failureThreshold: 5, openSeconds: 60 },
+        adapter: {
+          kind,
+          deliverFollowUp: async (f: { type: string; remoteRef: string; data: Record<string, unknown> }) => {
+            sent.push(f)
+          },
+        } as unknown as RegionAdapter,
+      }),
+    })
+    const deps = (kind: 'sim' | 'peer') => ({
+      cases: t.runtime.deps.cases,
+      adapters: resolverOf(kind) as unknown as AdapterResolver,
+      results: t.runtime.deps.results.results,
+      redis,
+      prefix: `${t.queuePrefix}-${kind}`,
+    })
+    try {
+      const signal = new AbortController().signal
+      expect((await forwardEvent(deps('peer'), id, warning?.seq ?? 0, signal)).kind).toBe('local')
+      expect(await forwardEvent(deps('sim'), id, warning?.seq ?? 0, signal)).toMatchObject({
+        kind: 'forwarded',
+        direction: 'to_processing',
+      })
+      expect((await forwardEvent(deps('sim'), id, overdue?.seq ?? 0, signal)).kind).toBe('forwarded')
+      expect(sent.map((f) => [f.type, f.remoteRef])).toEqual([
+        ['deadline_warning', 'XY-1'],
+        ['overdue', 'XY-1'],
+      ])
+      expect(sent[0]?.data).toMatchObject({ dueDate: '2026-10-08' })
+    } finally {
+      await redis.del(`${t.queuePrefix}-sim:forwarded:${id}:to_processing`)
+      redis.disconnect()
+    }
   })
 
   it('a suspension stops the clock and moves the due date by the working time it stood still', async () => {

@@ -70,7 +70,9 @@ export async function reportsBench(): Promise<void> {
     await database.query('vacuum analyze cases', [])
     const loadSeconds = (performance.now() - loadStarted) / 1000
     const [{ n } = { n: 0 }] = await database.query<{ n: number }>('select count(*)::int as n from cases', [])
-    console.log(`loaded ${n.toLocaleString('en')} cases in ${loadSeconds.toFixed(1)} s (with every index of the schema)`)
+    console.log(
+      `loaded ${n.toLocaleString('en')} cases in ${loadSeconds.toFixed(1)} s (with every index of the schema)`,
+    )
 
     const store = new PgEvaluationStore(database)
     const baseline = await median(() => database.query('select count(*) from cases', []))

@@ -1,16 +1,19 @@
 /**
  * `npm run bench [-- NAME…]`: every benchmark measures its baseline in the same run and prints a ratio.
  * Scenarios: resolve (routing) and intake (authenticated case submission) against a hello-world;
- * deliveries (dispatch through sim and peer) against raw BullMQ. Run one with `npm run bench -- resolve`.
+ * deliveries (dispatch through sim and peer) against raw BullMQ; reports (the performance report over a
+ * million cases) against count(*). Run one with `npm run bench -- resolve`.
  */
 import { deliveriesBench } from './deliveries.js'
 import { intakeBench } from './intake.js'
+import { reportsBench } from './reports.js'
 import { resolveBench } from './resolve.js'
 
 const scenarios: Record<string, () => Promise<void>> = {
   resolve: resolveBench,
   intake: intakeBench,
   deliveries: deliveriesBench,
+  reports: reportsBench,
 }
 
 const wanted = process.argv.slice(2)

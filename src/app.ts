@@ -8,6 +8,7 @@ import { AppError } from './errors.js'
 import type { HttpDeps } from './http/deps.js'
 import { authenticate } from './http/middleware/auth.js'
 import { notFound, onError } from './http/middleware/errors.js'
+import { requestMetrics } from './http/middleware/metrics.js'
 import { requestContext } from './http/middleware/request-context.js'
 import { type Api, createApi } from './http/openapi.js'
 import { registerAdminAgreements } from './http/routes/admin/agreements.js'
@@ -15,6 +16,7 @@ import { registerBindings } from './http/routes/admin/bindings.js'
 import { registerAdminClients } from './http/routes/admin/clients.js'
 import { registerDeadLetters } from './http/routes/admin/dead-letters.js'
 import { registerKeyRevocations } from './http/routes/admin/key-revocations.js'
+import { registerReports } from './http/routes/admin/reports.js'
 import { registerCreateCase } from './http/routes/cases/create.js'
 import { registerEvidence } from './http/routes/cases/evidence.js'
 import { registerInspections } from './http/routes/cases/inspections.js'
@@ -29,6 +31,7 @@ import { registerFiles } from './http/routes/files/files.js'
 import { registerDocs } from './http/routes/ops/docs.js'
 import { registerHealth } from './http/routes/ops/health.js'
 import { registerJwks } from './http/routes/ops/jwks.js'
+import { registerMetrics } from './http/routes/ops/metrics.js'
 import { registerResolveRoute } from './http/routes/routes/resolve.js'
 
 /** /v1 paths that need no caller. */
@@ -37,6 +40,7 @@ const publicPaths: ReadonlySet<string> = new Set<string>(['/v1/results/verify'])
 export function createApp(deps: HttpDeps): Api {
   const api = createApi()
   api.use('*', requestContext(deps.logger))
+  api.use('*', requestMetrics(deps.metrics))
   api.use(
     '*',
     secureHeaders({
@@ -107,6 +111,8 @@ export function createApp(deps: HttpDeps): Api {
   registerDeadLetters(api, deps)
   registerBindings(api, deps)
   registerAdminAgreements(api, deps)
+  registerReports(api, deps)
+  registerMetrics(api, deps)
   registerDocs(api, deps.gateway.id)
   return api
 }

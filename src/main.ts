@@ -9,6 +9,7 @@ import { createAdapter } from '../adapters/index.js'
 import type { Config } from '../config/env.js'
 import { loadDirectory } from '../config/load.js'
 import { createApp } from './app.js'
+import { type Evaluation, startEvaluation } from './evaluation.js'
 import type { HttpDeps } from './http/deps.js'
 import type { Logger } from './logger.js'
 import { type Clock, systemClock } from './ports/clock.js'
@@ -131,6 +132,7 @@ export interface Runtime {
   relay: OutboxRelay
   producer: QueueProducer
   keys: KeySet
+  evaluation: Evaluation
   close(): Promise<void>
 }
 
@@ -158,7 +160,12 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     revocations,
   })
   const producer = new QueueProducer({ connection: config.redis.url, prefix: config.redis.queuePrefix, logger })
-  const relay = new OutboxRelay({ outbox: new PgOutboxStore(database), producer, logger })
+  const relay = new OutboxRelay({
+    outbox: new PgOutboxStore(database),
+    producer,
+    logger,
+    now: () => clock.now().getTime(),
+  })
   relay.start()
 
   const bindings = new PgBindingStore(database)
@@ -214,6 +221,17 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
         deps: { cases: caseDeps, adapters: resolver, circuit, deadLetters },
         logger,
       })
+  // Deadlines, reports, metrics and alerts (#7).
+  const evaluation = startEvaluation({
+    config,
+    logger,
+    database,
+    redis,
+    circuit,
+    caseDeps,
+    keyCreatedAt: keys.currentCreatedAt,
+    runWorkers,
+  })
 
   const deps: HttpDeps = {
     logger,
@@ -234,7 +252,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
             {
               name: 'workers',
               check: async () => {
-                for (const w of [dispatch, events]) {
+                for (const w of [dispatch, events, evaluation.worker]) {
                   const h = await w?.health()
                   if (h && !h.ok) throw new Error(h.detail)
                 }
@@ -282,6 +300,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     jwks: async () => (await jwksOf(config.gateway.id)) ?? keys.jwks(),
     files: fileDeps,
     inspections: { cases: caseDeps, inspections: new PgInspectionStore(database) },
+    reports: evaluation.store,
+    metrics: evaluation.metrics,
   }
 
   // The sweeper runs beside the workers: a dispatch job lost with Redis's memory is queued again.
@@ -339,6 +359,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       pollAbort.abort()
       await dispatch?.close()
       await events?.close()
+      await evaluation.close()
       await resolver.close()
       await relay.stop()
       await producer.close()
@@ -347,7 +368,19 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     })()
     return closing
   }
-  return { deps, resolver, deadLetters, circuit, database, directoryStore: store, relay, producer, keys, close }
+  return {
+    deps,
+    resolver,
+    deadLetters,
+    circuit,
+    database,
+    directoryStore: store,
+    relay,
+    producer,
+    keys,
+    evaluation,
+    close,
+  }
 }
 
 /**

@@ -147,6 +147,27 @@ export class WorkCalendar {
     return total
   }
 
+  /**
+   * The instant at which `days` working days (fractions allowed) have passed since `from`, counting only
+   * time that falls on working days in CST: the inverse of `workingDaysBetween` (the earliest such
+   * instant). `days` ≤ 0 returns `from`. For deadline timers (a warning at 80 % of the time).
+   *
+   * @example calendar.addWorkingTime(new Date('2026-09-30T12:00:00+08:00'), 1) // 2026-10-08T12:00+08:00
+   */
+  addWorkingTime(from: Date, days: number): Date {
+    if (!(days > 0)) return new Date(from.getTime())
+    let left = days * DAY_MS
+    let at = from.getTime()
+    for (let day = dayNumber(cstDate(from)); ; day = this.#nextWorkingDay(day)) {
+      if (!this.isWorkingDay(fromDayNumber(day))) continue
+      const start = Math.max(at, cstDayStart(day))
+      const available = cstDayStart(day + 1) - start
+      if (available >= left) return new Date(Math.round(start + left))
+      left -= Math.max(0, available)
+      at = cstDayStart(day + 1)
+    }
+  }
+
   #nextWorkingDay(day: number): number {
     for (let next = day + 1; next <= day + MAX_DAYS_OFF; next++) {
       if (this.isWorkingDay(fromDayNumber(next))) return next

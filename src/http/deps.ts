@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js'
 import type { Clock } from '../ports/clock.js'
 import type { DeadLetterStore } from '../ports/dead-letter-store.js'
+import type { EvaluationStore } from '../ports/evaluation-store.js'
 import type { AgreementAdminDeps } from '../services/admin/agreements.js'
 import type { AdminDeps } from '../services/admin/clients.js'
 import type { KeyAdminDeps } from '../services/admin/key-revocations.js'
@@ -11,6 +12,7 @@ import type { BindingAdminDeps } from '../services/dispatch/bindings-admin.js'
 import type { FileDeps } from '../services/files/files.js'
 import type { ResultDeps } from '../services/results/submit.js'
 import type { AuthDeps } from './middleware/auth.js'
+import type { RequestObserver } from './middleware/metrics.js'
 
 export interface ReadinessCheck {
   name: string
@@ -39,4 +41,8 @@ export interface HttpDeps {
   jwks: () => Promise<{ keys: Record<string, unknown>[] }>
   files: FileDeps
   inspections: InspectionDeps
+  /** The performance report's queries (#7). */
+  reports: Pick<EvaluationStore, 'performance'>
+  /** `GET /metrics` and the request counters; omitted: an empty page. */
+  metrics?: (RequestObserver & { render(): Promise<string> }) | undefined
 }

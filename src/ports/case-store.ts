@@ -1,4 +1,5 @@
 import type { Mode, Scope, TimeLimit } from '../../config/schema.js'
+import type { DeadlineClock } from '../domain/deadline.js'
 import type { CaseStatus, EventType } from '../domain/lifecycle.js'
 
 /** The applicant as stored: the identity number only encrypted, with a keyed hash for look-ups. */
@@ -159,6 +160,10 @@ export interface CaseTx {
   appendEvent(caseId: string, event: NewEvent): Promise<CaseEvent>
   /** Adds an outbox row; the relay moves it to the queue after commit. */
   addOutbox(topic: string, key: string, payload: Record<string, unknown>): Promise<void>
+  /** The case's deadline clock and evaluation facts (domain/deadline.ts); call with the case lock held. */
+  loadClock(caseId: string): Promise<DeadlineClock>
+  /** Stores the clock as `loadClock` returned it, changed. */
+  saveClock(caseId: string, clock: DeadlineClock): Promise<void>
 }
 
 /** Everything one submission writes, computed before it reaches the database. */

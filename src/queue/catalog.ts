@@ -34,7 +34,39 @@ export const jobs = {
       removeOnFail: false,
     },
   },
-} as const satisfies Record<string, { schema: z.ZodType<Record<string, unknown>>; opts: JobsOptions }>
+  /**
+   * A deadline timer of a case (#7): at `at` (the clock's planned instant, kept in PostgreSQL too) record
+   * `deadline_warning` or `overdue`. Job id `<caseId>-<kind>-<epoch ms>`; a moved timer is a new job and
+   * the old one finds the clock changed and does nothing.
+   */
+  'case.deadline': {
+    schema: z
+      .object({ caseId: z.string().min(1), kind: z.enum(['warning', 'overdue']), at: z.iso.datetime() })
+      .strict(),
+    opts: {
+      attempts: 50,
+      backoff: { type: 'custom' },
+      removeOnComplete: { age: 7 * 24 * 3600 },
+      removeOnFail: { age: 30 * 24 * 3600 },
+    },
+    /** Delayed until `at` by the gateway's clock. */
+    delayMs: (payload: Record<string, unknown>, nowMs: number) => Math.max(0, Date.parse(String(payload.at)) - nowMs),
+  },
+} as const satisfies Record<
+  string,
+  {
+    schema: z.ZodType<Record<string, unknown>>
+    opts: JobsOptions
+    /** A job to run later: its delay when it is queued at `nowMs`. */
+    delayMs?: (payload: Record<string, unknown>, nowMs: number) => number
+  }
+>
+
+/** The delay of a job queued now (0 for jobs that run at once). */
+export function delayOf(name: JobName, payload: Record<string, unknown>, nowMs: number): number {
+  const job = jobs[name]
+  return 'delayMs' in job ? job.delayMs(payload, nowMs) : 0
+}
 
 export type JobName = keyof typeof jobs
 export type JobPayload<N extends JobName> = z.infer<(typeof jobs)[N]['schema']>

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js'
 import type { OutboxRow, OutboxStore } from '../ports/case-store.js'
-import { isJobName, type JobName, jobs } from './catalog.js'
+import { delayOf, isJobName, type JobName, jobs } from './catalog.js'
 import type { EnqueueItem, QueueProducer } from './producer.js'
 
 export interface OutboxRelayOptions {
@@ -16,6 +16,8 @@ export interface OutboxRelayOptions {
    * drain (under load, one transaction and one `addBulk` for many cases instead of one each); default 10 ms.
    */
   pokeDelayMs?: number | undefined
+  /** The gateway's clock in epoch ms, for delayed jobs (catalog `delayMs`); default `Date.now`. */
+  now?: (() => number) | undefined
 }
 
 /**
@@ -43,6 +45,7 @@ export class OutboxRelay {
   private readonly intervalMs: number
   private readonly batch: number
   private readonly pokeDelayMs: number
+  private readonly now: () => number
   private pokeTimer: NodeJS.Timeout | undefined
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
@@ -56,6 +59,7 @@ export class OutboxRelay {
     this.intervalMs = opts.intervalMs ?? 500
     this.batch = opts.batch ?? 200
     this.pokeDelayMs = opts.pokeDelayMs ?? 10
+    this.now = opts.now ?? Date.now
   }
 
   /** Drains now and then every `intervalMs`; idempotent. */
@@ -136,7 +140,7 @@ export class OutboxRelay {
         continue
       }
       const items = byJob.get(row.topic) ?? []
-      items.push({ payload: parsed.data, jobId: row.key })
+      items.push({ payload: parsed.data, jobId: row.key, delayMs: delayOf(row.topic, parsed.data, this.now()) })
       byJob.set(row.topic, items)
     }
     for (const [name, items] of byJob) await this.producer.enqueueBulk(name, items)

@@ -19,6 +19,8 @@ export interface EnqueueItem<N extends JobName> {
   payload: JobPayload<N>
   /** BullMQ ignores an add whose jobId exists (completed jobs are kept 7 days), so a retry is harmless. */
   jobId: string
+  /** Run no sooner than this many ms from now (a BullMQ delayed job). */
+  delayMs?: number | undefined
 }
 
 type AnyQueue = Queue<Record<string, unknown>, unknown, string>
@@ -81,7 +83,8 @@ export class QueueProducer {
           context: { job: name, jobId: item.jobId },
         })
       }
-      return { name, data: parsed.data as Record<string, unknown>, opts: { ...opts, jobId: item.jobId } }
+      const delay = item.delayMs !== undefined && item.delayMs > 0 ? { delay: Math.round(item.delayMs) } : {}
+      return { name, data: parsed.data as Record<string, unknown>, opts: { ...opts, jobId: item.jobId, ...delay } }
     })
     const queue = await this.queueOf(name)
     try {

@@ -59,12 +59,15 @@ function publicOnly(jwk: Record<string, unknown>): JWK {
 export class KeySet {
   readonly currentKid: string
   readonly alg: SigningAlg
+  /** When the current key was made (`createdAt` of the stored key): its age drives the key-expiry alert. */
+  readonly currentCreatedAt: Date
   readonly #signingKey: NodeKeyObject
   readonly #published: PublicJwk[]
   readonly #verifyKeys: ReturnType<typeof createLocalJWKSet>
 
   private constructor(current: StoredKey, signingKey: NodeKeyObject, published: PublicJwk[]) {
     this.currentKid = current.kid
+    this.currentCreatedAt = new Date(current.createdAt)
     this.alg = current.alg
     this.#signingKey = signingKey
     this.#published = published

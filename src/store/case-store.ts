@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-orm'
+import type { DeadlineClock } from '../domain/deadline.js'
 import { eventHash, GENESIS_HASH } from '../domain/hash-chain.js'
 import { AppError } from '../errors.js'
 import type {
@@ -13,6 +14,7 @@ import type {
   NewCase,
   NewEvent,
 } from '../ports/case-store.js'
+import { loadClock, saveClock } from './clock-sql.js'
 import { type Database, type Db, queryRows } from './db.js'
 import { IDEMPOTENCY_LOCK_CLASS, submitIntake } from './intake.js'
 import { caseEvents, cases, idempotencyKeys, outbox } from './schema.js'
@@ -308,6 +310,14 @@ export class PgCaseTx implements CaseTx {
 
   async addOutbox(topic: string, key: string, payload: Record<string, unknown>): Promise<void> {
     await this.db.insert(outbox).values({ topic, key, payload })
+  }
+
+  loadClock(caseId: string): Promise<DeadlineClock> {
+    return loadClock(this.db, caseId)
+  }
+
+  saveClock(caseId: string, clock: DeadlineClock): Promise<void> {
+    return saveClock(this.db, caseId, clock)
   }
 }
 

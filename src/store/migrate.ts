@@ -89,6 +89,11 @@ function refuseUnknown(stored: Set<number>): void {
   )
 }
 
+/**
+ * Strictly increasing from 1. A gap is allowed (numbers are handed out to branches developed in parallel,
+ * so one may be merged before a lower one); each migration is recorded by version, so a lower one merged
+ * later still runs.
+ */
 function assertOrdered(list: readonly Migration[]): void {
   // Strictly increasing; a gap is allowed (migration numbers are handed out before branches merge).
   list.forEach((m, i) => {

@@ -71,6 +71,7 @@ describe('operations', () => {
       [
         '/.well-known/jwks.json',
         '/healthz',
+        '/metrics',
         '/readyz',
         '/v1/admin/bindings',
         '/v1/admin/bindings/{region}',
@@ -79,6 +80,7 @@ describe('operations', () => {
         '/v1/admin/dead-letters',
         '/v1/admin/dead-letters/{id}/redrive',
         '/v1/admin/key-revocations',
+        '/v1/admin/reports/performance',
         '/v1/admin/tokens',
         '/v1/admin/tokens/{id}',
         '/v1/cases',

@@ -22,6 +22,8 @@ import {
 import { AppError } from '../../errors.js'
 import type { CaseEvent, CaseRecord, CaseTx } from '../../ports/case-store.js'
 import type { CaseDeps } from '../context.js'
+import type { DirectorySnapshot } from '../directory/snapshot.js'
+import { advanceClock } from './deadline-hook.js'
 
 export interface AppendEvent {
   type: EventType
@@ -61,6 +63,7 @@ async function applyTo(
   c: CaseRecord,
   e: AppendEvent,
   now: Date,
+  snapshot: DirectorySnapshot,
 ): Promise<{ event: CaseEvent; record: CaseRecord }> {
   const state = stateOf(c)
   const next = applyEvent(state, e.type)
@@ -68,10 +71,13 @@ async function applyTo(
   const own = typeof e.patch === 'function' ? e.patch(c) : e.patch
   const patch = { status: next.state.status, suspended: next.state.suspended, rated: next.state.rated, ...own }
   await tx.updateCase(c.id, patch, now)
+  // Deadline clock and evaluation facts (#7): may refuse a stale timer; plans timers in the outbox.
+  const clock = await advanceClock(tx, c, { type: e.type, data: e.data ?? {} }, next.state, snapshot, now)
+  const due = clock ? { dueAt: clock.dueAt, dueDate: clock.dueDate } : {}
   const event = await tx.appendEvent(c.id, { type: e.type, at: now, actor: e.actor, data: e.data ?? {} })
   await tx.addOutbox('case.event', `${c.id}-${event.seq}`, { caseId: c.id, seq: event.seq })
   for (const row of e.outbox ?? []) await tx.addOutbox(row.topic, row.key, row.payload)
-  return { event, record: { ...c, ...patch } }
+  return { event, record: { ...c, ...patch, ...due } }
 }
 
 const childSummary = (c: CaseRecord) => ({
@@ -126,7 +132,13 @@ function settledEvent(status: CaseStatus): 'completed' | 'rejected' | 'withdrawn
  * An issuing or ending origin event posted on a parent, applied to every child that can take it. All
  * children or none: a withdrawal refused by one child (already decided) refuses the whole.
  */
-async function cascade(tx: CaseTx, parent: CaseRecord, e: AppendEvent, now: Date): Promise<CaseRecord[]> {
+async function cascade(
+  tx: CaseTx,
+  parent: CaseRecord,
+  e: AppendEvent,
+  now: Date,
+  snapshot: DirectorySnapshot,
+): Promise<CaseRecord[]> {
   const children = await tx.lockChildren(parent.id)
   const type = e.type
   const takes = (c: CaseRecord) => applyEvent(stateOf(c), type).ok
@@ -149,7 +161,7 @@ async function cascade(tx: CaseTx, parent: CaseRecord, e: AppendEvent, now: Date
   const updated: CaseRecord[] = []
   for (const child of targets) {
     const data = { ...e.data, parent: parent.id }
-    updated.push((await applyTo(tx, child, { type, actor: e.actor, data }, now)).record)
+    updated.push((await applyTo(tx, child, { type, actor: e.actor, data }, now, snapshot)).record)
   }
   return children.map((c) => updated.find((u) => u.id === c.id) ?? c)
 }
@@ -166,6 +178,7 @@ export async function appendCaseEventInTx(
   caseId: string,
   e: AppendEvent,
   now: Date,
+  snapshot: DirectorySnapshot,
 ): Promise<{ event: CaseEvent; status: CaseRecord['status'] }> {
   const parentId = await tx.parentOf(caseId)
   const parent = parentId === null ? null : await tx.lockCase(parentId)
@@ -183,12 +196,12 @@ export async function appendCaseEventInTx(
     // The parent's own transition first (its status machine decides), then every child.
     const own = applyEvent(stateOf(current), e.type)
     if (!own.ok) throw refusal(own.reason, stateOf(current))
-    await cascade(tx, current, e, now)
-    const { event, record } = await applyTo(tx, current, e, now)
+    await cascade(tx, current, e, now, snapshot)
+    const { event, record } = await applyTo(tx, current, e, now, snapshot)
     return { event, status: record.status }
   }
 
-  const { event, record } = await applyTo(tx, current, e, now)
+  const { event, record } = await applyTo(tx, current, e, now, snapshot)
   const moved =
     record.status !== current.status ||
     record.outcome !== current.outcome ||
@@ -208,7 +221,9 @@ export async function appendCaseEvent(
   e: AppendEvent,
 ): Promise<{ event: CaseEvent; status: CaseRecord['status'] }> {
   const now = deps.clock.now()
-  const result = await deps.cases.transaction((tx) => appendCaseEventInTx(tx, caseId, e, now))
+  // Read before the transaction: a directory reload queries the database (one connection on PGlite).
+  const snapshot = await deps.directory.snapshot()
+  const result = await deps.cases.transaction((tx) => appendCaseEventInTx(tx, caseId, e, now, snapshot))
   deps.afterCommit?.()
   return result
 }

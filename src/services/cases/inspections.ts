@@ -96,6 +96,7 @@ export async function scheduleInspection(
     })
   }
   const now = deps.cases.clock.now()
+  const snapshot = await deps.cases.directory.snapshot()
   const inspection: Inspection = {
     id: newCaseId(now),
     parentId,
@@ -113,7 +114,13 @@ export async function scheduleInspection(
     // Ids in order: two inspections over overlapping children lock them in the same order.
     for (const id of childIds) {
       const data = { reason: `联合踏勘 ${body.date} ${body.place}`, inspection: inspection.id }
-      const r = await appendCaseEventInTx(tx.cases, id, { type: 'suspended', actor: inspection.createdBy, data }, now)
+      const r = await appendCaseEventInTx(
+        tx.cases,
+        id,
+        { type: 'suspended', actor: inspection.createdBy, data },
+        now,
+        snapshot,
+      )
       appended.push(r.event)
     }
     await tx.insert(inspection)
@@ -136,6 +143,7 @@ export async function completeInspection(
   if (!known || known.parentId !== parentId) throw new AppError('not_found', `no inspection ${inspectionId}`)
   await involved(caller, deps, parentId, known.children)
   const now = deps.cases.clock.now()
+  const snapshot = await deps.cases.directory.snapshot()
   const by = actorOf(caller)
   const result = await deps.inspections.transaction(async (tx) => {
     const current = await tx.lock(inspectionId)
@@ -148,7 +156,9 @@ export async function completeInspection(
     const appended: CaseEvent[] = []
     for (const id of current.children) {
       const data = { inspection: inspectionId }
-      appended.push((await appendCaseEventInTx(tx.cases, id, { type: 'resumed', actor: by, data }, now)).event)
+      appended.push(
+        (await appendCaseEventInTx(tx.cases, id, { type: 'resumed', actor: by, data }, now, snapshot)).event,
+      )
     }
     await tx.complete(inspectionId, by, now)
     return { inspection: { ...current, status: 'completed' as const, completedBy: by, completedAt: now }, appended }

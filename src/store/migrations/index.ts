@@ -7,6 +7,7 @@ import { migration0002 } from './0002-cases.js'
 import { migration0003 } from './0003-dispatch.js'
 import { migration0004 } from './0004-results.js'
 import { migration0005 } from './0005-key-revocations.js'
+import { migration0006 } from './0006-deadlines.js'
 import { migration0007 } from './0007-one-thing.js'
 
 export interface Migration {
@@ -23,5 +24,6 @@ export const migrations: readonly Migration[] = [
   migration0003,
   migration0004,
   migration0005,
+  migration0006,
   migration0007,
 ]

@@ -1,0 +1,100 @@
+/**
+ * Reports: the performance report (考评) over one million synthetic cases in a fresh PostgreSQL
+ * database, against a plain `select count(*)` over the same table in the same run. The cases are
+ * generated in SQL (generate_series, in batches), spread over 2026 in the order they arrive (as the
+ * gateway appends them: time-ordered ids, so the table is clustered by submission time), with the shapes of real traffic:
+ * 16 processing regions, 12 origin regions, 40 windows, 10 departments, 30 items, 70 % completed
+ * (15 % of them late), 5 % rejected, 3 % open and overdue, half rated. Each figure is the median of
+ * five runs after one warm-up; the database is dropped at the end.
+ */
+import { openDatabase } from '../src/store/db.js'
+import { PgEvaluationStore } from '../src/store/evaluation-store.js'
+import { migrate } from '../src/store/migrate.js'
+import { adminUrl, sql } from './lib/gateway.js'
+
+const total = Number(process.env.BENCH_REPORT_CASES ?? 1_000_000)
+const batch = 200_000
+
+/** One batch of synthetic cases, ids `s<n>`; every figure derives from a hash of n, so runs repeat. */
+const insertBatch = `
+with g as (
+  select n, abs(hashint4(n)) as h, abs(hashint4(n + 7919)) as h2,
+         timestamptz '2026-01-01 00:00+08' + (n - 1) * (interval '365 days' / $3::int)
+           + (abs(hashint4(n * 31)) % 3600) * interval '1 second' as created
+    from generate_series($1::int, $2::int) n
+)
+insert into cases (id, created_by, created_by_kind, item, mode, scope, origin_region, processing_region, status,
+  applicant_kind, applicant_name, applicant_id_type, applicant_id_enc, applicant_id_hmac, applicant_id_masked,
+  agent_window, form, materials, body_hash, receipt, created_at, updated_at, department, accepted_at,
+  clock_budget_days, completed_at, rejected_at, overdue_at, handling_days, on_time, supplement_rounds, rating, rated_at)
+select 's' || lpad(n::text, 8, '0'), 'bench', 'client', 'item-' || (h % 30),
+  (array['full_online','online_transfer','offline_proxy','multi_site'])[1 + h % 4],
+  (array['cross_province','province_wide','cross_city','within_city'])[1 + h2 % 4],
+  '42' || lpad((h2 % 12)::text, 2, '0') || '00', '42' || lpad((h % 16)::text, 2, '0') || '01',
+  case when h2 % 100 < 70 then 'completed' when h2 % 100 < 75 then 'rejected' else 'in_review' end,
+  'person', '测试', 'resident_id', '\\x00'::bytea, '\\x00'::bytea, '420303********1234',
+  case when h % 3 = 0 then null else 'W-' || (h2 % 40) end, '{}'::jsonb, '[]'::jsonb, 'x', 'x',
+  created, created, 'dept-' || (h % 10), created + interval '1 hour', 5,
+  case when h2 % 100 < 70 then created + ((h % 9) + 1) * interval '1 day' end,
+  case when h2 % 100 between 70 and 74 then created + interval '2 days' end,
+  case when h2 % 100 between 75 and 77 then created + interval '8 days' end,
+  case when h2 % 100 < 70 then ((h % 700) / 100.0) + 0.5 end,
+  case when h2 % 100 < 70 then h % 100 >= 15 end,
+  (h / 7) % 3,
+  case when h2 % 100 < 70 and h % 2 = 0 then 1 + (h / 11) % 5 end,
+  case when h2 % 100 < 70 and h % 2 = 0 then created + ((h % 9) + 2) * interval '1 day' end
+from g`
+
+async function median(f: () => Promise<unknown>, runs = 5): Promise<number> {
+  await f()
+  const times: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now()
+    await f()
+    times.push(performance.now() - started)
+  }
+  times.sort((a, b) => a - b)
+  return times[Math.floor(runs / 2)] ?? 0
+}
+
+export async function reportsBench(): Promise<void> {
+  const db = `tbbench_reports_${process.pid}`
+  await sql(adminUrl, `CREATE DATABASE ${db}`)
+  const u = new URL(adminUrl)
+  u.pathname = `/${db}`
+  const database = await openDatabase({ url: u.toString(), dataDir: '' })
+  try {
+    await migrate(database)
+    const loadStarted = performance.now()
+    for (let from = 1; from <= total; from += batch) {
+      await database.query(insertBatch, [from, Math.min(total, from + batch - 1), total])
+    }
+    await database.query('vacuum analyze cases', [])
+    const loadSeconds = (performance.now() - loadStarted) / 1000
+    const [{ n } = { n: 0 }] = await database.query<{ n: number }>('select count(*)::int as n from cases', [])
+    console.log(
+      `loaded ${n.toLocaleString('en')} cases in ${loadSeconds.toFixed(1)} s (with every index of the schema)`,
+    )
+
+    const store = new PgEvaluationStore(database)
+    const baseline = await median(() => database.query('select count(*) from cases', []))
+    const month = { from: new Date('2026-10-01T00:00:00+08:00'), to: new Date('2026-11-01T00:00:00+08:00') }
+    const year = { from: new Date('2026-01-01T00:00:00+08:00'), to: new Date('2027-01-01T00:00:00+08:00') }
+    const rows: [string, number][] = [['select count(*) from cases (baseline)', baseline]]
+    for (const [label, q] of [
+      ['report, one month, by region', { ...month, by: 'region' }],
+      ['report, one month, by department', { ...month, by: 'department' }],
+      ['report, one month, by window', { ...month, by: 'window' }],
+      ['report, whole year, by region', { ...year, by: 'region' }],
+      ['report, whole year, by item', { ...year, by: 'item' }],
+    ] as const) {
+      rows.push([label, await median(() => store.performance(q))])
+    }
+    console.log('\n| query | median ms | ratio to count(*) |\n|---|---|---|')
+    for (const [label, ms] of rows) console.log(`| ${label} | ${ms.toFixed(0)} | ${(ms / baseline).toFixed(1)} |`)
+  } finally {
+    await database.close()
+    if (process.env.BENCH_REPORT_KEEP === '1') console.log(`kept database ${db} (BENCH_REPORT_KEEP=1)`)
+    else await sql(adminUrl, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`)
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The deadline and evaluation part of a gateway process (#7), composed beside `createRuntime`: the
+ * `case.deadline` worker, the timer sweep (fires from PostgreSQL what Redis lost, once at start and then
+ * every `SWEEP_INTERVAL_MS`), the metrics and the alerts (checked at start and every minute).
+ */
+import type { Redis } from 'ioredis'
+import type { Config } from '../config/env.js'
+import type { Logger } from './logger.js'
+import type { RedisCircuitBreaker } from './queue/circuit.js'
+import { QueueInspector } from './queue/inspect.js'
+import { startDeadlineWorker } from './queue/workers/deadlines.js'
+import type { WorkerHandle } from './queue/workers/runner.js'
+import { sweepTimers } from './services/cases/deadlines.js'
+import type { CaseDeps } from './services/context.js'
+import { GatewayMetrics } from './services/metrics/gateway.js'
+import type { Database } from './store/db.js'
+import { PgEvaluationStore } from './store/evaluation-store.js'
+
+export interface Evaluation {
+  store: PgEvaluationStore
+  metrics: GatewayMetrics
+  worker: WorkerHandle | undefined
+  /** One sweep of due timers now (also what the interval runs); returns the events recorded. */
+  sweep(): Promise<number>
+  close(): Promise<void>
+}
+
+export function startEvaluation(opts: {
+  config: Config
+  logger: Logger
+  database: Database
+  redis: Redis
+  circuit: RedisCircuitBreaker
+  caseDeps: CaseDeps
+  keyCreatedAt: Date
+  runWorkers: boolean
+  alertIntervalMs?: number
+}): Evaluation {
+  const { config, logger, caseDeps } = opts
+  const store = new PgEvaluationStore(opts.database)
+  const inspector = new QueueInspector(config.redis.url, config.redis.queuePrefix, opts.redis, opts.circuit)
+  const metrics = new GatewayMetrics({
+    evaluation: store,
+    queues: () => inspector.depths(),
+    circuits: () => inspector.circuits(),
+    keyCreatedAt: opts.keyCreatedAt,
+    now: () => caseDeps.clock.now(),
+    logger,
+  })
+  const worker = opts.runWorkers
+    ? startDeadlineWorker({
+        redisUrl: config.redis.url,
+        prefix: config.redis.queuePrefix,
+        lockMs: config.redis.workerLockMs,
+        concurrency: config.redis.concurrency,
+        deps: caseDeps,
+        logger,
+      })
+    : undefined
+
+  let sweeping: Promise<number> | undefined
+  const sweep = () => {
+    sweeping ??= sweepTimers(caseDeps, store)
+      .then((fired) => {
+        if (fired > 0) logger.info({ fired }, 'deadline sweep: fired timers that had not fired from the queue')
+        return fired
+      })
+      .finally(() => {
+        sweeping = undefined
+      })
+    return sweeping
+  }
+  const quietly = (what: string, p: Promise<unknown>) =>
+    p.catch((err) => logger.warn({ err: { message: (err as Error).message } }, `${what} failed`))
+  const sweeper =
+    opts.runWorkers && config.redis.sweepIntervalMs > 0
+      ? setInterval(() => void quietly('deadline sweep', sweep()), config.redis.sweepIntervalMs)
+      : undefined
+  sweeper?.unref()
+  if (opts.runWorkers) void quietly('deadline sweep', sweep())
+
+  // Alerts from the first start: a check now and every minute.
+  void quietly('alert check', metrics.checkAlerts())
+  const alerts = setInterval(() => void quietly('alert check', metrics.checkAlerts()), opts.alertIntervalMs ?? 60_000)
+  alerts.unref()
+
+  return {
+    store,
+    metrics,
+    worker,
+    sweep,
+    async close() {
+      clearInterval(sweeper)
+      clearInterval(alerts)
+      await sweeping?.catch(() => 0)
+      await worker?.close()
+      await inspector.close()
+      metrics.close()
+    },
+  }
+}

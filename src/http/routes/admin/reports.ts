@@ -1,0 +1,55 @@
+import { createRoute } from '@hono/zod-openapi'
+import { z } from 'zod'
+import {
+  PerformanceReport,
+  performanceReport,
+  ReportBy,
+  ReportInstant,
+  reportCsv,
+} from '../../../services/reports/performance.js'
+import type { HttpDeps } from '../../deps.js'
+import { type Api, problems } from '../../openapi.js'
+
+const performance = createRoute({
+  method: 'get',
+  path: '/v1/admin/reports/performance',
+  tags: ['admin'],
+  security: [{ bearer: [] }],
+  summary: 'Performance figures (考评) per region, department, item, scope, mode or window; CSV with Accept: text/csv',
+  description:
+    '`from` (inclusive) and `to` (exclusive) are dates (midnight in China Standard Time) or instants with an offset. ' +
+    'Volume and supplement rounds count cases submitted in the period; completed, on-time, handling times, ' +
+    'rejections and ratings count what happened in it; overdueNow counts open overdue cases whenever submitted. ' +
+    'Handling times are working days of the deadline clock (suspensions not counted). Child cases count, parents do not.',
+  request: {
+    query: z.strictObject({
+      from: ReportInstant,
+      to: ReportInstant,
+      by: ReportBy.default('region'),
+    }),
+  },
+  responses: {
+    200: {
+      description: 'The report',
+      content: {
+        'application/json': { schema: PerformanceReport },
+        'text/csv': { schema: z.string().meta({ description: 'RFC 4180, one header row' }) },
+      },
+    },
+    ...problems(400, 401, 403),
+  },
+})
+
+export function registerReports(api: Api, deps: HttpDeps) {
+  api.openapi(performance, async (c) => {
+    const report = await performanceReport(c.get('caller'), deps.reports, c.req.valid('query'))
+    if (/\btext\/csv\b/i.test(c.req.header('accept') ?? '')) {
+      const name = `performance-${report.by}-${report.from.slice(0, 10)}.csv`
+      return c.body(reportCsv(report), 200, {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="${name}"`,
+      })
+    }
+    return c.json(report, 200)
+  })
+}

@@ -1,0 +1,24 @@
+import { createRoute } from '@hono/zod-openapi'
+import { z } from 'zod'
+import type { HttpDeps } from '../../deps.js'
+import type { Api } from '../../openapi.js'
+
+const metrics = createRoute({
+  method: 'get',
+  path: '/metrics',
+  tags: ['operations'],
+  summary: 'Prometheus metrics (text format 0.0.4)',
+  description:
+    'No authentication, like /healthz and /readyz (PROTOCOL §6): the series hold counts, region codes and route ' +
+    'patterns, never case ids or personal data. Keep the port away from the internet, or filter /metrics at the proxy.',
+  responses: {
+    200: { description: 'The metrics', content: { 'text/plain': { schema: z.string() } } },
+  },
+})
+
+export function registerMetrics(api: Api, deps: HttpDeps) {
+  api.openapi(metrics, async (c) => {
+    const text = deps.metrics === undefined ? '' : await deps.metrics.render()
+    return c.text(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' })
+  })
+}

@@ -1,0 +1,57 @@
+import type { TimerKind } from '../domain/deadline.js'
+
+/** What the performance report groups by (考评): a column of the case row each. */
+export type ReportDimension = 'region' | 'department' | 'item' | 'scope' | 'mode' | 'window'
+
+/**
+ * One group of the performance report. Period figures: `volume` counts cases submitted in the period,
+ * `completed`… `avgRating` cases completed (rejected, rated) in it; `overdueNow` is a snapshot of the
+ * open cases past their due date whenever submitted. Handling time is the deadline clock's working
+ * days (suspensions and, where the item says so, supplement requests not counted).
+ */
+export interface PerformanceRow {
+  key: string | null
+  volume: number
+  completed: number
+  onTime: number
+  /** onTime / completed of the cases with a time limit; null when none completed. */
+  onTimeRate: number | null
+  late: number
+  /** Average working days beyond the time limit of the late ones. */
+  avgDaysLate: number | null
+  avgHandlingDays: number | null
+  p90HandlingDays: number | null
+  overdueNow: number
+  rejections: number
+  supplementRounds: number
+  ratings: number
+  avgRating: number | null
+  /** 代收: cases this region's (window's) windows collected for another region; region and window only. */
+  collectedForOthers: number | null
+  /** 被代收: cases other regions' windows collected for this region; region and window only. */
+  collectedByOthers: number | null
+}
+
+export interface DueTimer {
+  caseId: string
+  kind: TimerKind
+  at: Date
+}
+
+/** Figures for `/metrics` and the alerts. */
+export interface CaseGauges {
+  /** Leaf and parent cases by status, scope and mode. */
+  byStatus: { status: string; scope: string; mode: string; count: number }[]
+  overdueOpen: number
+  openDeadLetters: { region: string; kind: string; count: number }[]
+  /** Delivered (`dispatched`) and dead-lettered cases by processing region. */
+  deliveries: { region: string; delivered: number; failed: number }[]
+}
+
+export interface EvaluationStore {
+  /** Running clocks whose warning or overdue instant is at or before `now`, oldest first. */
+  dueTimers(now: Date, limit: number): Promise<DueTimer[]>
+  /** The report over [from, to), one row per group, ordered by key. */
+  performance(q: { from: Date; to: Date; by: ReportDimension }): Promise<PerformanceRow[]>
+  gauges(): Promise<CaseGauges>
+}

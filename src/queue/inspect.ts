@@ -1,0 +1,73 @@
+/**
+ * Read-only views of the queues and circuits for `/metrics` and the alerts: job counts and the age of
+ * the oldest waiting job per queue, and the circuit of every region that has one.
+ */
+import { Queue } from 'bullmq'
+import type { Redis } from 'ioredis'
+import { type JobName, jobs, queueNameOf } from './catalog.js'
+import type { CircuitState, RedisCircuitBreaker } from './circuit.js'
+
+export interface QueueDepth {
+  queue: JobName
+  counts: Record<'waiting' | 'active' | 'delayed' | 'failed' | 'completed' | 'prioritized', number>
+  /** Seconds since the oldest waiting job was added; 0 when none waits. */
+  oldestWaitingSeconds: number
+}
+
+export class QueueInspector {
+  private readonly queues: Queue[]
+
+  constructor(
+    redisUrl: string,
+    private readonly prefix: string,
+    private readonly redis: Redis,
+    private readonly circuit: RedisCircuitBreaker,
+  ) {
+    this.queues = (Object.keys(jobs) as JobName[]).map((name) => {
+      const q = new Queue(queueNameOf(name), {
+        connection: { url: redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+        prefix,
+      })
+      q.on('error', () => {})
+      return q
+    })
+  }
+
+  async depths(nowMs = Date.now()): Promise<QueueDepth[]> {
+    return Promise.all(
+      this.queues.map(async (q) => {
+        const c = await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized')
+        const [oldest] = await q.getJobs(['waiting'], 0, 0, true)
+        return {
+          queue: q.name as JobName,
+          counts: {
+            waiting: c.waiting ?? 0,
+            active: c.active ?? 0,
+            delayed: c.delayed ?? 0,
+            failed: c.failed ?? 0,
+            completed: c.completed ?? 0,
+            prioritized: c.prioritized ?? 0,
+          },
+          oldestWaitingSeconds: oldest ? Math.max(0, (nowMs - oldest.timestamp) / 1000) : 0,
+        }
+      }),
+    )
+  }
+
+  /** Every region with a circuit record in Redis (a region never failed has none: closed). */
+  async circuits(): Promise<{ region: string; state: CircuitState; failures: number }[]> {
+    const base = `${this.prefix}:circuit:`
+    const regions = new Set<string>()
+    let cursor = '0'
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${base}*`, 'COUNT', 200)
+      cursor = next
+      for (const k of keys) if (!k.endsWith(':probe')) regions.add(k.slice(base.length))
+    } while (cursor !== '0')
+    return Promise.all([...regions].sort().map(async (region) => ({ region, ...(await this.circuit.state(region)) })))
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.queues.map((q) => q.close()))
+  }
+}

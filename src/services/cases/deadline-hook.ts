@@ -1,0 +1,60 @@
+/**
+ * The deadline clock's part of `appendCaseEvent`: under the case's row lock, in the event's transaction,
+ * moves the clock (domain/deadline.ts), stores it, and adds an outbox row per timer to plan, so the
+ * timers commit or roll back with the event. A stale `deadline_warning` / `overdue` is refused here.
+ */
+import { type ClockRules, type DeadlineClock, stepClock, type TimerKind } from '../../domain/deadline.js'
+import type { EventType, LifecycleState } from '../../domain/lifecycle.js'
+import { AppError } from '../../errors.js'
+import type { CaseRecord, CaseTx } from '../../ports/case-store.js'
+import type { DirectorySnapshot } from '../directory/snapshot.js'
+
+/** The job that fires a timer: `case.deadline`, job id `<caseId>-<kind>-<epoch ms>` (a moved timer is a new job). */
+export function timerJob(caseId: string, kind: TimerKind, at: Date) {
+  return {
+    topic: 'case.deadline',
+    key: `${caseId}-${kind}-${at.getTime()}`,
+    payload: { caseId, kind, at: at.toISOString() },
+  }
+}
+
+export function clockRules(snapshot: DirectorySnapshot, c: CaseRecord): ClockRules {
+  const agreement = c.agreement === null ? undefined : snapshot.agreements.get(c.agreement.id)
+  const item = c.item === null ? undefined : snapshot.items.get(c.item)
+  return {
+    calendar: snapshot.calendar,
+    timeLimit: c.timeLimit,
+    warnPercent: agreement?.warnAtPercent ?? 80,
+    stopsOnSupplement: item?.clockStopsOnSupplement ?? true,
+  }
+}
+
+/** @throws AppError `invalid_transition` for a deadline event that no longer matches the clock. */
+export async function advanceClock(
+  tx: CaseTx,
+  current: CaseRecord,
+  event: { type: EventType; data: Record<string, unknown> },
+  next: LifecycleState,
+  snapshot: DirectorySnapshot,
+  now: Date,
+): Promise<DeadlineClock | null> {
+  const clock = await tx.loadClock(current.id)
+  const step = stepClock(
+    clock,
+    { type: event.type, data: event.data, status: next.status, suspended: next.suspended },
+    clockRules(snapshot, current),
+    now,
+  )
+  if (!step.ok) {
+    throw new AppError('invalid_transition', `${event.type} is stale: ${step.reason}`, {
+      expose: { currentStatus: current.status, allowedEvents: [] },
+    })
+  }
+  const changed = JSON.stringify(step.clock) !== JSON.stringify(clock)
+  if (changed) await tx.saveClock(current.id, step.clock)
+  for (const t of step.timers) {
+    const job = timerJob(current.id, t.kind, t.at)
+    await tx.addOutbox(job.topic, job.key, job.payload)
+  }
+  return changed ? step.clock : null
+}

@@ -1,0 +1,111 @@
+/**
+ * The performance report (考评), admins only: `GET /v1/admin/reports/performance`. One SQL statement
+ * (store/evaluation-store.ts) over the case rows; JSON or CSV.
+ */
+import { z } from 'zod'
+import { AppError } from '../../errors.js'
+import type { Caller } from '../../ports/callers.js'
+import type { EvaluationStore, PerformanceRow, ReportDimension } from '../../ports/evaluation-store.js'
+import { requireAdmin } from '../authz.js'
+
+export const ReportBy = z.enum(['region', 'department', 'item', 'scope', 'mode', 'window'])
+
+/** A date (`YYYY-MM-DD`, midnight China Standard Time) or an instant with its offset. */
+export const ReportInstant = z.union([z.iso.date(), z.iso.datetime({ offset: true })])
+
+export const PerformanceRowView = z
+  .object({
+    key: z
+      .string()
+      .nullable()
+      .meta({ description: 'The group: region code, department, item code, scope, mode or window' }),
+    volume: z.int().meta({ description: 'Cases submitted in the period' }),
+    completed: z.int().meta({ description: 'Cases completed in the period' }),
+    onTime: z.int(),
+    onTimeRate: z.number().nullable().meta({ description: 'onTime / completed (cases with a time limit)' }),
+    late: z.int(),
+    avgDaysLate: z.number().nullable().meta({ description: 'Working days beyond the limit, average of the late ones' }),
+    avgHandlingDays: z.number().nullable().meta({ description: 'Working days, suspensions not counted' }),
+    p90HandlingDays: z.number().nullable(),
+    overdueNow: z.int().meta({ description: 'Open cases past their due date now (whenever submitted)' }),
+    rejections: z.int(),
+    supplementRounds: z.int(),
+    ratings: z.int(),
+    avgRating: z.number().nullable(),
+    collectedForOthers: z.int().nullable().meta({ description: '代收 (by=region and by=window only)' }),
+    collectedByOthers: z.int().nullable().meta({ description: '被代收 (by=region and by=window only)' }),
+  })
+  .meta({ id: 'PerformanceRow' })
+
+export const PerformanceReport = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    by: ReportBy,
+    rows: z.array(PerformanceRowView),
+  })
+  .meta({ id: 'PerformanceReport' })
+export type PerformanceReport = z.infer<typeof PerformanceReport>
+
+export function toInstant(v: string): Date {
+  return new Date(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00+08:00` : v)
+}
+
+/** At most this long a period: a report is for a month, a quarter, a year. */
+const MAX_DAYS = 3 * 366
+
+export async function performanceReport(
+  caller: Caller,
+  store: Pick<EvaluationStore, 'performance'>,
+  q: { from: string; to: string; by: ReportDimension },
+): Promise<PerformanceReport> {
+  requireAdmin(caller)
+  const from = toInstant(q.from)
+  const to = toInstant(q.to)
+  if (!(from < to)) {
+    throw new AppError('validation_failed', 'from must be before to', {
+      errors: [{ path: 'to', message: `${q.to} is not after ${q.from}` }],
+    })
+  }
+  if (to.getTime() - from.getTime() > MAX_DAYS * 86_400_000) {
+    throw new AppError('validation_failed', `the period is longer than ${MAX_DAYS} days`, {
+      errors: [{ path: 'to', message: 'ask for a shorter period' }],
+    })
+  }
+  const rows = await store.performance({ from, to, by: q.by })
+  return { from: from.toISOString(), to: to.toISOString(), by: q.by, rows }
+}
+
+const columns: (keyof PerformanceRow)[] = [
+  'key',
+  'volume',
+  'completed',
+  'onTime',
+  'onTimeRate',
+  'late',
+  'avgDaysLate',
+  'avgHandlingDays',
+  'p90HandlingDays',
+  'overdueNow',
+  'rejections',
+  'supplementRounds',
+  'ratings',
+  'avgRating',
+  'collectedForOthers',
+  'collectedByOthers',
+]
+
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return ''
+  const s = String(v)
+  // A leading = + - @ would be a formula in a spreadsheet: quote it with a leading apostrophe.
+  const safe = /^[=+\-@\t\r]/.test(s) && Number.isNaN(Number(s)) ? `'${s}` : s
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe
+}
+
+/** RFC 4180 CSV with a header row (`by` names the key column). */
+export function reportCsv(report: PerformanceReport): string {
+  const header = [report.by, ...columns.slice(1)].join(',')
+  const lines = report.rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))
+  return `${[header, ...lines].join('\r\n')}\r\n`
+}

@@ -1,0 +1,155 @@
+/** GET /metrics (Prometheus text) on the real runtime, and the alerts that are on from the first start. */
+import { Writable } from 'node:stream'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLogger } from '../../src/logger.js'
+import { GatewayMetrics, KEY_MAX_AGE_DAYS } from '../../src/services/metrics/gateway.js'
+import { MetricsRegistry } from '../../src/services/metrics/registry.js'
+import { hukouCertificate } from '../fixtures/cases.js'
+import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
+import { waitFor } from '../helpers/wait.js'
+
+let t: TestApp
+let shiyan: TestClient
+
+beforeAll(async () => {
+  t = await createTestApp()
+  shiyan = await t.client('shiyan-gov', ['420300'])
+})
+
+afterAll(async () => {
+  await t?.close()
+})
+
+async function scrape(): Promise<string> {
+  const res = await t.app.request('/metrics')
+  expect(res.status).toBe(200)
+  expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
+  return res.text()
+}
+
+describe('GET /metrics', () => {
+  it('answers without authentication: requests by route pattern, cases, queues, circuits, alerts, process', async () => {
+    const created = await shiyan.call('POST', '/v1/cases', JSON.stringify(hukouCertificate()), {
+      'idempotency-key': 'metrics-1',
+    })
+    expect(created.status).toBe(201)
+    const id: string = created.body.case.id
+    expect((await shiyan.call('GET', `/v1/cases/${id}`)).status).toBe(200)
+    expect((await t.admin('GET', '/v1/cases/0190a0a0-0000-7000-8000-000000000000')).status).toBe(404)
+    await t.runtime.circuit.failure('420600', { failureThreshold: 1, openSeconds: 600 }, false)
+    // The outbox relay has queued the dispatch (no workers run in this test app).
+    await waitFor('the dispatch job', async () => (await scrape()).includes('queue="case.dispatch",state="waiting"} 1'))
+
+    const text = await scrape()
+    expect(text).toContain('# TYPE tongban_http_requests_total counter')
+    expect(text).toContain('tongban_http_requests_total{method="POST",route="/v1/cases",status="201"} 1')
+    expect(text).toContain('tongban_http_requests_total{method="GET",route="/v1/cases/:id",status="200"} 1')
+    expect(text).toContain('tongban_http_requests_total{method="GET",route="/v1/cases/:id",status="404"} 1')
+    expect(text).toMatch(
+      /tongban_http_request_duration_seconds_bucket\{method="POST",route="\/v1\/cases",status="201",le="\+Inf"\} 1/,
+    )
+    expect(text).toContain('tongban_cases{status="submitted",scope="cross_city",mode="full_online"} 1')
+    expect(text).toContain('tongban_cases_overdue 0')
+    expect(text).toMatch(/tongban_queue_oldest_waiting_seconds\{queue="case.dispatch"\} \d/)
+    expect(text).toContain('tongban_queue_jobs{queue="case.deadline",state="delayed"} 0')
+    expect(text).toContain('tongban_circuit_state{region="420600"} 2')
+    expect(text).toContain('tongban_alert{kind="dead_letters"} 0')
+    expect(text).toMatch(/process_cpu_seconds_total \d/)
+    expect(text).toMatch(/process_resident_memory_bytes \d+/)
+    // Route patterns only: no case id, no identity number.
+    expect(text).not.toContain(id)
+    expect(text).not.toContain(hukouCertificate().applicant.idNumber)
+  })
+
+  it('is in the OpenAPI document without a security requirement', async () => {
+    const doc = await t.app.request('/openapi.json')
+    const body = (await doc.json()) as { paths: Record<string, { get: { security?: unknown } }> }
+    expect(body.paths['/metrics']?.get).toBeDefined()
+    expect(body.paths['/metrics']?.get.security).toBeUndefined()
+  })
+
+  it('counts an open dead letter and an open circuit as alerts', async () => {
+    const [c] = (await t.runtime.deps.cases.cases.list({ visibleRegions: null, limit: 1 })).cases
+    await t.runtime.deadLetters.add({
+      caseId: c?.id ?? '',
+      kind: 'dispatch',
+      region: '420600',
+      adapter: 'sim',
+      reason: 'test',
+      attempts: 3,
+    })
+    const figures = await t.runtime.evaluation.metrics.checkAlerts()
+    expect(figures).toEqual({ dead_letters: 1, open_circuits: 1, overdue_cases: 0, key_expiry: 0 })
+    const text = await scrape()
+    expect(text).toContain('tongban_alert{kind="dead_letters"} 1')
+    expect(text).toContain('tongban_alert_warnings_total{kind="dead_letters"} 1')
+    expect(text).toContain('tongban_alert{kind="open_circuits"} 1')
+  })
+})
+
+describe('alerts', () => {
+  function capture() {
+    const lines: Record<string, unknown>[] = []
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(JSON.parse(String(chunk)))
+        done()
+      },
+    })
+    return { lines, logger: createLogger('warn', sink) }
+  }
+
+  it('logs a warning when an alert appears or changes, not at every check', async () => {
+    const { lines, logger } = capture()
+    let overdue = 2
+    const now = new Date('2026-10-09T00:00:00Z')
+    const metrics = new GatewayMetrics({
+      evaluation: {
+        gauges: async () => ({ byStatus: [], overdueOpen: overdue, openDeadLetters: [], deliveries: [] }),
+      },
+      circuits: async () => [{ region: '420600', state: 'closed', failures: 1 }],
+      keyCreatedAt: new Date(now.getTime() - (KEY_MAX_AGE_DAYS - 10) * 86_400_000),
+      now: () => now,
+      logger,
+    })
+    expect(await metrics.checkAlerts()).toEqual({ dead_letters: 0, open_circuits: 0, overdue_cases: 2, key_expiry: 1 })
+    await metrics.checkAlerts()
+    overdue = 3
+    await metrics.checkAlerts()
+    metrics.close()
+    await new Promise((r) => setTimeout(r, 20))
+    const alerts = lines.filter((l) => l.alert !== undefined).map((l) => [l.alert, l.count, l.level])
+    expect(alerts).toEqual([
+      ['overdue_cases', 2, 40],
+      ['key_expiry', 1, 40],
+      ['overdue_cases', 3, 40],
+    ])
+    expect(await metrics.render()).toContain('tongban_alert_warnings_total{kind="overdue_cases"} 2')
+  })
+})
+
+describe('MetricsRegistry', () => {
+  it('renders the exposition format: escaped labels, histogram buckets, sum and count', async () => {
+    const r = new MetricsRegistry()
+    r.counter('c_total', 'a counter', ['x']).inc({ x: 'a"b\\c\nd' }, 2)
+    const h = r.histogram('h_seconds', 'a histogram', ['route'], [0.1, 1])
+    h.observe({ route: '/a' }, 0.05)
+    h.observe({ route: '/a' }, 0.5)
+    const text = await r.render()
+    expect(text).toBe(
+      [
+        '# HELP c_total a counter',
+        '# TYPE c_total counter',
+        'c_total{x="a\\"b\\\\c\\nd"} 2',
+        '# HELP h_seconds a histogram',
+        '# TYPE h_seconds histogram',
+        'h_seconds_bucket{route="/a",le="0.1"} 1',
+        'h_seconds_bucket{route="/a",le="1"} 2',
+        'h_seconds_bucket{route="/a",le="+Inf"} 2',
+        'h_seconds_sum{route="/a"} 0.55',
+        'h_seconds_count{route="/a"} 2',
+        '',
+      ].join('\n'),
+    )
+  })
+})

@@ -1,0 +1,361 @@
+/**
+ * GET /v1/admin/reports/performance over a hand-computed fixture of cases written straight into the
+ * case table (the columns the deadline clock maintains), and the rating flow that fills one of them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
+import { hukouCertificate } from '../fixtures/cases.js'
+import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
+
+let t: TestApp
+let shiyan: TestClient
+let xiangyang: TestClient
+
+interface Fixture {
+  id: string
+  processing: string | null
+  origin: string
+  window?: string
+  department: string
+  item?: string
+  scope?: string
+  mode?: string
+  status: string
+  created: string
+  completed?: string
+  rejected?: string
+  overdue?: string
+  handling?: number
+  budget?: number
+  onTime?: boolean
+  rating?: number
+  rated?: string
+  supplements?: number
+}
+
+const cst = (local: string) => `${local}T12:00:00+08:00`
+
+async function insert(f: Fixture) {
+  await t.runtime.database.query(
+    `insert into cases (id, created_by, created_by_kind, item, mode, scope, origin_region, processing_region, status,
+        applicant_kind, applicant_name, applicant_id_type, applicant_id_enc, applicant_id_hmac, applicant_id_masked,
+        agent_window, form, materials, body_hash, receipt, created_at, updated_at, department, completed_at,
+        rejected_at, overdue_at, handling_days, clock_budget_days, on_time, rating, rated_at, supplement_rounds)
+     values ($1, 'fixture', 'client', $2, $3, $4, $5, $6, $7, 'person', '测试', 'resident_id', '\\x00', '\\x00',
+        '420303********1234', $8, '{}', '[]', 'x', 'x', $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+    [
+      f.id,
+      f.item ?? 'hukou-certificate',
+      f.mode ?? 'online_transfer',
+      f.scope ?? 'cross_city',
+      f.origin,
+      f.processing,
+      f.status,
+      f.window ?? null,
+      cst(f.created),
+      f.department,
+      f.completed ? cst(f.completed) : null,
+      f.rejected ? cst(f.rejected) : null,
+      f.overdue ? cst(f.overdue) : null,
+      f.handling ?? null,
+      f.budget ?? null,
+      f.onTime ?? null,
+      f.rating ?? null,
+      f.rated ? cst(f.rated) : null,
+      f.supplements ?? 0,
+    ],
+  )
+}
+
+const fixture: Fixture[] = [
+  // Processed in 襄阳 (420600), collected at 张湾 windows, in October unless said otherwise.
+  {
+    id: 'fx-c1',
+    processing: '420600',
+    origin: '420303',
+    window: 'ZW-01',
+    department: '公安',
+    status: 'result_delivered',
+    created: '2026-10-02',
+    completed: '2026-10-10',
+    handling: 2,
+    budget: 5,
+    onTime: true,
+    rating: 5,
+    rated: '2026-10-12',
+    supplements: 1,
+  },
+  {
+    id: 'fx-c2',
+    processing: '420600',
+    origin: '420303',
+    window: 'ZW-01',
+    department: '公安',
+    status: 'result_delivered',
+    created: '2026-10-03',
+    completed: '2026-10-20',
+    handling: 8,
+    budget: 5,
+    onTime: false,
+    rating: 2,
+    rated: '2026-10-21',
+  },
+  {
+    id: 'fx-c3',
+    processing: '420600',
+    origin: '420600',
+    department: '人社',
+    status: 'completed',
+    mode: 'full_online',
+    scope: 'within_city',
+    item: 'pension-transfer-employee',
+    created: '2026-10-05',
+    completed: '2026-10-08',
+    handling: 1,
+    budget: 5,
+    onTime: true,
+  },
+  {
+    id: 'fx-c4',
+    processing: '420600',
+    origin: '420303',
+    window: 'ZW-02',
+    department: '公安',
+    status: 'accepted',
+    created: '2026-10-06',
+    overdue: '2026-10-25',
+  },
+  // Collected in 襄阳 for 十堰 (420300), rejected there.
+  {
+    id: 'fx-c5',
+    processing: '420300',
+    origin: '420600',
+    window: 'XY-01',
+    department: '人社',
+    status: 'rejected',
+    created: '2026-10-07',
+    rejected: '2026-10-09',
+  },
+  // Submitted in September, completed in October: counts as completed, not in the volume.
+  {
+    id: 'fx-c6',
+    processing: '420600',
+    origin: '420303',
+    window: 'ZW-01',
+    department: '公安',
+    status: 'completed',
+    created: '2026-09-20',
+    completed: '2026-10-02',
+    handling: 4,
+    budget: 5,
+    onTime: true,
+  },
+  // After the period: nothing.
+  {
+    id: 'fx-c7',
+    processing: '420600',
+    origin: '420303',
+    window: 'ZW-01',
+    department: '公安',
+    status: 'submitted',
+    created: '2026-11-05',
+  },
+  // Overdue since August and still open: overdue now, whenever submitted.
+  {
+    id: 'fx-c8',
+    processing: '420300',
+    origin: '420300',
+    department: '人社',
+    status: 'in_review',
+    scope: 'within_city',
+    created: '2026-08-01',
+    overdue: '2026-09-01',
+  },
+  // A parent (thing) case: its children count, it does not.
+  { id: 'fx-p1', processing: null, origin: '420303', department: '公安', status: 'submitted', created: '2026-10-04' },
+]
+
+const period = 'from=2026-10-01&to=2026-11-01'
+
+beforeAll(async () => {
+  t = await createTestApp()
+  shiyan = await t.client('shiyan-gov', ['420300'])
+  xiangyang = await t.client('xiangyang-gov', ['420600'])
+  for (const f of fixture) await insert(f)
+})
+
+afterAll(async () => {
+  await t?.close()
+})
+
+const zero = {
+  volume: 0,
+  completed: 0,
+  onTime: 0,
+  onTimeRate: null,
+  late: 0,
+  avgDaysLate: null,
+  avgHandlingDays: null,
+  p90HandlingDays: null,
+  overdueNow: 0,
+  rejections: 0,
+  supplementRounds: 0,
+  ratings: 0,
+  avgRating: null,
+}
+
+describe('GET /v1/admin/reports/performance', () => {
+  it('by region: the hand-computed figures, with 代收 and 被代收', async () => {
+    const res = await t.admin('GET', `/v1/admin/reports/performance?${period}&by=region`)
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    expect(res.body.from).toBe('2026-09-30T16:00:00.000Z')
+    expect(res.body.rows).toEqual([
+      { ...zero, key: '420300', volume: 1, overdueNow: 1, rejections: 1, collectedForOthers: 0, collectedByOthers: 1 },
+      { ...zero, key: '420303', collectedForOthers: 3, collectedByOthers: 0 },
+      {
+        key: '420600',
+        volume: 4,
+        completed: 4,
+        onTime: 3,
+        onTimeRate: 0.75,
+        late: 1,
+        avgDaysLate: 3,
+        avgHandlingDays: 3.75,
+        // percentile_cont over 1, 2, 4, 8: 4 + 0.7 × (8 − 4)
+        p90HandlingDays: 6.8,
+        overdueNow: 1,
+        rejections: 0,
+        supplementRounds: 1,
+        ratings: 2,
+        avgRating: 3.5,
+        collectedForOthers: 1,
+        collectedByOthers: 3,
+      },
+    ])
+  })
+
+  it('by window: each window’s collections for others and what others collected for its region', async () => {
+    const res = await t.admin('GET', `/v1/admin/reports/performance?${period}&by=window`)
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    expect(res.body.rows).toEqual([
+      { ...zero, key: 'XY-01', volume: 1, rejections: 1, collectedForOthers: 1, collectedByOthers: 3 },
+      {
+        key: 'ZW-01',
+        volume: 2,
+        completed: 3,
+        onTime: 2,
+        onTimeRate: 0.667,
+        late: 1,
+        avgDaysLate: 3,
+        avgHandlingDays: 4.667,
+        p90HandlingDays: 7.2,
+        overdueNow: 0,
+        rejections: 0,
+        supplementRounds: 1,
+        ratings: 2,
+        avgRating: 3.5,
+        collectedForOthers: 2,
+        collectedByOthers: 0,
+      },
+      { ...zero, key: 'ZW-02', volume: 1, overdueNow: 1, collectedForOthers: 1, collectedByOthers: 0 },
+    ])
+  })
+
+  it('by department, item, scope and mode (no 代收 columns there)', async () => {
+    const res = await t.admin('GET', `/v1/admin/reports/performance?${period}&by=department`)
+    expect(res.status).toBe(200)
+    const row = (key: string) => res.body.rows.find((r: { key: string }) => r.key === key)
+    expect(row('人社')).toEqual({
+      ...zero,
+      key: '人社',
+      volume: 2,
+      completed: 1,
+      onTime: 1,
+      onTimeRate: 1,
+      avgHandlingDays: 1,
+      p90HandlingDays: 1,
+      overdueNow: 1,
+      rejections: 1,
+      collectedForOthers: null,
+      collectedByOthers: null,
+    })
+    expect(row('公安')).toMatchObject({ volume: 3, completed: 3, onTime: 2, overdueNow: 1, late: 1 })
+    for (const by of ['item', 'scope', 'mode']) {
+      const r = await t.admin('GET', `/v1/admin/reports/performance?${period}&by=${by}`)
+      expect(r.status).toBe(200)
+      const total = r.body.rows.reduce((n: number, row: { volume: number }) => n + row.volume, 0)
+      expect(total, by).toBe(5)
+    }
+  })
+
+  it('answers CSV for Accept: text/csv', async () => {
+    const res = await t.admin('GET', `/v1/admin/reports/performance?${period}&by=region`, undefined, {
+      accept: 'text/csv',
+    })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toContain('text/csv')
+    const lines = String(res.body).trim().split('\r\n')
+    expect(lines[0]).toBe(
+      'region,volume,completed,onTime,onTimeRate,late,avgDaysLate,avgHandlingDays,p90HandlingDays,overdueNow,rejections,supplementRounds,ratings,avgRating,collectedForOthers,collectedByOthers',
+    )
+    expect(lines).toContain('420600,4,4,3,0.75,1,3,3.75,6.8,1,0,1,2,3.5,1,3')
+    expect(lines).toContain('420303,0,0,0,,0,,,,0,0,0,0,,3,0')
+  })
+
+  it.each([
+    ['to before from', 'from=2026-11-01&to=2026-10-01', 400],
+    ['an unknown dimension', `${period}&by=city`, 400],
+    ['a malformed date', 'from=2026-13-01&to=2026-11-01', 400],
+    ['no period', 'by=region', 400],
+    ['a period over three years', 'from=2020-01-01&to=2026-01-01', 400],
+  ])('refuses %s', async (_what, query, status) => {
+    const res = await t.admin('GET', `/v1/admin/reports/performance?${query}`)
+    expect(res.status, JSON.stringify(res.body)).toBe(status)
+    expect(res.headers.get('content-type')).toContain('application/problem+json')
+  })
+
+  it('is for admins only', async () => {
+    const operator = await t.operator('420303', 'ZW-01')
+    expect((await operator.call('GET', `/v1/admin/reports/performance?${period}`)).status).toBe(403)
+    expect((await xiangyang.call('GET', `/v1/admin/reports/performance?${period}`)).status).toBe(403)
+    expect((await t.call('GET', `/v1/admin/reports/performance?${period}`)).status).toBe(401)
+  })
+})
+
+describe('ratings (好差评)', () => {
+  it('the origin rates once, after the result is delivered; score and comment are kept for the report', async () => {
+    const body = JSON.stringify(hukouCertificate({ externalRef: 'RATE-1' }))
+    const created = await shiyan.call('POST', '/v1/cases', body, { 'idempotency-key': 'rate-1' })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    const id = created.body.case.id
+    const post = (who: TestClient, event: unknown) => who.call('POST', `/v1/cases/${id}/events`, event)
+    const rating = { type: 'rated', data: { score: 4, comment: '办得快' } }
+
+    await recordGatewayEvent(t.runtime.deps.cases, id, 'dispatched', {})
+    expect((await post(xiangyang, { type: 'accepted' })).status).toBe(201)
+    const early = await post(shiyan, rating)
+    expect(early.status).toBe(409)
+    expect(early.body.code).toBe('invalid_transition')
+    await recordGatewayEvent(t.runtime.deps.cases, id, 'completed', {}, { outcome: 'approved' })
+    expect((await post(shiyan, { type: 'result_delivered', data: { method: 'electronic' } })).status).toBe(201)
+
+    expect((await post(xiangyang, rating)).status).toBe(403)
+    expect((await post(shiyan, { type: 'rated', data: { score: 6 } })).status).toBe(400)
+    expect((await post(shiyan, { type: 'rated', data: {} })).status).toBe(400)
+    const first = await post(shiyan, rating)
+    expect(first.status, JSON.stringify(first.body)).toBe(201)
+    const second = await post(shiyan, { type: 'rated', data: { score: 1 } })
+    expect(second.status).toBe(409)
+    expect(second.body.detail).toContain('already rated')
+
+    const [row] = await t.runtime.database.query<{ rating: number; rating_comment: string; rated: boolean }>(
+      'select rating, rating_comment, rated from cases where id = $1',
+      [id],
+    )
+    expect(row).toEqual({ rating: 4, rating_comment: '办得快', rated: true })
+    // In the report of the day it was rated (the test clock: 29 Sep 2026).
+    const report = await t.admin('GET', '/v1/admin/reports/performance?from=2026-09-29&to=2026-09-30&by=item')
+    const item = report.body.rows.find((r: { key: string }) => r.key === 'hukou-certificate')
+    expect(item).toMatchObject({ ratings: 1, avgRating: 4, volume: 1, completed: 1 })
+  })
+})

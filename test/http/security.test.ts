@@ -45,7 +45,8 @@ beforeAll(async () => {
         path: path
           .replace('{id}', path.startsWith('/v1/cases') ? caseId : path.includes('dead-letters') ? '1' : 'shiyan-sec')
           .replace('{code}', path.startsWith('/v1/items') ? 'hukou-certificate' : '420303')
-          .replace('{region}', '420600'),
+          .replace('{region}', '420600')
+          .replace('{version}', '1'),
         hasBody: op.requestBody !== undefined,
       })
     }

@@ -203,8 +203,13 @@ describe('console workbench', () => {
       'applicant.name': '张三',
       'applicant.idType': 'resident_id',
       'applicant.idNumber': residentId('42060219850101123'),
+      'applicant.phone': '13800138000',
       'delivery.method': 'window_pickup',
-      ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [`form.${k}`, String(v)])),
+      ...Object.fromEntries(
+        Object.entries(fields)
+          .filter(([k]) => k !== 'applicantName' && k !== 'applicantPhone')
+          .map(([k, v]) => [`form.${k}`, String(v)]),
+      ),
     }
     for (const m of ['applicant-id-card', 'hukou-booklet', 'marriage-certificate', 'residence-property-proof'])
       form[`mat.${m}.form`] = 'paper'

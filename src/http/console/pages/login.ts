@@ -1,7 +1,7 @@
 /** Signing in with a person's token, and signing out. */
 import { randomBytes } from 'node:crypto'
 import type { Context } from 'hono'
-import { getCookie } from 'hono/cookie'
+import { deleteCookie, getCookie } from 'hono/cookie'
 import { html } from 'hono/html'
 import { isAppError } from '../../../errors.js'
 import {
@@ -64,6 +64,7 @@ export function loginRoutes(sessions: SessionDeps) {
       try {
         const s = await signIn(sessions, token)
         setSessionCookie(c, SESSION_COOKIE, s.cookie)
+        deleteCookie(c, LOGIN_CSRF_COOKIE, { path: '/' })
         const next = safeNext(typeof body.next === 'string' ? body.next : undefined)
         return c.redirect(next ?? (s.caller.role === 'admin' ? '/console/admin' : '/console/new'), 303)
       } catch (e) {

@@ -19,6 +19,9 @@ const idTypes: [string, string][] = [
   ['passport', '护照'],
 ]
 const materialForms: Record<string, string> = { paper: '纸质', electronic: '电子扫描件', e_certificate: '电子证照' }
+/** Form fields that the applicant block already asks: filled from it, not asked twice. */
+const fromApplicant: Record<string, string> = { applicantName: 'applicant.name', applicantPhone: 'applicant.phone' }
+
 const deliveryMethods: [string, string][] = [
   ['window_pickup', '窗口领取'],
   ['electronic', '电子送达'],
@@ -79,6 +82,7 @@ function noticeAndForm(
 ): Html {
   const v = (k: string) => values[k] ?? ''
   const cl = route.checklist
+  const phoneRequired = cl.formFields.some((f) => f.name === 'applicantPhone' && f.required)
   const ecerts = cl.materials.filter((m) => m.forms.includes('e_certificate') && m.eCertificate)
   const field = (f: ResolveAnswer['checklist']['formFields'][number]) => {
     const id = `f-${f.name}`
@@ -133,11 +137,11 @@ function noticeAndForm(
       <div><label for="idType">证件类型</label><select id="idType" name="applicant.idType">${idTypes.map(([k, t]) => html`<option value="${k}"${v('applicant.idType') === k ? html` selected` : ''}>${t}</option>`)}</select></div>
       <div><label for="idNumber">证件号码 *</label><input id="idNumber" name="applicant.idNumber" type="text" value="${v('applicant.idNumber')}" required autocomplete="off" spellcheck="false" data-idcheck data-idtype="idType" aria-describedby="idNumber-msg">
         <div id="idNumber-msg" class="field-msg" aria-live="polite"></div></div>
-      <div><label for="a-phone">联系电话</label><input id="a-phone" name="applicant.phone" type="tel" value="${v('applicant.phone')}" autocomplete="off"></div>
+      <div><label for="a-phone">联系电话${phoneRequired ? ' *' : ''}</label><input id="a-phone" name="applicant.phone" type="tel" value="${v('applicant.phone')}" autocomplete="off"${phoneRequired ? html` required` : ''}></div>
     </div>
   </fieldset>
   <fieldset><legend>申请表（一表申请）</legend>
-    ${cl.formFields.map((f) => html`<div>${field(f)}</div>`)}
+    ${cl.formFields.filter((f) => !(f.name in fromApplicant)).map((f) => html`<div>${field(f)}</div>`)}
   </fieldset>
   <fieldset><legend>材料</legend>
     ${cl.materials.map((m) => {
@@ -187,7 +191,7 @@ async function targetOf(p: PageContext, deps: HttpDeps, q: Record<string, string
 function caseBody(p: PageContext, route: ResolveAnswer, f: Record<string, string>): Record<string, unknown> {
   const form: Record<string, unknown> = {}
   for (const field of route.checklist.formFields) {
-    const raw = (f[`form.${field.name}`] ?? '').trim()
+    const raw = (f[fromApplicant[field.name] ?? `form.${field.name}`] ?? '').trim()
     if (raw === '') continue
     if (field.type === 'integer' || field.type === 'number') form[field.name] = Number(raw)
     else if (field.type === 'boolean') form[field.name] = raw === 'true'

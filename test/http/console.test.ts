@@ -233,6 +233,10 @@ describe('console workbench', () => {
     const again = await b.post('/console/new', form)
     expect(again.headers.get('location')).toBe(receiptUrl)
 
+    const mine = await op.call('GET', '/v1/cases?window=ZW-KSTB-01')
+    expect(mine.body.cases.map((c: any) => c.id)).toContain(id)
+    const theirs = await op.call('GET', '/v1/cases?window=ZW-KSTB-02')
+    expect(theirs.body.cases.map((c: any) => c.id)).not.toContain(id)
     const list = await (await b.get('/console/cases')).text()
     expect(list).toContain(`/console/cases/${id}`)
 

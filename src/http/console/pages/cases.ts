@@ -44,6 +44,8 @@ async function listPage(p: PageContext, deps: HttpDeps) {
   const q = p.c.req.query()
   const params = new URLSearchParams({ limit: '50' })
   for (const k of ['status', 'mode', 'scope', 'cursor'] as const) if (q[k]) params.set(k, q[k])
+  // My cases: an operator's list is their window's; the page's own check below still applies to every row.
+  if (p.caller.role === 'operator' && p.caller.window) params.set('window', p.caller.window)
   if (q.since && /^\d{4}-\d{2}-\d{2}$/.test(q.since)) params.set('updatedSince', `${q.since}T00:00:00+08:00`)
   const answer = await p.api.cases(params)
   const snap = await deps.directory.snapshot()

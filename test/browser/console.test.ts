@@ -6,11 +6,12 @@
  * earlier case keeps its version; a forged form and a signed-out session are refused.
  * Screenshots of the main pages go to test/artifacts/console/.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createSimApp } from '../../adapters/sim/server.js'
 import { residentId } from '../fixtures/cases.js'
 import { hasChromium, launchBrowser, screenshot } from '../helpers/browser.js'
 import { scratchDatabase } from '../helpers/db.js'
@@ -66,6 +67,25 @@ beforeAll(async () => {
     name: '钱窗口',
   })
   otherWindowToken = other.body.token
+  // 襄阳's processing system is the simulator: it accepts, reviews and decides, and posts its result back.
+  const sim = await createSimApp({
+    port: 0,
+    simId: 'sim-420600',
+    gatewayUrl: gw.url,
+    gatewayId: 'gw-420300',
+    acceptDelayMs: 300,
+    reviewDelayMs: 300,
+    decideDelayMs: 300,
+    receiveDelayMs: 300,
+    retryInitialMs: 100,
+  }).start()
+  cleanups.push(() => sim.close())
+  const jwksFile = path.join(dir, 'sim.jwks.json')
+  await writeFile(jwksFile, JSON.stringify(await (await fetch(`${sim.url}/.well-known/jwks.json`)).json()))
+  const added = await runCli(['clients', 'add', '--id', 'sim-420600', '--regions', '420600', '--jwks', jwksFile], env)
+  expect(added.code, added.stderr).toBe(0)
+  const bound = await api('PUT', '/v1/admin/bindings/420600', { adapter: 'sim', settings: { baseUrl: sim.url } })
+  expect(bound.status, JSON.stringify(bound.body)).toBe(200)
   browser = await launchBrowser()
 }, 90_000)
 
@@ -145,7 +165,34 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
     await page.locator('#case-status').waitFor()
     expect(await page.locator('ol.timeline').textContent()).toContain('提交申请')
     expect(await page.locator('main').textContent()).toContain('xiang-shi-sui-shen 第 1 版')
+    // The simulated 襄阳 system accepts, reviews and decides; the page shows it on reload.
+    await expect
+      .poll(
+        async () => {
+          await page.reload()
+          return page.locator('#case-status').textContent()
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toContain('已办结')
+    expect(await page.locator('ol.timeline').textContent()).toContain('已受理')
+    expect(await page.locator('main').textContent()).toContain('签名已验证')
     await screenshot(page, '3-case')
+    // The window hands the result over and records the applicant's rating.
+    await page.getByLabel('交付方式').selectOption('window_pickup')
+    await page.getByRole('button', { name: '登记结果已交付' }).click()
+    await page.waitForURL(/done=result_delivered/)
+    expect(await page.locator('#case-status').textContent()).toContain('结果已送达')
+    await page.getByLabel('评分').selectOption('5')
+    await page.getByRole('button', { name: '登记评价（好差评）' }).click()
+    await page.waitForURL(/done=rated/)
+    expect(await page.locator('ol.timeline').textContent()).toContain('已评价')
+    // A tablet: the same page fits its width.
+    await page.setViewportSize({ width: 768, height: 1024 })
+    await page.goto(`${gw.url}/console/cases`)
+    expect(await page.locator('html').evaluate((el) => el.scrollWidth)).toBeLessThanOrEqual(768)
+    await screenshot(page, '3b-my-cases-tablet')
+    await page.setViewportSize({ width: 1280, height: 900 })
     await signOut(page)
     await page.close()
 

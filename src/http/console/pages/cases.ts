@@ -16,6 +16,8 @@ import { type PageContext, signedIn } from '../session.js'
 
 type Wrap = Parameters<typeof signedIn>[0]
 
+const outcomeLabel = (o: string) => ({ approved: '准予', denied: '不予' })[o] ?? o
+
 const SOON_MS = 2 * 24 * 3600_000
 
 /** Whether this person may open the case in the console: their window's cases, or their region's processing. */
@@ -148,6 +150,15 @@ function actionForms(p: PageContext, c: Case, events: { type: string }[]): Html 
   return parts.length === 0 ? html`<p class="muted">当前状态下窗口无可办理的操作。</p>` : html`${parts}`
 }
 
+/** An event's data for people: short values as they are, signatures and hashes named rather than shown. */
+function eventDetails(data: Record<string, unknown>): Html {
+  const parts = Object.entries(data).map(([k, v]) => {
+    const text = typeof v === 'string' ? v : JSON.stringify(v)
+    return text.length > 80 ? `${k}: （${text.split('.').length === 3 ? '签名凭证' : '略'}）` : `${k}: ${text}`
+  })
+  return parts.length === 0 ? html`` : html`<div class="muted mono">${parts.join(' · ')}</div>`
+}
+
 function eventData(f: Record<string, string>): Record<string, unknown> {
   const s = (k: string) => (f[k] ?? '').trim()
   switch (f.type) {
@@ -215,11 +226,11 @@ async function detailPage(
 </section>
 ${c.children && c.children.length > 0 ? html`<h2>子办件</h2><ul>${c.children.map((ch) => html`<li><a class="mono" href="/console/cases/${ch.id}">${ch.id.slice(0, 13)}…</a> ${ch.item} · ${region(ch.processingRegion)} · ${label(statusLabel, ch.status)}</li>`)}</ul>` : ''}
 <h2>办理进程</h2>
-<ol class="timeline">${evs.map((e) => html`<li><strong>${label(eventLabel, e.type)}</strong> <span class="muted">${cst(e.at)} · ${e.actor}</span>${Object.keys(e.data).length > 0 ? html`<div class="muted mono">${JSON.stringify(e.data)}</div>` : ''}</li>`)}</ol>
+<ol class="timeline">${evs.map((e) => html`<li><strong>${label(eventLabel, e.type)}</strong> <span class="muted">${cst(e.at)} · ${e.actor}</span>${eventDetails(e.data)}</li>`)}</ol>
 <h2>办理结果</h2>
 ${
   result.ok
-    ? html`<section class="card"><p>结论：<strong>${String((result.body.claims as Record<string, unknown> | undefined)?.outcome ?? '')}</strong></p>
+    ? html`<section class="card"><p>结论：<strong>${outcomeLabel(String((result.body.claims as Record<string, unknown> | undefined)?.outcome ?? ''))}</strong></p>
 <p>验证：${verification ? html`<span class="badge ok">签名已验证</span> 签发方 ${String(verification.issuer)}（密钥 ${String(verification.kid)}）${verification.attested ? '，由网关代为签章' : ''}，验证于 ${cst(String(verification.verifiedAt))}${verification.recognition ? '，已互认' : ''}` : '—'}</p></section>`
     : html`<p class="muted">尚无结果。</p>`
 }

@@ -7,12 +7,14 @@
  * Screenshots of the main pages go to test/artifacts/console/.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSimApp } from '../../adapters/sim/server.js'
-import { residentId } from '../fixtures/cases.js'
+import { hukouCertificate, residentId } from '../fixtures/cases.js'
 import { hasChromium, launchBrowser, screenshot } from '../helpers/browser.js'
 import { scratchDatabase } from '../helpers/db.js'
 import { type Gateway, runCli, startGateway, stopAllGateways } from '../helpers/process.js'
@@ -25,11 +27,15 @@ let operatorToken: string
 let otherWindowToken: string
 let browser: Awaited<ReturnType<typeof launchBrowser>>
 let caseId = ''
+let simUrl = ''
 
 async function api(method: string, p: string, body?: unknown, token = adminToken) {
   const res = await fetch(`${gw.url}${p}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body ? { 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() } : {}),
+    },
     ...(body ? { body: JSON.stringify(body) } : {}),
   })
   return { status: res.status, body: (await res.json()) as any }
@@ -80,6 +86,7 @@ beforeAll(async () => {
     retryInitialMs: 100,
   }).start()
   cleanups.push(() => sim.close())
+  simUrl = sim.url
   const jwksFile = path.join(dir, 'sim.jwks.json')
   await writeFile(jwksFile, JSON.stringify(await (await fetch(`${sim.url}/.well-known/jwks.json`)).json()))
   const added = await runCli(['clients', 'add', '--id', 'sim-420600', '--regions', '420600', '--jwks', jwksFile], env)
@@ -250,6 +257,43 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
     expect(stored.body.agreement).toEqual({ id: 'xiang-shi-sui-shen', version: 1 })
     await signOut(clerk)
     await clerk.close()
+  })
+
+  it('an admin re-drives a dead letter from the dead-letter page, and the case is delivered', async () => {
+    // 随州's system refuses everything with 400 (an answer that will not change): a dead letter at once.
+    const refusing = createServer((_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/problem+json' }).end('{"title":"refused"}')
+    })
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise((resolve) => refusing.close(resolve)))
+    const refusingUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`
+    expect(
+      (await api('PUT', '/v1/admin/bindings/421300', { adapter: 'sim', settings: { baseUrl: refusingUrl } })).status,
+    ).toBe(200)
+    const created = await api('POST', '/v1/cases', hukouCertificate({ processingRegion: '421300' }), operatorToken)
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    const id = created.body.case.id
+    const status = async () => (await api('GET', `/v1/cases/${id}`)).body.status
+    await expect.poll(status, { timeout: 30_000, interval: 250 }).toBe('delivery_failed')
+    // 随州's system is fixed.
+    expect(
+      (await api('PUT', '/v1/admin/bindings/421300', { adapter: 'sim', settings: { baseUrl: simUrl } })).status,
+    ).toBe(200)
+
+    const page = await signIn(browser.context, adminToken)
+    await page.getByRole('navigation', { name: '主导航' }).getByRole('link', { name: '死信' }).click()
+    await page.waitForURL(/dead-letters/)
+    const row = page.locator('tr[data-dead-letter]', { has: page.locator(`a[href="/console/cases/${id}"]`) })
+    expect(await row.textContent()).toContain('421300')
+    await screenshot(page, '6-dead-letters')
+    await row.getByRole('button', { name: '重新投递' }).click()
+    await expect.poll(() => page.locator('[role=status]').textContent()).toContain(id)
+    await expect.poll(status, { timeout: 30_000, interval: 250 }).toBe('dispatched')
+    expect(
+      await page.locator('tr[data-dead-letter]', { has: page.locator(`a[href="/console/cases/${id}"]`) }).textContent(),
+    ).toContain('已重投')
+    await signOut(page)
+    await page.close()
   })
 
   it('refuses a forged form and a signed-out session', async () => {

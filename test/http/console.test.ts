@@ -246,3 +246,48 @@ describe('console workbench', () => {
     expect(await (await o.b.get('/console/cases')).text()).not.toContain(id)
   })
 })
+
+describe('console workbench: a one-thing bundle', () => {
+  it('开养老院: one notice, one form for five items, one parent case with a child per item', async () => {
+    const { b } = await signIn(op.token)
+    const search = await (await b.get(`/console/new?q=${encodeURIComponent('养老院')}`)).text()
+    expect(search).toContain('/console/new/route?thing=open-elderly-care-home')
+    const route = await (await b.get('/console/new/route?thing=open-elderly-care-home')).text()
+    expect(route).toContain('一件事：开养老院')
+    const notice = await b.get('/console/new/notice?thing=open-elderly-care-home&mode=online_transfer')
+    const page = await notice.text()
+    expect(notice.status, page).toBe(200)
+    // One form: a field several items share (the legal representative's id) is asked once.
+    expect(page.match(/name="mat\.legal-rep-id\.form"/g)).toHaveLength(1)
+    const form: Record<string, string> = {
+      _csrf: csrfOf(page),
+      key: /name="key" value="([^"]+)"/.exec(page)![1]!,
+      thing: 'open-elderly-care-home',
+      mode: 'online_transfer',
+      'applicant.kind': 'organization',
+      'applicant.name': '十堰市某某养老服务中心',
+      'applicant.idType': 'uscc',
+      'applicant.idNumber': '91350100M000100Y43',
+      'applicant.phone': '13800138000',
+      'delivery.method': 'window_pickup',
+    }
+    // Fill the generated form as a clerk would: every input and select by its type.
+    for (const m of page.matchAll(/<input id="f-\w+" name="(form\.\w+)" type="(\w+)"/g))
+      form[m[1]!] = m[2] === 'number' ? '20' : m[2] === 'date' ? '2026-10-01' : '测试内容'
+    for (const m of page.matchAll(/<select id="f-\w+" name="(form\.\w+)"[^>]*>(.*?)<\/select>/gs)) {
+      const options = [...m[2]!.matchAll(/<option(?: value="([^"]*)")?[^>]*>([^<]*)<\/option>/g)]
+        .map((o) => o[1] ?? o[2]!)
+        .filter((v) => v !== '')
+      form[m[1]!] = options[0]!
+    }
+    for (const m of page.matchAll(/name="(mat\.[\w-]+\.form)"/g)) form[m[1]!] = 'paper'
+    const res = await b.post('/console/new', form)
+    expect(res.status, await res.clone().text()).toBe(303)
+    const id = /\/console\/cases\/([0-9a-f-]{36})\/receipt$/.exec(res.headers.get('location')!)![1]!
+    const stored = await t.admin('GET', `/v1/cases/${id}`)
+    expect(stored.body).toMatchObject({ thing: 'open-elderly-care-home', mode: 'online_transfer' })
+    expect(stored.body.children).toHaveLength(5)
+    const detail = await (await b.get(`/console/cases/${id}`)).text()
+    expect(detail).toContain('子办件')
+  })
+})

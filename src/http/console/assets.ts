@@ -9,6 +9,8 @@ export const consoleCss = `
 * { box-sizing: border-box; }
 body { margin:0; font: 16px/1.55 "PingFang SC","Microsoft YaHei","Noto Sans CJK SC","Source Han Sans SC",system-ui,sans-serif; color:var(--ink); background:var(--bg); }
 a { color: var(--focus); }
+.skip { position:absolute; left:-999px; top:0; background:#fff; padding:.5rem 1rem; z-index:10; }
+.skip:focus { left:.5rem; }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
 header.top { display:flex; flex-wrap:wrap; align-items:center; gap:.5rem 1.5rem; padding:.6rem 1rem; background:#fff; border-bottom:3px solid var(--brand); }
 header.top .brand { font-weight:700; font-size:1.15rem; color:var(--brand); text-decoration:none; }

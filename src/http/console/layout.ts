@@ -105,6 +105,7 @@ export function page(shell: Shell, body: Html): Html {
 <script src="/console/static/console.js" defer></script>
 </head>
 <body>
+<a class="skip" href="#main">跳到主要内容</a>
 <header class="top">
   <a class="brand" href="/console">通办 · 工作台</a>
   ${who ? nav(who, shell.current) : ''}
@@ -120,7 +121,7 @@ export function page(shell: Shell, body: Html): Html {
       : ''
   }
 </header>
-<main id="main">
+<main id="main" tabindex="-1">
 <h1>${shell.title}</h1>
 ${body}
 </main>

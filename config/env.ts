@@ -105,6 +105,13 @@ export const Env = z
       .refine((list) => list.length > 0 && list.every((t) => knownMediaTypes.includes(t)), {
         message: `comma-separated media types among ${knownMediaTypes.join(', ')}`,
       }),
+    /** A web console session ends after this many minutes without a request. */
+    CONSOLE_IDLE_MINUTES: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60)
+      .default(30),
   })
   .superRefine((env, ctx) => {
     if (env.DATABASE_URL !== undefined && !/^postgres(ql)?:\/\//.test(env.DATABASE_URL)) {
@@ -127,6 +134,7 @@ export const Env = z
   })
   .transform((env) => ({
     http: { port: env.PORT, host: env.HOST, bodyLimitBytes: env.BODY_LIMIT_BYTES, workers: env.WORKERS },
+    console: { idleMinutes: env.CONSOLE_IDLE_MINUTES },
     database: { url: env.DATABASE_URL, dataDir: path.resolve(env.TONGBAN_DATA_DIR) },
     redis: {
       url: env.REDIS_URL,

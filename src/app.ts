@@ -5,6 +5,7 @@
 import { bodyLimit } from 'hono/body-limit'
 import { secureHeaders } from 'hono/secure-headers'
 import { AppError } from './errors.js'
+import { registerConsole } from './http/console/index.js'
 import type { HttpDeps } from './http/deps.js'
 import { authenticate } from './http/middleware/auth.js'
 import { notFound, onError } from './http/middleware/errors.js'
@@ -114,5 +115,6 @@ export function createApp(deps: HttpDeps): Api {
   registerReports(api, deps)
   registerMetrics(api, deps)
   registerDocs(api, deps.gateway.id)
+  registerConsole(api, deps)
   return api
 }

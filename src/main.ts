@@ -43,6 +43,7 @@ import { PgKeyRevocationStore } from './store/key-revocation-store.js'
 import { migrate } from './store/migrate.js'
 import { PgOutboxStore } from './store/outbox-store.js'
 import { PgResultStore } from './store/result-store.js'
+import { PgSessionStore } from './store/session-store.js'
 import { PgTokenStore } from './store/token-store.js'
 import { version } from './version.js'
 
@@ -267,6 +268,12 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       clients: withRevocations(clientKeys, revocations),
       replay: new RedisReplayGuard(redis, config.redis.queuePrefix, () => clock.now().getTime()),
       tokens,
+      sessions: {
+        sessions: new PgSessionStore(database),
+        tokens,
+        clock,
+        idleMs: config.console.idleMinutes * 60_000,
+      },
     },
     cases: caseDeps,
     admin: {

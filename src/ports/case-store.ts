@@ -92,6 +92,8 @@ export interface CaseFilter {
   item?: string | undefined
   /** Cases whose origin or processing region is this code. */
   region?: string | undefined
+  /** Cases accepted at this window (`agent.window`). */
+  window?: string | undefined
   updatedSince?: Date | undefined
   /** Only top-level cases (no children), default false. */
   topLevelOnly?: boolean | undefined

@@ -100,6 +100,7 @@ export class PgCaseStore implements CaseStore {
     if (filter.region !== undefined) {
       where.push(or(eq(cases.originRegion, filter.region), eq(cases.processingRegion, filter.region)))
     }
+    if (filter.window !== undefined) where.push(eq(cases.agentWindow, filter.window))
     if (filter.updatedSince !== undefined) where.push(gte(cases.updatedAt, filter.updatedSince))
     if (filter.topLevelOnly === true) where.push(isNull(cases.parentId))
     if (filter.cursor !== undefined) where.push(lt(cases.id, decodeCursor(filter.cursor)))

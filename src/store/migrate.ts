@@ -97,7 +97,7 @@ function refuseUnknown(stored: Set<number>): void {
 function assertOrdered(list: readonly Migration[]): void {
   // Strictly increasing; a gap is allowed (migration numbers are handed out before branches merge).
   list.forEach((m, i) => {
-    if (m.version <= (list[i - 1]?.version ?? 0)) {
+    if (m.version < 1 || (i > 0 && m.version <= (list[i - 1]?.version ?? 0))) {
       throw new AppError('internal', `Migration list out of order: ${labelOf(m)} is at position ${i + 1}`)
     }
   })

@@ -19,7 +19,13 @@ let shiyan: TestClient
 let caseId: string
 let routes: { method: string; path: string; hasBody: boolean }[]
 
-const publicRoutes = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /.well-known/jwks.json', 'POST /v1/results/verify'])
+const publicRoutes = new Set([
+  'GET /healthz',
+  'GET /readyz',
+  'GET /metrics',
+  'GET /.well-known/jwks.json',
+  'POST /v1/results/verify',
+])
 
 beforeAll(async () => {
   t = await createTestApp()
@@ -47,7 +53,8 @@ beforeAll(async () => {
           .replace('{code}', path.startsWith('/v1/items') ? 'hukou-certificate' : '420303')
           .replace('{region}', '420600')
           .replace('{sha256}', 'a'.repeat(64))
-          .replace('{inspectionId}', caseId),
+          .replace('{inspectionId}', caseId)
+          .replace('{version}', '1'),
         hasBody: op.requestBody !== undefined,
       })
     }

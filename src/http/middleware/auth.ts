@@ -4,11 +4,13 @@
  * Sets `caller`; refuses with 401 otherwise. Authorization is the services' job.
  */
 import type { MiddlewareHandler } from 'hono'
+import { getCookie } from 'hono/cookie'
 import { AppError } from '../../errors.js'
 import type { Caller, ReplayGuard, TokenStore } from '../../ports/callers.js'
 import type { Clock } from '../../ports/clock.js'
 import { type ClientKeys, verifyClientAssertion } from '../../security/assertion.js'
 import { looksLikePersonToken, verifyPersonToken } from '../../security/tokens.js'
+import { csrfMatches, SESSION_COOKIE, type SessionDeps, sessionOf } from '../../services/console/sessions.js'
 import type { AppEnv } from '../context.js'
 
 export interface AuthDeps {
@@ -17,11 +19,27 @@ export interface AuthDeps {
   clients: ClientKeys
   replay: ReplayGuard
   tokens: TokenStore
+  /** Web console sessions: without `Authorization`, the session cookie authenticates (and CSRF applies). */
+  sessions?: SessionDeps
 }
 
 export function authenticate(deps: AuthDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('authorization')
+    const cookie = deps.sessions && header === undefined ? getCookie(c, SESSION_COOKIE) : undefined
+    if (deps.sessions && cookie !== undefined) {
+      const session = await sessionOf(deps.sessions, cookie)
+      if (!session) throw new AppError('unauthenticated', 'the console session has ended: sign in again')
+      if (
+        !['GET', 'HEAD', 'OPTIONS'].includes(c.req.method) &&
+        !csrfMatches(session.csrf, c.req.header('x-csrf-token'))
+      ) {
+        throw new AppError('forbidden', 'send the session’s CSRF token in X-CSRF-Token')
+      }
+      c.set('caller', session.caller)
+      c.get('logFields').caller = `person:${session.caller.id}`
+      return next()
+    }
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null
     if (!match?.[1]) throw new AppError('unauthenticated', 'send Authorization: Bearer <assertion or token>')
     const credential = match[1]

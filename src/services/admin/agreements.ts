@@ -155,11 +155,13 @@ export async function diffAgreementVersions(
   caller: Caller,
   deps: AgreementAdminDeps,
   id: string,
-  from: number,
-  to: number,
+  fromVersion?: number,
+  toVersion?: number,
 ): Promise<{ id: string; from: number; to: number; changes: JsonChange[] }> {
   requireAdmin(caller)
   const all = await versionsOf(deps, id)
+  const to = toVersion ?? all.at(-1)!.agreement.version
+  const from = fromVersion ?? (await inForceVersion(deps, id)) ?? all[0]!.agreement.version
   const pick = (v: number) => {
     const found = all.find((s) => s.agreement.version === v)
     if (!found) throw new AppError('not_found', `agreement ${id} has no version ${v}`)

@@ -47,6 +47,7 @@ export async function listCases(ctx: VerbContext, q: z.infer<typeof ListCasesQue
     mode: q.mode,
     item: q.item,
     region: q.region,
+    window: q.window,
     updatedSince: q.updatedSince ? new Date(q.updatedSince) : undefined,
     cursor: q.cursor,
     limit: q.limit,

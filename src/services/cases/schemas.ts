@@ -205,6 +205,12 @@ export const ListCasesQuery = z.strictObject({
   mode: Mode.optional(),
   item: Slug.optional(),
   region: RegionRef.optional(),
+  window: z
+    .string()
+    .min(1)
+    .max(64)
+    .optional()
+    .meta({ description: 'Only cases accepted at this window (agent.window)' }),
   updatedSince: z.iso.datetime({ offset: true }).optional(),
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),

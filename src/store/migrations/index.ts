@@ -9,6 +9,7 @@ import { migration0004 } from './0004-results.js'
 import { migration0005 } from './0005-key-revocations.js'
 import { migration0006 } from './0006-deadlines.js'
 import { migration0007 } from './0007-one-thing.js'
+import { migration0008 } from './0008-console-sessions.js'
 
 export interface Migration {
   /** Strictly increasing, starting at 1 (numbers are assigned per branch, so gaps may occur). */
@@ -26,4 +27,5 @@ export const migrations: readonly Migration[] = [
   migration0005,
   migration0006,
   migration0007,
+  migration0008,
 ]

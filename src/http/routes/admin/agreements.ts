@@ -82,7 +82,10 @@ const diff = createRoute({
   summary: 'What changed between two versions (admins)',
   request: {
     params: z.object({ id: Id }),
-    query: z.strictObject({ from: z.coerce.number().int().positive(), to: z.coerce.number().int().positive() }),
+    query: z.strictObject({
+      from: z.coerce.number().int().positive().optional().meta({ description: 'Default: the version in force' }),
+      to: z.coerce.number().int().positive().optional().meta({ description: 'Default: the latest version' }),
+    }),
   },
   responses: { 200: json(AgreementDiff, 'The changes'), ...problems(400, 401, 403, 404) },
 })

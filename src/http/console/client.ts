@@ -1,0 +1,166 @@
+/**
+ * The console's only way to data: the gateway's own documented /v1 routes, called in-process with the
+ * signed-in person's session cookie and CSRF token, so every page obeys exactly the authorisation a
+ * program calling the API would meet. One function per API call, grouped by the page that uses it; a
+ * route added later (checklist, uploads, reports) is wired here.
+ */
+import type { z } from 'zod'
+import type { Agreement, Item, Thing } from '../../../config/schema.js'
+import type { AgreementSummary, AgreementVersionView } from '../../services/admin/agreements.js'
+import type { CaseView, EventView } from '../../services/cases/schemas.js'
+import type { BindingView } from '../../services/dispatch/bindings-admin.js'
+
+export type Fetcher = (path: string, init: RequestInit) => Response | Promise<Response>
+
+export interface Problem {
+  status: number
+  code?: string
+  title?: string
+  detail?: string
+  errors?: { path: string; message: string }[]
+  [k: string]: unknown
+}
+
+export type Answer<T> = { ok: true; status: number; body: T } | { ok: false; status: number; problem: Problem }
+
+export interface ResolveAnswer {
+  kind: 'item' | 'thing' | 'sites'
+  scope: string
+  agreement: { id: string; version: number; name: string } | null
+  thing?: { id: string; name: string; leadDepartment: string }
+  dueDate: string
+  dueAt: string
+  routes: {
+    item: { code: string; name: string; department: string }
+    processingRegion: string
+    scope: string
+    agreement: { id: string; version: number; name: string }
+    dueDate: string
+  }[]
+  refused: { item: { code: string; name: string }; processingRegion: string; code: string; detail: string }[]
+  checklist: {
+    conditions: { text: string; items: string[] }[]
+    materials: (z.infer<typeof Item>['materials'][number] & { items: string[] })[]
+    formFields: {
+      name: string
+      label: string
+      type: string
+      required?: boolean
+      options?: string[]
+      maxLength?: number
+      items: string[]
+    }[]
+  }
+}
+
+export interface Region {
+  code: string
+  name: string
+  level: string
+  parent: string | null
+}
+export type Case = z.infer<typeof CaseView>
+export type CaseEvent = z.infer<typeof EventView>
+
+export type Binding = z.infer<typeof BindingView>
+export interface ClientRow {
+  id: string
+  name: string | null
+  regions: string[]
+  status: string
+  createdAt: string
+  jwksUrl: string | null
+}
+export interface TokenRow {
+  id: string
+  role: string
+  region: string | null
+  window: string | null
+  name: string | null
+  createdAt: string
+  revokedAt: string | null
+}
+export interface DeadLetterRow {
+  id: number
+  caseId: string
+  kind: string
+  region: string
+  adapter: string
+  reason: string
+  attempts: number
+  createdAt: string
+  redrivenAt: string | null
+}
+
+export class ConsoleClient {
+  constructor(
+    private readonly fetcher: Fetcher,
+    private readonly cookie: string,
+    private readonly csrf: string,
+  ) {}
+
+  async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Answer<T>> {
+    const init: RequestInit = {
+      method,
+      headers: { cookie: this.cookie, 'x-csrf-token': this.csrf, accept: 'application/json', ...headers },
+    }
+    if (body !== undefined) {
+      init.body = JSON.stringify(body)
+      ;(init.headers as Record<string, string>)['content-type'] = 'application/json'
+    }
+    const res = await this.fetcher(path, init)
+    const text = await res.text()
+    const parsed: unknown = text ? JSON.parse(text) : undefined
+    if (res.ok) return { ok: true, status: res.status, body: parsed as T }
+    return { ok: false, status: res.status, problem: { status: res.status, ...(parsed as object) } }
+  }
+
+  // New case (workbench)
+  items = (q: string) => this.call<{ items: Item[] }>('GET', `/v1/items${q ? `?q=${encodeURIComponent(q)}` : ''}`)
+  things = () => this.call<{ things: Thing[] }>('GET', '/v1/things')
+  item = (code: string) => this.call<Item>('GET', `/v1/items/${encodeURIComponent(code)}`)
+  thing = (id: string) => this.call<Thing>('GET', `/v1/things/${encodeURIComponent(id)}`)
+  regions = (query: string) => this.call<{ regions: Region[] }>('GET', `/v1/regions?${query}`)
+  resolve = (input: Record<string, unknown>) => this.call<ResolveAnswer>('POST', '/v1/routes/resolve', input)
+  createCase = (body: Record<string, unknown>, idempotencyKey: string) =>
+    this.call<{ case: Case; receipt: string }>('POST', '/v1/cases', body, { 'idempotency-key': idempotencyKey })
+
+  // My cases, a case
+  cases = (query: URLSearchParams) =>
+    this.call<{ cases: Case[]; nextCursor: string | null }>('GET', `/v1/cases?${query.toString()}`)
+  case = (id: string) => this.call<Case>('GET', `/v1/cases/${encodeURIComponent(id)}`)
+  events = (id: string) => this.call<{ events: CaseEvent[] }>('GET', `/v1/cases/${encodeURIComponent(id)}/events`)
+  result = (id: string) => this.call<Record<string, unknown>>('GET', `/v1/cases/${encodeURIComponent(id)}/result`)
+  postEvent = (id: string, event: { type: string; data?: Record<string, unknown> }) =>
+    this.call<unknown>('POST', `/v1/cases/${encodeURIComponent(id)}/events`, event)
+
+  // Control room
+  agreements = () => this.call<{ agreements: AgreementSummary[] }>('GET', '/v1/admin/agreements')
+  agreementVersions = (id: string) =>
+    this.call<{ versions: AgreementVersionView[] }>('GET', `/v1/admin/agreements/${encodeURIComponent(id)}/versions`)
+  createAgreementVersion = (id: string, agreement: Partial<Agreement> | Record<string, unknown>) =>
+    this.call<AgreementVersionView>('POST', `/v1/admin/agreements/${encodeURIComponent(id)}/versions`, { agreement })
+  agreementDiff = (id: string, from: number, to: number) =>
+    this.call<{ changes: { path: string; kind: string; before?: unknown; after?: unknown }[] }>(
+      'GET',
+      `/v1/admin/agreements/${encodeURIComponent(id)}/diff?from=${from}&to=${to}`,
+    )
+  setAgreementStatus = (id: string, version: number, action: 'activate' | 'suspend' | 'retire') =>
+    this.call<AgreementVersionView>(
+      'POST',
+      `/v1/admin/agreements/${encodeURIComponent(id)}/versions/${version}/${action}`,
+    )
+  bindings = () => this.call<{ bindings: Binding[] }>('GET', '/v1/admin/bindings')
+  clients = () => this.call<{ clients: ClientRow[] }>('GET', '/v1/admin/clients')
+  tokens = () => this.call<{ tokens: TokenRow[] }>('GET', '/v1/admin/tokens')
+  createToken = (body: Record<string, unknown>) =>
+    this.call<TokenRow & { token: string }>('POST', '/v1/admin/tokens', body)
+  revokeToken = (id: string) => this.call<TokenRow>('DELETE', `/v1/admin/tokens/${encodeURIComponent(id)}`)
+  deadLetters = () => this.call<{ deadLetters: DeadLetterRow[] }>('GET', '/v1/admin/dead-letters?open=false&limit=100')
+  redrive = (id: number) => this.call<DeadLetterRow>('POST', `/v1/admin/dead-letters/${id}/redrive`)
+}

@@ -1,0 +1,36 @@
+/**
+ * The web console at /console (zh-CN): the window workbench for operators and the control room for admins.
+ * Server-rendered HTML; one static stylesheet and one small script; every datum through the /v1 API
+ * (`client.ts`) with the signed-in person's session. Not in the OpenAPI document: it is HTML for people.
+ */
+import type { HttpDeps } from '../deps.js'
+import type { Api } from '../openapi.js'
+import { consoleCss, consoleJs } from './assets.js'
+import { registerAdminPages } from './pages/admin.js'
+import { registerCasePages } from './pages/cases.js'
+import { loginRoutes } from './pages/login.js'
+import { registerWorkbench } from './pages/workbench.js'
+import { signedIn } from './session.js'
+
+export function registerConsole(api: Api, deps: HttpDeps): void {
+  const sessions = deps.auth.sessions
+  if (!sessions) return
+  const asset = (body: string, type: string) => () =>
+    new Response(body, { headers: { 'content-type': type, 'cache-control': 'public, max-age=300' } })
+  api.get('/console/static/console.css', asset(consoleCss, 'text/css; charset=utf-8'))
+  api.get('/console/static/console.js', asset(consoleJs, 'text/javascript; charset=utf-8'))
+
+  const login = loginRoutes(sessions)
+  api.get('/console/login', login.show)
+  api.post('/console/login', login.submit)
+  api.post('/console/logout', login.logout)
+
+  const wrap = { sessions, api: () => api }
+  api.get(
+    '/console',
+    signedIn(wrap, ({ c, caller }) => c.redirect(caller.role === 'admin' ? '/console/admin' : '/console/new', 303)),
+  )
+  registerWorkbench(api, wrap, deps)
+  registerCasePages(api, wrap, deps)
+  registerAdminPages(api, wrap)
+}

@@ -1,0 +1,145 @@
+/** The console's page shell and the Chinese labels of the protocol's identifiers. */
+import { html } from 'hono/html'
+import type { PersonCaller } from '../../ports/callers.js'
+
+export type Html = ReturnType<typeof html>
+
+export const modeLabel: Record<string, string> = {
+  full_online: '全程网办',
+  online_transfer: '异地代收代办·线上流转',
+  offline_proxy: '异地代收代办·线下代办（邮寄）',
+  multi_site: '多地联办',
+}
+export const scopeLabel: Record<string, string> = {
+  cross_province: '跨省通办',
+  province_wide: '省内通办',
+  cross_city: '跨市通办',
+  within_city: '市内通办',
+}
+export const statusLabel: Record<string, string> = {
+  submitted: '已提交',
+  dispatched: '已送达办理地',
+  delivery_failed: '投递失败',
+  materials_shipped: '材料已寄出',
+  materials_received: '材料已签收',
+  accepted: '已受理',
+  rejected: '不予受理',
+  supplement_requested: '待补正',
+  in_review: '审核中',
+  completed: '已办结',
+  result_delivered: '结果已送达',
+  closed: '已归档',
+  withdrawn: '已撤回',
+}
+export const eventLabel: Record<string, string> = {
+  ...statusLabel,
+  submitted: '提交申请',
+  dispatched: '送达办理地系统',
+  redriven: '重新投递',
+  supplement_provided: '已补正',
+  suspended: '暂停计时',
+  resumed: '恢复计时',
+  recognized: '结果已互认',
+  recognition_failed: '结果互认失败',
+  rated: '已评价',
+  deadline_warning: '临近时限预警',
+  overdue: '已超期',
+}
+export const agreementStatusLabel: Record<string, string> = {
+  draft: '草稿',
+  active: '生效',
+  suspended: '暂停',
+  retired: '废止',
+}
+
+export const label = (table: Record<string, string>, key: string | null | undefined): string =>
+  key ? (table[key] ?? key) : '—'
+
+/** An instant as China Standard Time, `YYYY-MM-DD HH:mm`. */
+export function cst(iso: string | null | undefined): string {
+  if (!iso) return '—'
+  const d = new Date(new Date(iso).getTime() + 8 * 3600_000)
+  return d.toISOString().slice(0, 16).replace('T', ' ')
+}
+
+export interface Shell {
+  title: string
+  caller: PersonCaller | null
+  csrf?: string
+  /** The nav entry to mark current. */
+  current?: string
+}
+
+function nav(caller: PersonCaller, current: string | undefined): Html {
+  const links: [string, string][] =
+    caller.role === 'admin'
+      ? [
+          ['/console/admin', '总览'],
+          ['/console/admin/agreements', '协议'],
+          ['/console/admin/bindings', '对接绑定'],
+          ['/console/admin/clients', '系统客户端'],
+          ['/console/admin/tokens', '人员令牌'],
+          ['/console/admin/dead-letters', '死信'],
+          ['/console/cases', '全部办件'],
+        ]
+      : [
+          ['/console/new', '新建办件'],
+          ['/console/cases', '我的办件'],
+        ]
+  return html`<nav aria-label="主导航">
+    ${links.map(([href, text]) =>
+      href === current ? html`<a href="${href}" aria-current="page">${text}</a>` : html`<a href="${href}">${text}</a>`,
+    )}
+  </nav>`
+}
+
+export function page(shell: Shell, body: Html): Html {
+  const who = shell.caller
+  return html`<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${shell.title} · 通办网关</title>
+<link rel="stylesheet" href="/console/static/console.css">
+<script src="/console/static/console.js" defer></script>
+</head>
+<body>
+<a class="skip" href="#main">跳到主要内容</a>
+<header class="top">
+  <a class="brand" href="/console">通办 · 工作台</a>
+  ${who ? nav(who, shell.current) : ''}
+  ${
+    who
+      ? html`<div class="who">
+    <span>${who.name ?? who.id}（${who.role === 'admin' ? '管理员' : `窗口 ${who.window ?? ''} · ${who.region ?? ''}`}）</span>
+    <form method="post" action="/console/logout" class="no-print">
+      <input type="hidden" name="_csrf" value="${shell.csrf ?? ''}">
+      <button class="small secondary" type="submit">退出登录</button>
+    </form>
+  </div>`
+      : ''
+  }
+</header>
+<main id="main" tabindex="-1">
+<h1>${shell.title}</h1>
+${body}
+</main>
+</body>
+</html>`
+}
+
+/** A problem from the API, shown above a form. */
+export function problemBox(
+  problem: { detail?: string; title?: string; errors?: { path: string; message: string }[] } | null,
+): Html {
+  if (!problem) return html``
+  return html`<div class="alert error" role="alert">
+    <strong>${problem.title ?? '操作未完成'}</strong>${problem.detail ? html`：${problem.detail}` : ''}
+    ${problem.errors?.length ? html`<ul>${problem.errors.map((e) => html`<li><code>${e.path}</code> ${e.message}</li>`)}</ul>` : ''}
+  </div>`
+}
+
+export function csrfField(csrf: string): Html {
+  return html`<input type="hidden" name="_csrf" value="${csrf}">`
+}

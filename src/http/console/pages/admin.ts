@@ -1,0 +1,313 @@
+/** The control room: agreements (versions, editor, diff, status), bindings, clients, tokens, dead letters. */
+import { html } from 'hono/html'
+import type { Api } from '../../openapi.js'
+import type { Problem } from '../client.js'
+import { agreementStatusLabel, cst, type Html, label, problemBox, scopeLabel } from '../layout.js'
+import { type PageContext, signedIn } from '../session.js'
+
+type Wrap = Parameters<typeof signedIn>[0]
+
+const postButton = (p: PageContext, action: string, text: string, extra: Html = html``, confirm?: string) =>
+  html`<form method="post" action="${action}" class="no-print inline">
+  <input type="hidden" name="_csrf" value="${p.csrf}">${extra}<button class="small${confirm ? ' secondary' : ''}" type="submit"${confirm ? html` data-confirm="${confirm}"` : ''}>${text}</button></form>`
+
+function show(v: unknown): string {
+  return v === undefined ? '' : JSON.stringify(v)
+}
+
+async function agreementPage(
+  p: PageContext,
+  id: string,
+  opts: { problem?: Problem | null; draft?: string; done?: string } = {},
+) {
+  const got = await p.api.agreementVersions(id)
+  if (!got.ok) return p.render('未找到协议', problemBox(got.problem), '/console/admin/agreements', 404)
+  const versions = got.body.versions
+  const latest = versions.at(-1)!
+  const q = p.c.req.query()
+  const inForce = versions.find((v) => v.inForce)?.version
+  const from = Number(q.from ?? (versions.length > 1 ? (inForce ?? versions.at(-2)?.version) : latest.version))
+  const to = Number(q.to ?? latest.version)
+  const diff = from !== to ? await p.api.agreementDiff(id, from, to) : null
+  const { version: _v, status: _s, ...editable } = latest.agreement as Record<string, unknown>
+  const draft = opts.draft ?? JSON.stringify(editable, null, 2)
+  const versionOptions = (selected: number) =>
+    versions.map(
+      (v) =>
+        html`<option value="${v.version}"${v.version === selected ? html` selected` : ''}>第 ${v.version} 版（${label(agreementStatusLabel, v.status)}）</option>`,
+    )
+  return p.render(
+    `协议：${String(latest.agreement.name)}`,
+    html`${opts.done ? html`<p class="alert info" role="status">${opts.done}</p>` : ''}${problemBox(opts.problem ?? null)}
+<p class="muted">协议修改只对新办件生效：已受理的办件保留其受理时的协议版本。新版本保存为草稿，启用后才用于路由。</p>
+<h2>版本</h2>
+<div class="table-wrap"><table><thead><tr><th>版本</th><th>状态</th><th>创建</th><th>操作</th></tr></thead><tbody>
+${versions.map(
+  (
+    v,
+  ) => html`<tr data-version="${v.version}"><td>第 ${v.version} 版${v.inForce ? html` <span class="badge active">路由中</span>` : ''}</td>
+<td><span class="badge${v.status === 'active' ? ' active' : ''}">${label(agreementStatusLabel, v.status)}</span></td>
+<td>${cst(v.createdAt)}<div class="muted">${v.createdBy}</div></td>
+<td>${v.status === 'draft' || v.status === 'suspended' ? postButton(p, `/console/admin/agreements/${id}/versions/${v.version}/activate`, '启用') : ''}
+${v.status === 'active' ? postButton(p, `/console/admin/agreements/${id}/versions/${v.version}/suspend`, '暂停', html``, '暂停后新办件将被拒绝，确定？') : ''}
+${v.status !== 'retired' ? postButton(p, `/console/admin/agreements/${id}/versions/${v.version}/retire`, '废止', html``, '废止不可恢复，确定？') : ''}</td></tr>`,
+)}
+</tbody></table></div>
+<h2>版本差异</h2>
+<form class="card" method="get" action="/console/admin/agreements/${id}">
+  <div class="row"><div><label for="from">从</label><select id="from" name="from">${versionOptions(from)}</select></div>
+  <div><label for="to">到</label><select id="to" name="to">${versionOptions(to)}</select></div>
+  <div><button type="submit">比较</button></div></div>
+</form>
+${
+  diff === null
+    ? html`<p class="muted">选择两个不同的版本以查看差异。</p>`
+    : diff.ok
+      ? diff.body.changes.length === 0
+        ? html`<p>两个版本内容相同。</p>`
+        : html`<div class="table-wrap diff"><table id="diff"><thead><tr><th>位置</th><th>变化</th><th>第 ${from} 版</th><th>第 ${to} 版</th></tr></thead><tbody>
+${diff.body.changes.map((c) => html`<tr><td class="mono">${c.path}</td><td>${{ added: '新增', removed: '删除', changed: '修改' }[c.kind] ?? c.kind}</td><td class="mono removed">${show(c.before)}</td><td class="mono added">${show(c.after)}</td></tr>`)}
+</tbody></table></div>`
+      : problemBox(diff.problem)
+}
+<h2>编辑为新版本</h2>
+<form class="card" method="post" action="/console/admin/agreements/${id}/versions">
+  <input type="hidden" name="_csrf" value="${p.csrf}">
+  <label for="document">协议内容（JSON，与 config/data/agreements/${id}.json 格式相同；版本号和状态自动生成）</label>
+  <textarea id="document" name="document" spellcheck="false">${draft}</textarea>
+  <p><button type="submit">校验并保存为新版本（草稿）</button></p>
+</form>`,
+    '/console/admin/agreements',
+  )
+}
+
+export function registerAdminPages(api: Api, wrap: Wrap): void {
+  const admin = (h: Parameters<typeof signedIn>[1]) => signedIn(wrap, h, 'admin')
+
+  api.get(
+    '/console/admin',
+    admin(async (p) => {
+      const [agreements, bindings, dead] = await Promise.all([
+        p.api.agreements(),
+        p.api.bindings(),
+        p.api.deadLetters(),
+      ])
+      const open = dead.ok ? dead.body.deadLetters.filter((d) => d.redrivenAt === null).length : 0
+      const openCircuits = bindings.ok ? bindings.body.bindings.filter((b) => b.circuit.state !== 'closed').length : 0
+      return p.render(
+        '管理总览',
+        html`<div class="row">
+  <section class="card"><h2><a href="/console/admin/agreements">协议</a></h2><p>${agreements.ok ? agreements.body.agreements.length : '—'} 份协议</p></section>
+  <section class="card"><h2><a href="/console/admin/bindings">对接绑定</a></h2><p>${bindings.ok ? bindings.body.bindings.length : '—'} 条绑定，${openCircuits} 个熔断中</p></section>
+  <section class="card"><h2><a href="/console/admin/dead-letters">死信</a></h2><p>${open} 条待处理</p></section>
+</div>`,
+        '/console/admin',
+      )
+    }),
+  )
+
+  api.get(
+    '/console/admin/agreements',
+    admin(async (p) => {
+      const got = await p.api.agreements()
+      return p.render(
+        '协议',
+        got.ok
+          ? html`<div class="table-wrap"><table><thead><tr><th>协议</th><th>范围</th><th>路由中版本</th><th>版本</th></tr></thead><tbody>
+${got.body.agreements.map(
+  (
+    a,
+  ) => html`<tr><td><a href="/console/admin/agreements/${a.id}">${a.name}</a><div class="muted mono">${a.id}</div></td><td>${label(scopeLabel, a.scope)}</td><td>${a.inForce === null ? '无' : `第 ${a.inForce} 版`}</td>
+<td>${a.versions.map((v) => html`<span class="badge${v.status === 'active' ? ' active' : ''}">${v.version}：${label(agreementStatusLabel, v.status)}</span> `)}</td></tr>`,
+)}
+</tbody></table></div>`
+          : problemBox(got.problem),
+        '/console/admin/agreements',
+      )
+    }),
+  )
+
+  api.get(
+    '/console/admin/agreements/:id',
+    admin((p) => agreementPage(p, p.c.req.param('id') ?? '')),
+  )
+
+  api.post(
+    '/console/admin/agreements/:id/versions',
+    admin(async (p) => {
+      const id = p.c.req.param('id') ?? ''
+      const text = p.form.document ?? ''
+      let doc: unknown
+      try {
+        doc = JSON.parse(text)
+      } catch (e) {
+        return agreementPage(p, id, {
+          draft: text,
+          problem: { status: 400, title: '不是有效的 JSON', detail: (e as Error).message },
+        })
+      }
+      if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+        return agreementPage(p, id, { draft: text, problem: { status: 400, title: '协议内容应为 JSON 对象' } })
+      }
+      const created = await p.api.createAgreementVersion(id, doc as Record<string, unknown>)
+      if (!created.ok)
+        return agreementPage(p, id, { draft: text, problem: { ...created.problem, title: '校验未通过，未保存' } })
+      const all = await p.api.agreementVersions(id)
+      const inForce = all.ok ? all.body.versions.find((v) => v.inForce)?.version : undefined
+      return p.c.redirect(
+        `/console/admin/agreements/${id}?from=${inForce ?? created.body.version}&to=${created.body.version}`,
+        303,
+      )
+    }),
+  )
+
+  api.post(
+    '/console/admin/agreements/:id/versions/:version/:action{activate|suspend|retire}',
+    admin(async (p) => {
+      const id = p.c.req.param('id') ?? ''
+      const action = p.c.req.param('action') as 'activate' | 'suspend' | 'retire'
+      const done = await p.api.setAgreementStatus(id, Number(p.c.req.param('version')), action)
+      if (!done.ok) return agreementPage(p, id, { problem: done.problem })
+      return agreementPage(p, id, {
+        done: `第 ${done.body.version} 版已${{ activate: '启用', suspend: '暂停', retire: '废止' }[action]}，新办件按第 ${done.body.inForce ? done.body.version : '（见下表）'} 版路由。`,
+      })
+    }),
+  )
+
+  api.get(
+    '/console/admin/bindings',
+    admin(async (p) => {
+      const got = await p.api.bindings()
+      return p.render(
+        '对接绑定',
+        got.ok
+          ? html`<p class="muted">每个区划子树绑定一个适配器；最具体的绑定生效，* 为默认。</p><div class="table-wrap"><table><thead><tr><th>区划</th><th>适配器</th><th>设置</th><th>熔断状态</th><th>更新</th></tr></thead><tbody>
+${got.body.bindings.map(
+  (
+    b,
+  ) => html`<tr><td class="mono">${b.binding.region}</td><td>${b.binding.adapter}</td><td class="mono">${JSON.stringify(b.binding.settings)}</td>
+<td><span class="badge${b.circuit.state === 'closed' ? ' ok' : ' overdue'}">${{ closed: '正常', open: '熔断', half_open: '试探' }[b.circuit.state]}</span> 连续失败 ${b.circuit.failures}${b.circuit.openUntil ? html`，至 ${cst(b.circuit.openUntil)}` : ''}</td>
+<td>${cst(b.updatedAt)}<div class="muted">${b.updatedBy}</div></td></tr>`,
+)}
+</tbody></table></div>`
+          : problemBox(got.problem),
+        '/console/admin/bindings',
+      )
+    }),
+  )
+
+  api.get(
+    '/console/admin/clients',
+    admin(async (p) => {
+      const got = await p.api.clients()
+      return p.render(
+        '系统客户端',
+        got.ok
+          ? html`<p class="muted">注册与吊销：<code>tongban clients add|remove</code> 或 <code>/v1/admin/clients</code>。</p><div class="table-wrap"><table><thead><tr><th>标识</th><th>名称</th><th>代表区划</th><th>状态</th><th>注册时间</th></tr></thead><tbody>
+${got.body.clients.map((x) => html`<tr><td class="mono">${x.id}</td><td>${x.name ?? ''}</td><td class="mono">${x.regions.join(', ')}</td><td>${x.status === 'active' ? '有效' : '已吊销'}</td><td>${cst(x.createdAt)}</td></tr>`)}
+</tbody></table></div>`
+          : problemBox(got.problem),
+        '/console/admin/clients',
+      )
+    }),
+  )
+
+  const tokensPage = async (p: PageContext, extra: Html = html``) => {
+    const got = await p.api.tokens()
+    return p.render(
+      '人员令牌',
+      html`${extra}<form class="card" method="post" action="/console/admin/tokens">
+  <input type="hidden" name="_csrf" value="${p.csrf}">
+  <h2>签发令牌</h2>
+  <div class="row">
+    <div><label for="role">角色</label><select id="role" name="role"><option value="operator">窗口人员</option><option value="admin">管理员</option></select></div>
+    <div><label for="t-region">区划代码（窗口人员）</label><input id="t-region" name="region" type="text"></div>
+    <div><label for="t-window">窗口编号（窗口人员）</label><input id="t-window" name="window" type="text"></div>
+    <div><label for="t-name">姓名</label><input id="t-name" name="name" type="text"></div>
+    <div><button type="submit">签发</button></div>
+  </div>
+</form>
+${
+  got.ok
+    ? html`<div class="table-wrap"><table><thead><tr><th>编号</th><th>角色</th><th>区划 · 窗口</th><th>姓名</th><th>签发时间</th><th>状态</th></tr></thead><tbody>
+${got.body.tokens.map(
+  (
+    t,
+  ) => html`<tr><td class="mono">${t.id}</td><td>${t.role === 'admin' ? '管理员' : '窗口人员'}</td><td>${t.region ?? ''} ${t.window ?? ''}</td><td>${t.name ?? ''}</td><td>${cst(t.createdAt)}</td>
+<td>${t.revokedAt ? `已吊销（${cst(t.revokedAt)}）` : postButton(p, `/console/admin/tokens/${t.id}/revoke`, '吊销', html``, '吊销后该令牌及其登录会话立即失效，确定？')}</td></tr>`,
+)}
+</tbody></table></div>`
+    : problemBox(got.problem)
+}`,
+      '/console/admin/tokens',
+    )
+  }
+  api.get(
+    '/console/admin/tokens',
+    admin((p) => tokensPage(p)),
+  )
+  api.post(
+    '/console/admin/tokens',
+    admin(async (p) => {
+      const f = p.form
+      const body: Record<string, unknown> = { role: f.role }
+      for (const k of ['region', 'window', 'name'] as const) if (f[k]?.trim()) body[k] = f[k].trim()
+      const created = await p.api.createToken(body)
+      if (!created.ok) return tokensPage(p, problemBox(created.problem))
+      return tokensPage(
+        p,
+        html`<div class="alert info" role="status"><strong>令牌已签发，只显示这一次，请立即交给本人：</strong><p class="mono" id="new-token">${created.body.token}</p></div>`,
+      )
+    }),
+  )
+  api.post(
+    '/console/admin/tokens/:id/revoke',
+    admin(async (p) => {
+      const done = await p.api.revokeToken(p.c.req.param('id') ?? '')
+      return tokensPage(
+        p,
+        done.ok
+          ? html`<p class="alert info" role="status">令牌 ${done.body.id} 已吊销。</p>`
+          : problemBox(done.problem),
+      )
+    }),
+  )
+
+  const deadPage = async (p: PageContext, extra: Html = html``) => {
+    const got = await p.api.deadLetters()
+    return p.render(
+      '死信',
+      html`${extra}${
+        got.ok
+          ? got.body.deadLetters.length === 0
+            ? html`<p class="muted">没有死信。</p>`
+            : html`<div class="table-wrap"><table><thead><tr><th>编号</th><th>办件</th><th>类型</th><th>区划 · 适配器</th><th>原因</th><th>尝试</th><th>时间</th><th></th></tr></thead><tbody>
+${got.body.deadLetters.map(
+  (
+    d,
+  ) => html`<tr data-dead-letter="${d.id}"><td>${d.id}</td><td class="mono"><a href="/console/cases/${d.caseId}">${d.caseId.slice(0, 13)}…</a></td><td>${d.kind === 'dispatch' ? '投递' : '事件'}</td><td>${d.region} · ${d.adapter}</td><td>${d.reason}</td><td>${d.attempts}</td><td>${cst(d.createdAt)}</td>
+<td>${d.redrivenAt ? `已重投（${cst(d.redrivenAt)}）` : postButton(p, `/console/admin/dead-letters/${d.id}/redrive`, '重新投递')}</td></tr>`,
+)}
+</tbody></table></div>`
+          : problemBox(got.problem)
+      }`,
+      '/console/admin/dead-letters',
+    )
+  }
+  api.get(
+    '/console/admin/dead-letters',
+    admin((p) => deadPage(p)),
+  )
+  api.post(
+    '/console/admin/dead-letters/:id/redrive',
+    admin(async (p) => {
+      const done = await p.api.redrive(Number(p.c.req.param('id')))
+      return deadPage(
+        p,
+        done.ok
+          ? html`<p class="alert info" role="status">已重新排队投递：办件 ${done.body.caseId}</p>`
+          : problemBox(done.problem),
+      )
+    }),
+  )
+}

@@ -1,0 +1,264 @@
+/**
+ * My cases (filters, overdue and soon-due marks, pagination) and one case: its timeline, its result and the
+ * origin window's actions. An operator sees the cases of their region that their own window accepted, and
+ * those their region processes; an admin sees every case.
+ */
+import { html } from 'hono/html'
+import type { Mode } from '../../../../config/schema.js'
+import { allowedEvents, type CaseStatus, eventSide, isFinal } from '../../../domain/lifecycle.js'
+import type { PersonCaller } from '../../../ports/callers.js'
+import { actsFor } from '../../../services/authz.js'
+import type { HttpDeps } from '../../deps.js'
+import type { Api } from '../../openapi.js'
+import type { Case } from '../client.js'
+import { cst, eventLabel, type Html, label, modeLabel, problemBox, scopeLabel, statusLabel } from '../layout.js'
+import { type PageContext, signedIn } from '../session.js'
+
+type Wrap = Parameters<typeof signedIn>[0]
+
+const outcomeLabel = (o: string) => ({ approved: '准予', denied: '不予' })[o] ?? o
+
+const SOON_MS = 2 * 24 * 3600_000
+
+/** Whether this person may open the case in the console: their window's cases, or their region's processing. */
+async function windowMaySee(deps: HttpDeps, caller: PersonCaller, c: Case): Promise<boolean> {
+  if (caller.role === 'admin') return true
+  const snap = await deps.directory.snapshot()
+  const origin = actsFor(caller, c.originRegion, snap.regions)
+  if (origin && c.agent && c.agent.window === caller.window) return true
+  const processing = c.processingRegion !== null && actsFor(caller, c.processingRegion, snap.regions)
+  return processing || (origin && c.agent === null)
+}
+
+function dueBadge(c: Case, now: number): Html {
+  if (!c.dueAt || isFinal(c.status as CaseStatus) || c.status === 'completed') return html``
+  const due = new Date(c.dueAt).getTime()
+  if (due < now) return html` <span class="badge overdue">已超期</span>`
+  if (due - now < SOON_MS) return html` <span class="badge soon">即将到期</span>`
+  return html``
+}
+
+function options(table: Record<string, string>, selected: string | undefined): Html {
+  return html`<option value="">全部</option>${Object.entries(table).map(([k, t]) => html`<option value="${k}"${selected === k ? html` selected` : ''}>${t}</option>`)}`
+}
+
+async function listPage(p: PageContext, deps: HttpDeps) {
+  const q = p.c.req.query()
+  const params = new URLSearchParams({ limit: '50' })
+  for (const k of ['status', 'mode', 'scope', 'cursor'] as const) if (q[k]) params.set(k, q[k])
+  // My cases: an operator's list is their window's; the page's own check below still applies to every row.
+  if (p.caller.role === 'operator' && p.caller.window) params.set('window', p.caller.window)
+  if (q.since && /^\d{4}-\d{2}-\d{2}$/.test(q.since)) params.set('updatedSince', `${q.since}T00:00:00+08:00`)
+  const answer = await p.api.cases(params)
+  const snap = await deps.directory.snapshot()
+  const now = deps.clock.now().getTime()
+  const rows: Case[] = []
+  if (answer.ok) for (const c of answer.body.cases) if (await windowMaySee(deps, p.caller, c)) rows.push(c)
+  const nameOf = (c: Case) =>
+    c.item ? (snap.items.get(c.item)?.name ?? c.item) : c.thing ? (snap.things.get(c.thing)?.name ?? c.thing) : ''
+  const nextQuery = new URLSearchParams({ ...q })
+  if (answer.ok && answer.body.nextCursor) nextQuery.set('cursor', answer.body.nextCursor)
+  return p.render(
+    p.caller.role === 'admin' ? '全部办件' : '我的办件',
+    html`<form class="card" method="get" action="/console/cases" aria-label="筛选">
+  <div class="row">
+    <div><label for="status">状态</label><select id="status" name="status">${options(statusLabel, q.status)}</select></div>
+    <div><label for="mode">模式</label><select id="mode" name="mode">${options(modeLabel, q.mode)}</select></div>
+    <div><label for="scope">范围</label><select id="scope" name="scope">${options(scopeLabel, q.scope)}</select></div>
+    <div><label for="since">更新于此日期之后</label><input id="since" name="since" type="date" value="${q.since ?? ''}"></div>
+    <div><button type="submit">筛选</button></div>
+  </div>
+</form>
+${answer.ok ? '' : problemBox(answer.problem)}
+${
+  rows.length === 0
+    ? html`<p class="muted">没有符合条件的办件。</p>`
+    : html`<div class="table-wrap"><table><thead><tr><th>办件编号</th><th>事项</th><th>申请人</th><th>模式</th><th>状态</th><th>办结期限</th><th>提交时间</th></tr></thead><tbody>
+${rows.map(
+  (
+    c,
+  ) => html`<tr><td class="mono"><a href="/console/cases/${c.id}">${c.id.slice(0, 13)}…</a></td><td>${nameOf(c)}</td><td>${c.applicant.name}</td>
+<td>${label(modeLabel, c.mode)}<div class="muted">${label(scopeLabel, c.scope)}</div></td><td>${label(statusLabel, c.status)}</td>
+<td>${c.dueDate ?? '—'}${dueBadge(c, now)}</td><td>${cst(c.createdAt)}</td></tr>`,
+)}
+</tbody></table></div>`
+}
+<div class="pager">${q.cursor ? html`<a href="/console/cases">第一页</a>` : ''}${answer.ok && answer.body.nextCursor ? html`<a href="/console/cases?${nextQuery.toString()}">下一页</a>` : ''}</div>`,
+    '/console/cases',
+  )
+}
+
+function actionForms(p: PageContext, c: Case, events: { type: string }[]): Html {
+  const state = {
+    status: c.status as CaseStatus,
+    mode: c.mode as Mode,
+    suspended: c.suspended,
+    rated: events.some((e) => e.type === 'rated'),
+  }
+  const allowed = new Set(allowedEvents(state).filter((t) => eventSide[t] === 'origin'))
+  const form = (
+    type: string,
+    title: string,
+    fields: Html,
+    confirm?: string,
+  ) => html`<form class="card" method="post" action="/console/cases/${c.id}/events">
+  <h3>${title}</h3><input type="hidden" name="_csrf" value="${p.csrf}"><input type="hidden" name="type" value="${type}">
+  ${fields}<p><button type="submit"${confirm ? html` data-confirm="${confirm}"` : ''}>${title}</button></p></form>`
+  const parts: Html[] = []
+  if (allowed.has('materials_shipped'))
+    parts.push(
+      form(
+        'materials_shipped',
+        '登记材料寄出',
+        html`<div class="row"><div><label for="carrier">寄递单位</label><input id="carrier" name="carrier" type="text" required></div><div><label for="trackingNumber">运单号</label><input id="trackingNumber" name="trackingNumber" type="text" required pattern="[A-Za-z0-9-]{4,40}"></div></div>`,
+      ),
+    )
+  if (allowed.has('supplement_provided'))
+    parts.push(
+      form(
+        'supplement_provided',
+        '提交补正材料',
+        html`<label for="codes">补正材料编码（逗号分隔）</label><input id="codes" name="codes" type="text" required><label for="note">说明</label><input id="note" name="note" type="text">`,
+      ),
+    )
+  if (allowed.has('result_delivered'))
+    parts.push(
+      form(
+        'result_delivered',
+        '登记结果已交付',
+        html`<div class="row"><div><label for="method">交付方式</label><select id="method" name="method"><option value="window_pickup">窗口领取</option><option value="electronic">电子送达</option><option value="mail">邮寄</option></select></div><div><label for="rd-carrier">寄递单位（邮寄时）</label><input id="rd-carrier" name="carrier" type="text"></div><div><label for="rd-tracking">运单号（邮寄时）</label><input id="rd-tracking" name="trackingNumber" type="text"></div></div>`,
+      ),
+    )
+  if (allowed.has('rated'))
+    parts.push(
+      form(
+        'rated',
+        '登记评价（好差评）',
+        html`<label for="score">评分</label><select id="score" name="score"><option value="5">5 非常满意</option><option value="4">4 满意</option><option value="3">3 基本满意</option><option value="2">2 不满意</option><option value="1">1 非常不满意</option></select><label for="comment">意见</label><input id="comment" name="comment" type="text">`,
+      ),
+    )
+  if (allowed.has('closed')) parts.push(form('closed', '归档', html``))
+  if (allowed.has('withdrawn'))
+    parts.push(
+      form(
+        'withdrawn',
+        '撤回申请',
+        html`<label for="reason">撤回原因</label><input id="reason" name="reason" type="text">`,
+        '确定撤回该办件？',
+      ),
+    )
+  return parts.length === 0 ? html`<p class="muted">当前状态下窗口无可办理的操作。</p>` : html`${parts}`
+}
+
+/** An event's data for people: short values as they are, signatures and hashes named rather than shown. */
+function eventDetails(data: Record<string, unknown>): Html {
+  const parts = Object.entries(data).map(([k, v]) => {
+    const text = typeof v === 'string' ? v : JSON.stringify(v)
+    return text.length > 80 ? `${k}: （${text.split('.').length === 3 ? '签名凭证' : '略'}）` : `${k}: ${text}`
+  })
+  return parts.length === 0 ? html`` : html`<div class="muted mono">${parts.join(' · ')}</div>`
+}
+
+function eventData(f: Record<string, string>): Record<string, unknown> {
+  const s = (k: string) => (f[k] ?? '').trim()
+  switch (f.type) {
+    case 'materials_shipped':
+      return { carrier: s('carrier'), trackingNumber: s('trackingNumber') }
+    case 'supplement_provided':
+      return {
+        materials: s('codes')
+          .split(/[,，\s]+/)
+          .filter(Boolean)
+          .map((code) => ({ code })),
+        ...(s('note') ? { note: s('note') } : {}),
+      }
+    case 'result_delivered':
+      return {
+        method: s('method'),
+        ...(s('carrier') ? { carrier: s('carrier') } : {}),
+        ...(s('trackingNumber') ? { trackingNumber: s('trackingNumber') } : {}),
+      }
+    case 'rated':
+      return { score: Number(s('score')), ...(s('comment') ? { comment: s('comment') } : {}) }
+    case 'withdrawn':
+      return s('reason') ? { reason: s('reason') } : {}
+    default:
+      return {}
+  }
+}
+
+async function detailPage(
+  p: PageContext,
+  deps: HttpDeps,
+  id: string,
+  problem: Parameters<typeof problemBox>[0],
+  done?: string,
+) {
+  const got = await p.api.case(id)
+  if (!got.ok || !(await windowMaySee(deps, p.caller, got.body)))
+    return p.render(
+      '未找到办件',
+      html`<p class="alert error" role="alert">没有这个办件，或您无权查看。</p>`,
+      '/console/cases',
+      404,
+    )
+  const c = got.body
+  const [events, result] = await Promise.all([p.api.events(id), p.api.result(id)])
+  const evs = events.ok ? events.body.events : []
+  const snap = await deps.directory.snapshot()
+  const region = (code: string | null) => (code ? `${snap.regions.get(code)?.name ?? code}（${code}）` : '—')
+  const verification = result.ok ? (result.body.verification as Record<string, unknown> | undefined) : undefined
+  return p.render(
+    `办件 ${c.id.slice(0, 13)}…`,
+    html`${problemBox(problem)}${done ? html`<p class="alert info" role="status">已登记：${label(eventLabel, done)}</p>` : ''}
+<section class="card"><div class="table-wrap"><table><tbody>
+<tr><th>办件编号</th><td class="mono">${c.id}</td></tr>
+<tr><th>事项</th><td>${c.item ? (snap.items.get(c.item)?.name ?? c.item) : (snap.things.get(c.thing ?? '')?.name ?? c.thing)}</td></tr>
+<tr><th>状态</th><td><strong id="case-status">${label(statusLabel, c.status)}</strong>${c.outcome ? `（${c.outcome === 'approved' ? '准予' : '不予'}）` : ''}${c.suspended ? '（计时暂停）' : ''}${dueBadge(c, deps.clock.now().getTime())}</td></tr>
+<tr><th>模式 · 范围</th><td>${label(modeLabel, c.mode)} · ${label(scopeLabel, c.scope)}</td></tr>
+<tr><th>受理地 → 办理地</th><td>${region(c.originRegion)} → ${region(c.processingRegion)}</td></tr>
+<tr><th>协议</th><td>${c.agreement ? `${c.agreement.id} 第 ${c.agreement.version} 版` : '—'}</td></tr>
+<tr><th>申请人</th><td>${c.applicant.name}（${c.applicant.idNumber}）</td></tr>
+<tr><th>受理窗口</th><td>${c.agent ? `${c.agent.window} · ${c.agent.operator}` : '—'}</td></tr>
+<tr><th>办结期限</th><td>${c.dueDate ?? '—'}</td></tr>
+</tbody></table></div>
+<p class="no-print"><a href="/console/cases/${c.id}/receipt">受理回执</a>${c.mode === 'offline_proxy' && c.processingRegion ? html` · <a href="/v1/cases/${c.id}/transfer-slip" target="_blank" rel="noopener">流转单</a>` : ''}</p>
+</section>
+${c.children && c.children.length > 0 ? html`<h2>子办件</h2><ul>${c.children.map((ch) => html`<li><a class="mono" href="/console/cases/${ch.id}">${ch.id.slice(0, 13)}…</a> ${ch.item} · ${region(ch.processingRegion)} · ${label(statusLabel, ch.status)}</li>`)}</ul>` : ''}
+<h2>办理进程</h2>
+<ol class="timeline">${evs.map((e) => html`<li><strong>${label(eventLabel, e.type)}</strong> <span class="muted">${cst(e.at)} · ${e.actor}</span>${eventDetails(e.data)}</li>`)}</ol>
+<h2>办理结果</h2>
+${
+  result.ok
+    ? html`<section class="card"><p>结论：<strong>${outcomeLabel(String((result.body.claims as Record<string, unknown> | undefined)?.outcome ?? ''))}</strong></p>
+<p>验证：${verification ? html`<span class="badge ok">签名已验证</span> 签发方 ${String(verification.issuer)}（密钥 ${String(verification.kid)}）${verification.attested ? '，由网关代为签章' : ''}，验证于 ${cst(String(verification.verifiedAt))}${verification.recognition ? '，已互认' : ''}` : '—'}</p></section>`
+    : html`<p class="muted">尚无结果。</p>`
+}
+<h2>窗口操作</h2>
+${actionForms(p, c, evs)}`,
+    '/console/cases',
+  )
+}
+
+export function registerCasePages(api: Api, wrap: Wrap, deps: HttpDeps): void {
+  api.get(
+    '/console/cases',
+    signedIn(wrap, (p) => listPage(p, deps)),
+  )
+  api.get(
+    '/console/cases/:id',
+    signedIn(wrap, (p) => detailPage(p, deps, p.c.req.param('id') ?? '', null, p.c.req.query('done'))),
+  )
+  api.post(
+    '/console/cases/:id/events',
+    signedIn(wrap, async (p) => {
+      const id = p.c.req.param('id') ?? ''
+      const got = await p.api.case(id)
+      if (!got.ok || !(await windowMaySee(deps, p.caller, got.body))) return detailPage(p, deps, id, null)
+      const type = p.form.type ?? ''
+      const posted = await p.api.postEvent(id, { type, data: eventData(p.form) })
+      if (!posted.ok) return detailPage(p, deps, id, posted.problem)
+      return p.c.redirect(`/console/cases/${id}?done=${encodeURIComponent(type)}`, 303)
+    }),
+  )
+}

@@ -1,0 +1,327 @@
+/**
+ * The console in a real browser (Debian's Chromium through playwright-core) against a real `tongban serve`
+ * on loopback: a window clerk signs in and accepts a case for an applicant registered elsewhere, prints the
+ * receipt and finds the case again; an admin makes a new version of the 襄十随神 agreement without a mode,
+ * sees the difference and activates it, and the window's next attempt in that mode is refused while the
+ * earlier case keeps its version; a forged form and a signed-out session are refused.
+ * Screenshots of the main pages go to test/artifacts/console/.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import type { BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createSimApp } from '../../adapters/sim/server.js'
+import { hukouCertificate, residentId } from '../fixtures/cases.js'
+import { hasChromium, launchBrowser, screenshot } from '../helpers/browser.js'
+import { scratchDatabase } from '../helpers/db.js'
+import { type Gateway, runCli, startGateway, stopAllGateways } from '../helpers/process.js'
+import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from '../helpers/redis.js'
+
+const cleanups: (() => Promise<unknown>)[] = []
+let gw: Gateway
+let adminToken: string
+let operatorToken: string
+let otherWindowToken: string
+let browser: Awaited<ReturnType<typeof launchBrowser>>
+let caseId = ''
+let simUrl = ''
+
+async function api(method: string, p: string, body?: unknown, token = adminToken) {
+  const res = await fetch(`${gw.url}${p}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body ? { 'content-type': 'application/json', 'idempotency-key': crypto.randomUUID() } : {}),
+    },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  })
+  return { status: res.status, body: (await res.json()) as any }
+}
+
+beforeAll(async () => {
+  const db = await scratchDatabase('console_browser')
+  const dir = await mkdtemp(path.join(tmpdir(), 'tongban-console-'))
+  const prefix = testQueuePrefix()
+  cleanups.push(
+    () => db.drop(),
+    () => rm(dir, { recursive: true, force: true }),
+    () => cleanQueuePrefix(prefix),
+  )
+  const env = {
+    DATABASE_URL: db.url,
+    TONGBAN_DATA_DIR: dir,
+    QUEUE_PREFIX: prefix,
+    GATEWAY_ID: 'gw-420300',
+    REDIS_URL: testRedisUrl,
+  }
+  gw = await startGateway(env)
+  adminToken = (await runCli(['tokens', 'create', '--role', 'admin', '--name', '管理员'], env)).stdout.trim()
+  const op = await api('POST', '/v1/admin/tokens', {
+    role: 'operator',
+    region: '420303',
+    window: 'ZW-KSTB-01',
+    name: '李窗口',
+  })
+  operatorToken = op.body.token
+  const other = await api('POST', '/v1/admin/tokens', {
+    role: 'operator',
+    region: '420303',
+    window: 'ZW-KSTB-02',
+    name: '钱窗口',
+  })
+  otherWindowToken = other.body.token
+  // 襄阳's processing system is the simulator: it accepts, reviews and decides, and posts its result back.
+  const sim = await createSimApp({
+    port: 0,
+    simId: 'sim-420600',
+    gatewayUrl: gw.url,
+    gatewayId: 'gw-420300',
+    acceptDelayMs: 300,
+    reviewDelayMs: 300,
+    decideDelayMs: 300,
+    receiveDelayMs: 300,
+    retryInitialMs: 100,
+  }).start()
+  cleanups.push(() => sim.close())
+  simUrl = sim.url
+  const jwksFile = path.join(dir, 'sim.jwks.json')
+  await writeFile(jwksFile, JSON.stringify(await (await fetch(`${sim.url}/.well-known/jwks.json`)).json()))
+  const added = await runCli(['clients', 'add', '--id', 'sim-420600', '--regions', '420600', '--jwks', jwksFile], env)
+  expect(added.code, added.stderr).toBe(0)
+  const bound = await api('PUT', '/v1/admin/bindings/420600', { adapter: 'sim', settings: { baseUrl: sim.url } })
+  expect(bound.status, JSON.stringify(bound.body)).toBe(200)
+  browser = await launchBrowser()
+}, 90_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await stopAllGateways()
+  for (const c of cleanups.reverse()) await c().catch(() => {})
+})
+
+async function signIn(context: BrowserContext, token: string): Promise<Page> {
+  await context.clearCookies()
+  const page = await context.newPage()
+  await page.goto(`${gw.url}/console/login`)
+  await page.getByLabel('人员令牌').fill(token)
+  await page.getByRole('button', { name: '登录' }).click()
+  await page.waitForURL((u) => !u.pathname.startsWith('/console/login'))
+  return page
+}
+
+async function signOut(page: Page): Promise<void> {
+  await page.getByRole('button', { name: '退出登录' }).click()
+  await page.waitForURL(/\/console\/login/)
+}
+
+describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, () => {
+  it('a window clerk accepts a case for an applicant registered in 襄阳, prints the receipt and finds the case', async () => {
+    const page = await signIn(browser.context, operatorToken)
+    await expect.poll(() => page.url()).toContain('/console/new')
+    await page.getByLabel('事项或“一件事”名称、编码').fill('夫妻投靠')
+    await page.getByRole('button', { name: '查找' }).click()
+    await page.locator('a[href="/console/new/route?item=hukou-transfer-spouse"]').click()
+    await page.getByLabel('办理地').selectOption('420600')
+    await page.getByLabel('办理模式').selectOption('online_transfer')
+    await page.getByRole('button', { name: '查看一次告知' }).click()
+    await page.locator('#notice-h').waitFor()
+    await expect.poll(() => page.locator('.notice').textContent()).toContain('结婚证')
+    await screenshot(page, '1-notice-and-form')
+
+    // The identity number is checked as it is typed.
+    const id = page.getByLabel('证件号码 *')
+    await id.pressSequentially('420602198501011230')
+    await expect.poll(() => page.locator('#idNumber-msg').textContent()).toContain('校验码不符')
+    await id.fill('')
+    await id.pressSequentially(residentId('42060219850101123'))
+    await expect.poll(() => page.locator('#idNumber-msg').textContent()).toContain('号码校验通过')
+
+    await page.getByLabel('姓名或名称 *').fill('张三')
+    await page.getByLabel(/^联系电话/).fill('13800138000')
+    const fields: Record<string, string> = {
+      'form.currentHukouAddress': '湖北省十堰市张湾区车城路1号',
+      'form.moveToAddress': '湖北省襄阳市樊城区人民路2号',
+      'form.spouseName': '李四',
+    }
+    for (const [name, value] of Object.entries(fields)) await page.locator(`[name="${name}"]`).fill(value)
+    const relation = page.locator('[name="form.relationshipToHouseholder"]')
+    if ((await relation.evaluate((el) => el.tagName)) === 'SELECT') await relation.selectOption('配偶')
+    else await relation.fill('配偶')
+    for (const m of ['applicant-id-card', 'hukou-booklet', 'marriage-certificate', 'residence-property-proof'])
+      await page.locator(`[name="mat.${m}.form"]`).selectOption('paper')
+    await page.getByRole('button', { name: '提交办件' }).click()
+
+    await page.waitForURL(/\/console\/cases\/[0-9a-f-]{36}\/receipt$/)
+    caseId = (await page.locator('#case-id').textContent())?.trim() ?? ''
+    expect(caseId).toMatch(/^[0-9a-f-]{36}$/)
+    expect(await page.locator('.qr svg').count()).toBe(1)
+    expect(await page.locator('.receipt').textContent()).toContain('承诺办结日期')
+    await screenshot(page, '2-receipt')
+    // Print: the browser's print view hides the navigation and the buttons.
+    await page.emulateMedia({ media: 'print' })
+    expect(await page.locator('header.top').isVisible()).toBe(false)
+    expect(await page.locator('.receipt').isVisible()).toBe(true)
+    await page.emulateMedia({ media: 'screen' })
+
+    await page.getByRole('link', { name: '我的办件' }).click()
+    await page.waitForURL(/\/console\/cases$/)
+    await page.locator(`a[href="/console/cases/${caseId}"]`).click()
+    await page.locator('#case-status').waitFor()
+    expect(await page.locator('ol.timeline').textContent()).toContain('提交申请')
+    expect(await page.locator('main').textContent()).toContain('xiang-shi-sui-shen 第 1 版')
+    // The simulated 襄阳 system accepts, reviews and decides; the page shows it on reload.
+    await expect
+      .poll(
+        async () => {
+          await page.reload()
+          return page.locator('#case-status').textContent()
+        },
+        { timeout: 30_000, interval: 500 },
+      )
+      .toContain('已办结')
+    expect(await page.locator('ol.timeline').textContent()).toContain('已受理')
+    expect(await page.locator('main').textContent()).toContain('签名已验证')
+    await screenshot(page, '3-case')
+    // The window hands the result over and records the applicant's rating.
+    await page.getByLabel('交付方式').selectOption('window_pickup')
+    await page.getByRole('button', { name: '登记结果已交付' }).click()
+    await page.waitForURL(/done=result_delivered/)
+    expect(await page.locator('#case-status').textContent()).toContain('结果已送达')
+    await page.getByLabel('评分').selectOption('5')
+    await page.getByRole('button', { name: '登记评价（好差评）' }).click()
+    await page.waitForURL(/done=rated/)
+    expect(await page.locator('ol.timeline').textContent()).toContain('已评价')
+    // A tablet: the same page fits its width.
+    await page.setViewportSize({ width: 768, height: 1024 })
+    await page.goto(`${gw.url}/console/cases`)
+    expect(await page.locator('html').evaluate((el) => el.scrollWidth)).toBeLessThanOrEqual(768)
+    await screenshot(page, '3b-my-cases-tablet')
+    await page.setViewportSize({ width: 1280, height: 900 })
+    await signOut(page)
+    await page.close()
+
+    // Another window of the same district does not see it.
+    const other = await signIn(browser.context, otherWindowToken)
+    const res = await other.goto(`${gw.url}/console/cases/${caseId}`)
+    expect(res?.status()).toBe(404)
+    await signOut(other)
+    await other.close()
+  })
+
+  it('an admin makes a new version without a mode, sees the difference and activates it; the window is refused, the earlier case keeps its version', async () => {
+    expect(caseId).not.toBe('')
+    const page = await signIn(browser.context, adminToken)
+    page.on('dialog', (d) => void d.accept())
+    // 湖北 province-wide covers the same items: suspend it, so that 襄十随神 alone routes 十堰 → 襄阳.
+    await page.goto(`${gw.url}/console/admin/agreements/hubei-province-wide`)
+    await page.locator('tr[data-version="1"]').getByRole('button', { name: '暂停' }).click()
+    await page.locator('[role=status]').waitFor()
+
+    await page.getByRole('link', { name: '协议' }).click()
+    await page.getByRole('link', { name: /襄十随神/ }).click()
+    await page.getByRole('heading', { name: '编辑为新版本' }).waitFor()
+    const editor = page.getByLabel(/协议内容/)
+    const doc = JSON.parse(await editor.inputValue())
+    doc.items = doc.items.map((e: any) =>
+      e.item === 'hukou-transfer-spouse' ? { ...e, modes: e.modes.filter((m: string) => m !== 'online_transfer') } : e,
+    )
+    // First an edit that config check refuses: nothing is stored, every problem is listed.
+    await editor.fill(JSON.stringify({ ...doc, parties: [...doc.parties, '999999'] }, null, 2))
+    await page.getByRole('button', { name: /校验并保存/ }).click()
+    await expect.poll(() => page.locator('[role=alert]').textContent()).toContain('unknown region "999999"')
+    expect(await page.locator('tr[data-version]').count()).toBe(1)
+
+    await page.getByLabel(/协议内容/).fill(JSON.stringify(doc, null, 2))
+    await page.getByRole('button', { name: /校验并保存/ }).click()
+    await page.waitForURL(/from=1&to=2/)
+    await expect.poll(() => page.locator('#diff').textContent()).toContain('items[hukou-transfer-spouse].modes')
+    await screenshot(page, '4-agreement-diff')
+    await page.locator('tr[data-version="2"]').getByRole('button', { name: '启用' }).click()
+    await expect.poll(() => page.locator('tr[data-version="2"]').textContent()).toContain('路由中')
+    expect(await page.locator('tr[data-version="1"]').textContent()).toContain('废止')
+    await signOut(page)
+    await page.close()
+
+    const clerk = await signIn(browser.context, operatorToken)
+    const refused = await clerk.goto(
+      `${gw.url}/console/new/notice?item=hukou-transfer-spouse&processingRegion=420600&mode=online_transfer`,
+    )
+    expect(refused?.status()).toBe(422)
+    expect(await clerk.locator('[role=alert]').textContent()).toMatch(/mode|模式/)
+    await clerk.goto(`${gw.url}/console/cases/${caseId}`)
+    expect(await clerk.locator('main').textContent()).toContain('xiang-shi-sui-shen 第 1 版')
+    const stored = await api('GET', `/v1/cases/${caseId}`)
+    expect(stored.body.agreement).toEqual({ id: 'xiang-shi-sui-shen', version: 1 })
+    await signOut(clerk)
+    await clerk.close()
+  })
+
+  it('an admin re-drives a dead letter from the dead-letter page, and the case is delivered', async () => {
+    // 随州's system refuses everything with 400 (an answer that will not change): a dead letter at once.
+    const refusing = createServer((_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/problem+json' }).end('{"title":"refused"}')
+    })
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise((resolve) => refusing.close(resolve)))
+    const refusingUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}`
+    expect(
+      (await api('PUT', '/v1/admin/bindings/421300', { adapter: 'sim', settings: { baseUrl: refusingUrl } })).status,
+    ).toBe(200)
+    const created = await api('POST', '/v1/cases', hukouCertificate({ processingRegion: '421300' }), operatorToken)
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    const id = created.body.case.id
+    const status = async () => (await api('GET', `/v1/cases/${id}`)).body.status
+    await expect.poll(status, { timeout: 30_000, interval: 250 }).toBe('delivery_failed')
+    // 随州's system is fixed.
+    expect(
+      (await api('PUT', '/v1/admin/bindings/421300', { adapter: 'sim', settings: { baseUrl: simUrl } })).status,
+    ).toBe(200)
+
+    const page = await signIn(browser.context, adminToken)
+    await page.getByRole('navigation', { name: '主导航' }).getByRole('link', { name: '死信' }).click()
+    await page.waitForURL(/dead-letters/)
+    const row = page.locator('tr[data-dead-letter]', { has: page.locator(`a[href="/console/cases/${id}"]`) })
+    expect(await row.textContent()).toContain('421300')
+    await screenshot(page, '6-dead-letters')
+    await row.getByRole('button', { name: '重新投递' }).click()
+    await expect.poll(() => page.locator('[role=status]').textContent()).toContain(id)
+    await expect.poll(status, { timeout: 30_000, interval: 250 }).toBe('dispatched')
+    expect(
+      await page.locator('tr[data-dead-letter]', { has: page.locator(`a[href="/console/cases/${id}"]`) }).textContent(),
+    ).toContain('已重投')
+    await signOut(page)
+    await page.close()
+  })
+
+  it('refuses a forged form and a signed-out session', async () => {
+    const page = await signIn(browser.context, adminToken)
+    await page.goto(`${gw.url}/console/admin/tokens`)
+    // Forge the CSRF field of the token form: refused, no token issued.
+    const before = (await api('GET', '/v1/admin/tokens')).body.tokens.length
+    await page
+      .locator('form[action="/console/admin/tokens"] input[name=_csrf]')
+      .evaluate((el) => el.setAttribute('value', 'forged'))
+    await page.getByLabel('姓名').fill('伪造')
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/console/admin/tokens') && r.request().method() === 'POST'),
+      page.getByRole('button', { name: '签发' }).click(),
+    ])
+    expect(res.status()).toBe(403)
+    expect((await api('GET', '/v1/admin/tokens')).body.tokens.length).toBe(before)
+
+    await page.goto(`${gw.url}/console/admin/tokens`)
+    await screenshot(page, '5-tokens')
+    const cookie = (await browser.context.cookies(gw.url)).find((c) => c.name === 'tb_session')
+    expect(cookie).toMatchObject({ name: 'tb_session', httpOnly: true, sameSite: 'Strict' })
+    await signOut(page)
+    await page.goto(`${gw.url}/console/admin/agreements`)
+    await page.waitForURL(/\/console\/login/)
+    // The old cookie is dead on the API too.
+    const replay = await fetch(`${gw.url}/v1/admin/agreements`, { headers: { cookie: `tb_session=${cookie!.value}` } })
+    expect(replay.status).toBe(401)
+    await page.close()
+  })
+})

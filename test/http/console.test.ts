@@ -1,0 +1,293 @@
+/**
+ * The web console over HTTP: signing in (cookie flags), CSRF, idle expiry on the test clock, sign-out,
+ * a revoked token, the window's visibility, and a case submitted through the workbench's forms.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { hukouSpouse, residentId } from '../fixtures/cases.js'
+import { createTestApp, type TestApp } from '../helpers/app.js'
+
+let t: TestApp
+let op: Awaited<ReturnType<TestApp['operator']>>
+
+beforeAll(async () => {
+  t = await createTestApp()
+  op = await t.operator('420303', 'ZW-KSTB-01', '李窗口')
+})
+afterAll(async () => {
+  await t?.close()
+})
+
+interface Browser {
+  cookies: Map<string, string>
+  get(path: string, headers?: Record<string, string>): Promise<Response>
+  post(path: string, form: Record<string, string>, headers?: Record<string, string>): Promise<Response>
+}
+
+function browser(): Browser {
+  const cookies = new Map<string, string>()
+  const send = async (path: string, init: RequestInit) => {
+    const headers = new Headers(init.headers)
+    if (cookies.size > 0) headers.set('cookie', [...cookies].map(([k, v]) => `${k}=${v}`).join('; '))
+    const res = await t.app.request(path, { ...init, headers })
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';')
+      const [k, v] = pair!.split('=')
+      if (v === '' || /max-age=0/i.test(c)) cookies.delete(k!)
+      else cookies.set(k!, v!)
+    }
+    return res
+  }
+  return {
+    cookies,
+    get: (path, headers = {}) => send(path, { method: 'GET', headers }),
+    post: (path, form, headers = {}) =>
+      send(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams(form).toString(),
+      }),
+  }
+}
+
+const csrfOf = (page: string) => /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? ''
+
+async function signIn(token: string, headers: Record<string, string> = {}) {
+  const b = browser()
+  const login = await b.get('/console/login')
+  expect(login.status).toBe(200)
+  const res = await b.post('/console/login', { _csrf: csrfOf(await login.text()), token }, headers)
+  return { b, res }
+}
+
+describe('console sign-in', () => {
+  it('exchanges a token for an HttpOnly, SameSite=Strict session cookie; Secure behind TLS', async () => {
+    const { b, res } = await signIn(op.token)
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/console/new')
+    const cookie = res.headers.getSetCookie().find((c) => c.startsWith('tb_session='))!
+    expect(cookie).toMatch(/HttpOnly/)
+    expect(cookie).toMatch(/SameSite=Strict/)
+    expect(cookie).not.toMatch(/Secure/)
+    expect(cookie).not.toContain(op.token)
+    const page = await b.get('/console/new')
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain('李窗口')
+
+    const tls = await signIn(op.token, { 'x-forwarded-proto': 'https' })
+    expect(tls.res.headers.getSetCookie().find((c) => c.startsWith('tb_session='))).toMatch(/Secure/)
+  })
+
+  it('refuses a wrong token and a sign-in form without its CSRF token', async () => {
+    const wrong = await signIn('tbp_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')
+    expect(wrong.res.status).toBe(401)
+    expect(wrong.b.cookies.has('tb_session')).toBe(false)
+    const b = browser()
+    await b.get('/console/login')
+    const res = await b.post('/console/login', { _csrf: 'forged', token: op.token })
+    expect(res.status).toBe(403)
+    expect(b.cookies.has('tb_session')).toBe(false)
+  })
+
+  it('sends a person without a session to the sign-in page', async () => {
+    const res = await browser().get('/console/cases')
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toMatch(/^\/console\/login/)
+  })
+
+  it('refuses state changes without the session’s CSRF token, on console forms and on the API', async () => {
+    const { b } = await signIn(op.token)
+    const page = await (await b.get('/console/cases')).text()
+    const csrf = csrfOf(page)
+    expect(csrf).not.toBe('')
+    // the API with the cookie: reads work, writes need X-CSRF-Token
+    expect((await b.get('/v1/cases')).status).toBe(200)
+    const body = JSON.stringify(hukouSpouse())
+    const noCsrf = await t.app.request('/v1/cases', {
+      method: 'POST',
+      headers: {
+        cookie: `tb_session=${b.cookies.get('tb_session')}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'c1',
+      },
+      body,
+    })
+    expect(noCsrf.status).toBe(403)
+    const withCsrf = await t.app.request('/v1/cases', {
+      method: 'POST',
+      headers: {
+        cookie: `tb_session=${b.cookies.get('tb_session')}`,
+        'content-type': 'application/json',
+        'idempotency-key': 'c1',
+        'x-csrf-token': csrf,
+      },
+      body,
+    })
+    expect(withCsrf.status, await withCsrf.clone().text()).toBe(201)
+    const id = ((await withCsrf.json()) as { case: { id: string } }).case.id
+    const forged = await b.post(`/console/cases/${id}/events`, { _csrf: 'x', type: 'withdrawn' })
+    expect(forged.status).toBe(403)
+    expect((await t.admin('GET', `/v1/cases/${id}`)).body.status).toBe('submitted')
+    const logoutForged = await b.post('/console/logout', { _csrf: 'x' })
+    expect(logoutForged.status).toBe(403)
+    expect((await b.get('/v1/cases')).status).toBe(200)
+  })
+
+  it('ends a session after the idle time (test clock), and on sign-out', async () => {
+    const { b } = await signIn(op.token)
+    t.clock.advance(29 * 60_000)
+    expect((await b.get('/console/cases')).status).toBe(200)
+    t.clock.advance(29 * 60_000) // 29 min after the last request: still live
+    const page = await b.get('/console/cases')
+    expect(page.status).toBe(200)
+    const cookie = b.cookies.get('tb_session')!
+    t.clock.advance(31 * 60_000)
+    const expired = await b.get('/console/cases')
+    expect(expired.status).toBe(303)
+    expect(expired.headers.get('location')).toMatch(/^\/console\/login\?expired=1/)
+    const api = await t.app.request('/v1/cases', { headers: { cookie: `tb_session=${cookie}` } })
+    expect(api.status).toBe(401)
+
+    const second = await signIn(op.token)
+    const csrf = csrfOf(await (await second.b.get('/console/cases')).text())
+    const kept = second.b.cookies.get('tb_session')!
+    const out = await second.b.post('/console/logout', { _csrf: csrf })
+    expect(out.status).toBe(303)
+    expect(out.headers.get('location')).toBe('/console/login?bye=1')
+    expect(second.b.cookies.has('tb_session')).toBe(false)
+    const after = await t.app.request('/v1/cases', { headers: { cookie: `tb_session=${kept}` } })
+    expect(after.status).toBe(401)
+  })
+
+  it('a revoked token ends its sessions', async () => {
+    const other = await t.operator('420303', 'ZW-KSTB-09', '赵窗口')
+    const { b } = await signIn(other.token)
+    expect((await b.get('/console/cases')).status).toBe(200)
+    const id = /tbp_([0-9a-f]{12})_/.exec(other.token)![1]
+    expect((await t.admin('DELETE', `/v1/admin/tokens/${id}`)).status).toBe(200)
+    expect((await b.get('/console/cases')).status).toBe(303)
+  })
+
+  it('keeps operators out of the control room and admins out of the workbench', async () => {
+    const { b } = await signIn(op.token)
+    expect((await b.get('/console/admin/agreements')).status).toBe(403)
+    const admin = await signIn(t.adminToken)
+    expect(admin.res.headers.get('location')).toBe('/console/admin')
+    expect((await admin.b.get('/console/admin/agreements')).status).toBe(200)
+    expect((await admin.b.get('/console/new')).status).toBe(403)
+  })
+})
+
+describe('console workbench', () => {
+  it('submits a case through the notice form; the receipt has the id and a QR code; another window cannot open it', async () => {
+    const { b } = await signIn(op.token)
+    const search = await (await b.get('/console/new?q=夫妻')).text()
+    expect(search).toContain('/console/new/route?item=hukou-transfer-spouse')
+    const route = await (await b.get('/console/new/route?item=hukou-transfer-spouse')).text()
+    expect(route).toContain('value="420600"')
+    const notice = await b.get(
+      '/console/new/notice?item=hukou-transfer-spouse&processingRegion=420600&mode=online_transfer',
+    )
+    const html = await notice.text()
+    expect(notice.status, html).toBe(200)
+    expect(html).toContain('一次告知')
+    expect(html).toContain('结婚证')
+    const key = /name="key" value="([^"]+)"/.exec(html)![1]!
+    const fields = hukouSpouse().form
+    const form: Record<string, string> = {
+      _csrf: csrfOf(html),
+      key,
+      item: 'hukou-transfer-spouse',
+      processingRegion: '420600',
+      mode: 'online_transfer',
+      'applicant.kind': 'person',
+      'applicant.name': '张三',
+      'applicant.idType': 'resident_id',
+      'applicant.idNumber': residentId('42060219850101123'),
+      'applicant.phone': '13800138000',
+      'delivery.method': 'window_pickup',
+      ...Object.fromEntries(
+        Object.entries(fields)
+          .filter(([k]) => k !== 'applicantName' && k !== 'applicantPhone')
+          .map(([k, v]) => [`form.${k}`, String(v)]),
+      ),
+    }
+    for (const m of ['applicant-id-card', 'hukou-booklet', 'marriage-certificate', 'residence-property-proof'])
+      form[`mat.${m}.form`] = 'paper'
+    // a wrong check character is refused with the API's reason, the form keeps what was typed
+    const bad = await b.post('/console/new', { ...form, 'applicant.idNumber': '420602198501011230' })
+    expect(bad.status).toBe(422)
+    const badPage = await bad.text()
+    expect(badPage).toContain('role="alert"')
+    expect(badPage).toContain('value="420602198501011230"')
+    const res = await b.post('/console/new', form)
+    expect(res.status, await res.clone().text()).toBe(303)
+    const receiptUrl = res.headers.get('location')!
+    const id = /\/console\/cases\/([0-9a-f-]{36})\/receipt$/.exec(receiptUrl)![1]!
+    const receipt = await (await b.get(receiptUrl)).text()
+    expect(receipt).toContain(id)
+    expect(receipt).toContain('<svg')
+    expect(receipt).toContain('受理回执')
+    const stored = await t.admin('GET', `/v1/cases/${id}`)
+    expect(stored.body).toMatchObject({ mode: 'online_transfer', agent: { window: 'ZW-KSTB-01' }, status: 'submitted' })
+    // the same form again (a double click): the same case, not a second one
+    const again = await b.post('/console/new', form)
+    expect(again.headers.get('location')).toBe(receiptUrl)
+
+    const mine = await op.call('GET', '/v1/cases?window=ZW-KSTB-01')
+    expect(mine.body.cases.map((c: any) => c.id)).toContain(id)
+    const theirs = await op.call('GET', '/v1/cases?window=ZW-KSTB-02')
+    expect(theirs.body.cases.map((c: any) => c.id)).not.toContain(id)
+    const list = await (await b.get('/console/cases')).text()
+    expect(list).toContain(`/console/cases/${id}`)
+
+    const other = await t.operator('420303', 'ZW-KSTB-02', '钱窗口')
+    const o = await signIn(other.token)
+    expect((await o.b.get(`/console/cases/${id}`)).status).toBe(404)
+    expect(await (await o.b.get('/console/cases')).text()).not.toContain(id)
+  })
+})
+
+describe('console workbench: a one-thing bundle', () => {
+  it('开养老院: one notice, one form for five items, one parent case with a child per item', async () => {
+    const { b } = await signIn(op.token)
+    const search = await (await b.get(`/console/new?q=${encodeURIComponent('养老院')}`)).text()
+    expect(search).toContain('/console/new/route?thing=open-elderly-care-home')
+    const route = await (await b.get('/console/new/route?thing=open-elderly-care-home')).text()
+    expect(route).toContain('一件事：开养老院')
+    const notice = await b.get('/console/new/notice?thing=open-elderly-care-home&mode=online_transfer')
+    const page = await notice.text()
+    expect(notice.status, page).toBe(200)
+    // One form: a field several items share (the legal representative's id) is asked once.
+    expect(page.match(/name="mat\.legal-rep-id\.form"/g)).toHaveLength(1)
+    const form: Record<string, string> = {
+      _csrf: csrfOf(page),
+      key: /name="key" value="([^"]+)"/.exec(page)![1]!,
+      thing: 'open-elderly-care-home',
+      mode: 'online_transfer',
+      'applicant.kind': 'organization',
+      'applicant.name': '十堰市某某养老服务中心',
+      'applicant.idType': 'uscc',
+      'applicant.idNumber': '91350100M000100Y43',
+      'applicant.phone': '13800138000',
+      'delivery.method': 'window_pickup',
+    }
+    // Fill the generated form as a clerk would: every input and select by its type.
+    for (const m of page.matchAll(/<input id="f-\w+" name="(form\.\w+)" type="(\w+)"/g))
+      form[m[1]!] = m[2] === 'number' ? '20' : m[2] === 'date' ? '2026-10-01' : '测试内容'
+    for (const m of page.matchAll(/<select id="f-\w+" name="(form\.\w+)"[^>]*>(.*?)<\/select>/gs)) {
+      const options = [...m[2]!.matchAll(/<option(?: value="([^"]*)")?[^>]*>([^<]*)<\/option>/g)]
+        .map((o) => o[1] ?? o[2]!)
+        .filter((v) => v !== '')
+      form[m[1]!] = options[0]!
+    }
+    for (const m of page.matchAll(/name="(mat\.[\w-]+\.form)"/g)) form[m[1]!] = 'paper'
+    const res = await b.post('/console/new', form)
+    expect(res.status, await res.clone().text()).toBe(303)
+    const id = /\/console\/cases\/([0-9a-f-]{36})\/receipt$/.exec(res.headers.get('location')!)![1]!
+    const stored = await t.admin('GET', `/v1/cases/${id}`)
+    expect(stored.body).toMatchObject({ thing: 'open-elderly-care-home', mode: 'online_transfer' })
+    expect(stored.body.children).toHaveLength(5)
+    const detail = await (await b.get(`/console/cases/${id}`)).text()
+    expect(detail).toContain('子办件')
+  })
+})

@@ -5,6 +5,7 @@
 import { bodyLimit } from 'hono/body-limit'
 import { secureHeaders } from 'hono/secure-headers'
 import { AppError } from './errors.js'
+import { requireAdmin } from './services/authz.js'
 import { registerConsole } from './http/console/index.js'
 import type { HttpDeps } from './http/deps.js'
 import { authenticate } from './http/middleware/auth.js'
@@ -83,6 +84,11 @@ export function createApp(deps: HttpDeps): Api {
   // Every /v1 route needs a caller, except those that anyone may use.
   const auth = authenticate(deps.auth)
   api.use('/v1/*', async (c, next) => (publicPaths.has(c.req.path) ? next() : auth(c, next)))
+  // Configuration is for admins only: refused before any input is looked at (PROTOCOL §2).
+  api.use('/v1/admin/*', async (c, next) => {
+    requireAdmin(c.get('caller'))
+    await next()
+  })
   api.onError(onError)
   api.notFound(notFound)
   api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

@@ -81,7 +81,14 @@ export async function checkDirectory(dir: string): Promise<CheckResult> {
   const problem = (file: string, p: string, message: string) => errors.push({ file, path: p, message })
 
   const regions = await loadRegions(dir, problem)
-  const items = (await loadJsonDir(dir, 'items', ItemsFile, problem)).flatMap(({ value }) => value.items)
+  const itemFiles = await loadJsonDir(dir, 'items', ItemsFile, problem)
+  const items = itemFiles.flatMap(({ value }) => value.items)
+  /** Where each item is defined, so that an error about a bundle can point at its members' definitions. */
+  const itemPlaces = new Map<string, string>()
+  for (const { file, value } of itemFiles) {
+    for (const [i, item] of value.items.entries())
+      if (!itemPlaces.has(item.code)) itemPlaces.set(item.code, `${file} items[${i}]`)
+  }
   const thingsFile = await loadJson(dir, 'things.json', ThingsFile, problem)
   const things = thingsFile?.things ?? []
   const agreementFiles = await loadJsonDir(dir, 'agreements', Agreement, problem)
@@ -97,7 +104,7 @@ export async function checkDirectory(dir: string): Promise<CheckResult> {
   }
 
   const index = new RegionIndex(regions)
-  checkThings(things, itemsByCode, problem)
+  checkThings(things, itemsByCode, problem, itemPlaces)
 
   const seen = new Set<string>()
   for (const { file, value: a } of agreementFiles) {
@@ -176,7 +183,12 @@ function checkItem(item: Item, problem: Report): void {
   }
 }
 
-function checkThings(things: Thing[], items: Map<string, Item>, problem: Report): void {
+function checkThings(
+  things: Thing[],
+  items: Map<string, Item>,
+  problem: Report,
+  itemPlaces: ReadonlyMap<string, string> = new Map(),
+): void {
   const ids = new Set<string>()
   for (const [t, thing] of things.entries()) {
     if (ids.has(thing.id)) problem('things.json', `things[${t}].id`, `duplicate thing id "${thing.id}"`)
@@ -188,10 +200,16 @@ function checkThings(things: Thing[], items: Map<string, Item>, problem: Report)
       else members.push(item)
     }
     for (const c of mergeChecklist(members).conflicts) {
+      const where = c.items.flatMap((code) => {
+        const place = itemPlaces.get(code)
+        const f = items.get(code)?.formFields.findIndex((x) => x.name === c.name) ?? -1
+        return place && f >= 0 ? [`${place}.formFields[${f}]`] : []
+      })
       problem(
         'things.json',
         `things[${t}]`,
-        `form field "${c.name}" is defined differently by ${c.items.join(', ')} (${c.differences.join(', ')}): the merged form would be ambiguous`,
+        `form field "${c.name}" is defined differently by ${c.items.join(', ')} (${c.differences.join(', ')}): ` +
+          `the merged form would be ambiguous${where.length ? `; see ${where.join(', ')}` : ''}`,
       )
     }
   }

@@ -4,6 +4,7 @@
  * simulator). A case accepted at a 张湾区 window reaches 襄阳's system through the `peer` adapter, and its
  * status comes back; the window's shipment notice reaches the simulator the other way.
  */
+import { createHash } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -276,6 +277,43 @@ describe('two gateways through peer adapters', () => {
     for (const id of [xy.id, sz.id]) {
       expect((await call(shiyan, 'GET', `/v1/cases/${id}`, undefined, operator)).body.status).toBe('result_delivered')
     }
+  })
+
+  it('materials submitted once: 襄阳 fetches the referenced file from 十堰 (signed, hash checked) on delivery', async () => {
+    const pdf = Buffer.from('%PDF-1.7\n% 户口簿 scanned at the 张湾区 window\n%%EOF\n', 'utf8')
+    const hash = createHash('sha256').update(pdf).digest('hex')
+    const uploaded = await fetch(`${shiyan.gw.url}/v1/files`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/pdf' },
+      body: new Uint8Array(pdf),
+    })
+    expect(uploaded.status, await uploaded.clone().text()).toBe(201)
+    const res = await call(
+      shiyan,
+      'POST',
+      '/v1/cases',
+      hukouCertificate({
+        externalRef: 'ZW-FED-FILE',
+        materials: [
+          { code: 'applicant-id-card', form: 'paper' },
+          { code: 'hukou-booklet', form: 'electronic', sha256: hash },
+        ],
+      }),
+      operator,
+      { 'idempotency-key': 'fed-file' },
+    )
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    const id = res.body.case.id
+    await waitFor('delivered to 襄阳', async () => (await typesOf(shiyan, id, operator)).includes('dispatched'))
+    // 襄阳 accepted the delivery only once it held the file: its processing window reads the same bytes there.
+    const xyWindow = (
+      await runCli(['tokens', 'create', '--role', 'operator', '--region', '420600', '--window', 'XY-01'], xiangyang.env)
+    ).stdout.trim()
+    const got = await fetch(`${xiangyang.gw.url}/v1/files/${hash}`, {
+      headers: { authorization: `Bearer ${xyWindow}` },
+    })
+    expect(got.status).toBe(200)
+    expect(Buffer.from(await got.arrayBuffer()).equals(pdf)).toBe(true)
   })
 
   it('offline_proxy: the shipment notice travels to 襄阳’s system, which then receives and accepts', async () => {

@@ -557,6 +557,10 @@ describe('联合踏勘: POST /v1/cases/{id}/inspections', () => {
     }
     const twice = await window.call('POST', `/v1/cases/${id}/inspections/${inspection.id}/complete`)
     expect(twice.status).toBe(409)
+    const listed = await window.call('GET', `/v1/cases/${id}/inspections`)
+    expect(listed.status).toBe(200)
+    expect(listed.body.inspections).toEqual([done.body.inspection])
+    expect((await xiangyang.call('GET', `/v1/cases/${id}/inspections`)).status).toBe(404)
   })
 
   it('all or none: one child that cannot be suspended leaves every child as it was', async () => {

@@ -133,7 +133,8 @@ describe('config check errors name the file and the path', () => {
     const errors = await errorsOf()
     expect(errors).toEqual([
       'things.json: things[0]: form field "bedCount" is defined differently by npo-elderly-care-registration, ' +
-        'elderly-care-home-filing (label): the merged form would be ambiguous',
+        'elderly-care-home-filing (label): the merged form would be ambiguous; ' +
+        'see items/civil-affairs.json items[0].formFields[6], items/civil-affairs.json items[1].formFields[5]',
     ])
     expect((await checkDirectory(defaultConfigDir)).errors).toEqual([])
   })

@@ -169,3 +169,9 @@ export async function completeInspection(
     events: result.appended.map((e) => ({ caseId: e.caseId, ...toEventView(e) })),
   }
 }
+
+/** The joint inspections of a parent case, for its parties (others: 404). */
+export async function listInspections(caller: Caller, deps: InspectionDeps, parentId: string) {
+  await loadVisibleCase({ caller, deps: deps.cases }, parentId)
+  return { inspections: (await deps.inspections.ofParent(parentId)).map(view) }
+}

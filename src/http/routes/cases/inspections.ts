@@ -3,6 +3,7 @@ import { z } from 'zod'
 import {
   completeInspection,
   InspectionView,
+  listInspections,
   ScheduleInspectionBody,
   scheduleInspection,
 } from '../../../services/cases/inspections.js'
@@ -47,7 +48,23 @@ const complete = createRoute({
   responses: { 200: json(Answer, 'Completed; every child resumed'), ...problems(400, 401, 403, 404, 409) },
 })
 
+const list = createRoute({
+  method: 'get',
+  path: '/v1/cases/{id}/inspections',
+  tags: ['cases'],
+  summary: 'The joint site inspections of a parent case',
+  security: [{ bearer: [] }],
+  request: { params: ParentParam },
+  responses: {
+    200: json(z.object({ inspections: z.array(InspectionView) }), 'Oldest first'),
+    ...problems(400, 401, 404),
+  },
+})
+
 export function registerInspections(api: Api, deps: HttpDeps) {
+  api.openapi(list, async (c) =>
+    c.json(await listInspections(c.get('caller'), deps.inspections, c.req.valid('param').id), 200),
+  )
   api.openapi(schedule, async (c) => {
     const { id } = c.req.valid('param')
     c.get('logFields').caseId = id

@@ -19,7 +19,13 @@ let shiyan: TestClient
 let caseId: string
 let routes: { method: string; path: string; hasBody: boolean }[]
 
-const publicRoutes = new Set(['GET /healthz', 'GET /readyz', 'GET /.well-known/jwks.json', 'POST /v1/results/verify'])
+const publicRoutes = new Set([
+  'GET /healthz',
+  'GET /readyz',
+  'GET /metrics',
+  'GET /.well-known/jwks.json',
+  'POST /v1/results/verify',
+])
 
 beforeAll(async () => {
   t = await createTestApp()

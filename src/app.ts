@@ -5,7 +5,6 @@
 import { bodyLimit } from 'hono/body-limit'
 import { secureHeaders } from 'hono/secure-headers'
 import { AppError } from './errors.js'
-import { requireAdmin } from './services/authz.js'
 import { registerConsole } from './http/console/index.js'
 import type { HttpDeps } from './http/deps.js'
 import { authenticate } from './http/middleware/auth.js'
@@ -35,6 +34,7 @@ import { registerHealth } from './http/routes/ops/health.js'
 import { registerJwks } from './http/routes/ops/jwks.js'
 import { registerMetrics } from './http/routes/ops/metrics.js'
 import { registerResolveRoute } from './http/routes/routes/resolve.js'
+import { requireAdmin } from './services/authz.js'
 
 /** /v1 paths that need no caller. */
 const publicPaths: ReadonlySet<string> = new Set<string>(['/v1/results/verify'])

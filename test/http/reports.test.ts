@@ -306,7 +306,7 @@ describe('GET /v1/admin/reports/performance', () => {
     ['to before from', 'from=2026-11-01&to=2026-10-01', 400],
     ['an unknown dimension', `${period}&by=city`, 400],
     ['a malformed date', 'from=2026-13-01&to=2026-11-01', 400],
-    ['no period', 'by=region', 400],
+    ['from without to', 'from=2026-10-01', 400],
     ['a period over three years', 'from=2020-01-01&to=2026-01-01', 400],
   ])('refuses %s', async (_what, query, status) => {
     const res = await t.admin('GET', `/v1/admin/reports/performance?${query}`)
@@ -314,9 +314,22 @@ describe('GET /v1/admin/reports/performance', () => {
     expect(res.headers.get('content-type')).toContain('application/problem+json')
   })
 
+  it('without a period, reports last calendar month (CST)', async () => {
+    // The test clock is 29 Sep 2026: August.
+    const res = await t.admin('GET', '/v1/admin/reports/performance?by=region')
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    expect([res.body.from, res.body.to]).toEqual(['2026-07-31T16:00:00.000Z', '2026-08-31T16:00:00.000Z'])
+    // fx-c8, submitted 1 Aug and overdue since; fx-c4 is overdue now too (a snapshot, whenever submitted).
+    expect(res.body.rows).toEqual([
+      expect.objectContaining({ key: '420300', volume: 1, overdueNow: 1 }),
+      expect.objectContaining({ key: '420600', volume: 0, overdueNow: 1 }),
+    ])
+  })
+
   it('is for admins only', async () => {
     const operator = await t.operator('420303', 'ZW-01')
     expect((await operator.call('GET', `/v1/admin/reports/performance?${period}`)).status).toBe(403)
+    expect((await operator.call('GET', '/v1/admin/reports/performance')).status).toBe(403)
     expect((await xiangyang.call('GET', `/v1/admin/reports/performance?${period}`)).status).toBe(403)
     expect((await t.call('GET', `/v1/admin/reports/performance?${period}`)).status).toBe(401)
   })

@@ -13,6 +13,10 @@ import { migrate } from '../../src/store/migrate.js'
 import { migrations } from '../../src/store/migrations/index.js'
 import { createTestDatabase, createTestPglite } from '../helpers/db.js'
 
+/** Every migration's `NNNN-name`, and the newest version (numbers may have gaps: they go to parallel branches). */
+const allLabels = migrations.map((m) => `${String(m.version).padStart(4, '0')}-${m.name}`)
+const newest = migrations.at(-1)?.version ?? 0
+
 interface Opened {
   database: Database
   drop(): Promise<void>
@@ -180,16 +184,13 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   return (error as AppError).code
 }
 
-const labels = migrations.map((m) => `${String(m.version).padStart(4, '0')}-${m.name}`)
-const newest = migrations.at(-1)?.version
-
 describe.each(backends)('directory store on $name', (backend) => {
   describe('migrate', () => {
     it('applies every migration once; a second run applies nothing', async () => {
       const { database, drop } = await backend.open({ migrate: false })
       try {
         const first = await migrate(database)
-        expect(first.applied).toEqual(labels)
+        expect(first.applied).toEqual(allLabels)
         expect(first.current).toBe(newest)
         const second = await migrate(database)
         expect(second).toEqual({ applied: [], current: newest })
@@ -204,7 +205,7 @@ describe.each(backends)('directory store on $name', (backend) => {
       const { a, b, drop } = await backend.openTwice()
       try {
         const [ra, rb] = await Promise.all([migrate(a), migrate(b)])
-        expect([...ra.applied, ...rb.applied].sort()).toEqual(labels)
+        expect([...ra.applied, ...rb.applied].sort()).toEqual(allLabels)
         expect(ra.current).toBe(newest)
         expect(rb.current).toBe(newest)
         const rows = await queryRows<{ n: number }>(a.db, sql`select count(*)::int as n from schema_migrations`)

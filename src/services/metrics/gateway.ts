@@ -87,7 +87,7 @@ export class GatewayMetrics {
     'Alert warnings logged since start',
     ['kind'],
   )
-  private readonly cpu = this.registry.gauge('process_cpu_seconds_total', 'User and system CPU time of the process')
+  private readonly cpu = this.registry.counter('process_cpu_seconds_total', 'User and system CPU time of the process')
   private readonly rss = this.registry.gauge('process_resident_memory_bytes', 'Resident memory')
   private readonly heap = this.registry.gauge('nodejs_heap_used_bytes', 'V8 heap in use')
   private readonly started = this.registry.gauge('process_start_time_seconds', 'Start of the process (Unix time)')
@@ -107,7 +107,7 @@ export class GatewayMetrics {
     this.registry.collect(() => this.collectQueues())
     this.registry.collect(async () => {
       const usage = process.cpuUsage()
-      this.cpu.set({}, (usage.user + usage.system) / 1e6)
+      this.cpu.setTotal({}, (usage.user + usage.system) / 1e6)
       const mem = process.memoryUsage()
       this.rss.set({}, mem.rss)
       this.heap.set({}, mem.heapUsed)

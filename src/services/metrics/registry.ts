@@ -58,6 +58,11 @@ abstract class Metric {
 }
 
 export class Counter extends Metric {
+  /** For a total kept elsewhere that only grows (the process's CPU time): copied at scrape time. */
+  setTotal(labels: Labels, value: number): void {
+    this.series.set(this.key(labels), { labels: { ...labels }, value })
+  }
+
   inc(labels: Labels = {}, by = 1): void {
     const k = this.key(labels)
     const s = this.series.get(k)

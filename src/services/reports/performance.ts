@@ -3,6 +3,7 @@
  * (store/evaluation-store.ts) over the case rows; JSON or CSV.
  */
 import { z } from 'zod'
+import { cstDate } from '../../domain/calendar.js'
 import { AppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
 import type { EvaluationStore, PerformanceRow, ReportDimension } from '../../ports/evaluation-store.js'
@@ -54,14 +55,29 @@ export function toInstant(v: string): Date {
 /** At most this long a period: a report is for a month, a quarter, a year. */
 const MAX_DAYS = 3 * 366
 
+/** The calendar month before `now`'s, in CST: the default period ("which districts were late last month"). */
+export function lastMonth(now: Date): { from: string; to: string } {
+  const [y, m] = cstDate(now).split('-').map(Number) as [number, number]
+  const pad = (n: number) => String(n).padStart(2, '0')
+  const first = (year: number, month: number) => `${year}-${pad(month)}-01`
+  return { from: m === 1 ? first(y - 1, 12) : first(y, m - 1), to: first(y, m) }
+}
+
 export async function performanceReport(
   caller: Caller,
   store: Pick<EvaluationStore, 'performance'>,
-  q: { from: string; to: string; by: ReportDimension },
+  q: { from?: string | undefined; to?: string | undefined; by: ReportDimension },
+  now: Date,
 ): Promise<PerformanceReport> {
   requireAdmin(caller)
-  const from = toInstant(q.from)
-  const to = toInstant(q.to)
+  if ((q.from === undefined) !== (q.to === undefined)) {
+    throw new AppError('validation_failed', 'give both from and to, or neither (last month)', {
+      errors: [{ path: q.from === undefined ? 'from' : 'to', message: 'required with the other one' }],
+    })
+  }
+  const period = q.from !== undefined && q.to !== undefined ? { from: q.from, to: q.to } : lastMonth(now)
+  const from = toInstant(period.from)
+  const to = toInstant(period.to)
   if (!(from < to)) {
     throw new AppError('validation_failed', 'from must be before to', {
       errors: [{ path: 'to', message: `${q.to} is not after ${q.from}` }],

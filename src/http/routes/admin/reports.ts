@@ -17,14 +17,15 @@ const performance = createRoute({
   security: [{ bearer: [] }],
   summary: 'Performance figures (考评) per region, department, item, scope, mode or window; CSV with Accept: text/csv',
   description:
-    '`from` (inclusive) and `to` (exclusive) are dates (midnight in China Standard Time) or instants with an offset. ' +
+    '`from` (inclusive) and `to` (exclusive) are dates (midnight in China Standard Time) or instants with an offset; ' +
+    'both omitted: last calendar month. ' +
     'Volume and supplement rounds count cases submitted in the period; completed, on-time, handling times, ' +
     'rejections and ratings count what happened in it; overdueNow counts open overdue cases whenever submitted. ' +
     'Handling times are working days of the deadline clock (suspensions not counted). Child cases count, parents do not.',
   request: {
     query: z.strictObject({
-      from: ReportInstant,
-      to: ReportInstant,
+      from: ReportInstant.optional(),
+      to: ReportInstant.optional(),
       by: ReportBy.default('region'),
     }),
   },
@@ -42,7 +43,7 @@ const performance = createRoute({
 
 export function registerReports(api: Api, deps: HttpDeps) {
   api.openapi(performance, async (c) => {
-    const report = await performanceReport(c.get('caller'), deps.reports, c.req.valid('query'))
+    const report = await performanceReport(c.get('caller'), deps.reports, c.req.valid('query'), deps.clock.now())
     if (/\btext\/csv\b/i.test(c.req.header('accept') ?? '')) {
       const name = `performance-${report.by}-${report.from.slice(0, 10)}.csv`
       return c.body(reportCsv(report), 200, {

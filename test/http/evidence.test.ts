@@ -206,6 +206,22 @@ describe('evidence bundle', () => {
       'expected',
     ],
     [
+      'assertion swapped for another submission’s',
+      (b, other) => {
+        b.submission.assertion = other.submission.assertion
+      },
+      'submission.assertion.bsh',
+      'expected',
+    ],
+    [
+      'recognition swapped for another case’s',
+      (b, other) => {
+        b.recognition = other.recognition
+      },
+      'recognition.sub',
+      'expected',
+    ],
+    [
       'result tampered',
       (b) => {
         const r = b.result as NonNullable<EvidenceBundle['result']>

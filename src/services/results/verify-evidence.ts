@@ -153,6 +153,7 @@ export function verifyEvidence(input: unknown, trusted: Jwks | null = null): Evi
       if (!(aud === b.gateway || (Array.isArray(aud) && aud.includes(b.gateway))))
         fail(`${where}.aud`, `is ${JSON.stringify(aud)}, not ${b.gateway}`)
       expectClaim(where, a, 'htm', 'POST')
+      expectClaim(where, a, 'htu', '/v1/cases')
       expectClaim(where, a, 'bsh', b.submission.bodyHash)
     }
   } else if (b.submission.by.startsWith('client:')) {

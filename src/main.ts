@@ -20,7 +20,7 @@ import { startDispatchWorker } from './queue/workers/dispatch.js'
 import { startEventWorker } from './queue/workers/events.js'
 import { clientKeysFrom } from './security/client-keys.js'
 import { JwksFetcher } from './security/jwks-fetch.js'
-import { KeyRevocations, withRevocations } from './security/key-revocations.js'
+import { KeyRevocations, revokedKeysIn, withRevocations } from './security/key-revocations.js'
 import { type KeySet, loadKeySet } from './security/keys.js'
 import { IdentityVault, loadIdentityKey } from './security/pii.js'
 import { RedisReplayGuard } from './security/replay.js'
@@ -265,7 +265,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     auth: {
       audience: config.gateway.id,
       clock,
-      clients: withRevocations(clientKeys, revocations),
+      clients: withRevocations(clientKeys, async (id) => revokedKeysIn(await jwksOf(id))),
       replay: new RedisReplayGuard(redis, config.redis.queuePrefix, () => clock.now().getTime()),
       tokens,
       sessions: {

@@ -2,6 +2,7 @@
  * Keys revoked as compromised, as the running gateway sees them (the rule is domain/key-revocation.ts):
  * a short-lived cache of the store, and the client keys with each client's revoked keys.
  */
+import { type Jwks, jwkRevokedAt } from '../domain/key-revocation.js'
 import type { KeyRevocation, KeyRevocationStore } from '../ports/key-revocation-store.js'
 import type { ClientKeys } from './assertion.js'
 
@@ -58,14 +59,30 @@ export class KeyRevocations {
   }
 }
 
-/** The client keys, each client with its revoked keys (which the assertion check then refuses). */
-export function withRevocations(clients: ClientKeys, revocations: KeyRevocations): ClientKeys {
+/**
+ * The client keys, each client with its revoked keys (which the assertion check then refuses): those
+ * recorded here and those its own published JWKS marks with `revokedAt`, as `revokedKeysOf` gives them.
+ */
+export function withRevocations(
+  clients: ClientKeys,
+  revokedKeysOf: (clientId: string) => Promise<ReadonlyMap<string, Date>>,
+): ClientKeys {
   return {
     async client(id) {
       const found = await clients.client(id)
       if (!found) return null
-      const revoked = await revocations.of(id)
+      const revoked = await revokedKeysOf(id)
       return revoked.size ? { ...found, revokedKeys: revoked } : found
     },
   }
+}
+
+/** kid → revocation time of the keys a (marked) JWKS carries with `revokedAt`. */
+export function revokedKeysIn(jwks: Jwks | null): ReadonlyMap<string, Date> {
+  const out = new Map<string, Date>()
+  for (const k of jwks?.keys ?? []) {
+    const at = jwkRevokedAt(k)
+    if (at && typeof k.kid === 'string') out.set(k.kid, at)
+  }
+  return out
 }

@@ -206,6 +206,22 @@ describe('evidence bundle', () => {
       'expected',
     ],
     [
+      'assertion swapped for another submission’s',
+      (b, other) => {
+        b.submission.assertion = other.submission.assertion
+      },
+      'submission.assertion.bsh',
+      'expected',
+    ],
+    [
+      'recognition swapped for another case’s',
+      (b, other) => {
+        b.recognition = other.recognition
+      },
+      'recognition.sub',
+      'expected',
+    ],
+    [
       'result tampered',
       (b) => {
         const r = b.result as NonNullable<EvidenceBundle['result']>
@@ -224,6 +240,14 @@ describe('evidence bundle', () => {
       },
       'signature',
       'signature does not verify',
+    ],
+    [
+      'a member added to an event',
+      (b) => {
+        ;(b.events[0] as Record<string, unknown>).note = 'approved by phone'
+      },
+      'events',
+      'differs from what the gateway signed',
     ],
     [
       'case status edited',
@@ -265,6 +289,13 @@ describe('evidence bundle', () => {
     const out2 = await cli(forged, '--jwks', jwksFile)
     expect(out2.code).toBe(1)
     expect(wheres(out2.verdict)).toEqual(expect.arrayContaining(['keys', 'result']))
+  })
+
+  it('a number no canonical JSON can hold (1e400 reads as Infinity) is a problem, not a crash', async () => {
+    const edited = JSON.parse(JSON.stringify(bundle).replace('"seq":1,', '"seq":1,"big":1e400,'))
+    const verdict = verifyEvidence(edited, await trustedJwks())
+    expect(verdict.valid).toBe(false)
+    expect(verdict.problems[0]?.where).toBe('(bundle)')
   })
 
   it('checked against another gateway’s keys, the bundle is refused', async () => {
@@ -317,5 +348,12 @@ describe('evidence bundle', () => {
     expect(b.result).toMatchObject({ issuer: 'gw-test', attested: true })
     const verdict = verifyEvidence(b, await trustedJwks())
     expect(verdict.problems).toEqual([])
+  })
+})
+
+describe('verify-evidence on what is not a bundle', () => {
+  it('answers with problems, never throws', () => {
+    expect(verifyEvidence(null).problems[0]?.where).toBe('(bundle)')
+    expect(verifyEvidence({ format: 'tongban-evidence/1' }).valid).toBe(false)
   })
 })

@@ -67,6 +67,13 @@ export function verifyEvidence(input: unknown, trusted: Jwks | null = null): Evi
   }
   const b = parsed.data
   const fail = (where: string, problem: string) => problems.push({ where, problem })
+  try {
+    // JSON can hold what canonical JSON cannot (1e400 parses as Infinity): such a bundle is not one we signed.
+    evidenceDigests(input as EvidenceBundle)
+  } catch (e) {
+    fail('(bundle)', `cannot be serialised canonically: ${(e as Error).message}`)
+    return verdict(b)
+  }
 
   /** The candidate keys of `issuer` under `kid`: the gateway's from `trusted` when given. */
   const keysOf = (issuer: string, kid: string): VerificationKey[] => {
@@ -111,7 +118,8 @@ export function verifyEvidence(input: unknown, trusted: Jwks | null = null): Evi
   if (outer) {
     expectClaim('signature', outer, 'iss', b.gateway)
     expectClaim('signature', outer, 'sub', b.case.id)
-    const { digest, sections } = evidenceDigests(b)
+    // Over the document as given, not as parsed: a member added anywhere counts as an edit too.
+    const { digest, sections } = evidenceDigests(input as EvidenceBundle)
     const signed = (outer.sections ?? {}) as Record<string, unknown>
     for (const s of EVIDENCE_SECTIONS) {
       if (signed[s] !== sections[s]) fail(s, 'differs from what the gateway signed')
@@ -145,6 +153,7 @@ export function verifyEvidence(input: unknown, trusted: Jwks | null = null): Evi
       if (!(aud === b.gateway || (Array.isArray(aud) && aud.includes(b.gateway))))
         fail(`${where}.aud`, `is ${JSON.stringify(aud)}, not ${b.gateway}`)
       expectClaim(where, a, 'htm', 'POST')
+      expectClaim(where, a, 'htu', '/v1/cases')
       expectClaim(where, a, 'bsh', b.submission.bodyHash)
     }
   } else if (b.submission.by.startsWith('client:')) {

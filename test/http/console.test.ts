@@ -177,6 +177,59 @@ describe('console sign-in', () => {
   })
 })
 
+describe('console control room', () => {
+  it('every page renders for an admin, with what the API holds', async () => {
+    await t.client('xiangyang-sys', ['420600'])
+    const { b } = await signIn(t.adminToken)
+    const pages: [string, string[]][] = [
+      ['/console/admin', ['协议', '死信']],
+      ['/console/admin/agreements', ['xiang-shi-sui-shen', '路由中版本']],
+      ['/console/admin/agreements/xiang-shi-sui-shen', ['编辑为新版本', 'data-version="1"']],
+      ['/console/admin/regions', ['Z42030001', '十堰经济技术开发区']],
+      ['/console/admin/regions?q=%E7%A5%9E%E5%86%9C%E6%9E%B6', ['429021']],
+      ['/console/admin/bindings', ['manual', '正常']],
+      ['/console/admin/clients', ['xiangyang-sys', '420600']],
+      ['/console/admin/tokens', ['ZW-KSTB-01', '签发']],
+      ['/console/admin/dead-letters', ['没有死信']],
+    ]
+    for (const [path, texts] of pages) {
+      const res = await b.get(path)
+      const page = await res.text()
+      expect(res.status, path).toBe(200)
+      expect(res.headers.get('content-security-policy'), path).toContain("default-src 'self'")
+      expect(page, path).not.toMatch(/<script(?![^>]*\bsrc=)/)
+      for (const text of texts) expect(page, `${path}: ${text}`).toContain(text)
+    }
+  })
+
+  it('issues a token shown once, and refuses an agreement edit that config check refuses', async () => {
+    const { b } = await signIn(t.adminToken)
+    const csrf = csrfOf(await (await b.get('/console/admin/tokens')).text())
+    const issued = await (
+      await b.post('/console/admin/tokens', {
+        _csrf: csrf,
+        role: 'operator',
+        region: '420303',
+        window: 'ZW-NEW',
+        name: '新窗口',
+      })
+    ).text()
+    const token = /id="new-token">(tbp_[^<]+)</.exec(issued)?.[1]
+    expect(token).toMatch(/^tbp_/)
+    const fresh = await signIn(token!)
+    expect(fresh.res.headers.get('location')).toBe('/console/new')
+
+    const edit = await b.post('/console/admin/agreements/xiang-shi-sui-shen/versions', {
+      _csrf: csrf,
+      document: '{"id":',
+    })
+    expect(edit.status).toBe(422)
+    expect(await edit.text()).toContain('不是有效的 JSON')
+    const versions = await t.admin('GET', '/v1/admin/agreements/xiang-shi-sui-shen/versions')
+    expect(versions.body.versions).toHaveLength(1)
+  })
+})
+
 describe('console workbench', () => {
   it('submits a case through the notice form; the receipt has the id and a QR code; another window cannot open it', async () => {
     const { b } = await signIn(op.token)

@@ -76,6 +76,7 @@ function nav(caller: PersonCaller, current: string | undefined): Html {
       ? [
           ['/console/admin', '总览'],
           ['/console/admin/agreements', '协议'],
+          ['/console/admin/regions', '区划'],
           ['/console/admin/bindings', '对接绑定'],
           ['/console/admin/clients', '系统客户端'],
           ['/console/admin/tokens', '人员令牌'],

@@ -3,6 +3,7 @@
  * a revoked token, the window's visibility, and a case submitted through the workbench's forms.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { hukouSpouse, residentId } from '../fixtures/cases.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
 
@@ -342,5 +343,59 @@ describe('console workbench: a one-thing bundle', () => {
     expect(stored.body.children).toHaveLength(5)
     const detail = await (await b.get(`/console/cases/${id}`)).text()
     expect(detail).toContain('子办件')
+  })
+})
+
+describe('console case actions', () => {
+  it('the window ticks off what the processing side asked for, and the case is accepted again', async () => {
+    const xiangyang = await t.client('xiangyang-sup', ['420600'])
+    const created = await op.call('POST', '/v1/cases', hukouSpouse({ agent: undefined }), {
+      'idempotency-key': 'sup-1',
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    const id = created.body.case.id
+    await recordGatewayEvent(t.runtime.deps.cases, id, 'dispatched')
+    for (const event of [
+      { type: 'accepted' },
+      {
+        type: 'supplement_requested',
+        data: {
+          materials: [{ code: 'marriage-certificate', name: '结婚证', note: '复印件不清晰' }],
+          dueDate: '2026-10-10',
+        },
+      },
+    ]) {
+      const res = await xiangyang.call('POST', `/v1/cases/${id}/events`, event)
+      expect(res.status, JSON.stringify(res.body)).toBe(201)
+    }
+    const { b } = await signIn(op.token)
+    const page = await (await b.get(`/console/cases/${id}`)).text()
+    expect(page).toContain('name="code.marriage-certificate"')
+    expect(page).toContain('复印件不清晰')
+    expect(page).toContain('2026-10-10')
+    expect(page).not.toContain('登记结果已交付')
+    const res = await b.post(`/console/cases/${id}/events`, {
+      _csrf: csrfOf(page),
+      type: 'supplement_provided',
+      'code.marriage-certificate': '1',
+      note: '已补交清晰复印件',
+    })
+    expect(res.status, await res.clone().text()).toBe(303)
+    expect(res.headers.get('location')).toBe(`/console/cases/${id}?done=supplement_provided`)
+    const events = (await t.admin('GET', `/v1/cases/${id}/events`)).body.events
+    expect(events.at(-1)).toMatchObject({
+      type: 'supplement_provided',
+      data: { materials: [{ code: 'marriage-certificate' }], note: '已补交清晰复印件' },
+    })
+    expect((await t.admin('GET', `/v1/cases/${id}`)).body.status).toBe('accepted')
+    // An event the status does not allow any more: the API's refusal is shown, nothing recorded.
+    const again = await b.post(`/console/cases/${id}/events`, {
+      _csrf: csrfOf(page),
+      type: 'supplement_provided',
+      'code.marriage-certificate': '1',
+    })
+    expect(again.status).toBe(409)
+    expect(await again.text()).toContain('role="alert"')
+    expect((await t.admin('GET', `/v1/cases/${id}/events`)).body.events).toHaveLength(events.length)
   })
 })

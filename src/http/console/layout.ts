@@ -132,7 +132,7 @@ ${body}
 
 /** A problem from the API, shown above a form. */
 export function problemBox(
-  problem: { detail?: string; title?: string; errors?: { path: string; message: string }[] } | null,
+  problem: { status?: number; detail?: string; title?: string; errors?: { path: string; message: string }[] } | null,
 ): Html {
   if (!problem) return html``
   return html`<div class="alert error" role="alert">

@@ -3,6 +3,7 @@
  * a revoked token, the window's visibility, and a case submitted through the workbench's forms.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { hukouSpouse, residentId } from '../fixtures/cases.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
 
@@ -177,6 +178,59 @@ describe('console sign-in', () => {
   })
 })
 
+describe('console control room', () => {
+  it('every page renders for an admin, with what the API holds', async () => {
+    await t.client('xiangyang-sys', ['420600'])
+    const { b } = await signIn(t.adminToken)
+    const pages: [string, string[]][] = [
+      ['/console/admin', ['协议', '死信']],
+      ['/console/admin/agreements', ['xiang-shi-sui-shen', '路由中版本']],
+      ['/console/admin/agreements/xiang-shi-sui-shen', ['编辑为新版本', 'data-version="1"']],
+      ['/console/admin/regions', ['Z42030001', '十堰经济技术开发区']],
+      ['/console/admin/regions?q=%E7%A5%9E%E5%86%9C%E6%9E%B6', ['429021']],
+      ['/console/admin/bindings', ['manual', '正常']],
+      ['/console/admin/clients', ['xiangyang-sys', '420600']],
+      ['/console/admin/tokens', ['ZW-KSTB-01', '签发']],
+      ['/console/admin/dead-letters', ['没有死信']],
+    ]
+    for (const [path, texts] of pages) {
+      const res = await b.get(path)
+      const page = await res.text()
+      expect(res.status, path).toBe(200)
+      expect(res.headers.get('content-security-policy'), path).toContain("default-src 'self'")
+      expect(page, path).not.toMatch(/<script(?![^>]*\bsrc=)/)
+      for (const text of texts) expect(page, `${path}: ${text}`).toContain(text)
+    }
+  })
+
+  it('issues a token shown once, and refuses an agreement edit that config check refuses', async () => {
+    const { b } = await signIn(t.adminToken)
+    const csrf = csrfOf(await (await b.get('/console/admin/tokens')).text())
+    const issued = await (
+      await b.post('/console/admin/tokens', {
+        _csrf: csrf,
+        role: 'operator',
+        region: '420303',
+        window: 'ZW-NEW',
+        name: '新窗口',
+      })
+    ).text()
+    const token = /id="new-token">(tbp_[^<]+)</.exec(issued)?.[1]
+    expect(token).toMatch(/^tbp_/)
+    const fresh = await signIn(token!)
+    expect(fresh.res.headers.get('location')).toBe('/console/new')
+
+    const edit = await b.post('/console/admin/agreements/xiang-shi-sui-shen/versions', {
+      _csrf: csrf,
+      document: '{"id":',
+    })
+    expect(edit.status).toBe(422)
+    expect(await edit.text()).toContain('不是有效的 JSON')
+    const versions = await t.admin('GET', '/v1/admin/agreements/xiang-shi-sui-shen/versions')
+    expect(versions.body.versions).toHaveLength(1)
+  })
+})
+
 describe('console workbench', () => {
   it('submits a case through the notice form; the receipt has the id and a QR code; another window cannot open it', async () => {
     const { b } = await signIn(op.token)
@@ -289,5 +343,59 @@ describe('console workbench: a one-thing bundle', () => {
     expect(stored.body.children).toHaveLength(5)
     const detail = await (await b.get(`/console/cases/${id}`)).text()
     expect(detail).toContain('子办件')
+  })
+})
+
+describe('console case actions', () => {
+  it('the window ticks off what the processing side asked for, and the case is accepted again', async () => {
+    const xiangyang = await t.client('xiangyang-sup', ['420600'])
+    const created = await op.call('POST', '/v1/cases', hukouSpouse({ agent: undefined }), {
+      'idempotency-key': 'sup-1',
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    const id = created.body.case.id
+    await recordGatewayEvent(t.runtime.deps.cases, id, 'dispatched')
+    for (const event of [
+      { type: 'accepted' },
+      {
+        type: 'supplement_requested',
+        data: {
+          materials: [{ code: 'marriage-certificate', name: '结婚证', note: '复印件不清晰' }],
+          dueDate: '2026-10-10',
+        },
+      },
+    ]) {
+      const res = await xiangyang.call('POST', `/v1/cases/${id}/events`, event)
+      expect(res.status, JSON.stringify(res.body)).toBe(201)
+    }
+    const { b } = await signIn(op.token)
+    const page = await (await b.get(`/console/cases/${id}`)).text()
+    expect(page).toContain('name="code.marriage-certificate"')
+    expect(page).toContain('复印件不清晰')
+    expect(page).toContain('2026-10-10')
+    expect(page).not.toContain('登记结果已交付')
+    const res = await b.post(`/console/cases/${id}/events`, {
+      _csrf: csrfOf(page),
+      type: 'supplement_provided',
+      'code.marriage-certificate': '1',
+      note: '已补交清晰复印件',
+    })
+    expect(res.status, await res.clone().text()).toBe(303)
+    expect(res.headers.get('location')).toBe(`/console/cases/${id}?done=supplement_provided`)
+    const events = (await t.admin('GET', `/v1/cases/${id}/events`)).body.events
+    expect(events.at(-1)).toMatchObject({
+      type: 'supplement_provided',
+      data: { materials: [{ code: 'marriage-certificate' }], note: '已补交清晰复印件' },
+    })
+    expect((await t.admin('GET', `/v1/cases/${id}`)).body.status).toBe('accepted')
+    // An event the status does not allow any more: the API's refusal is shown, nothing recorded.
+    const again = await b.post(`/console/cases/${id}/events`, {
+      _csrf: csrfOf(page),
+      type: 'supplement_provided',
+      'code.marriage-certificate': '1',
+    })
+    expect(again.status).toBe(409)
+    expect(await again.text()).toContain('role="alert"')
+    expect((await t.admin('GET', `/v1/cases/${id}/events`)).body.events).toHaveLength(events.length)
   })
 })

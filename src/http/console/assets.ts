@@ -59,6 +59,7 @@ ol.timeline li::before { content:""; position:absolute; left:-.5rem; top:.75rem;
 .diff .removed { background:#fdeceb; }
 .diff .added { background:#e3f5e8; }
 form.inline { display:inline; }
+label.inline-label { display:inline; font-weight:400; }
 fieldset { border:1px solid var(--line); border-radius:4px; margin:1rem 0; padding:.5rem 1rem 1rem; }
 legend { font-weight:700; padding:0 .35rem; }
 .pager { display:flex; gap:1rem; margin:1rem 0; }

@@ -58,6 +58,9 @@ export interface Region {
   name: string
   level: string
   parent: string | null
+  status?: string
+  successors?: string[]
+  tags?: string[]
 }
 export type Case = z.infer<typeof CaseView>
 export type CaseEvent = z.infer<typeof EventView>

@@ -9,6 +9,7 @@ import { consoleCss, consoleJs } from './assets.js'
 import { registerAdminPages } from './pages/admin.js'
 import { registerCasePages } from './pages/cases.js'
 import { loginRoutes } from './pages/login.js'
+import { registerReceipt } from './pages/receipt.js'
 import { registerWorkbench } from './pages/workbench.js'
 import { signedIn } from './session.js'
 
@@ -31,6 +32,7 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
     signedIn(wrap, ({ c, caller }) => c.redirect(caller.role === 'admin' ? '/console/admin' : '/console/new', 303)),
   )
   registerWorkbench(api, wrap, deps)
+  registerReceipt(api, wrap, deps)
   registerCasePages(api, wrap, deps)
   registerAdminPages(api, wrap)
 }

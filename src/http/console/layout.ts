@@ -76,6 +76,7 @@ function nav(caller: PersonCaller, current: string | undefined): Html {
       ? [
           ['/console/admin', '总览'],
           ['/console/admin/agreements', '协议'],
+          ['/console/admin/regions', '区划'],
           ['/console/admin/bindings', '对接绑定'],
           ['/console/admin/clients', '系统客户端'],
           ['/console/admin/tokens', '人员令牌'],
@@ -131,7 +132,7 @@ ${body}
 
 /** A problem from the API, shown above a form. */
 export function problemBox(
-  problem: { detail?: string; title?: string; errors?: { path: string; message: string }[] } | null,
+  problem: { status?: number; detail?: string; title?: string; errors?: { path: string; message: string }[] } | null,
 ): Html {
   if (!problem) return html``
   return html`<div class="alert error" role="alert">

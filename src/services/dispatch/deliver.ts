@@ -85,7 +85,14 @@ export async function dispatchCase(
   if (isParentCase(c)) return { kind: 'skipped', reason: 'a parent case is not delivered itself' }
   const region = c.processingRegion as string
   const snap = await deps.cases.directory.snapshot()
-  const policy = (c.agreement && snap.agreements.get(c.agreement.id)?.retryPolicy) || defaultPolicy
+  // The retry policy of the agreement version the case was routed under (a later version applies to new cases).
+  const inForce = c.agreement ? snap.agreements.get(c.agreement.id) : undefined
+  const policy =
+    (c.agreement &&
+      (inForce?.version === c.agreement.version
+        ? inForce.retryPolicy
+        : (await deps.cases.directory.agreement(c.agreement.id, c.agreement.version))?.agreement.retryPolicy)) ||
+    defaultPolicy
   const target = await deps.adapters.resolve(region)
   const deadLetter = async (reason: string, adapter: string) => {
     await deps.deadLetters.add({ caseId, kind: 'dispatch', region, adapter, reason, attempts: attemptsMade + 1 })

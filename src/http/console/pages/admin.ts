@@ -78,6 +78,7 @@ ${diff.body.changes.map((c) => html`<tr><td class="mono">${c.path}</td><td>${{ a
   <p><button type="submit">校验并保存为新版本（草稿）</button></p>
 </form>`,
     '/console/admin/agreements',
+    opts.problem ? (opts.problem.status === 409 ? 409 : 422) : 200,
   )
 }
 
@@ -171,6 +172,33 @@ ${got.body.agreements.map(
       return agreementPage(p, id, {
         done: `第 ${done.body.version} 版已${{ activate: '启用', suspend: '暂停', retire: '废止' }[action]}，新办件按第 ${done.body.inForce ? done.body.version : '（见下表）'} 版路由。`,
       })
+    }),
+  )
+
+  api.get(
+    '/console/admin/regions',
+    admin(async (p) => {
+      const q = p.c.req.query()
+      const params = new URLSearchParams()
+      for (const k of ['q', 'level', 'parent'] as const) if (q[k]) params.set(k, q[k])
+      if (!q.q && !q.parent && !q.level) params.set('parent', '420300')
+      const got = await p.api.regions(params.toString())
+      const levels: Record<string, string> = { province: '省级', prefecture: '地级', county: '县级', zone: '功能区' }
+      const rows = got.ok ? got.body.regions.slice(0, 500) : []
+      return p.render(
+        '区划与功能区',
+        html`<form class="card" method="get" action="/console/admin/regions" role="search"><div class="row">
+  <div><label for="rq">名称或代码</label><input id="rq" name="q" type="search" value="${q.q ?? ''}"></div>
+  <div><label for="rlevel">级别</label><select id="rlevel" name="level"><option value="">全部</option>${Object.entries(levels).map(([k, t]) => html`<option value="${k}"${q.level === k ? html` selected` : ''}>${t}</option>`)}</select></div>
+  <div><label for="rparent">上级代码</label><input id="rparent" name="parent" type="text" value="${q.parent ?? (q.q || q.level ? '' : '420300')}"></div>
+  <div><button type="submit">查询</button></div></div></form>
+${got.ok ? '' : problemBox(got.problem)}
+<div class="table-wrap"><table><thead><tr><th>代码</th><th>名称</th><th>级别</th><th>上级</th><th>状态</th></tr></thead><tbody>
+${rows.map((r) => html`<tr><td class="mono"><a href="/console/admin/regions?parent=${r.code}">${r.code}</a></td><td>${r.name}</td><td>${levels[r.level] ?? r.level}</td><td class="mono">${r.parent ?? ''}</td><td>${r.status === 'retired' ? `已撤销（继承：${(r.successors ?? []).join('、')}）` : '有效'}</td></tr>`)}
+</tbody></table></div>${got.ok && got.body.regions.length > rows.length ? html`<p class="muted">仅显示前 ${rows.length} 条，请缩小范围。</p>` : ''}
+<p class="muted">区划和事项随配置目录发布（<code>tongban seed</code>）；协议在“协议”页按版本修改。</p>`,
+        '/console/admin/regions',
+      )
     }),
   )
 

@@ -88,7 +88,7 @@ ${rows.map(
   )
 }
 
-function actionForms(p: PageContext, c: Case, events: { type: string }[]): Html {
+function actionForms(p: PageContext, c: Case, events: { type: string; data: Record<string, unknown> }[]): Html {
   const state = {
     status: c.status as CaseStatus,
     mode: c.mode as Mode,
@@ -113,14 +113,22 @@ function actionForms(p: PageContext, c: Case, events: { type: string }[]): Html 
         html`<div class="row"><div><label for="carrier">寄递单位</label><input id="carrier" name="carrier" type="text" required></div><div><label for="trackingNumber">运单号</label><input id="trackingNumber" name="trackingNumber" type="text" required pattern="[A-Za-z0-9-]{4,40}"></div></div>`,
       ),
     )
-  if (allowed.has('supplement_provided'))
+  if (allowed.has('supplement_provided')) {
+    // What the processing side asked for, to tick off; free codes for anything else.
+    const asked = events.filter((e) => e.type === 'supplement_requested').at(-1)?.data
+    const wanted = Array.isArray(asked?.materials)
+      ? (asked.materials as { code?: unknown; name?: unknown; note?: unknown }[])
+      : []
     parts.push(
       form(
         'supplement_provided',
         '提交补正材料',
-        html`<label for="codes">补正材料编码（逗号分隔）</label><input id="codes" name="codes" type="text" required><label for="note">说明</label><input id="note" name="note" type="text">`,
+        html`${asked?.dueDate ? html`<p>补正期限：<strong>${String(asked.dueDate)}</strong></p>` : ''}
+${wanted.map((m, i) => html`<div><input id="sup-${i}" type="checkbox" name="code.${String(m.code)}" value="1"> <label for="sup-${i}" class="inline-label">${String(m.name ?? m.code)}${m.note ? `（${String(m.note)}）` : ''}</label></div>`)}
+<label for="codes">其他材料编码（逗号分隔，可选）</label><input id="codes" name="codes" type="text"><label for="note">说明</label><input id="note" name="note" type="text">`,
       ),
     )
+  }
   if (allowed.has('result_delivered'))
     parts.push(
       form(
@@ -166,10 +174,14 @@ function eventData(f: Record<string, string>): Record<string, unknown> {
       return { carrier: s('carrier'), trackingNumber: s('trackingNumber') }
     case 'supplement_provided':
       return {
-        materials: s('codes')
-          .split(/[,，\s]+/)
-          .filter(Boolean)
-          .map((code) => ({ code })),
+        materials: [
+          ...Object.keys(f)
+            .filter((k) => k.startsWith('code.') && f[k] === '1')
+            .map((k) => k.slice(5)),
+          ...s('codes')
+            .split(/[,，\s]+/)
+            .filter(Boolean),
+        ].map((code) => ({ code })),
         ...(s('note') ? { note: s('note') } : {}),
       }
     case 'result_delivered':
@@ -237,7 +249,13 @@ ${
 <h2>窗口操作</h2>
 ${actionForms(p, c, evs)}`,
     '/console/cases',
+    problem ? refusalStatus(problem.status) : 200,
   )
+}
+
+/** The page's status for a refusal by the API: the same class of answer. */
+function refusalStatus(status: number | undefined): 400 | 403 | 409 | 422 {
+  return status === 403 || status === 409 || status === 422 ? status : 400
 }
 
 export function registerCasePages(api: Api, wrap: Wrap, deps: HttpDeps): void {

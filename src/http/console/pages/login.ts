@@ -23,7 +23,13 @@ function safeNext(next: string | undefined): string | null {
   return next && /^\/console(\/[\w\-/.%?=&]*)?$/.test(next) && !next.startsWith('//') ? next : null
 }
 
-function loginPage(c: Context<AppEnv>, message: string | null, status: 200 | 401 | 403 = 200, next = '') {
+function loginPage(
+  c: Context<AppEnv>,
+  message: string | null,
+  status: 200 | 401 | 403 = 200,
+  next = '',
+  info: string | null = null,
+) {
   const csrf = randomBytes(18).toString('base64url')
   setSessionCookie(c, LOGIN_CSRF_COOKIE, csrf)
   return c.html(
@@ -31,6 +37,7 @@ function loginPage(c: Context<AppEnv>, message: string | null, status: 200 | 401
       { title: '登录', caller: null },
       html`<form class="card" method="post" action="/console/login">
   ${message ? html`<p class="alert error" role="alert">${message}</p>` : ''}
+  ${info ? html`<p class="alert info" role="status">${info}</p>` : ''}
   <input type="hidden" name="_csrf" value="${csrf}">
   <input type="hidden" name="next" value="${next}">
   <label for="token">人员令牌</label>
@@ -50,8 +57,8 @@ export function loginRoutes(sessions: SessionDeps) {
       const live = await sessionOf(sessions, getCookie(c, SESSION_COOKIE))
       if (live) return c.redirect(live.caller.role === 'admin' ? '/console/admin' : '/console/new', 303)
       const q = c.req.query()
-      const message = q.expired === '1' ? '登录已超时或已退出，请重新登录。' : q.bye ? null : null
-      return loginPage(c, message, 200, safeNext(q.next) ?? '')
+      const message = q.expired === '1' ? '登录已超时，请重新登录。' : null
+      return loginPage(c, message, 200, safeNext(q.next) ?? '', q.bye === '1' ? '您已退出登录。' : null)
     },
     async submit(c: Context<AppEnv>) {
       const body = await c.req.parseBody()

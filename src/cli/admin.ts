@@ -217,15 +217,17 @@ export async function auditCommand(args: string[]): Promise<number> {
 
 /** `keys revoke` (this gateway's key, or a client's with `--client`) and `keys revocations`. */
 async function keyRevocationCommand(sub: 'revoke' | 'revocations', rest: string[]): Promise<number> {
+  // A kid is a base64url thumbprint and may begin with '-': the word after `revoke` is the kid, whatever it looks like.
+  const kidFirst = sub === 'revoke' && rest[0] !== undefined && !/^--(at|client|reason)(=|$)/.test(rest[0])
   const { values, positionals } = parseArgs({
-    args: rest,
+    args: kidFirst ? rest.slice(1) : rest,
     allowPositionals: true,
     options: { at: { type: 'string' }, client: { type: 'string' }, reason: { type: 'string' } },
   })
   let body: RevokeKeyBody | null = null
   if (sub === 'revoke') {
     const parsed = RevokeKeyBody.safeParse({
-      kid: positionals[0],
+      kid: kidFirst ? rest[0] : positionals[0],
       revokedAt: values.at,
       ...(values.client ? { issuer: values.client } : {}),
       ...(values.reason ? { reason: values.reason } : {}),

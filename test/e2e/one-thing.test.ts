@@ -8,6 +8,8 @@
  * handle it. Both gateways are real `tongban serve` processes with their own databases.
  */
 import { createHash } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { elderlyCareHome, files } from '../fixtures/one-thing.js'
 import { sqlQuery } from '../helpers/db.js'
@@ -21,7 +23,7 @@ import {
   tokenAt,
   typesOf,
 } from '../helpers/federation.js'
-import { stopAllGateways } from '../helpers/process.js'
+import { runCli, stopAllGateways } from '../helpers/process.js'
 import { waitFor as waitUntil } from '../helpers/wait.js'
 
 const cleanups: Cleanups = []
@@ -190,10 +192,14 @@ describe('开养老院 submitted once at a 张湾区 window, children in 张湾�
       for (const c of children) if (!(await typesOf(shiyan, c.id, window)).includes('dispatched')) return false
       return true
     })
-    for (const id of local) {
-      const events = (await call(shiyan, 'GET', `/v1/cases/${id}/events`, undefined, window)).body.events
-      expect(events[1]).toMatchObject({ type: 'dispatched', data: { adapter: 'manual' } })
+    // One intake wrote every child (one instant); each went out through its own region's adapter.
+    const submittedAt = new Set<string>()
+    for (const c of children) {
+      const events = (await call(shiyan, 'GET', `/v1/cases/${c.id}/events`, undefined, window)).body.events
+      submittedAt.add(events[0].at)
+      if (c.id !== food) expect(events[1]).toMatchObject({ type: 'dispatched', data: { adapter: 'manual' } })
     }
+    expect(submittedAt.size).toBe(1)
     const sent = (await call(shiyan, 'GET', `/v1/cases/${food}/events`, undefined, window)).body.events[1]
     expect(sent).toMatchObject({ type: 'dispatched', data: { adapter: 'peer' } })
     const remote: string = sent.data.remoteRef
@@ -426,6 +432,29 @@ describe('开养老院 submitted once at a 张湾区 window, children in 张湾�
       const v = (await call(xiangyang, 'GET', `/v1/cases/${remote}`, undefined, xyStaff)).body
       return v.status === 'result_delivered'
     })
+    // One rating for the whole thing.
+    const rated = await call(
+      shiyan,
+      'POST',
+      `/v1/cases/${parentId}/events`,
+      { type: 'rated', data: { score: 5 } },
+      window,
+    )
+    expect(rated.status, JSON.stringify(rated.body)).toBe(201)
+
+    // The evidence of the parent, of 襄阳's child at 十堰 and of 襄阳's own case verifies offline.
+    for (const [side, caseId, token] of [
+      [shiyan, parentId, window],
+      [shiyan, food, window],
+      [xiangyang, remote, xyStaff],
+    ] as const) {
+      const bundle = await call(side, 'GET', `/v1/cases/${caseId}/evidence`, undefined, token)
+      expect(bundle.status, JSON.stringify(bundle.body)).toBe(200)
+      const file = path.join(side.dir, `evidence-${caseId}.json`)
+      await writeFile(file, JSON.stringify(bundle.body))
+      const checked = await runCli(['verify-evidence', file, '--jwks', `${side.gw.url}/.well-known/jwks.json`])
+      expect(checked.code, checked.stdout + checked.stderr).toBe(0)
+    }
   }, 180_000)
 
   it('a file whose bytes do not match its SHA-256 is refused by the receiving gateway, and stored nowhere there', async () => {
@@ -475,6 +504,10 @@ describe('开养老院 submitted once at a 张湾区 window, children in 张湾�
       [hash],
     )
     expect(row?.n).toBe(0)
+    // The other parts went out all the same, each on its own.
+    for (const c of created.body.case.children as { id: string }[]) {
+      if (c.id !== food) expect(await typesOf(shiyan, c.id, window)).toContain('dispatched')
+    }
     // The parent shows which part waits for an admin's re-drive.
     expect((await call(shiyan, 'GET', `/v1/cases/${created.body.case.id}`, undefined, window)).body.status).toBe(
       'delivery_failed',

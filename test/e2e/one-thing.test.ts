@@ -37,6 +37,8 @@ let zwStaff: string
 let xyStaff: string
 /** A 茅箭区 window at 十堰: a party to nothing here. */
 let maojian: string
+/** 襄阳 at 十堰's gateway (acting for 420600 there, as 襄阳's gateway client does). */
+let xyAtShiyan: string
 
 /** Waits for a background effect; on a timeout, prints the gateways' warnings and errors to tell why. */
 const waitFor = <T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 20_000) =>
@@ -75,11 +77,12 @@ beforeAll(async () => {
   ;[shiyan, xiangyang] = await Promise.all([startSide('gw-420300', cleanups), startSide('gw-420600', cleanups)])
   await pairShiyanXiangyang(shiyan, xiangyang)
   // 襄阳's own region keeps the shipped default binding (`manual`): its staff record their part at its gateway.
-  ;[window, zwStaff, maojian, xyStaff] = await Promise.all([
+  ;[window, zwStaff, maojian, xyStaff, xyAtShiyan] = await Promise.all([
     tokenAt(shiyan, 'operator', '420303', 'ZW-ZH-01', '王窗口'),
     tokenAt(shiyan, 'operator', '420303', 'ZW-BM-01', '张湾区审批'),
     tokenAt(shiyan, 'operator', '420302', 'MJ-ZH-01', '茅箭窗口'),
     tokenAt(xiangyang, 'operator', '420600', 'XY-SCJ-01', '襄阳市场监管'),
+    tokenAt(shiyan, 'operator', '420600', 'XY-AT-SY', '襄阳（在十堰）'),
   ])
 }, 120_000)
 
@@ -259,6 +262,18 @@ describe('开养老院 submitted once at a 张湾区 window, children in 张湾�
       expect((await call(shiyan, 'GET', `/v1/cases/${id}`, undefined, maojian)).status).toBe(404)
     }
     expect((await download(shiyan, maojian, sha(licence))).status).toBe(404)
+    // 襄阳 at 十堰's gateway: its own child; the parent shows its part only; the others' parts are not found.
+    expect((await call(shiyan, 'GET', `/v1/cases/${food}`, undefined, xyAtShiyan)).status).toBe(200)
+    for (const id of local) {
+      expect((await call(shiyan, 'GET', `/v1/cases/${id}`, undefined, xyAtShiyan)).status).toBe(404)
+    }
+    const parentForXy = await call(shiyan, 'GET', `/v1/cases/${parentId}`, undefined, xyAtShiyan)
+    expect(parentForXy.status).toBe(200)
+    expect(parentForXy.body.children.map((c: { id: string }) => c.id)).toEqual([food])
+    for (const k of Object.keys(parentForXy.body.form)) expect(foodPart.fields.has(k), k).toBe(true)
+    for (const m of parentForXy.body.materials) expect(foodPart.materials.has(m.code), m.code).toBe(true)
+    expect((await download(shiyan, xyAtShiyan, sha(layout))).status).toBe(200)
+    expect((await download(shiyan, xyAtShiyan, sha(articles))).status).toBe(404)
     // The scan is stored once at 十堰, referenced by the four children that ask for it (and the parent).
     const [stored] = await sqlQuery<{ n: number }>(
       shiyan.env.DATABASE_URL as string,
@@ -406,6 +421,10 @@ describe('开养老院 submitted once at a 张湾区 window, children in 张湾�
     const byCase = new Map(issued.results.map((r: any) => [r.case, r.claims]))
     expect(byCase.get(food)).toMatchObject({ iss: 'gw-420600', region: '420600', item: 'food-business-licence' })
     for (const id of local) expect(byCase.get(id)).toMatchObject({ iss: 'gw-420300', region: '420303' })
+    // 襄阳 gets its own licence from the parent, not the other departments' decisions.
+    const xyIssued = await call(shiyan, 'GET', `/v1/cases/${parentId}/result`, undefined, xyAtShiyan)
+    expect(xyIssued.status).toBe(200)
+    expect(xyIssued.body.results.map((r: { case: string }) => r.case)).toEqual([food])
     const done = (await call(shiyan, 'GET', `/v1/cases/${parentId}`, undefined, window)).body
     expect(done).toMatchObject({ status: 'completed', outcome: 'approved' })
     // The parent completed once, after the last child.

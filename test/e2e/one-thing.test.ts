@@ -532,4 +532,44 @@ describe('开养老院 submitted once at a 张湾区 window, children in 张湾�
       'delivery_failed',
     )
   }, 60_000)
+
+  it('withdrawn once on the parent: every part stops, 襄阳’s too', async () => {
+    const created = await call(
+      shiyan,
+      'POST',
+      '/v1/cases',
+      elderlyCareHome({
+        agent: undefined,
+        externalRef: 'ZW-YLY-E2E-3',
+        processingRegions: { 'food-business-licence': '420600' },
+      }),
+      window,
+      { 'idempotency-key': 'e2e-yly-3' },
+    )
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    const children = created.body.case.children as { id: string; item: string }[]
+    const food = children.find((c) => c.item === 'food-business-licence')?.id as string
+    await waitFor('every child dispatched', async () => {
+      for (const c of children) if (!(await typesOf(shiyan, c.id, window)).includes('dispatched')) return false
+      return true
+    })
+    const remote = (await call(shiyan, 'GET', `/v1/cases/${food}/events`, undefined, window)).body.events[1].data
+      .remoteRef as string
+    const withdrawn = await call(
+      shiyan,
+      'POST',
+      `/v1/cases/${created.body.case.id}/events`,
+      { type: 'withdrawn', data: { reason: '申请人撤回' } },
+      window,
+    )
+    expect(withdrawn.status, JSON.stringify(withdrawn.body)).toBe(201)
+    for (const c of children) {
+      expect((await call(shiyan, 'GET', `/v1/cases/${c.id}`, undefined, window)).body.status).toBe('withdrawn')
+    }
+    const there = await waitFor('the withdrawal at 襄阳', async () => {
+      const events = (await call(xiangyang, 'GET', `/v1/cases/${remote}/events`, undefined, xyStaff)).body.events
+      return events.at(-1)?.type === 'withdrawn' ? events.at(-1) : false
+    })
+    expect(there.data).toEqual({ reason: '申请人撤回' })
+  }, 60_000)
 })

@@ -337,6 +337,41 @@ describe('开养老院 submitted once at a 张湾区 window, children in 张湾�
     expect(healthAtXy.status).toBe(200)
     expect(healthAtXy.bytes.equals(health)).toBe(true)
 
+    // --- 补正 from 襄阳: the bundle waits for the applicant while that one department does. ------------------
+    const asked = await call(
+      xiangyang,
+      'POST',
+      `/v1/cases/${remote}/events`,
+      {
+        type: 'supplement_requested',
+        data: { materials: [{ code: 'food-safety-rules', note: '缺少进货查验制度' }], dueDate: cstDay(5) },
+      },
+      xyStaff,
+    )
+    expect(asked.status, JSON.stringify(asked.body)).toBe(201)
+    await waitFor('the request at 十堰', async () => {
+      const v = (await call(shiyan, 'GET', `/v1/cases/${food}`, undefined, window)).body
+      return v.status === 'supplement_requested'
+    })
+    expect((await call(shiyan, 'GET', `/v1/cases/${parentId}`, undefined, window)).body.status).toBe(
+      'supplement_requested',
+    )
+    const rules = files.pdf('食品安全管理制度（修订）')
+    expect((await upload(shiyan, window, rules, 'application/pdf')).status).toBe(201)
+    const answered = await call(
+      shiyan,
+      'POST',
+      `/v1/cases/${food}/events`,
+      { type: 'supplement_provided', data: { materials: [{ code: 'food-safety-rules', sha256: sha(rules) }] } },
+      window,
+    )
+    expect(answered.status, JSON.stringify(answered.body)).toBe(201)
+    expect((await call(shiyan, 'GET', `/v1/cases/${parentId}`, undefined, window)).body.status).toBe('accepted')
+    await waitFor('the revised rules at 襄阳', async () => {
+      const v = (await call(xiangyang, 'GET', `/v1/cases/${remote}`, undefined, xyStaff)).body
+      return v.status === 'accepted' && v.materials.some((m: { sha256?: string }) => m.sha256 === sha(rules))
+    })
+
     // --- 联合踏勘: 消防 and 民政 (养老机构备案) inspect the premises together. ----------------------------------
     const inspection = await call(
       shiyan,

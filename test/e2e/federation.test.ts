@@ -5,85 +5,34 @@
  * status comes back; the window's shipment notice reaches the simulator the other way.
  */
 import { createHash } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSimApp, type RunningSim } from '../../adapters/sim/server.js'
 import { hukouCertificate, hukouSpouse, multiSiteEnterprise } from '../fixtures/cases.js'
-import { scratchDatabase } from '../helpers/db.js'
-import { type Gateway, runCli, startGateway, stopAllGateways } from '../helpers/process.js'
-import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from '../helpers/redis.js'
+import {
+  bind,
+  type Cleanups,
+  call,
+  pairShiyanXiangyang,
+  register,
+  runCleanups,
+  type Side,
+  startSide,
+  typesOf,
+} from '../helpers/federation.js'
+import { runCli, stopAllGateways } from '../helpers/process.js'
 import { waitFor as waitUntil } from '../helpers/wait.js'
 
-const cleanups: (() => Promise<unknown>)[] = []
-
-interface Side {
-  env: Record<string, string>
-  gw: Gateway
-  admin: string
-  dir: string
-}
-
-async function startSide(id: string): Promise<Side> {
-  const db = await scratchDatabase(`fed_${id.replace('-', '_')}`)
-  const dir = await mkdtemp(path.join(tmpdir(), `tongban-fed-${id}-`))
-  const prefix = testQueuePrefix()
-  cleanups.push(
-    () => db.drop(),
-    () => rm(dir, { recursive: true, force: true }),
-    () => cleanQueuePrefix(prefix),
-  )
-  const env = {
-    DATABASE_URL: db.url,
-    TONGBAN_DATA_DIR: dir,
-    QUEUE_PREFIX: prefix,
-    GATEWAY_ID: id,
-    REDIS_URL: testRedisUrl,
-  }
-  const gw = await startGateway(env)
-  const admin = (await runCli(['tokens', 'create', '--role', 'admin'], env)).stdout.trim()
-  return { env, gw, admin, dir }
-}
-
-async function call(
-  side: Side,
-  method: string,
-  p: string,
-  body?: unknown,
-  token = side.admin,
-  headers: Record<string, string> = {},
-) {
-  const res = await fetch(`${side.gw.url}${p}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  })
-  const text = await res.text()
-  return { status: res.status, body: text ? (JSON.parse(text) as any) : undefined }
-}
-
-/** Registers `who` (its JWKS fetched from its own endpoint) as a client of `at` acting for `regions`. */
-async function register(at: Side, clientId: string, jwksUrl: string, regions: string[]) {
-  const jwks = await (await fetch(jwksUrl)).json()
-  const file = path.join(at.dir, `${clientId}.jwks.json`)
-  await writeFile(file, JSON.stringify(jwks))
-  const res = await runCli(['clients', 'add', '--id', clientId, '--regions', regions.join(','), '--jwks', file], at.env)
-  expect(res.code, res.stderr).toBe(0)
-}
+const cleanups: Cleanups = []
 
 let shiyan: Side
 let xiangyang: Side
 let sim: RunningSim
 let operator: string
 
-const typesOf = async (side: Side, id: string, token?: string) =>
-  ((await call(side, 'GET', `/v1/cases/${id}/events`, undefined, token)).body?.events ?? []).map(
-    (e: { type: string }) => e.type,
-  )
-
 beforeAll(async () => {
-  ;[shiyan, xiangyang] = await Promise.all([startSide('gw-420300'), startSide('gw-420600')])
+  ;[shiyan, xiangyang] = await Promise.all([startSide('gw-420300', cleanups), startSide('gw-420600', cleanups)])
   const simApp = createSimApp({
     port: 0,
     simId: 'sim-420600',
@@ -98,25 +47,8 @@ beforeAll(async () => {
   sim = await simApp.start()
   cleanups.push(() => sim.close())
   // Each gateway knows the other as a client acting for the other's regions; 襄阳 knows its simulator.
-  await register(xiangyang, 'gw-420300', `${shiyan.gw.url}/.well-known/jwks.json`, ['420300'])
-  await register(shiyan, 'gw-420600', `${xiangyang.gw.url}/.well-known/jwks.json`, ['420600'])
+  await pairShiyanXiangyang(shiyan, xiangyang)
   await register(xiangyang, 'sim-420600', `${sim.url}/.well-known/jwks.json`, ['420600'])
-  const bind = async (side: Side, region: string, adapter: string, settings: Record<string, unknown>) => {
-    const res = await call(side, 'PUT', `/v1/admin/bindings/${region}`, { adapter, settings })
-    expect(res.status, JSON.stringify(res.body)).toBe(200)
-  }
-  await bind(shiyan, '420600', 'peer', {
-    baseUrl: xiangyang.gw.url,
-    gatewayId: 'gw-420600',
-    clientId: 'gw-420300',
-    allowPrivateAddresses: true,
-  })
-  await bind(xiangyang, '420300', 'peer', {
-    baseUrl: shiyan.gw.url,
-    gatewayId: 'gw-420300',
-    clientId: 'gw-420600',
-    allowPrivateAddresses: true,
-  })
   await bind(xiangyang, '420600', 'sim', { baseUrl: sim.url })
   operator = (
     await runCli(
@@ -128,7 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopAllGateways()
-  for (const c of cleanups.reverse()) await c().catch(() => {})
+  await runCleanups(cleanups)
 }, 60_000)
 
 const waitFor = <T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 20_000) => waitUntil(what, f, ms)

@@ -327,6 +327,38 @@ describe('evidence bundle', () => {
     }
   })
 
+  it('a completed parent’s bundle verifies: it has no result of its own, its children’s bundles have theirs', async () => {
+    const res = await shiyan.call(
+      'POST',
+      '/v1/cases',
+      JSON.stringify(multiSiteEnterprise({ sites: ['420600', '421300'], externalRef: 'EV-multi-done' })),
+      { 'idempotency-key': 'ev-multi-done' },
+    )
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    const parentId = res.body.case.id as string
+    for (const child of res.body.case.children as { id: string; processingRegion: string }[]) {
+      await recordGatewayEvent(t.runtime.deps.cases, child.id, 'dispatched', { adapter: 'manual' }, {})
+      const staff = await t.operator(child.processingRegion, `EV-${child.processingRegion}`)
+      expect((await staff.call('POST', `/v1/cases/${child.id}/events`, { type: 'accepted' })).status).toBe(201)
+      const decided = await staff.call('POST', `/v1/cases/${child.id}/result`, {
+        outcome: 'approved',
+        decision: { number: `EV-${child.processingRegion}`, date: '2026-09-29' },
+        trust: 'B',
+      })
+      expect(decided.status, JSON.stringify(decided.body)).toBe(201)
+    }
+    const parent = await evidence(parentId)
+    expect(parent.events.map((e) => e.type)).toContain('completed')
+    expect(parent.result).toBeNull()
+    const jwks = await trustedJwks()
+    expect(verifyEvidence(parent, jwks).problems).toEqual([])
+    for (const child of parent.case.children) {
+      const b = await evidence(child)
+      expect(b.result).not.toBeNull()
+      expect(verifyEvidence(b, jwks).problems).toEqual([])
+    }
+  })
+
   it('a window’s case has no assertion; a gateway-attested result binds to it the same way', async () => {
     const window = await t.operator('420303', 'ZW-EV')
     const res = await window.call('POST', '/v1/cases', hukouCertificate({ externalRef: 'EV-window' }), {

@@ -621,3 +621,63 @@ describe('联合踏勘: POST /v1/cases/{id}/inspections', () => {
     expect((await maojian.call('POST', `/v1/cases/${id}/inspections`, body)).status).toBe(404)
   })
 })
+
+describe('each department sees its own part of a bundle', () => {
+  it('a processing party of one child sees the parent with that child only, its fields and materials only', async () => {
+    const { id, child, children } = await elderlyCase({ processingRegions: { 'food-business-licence': '420600' } })
+    const food = child('food-business-licence')
+    const parent = await xiangyang.call('GET', `/v1/cases/${id}`)
+    expect(parent.status, JSON.stringify(parent.body)).toBe(200)
+    expect(parent.body.children.map((c: { id: string }) => c.id)).toEqual([food])
+    expect(Object.keys(parent.body.form).sort()).toEqual(
+      [
+        'applicantName',
+        'applicantPhone',
+        'businessAddress',
+        'businessArea',
+        'enterpriseName',
+        'foodBusinessCategory',
+        'foodBusinessItems',
+        'legalRepresentative',
+      ].sort(),
+    )
+    expect(parent.body.materials.map((m: { code: string }) => m.code).sort()).toEqual(
+      [
+        'business-licence',
+        'food-premises-layout',
+        'food-safety-manager-proof',
+        'food-safety-rules',
+        'legal-rep-id',
+      ].sort(),
+    )
+    // The origin window sees the whole of it.
+    const whole = (await window.call('GET', `/v1/cases/${id}`)).body
+    expect(whole.children).toHaveLength(5)
+    expect(whole.form).toHaveProperty('bedCount')
+    // The other children are not found; its own is.
+    expect((await xiangyang.call('GET', `/v1/cases/${food}`)).status).toBe(200)
+    for (const c of children.filter((k) => k.id !== food)) {
+      expect((await xiangyang.call('GET', `/v1/cases/${c.id}`)).status).toBe(404)
+    }
+  })
+
+  it('once issued, a processing party gets its own child’s result from the parent, the origin every result', async () => {
+    const { id, children } = await elderlyCase({ processingRegions: { 'food-business-licence': '420600' } })
+    for (const c of children) {
+      const side = c.item === 'food-business-licence' ? xiangyang : window
+      expect((await side.call('POST', `/v1/cases/${c.id}/events`, { type: 'accepted', data: {} })).status).toBe(201)
+      const r = await side.call('POST', `/v1/cases/${c.id}/result`, {
+        outcome: 'approved',
+        decision: { number: `D-${c.item}`, date: '2026-09-29' },
+        trust: 'B',
+      })
+      expect(r.status, JSON.stringify(r.body)).toBe(201)
+    }
+    const all = await window.call('GET', `/v1/cases/${id}/result`)
+    expect(all.status, JSON.stringify(all.body)).toBe(200)
+    expect(all.body.results).toHaveLength(5)
+    const own = await xiangyang.call('GET', `/v1/cases/${id}/result`)
+    expect(own.status, JSON.stringify(own.body)).toBe(200)
+    expect(own.body.results.map((r: { item: string }) => r.item)).toEqual(['food-business-licence'])
+  })
+})

@@ -3,7 +3,7 @@
 import type { z } from 'zod'
 import { AppError } from '../../errors.js'
 import type { CaseRecord } from '../../ports/case-store.js'
-import { isAdmin, requireVisible, sidesOf, visibleRegions } from '../authz.js'
+import { actsFor, isAdmin, requireVisible, sidesOf, visibleRegions } from '../authz.js'
 import type { VerbContext } from '../context.js'
 import type { CaseView, ListCasesQuery } from './schemas.js'
 import { toCaseView, toEventView } from './view.js'
@@ -23,14 +23,41 @@ export async function loadVisibleCase({ caller, deps }: VerbContext, id: string)
   return { record, children, sides, snap }
 }
 
+/**
+ * The children of a parent that the caller may see: all of them for the origin side and admins; for a
+ * processing party (who sees the parent to schedule joint inspections, say), only the children it processes:
+ * each department sees its own part of the bundle, never the others'.
+ */
+export function visibleChildren(ctx: VerbContext, loaded: Awaited<ReturnType<typeof loadVisibleCase>>): CaseRecord[] {
+  const { children, sides, snap } = loaded
+  if (sides.origin || isAdmin(ctx.caller)) return children
+  return children.filter((k) => k.processingRegion !== null && actsFor(ctx.caller, k.processingRegion, snap.regions))
+}
+
 export async function getCase(ctx: VerbContext, id: string): Promise<CaseView> {
-  const { record, children, snap } = await loadVisibleCase(ctx, id)
+  const loaded = await loadVisibleCase(ctx, id)
+  const { record, children, sides, snap } = loaded
+  let shown = record
+  let parts = children
+  if (record.parentId === null && children.length && !sides.origin && !isAdmin(ctx.caller)) {
+    // A processing party sees the parent with its own children only, and of the one form and the materials
+    // submitted once only what those children's items ask for.
+    parts = visibleChildren(ctx, loaded)
+    const items = parts.flatMap((k) => (k.item ? [snap.items.get(k.item)] : [])).filter((i) => i !== undefined)
+    const fields = new Set(items.flatMap((i) => i.formFields.map((f) => f.name)))
+    const materials = new Set(items.flatMap((i) => i.materials.map((m) => m.code)))
+    shown = {
+      ...record,
+      form: Object.fromEntries(Object.entries(record.form).filter(([k]) => fields.has(k))),
+      materials: record.materials.filter((m) => materials.has(String(m.code))),
+    }
+  }
   return toCaseView(
-    record,
+    shown,
     ctx.caller,
     snap.regions,
     ctx.deps.vault,
-    record.parentId === null && children.length ? children : undefined,
+    record.parentId === null && children.length ? parts : undefined,
     ctx.deps.clock.now(),
   )
 }

@@ -95,9 +95,10 @@ export async function forwardEvent(
   const remoteRef = direction === 'to_processing' ? (c.remoteRef as string) : (c.externalRef as string)
   const target = await deps.adapters.resolve(region)
   if (!target) return { kind: 'dead', reason: `no binding covers region ${region}` }
-  // What this gateway added for its own records (the window that posted it) is not part of the event
-  // the other side accepts (PROTOCOL §4 event bodies are strict).
-  const { window: _window, ...data } = event.data
+  // What this gateway added for its own records (the window that posted it, the parent case whose
+  // bundle-wide event reached this child) is not part of the event the other side accepts (PROTOCOL §4
+  // event bodies are strict; a peer refused a bundle's hand-over or withdrawal with 400 otherwise).
+  const { window: _window, parent: _parent, ...data } = event.data
   try {
     const ctx = { idempotencyKey: `${caseId}-${seq}`, signal }
     if (event.type === 'completed') {

@@ -15,7 +15,7 @@ import type { ResultStore } from '../../ports/result-store.js'
 import { applicantIdHash } from '../../security/pii.js'
 import type { IssuerJwks, ResultKeys } from '../../security/result-keys.js'
 import { appendCaseEvent } from '../cases/gateway-events.js'
-import { loadVisibleCase } from '../cases/read.js'
+import { loadVisibleCase, visibleChildren } from '../cases/read.js'
 import { actorOf } from '../cases/view.js'
 import type { VerbContext } from '../context.js'
 import { verifyResult } from './verify.js'
@@ -178,8 +178,11 @@ const issued: ReadonlySet<string> = new Set(['completed', 'result_delivered', 'c
  * child has completed (before that, none: they are issued together).
  */
 export async function getResult(ctx: VerbContext, rd: ResultDeps, caseId: string) {
-  const { record, children } = await loadVisibleCase(ctx, caseId)
+  const loaded = await loadVisibleCase(ctx, caseId)
+  const { record } = loaded
   if (isParentCase(record)) {
+    // Each processing party gets its own children's results only (the origin side and admins: all of them).
+    const children = visibleChildren(ctx, loaded)
     if (!issued.has(record.status)) {
       throw new AppError(
         'not_found',

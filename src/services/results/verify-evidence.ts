@@ -242,7 +242,8 @@ export function verifyEvidence(input: unknown, trusted: Jwks | null = null): Evi
       }
     }
     if (problems.length === beforeResult) checked.push('the result and its binding to the case')
-  } else if (b.events.some((e) => e.type === 'completed')) {
+  } else if (b.events.some((e) => e.type === 'completed') && b.case.children.length === 0) {
+    // A parent (a thing or multi_site case) completes with its children's results, each in its child's bundle.
     fail('result', 'missing, but the case is completed')
   }
 

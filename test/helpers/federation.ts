@@ -1,0 +1,128 @@
+/**
+ * Two real `tongban serve` processes on loopback that know each other through `peer` bindings, for end-to-end
+ * tests: 十堰 (gw-420300, where the windows are) and 襄阳 (gw-420600). Each side has its own database, data
+ * directory and queue prefix; each is registered at the other as a system client acting for its regions.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { expect } from 'vitest'
+import { scratchDatabase } from './db.js'
+import { type Gateway, runCli, startGateway } from './process.js'
+import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from './redis.js'
+
+export interface Side {
+  env: Record<string, string>
+  gw: Gateway
+  /** An admin token of this side. */
+  admin: string
+  dir: string
+}
+
+/** Things to undo after the file's tests, newest first (`runCleanups`). */
+export type Cleanups = (() => Promise<unknown>)[]
+
+export async function startSide(id: string, cleanups: Cleanups, extraEnv: Record<string, string> = {}): Promise<Side> {
+  const db = await scratchDatabase(`fed_${id.replace('-', '_')}`)
+  const dir = await mkdtemp(path.join(tmpdir(), `tongban-fed-${id}-`))
+  const prefix = testQueuePrefix()
+  cleanups.push(
+    () => db.drop(),
+    () => rm(dir, { recursive: true, force: true }),
+    () => cleanQueuePrefix(prefix),
+  )
+  const env = {
+    DATABASE_URL: db.url,
+    TONGBAN_DATA_DIR: dir,
+    QUEUE_PREFIX: prefix,
+    GATEWAY_ID: id,
+    REDIS_URL: testRedisUrl,
+    ...extraEnv,
+  }
+  const gw = await startGateway(env)
+  const admin = (await runCli(['tokens', 'create', '--role', 'admin'], env)).stdout.trim()
+  return { env, gw, admin, dir }
+}
+
+export async function runCleanups(cleanups: Cleanups): Promise<void> {
+  for (const c of cleanups.reverse()) await c().catch(() => {})
+  cleanups.length = 0
+}
+
+/** A JSON call to a side (`token` defaults to its admin); the body parsed, or undefined when empty. */
+export async function call(
+  side: Side,
+  method: string,
+  p: string,
+  body?: unknown,
+  token = side.admin,
+  headers: Record<string, string> = {},
+) {
+  const res = await fetch(`${side.gw.url}${p}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  })
+  const text = await res.text()
+  return { status: res.status, body: text ? (JSON.parse(text) as any) : undefined }
+}
+
+/** Registers a client (its JWKS fetched from `jwksUrl`) at `at`, acting for `regions`. */
+export async function register(at: Side, clientId: string, jwksUrl: string, regions: string[]): Promise<void> {
+  const jwks = await (await fetch(jwksUrl)).json()
+  const file = path.join(at.dir, `${clientId}.jwks.json`)
+  await writeFile(file, JSON.stringify(jwks))
+  const res = await runCli(['clients', 'add', '--id', clientId, '--regions', regions.join(','), '--jwks', file], at.env)
+  expect(res.code, res.stderr).toBe(0)
+}
+
+/** Binds `region` at `side` to an adapter (admin API). */
+export async function bind(side: Side, region: string, adapter: string, settings: Record<string, unknown>) {
+  const res = await call(side, 'PUT', `/v1/admin/bindings/${region}`, { adapter, settings })
+  expect(res.status, JSON.stringify(res.body)).toBe(200)
+}
+
+/**
+ * Makes 十堰 and 襄阳 peers: each registered at the other as a client acting for its city, and each city bound
+ * to the other's gateway through the `peer` adapter.
+ */
+export async function pairShiyanXiangyang(shiyan: Side, xiangyang: Side): Promise<void> {
+  await register(xiangyang, 'gw-420300', `${shiyan.gw.url}/.well-known/jwks.json`, ['420300'])
+  await register(shiyan, 'gw-420600', `${xiangyang.gw.url}/.well-known/jwks.json`, ['420600'])
+  await bind(shiyan, '420600', 'peer', {
+    baseUrl: xiangyang.gw.url,
+    gatewayId: 'gw-420600',
+    clientId: 'gw-420300',
+    allowPrivateAddresses: true,
+  })
+  await bind(xiangyang, '420300', 'peer', {
+    baseUrl: shiyan.gw.url,
+    gatewayId: 'gw-420300',
+    clientId: 'gw-420600',
+    allowPrivateAddresses: true,
+  })
+}
+
+/** A person's token at a side (`tongban tokens create`). */
+export async function tokenAt(
+  side: Side,
+  role: 'operator' | 'admin',
+  region?: string,
+  window?: string,
+  name?: string,
+): Promise<string> {
+  const args = ['tokens', 'create', '--role', role]
+  if (region) args.push('--region', region)
+  if (window) args.push('--window', window)
+  if (name) args.push('--name', name)
+  const res = await runCli(args, side.env)
+  expect(res.code, res.stderr).toBe(0)
+  return res.stdout.trim()
+}
+
+/** The event types of a case's timeline at a side. */
+export async function typesOf(side: Side, id: string, token?: string): Promise<string[]> {
+  return ((await call(side, 'GET', `/v1/cases/${id}/events`, undefined, token)).body?.events ?? []).map(
+    (e: { type: string }) => e.type,
+  )
+}

@@ -41,7 +41,7 @@ export const jobs = {
    */
   'case.deadline': {
     schema: z
-      .object({ caseId: z.string().min(1), kind: z.enum(['warning', 'overdue']), at: z.iso.datetime() })
+      .object({ caseId: z.string().min(1), kind: z.enum(['warning', 'overdue', 'materials']), at: z.iso.datetime() })
       .strict(),
     opts: {
       attempts: 50,

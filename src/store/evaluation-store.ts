@@ -152,12 +152,18 @@ export class PgEvaluationStore implements EvaluationStore {
   }
 
   async gauges(): Promise<CaseGauges> {
-    const [byStatus, overdue, deadLetters, deliveries] = await Promise.all([
+    const [byStatus, overdue, materials, deadLetters, deliveries] = await Promise.all([
       this.database.query<{ status: string; scope: string; mode: string; n: number }>(
         'select status, scope, mode, count(*)::int as n from cases group by 1, 2, 3 order by 1, 2, 3',
         [],
       ),
       this.database.query<{ n: number }>(`select count(*)::int as n from cases where ${openOverdue}`, []),
+      this.database.query<{ n: number }>(
+        `select count(*)::int as n from cases
+          where supply_by is not null and materials_reported_for = supply_by and cardinality(outstanding_materials) > 0
+            and status not in ('rejected', 'completed', 'result_delivered', 'closed', 'withdrawn', 'delivery_failed')`,
+        [],
+      ),
       this.database.query<{ region: string; kind: string; n: number }>(
         'select region, kind, count(*)::int as n from dead_letters where redriven_at is null group by 1, 2 order by 1, 2',
         [],
@@ -173,6 +179,7 @@ export class PgEvaluationStore implements EvaluationStore {
     return {
       byStatus: byStatus.map((r) => ({ status: r.status, scope: r.scope, mode: r.mode, count: Number(r.n) })),
       overdueOpen: Number(overdue[0]?.n ?? 0),
+      materialsOverdueOpen: Number(materials[0]?.n ?? 0),
       openDeadLetters: deadLetters.map((r) => ({ region: r.region, kind: r.kind, count: Number(r.n) })),
       deliveries: deliveries.map((r) => ({
         region: r.region,

@@ -41,9 +41,25 @@ const figures = /* sql */ `
   percentile_cont(0.9) within group (order by handling_days) filter (where ${inPeriod('completed_at')}) as p90_days,
   count(*) filter (where ${openOverdue})::int as overdue_now,
   count(*) filter (where ${inPeriod('rejected_at')})::int as rejections,
-  coalesce(sum(supplement_rounds) filter (where ${inPeriod('created_at')}), 0)::int as supplement_rounds,
-  count(rating) filter (where ${inPeriod('rated_at')})::int as ratings,
-  avg(rating) filter (where ${inPeriod('rated_at')}) as avg_rating`
+  coalesce(sum(supplement_rounds) filter (where ${inPeriod('created_at')}), 0)::int as supplement_rounds`
+
+/**
+ * Ratings given in the period, per group. A bundle (thing, multi-site) is rated once, on its parent; the
+ * children are the cases handled, so the parent's score counts for its children's groups, once per group
+ * however many of its children the group holds (a child's own rating, if it has one, stands for it).
+ */
+const ratings = (key: string) => `r as (
+  select key, count(*)::int as ratings, avg(rating) as avg_rating
+    from (select distinct key, source, rating from (
+            select ${key} as key, id as source, rating from cases
+             where processing_region is not null and rating is not null and ${inPeriod('rated_at')}
+            union all
+            select c.${key}, p.id, p.rating from cases p join cases c on c.parent_id = p.id
+             where p.processing_region is null and p.rating is not null and c.rating is null
+               and ${inPeriod('p.rated_at')}) given) distinct_given
+   group by key)`
+/** Groups match on their key, null included (e.g. an item without a department). */
+const sameKey = (a: string, b: string) => `coalesce(${a}, '') = coalesce(${b}, '')`
 
 /** Cases that count for anything in the period; each branch has its index. */
 const relevant = `processing_region is not null and (${inPeriod('created_at')} or ${inPeriod('completed_at')}
@@ -100,9 +116,12 @@ export function reportSql(by: ReportDimension): string {
                               count(*) filter (where ${collected})::int as collected_by_others
                          from cases where ${relevant} group by 1),
                  o as (select origin_region as key, count(*)::int as collected_for_others
-                         from cases where processing_region is not null and ${collected} group by 1)
-            select f.*, coalesce(o.collected_for_others, 0) as collected_for_others, coalesce(f.key, o.key) as key
-              from f full join o on o.key = f.key order by coalesce(f.key, o.key)`
+                         from cases where processing_region is not null and ${collected} group by 1),
+                 ${ratings('processing_region')}
+            select f.*, coalesce(o.collected_for_others, 0) as collected_for_others,
+                   coalesce(r.ratings, 0) as ratings, r.avg_rating, coalesce(f.key, o.key, r.key) as key
+              from f full join o on o.key = f.key full join r on r.key = coalesce(f.key, o.key)
+             order by coalesce(f.key, o.key, r.key)`
   }
   if (by === 'window') {
     // A window's region is where its cases start; 被代收: other windows' cases processed in that region.
@@ -111,12 +130,20 @@ export function reportSql(by: ReportDimension): string {
                               count(*) filter (where ${collected})::int as collected_for_others
                          from cases where agent_window is not null and ${relevant} group by 1),
                  b as materialized (select processing_region as region, agent_window, count(*)::int as n
-                         from cases where processing_region is not null and ${collected} group by 1, 2)
+                         from cases where processing_region is not null and ${collected} group by 1, 2),
+                 ${ratings('agent_window')}
             select f.*, coalesce((select sum(b.n) from b where b.region = f.region and b.agent_window <> f.key), 0)
-                     as collected_by_others
-              from f order by 1`
+                     as collected_by_others,
+                   coalesce(r.ratings, 0) as ratings, r.avg_rating, coalesce(f.key, r.key) as key
+              from f full join r on r.key = f.key
+             where coalesce(f.key, r.key) is not null
+             order by coalesce(f.key, r.key)`
   }
-  return `select ${keyColumn[by]} as key, ${figures} from cases where ${relevant} group by 1 order by 1`
+  return `with f as (select ${keyColumn[by]} as key, ${figures} from cases where ${relevant} group by 1),
+               ${ratings(keyColumn[by])}
+          select f.*, coalesce(r.ratings, 0) as ratings, r.avg_rating, coalesce(f.key, r.key) as key
+            from f full join r on ${sameKey('f.key', 'r.key')}
+           order by coalesce(f.key, r.key)`
 }
 
 export class PgEvaluationStore implements EvaluationStore {

@@ -41,23 +41,26 @@ const figures = /* sql */ `
   percentile_cont(0.9) within group (order by handling_days) filter (where ${inPeriod('completed_at')}) as p90_days,
   count(*) filter (where ${openOverdue})::int as overdue_now,
   count(*) filter (where ${inPeriod('rejected_at')})::int as rejections,
-  coalesce(sum(supplement_rounds) filter (where ${inPeriod('created_at')}), 0)::int as supplement_rounds`
+  coalesce(sum(supplement_rounds) filter (where ${inPeriod('created_at')}), 0)::int as supplement_rounds,
+  count(rating) filter (where ${inPeriod('rated_at')})::int as own_ratings,
+  sum(rating) filter (where ${inPeriod('rated_at')}) as own_rating_sum`
 
 /**
- * Ratings given in the period, per group. A bundle (thing, multi-site) is rated once, on its parent; the
- * children are the cases handled, so the parent's score counts for its children's groups, once per group
- * however many of its children the group holds (a child's own rating, if it has one, stands for it).
+ * Ratings of bundles given in the period, per group. A bundle (thing, multi-site) is rated once, on its
+ * parent; the children are the cases handled, so the parent's score counts for its children's groups, once
+ * per group however many of its children the group holds (a child rated on its own counts as itself, in
+ * `figures`). Parents are few: this reads the parents rated in the period and their children by index.
  */
-const ratings = (key: string) => `r as (
-  select key, count(*)::int as ratings, avg(rating) as avg_rating
-    from (select distinct key, source, rating from (
-            select ${key} as key, id as source, rating from cases
-             where processing_region is not null and rating is not null and ${inPeriod('rated_at')}
-            union all
-            select c.${key}, p.id, p.rating from cases p join cases c on c.parent_id = p.id
-             where p.processing_region is null and p.rating is not null and c.rating is null
-               and ${inPeriod('p.rated_at')}) given) distinct_given
+const bundleRatings = (key: string) => `r as (
+  select key, count(*)::int as n, sum(rating) as s
+    from (select distinct c.${key} as key, p.id, p.rating from cases p join cases c on c.parent_id = p.id
+           where p.processing_region is null and p.rating is not null and c.rating is null
+             and ${inPeriod('p.rated_at')}) given
    group by key)`
+/** A group's ratings: its cases' own, and the bundles' (`f` the figures, `r` the bundle ratings). */
+const ratingColumns = `coalesce(f.own_ratings, 0) + coalesce(r.n, 0) as ratings,
+  (coalesce(f.own_rating_sum, 0) + coalesce(r.s, 0))::float8 / nullif(coalesce(f.own_ratings, 0) + coalesce(r.n, 0), 0)
+    as avg_rating`
 /** Groups match on their key, null included (e.g. an item without a department). */
 const sameKey = (a: string, b: string) => `coalesce(${a}, '') = coalesce(${b}, '')`
 
@@ -117,9 +120,9 @@ export function reportSql(by: ReportDimension): string {
                          from cases where ${relevant} group by 1),
                  o as (select origin_region as key, count(*)::int as collected_for_others
                          from cases where processing_region is not null and ${collected} group by 1),
-                 ${ratings('processing_region')}
+                 ${bundleRatings('processing_region')}
             select f.*, coalesce(o.collected_for_others, 0) as collected_for_others,
-                   coalesce(r.ratings, 0) as ratings, r.avg_rating, coalesce(f.key, o.key, r.key) as key
+                   ${ratingColumns}, coalesce(f.key, o.key, r.key) as key
               from f full join o on o.key = f.key full join r on r.key = coalesce(f.key, o.key)
              order by coalesce(f.key, o.key, r.key)`
   }
@@ -131,17 +134,17 @@ export function reportSql(by: ReportDimension): string {
                          from cases where agent_window is not null and ${relevant} group by 1),
                  b as materialized (select processing_region as region, agent_window, count(*)::int as n
                          from cases where processing_region is not null and ${collected} group by 1, 2),
-                 ${ratings('agent_window')}
+                 ${bundleRatings('agent_window')}
             select f.*, coalesce((select sum(b.n) from b where b.region = f.region and b.agent_window <> f.key), 0)
                      as collected_by_others,
-                   coalesce(r.ratings, 0) as ratings, r.avg_rating, coalesce(f.key, r.key) as key
+                   ${ratingColumns}, coalesce(f.key, r.key) as key
               from f full join r on r.key = f.key
              where coalesce(f.key, r.key) is not null
              order by coalesce(f.key, r.key)`
   }
   return `with f as (select ${keyColumn[by]} as key, ${figures} from cases where ${relevant} group by 1),
-               ${ratings(keyColumn[by])}
-          select f.*, coalesce(r.ratings, 0) as ratings, r.avg_rating, coalesce(f.key, r.key) as key
+               ${bundleRatings(keyColumn[by])}
+          select f.*, ${ratingColumns}, coalesce(f.key, r.key) as key
             from f full join r on ${sameKey('f.key', 'r.key')}
            order by coalesce(f.key, r.key)`
 }

@@ -1,13 +1,12 @@
 /** Reading cases and their timelines: visible to the origin and processing parties only (others: 404). */
 
 import type { z } from 'zod'
-import { isParentCase } from '../../domain/bundle.js'
 import { AppError } from '../../errors.js'
 import type { CaseRecord } from '../../ports/case-store.js'
 import { isAdmin, requireVisible, sidesOf, visibleRegions } from '../authz.js'
 import type { VerbContext } from '../context.js'
 import type { CaseView, ListCasesQuery } from './schemas.js'
-import { toCaseView, toDeadlineView, toEventView } from './view.js'
+import { toCaseView, toEventView } from './view.js'
 
 /** Loads a case the caller may see, with its children and which sides the caller is on. */
 export async function loadVisibleCase({ caller, deps }: VerbContext, id: string) {
@@ -26,18 +25,14 @@ export async function loadVisibleCase({ caller, deps }: VerbContext, id: string)
 
 export async function getCase(ctx: VerbContext, id: string): Promise<CaseView> {
   const { record, children, snap } = await loadVisibleCase(ctx, id)
-  const now = ctx.deps.clock.now()
-  const view = toCaseView(
+  return toCaseView(
     record,
     ctx.caller,
     snap.regions,
     ctx.deps.vault,
     record.parentId === null && children.length ? children : undefined,
-    now,
+    ctx.deps.clock.now(),
   )
-  // A parent has no clock of its own: its children's run (its due date is the latest of theirs).
-  const clock = isParentCase(record) ? null : await ctx.deps.cases.clock(record.id)
-  return { ...view, deadline: clock && toDeadlineView(clock, record.status, snap.calendar, now) }
 }
 
 export async function listCases(ctx: VerbContext, q: z.infer<typeof ListCasesQuery>) {

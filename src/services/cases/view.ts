@@ -1,13 +1,10 @@
-import type { WorkCalendar } from '../../domain/calendar.js'
-import { type DeadlineClock, usedDays } from '../../domain/deadline.js'
-import { type CaseStatus, isFinal } from '../../domain/lifecycle.js'
 import type { RegionIndex } from '../../domain/regions.js'
 import type { Caller } from '../../ports/callers.js'
 import type { CaseEvent, CaseRecord } from '../../ports/case-store.js'
 import type { IdentityVault } from '../../security/pii.js'
 import { sidesOf } from '../authz.js'
 import { materialsOverdue } from './outstanding.js'
-import type { CaseDeadline, CaseView } from './schemas.js'
+import type { CaseView } from './schemas.js'
 
 /**
  * The API representation of a case. The identity number is decrypted only for the parties' systems
@@ -74,41 +71,6 @@ export function toCaseView(
           })),
         }
       : {}),
-  }
-}
-
-const round = (n: number) => Math.round(n * 1000) / 1000
-const iso = (d: Date | null) => d?.toISOString() ?? null
-
-/** The clock of a case at `now` (null until it started with a time limit). */
-export function toDeadlineView(
-  clock: DeadlineClock,
-  status: CaseStatus,
-  calendar: WorkCalendar,
-  now: Date,
-): CaseDeadline | null {
-  if (clock.acceptedAt === null || clock.budgetDays === null) return null
-  const finished = isFinal(status) || clock.completedAt !== null || clock.rejectedAt !== null
-  const state = finished ? 'finished' : clock.runningSince !== null ? 'running' : 'stopped'
-  const used = clock.handlingDays ?? usedDays(clock, calendar, now)
-  const late =
-    clock.overdueAt !== null ||
-    (finished ? clock.onTime === false : state === 'running' && clock.dueAt !== null && now > clock.dueAt)
-  return {
-    state,
-    acceptedAt: clock.acceptedAt.toISOString(),
-    dueDate: clock.dueDate,
-    dueAt: iso(clock.dueAt),
-    warnPercent: clock.warnPercent,
-    warnAt: iso(clock.warnAt),
-    warnedAt: iso(clock.warnedAt),
-    overdueAt: iso(clock.overdueAt),
-    budgetDays: round(clock.budgetDays),
-    usedDays: round(used),
-    leftDays: round(clock.budgetDays - used),
-    overdue: late,
-    handlingDays: clock.handlingDays === null ? null : round(clock.handlingDays),
-    onTime: clock.onTime,
   }
 }
 

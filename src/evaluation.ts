@@ -1,7 +1,7 @@
 /**
  * The deadline and evaluation part of a gateway process (#7), composed beside `createRuntime`: the
- * `case.deadline` worker, the timer sweep (fires from PostgreSQL what Redis lost, once at start and then
- * every `SWEEP_INTERVAL_MS`), the metrics and the alerts (checked at start and every minute).
+ * `case.deadline` worker, the timer sweep (fires from PostgreSQL what Redis lost, and the 容缺 supply dates
+ * passed, once at start and then every `SWEEP_INTERVAL_MS`), the metrics and the alerts (checked at start and every minute).
  */
 import type { Redis } from 'ioredis'
 import type { Config } from '../config/env.js'
@@ -15,6 +15,7 @@ import type { CaseDeps } from './services/context.js'
 import { GatewayMetrics } from './services/metrics/gateway.js'
 import type { Database } from './store/db.js'
 import { PgEvaluationStore } from './store/evaluation-store.js'
+import { PgOutstandingStore } from './store/outstanding-store.js'
 
 export interface Evaluation {
   store: PgEvaluationStore
@@ -38,6 +39,7 @@ export function startEvaluation(opts: {
 }): Evaluation {
   const { config, logger, caseDeps } = opts
   const store = new PgEvaluationStore(opts.database)
+  const outstanding = new PgOutstandingStore(opts.database)
   const inspector = new QueueInspector(config.redis.url, config.redis.queuePrefix, opts.redis, opts.circuit)
   const metrics = new GatewayMetrics({
     evaluation: store,
@@ -60,7 +62,7 @@ export function startEvaluation(opts: {
 
   let sweeping: Promise<number> | undefined
   const sweep = () => {
-    sweeping ??= sweepTimers(caseDeps, store)
+    sweeping ??= sweepTimers(caseDeps, store, outstanding)
       .then((fired) => {
         if (fired > 0) logger.info({ fired }, 'deadline sweep: fired timers that had not fired from the queue')
         return fired

@@ -30,6 +30,7 @@ const all: Record<EventType, true> = {
   withdrawn: true,
   deadline_warning: true,
   overdue: true,
+  materials_overdue: true,
 }
 
 export const eventTypes = Object.keys(all) as [EventType, ...EventType[]]

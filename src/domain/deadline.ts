@@ -7,7 +7,8 @@
  * and for good in a final status. On a restart the time left is laid over the calendar again, so the
  * due date moves by the working time the clock stood still (rounded up to the end of that day).
  * Two timers are planned while it runs: the warning at `warnPercent` % of the time and the overdue
- * instant; each fires once.
+ * instant; each fires once. A third, apart from the clock: a 容缺 acceptance plans `materials` at the end
+ * of its supply date, which reports the materials still outstanding then, once per supply date.
  */
 import type { TimeLimit } from '../../config/schema.js'
 import { cstDate, type WorkCalendar } from './calendar.js'
@@ -39,9 +40,11 @@ export interface DeadlineClock {
   rating: number | null
   ratingComment: string | null
   ratedAt: Date | null
+  /** The supply date (容缺) whose passing was reported by `materials_overdue`, so it is reported once. */
+  materialsReportedFor: string | null
 }
 
-export type TimerKind = 'warning' | 'overdue'
+export type TimerKind = 'warning' | 'overdue' | 'materials'
 
 export interface PlannedTimer {
   kind: TimerKind
@@ -64,6 +67,8 @@ export interface ClockEvent {
   /** Status and suspension flag after the event (lifecycle `applyEvent`). */
   status: CaseStatus
   suspended: boolean
+  /** 容缺: what the case (as locked, before the event) still has outstanding, and by when. */
+  outstanding?: { materials: readonly string[]; supplyBy: string | null }
 }
 
 export type ClockStep = { ok: true; clock: DeadlineClock; timers: PlannedTimer[] } | { ok: false; reason: string }
@@ -87,6 +92,7 @@ export const emptyClock = (): DeadlineClock => ({
   rating: null,
   ratingComment: null,
   ratedAt: null,
+  materialsReportedFor: null,
 })
 
 /** Working days used so far, the running period included. */
@@ -104,6 +110,29 @@ function shouldRun(clock: DeadlineClock, e: ClockEvent, rules: ClockRules): bool
 /** A case is overdue once its due date has passed: the millisecond after `dueAt`. */
 export function overdueInstant(dueAt: Date): Date {
   return new Date(dueAt.getTime() + 1)
+}
+
+/** When a supply date (CST) has passed: midnight at its end, the first instant of the next day. */
+export function supplyInstant(supplyBy: string): Date {
+  return new Date(new Date(`${supplyBy}T00:00:00+08:00`).getTime() + 86_400_000)
+}
+
+const sameList = (a: readonly string[], b: unknown) =>
+  Array.isArray(b) && a.length === b.length && [...a].sort().join('\n') === [...b].map(String).sort().join('\n')
+
+/**
+ * `materials_overdue` (data `{ supplyBy, materials }`) is recorded once per supply date, only after it
+ * passed, and only with the list of materials outstanding under the lock (else the timer re-reads).
+ */
+function stepMaterials(clock: DeadlineClock, e: ClockEvent, now: Date): ClockStep {
+  const supplyBy = e.outstanding?.supplyBy ?? null
+  const materials = e.outstanding?.materials ?? []
+  if (supplyBy === null || materials.length === 0) return { ok: false, reason: 'no materials are outstanding' }
+  if (e.data.supplyBy !== supplyBy) return { ok: false, reason: 'the supply date was moved' }
+  if (clock.materialsReportedFor === supplyBy) return { ok: false, reason: 'materials_overdue was already recorded' }
+  if (now < supplyInstant(supplyBy)) return { ok: false, reason: 'the supply date has not passed' }
+  if (!sameList(materials, e.data.materials)) return { ok: false, reason: 'the outstanding materials changed' }
+  return { ok: true, clock: { ...clock, materialsReportedFor: supplyBy }, timers: [] }
 }
 
 /** The last millisecond of the CST day in which `instant` falls (an exact midnight belongs to the day before). */
@@ -151,6 +180,7 @@ function timersOf(clock: DeadlineClock, now: Date): PlannedTimer[] {
 export function stepClock(clock: DeadlineClock, e: ClockEvent, rules: ClockRules, now: Date): ClockStep {
   let next: DeadlineClock = { ...clock }
   const wasRunning = clock.runningSince !== null
+  if (e.type === 'materials_overdue') return stepMaterials(clock, e, now)
 
   if (e.type === 'deadline_warning' || e.type === 'overdue') {
     const planned = e.type === 'deadline_warning' ? clock.warnAt : clock.dueAt && overdueInstant(clock.dueAt)
@@ -204,5 +234,9 @@ export function stepClock(clock: DeadlineClock, e: ClockEvent, rules: ClockRules
     next = start(next, rules, now, fresh)
   }
   const timers = !wasRunning && run ? timersOf(next, now) : []
+  // 容缺: the supply date passes whatever the clock does (a date given to the applicant).
+  if (e.type === 'accepted' && typeof e.data.supplyBy === 'string' && Array.isArray(e.data.outstanding)) {
+    timers.push({ kind: 'materials', at: supplyInstant(e.data.supplyBy) })
+  }
   return { ok: true, clock: next, timers }
 }

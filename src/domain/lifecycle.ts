@@ -46,6 +46,7 @@ export const EventType = z.enum([
   'withdrawn',
   'deadline_warning',
   'overdue',
+  'materials_overdue',
 ])
 export type EventType = z.infer<typeof EventType>
 
@@ -76,6 +77,8 @@ export const eventSide: Record<EventType, Side> = {
   withdrawn: 'origin',
   deadline_warning: 'gateway',
   overdue: 'gateway',
+  // 容缺受理: the supply date of materials accepted as outstanding passed with some still missing.
+  materials_overdue: 'gateway',
 }
 
 /** Statuses in which the deadline clock no longer runs; `delivery_failed` waits for an admin's re-drive. */
@@ -189,6 +192,11 @@ const rules: Record<EventType, Rule> = {
   },
   deadline_warning: { from: () => nonFinal, hint: () => 'the deadline clock has stopped in a final status' },
   overdue: { from: () => nonFinal, hint: () => 'the deadline clock has stopped in a final status' },
+  materials_overdue: {
+    from: () => nonFinal,
+    guard: (s) => (s.outstanding ? null : 'no materials are outstanding'),
+    hint: () => 'a finished case has no materials to supply',
+  },
 }
 
 /**

@@ -207,6 +207,8 @@ export interface CaseStore {
   children(parentId: string): Promise<CaseRecord[]>
   list(filter: CaseFilter): Promise<{ cases: CaseRecord[]; nextCursor: string | null }>
   events(caseId: string): Promise<CaseEvent[]>
+  /** The deadline clock of a case as stored, without a lock (for reading; `CaseTx.loadClock` to change it). */
+  clock(caseId: string): Promise<DeadlineClock>
   /** Case ids in creation order, for `audit verify` over everything (paged by `after`). */
   caseIds(after: string | null, limit: number): Promise<string[]>
   /**

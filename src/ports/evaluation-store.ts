@@ -43,6 +43,8 @@ export interface CaseGauges {
   /** Leaf and parent cases by status, scope and mode. */
   byStatus: { status: string; scope: string; mode: string; count: number }[]
   overdueOpen: number
+  /** Open cases whose 容缺 supply date passed (`materials_overdue` recorded) with materials still outstanding. */
+  materialsOverdueOpen: number
   openDeadLetters: { region: string; kind: string; count: number }[]
   /** Delivered (`dispatched`) and dead-lettered cases by processing region. */
   deliveries: { region: string; delivered: number; failed: number }[]

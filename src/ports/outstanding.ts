@@ -13,6 +13,9 @@ export interface MaterialsOverdue {
 }
 
 export interface OutstandingQuery {
-  /** Open cases (not in a final status) with materials outstanding whose `supplyBy` is before `today`, oldest first. */
-  materialsOverdue(today: string, limit: number): Promise<MaterialsOverdue[]>
+  /**
+   * Open cases (not in a final status) with materials outstanding whose `supplyBy` is before `today`, oldest
+   * first; with `unreported`, only those not reported yet by a `materials_overdue` event for that date.
+   */
+  materialsOverdue(today: string, limit: number, opts?: { unreported?: boolean }): Promise<MaterialsOverdue[]>
 }

@@ -36,12 +36,12 @@ export const jobs = {
   },
   /**
    * A deadline timer of a case (#7): at `at` (the clock's planned instant, kept in PostgreSQL too) record
-   * `deadline_warning` or `overdue`. Job id `<caseId>-<kind>-<epoch ms>`; a moved timer is a new job and
+   * `deadline_warning` or `overdue`; `materials`: the end of a 容缺 supply date, `materials_overdue`. Job id `<caseId>-<kind>-<epoch ms>`; a moved timer is a new job and
    * the old one finds the clock changed and does nothing.
    */
   'case.deadline': {
     schema: z
-      .object({ caseId: z.string().min(1), kind: z.enum(['warning', 'overdue']), at: z.iso.datetime() })
+      .object({ caseId: z.string().min(1), kind: z.enum(['warning', 'overdue', 'materials']), at: z.iso.datetime() })
       .strict(),
     opts: {
       attempts: 50,

@@ -72,6 +72,10 @@ export class PgCaseStore implements CaseStore {
     return row === undefined ? null : toCase(row)
   }
 
+  clock(caseId: string): Promise<DeadlineClock> {
+    return loadClock(this.database.db, caseId)
+  }
+
   async children(parentId: string): Promise<CaseRecord[]> {
     const rows = await this.database.db.select().from(cases).where(eq(cases.parentId, parentId)).orderBy(asc(cases.id))
     return rows.map(toCase)

@@ -25,6 +25,7 @@ interface ClockRow extends Record<string, unknown> {
   rating: number | null
   rating_comment: string | null
   rated_at: string | Date | null
+  materials_reported_for: string | null
 }
 
 const date = (v: string | Date | null): Date | null => (v === null ? null : new Date(v))
@@ -43,7 +44,8 @@ export async function loadClock(db: Db, caseId: string): Promise<DeadlineClock> 
     db,
     sql`select accepted_at, clock_budget_days, clock_used_days, clock_running_since, warn_percent, warn_at,
                due_date::text as due_date, due_at, warned_at, overdue_at, completed_at, rejected_at, handling_days,
-               on_time, supplement_rounds, rating, rating_comment, rated_at
+               on_time, supplement_rounds, rating, rating_comment, rated_at,
+               materials_reported_for::text as materials_reported_for
           from cases where id = ${caseId}`,
   )
   if (r === undefined) return emptyClock()
@@ -66,6 +68,7 @@ export async function loadClock(db: Db, caseId: string): Promise<DeadlineClock> 
     rating: r.rating === null ? null : Number(r.rating),
     ratingComment: r.rating_comment,
     ratedAt: date(r.rated_at),
+    materialsReportedFor: r.materials_reported_for,
   }
 }
 
@@ -77,7 +80,8 @@ export async function saveClock(db: Db, caseId: string, c: DeadlineClock): Promi
           due_date = ${c.dueDate}, due_at = ${iso(c.dueAt)}, warned_at = ${iso(c.warnedAt)},
           overdue_at = ${iso(c.overdueAt)}, completed_at = ${iso(c.completedAt)}, rejected_at = ${iso(c.rejectedAt)},
           handling_days = ${c.handlingDays}, on_time = ${c.onTime}, supplement_rounds = ${c.supplementRounds},
-          rating = ${c.rating}, rating_comment = ${c.ratingComment}, rated_at = ${iso(c.ratedAt)}
+          rating = ${c.rating}, rating_comment = ${c.ratingComment}, rated_at = ${iso(c.ratedAt)},
+          materials_reported_for = ${c.materialsReportedFor}
         where id = ${caseId}`,
   )
 }

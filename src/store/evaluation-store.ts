@@ -42,8 +42,27 @@ const figures = /* sql */ `
   count(*) filter (where ${openOverdue})::int as overdue_now,
   count(*) filter (where ${inPeriod('rejected_at')})::int as rejections,
   coalesce(sum(supplement_rounds) filter (where ${inPeriod('created_at')}), 0)::int as supplement_rounds,
-  count(rating) filter (where ${inPeriod('rated_at')})::int as ratings,
-  avg(rating) filter (where ${inPeriod('rated_at')}) as avg_rating`
+  count(rating) filter (where ${inPeriod('rated_at')})::int as own_ratings,
+  sum(rating) filter (where ${inPeriod('rated_at')}) as own_rating_sum`
+
+/**
+ * Ratings of bundles given in the period, per group. A bundle (thing, multi-site) is rated once, on its
+ * parent; the children are the cases handled, so the parent's score counts for its children's groups, once
+ * per group however many of its children the group holds (a child rated on its own counts as itself, in
+ * `figures`). Parents are few: this reads the parents rated in the period and their children by index.
+ */
+const bundleRatings = (key: string) => `r as (
+  select key, count(*)::int as n, sum(rating) as s
+    from (select distinct c.${key} as key, p.id, p.rating from cases p join cases c on c.parent_id = p.id
+           where p.processing_region is null and p.rating is not null and c.rating is null
+             and ${inPeriod('p.rated_at')}) given
+   group by key)`
+/** A group's ratings: its cases' own, and the bundles' (`f` the figures, `r` the bundle ratings). */
+const ratingColumns = `coalesce(f.own_ratings, 0) + coalesce(r.n, 0) as ratings,
+  (coalesce(f.own_rating_sum, 0) + coalesce(r.s, 0))::float8 / nullif(coalesce(f.own_ratings, 0) + coalesce(r.n, 0), 0)
+    as avg_rating`
+/** Groups match on their key, null included (e.g. an item without a department). */
+const sameKey = (a: string, b: string) => `coalesce(${a}, '') = coalesce(${b}, '')`
 
 /** Cases that count for anything in the period; each branch has its index. */
 const relevant = `processing_region is not null and (${inPeriod('created_at')} or ${inPeriod('completed_at')}
@@ -100,9 +119,12 @@ export function reportSql(by: ReportDimension): string {
                               count(*) filter (where ${collected})::int as collected_by_others
                          from cases where ${relevant} group by 1),
                  o as (select origin_region as key, count(*)::int as collected_for_others
-                         from cases where processing_region is not null and ${collected} group by 1)
-            select f.*, coalesce(o.collected_for_others, 0) as collected_for_others, coalesce(f.key, o.key) as key
-              from f full join o on o.key = f.key order by coalesce(f.key, o.key)`
+                         from cases where processing_region is not null and ${collected} group by 1),
+                 ${bundleRatings('processing_region')}
+            select f.*, coalesce(o.collected_for_others, 0) as collected_for_others,
+                   ${ratingColumns}, coalesce(f.key, o.key, r.key) as key
+              from f full join o on o.key = f.key full join r on r.key = coalesce(f.key, o.key)
+             order by coalesce(f.key, o.key, r.key)`
   }
   if (by === 'window') {
     // A window's region is where its cases start; 被代收: other windows' cases processed in that region.
@@ -111,12 +133,20 @@ export function reportSql(by: ReportDimension): string {
                               count(*) filter (where ${collected})::int as collected_for_others
                          from cases where agent_window is not null and ${relevant} group by 1),
                  b as materialized (select processing_region as region, agent_window, count(*)::int as n
-                         from cases where processing_region is not null and ${collected} group by 1, 2)
+                         from cases where processing_region is not null and ${collected} group by 1, 2),
+                 ${bundleRatings('agent_window')}
             select f.*, coalesce((select sum(b.n) from b where b.region = f.region and b.agent_window <> f.key), 0)
-                     as collected_by_others
-              from f order by 1`
+                     as collected_by_others,
+                   ${ratingColumns}, coalesce(f.key, r.key) as key
+              from f full join r on r.key = f.key
+             where coalesce(f.key, r.key) is not null
+             order by coalesce(f.key, r.key)`
   }
-  return `select ${keyColumn[by]} as key, ${figures} from cases where ${relevant} group by 1 order by 1`
+  return `with f as (select ${keyColumn[by]} as key, ${figures} from cases where ${relevant} group by 1),
+               ${bundleRatings(keyColumn[by])}
+          select f.*, ${ratingColumns}, coalesce(f.key, r.key) as key
+            from f full join r on ${sameKey('f.key', 'r.key')}
+           order by coalesce(f.key, r.key)`
 }
 
 export class PgEvaluationStore implements EvaluationStore {
@@ -152,12 +182,18 @@ export class PgEvaluationStore implements EvaluationStore {
   }
 
   async gauges(): Promise<CaseGauges> {
-    const [byStatus, overdue, deadLetters, deliveries] = await Promise.all([
+    const [byStatus, overdue, materials, deadLetters, deliveries] = await Promise.all([
       this.database.query<{ status: string; scope: string; mode: string; n: number }>(
         'select status, scope, mode, count(*)::int as n from cases group by 1, 2, 3 order by 1, 2, 3',
         [],
       ),
       this.database.query<{ n: number }>(`select count(*)::int as n from cases where ${openOverdue}`, []),
+      this.database.query<{ n: number }>(
+        `select count(*)::int as n from cases
+          where supply_by is not null and materials_reported_for = supply_by and cardinality(outstanding_materials) > 0
+            and status not in ('rejected', 'completed', 'result_delivered', 'closed', 'withdrawn', 'delivery_failed')`,
+        [],
+      ),
       this.database.query<{ region: string; kind: string; n: number }>(
         'select region, kind, count(*)::int as n from dead_letters where redriven_at is null group by 1, 2 order by 1, 2',
         [],
@@ -173,6 +209,7 @@ export class PgEvaluationStore implements EvaluationStore {
     return {
       byStatus: byStatus.map((r) => ({ status: r.status, scope: r.scope, mode: r.mode, count: Number(r.n) })),
       overdueOpen: Number(overdue[0]?.n ?? 0),
+      materialsOverdueOpen: Number(materials[0]?.n ?? 0),
       openDeadLetters: deadLetters.map((r) => ({ region: r.region, kind: r.kind, count: Number(r.n) })),
       deliveries: deliveries.map((r) => ({
         region: r.region,

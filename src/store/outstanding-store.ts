@@ -15,13 +15,20 @@ interface Row extends Record<string, unknown> {
 export class PgOutstandingStore implements OutstandingQuery {
   constructor(private readonly database: Database) {}
 
-  async materialsOverdue(today: string, limit: number): Promise<MaterialsOverdue[]> {
+  async materialsOverdue(
+    today: string,
+    limit: number,
+    opts: { unreported?: boolean } = {},
+  ): Promise<MaterialsOverdue[]> {
+    // A fixed fragment, chosen by a flag (nothing from the caller reaches the SQL text).
+    const unreported = opts.unreported ? 'and materials_reported_for is distinct from supply_by' : ''
     const rows = await this.database.query<Row>(
       `select id, parent_id, item, origin_region, processing_region, outstanding_materials,
               to_char(supply_by, 'YYYY-MM-DD') as supply_by
          from cases
         where supply_by is not null and supply_by < $1::date and cardinality(outstanding_materials) > 0
           and status not in ('rejected', 'completed', 'result_delivered', 'closed', 'withdrawn', 'delivery_failed')
+          ${unreported}
         order by supply_by, id limit $2`,
       [today, limit],
     )

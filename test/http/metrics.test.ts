@@ -50,6 +50,8 @@ describe('GET /metrics', () => {
     )
     expect(text).toContain('tongban_cases{status="submitted",scope="cross_city",mode="full_online"} 1')
     expect(text).toContain('tongban_cases_overdue 0')
+    expect(text).toContain('tongban_cases_materials_overdue 0')
+    expect(text).toContain('tongban_alert{kind="materials_overdue"} 0')
     expect(text).toMatch(/tongban_queue_oldest_waiting_seconds\{queue="case.dispatch"\} \d/)
     expect(text).toContain('tongban_queue_jobs{queue="case.deadline",state="delayed"} 0')
     expect(text).toContain('tongban_circuit_state{region="420600"} 2')
@@ -79,7 +81,13 @@ describe('GET /metrics', () => {
       attempts: 3,
     })
     const figures = await t.runtime.evaluation.metrics.checkAlerts()
-    expect(figures).toEqual({ dead_letters: 1, open_circuits: 1, overdue_cases: 0, key_expiry: 0 })
+    expect(figures).toEqual({
+      dead_letters: 1,
+      open_circuits: 1,
+      overdue_cases: 0,
+      materials_overdue: 0,
+      key_expiry: 0,
+    })
     const text = await scrape()
     expect(text).toContain('tongban_alert{kind="dead_letters"} 1')
     expect(text).toContain('tongban_alert_warnings_total{kind="dead_letters"} 1')
@@ -102,19 +110,33 @@ describe('alerts', () => {
   it('logs a warning when an alert appears or changes, not at every check', async () => {
     const { lines, logger } = capture()
     let overdue = 2
+    let materials = 0
     const now = new Date('2026-10-09T00:00:00Z')
     const metrics = new GatewayMetrics({
       evaluation: {
-        gauges: async () => ({ byStatus: [], overdueOpen: overdue, openDeadLetters: [], deliveries: [] }),
+        gauges: async () => ({
+          byStatus: [],
+          overdueOpen: overdue,
+          materialsOverdueOpen: materials,
+          openDeadLetters: [],
+          deliveries: [],
+        }),
       },
       circuits: async () => [{ region: '420600', state: 'closed', failures: 1 }],
       keyCreatedAt: new Date(now.getTime() - (KEY_MAX_AGE_DAYS - 10) * 86_400_000),
       now: () => now,
       logger,
     })
-    expect(await metrics.checkAlerts()).toEqual({ dead_letters: 0, open_circuits: 0, overdue_cases: 2, key_expiry: 1 })
+    expect(await metrics.checkAlerts()).toEqual({
+      dead_letters: 0,
+      open_circuits: 0,
+      overdue_cases: 2,
+      materials_overdue: 0,
+      key_expiry: 1,
+    })
     await metrics.checkAlerts()
     overdue = 3
+    materials = 1
     await metrics.checkAlerts()
     metrics.close()
     await new Promise((r) => setTimeout(r, 20))
@@ -123,8 +145,10 @@ describe('alerts', () => {
       ['overdue_cases', 2, 40],
       ['key_expiry', 1, 40],
       ['overdue_cases', 3, 40],
+      ['materials_overdue', 1, 40],
     ])
     expect(await metrics.render()).toContain('tongban_alert_warnings_total{kind="overdue_cases"} 2')
+    expect(await metrics.render()).toContain('tongban_alert{kind="materials_overdue"} 1')
   })
 })
 

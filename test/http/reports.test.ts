@@ -31,6 +31,7 @@ interface Fixture {
   rating?: number
   rated?: string
   supplements?: number
+  parent?: string
 }
 
 const cst = (local: string) => `${local}T12:00:00+08:00`
@@ -40,9 +41,11 @@ async function insert(f: Fixture) {
     `insert into cases (id, created_by, created_by_kind, item, mode, scope, origin_region, processing_region, status,
         applicant_kind, applicant_name, applicant_id_type, applicant_id_enc, applicant_id_hmac, applicant_id_masked,
         agent_window, form, materials, body_hash, receipt, created_at, updated_at, department, completed_at,
-        rejected_at, overdue_at, handling_days, clock_budget_days, on_time, rating, rated_at, supplement_rounds)
+        rejected_at, overdue_at, handling_days, clock_budget_days, on_time, rating, rated_at, supplement_rounds,
+        parent_id)
      values ($1, 'fixture', 'client', $2, $3, $4, $5, $6, $7, 'person', '测试', 'resident_id', '\\x00', '\\x00',
-        '420303********1234', $8, '{}', '[]', 'x', 'x', $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+        '420303********1234', $8, '{}', '[]', 'x', 'x', $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+        $20)`,
     [
       f.id,
       f.item ?? 'hukou-certificate',
@@ -63,6 +66,7 @@ async function insert(f: Fixture) {
       f.rating ?? null,
       f.rated ? cst(f.rated) : null,
       f.supplements ?? 0,
+      f.parent ?? null,
     ],
   )
 }
@@ -175,13 +179,68 @@ const fixture: Fixture[] = [
   { id: 'fx-p1', processing: null, origin: '420303', department: '公安', status: 'submitted', created: '2026-10-04' },
 ]
 
+/**
+ * December: a bundle (a parent and three children in two regions and two departments) rated 4 once, on its
+ * parent, beside a single case rated 2. The children are the cases handled; the bundle's rating counts for
+ * each group holding any of its children, once per group.
+ */
+const family: Fixture[] = [
+  {
+    id: 'fm-parent',
+    processing: null,
+    origin: '420303',
+    window: 'ZW-03',
+    department: '民政',
+    status: 'result_delivered',
+    created: '2026-12-01',
+    rating: 4,
+    rated: '2026-12-20',
+  },
+  ...(
+    [
+      ['fm-k1', '420600', '公安', 'hukou-certificate', '2026-12-10', 2],
+      ['fm-k2', '420600', '人社', 'pension-transfer-employee', '2026-12-12', 3],
+      ['fm-k3', '420300', '人社', 'pension-transfer-employee', '2026-12-15', 4],
+    ] as const
+  ).map(([id, processing, department, item, completed, handling]) => ({
+    id,
+    parent: 'fm-parent',
+    processing,
+    origin: '420303',
+    window: 'ZW-03',
+    department,
+    item,
+    status: 'result_delivered',
+    created: '2026-12-01',
+    completed,
+    handling,
+    budget: 5,
+    onTime: true,
+  })),
+  {
+    id: 'fm-single',
+    processing: '420600',
+    origin: '420303',
+    window: 'ZW-03',
+    department: '公安',
+    status: 'result_delivered',
+    created: '2026-12-02',
+    completed: '2026-12-05',
+    handling: 1,
+    budget: 5,
+    onTime: true,
+    rating: 2,
+    rated: '2026-12-06',
+  },
+]
+
 const period = 'from=2026-10-01&to=2026-11-01'
 
 beforeAll(async () => {
   t = await createTestApp()
   shiyan = await t.client('shiyan-gov', ['420300'])
   xiangyang = await t.client('xiangyang-gov', ['420600'])
-  for (const f of fixture) await insert(f)
+  for (const f of [...fixture, ...family]) await insert(f)
 })
 
 afterAll(async () => {
@@ -332,6 +391,72 @@ describe('GET /v1/admin/reports/performance', () => {
     expect((await operator.call('GET', '/v1/admin/reports/performance')).status).toBe(403)
     expect((await xiangyang.call('GET', `/v1/admin/reports/performance?${period}`)).status).toBe(403)
     expect((await t.call('GET', `/v1/admin/reports/performance?${period}`)).status).toBe(401)
+  })
+})
+
+describe('a bundle in the report: its children counted, its one rating not lost nor multiplied', () => {
+  const december = 'from=2026-12-01&to=2027-01-01'
+  const report = async (by: string) => {
+    const res = await t.admin('GET', `/v1/admin/reports/performance?${december}&by=${by}`)
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    return res.body.rows as Record<string, unknown>[]
+  }
+  const done = { completed: 0, onTime: 0, onTimeRate: 1 }
+
+  it('by region: each child where it was handled, the parent nowhere; the rating once per region', async () => {
+    expect(await report('region')).toEqual([
+      {
+        ...zero,
+        ...done,
+        key: '420300',
+        volume: 1,
+        completed: 1,
+        onTime: 1,
+        avgHandlingDays: 4,
+        p90HandlingDays: 4,
+        // fx-c8, open and overdue since September: a snapshot.
+        overdueNow: 1,
+        ratings: 1,
+        avgRating: 4,
+        collectedForOthers: 0,
+        collectedByOthers: 1,
+      },
+      { ...zero, key: '420303', collectedForOthers: 4, collectedByOthers: 0 },
+      {
+        ...zero,
+        ...done,
+        key: '420600',
+        volume: 3,
+        completed: 3,
+        onTime: 3,
+        avgHandlingDays: 2,
+        // percentile_cont over 1, 2, 3: 2 + 0.8 × (3 − 2)
+        p90HandlingDays: 2.8,
+        overdueNow: 1,
+        // The bundle's 4 once (two of its children are here) and the single case's 2.
+        ratings: 2,
+        avgRating: 3,
+        collectedForOthers: 0,
+        collectedByOthers: 3,
+      },
+    ])
+  })
+
+  it('by department, item and window: the same rule', async () => {
+    const pick = (rows: Record<string, unknown>[]) =>
+      Object.fromEntries(rows.map((r) => [r.key, [r.volume, r.completed, r.ratings, r.avgRating]]))
+    expect(pick(await report('department'))).toEqual({ 公安: [2, 2, 2, 3], 人社: [2, 2, 1, 4] })
+    expect(pick(await report('item'))).toEqual({
+      'hukou-certificate': [2, 2, 2, 3],
+      'pension-transfer-employee': [2, 2, 1, 4],
+    })
+    // (ZW-02 shows too, for fx-c4 overdue now.)
+    expect(pick(await report('window'))['ZW-03']).toEqual([4, 4, 2, 3])
+    // Every case handled counts once in the volume: three children and the single case, not the parent.
+    for (const by of ['scope', 'mode']) {
+      const total = (await report(by)).reduce((n, r) => n + Number(r.volume), 0)
+      expect(total, by).toBe(4)
+    }
   })
 })
 

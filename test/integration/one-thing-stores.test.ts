@@ -154,5 +154,13 @@ describe.each(backends)('一事联办 stores on $name', ({ open }) => {
         supplyBy: '2026-10-01',
       },
     ])
+    // Once its passing was reported (materials_overdue), the sweep's query leaves it out; a later date is new.
+    await db.database.query(`update cases set materials_reported_for = supply_by where id = 'o-late'`, [])
+    expect(await store.materialsOverdue('2026-10-02', 10, { unreported: true })).toEqual([])
+    expect((await store.materialsOverdue('2026-10-02', 10)).map((o) => o.caseId)).toEqual(['o-late'])
+    await db.database.query(`update cases set supply_by = '2026-10-01'::date + 0 where id = 'o-today'`, [])
+    expect((await store.materialsOverdue('2026-10-02', 10, { unreported: true })).map((o) => o.caseId)).toEqual([
+      'o-today',
+    ])
   })
 })

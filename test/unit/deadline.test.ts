@@ -8,6 +8,7 @@ import {
   type DeadlineClock,
   emptyClock,
   stepClock,
+  supplyInstant,
 } from '../../src/domain/deadline.js'
 import type { CaseStatus, EventType } from '../../src/domain/lifecycle.js'
 
@@ -172,5 +173,63 @@ describe('stepClock', () => {
     expect(rated.ok && [rated.clock.rating, rated.clock.ratingComment]).toEqual([4, '快'])
     const rejected = step(emptyClock(), 'rejected', 'rejected', '2026-09-29T10:00:00')
     expect(rejected.clock.rejectedAt).toEqual(cst('2026-09-29T10:00:00'))
+  })
+
+  it('plans the 容缺 supply timer at acceptance and reports the materials once, after the date', () => {
+    const accepted = step(emptyClock(), 'accepted', 'accepted', '2026-09-29T09:00:00', {
+      data: { outstanding: ['health'], supplyBy: '2026-10-09' },
+    })
+    expect(supplyInstant('2026-10-09')).toEqual(cst('2026-10-10T00:00:00'))
+    expect(accepted.timers.map((x) => [x.kind, x.at])).toContainEqual(['materials', cst('2026-10-10T00:00:00')])
+    // Without a time limit there is no clock, but the supply date still has its timer.
+    const noClock = step(
+      emptyClock(),
+      'accepted',
+      'accepted',
+      '2026-09-29T09:00:00',
+      { data: { outstanding: ['health'], supplyBy: '2026-10-09' } },
+      rules({ timeLimit: null }),
+    )
+    expect(noClock.timers).toEqual([{ kind: 'materials', at: cst('2026-10-10T00:00:00') }])
+
+    const report = (clock: DeadlineClock, at: string, data: Record<string, unknown>, materials = ['health']) =>
+      stepClock(
+        clock,
+        {
+          type: 'materials_overdue',
+          data,
+          status: 'accepted',
+          suspended: false,
+          outstanding: { materials, supplyBy: '2026-10-09' },
+        },
+        rules(),
+        cst(at),
+      )
+    const data = { supplyBy: '2026-10-09', materials: ['health'] }
+    expect(report(accepted.clock, '2026-10-09T23:59:59', data)).toEqual({
+      ok: false,
+      reason: 'the supply date has not passed',
+    })
+    expect(report(accepted.clock, '2026-10-10T00:00:00', { ...data, supplyBy: '2026-10-08' })).toEqual({
+      ok: false,
+      reason: 'the supply date was moved',
+    })
+    expect(report(accepted.clock, '2026-10-10T00:00:00', data, ['health', 'lease'])).toEqual({
+      ok: false,
+      reason: 'the outstanding materials changed',
+    })
+    expect(report(accepted.clock, '2026-10-10T00:00:00', data, [])).toEqual({
+      ok: false,
+      reason: 'no materials are outstanding',
+    })
+    const fired = report(accepted.clock, '2026-10-10T00:00:00', data)
+    expect(fired.ok && fired.clock.materialsReportedFor).toBe('2026-10-09')
+    // The clock itself is left alone, and a second report of the same date is refused.
+    expect(fired.ok && fired.clock.dueAt).toEqual(accepted.clock.dueAt)
+    if (!fired.ok) return
+    expect(report(fired.clock, '2026-10-11T00:00:00', data)).toEqual({
+      ok: false,
+      reason: 'materials_overdue was already recorded',
+    })
   })
 })

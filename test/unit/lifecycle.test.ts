@@ -67,6 +67,8 @@ const onlineTable: Table = {
   withdrawn: beforeCompletion,
   deadline_warning: clockRuns,
   overdue: clockRuns,
+  // Only with materials outstanding (容缺), tested below; none are in these states.
+  materials_overdue: {},
 }
 const offlineTable: Table = {
   ...onlineTable,
@@ -82,9 +84,9 @@ const tables: [Mode, Table][] = [
 ]
 
 describe('the enums', () => {
-  it('has 13 statuses and 22 event types', () => {
+  it('has 13 statuses and 23 event types', () => {
     expect(CaseStatus.options).toHaveLength(13)
-    expect(EventType.options).toHaveLength(22)
+    expect(EventType.options).toHaveLength(23)
   })
 
   it('knows which side posts each event', () => {
@@ -109,6 +111,7 @@ describe('the enums', () => {
         'deadline_warning',
         'delivery_failed',
         'dispatched',
+        'materials_overdue',
         'overdue',
         'recognition_failed',
         'recognized',
@@ -130,8 +133,8 @@ describe('the enums', () => {
 describe.each(tables)('applyEvent, every (status, event) pair in mode %s', (mode, table) => {
   const pairs = CaseStatus.options.flatMap((status) => EventType.options.map((type) => [status, type] as const))
 
-  it('covers 13 × 22 pairs', () => {
-    expect(pairs).toHaveLength(286)
+  it('covers 13 × 23 pairs', () => {
+    expect(pairs).toHaveLength(299)
   })
 
   it.each(pairs)('%s + %s', (status, type) => {
@@ -280,6 +283,20 @@ describe('withdrawn', () => {
 describe('submitted', () => {
   it('never applies: it is written at creation', () => {
     for (const status of CaseStatus.options) expect(applyEvent(state(status), 'submitted').ok).toBe(false)
+  })
+})
+
+describe('materials_overdue (容缺)', () => {
+  it('is recorded only while materials are outstanding, in a status that is not final', () => {
+    for (const status of CaseStatus.options) {
+      const open = !finalStatuses.has(status)
+      expect(applyEvent(state(status, { outstanding: true }), 'materials_overdue').ok, status).toBe(open)
+      expect(applyEvent(state(status, { outstanding: false }), 'materials_overdue').ok, status).toBe(false)
+    }
+    expect(applyEvent(state('accepted'), 'materials_overdue')).toEqual({
+      ok: false,
+      reason: 'materials_overdue is not allowed in status accepted (no materials are outstanding)',
+    })
   })
 })
 

@@ -44,6 +44,7 @@ export const eventLabel: Record<string, string> = {
   rated: '已评价',
   deadline_warning: '临近时限预警',
   overdue: '已超期',
+  materials_overdue: '容缺材料逾期未补',
 }
 export const agreementStatusLabel: Record<string, string> = {
   draft: '草稿',

@@ -1,7 +1,8 @@
 /**
  * The deadline clock's part of `appendCaseEvent`: under the case's row lock, in the event's transaction,
  * moves the clock (domain/deadline.ts), stores it, and adds an outbox row per timer to plan, so the
- * timers commit or roll back with the event. A stale `deadline_warning` / `overdue` is refused here.
+ * timers commit or roll back with the event. A stale `deadline_warning` / `overdue` /
+ * `materials_overdue` is refused here.
  */
 import { type ClockRules, type DeadlineClock, stepClock, type TimerKind } from '../../domain/deadline.js'
 import type { EventType, LifecycleState } from '../../domain/lifecycle.js'
@@ -41,7 +42,13 @@ export async function advanceClock(
   const clock = await tx.loadClock(current.id)
   const step = stepClock(
     clock,
-    { type: event.type, data: event.data, status: next.status, suspended: next.suspended },
+    {
+      type: event.type,
+      data: event.data,
+      status: next.status,
+      suspended: next.suspended,
+      outstanding: { materials: current.outstandingMaterials, supplyBy: current.supplyBy },
+    },
     clockRules(snapshot, current),
     now,
   )

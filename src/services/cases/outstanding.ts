@@ -84,17 +84,19 @@ export function afterSupplement(
 
 /**
  * Open cases (not in a final status) with materials still outstanding whose supply date (CST) is before
- * `now`'s date: for the deadline timers, which report each. Oldest supply date first, at most `limit`.
+ * `now`'s date. Oldest supply date first, at most `limit`. With `unreported`, only those whose passing was
+ * not reported yet (`materials_overdue`): what the deadline sweep fires (services/cases/deadlines.ts).
  *
  * @example
- * for (const o of await casesWithMaterialsOverdue(store, clock.now())) recordGatewayEvent(…)
+ * for (const o of await casesWithMaterialsOverdue(store, clock.now(), 200, { unreported: true })) fireTimer(…)
  */
 export function casesWithMaterialsOverdue(
   store: OutstandingQuery,
   now: Date,
   limit = 500,
+  opts: { unreported?: boolean } = {},
 ): Promise<MaterialsOverdue[]> {
-  return store.materialsOverdue(cstDate(now), limit)
+  return store.materialsOverdue(cstDate(now), limit, opts)
 }
 
 /** Whether the case's outstanding materials are past their supply date (for the case view). */

@@ -123,6 +123,33 @@ export const CreateCaseBody = z
   .meta({ id: 'CreateCase' })
 export type CreateCaseBody = z.infer<typeof CreateCaseBody>
 
+/** The deadline clock of a case as `GET /v1/cases/{id}` shows it (#7). */
+export const CaseDeadline = z
+  .object({
+    state: z.enum(['running', 'stopped', 'finished']).meta({
+      description:
+        'running: the time counts; stopped: suspended, or a supplement request is open (the due date moves on restart); finished: a final status',
+    }),
+    acceptedAt: z.string().meta({ description: 'When the clock started (the processing side accepted the case)' }),
+    dueDate: z.string().nullable(),
+    dueAt: z.string().nullable().meta({ description: 'The last instant before the case is overdue' }),
+    warnPercent: z.number().int(),
+    warnAt: z
+      .string()
+      .nullable()
+      .meta({ description: 'When the warning is planned; null once it fired or while the clock stands still' }),
+    warnedAt: z.string().nullable(),
+    overdueAt: z.string().nullable().meta({ description: 'When the overdue event was recorded' }),
+    budgetDays: z.number().meta({ description: 'The time limit in working days, fixed at acceptance' }),
+    usedDays: z.number().meta({ description: 'Working days used so far (suspensions not counted)' }),
+    leftDays: z.number().meta({ description: 'budgetDays − usedDays; negative once late' }),
+    overdue: z.boolean().meta({ description: 'Past the due date (or finished late)' }),
+    handlingDays: z.number().nullable().meta({ description: 'Working days it took, once completed' }),
+    onTime: z.boolean().nullable(),
+  })
+  .meta({ id: 'CaseDeadline' })
+export type CaseDeadline = z.infer<typeof CaseDeadline>
+
 export const CaseView = z
   .object({
     id: z.string(),
@@ -162,6 +189,10 @@ export const CaseView = z
       })
       .optional()
       .meta({ description: '容缺受理: materials accepted as outstanding and not yet supplied' }),
+    deadline: CaseDeadline.nullable().optional().meta({
+      description:
+        'GET /v1/cases/{id} only: the deadline clock; null until the case is accepted with a time limit, and for a parent (its children have the clocks)',
+    }),
     lastSeq: z.number().int(),
     createdAt: z.string(),
     updatedAt: z.string(),

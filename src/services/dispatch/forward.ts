@@ -7,7 +7,8 @@
  *   the origin is another gateway: the origin region is bound to a `peer` adapter, and the case's
  *   `externalRef` is the origin gateway's case id. On the origin gateway itself nothing goes anywhere.
  * - The result (`completed`) goes back to such an origin too, as the result JWS itself (PROTOCOL §5).
- * - Deadline notices (`deadline_warning`, `overdue`) go to the processing system unless it is a peer gateway.
+ * - Deadline notices (`deadline_warning`, `overdue`, `materials_overdue`) go to the processing system unless it
+ *   is a peer gateway.
  * - Other gateway events stay local.
  *
  * Per case and direction, events go out in order: an event waits (retryably) until the previous
@@ -45,7 +46,7 @@ async function directionOf(deps: ForwardDeps, c: CaseRecord, type: EventType): P
   if (side === 'origin') return c.processingRegion && c.remoteRef ? 'to_processing' : null
   // Deadline notices (催办, #7) go to the processing system, the one running late; a peer gateway runs
   // its own deadline clock for the case, so it is not told.
-  if (type === 'deadline_warning' || type === 'overdue') {
+  if (type === 'deadline_warning' || type === 'overdue' || type === 'materials_overdue') {
     if (!c.processingRegion || !c.remoteRef) return null
     return (await deps.adapters.resolve(c.processingRegion))?.kind === 'peer' ? null : 'to_processing'
   }

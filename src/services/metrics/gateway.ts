@@ -2,7 +2,8 @@
  * The gateway's metrics (`GET /metrics`) and its alerts. Requests are counted as they happen; the rest
  * is read at scrape time (cases from PostgreSQL, cached a few seconds because the counts scan the case
  * table; queues and circuits from Redis). The alerts are on from the first start, with no configuration:
- * open dead letters, open circuits, overdue cases and a signing key near the end of its life are logged
+ * open dead letters, open circuits, overdue cases, 容缺 materials past their supply date and a signing key
+ * near the end of its life are logged
  * as warnings when they appear or change, and exposed as `tongban_alert{kind}` with a count of warnings.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -10,7 +11,7 @@ import type { Logger } from '../../logger.js'
 import type { CaseGauges, EvaluationStore } from '../../ports/evaluation-store.js'
 import { MetricsRegistry } from './registry.js'
 
-export type AlertKind = 'dead_letters' | 'open_circuits' | 'overdue_cases' | 'key_expiry'
+export type AlertKind = 'dead_letters' | 'open_circuits' | 'overdue_cases' | 'materials_overdue' | 'key_expiry'
 
 /** A signing key is meant to be rotated after this long; the alert starts `KEY_WARN_DAYS` before. */
 export const KEY_MAX_AGE_DAYS = 365
@@ -50,6 +51,10 @@ export class GatewayMetrics {
     'mode',
   ])
   private readonly overdue = this.registry.gauge('tongban_cases_overdue', 'Open cases past their due date')
+  private readonly materialsOverdue = this.registry.gauge(
+    'tongban_cases_materials_overdue',
+    'Open cases with materials accepted as outstanding (容缺) still missing after their supply date',
+  )
   private readonly delivered = this.registry.gauge('tongban_deliveries', 'Cases delivered to their processing region', [
     'region',
   ])
@@ -99,7 +104,7 @@ export class GatewayMetrics {
   constructor(private readonly sources: MetricsSources) {
     this.loop.enable()
     this.started.set({}, Math.round(Date.now() / 1000 - process.uptime()))
-    for (const kind of ['dead_letters', 'open_circuits', 'overdue_cases', 'key_expiry'] as const) {
+    for (const kind of ['dead_letters', 'open_circuits', 'overdue_cases', 'materials_overdue', 'key_expiry'] as const) {
       this.alert.set({ kind }, 0)
       this.alertWarnings.inc({ kind }, 0)
     }
@@ -140,6 +145,7 @@ export class GatewayMetrics {
       dead_letters: gauges.openDeadLetters.reduce((n, d) => n + d.count, 0),
       open_circuits: circuits.filter((c) => c.state !== 'closed').length,
       overdue_cases: gauges.overdueOpen,
+      materials_overdue: gauges.materialsOverdueOpen,
       key_expiry: keyAgeDays >= KEY_MAX_AGE_DAYS - KEY_WARN_DAYS ? 1 : 0,
     }
     for (const [kind, count] of Object.entries(figures) as [AlertKind, number][]) {
@@ -174,6 +180,7 @@ export class GatewayMetrics {
     this.cases.reset()
     for (const r of g.byStatus) this.cases.set({ status: r.status, scope: r.scope, mode: r.mode }, r.count)
     this.overdue.set({}, g.overdueOpen)
+    this.materialsOverdue.set({}, g.materialsOverdueOpen)
     this.delivered.reset()
     this.deliveryFailed.reset()
     for (const d of g.deliveries) {
@@ -208,5 +215,6 @@ const alertMessage: Record<AlertKind, string> = {
   dead_letters: 'alert: dead letters wait for an admin (GET /v1/admin/dead-letters)',
   open_circuits: 'alert: delivery circuits are open',
   overdue_cases: 'alert: open cases are overdue',
+  materials_overdue: 'alert: materials accepted as outstanding (容缺) are still missing after their supply date',
   key_expiry: 'alert: the gateway signing key is near the end of its life: run tongban keys rotate',
 }

@@ -1,8 +1,9 @@
 import { createRoute } from '@hono/zod-openapi'
 import { z } from 'zod'
 import { PartyEvent } from '../../../domain/lifecycle.js'
+import { getCaseWithDeadline } from '../../../services/cases/deadline-view.js'
 import { postEvent } from '../../../services/cases/events.js'
-import { getCase, listCases, listEvents } from '../../../services/cases/read.js'
+import { listCases, listEvents } from '../../../services/cases/read.js'
 import { CaseView, EventView, ListCasesQuery } from '../../../services/cases/schemas.js'
 import { transferSlip } from '../../../services/cases/slip.js'
 import type { HttpDeps } from '../../deps.js'
@@ -88,7 +89,7 @@ export function registerCaseReads(api: Api, deps: HttpDeps) {
   api.openapi(get, async (c) => {
     const id = c.req.valid('param').id
     c.get('logFields').caseId = id
-    return c.json(await getCase({ caller: c.get('caller'), deps: deps.cases }, id), 200)
+    return c.json(await getCaseWithDeadline({ caller: c.get('caller'), deps: deps.cases }, id), 200)
   })
   api.openapi(list, async (c) =>
     c.json(await listCases({ caller: c.get('caller'), deps: deps.cases }, c.req.valid('query')), 200),

@@ -58,6 +58,7 @@ ol.timeline li::before { content:""; position:absolute; left:-.5rem; top:.75rem;
 .notice li { margin:.2rem 0; }
 .diff .removed { background:#fdeceb; }
 .diff .added { background:#e3f5e8; }
+tr.late td:first-child { border-left:4px solid var(--bad); }
 form.inline { display:inline; }
 label.inline-label { display:inline; font-weight:400; }
 fieldset { border:1px solid var(--line); border-radius:4px; margin:1rem 0; padding:.5rem 1rem 1rem; }

@@ -8,8 +8,10 @@ import type { Api } from '../openapi.js'
 import { consoleCss, consoleJs } from './assets.js'
 import { registerAdminPages } from './pages/admin.js'
 import { registerCasePages } from './pages/cases.js'
+import { registerKeyPages } from './pages/keys.js'
 import { loginRoutes } from './pages/login.js'
 import { registerReceipt } from './pages/receipt.js'
+import { registerReportPages } from './pages/reports.js'
 import { registerWorkbench } from './pages/workbench.js'
 import { signedIn } from './session.js'
 
@@ -35,4 +37,6 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
   registerReceipt(api, wrap, deps)
   registerCasePages(api, wrap, deps)
   registerAdminPages(api, wrap)
+  registerReportPages(api, wrap, deps)
+  registerKeyPages(api, wrap)
 }

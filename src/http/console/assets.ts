@@ -1,7 +1,8 @@
 /**
  * The console's only stylesheet and script, served from the gateway (no CDN; the CSP allows 'self' only, so
  * nothing is inline). The script is small and optional: every page works without it (forms post to the
- * server, which checks everything again); it checks a resident ID as it is typed and wires print buttons.
+ * server, which checks everything again); it checks a resident ID as it is typed, a file's size and type as it
+ * is chosen (and keeps a form with a refused file from being sent), and wires print buttons.
  */
 
 export const consoleCss = `
@@ -101,8 +102,42 @@ export const consoleJs = `
     var t = e.target;
     if (t && t.hasAttribute && t.hasAttribute('data-idcheck')) check(t);
   });
+  function mb(n) { return n < 1048576 ? Math.ceil(n / 1024) + ' KB' : Math.round(n / 104857.6) / 10 + ' MB'; }
+  function fileProblem(input) {
+    var f = input.files && input.files[0];
+    if (!f) return '';
+    var max = +input.getAttribute('data-max-bytes');
+    var types = (input.getAttribute('data-types') || '').split(',');
+    var ext = (f.name.split('.').pop() || '').toLowerCase();
+    var untyped = !f.type || f.type === 'application/octet-stream';
+    if (f.size > max) return '文件过大：' + f.name + '（' + mb(f.size) + '），每个文件最多 ' + mb(max);
+    if (f.size === 0) return '文件是空的：' + f.name;
+    if (types.indexOf(f.type) < 0 && !(untyped && ['pdf', 'jpg', 'jpeg', 'png', 'ofd'].indexOf(ext) >= 0))
+      return '文件类型不被接受：' + f.name + '（' + (f.type || ext || '未知类型') + '）';
+    return '';
+  }
+  function checkFile(input) {
+    var f = input.files && input.files[0];
+    var problem = fileProblem(input);
+    var msg = document.getElementById(input.id + '-msg');
+    var sel = document.getElementById(input.getAttribute('data-form-select') || '');
+    if (f && !problem && sel && sel.querySelector('option[value="electronic"]')) sel.value = 'electronic';
+    input.setCustomValidity(problem);
+    input.setAttribute('aria-invalid', problem ? 'true' : 'false');
+    if (msg && f) {
+      msg.textContent = problem || '将上传：' + f.name + '（' + mb(f.size) + '）';
+      msg.className = 'field-msg ' + (problem ? 'bad' : 'good');
+    }
+  }
+  document.addEventListener('submit', function (e) {
+    var inputs = e.target.querySelectorAll ? e.target.querySelectorAll('input[type=file][data-max-bytes]') : [];
+    for (var i = 0; i < inputs.length; i++) {
+      if (fileProblem(inputs[i])) { e.preventDefault(); checkFile(inputs[i]); inputs[i].focus(); return; }
+    }
+  });
   document.addEventListener('change', function (e) {
     var t = e.target;
+    if (t && t.hasAttribute && t.hasAttribute('data-max-bytes')) { checkFile(t); return; }
     if (!t || !t.id) return;
     var inputs = document.querySelectorAll('[data-idtype="' + t.id + '"]');
     for (var i = 0; i < inputs.length; i++) check(inputs[i]);

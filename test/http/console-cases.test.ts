@@ -1,0 +1,134 @@
+/**
+ * The console's new-case form with uploaded scans (through POST /v1/files with the clerk's session and CSRF),
+ * and its case pages for bundles (children, results together, handed over on the parent only) and evidence.
+ * FILE_MAX_BYTES is 4 KiB here, so a too-large file is small.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { hukouSpouse, residentId } from '../fixtures/cases.js'
+import { createTestApp, type TestApp } from '../helpers/app.js'
+import { consoleSignIn, csrfOf } from '../helpers/console.js'
+
+let t: TestApp
+let op: Awaited<ReturnType<TestApp['operator']>>
+
+beforeAll(async () => {
+  t = await createTestApp({ env: { FILE_MAX_BYTES: '4096' } })
+  op = await t.operator('420303', 'ZW-KSTB-01', '李窗口')
+})
+afterAll(async () => {
+  await t?.close()
+})
+
+const pdf = (text: string) => new File([`%PDF-1.4\n${text}\n%%EOF\n`], '房产证明.pdf', { type: 'application/pdf' })
+
+describe('console: uploading a material’s scan', () => {
+  it('uploads the scan, puts its sha256 into the material; a too-large, wrong-type or mismatched file is refused clearly', async () => {
+    const b = await consoleSignIn(t, op.token)
+    const notice = await b.get(
+      '/console/new/notice?item=hukou-transfer-spouse&processingRegion=420600&mode=online_transfer',
+    )
+    const html = await notice.text()
+    expect(notice.status, html).toBe(200)
+    expect(html).toContain('enctype="multipart/form-data"')
+    expect(html).toContain('name="mat.residence-property-proof.file"')
+    expect(html).toContain('data-max-bytes="4096"')
+    // A material without the electronic form has no file input.
+    expect(html).not.toContain('name="mat.marriage-certificate.file"')
+    const form: Record<string, string | File> = {
+      _csrf: csrfOf(html),
+      key: /name="key" value="([^"]+)"/.exec(html)![1]!,
+      item: 'hukou-transfer-spouse',
+      processingRegion: '420600',
+      mode: 'online_transfer',
+      'applicant.kind': 'person',
+      'applicant.name': '张三',
+      'applicant.idType': 'resident_id',
+      'applicant.idNumber': residentId('42060219850101123'),
+      'applicant.phone': '13800138000',
+      'delivery.method': 'window_pickup',
+      ...Object.fromEntries(
+        Object.entries(hukouSpouse().form)
+          .filter(([k]) => k !== 'applicantName' && k !== 'applicantPhone')
+          .map(([k, v]) => [`form.${k}`, String(v)]),
+      ),
+      'mat.applicant-id-card.form': 'paper',
+      'mat.hukou-booklet.form': 'paper',
+      'mat.marriage-certificate.form': 'paper',
+      'mat.residence-property-proof.form': 'electronic',
+    }
+    const cases = async () => (await t.admin('GET', '/v1/cases?limit=100')).body.cases.length
+    const before = await cases()
+
+    const refusals: [File | null, number, RegExp][] = [
+      [null, 422, /选择了电子扫描件：请上传文件/],
+      [
+        new File([new Uint8Array(5000).fill(37)], '大文件.pdf', { type: 'application/pdf' }),
+        422,
+        /文件过大：大文件\.pdf（5 KB），每个文件最多 4 KB/,
+      ],
+      [
+        new File(['hello'], '说明.txt', { type: 'text/plain' }),
+        422,
+        /文件类型不被接受：说明\.txt（text\/plain），仅接受 PDF、JPEG、PNG、OFD/,
+      ],
+      [new File(['not a png'], '照片.png', { type: 'image/png' }), 422, /文件内容与类型不符：照片\.png/],
+    ]
+    for (const [file, status, message] of refusals) {
+      const res = await b.postMultipart(
+        '/console/new',
+        file ? { ...form, 'mat.residence-property-proof.file': file } : form,
+      )
+      const page = await res.text()
+      expect(res.status, page).toBe(status)
+      expect(page).toContain('材料文件未能提交，办件未创建')
+      expect(page).toMatch(message)
+      // What was typed is kept.
+      expect(page).toContain('value="张三"')
+    }
+    expect(await cases()).toBe(before)
+
+    // A file on a material not marked as a scan is not dropped silently.
+    const misplaced = await b.postMultipart('/console/new', {
+      ...form,
+      'mat.residence-property-proof.form': 'paper',
+      'mat.residence-property-proof.file': pdf('a'),
+    })
+    expect(misplaced.status).toBe(422)
+    expect(await misplaced.text()).toContain('材料形式不是“电子扫描件”')
+
+    const res = await b.postMultipart('/console/new', { ...form, 'mat.residence-property-proof.file': pdf('房产证明') })
+    expect(res.status, await res.clone().text()).toBe(303)
+    const id = /\/console\/cases\/([0-9a-f-]{36})\/receipt$/.exec(res.headers.get('location')!)![1]!
+    const stored = (await t.admin('GET', `/v1/cases/${id}`)).body
+    const proof = stored.materials.find((m: any) => m.code === 'residence-property-proof')
+    expect(proof).toMatchObject({ form: 'electronic', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) })
+    const file = await op.call('GET', `/v1/files/${proof.sha256}`)
+    expect(file.status).toBe(200)
+  })
+
+  it('keeps a stored scan when the case is refused for another reason, and does not ask for the file again', async () => {
+    const b = await consoleSignIn(t, op.token)
+    const html = await (
+      await b.get('/console/new/notice?item=hukou-transfer-spouse&processingRegion=420600&mode=online_transfer')
+    ).text()
+    const form: Record<string, string | File> = {
+      _csrf: csrfOf(html),
+      key: /name="key" value="([^"]+)"/.exec(html)![1]!,
+      item: 'hukou-transfer-spouse',
+      processingRegion: '420600',
+      mode: 'online_transfer',
+      'applicant.name': '张三',
+      'applicant.idType': 'resident_id',
+      'applicant.idNumber': '420602198501011230', // wrong check character: the API refuses the case
+      'delivery.method': 'window_pickup',
+      'mat.residence-property-proof.form': 'electronic',
+      'mat.residence-property-proof.file': pdf('第二份'),
+    }
+    const res = await b.postMultipart('/console/new', form)
+    const page = await res.text()
+    expect(res.status).toBe(422)
+    const sha = /name="mat\.residence-property-proof\.sha256" value="([0-9a-f]{64})"/.exec(page)?.[1]
+    expect(sha).toBeDefined()
+    expect(page).toContain('已上传：房产证明.pdf')
+  })
+})

@@ -4,7 +4,8 @@
  * FILE_MAX_BYTES is 4 KiB here, so a too-large file is small.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { hukouSpouse, residentId } from '../fixtures/cases.js'
+import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
+import { hukouSpouse, multiSiteEnterprise, residentId } from '../fixtures/cases.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
 import { consoleSignIn, csrfOf } from '../helpers/console.js'
 
@@ -130,5 +131,96 @@ describe('console: uploading a material’s scan', () => {
     const sha = /name="mat\.residence-property-proof\.sha256" value="([0-9a-f]{64})"/.exec(page)?.[1]
     expect(sha).toBeDefined()
     expect(page).toContain('已上传：房产证明.pdf')
+  })
+})
+
+describe('console: a family on the case page', () => {
+  it('a parent lists its children, issues their results together; a child links to its parent and has no hand-over', async () => {
+    const zhangwan = await t.client('zhangwan-console', ['420302'])
+    const kaifaqu = await t.client('kaifaqu-console', ['Z42030001'])
+    const created = await op.call('POST', '/v1/cases', multiSiteEnterprise({ agent: undefined }), {
+      'idempotency-key': 'console-family-1',
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    const parent = created.body.case.id as string
+    const child: Record<string, string> = Object.fromEntries(
+      created.body.case.children.map((c: { id: string; processingRegion: string }) => [c.processingRegion, c.id]),
+    )
+    for (const id of Object.values(child)) await recordGatewayEvent(t.runtime.deps.cases, id, 'dispatched')
+    const b = await consoleSignIn(t, op.token)
+
+    const before = await (await b.get(`/console/cases/${parent}`)).text()
+    expect(before).toContain('子办件（0/2 已办结）')
+    for (const [region, id] of Object.entries(child)) {
+      const row = new RegExp(`<tr data-child="${id}">([\\s\\S]*?)</tr>`).exec(before)?.[1]
+      expect(row, region).toContain(region)
+      expect(row).toContain('已送达办理地')
+      expect(row).toMatch(/\d{4}-\d{2}-\d{2}/) // its due date
+    }
+    expect(before).toContain('全部子办件办结后一并发放')
+    expect(before).not.toContain('登记结果已交付')
+
+    const sides = { '420302': zhangwan, Z42030001: kaifaqu } as const
+    for (const [region, side] of Object.entries(sides)) {
+      expect((await side.call('POST', `/v1/cases/${child[region]}/events`, { type: 'accepted' })).status).toBe(201)
+      const decided = await side.call('POST', `/v1/cases/${child[region]}/result`, {
+        outcome: 'approved',
+        decision: { number: `十市监登〔2026〕${region}号`, date: '2026-10-09' },
+        trust: 'B',
+      })
+      expect(decided.status, JSON.stringify(decided.body)).toBe(201)
+    }
+
+    const childPage = await (await b.get(`/console/cases/${child['420302']}`)).text()
+    expect(childPage).toContain(`id="parent-link"`)
+    expect(childPage).toContain(`href="/console/cases/${parent}"`)
+    expect(childPage).not.toContain('登记结果已交付')
+    expect(childPage).not.toContain('登记评价')
+
+    const after = await (await b.get(`/console/cases/${parent}`)).text()
+    expect(after).toContain('子办件（2/2 已办结）')
+    const results = /<table id="bundle-results">([\s\S]*?)<\/table>/.exec(after)?.[1] ?? ''
+    expect(results.match(/签名已验证/g)).toHaveLength(2)
+    expect(results).toContain('准予')
+    expect(after).toContain('登记结果已交付（全部子办件一并）')
+
+    // Posted on a child anyway (a stale page): the API's refusal, nothing recorded.
+    const onChild = await b.post(`/console/cases/${child['420302']}/events`, {
+      _csrf: csrfOf(childPage),
+      type: 'result_delivered',
+      method: 'window_pickup',
+    })
+    expect(onChild.status).toBe(409)
+    expect(await onChild.text()).toContain('role="alert"')
+    expect((await t.admin('GET', `/v1/cases/${child['420302']}`)).body.status).toBe('completed')
+
+    const handed = await b.post(`/console/cases/${parent}/events`, {
+      _csrf: csrfOf(after),
+      type: 'result_delivered',
+      method: 'window_pickup',
+    })
+    expect(handed.status, await handed.clone().text()).toBe(303)
+    for (const id of [parent, ...Object.values(child)])
+      expect((await t.admin('GET', `/v1/cases/${id}`)).body.status).toBe('result_delivered')
+  })
+
+  it('offers a case’s evidence bundle as a download to its window, not to another window', async () => {
+    const created = await op.call('POST', '/v1/cases', hukouSpouse({ agent: undefined }), {
+      'idempotency-key': 'console-evidence-1',
+    })
+    const id = created.body.case.id as string
+    const b = await consoleSignIn(t, op.token)
+    const page = await (await b.get(`/console/cases/${id}`)).text()
+    expect(page).toContain(`id="evidence-link" href="/console/cases/${id}/evidence"`)
+    const res = await b.get(`/console/cases/${id}/evidence`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="evidence-${id}.json"`)
+    const bundle = JSON.parse(await res.text())
+    expect(bundle).toMatchObject({ case: { id }, signature: expect.any(String) })
+    // The applicant appears only by the hash of their number.
+    expect(JSON.stringify(bundle)).not.toContain(hukouSpouse().applicant.idNumber)
+    const other = await t.operator('420303', 'ZW-KSTB-02', '钱窗口')
+    const o = await consoleSignIn(t, other.token)
+    expect((await o.get(`/console/cases/${id}/evidence`)).status).toBe(404)
   })
 })

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { hukouSpouse, multiSiteEnterprise, residentId } from '../fixtures/cases.js'
+import { elderlyCareHome } from '../fixtures/one-thing.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
 import { consoleSignIn, csrfOf } from '../helpers/console.js'
 
@@ -222,5 +223,30 @@ describe('console: a family on the case page', () => {
     const other = await t.operator('420303', 'ZW-KSTB-02', '钱窗口')
     const o = await consoleSignIn(t, other.token)
     expect((await o.get(`/console/cases/${id}/evidence`)).status).toBe(404)
+  })
+})
+
+describe('console: 容缺受理 on the case page', () => {
+  it('shows the materials accepted as outstanding by name, with the date they are due', async () => {
+    const created = await op.call('POST', '/v1/cases', elderlyCareHome({ agent: undefined }), {
+      'idempotency-key': 'console-outstanding-1',
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    const food = created.body.case.children.find((c: { item: string }) => c.item === 'food-business-licence').id
+    await recordGatewayEvent(t.runtime.deps.cases, food, 'dispatched', { adapter: 'manual' })
+    const accepted = await op.call('POST', `/v1/cases/${food}/events`, {
+      type: 'accepted',
+      data: { outstanding: ['staff-health-certificates'], supplyBy: '2026-10-09' },
+    })
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(201)
+    const name = (await t.admin('GET', '/v1/items/food-business-licence')).body.materials.find(
+      (m: { code: string }) => m.code === 'staff-health-certificates',
+    ).name
+    const b = await consoleSignIn(t, op.token)
+    const page = await (await b.get(`/console/cases/${food}`)).text()
+    const row = /<tr id="outstanding">([\s\S]*?)<\/tr>/.exec(page)?.[1]
+    expect(row).toContain(name)
+    expect(row).toContain('须于 2026-10-09 前补交')
+    expect(row).not.toContain('已逾期')
   })
 })

@@ -30,11 +30,12 @@ export function childrenSection(c: Case, snap: Snapshot, now: number): Html {
   if (children.length === 0) return html``
   const done = children.filter((ch) => finalish.has(ch.status)).length
   const region = (code: string | null) => (code ? `${snap.regions.get(code)?.name ?? code}（${code}）` : '—')
+  // Siblings are created together: their ids share the time prefix, so the tail tells them apart.
   return html`<h2>子办件（${done}/${children.length} 已办结）</h2>
 <div class="table-wrap"><table id="children"><thead><tr><th>子办件</th><th>事项</th><th>办理地</th><th>状态</th><th>办结期限</th></tr></thead><tbody>
 ${children.map((ch) => {
   const late = ch.dueAt !== null && !finalish.has(ch.status) && new Date(ch.dueAt).getTime() < now
-  return html`<tr data-child="${ch.id}"><td class="mono"><a href="/console/cases/${ch.id}">${ch.id.slice(0, 13)}…</a></td>
+  return html`<tr data-child="${ch.id}"><td class="mono"><a href="/console/cases/${ch.id}" title="${ch.id}">…${ch.id.slice(-12)}</a></td>
 <td>${ch.item ? (snap.items.get(ch.item)?.name ?? ch.item) : '—'}</td><td>${region(ch.processingRegion)}</td>
 <td>${label(statusLabel, ch.status)}</td><td>${ch.dueAt ? cst(ch.dueAt).slice(0, 10) : '—'}${late ? html` <span class="badge overdue">已超期</span>` : ''}</td></tr>`
 })}
@@ -50,7 +51,7 @@ export function bundleResultsSection(c: Case, results: BundleResults | null, sna
 ${results.results.map((r) => {
   const claims = (r.claims ?? {}) as Record<string, unknown>
   const v = r.verification as Record<string, unknown> | undefined
-  return html`<tr><td>${r.item ? (snap.items.get(r.item)?.name ?? r.item) : '—'}<div class="muted mono">${r.case.slice(0, 13)}…</div></td>
+  return html`<tr><td>${r.item ? (snap.items.get(r.item)?.name ?? r.item) : '—'}<div class="muted mono">…${r.case.slice(-12)}</div></td>
 <td>${r.processingRegion ? (snap.regions.get(r.processingRegion)?.name ?? r.processingRegion) : '—'}</td><td>${outcomeLabel(claims.outcome)}</td>
 <td>${v ? html`<span class="badge ok">签名已验证</span> ${String(v.issuer)}${v.recognition ? '，已互认' : ''}` : '—'}</td></tr>`
 })}

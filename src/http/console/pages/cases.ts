@@ -243,6 +243,7 @@ async function detailPage(
 <tr><th>申请人</th><td>${c.applicant.name}（${c.applicant.idNumber}）</td></tr>
 <tr><th>受理窗口</th><td>${c.agent ? `${c.agent.window} · ${c.agent.operator}` : '—'}</td></tr>
 <tr><th>办结期限</th><td>${c.dueDate ?? '—'}</td></tr>
+${c.outstanding ? html`<tr id="outstanding"><th>容缺待补</th><td>${c.outstanding.materials.map((code) => (c.item ? snap.items.get(c.item)?.materials.find((m) => m.code === code)?.name : undefined) ?? code).join('、')}${c.outstanding.supplyBy ? `，须于 ${c.outstanding.supplyBy} 前补交` : ''}${c.outstanding.overdue ? html` <span class="badge overdue">已逾期</span>` : ''}</td></tr>` : ''}
 </tbody></table></div>
 <p class="no-print"><a href="/console/cases/${c.id}/receipt">受理回执</a> · <a id="evidence-link" href="/console/cases/${c.id}/evidence" download>下载证据包（JSON，可用 tongban verify-evidence 核验）</a>${c.mode === 'offline_proxy' && c.processingRegion ? html` · <a href="/v1/cases/${c.id}/transfer-slip" target="_blank" rel="noopener">流转单</a>` : ''}</p>
 </section>

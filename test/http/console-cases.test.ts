@@ -106,6 +106,22 @@ describe('console: uploading a material’s scan', () => {
     expect(proof).toMatchObject({ form: 'electronic', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) })
     const file = await op.call('GET', `/v1/files/${proof.sha256}`)
     expect(file.status).toBe(200)
+
+    // The case page lists the materials; the scan downloads through the console as it was uploaded.
+    const page = await (await b.get(`/console/cases/${id}`)).text()
+    const link = `/console/cases/${id}/files/${proof.sha256}`
+    expect(/<ul id="materials">([\s\S]*?)<\/ul>/.exec(page)?.[1]).toContain(`href="${link}"`)
+    const download = await b.get(link)
+    expect(download.status).toBe(200)
+    expect(download.headers.get('content-type')).toBe('application/pdf')
+    expect(download.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="residence-property-proof-[0-9a-f]{12}\.pdf"$/,
+    )
+    expect(await download.text()).toBe(await pdf('房产证明').text())
+    // A file the case does not reference, and another window: not found.
+    expect((await b.get(`/console/cases/${id}/files/${'0'.repeat(64)}`)).status).toBe(404)
+    const other = await t.operator('420303', 'ZW-KSTB-03', '孙窗口')
+    expect((await (await consoleSignIn(t, other.token)).get(link)).status).toBe(404)
   })
 
   it('keeps a stored scan when the case is refused for another reason, and does not ask for the file again', async () => {

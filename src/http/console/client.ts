@@ -188,6 +188,14 @@ export class ConsoleClient {
   events = (id: string) => this.call<{ events: CaseEvent[] }>('GET', `/v1/cases/${encodeURIComponent(id)}/events`)
   result = (id: string) => this.call<Record<string, unknown>>('GET', `/v1/cases/${encodeURIComponent(id)}/result`)
   bundleResult = (id: string) => this.call<BundleResults>('GET', `/v1/cases/${encodeURIComponent(id)}/result`)
+  /** A material file's bytes as stored (its uploader and the parties of a case that references it). */
+  file = async (sha256: string) => {
+    const res = await this.fetcher(`/v1/files/${encodeURIComponent(sha256)}`, {
+      method: 'GET',
+      headers: { cookie: this.cookie },
+    })
+    return { ok: res.ok, status: res.status, bytes: new Uint8Array(await res.arrayBuffer()), headers: res.headers }
+  }
   evidence = (id: string) => this.raw(`/v1/cases/${encodeURIComponent(id)}/evidence`, 'application/json')
   postEvent = (id: string, event: { type: string; data?: Record<string, unknown> }) =>
     this.call<unknown>('POST', `/v1/cases/${encodeURIComponent(id)}/events`, event)

@@ -163,6 +163,17 @@ ${wanted.map((m, i) => html`<div><input id="sup-${i}" type="checkbox" name="code
   return parts.length === 0 ? html`<p class="muted">当前状态下窗口无可办理的操作。</p>` : html`${parts}`
 }
 
+const materialFormLabel: Record<string, string> = { paper: '纸质', electronic: '电子扫描件', e_certificate: '电子证照' }
+
+/** The materials submitted: a scan with its link (through the console, by hash), a certificate with its id. */
+function materialsSection(c: Case): Html {
+  if (c.materials.length === 0) return html``
+  return html`<h2>已提交材料</h2><ul id="materials">${c.materials.map((m) => {
+    const sha = typeof m.sha256 === 'string' ? m.sha256 : null
+    return html`<li>${String(m.name ?? m.code)}：${label(materialFormLabel, String(m.form))}${sha ? html` <a href="/console/cases/${c.id}/files/${sha}" download>下载</a>` : ''}${m.certificateId ? html` <span class="mono">${String(m.certificateId)}</span>` : ''}</li>`
+  })}</ul>`
+}
+
 /** An event's data for people: short values as they are, signatures and hashes named rather than shown. */
 function eventDetails(data: Record<string, unknown>): Html {
   const parts = Object.entries(data).map(([k, v]) => {
@@ -247,7 +258,7 @@ ${c.outstanding ? html`<tr id="outstanding"><th>容缺待补</th><td>${c.outstan
 </tbody></table></div>
 <p class="no-print"><a href="/console/cases/${c.id}/receipt">受理回执</a> · <a id="evidence-link" href="/console/cases/${c.id}/evidence" download>下载证据包（JSON，可用 tongban verify-evidence 核验）</a>${c.mode === 'offline_proxy' && c.processingRegion ? html` · <a href="/v1/cases/${c.id}/transfer-slip" target="_blank" rel="noopener">流转单</a>` : ''}</p>
 </section>
-${parentNote(c)}${childrenSection(c, snap, deps.clock.now().getTime())}
+${materialsSection(c)}${parentNote(c)}${childrenSection(c, snap, deps.clock.now().getTime())}
 <h2>办理进程</h2>
 <ol class="timeline">${evs.map((e) => html`<li><strong>${label(eventLabel, e.type)}</strong> <span class="muted">${cst(e.at)} · ${e.actor}</span>${eventDetails(e.data)}</li>`)}</ol>
 <h2>办理结果</h2>
@@ -292,6 +303,34 @@ export function registerCasePages(api: Api, wrap: Wrap, deps: HttpDeps): void {
         'content-type': 'application/json; charset=utf-8',
         'content-disposition': `attachment; filename="evidence-${id}.json"`,
         'cache-control': 'no-store',
+      })
+    }),
+  )
+  api.get(
+    '/console/cases/:id/files/:sha256{[0-9a-f]{64}}',
+    signedIn(wrap, async (p) => {
+      const id = p.c.req.param('id') ?? ''
+      const sha256 = p.c.req.param('sha256') ?? ''
+      const got = await p.api.case(id)
+      // Only a file the case references, for a person who may open the case.
+      const material =
+        got.ok && (await windowMaySee(deps, p.caller, got.body))
+          ? got.body.materials.find((m) => m.sha256 === sha256)
+          : undefined
+      const file = material ? await p.api.file(sha256) : null
+      if (!file?.ok)
+        return p.render(
+          '未找到文件',
+          html`<p class="alert error" role="alert">该办件没有这个材料文件，或您无权查看。</p>`,
+          '/console/cases',
+          404,
+        )
+      const type = file.headers.get('content-type') ?? 'application/octet-stream'
+      const ext = { 'application/pdf': 'pdf', 'image/jpeg': 'jpg', 'image/png': 'png', 'application/ofd': 'ofd' }[type]
+      return p.c.body(file.bytes, 200, {
+        'content-type': type,
+        'content-disposition': `attachment; filename="${String(material?.code)}-${sha256.slice(0, 12)}${ext ? `.${ext}` : ''}"`,
+        'cache-control': 'private, no-store',
       })
     }),
   )

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { hukouSpouse, residentId } from '../fixtures/cases.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
+import { csrfOf, formBrowser } from '../helpers/console.js'
 
 let t: TestApp
 let op: Awaited<ReturnType<TestApp['operator']>>
@@ -18,39 +19,7 @@ afterAll(async () => {
   await t?.close()
 })
 
-interface Browser {
-  cookies: Map<string, string>
-  get(path: string, headers?: Record<string, string>): Promise<Response>
-  post(path: string, form: Record<string, string>, headers?: Record<string, string>): Promise<Response>
-}
-
-function browser(): Browser {
-  const cookies = new Map<string, string>()
-  const send = async (path: string, init: RequestInit) => {
-    const headers = new Headers(init.headers)
-    if (cookies.size > 0) headers.set('cookie', [...cookies].map(([k, v]) => `${k}=${v}`).join('; '))
-    const res = await t.app.request(path, { ...init, headers })
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';')
-      const [k, v] = pair!.split('=')
-      if (v === '' || /max-age=0/i.test(c)) cookies.delete(k!)
-      else cookies.set(k!, v!)
-    }
-    return res
-  }
-  return {
-    cookies,
-    get: (path, headers = {}) => send(path, { method: 'GET', headers }),
-    post: (path, form, headers = {}) =>
-      send(path, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-        body: new URLSearchParams(form).toString(),
-      }),
-  }
-}
-
-const csrfOf = (page: string) => /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? ''
+const browser = () => formBrowser(t)
 
 async function signIn(token: string, headers: Record<string, string> = {}) {
   const b = browser()

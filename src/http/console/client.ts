@@ -119,6 +119,15 @@ export interface Download {
   headers: Headers
 }
 
+/** A refused download's problem (the API answers problem+json; anything else keeps its status). */
+export function problemOf(d: Download): Problem {
+  try {
+    return { status: d.status, ...(JSON.parse(d.body) as object) }
+  } catch {
+    return { status: d.status }
+  }
+}
+
 export class ConsoleClient {
   constructor(
     private readonly fetcher: Fetcher,

@@ -10,7 +10,7 @@ import type { PersonCaller } from '../../../ports/callers.js'
 import { actsFor } from '../../../services/authz.js'
 import type { HttpDeps } from '../../deps.js'
 import type { Api } from '../../openapi.js'
-import type { Case } from '../client.js'
+import { type Case, problemOf } from '../client.js'
 import { cst, eventLabel, type Html, label, modeLabel, problemBox, scopeLabel, statusLabel } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
 import { bundleResultsSection, childrenSection, familyEvents, isParent, parentNote } from './bundle.js'
@@ -298,7 +298,7 @@ export function registerCasePages(api: Api, wrap: Wrap, deps: HttpDeps): void {
       const got = await p.api.case(id)
       if (!got.ok || !(await windowMaySee(deps, p.caller, got.body))) return detailPage(p, deps, id, null)
       const bundle = await p.api.evidence(id)
-      if (!bundle.ok) return detailPage(p, deps, id, { status: bundle.status, ...JSON.parse(bundle.body) })
+      if (!bundle.ok) return detailPage(p, deps, id, problemOf(bundle))
       return p.c.body(bundle.body, 200, {
         'content-type': 'application/json; charset=utf-8',
         'content-disposition': `attachment; filename="evidence-${id}.json"`,

@@ -6,6 +6,7 @@
 import { html } from 'hono/html'
 import type { HttpDeps } from '../../deps.js'
 import type { Api } from '../../openapi.js'
+import { problemOf } from '../client.js'
 import { type Html, label, modeLabel, problemBox, scopeLabel } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
 
@@ -127,7 +128,7 @@ export function registerReportPages(api: Api, wrap: Wrap, deps: HttpDeps): void 
     '/console/admin/reports/performance.csv',
     admin(async (p) => {
       const got = await p.api.performanceCsv(reportQuery(p.c.req.query()))
-      if (!got.ok) return p.render('报表无法生成', problemBox(JSON.parse(got.body)), '/console/admin/reports', 400)
+      if (!got.ok) return p.render('报表无法生成', problemBox(problemOf(got)), '/console/admin/reports', 400)
       return p.c.body(got.body, 200, {
         'content-type': got.headers.get('content-type') ?? 'text/csv; charset=utf-8',
         'content-disposition': got.headers.get('content-disposition') ?? 'attachment; filename="performance.csv"',

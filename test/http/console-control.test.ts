@@ -59,6 +59,11 @@ describe('console: the performance report', () => {
     expect(xiangyang[2]).toContain('襄阳市')
     expect(xiangyang[2]).toContain('<span class="badge overdue">66.7%</span>')
     expect(xiangyang[2]).toContain('<span class="badge overdue">1</span>') // overdue now
+    // Bars: volume against the largest group (襄阳's 4), the on-time rate against 100 %.
+    expect(xiangyang[2]).toContain('<meter min="0" max="4" value="4" title="受理量">')
+    expect(xiangyang[2]).toMatch(
+      /<meter min="0" max="1" low="0.9" high="0.99" optimum="1" value="0.66\d*" title="按时率">/,
+    )
     const suizhou = row('421300')!
     expect(suizhou[1]).not.toContain('late')
     expect(suizhou[2]).toContain('<span class="badge ok">100.0%</span>')

@@ -59,6 +59,7 @@ ol.timeline li::before { content:""; position:absolute; left:-.5rem; top:.75rem;
 .notice li { margin:.2rem 0; }
 .diff .removed { background:#fdeceb; }
 .diff .added { background:#e3f5e8; }
+meter { width:6rem; height:.8rem; }
 tr.late td:first-child { border-left:4px solid var(--bad); }
 form.inline { display:inline; }
 label.inline-label { display:inline; font-weight:400; }

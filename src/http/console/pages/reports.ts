@@ -67,6 +67,8 @@ async function reportPage(p: PageContext, deps: HttpDeps): Promise<Response> {
         : late > 0
           ? html`<span class="badge soon">${pct(rate)}</span>`
           : html`<span class="badge ok">${pct(rate)}</span>`
+  // Bars (native <meter>, no script): volume against the largest group, on-time rate against 100 %.
+  const maxVolume = got.ok ? Math.max(1, ...got.body.rows.map((r) => r.volume)) : 1
   const period = got.ok ? { from: cstDay(got.body.from), to: dayBefore(got.body.to) } : null
   const totals = got.ok
     ? got.body.rows.reduce(
@@ -101,7 +103,7 @@ ${got.body.rows.map(
   (
     r,
   ) => html`<tr data-key="${r.key ?? ''}"${r.overdueNow > 0 || (r.onTimeRate !== null && r.onTimeRate < ON_TIME_TARGET) ? html` class="late"` : ''}>
-<td>${keyLabel(r.key)}</td><td>${r.volume}</td><td>${r.completed}</td><td>${r.onTime}</td><td>${rateCell(r.onTimeRate, r.late)}</td>
+<td>${keyLabel(r.key)}</td><td>${r.volume}<br><meter min="0" max="${maxVolume}" value="${r.volume}" title="受理量">${r.volume}</meter></td><td>${r.completed}</td><td>${r.onTime}</td><td>${rateCell(r.onTimeRate, r.late)}${r.onTimeRate === null ? '' : html`<br><meter min="0" max="1" low="${ON_TIME_TARGET}" high="0.99" optimum="1" value="${r.onTimeRate}" title="按时率">${pct(r.onTimeRate)}</meter>`}</td>
 <td>${r.late > 0 ? html`<strong>${r.late}</strong>` : '0'}</td><td>${num(r.avgDaysLate)}</td><td>${num(r.avgHandlingDays)}</td><td>${num(r.p90HandlingDays)}</td>
 <td>${r.overdueNow > 0 ? html`<span class="badge overdue">${r.overdueNow}</span>` : '0'}</td><td>${r.rejections}</td><td>${r.supplementRounds}</td>
 <td>${r.ratings > 0 ? `${r.ratings}（均 ${num(r.avgRating)} 分）` : '—'}</td>${by === 'region' || by === 'window' ? html`<td>${r.collectedForOthers ?? '—'}</td><td>${r.collectedByOthers ?? '—'}</td>` : ''}</tr>`,

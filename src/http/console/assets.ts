@@ -25,7 +25,7 @@ h2 { font-size:1.2rem; margin:1.5rem 0 .5rem; }
 section.card, form.card, div.card { background:#fff; border:1px solid var(--line); border-radius:6px; padding:1rem 1.25rem; margin:0 0 1rem; }
 label { display:block; font-weight:600; margin:.6rem 0 .2rem; }
 input, select, textarea, button { font:inherit; }
-input[type=text], input[type=search], input[type=date], input[type=number], input[type=password], input[type=tel], select, textarea { width:100%; max-width:36rem; padding:.45rem .55rem; border:1px solid #9aa5b1; border-radius:4px; background:#fff; }
+input[type=text], input[type=search], input[type=date], input[type=datetime-local], input[type=number], input[type=password], input[type=tel], select, textarea { width:100%; max-width:36rem; padding:.45rem .55rem; border:1px solid #9aa5b1; border-radius:4px; background:#fff; }
 textarea { max-width:100%; min-height:24rem; font-family: ui-monospace, "Cascadia Mono", Consolas, monospace; font-size:.9rem; }
 button, .button { display:inline-block; padding:.5rem 1.1rem; border-radius:4px; border:1px solid var(--brand); background:var(--brand); color:#fff; cursor:pointer; text-decoration:none; min-height:2.6rem; }
 button.secondary, .button.secondary { background:#fff; color:var(--brand); }

@@ -3,10 +3,12 @@
  * on loopback: a window clerk signs in and accepts a case for an applicant registered elsewhere, prints the
  * receipt and finds the case again; an admin makes a new version of the 襄十随神 agreement without a mode,
  * sees the difference and activates it, and the window's next attempt in that mode is refused while the
- * earlier case keeps its version; a forged form and a signed-out session are refused.
+ * earlier case keeps its version; a clerk submits a 开养老院 bundle with an uploaded scan and finds its children;
+ * an admin reads the performance report and downloads its CSV, and meets the key revocations page; a forged
+ * form and a signed-out session are refused.
  * Screenshots of the main pages go to test/artifacts/console/.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -211,6 +213,73 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
     await other.close()
   })
 
+  it('a window clerk submits a 开养老院 bundle through the wizard, uploading a scan; the parent lists its five children', async () => {
+    const page = await signIn(browser.context, operatorToken)
+    await page.getByLabel('事项或“一件事”名称、编码').fill('养老院')
+    await page.getByRole('button', { name: '查找' }).click()
+    await page.locator('a[href="/console/new/route?thing=open-elderly-care-home"]').click()
+    await page.getByLabel('办理模式').selectOption('online_transfer')
+    await page.getByRole('button', { name: '查看一次告知' }).click()
+    await page.locator('#notice-h').waitFor()
+    expect(await page.locator('#notice-h').textContent()).toContain('开养老院')
+
+    await page.getByLabel('申请人类型').selectOption('organization')
+    await page.getByLabel('姓名或名称 *').fill('十堰市某某养老服务中心')
+    await page.getByLabel('证件类型').selectOption('uscc')
+    await page.getByLabel('证件号码 *').fill('91350100M000100Y43')
+    await page.getByLabel(/^联系电话/).fill('13800138000')
+    // The generated form, filled as a clerk would: every field by its type.
+    for (const input of await page.locator('input[id^="f-"]').all()) {
+      const type = await input.getAttribute('type')
+      await input.fill(type === 'number' ? '20' : type === 'date' ? '2026-12-01' : '测试内容')
+    }
+    for (const select of await page.locator('select[id^="f-"]').all()) {
+      const values = await select
+        .locator('option')
+        .evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value))
+      await select.selectOption(values.find((v) => v !== '')!)
+    }
+    for (const select of await page.locator('select[name^="mat."]').all()) await select.selectOption('paper')
+    // A scan: a text file is refused as it is chosen, and the form is not sent with it.
+    const scan = page.locator('[name="mat.fire-safety-commitment.file"]')
+    await scan.setInputFiles({ name: '承诺书.txt', mimeType: 'text/plain', buffer: Buffer.from('不是 PDF') })
+    await expect
+      .poll(() => page.locator('#m-fire-safety-commitment-file-msg').textContent())
+      .toContain('文件类型不被接受')
+    await page.getByRole('button', { name: '提交办件' }).click()
+    expect(page.url()).toContain('/console/new/notice')
+    await scan.setInputFiles({
+      name: '承诺书.pdf',
+      mimeType: 'application/pdf',
+      buffer: Buffer.from('%PDF-1.4\n承诺\n%%EOF\n'),
+    })
+    await expect
+      .poll(() => page.locator('#m-fire-safety-commitment-file-msg').textContent())
+      .toContain('将上传：承诺书.pdf')
+    expect(await page.locator('#m-fire-safety-commitment').inputValue()).toBe('electronic')
+    await screenshot(page, '7-bundle-form-upload')
+    await page.getByRole('button', { name: '提交办件' }).click()
+
+    await page.waitForURL(/\/console\/cases\/[0-9a-f-]{36}\/receipt$/)
+    const parent = (await page.locator('#case-id').textContent())?.trim() ?? ''
+    const stored = await api('GET', `/v1/cases/${parent}`)
+    expect(stored.body).toMatchObject({ thing: 'open-elderly-care-home', mode: 'online_transfer' })
+    expect(stored.body.children).toHaveLength(5)
+    const commitment = stored.body.materials.find((m: any) => m.code === 'fire-safety-commitment')
+    expect(commitment).toMatchObject({ form: 'electronic', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) })
+
+    await page.goto(`${gw.url}/console/cases/${parent}`)
+    expect(await page.locator('#children tbody tr').count()).toBe(5)
+    expect(await page.locator('main').textContent()).toContain('全部子办件办结后一并发放')
+    await screenshot(page, '8-bundle-case')
+    await page.locator('#children tbody tr a').first().click()
+    await page.locator('#parent-link').waitFor()
+    await page.locator('#parent-link a').click()
+    await page.waitForURL(new RegExp(`/console/cases/${parent}$`))
+    await signOut(page)
+    await page.close()
+  })
+
   it('an admin makes a new version without a mode, sees the difference and activates it; the window is refused, the earlier case keeps its version', async () => {
     expect(caseId).not.toBe('')
     const page = await signIn(browser.context, adminToken)
@@ -292,6 +361,38 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
     expect(
       await page.locator('tr[data-dead-letter]', { has: page.locator(`a[href="/console/cases/${id}"]`) }).textContent(),
     ).toContain('已重投')
+    await signOut(page)
+    await page.close()
+  })
+
+  it('an admin reads the performance report, downloads it as CSV, and sees the key revocations', async () => {
+    const page = await signIn(browser.context, adminToken)
+    await page.getByRole('navigation', { name: '主导航' }).getByRole('link', { name: '考评报表' }).click()
+    await page.waitForURL(/\/console\/admin\/reports/)
+    // This month so far (the cases of this run), by processing region.
+    const cstToday = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10)
+    const tomorrow = new Date(Date.now() + 32 * 3600_000).toISOString().slice(0, 10)
+    await page.getByLabel('起始日期（含）').fill(`${cstToday.slice(0, 8)}01`)
+    await page.getByLabel('截止日期（不含）').fill(tomorrow)
+    await page.getByLabel('分组').selectOption('region')
+    await page.getByRole('button', { name: '生成报表' }).click()
+    await page.locator('#report').waitFor()
+    expect(await page.locator('#report tr[data-key="420600"]').textContent()).toContain('襄阳市')
+    await screenshot(page, '9-report')
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#report-csv').click()])
+    expect(download.suggestedFilename()).toMatch(/^performance-region-.*\.csv$/)
+    const csv = await readFile((await download.path())!, 'utf8')
+    expect(csv.split('\n')[0]).toContain('onTimeRate')
+    expect(csv).toContain('420600')
+
+    await page.getByRole('navigation', { name: '主导航' }).getByRole('link', { name: '密钥吊销' }).click()
+    await page.getByLabel('签发方（系统客户端标识；留空为本网关）').fill('sim-420600')
+    await page.getByLabel('密钥标识（kid）*').fill('no-such-kid')
+    await page.getByLabel('自何时起视为泄露（北京时间）*').fill('2026-01-01T00:00')
+    page.once('dialog', (d) => void d.accept())
+    await page.getByRole('button', { name: '吊销' }).click()
+    await expect.poll(() => page.locator('[role=alert]').textContent()).toContain('no-such-kid')
+    await screenshot(page, '10-key-revocations')
     await signOut(page)
     await page.close()
   })

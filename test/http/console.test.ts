@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { hukouSpouse, residentId } from '../fixtures/cases.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
+import { csrfOf, formBrowser } from '../helpers/console.js'
 
 let t: TestApp
 let op: Awaited<ReturnType<TestApp['operator']>>
@@ -18,39 +19,7 @@ afterAll(async () => {
   await t?.close()
 })
 
-interface Browser {
-  cookies: Map<string, string>
-  get(path: string, headers?: Record<string, string>): Promise<Response>
-  post(path: string, form: Record<string, string>, headers?: Record<string, string>): Promise<Response>
-}
-
-function browser(): Browser {
-  const cookies = new Map<string, string>()
-  const send = async (path: string, init: RequestInit) => {
-    const headers = new Headers(init.headers)
-    if (cookies.size > 0) headers.set('cookie', [...cookies].map(([k, v]) => `${k}=${v}`).join('; '))
-    const res = await t.app.request(path, { ...init, headers })
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';')
-      const [k, v] = pair!.split('=')
-      if (v === '' || /max-age=0/i.test(c)) cookies.delete(k!)
-      else cookies.set(k!, v!)
-    }
-    return res
-  }
-  return {
-    cookies,
-    get: (path, headers = {}) => send(path, { method: 'GET', headers }),
-    post: (path, form, headers = {}) =>
-      send(path, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-        body: new URLSearchParams(form).toString(),
-      }),
-  }
-}
-
-const csrfOf = (page: string) => /name="_csrf" value="([^"]+)"/.exec(page)?.[1] ?? ''
+const browser = () => formBrowser(t)
 
 async function signIn(token: string, headers: Record<string, string> = {}) {
   const b = browser()
@@ -192,6 +161,8 @@ describe('console control room', () => {
       ['/console/admin/clients', ['xiangyang-sys', '420600']],
       ['/console/admin/tokens', ['ZW-KSTB-01', '签发']],
       ['/console/admin/dead-letters', ['没有死信']],
+      ['/console/admin/reports', ['考评报表', '生成报表', '该期间没有办件']],
+      ['/console/admin/key-revocations', ['密钥吊销', '尚未吊销任何密钥']],
     ]
     for (const [path, texts] of pages) {
       const res = await b.get(path)

@@ -1,7 +1,8 @@
 /**
  * The console's only stylesheet and script, served from the gateway (no CDN; the CSP allows 'self' only, so
  * nothing is inline). The script is small and optional: every page works without it (forms post to the
- * server, which checks everything again); it checks a resident ID as it is typed and wires print buttons.
+ * server, which checks everything again); it checks a resident ID as it is typed, a file's size and type as it
+ * is chosen (and keeps a form with a refused file from being sent), and wires print buttons.
  */
 
 export const consoleCss = `
@@ -24,7 +25,7 @@ h2 { font-size:1.2rem; margin:1.5rem 0 .5rem; }
 section.card, form.card, div.card { background:#fff; border:1px solid var(--line); border-radius:6px; padding:1rem 1.25rem; margin:0 0 1rem; }
 label { display:block; font-weight:600; margin:.6rem 0 .2rem; }
 input, select, textarea, button { font:inherit; }
-input[type=text], input[type=search], input[type=date], input[type=number], input[type=password], input[type=tel], select, textarea { width:100%; max-width:36rem; padding:.45rem .55rem; border:1px solid #9aa5b1; border-radius:4px; background:#fff; }
+input[type=text], input[type=search], input[type=date], input[type=datetime-local], input[type=number], input[type=password], input[type=tel], select, textarea { width:100%; max-width:36rem; padding:.45rem .55rem; border:1px solid #9aa5b1; border-radius:4px; background:#fff; }
 textarea { max-width:100%; min-height:24rem; font-family: ui-monospace, "Cascadia Mono", Consolas, monospace; font-size:.9rem; }
 button, .button { display:inline-block; padding:.5rem 1.1rem; border-radius:4px; border:1px solid var(--brand); background:var(--brand); color:#fff; cursor:pointer; text-decoration:none; min-height:2.6rem; }
 button.secondary, .button.secondary { background:#fff; color:var(--brand); }
@@ -58,6 +59,8 @@ ol.timeline li::before { content:""; position:absolute; left:-.5rem; top:.75rem;
 .notice li { margin:.2rem 0; }
 .diff .removed { background:#fdeceb; }
 .diff .added { background:#e3f5e8; }
+meter { width:6rem; height:.8rem; }
+tr.late td:first-child { border-left:4px solid var(--bad); }
 form.inline { display:inline; }
 label.inline-label { display:inline; font-weight:400; }
 fieldset { border:1px solid var(--line); border-radius:4px; margin:1rem 0; padding:.5rem 1rem 1rem; }
@@ -100,8 +103,42 @@ export const consoleJs = `
     var t = e.target;
     if (t && t.hasAttribute && t.hasAttribute('data-idcheck')) check(t);
   });
+  function mb(n) { return n < 1048576 ? Math.ceil(n / 1024) + ' KB' : Math.round(n / 104857.6) / 10 + ' MB'; }
+  function fileProblem(input) {
+    var f = input.files && input.files[0];
+    if (!f) return '';
+    var max = +input.getAttribute('data-max-bytes');
+    var types = (input.getAttribute('data-types') || '').split(',');
+    var ext = (f.name.split('.').pop() || '').toLowerCase();
+    var untyped = !f.type || f.type === 'application/octet-stream';
+    if (f.size > max) return '文件过大：' + f.name + '（' + mb(f.size) + '），每个文件最多 ' + mb(max);
+    if (f.size === 0) return '文件是空的：' + f.name;
+    if (types.indexOf(f.type) < 0 && !(untyped && ['pdf', 'jpg', 'jpeg', 'png', 'ofd'].indexOf(ext) >= 0))
+      return '文件类型不被接受：' + f.name + '（' + (f.type || ext || '未知类型') + '）';
+    return '';
+  }
+  function checkFile(input) {
+    var f = input.files && input.files[0];
+    var problem = fileProblem(input);
+    var msg = document.getElementById(input.id + '-msg');
+    var sel = document.getElementById(input.getAttribute('data-form-select') || '');
+    if (f && !problem && sel && sel.querySelector('option[value="electronic"]')) sel.value = 'electronic';
+    input.setCustomValidity(problem);
+    input.setAttribute('aria-invalid', problem ? 'true' : 'false');
+    if (msg && f) {
+      msg.textContent = problem || '将上传：' + f.name + '（' + mb(f.size) + '）';
+      msg.className = 'field-msg ' + (problem ? 'bad' : 'good');
+    }
+  }
+  document.addEventListener('submit', function (e) {
+    var inputs = e.target.querySelectorAll ? e.target.querySelectorAll('input[type=file][data-max-bytes]') : [];
+    for (var i = 0; i < inputs.length; i++) {
+      if (fileProblem(inputs[i])) { e.preventDefault(); checkFile(inputs[i]); inputs[i].focus(); return; }
+    }
+  });
   document.addEventListener('change', function (e) {
     var t = e.target;
+    if (t && t.hasAttribute && t.hasAttribute('data-max-bytes')) { checkFile(t); return; }
     if (!t || !t.id) return;
     var inputs = document.querySelectorAll('[data-idtype="' + t.id + '"]');
     for (var i = 0; i < inputs.length; i++) check(inputs[i]);

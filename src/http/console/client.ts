@@ -7,8 +7,10 @@
 import type { z } from 'zod'
 import type { Agreement, Item, Thing } from '../../../config/schema.js'
 import type { AgreementSummary, AgreementVersionView } from '../../services/admin/agreements.js'
+import type { KeyRevocationView, RevokeKeyBody } from '../../services/admin/key-revocations.js'
 import type { CaseView, EventView } from '../../services/cases/schemas.js'
 import type { BindingView } from '../../services/dispatch/bindings-admin.js'
+import type { PerformanceReport } from '../../services/reports/performance.js'
 
 export type Fetcher = (path: string, init: RequestInit) => Response | Promise<Response>
 
@@ -95,6 +97,37 @@ export interface DeadLetterRow {
   redrivenAt: string | null
 }
 
+export interface FileMeta {
+  sha256: string
+  mediaType: string
+  size: number
+  createdAt: string
+  created: boolean
+}
+export type KeyRevocation = z.infer<typeof KeyRevocationView>
+/** One child's result in a bundle's or multi-site case's results, issued together. */
+export interface BundleResults {
+  case: string
+  outcome: 'approved' | 'denied' | null
+  results: (Record<string, unknown> & { case: string; item: string | null; processingRegion: string | null })[]
+}
+/** A download passed on as the API answered it (CSV, an evidence bundle). */
+export interface Download {
+  ok: boolean
+  status: number
+  body: string
+  headers: Headers
+}
+
+/** A refused download's problem (the API answers problem+json; anything else keeps its status). */
+export function problemOf(d: Download): Problem {
+  try {
+    return { status: d.status, ...(JSON.parse(d.body) as object) }
+  } catch {
+    return { status: d.status }
+  }
+}
+
 export class ConsoleClient {
   constructor(
     private readonly fetcher: Fetcher,
@@ -123,6 +156,12 @@ export class ConsoleClient {
     return { ok: false, status: res.status, problem: { status: res.status, ...(parsed as object) } }
   }
 
+  /** The answer as it came (no JSON parsing): for downloads the console hands on. */
+  async raw(path: string, accept: string): Promise<Download> {
+    const res = await this.fetcher(path, { method: 'GET', headers: { cookie: this.cookie, accept } })
+    return { ok: res.ok, status: res.status, body: await res.text(), headers: res.headers }
+  }
+
   // New case (workbench)
   items = (q: string) => this.call<{ items: Item[] }>('GET', `/v1/items${q ? `?q=${encodeURIComponent(q)}` : ''}`)
   things = () => this.call<{ things: Thing[] }>('GET', '/v1/things')
@@ -133,12 +172,40 @@ export class ConsoleClient {
   createCase = (body: Record<string, unknown>, idempotencyKey: string) =>
     this.call<{ case: Case; receipt: string }>('POST', '/v1/cases', body, { 'idempotency-key': idempotencyKey })
 
+  /** A material file, uploaded once (raw body with its media type); materials then reference its sha256. */
+  upload = async (file: Blob, mediaType: string): Promise<Answer<FileMeta>> => {
+    const res = await this.fetcher('/v1/files', {
+      method: 'POST',
+      headers: {
+        cookie: this.cookie,
+        'x-csrf-token': this.csrf,
+        accept: 'application/json',
+        'content-type': mediaType,
+      },
+      body: new Uint8Array(await file.arrayBuffer()),
+    })
+    const text = await res.text()
+    const parsed: unknown = text ? JSON.parse(text) : undefined
+    if (res.ok) return { ok: true, status: res.status, body: parsed as FileMeta }
+    return { ok: false, status: res.status, problem: { status: res.status, ...(parsed as object) } }
+  }
+
   // My cases, a case
   cases = (query: URLSearchParams) =>
     this.call<{ cases: Case[]; nextCursor: string | null }>('GET', `/v1/cases?${query.toString()}`)
   case = (id: string) => this.call<Case>('GET', `/v1/cases/${encodeURIComponent(id)}`)
   events = (id: string) => this.call<{ events: CaseEvent[] }>('GET', `/v1/cases/${encodeURIComponent(id)}/events`)
   result = (id: string) => this.call<Record<string, unknown>>('GET', `/v1/cases/${encodeURIComponent(id)}/result`)
+  bundleResult = (id: string) => this.call<BundleResults>('GET', `/v1/cases/${encodeURIComponent(id)}/result`)
+  /** A material file's bytes as stored (its uploader and the parties of a case that references it). */
+  file = async (sha256: string) => {
+    const res = await this.fetcher(`/v1/files/${encodeURIComponent(sha256)}`, {
+      method: 'GET',
+      headers: { cookie: this.cookie },
+    })
+    return { ok: res.ok, status: res.status, bytes: new Uint8Array(await res.arrayBuffer()), headers: res.headers }
+  }
+  evidence = (id: string) => this.raw(`/v1/cases/${encodeURIComponent(id)}/evidence`, 'application/json')
   postEvent = (id: string, event: { type: string; data?: Record<string, unknown> }) =>
     this.call<unknown>('POST', `/v1/cases/${encodeURIComponent(id)}/events`, event)
 
@@ -166,4 +233,10 @@ export class ConsoleClient {
   revokeToken = (id: string) => this.call<TokenRow>('DELETE', `/v1/admin/tokens/${encodeURIComponent(id)}`)
   deadLetters = () => this.call<{ deadLetters: DeadLetterRow[] }>('GET', '/v1/admin/dead-letters?open=false&limit=100')
   redrive = (id: number) => this.call<DeadLetterRow>('POST', `/v1/admin/dead-letters/${id}/redrive`)
+  performance = (query: URLSearchParams) =>
+    this.call<PerformanceReport>('GET', `/v1/admin/reports/performance?${query.toString()}`)
+  performanceCsv = (query: URLSearchParams) => this.raw(`/v1/admin/reports/performance?${query.toString()}`, 'text/csv')
+  keyRevocations = () => this.call<{ revocations: KeyRevocation[] }>('GET', '/v1/admin/key-revocations')
+  revokeKey = (body: z.input<typeof RevokeKeyBody>) =>
+    this.call<KeyRevocation>('POST', '/v1/admin/key-revocations', body)
 }

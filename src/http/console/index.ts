@@ -3,15 +3,25 @@
  * Server-rendered HTML; one static stylesheet and one small script; every datum through the /v1 API
  * (`client.ts`) with the signed-in person's session. Not in the OpenAPI document: it is HTML for people.
  */
+
+import { bodyLimit } from 'hono/body-limit'
+import { html } from 'hono/html'
 import type { HttpDeps } from '../deps.js'
 import type { Api } from '../openapi.js'
 import { consoleCss, consoleJs } from './assets.js'
+import { page } from './layout.js'
 import { registerAdminPages } from './pages/admin.js'
 import { registerCasePages } from './pages/cases.js'
+import { registerKeyPages } from './pages/keys.js'
 import { loginRoutes } from './pages/login.js'
+import { megabytes } from './pages/materials.js'
 import { registerReceipt } from './pages/receipt.js'
+import { registerReportPages } from './pages/reports.js'
 import { registerWorkbench } from './pages/workbench.js'
 import { signedIn } from './session.js'
+
+/** How many largest-size scans one console form may carry. */
+const CONSOLE_FORM_FILES = 8
 
 export function registerConsole(api: Api, deps: HttpDeps): void {
   const sessions = deps.auth.sessions
@@ -20,6 +30,23 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
     new Response(body, { headers: { 'content-type': type, 'cache-control': 'public, max-age=300' } })
   api.get('/console/static/console.css', asset(consoleCss, 'text/css; charset=utf-8'))
   api.get('/console/static/console.js', asset(consoleJs, 'text/javascript; charset=utf-8'))
+
+  // A console form carries at most a few scans (each at most FILE_MAX_BYTES, checked again by POST /v1/files).
+  const formMax = CONSOLE_FORM_FILES * deps.files.maxBytes + 1024 * 1024
+  api.use(
+    '/console/*',
+    bodyLimit({
+      maxSize: formMax,
+      onError: (c) =>
+        c.html(
+          page(
+            { title: '提交的内容过大', caller: null },
+            html`<p class="alert error" role="alert">一次提交的文件合计不能超过 ${megabytes(formMax)}（每个文件最多 ${megabytes(deps.files.maxBytes)}）。请返回，减少或压缩文件后再提交。</p>`,
+          ),
+          413,
+        ),
+    }),
+  )
 
   const login = loginRoutes(sessions)
   api.get('/console/login', login.show)
@@ -35,4 +62,6 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
   registerReceipt(api, wrap, deps)
   registerCasePages(api, wrap, deps)
   registerAdminPages(api, wrap)
+  registerReportPages(api, wrap, deps)
+  registerKeyPages(api, wrap)
 }

@@ -40,6 +40,8 @@ export interface PageContext {
   api: ConsoleClient
   /** The posted form (POST only), CSRF already checked. */
   form: Record<string, string>
+  /** The files of a posted multipart form, by field name (empty inputs left out). */
+  files: Record<string, File>
   render(
     title: string,
     body: Html,
@@ -79,10 +81,16 @@ export function signedIn(
     const render: PageContext['render'] = (title, body, current, status = 200) =>
       c.html(page({ title, caller: session.caller, csrf: session.csrf, ...(current ? { current } : {}) }, body), status)
     let form: Record<string, string> = {}
+    let files: Record<string, File> = {}
     if (c.req.method === 'POST') {
       const parsed = await c.req.parseBody()
       form = Object.fromEntries(
         Object.entries(parsed).flatMap(([k, v]) => (typeof v === 'string' ? [[k, v] as const] : [])),
+      )
+      files = Object.fromEntries(
+        Object.entries(parsed).flatMap(([k, v]) =>
+          v instanceof File && (v.size > 0 || v.name !== '') ? [[k, v] as const] : [],
+        ),
       )
       if (!csrfMatches(session.csrf, form._csrf)) {
         return render(
@@ -103,6 +111,6 @@ export function signedIn(
     }
     const app = deps.api()
     const api = new ConsoleClient((path, init) => app.request(path, init), `${SESSION_COOKIE}=${cookie}`, session.csrf)
-    return handler({ c, caller: session.caller, csrf: session.csrf, api, form, render })
+    return handler({ c, caller: session.caller, csrf: session.csrf, api, form, files, render })
   }
 }

@@ -10,9 +10,10 @@ import type { PersonCaller } from '../../../ports/callers.js'
 import { actsFor } from '../../../services/authz.js'
 import type { HttpDeps } from '../../deps.js'
 import type { Api } from '../../openapi.js'
-import type { Case } from '../client.js'
+import { type Case, problemOf } from '../client.js'
 import { cst, eventLabel, type Html, label, modeLabel, problemBox, scopeLabel, statusLabel } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
+import { bundleResultsSection, childrenSection, familyEvents, isParent, parentNote } from './bundle.js'
 
 type Wrap = Parameters<typeof signedIn>[0]
 
@@ -95,7 +96,11 @@ function actionForms(p: PageContext, c: Case, events: { type: string; data: Reco
     suspended: c.suspended,
     rated: events.some((e) => e.type === 'rated'),
   }
-  const allowed = new Set(allowedEvents(state).filter((t) => eventSide[t] === 'origin'))
+  // A child's family events are the parent's (posted there for all children together).
+  const allowed = new Set(
+    allowedEvents(state).filter((t) => eventSide[t] === 'origin' && !(c.parentId && familyEvents.has(t))),
+  )
+  const parent = isParent(c)
   const form = (
     type: string,
     title: string,
@@ -133,7 +138,7 @@ ${wanted.map((m, i) => html`<div><input id="sup-${i}" type="checkbox" name="code
     parts.push(
       form(
         'result_delivered',
-        '登记结果已交付',
+        parent ? '登记结果已交付（全部子办件一并）' : '登记结果已交付',
         html`<div class="row"><div><label for="method">交付方式</label><select id="method" name="method"><option value="window_pickup">窗口领取</option><option value="electronic">电子送达</option><option value="mail">邮寄</option></select></div><div><label for="rd-carrier">寄递单位（邮寄时）</label><input id="rd-carrier" name="carrier" type="text"></div><div><label for="rd-tracking">运单号（邮寄时）</label><input id="rd-tracking" name="trackingNumber" type="text"></div></div>`,
       ),
     )
@@ -156,6 +161,17 @@ ${wanted.map((m, i) => html`<div><input id="sup-${i}" type="checkbox" name="code
       ),
     )
   return parts.length === 0 ? html`<p class="muted">当前状态下窗口无可办理的操作。</p>` : html`${parts}`
+}
+
+const materialFormLabel: Record<string, string> = { paper: '纸质', electronic: '电子扫描件', e_certificate: '电子证照' }
+
+/** The materials submitted: a scan with its link (through the console, by hash), a certificate with its id. */
+function materialsSection(c: Case): Html {
+  if (c.materials.length === 0) return html``
+  return html`<h2>已提交材料</h2><ul id="materials">${c.materials.map((m) => {
+    const sha = typeof m.sha256 === 'string' ? m.sha256 : null
+    return html`<li>${String(m.name ?? m.code)}：${label(materialFormLabel, String(m.form))}${sha ? html` <a href="/console/cases/${c.id}/files/${sha}" download>下载</a>` : ''}${m.certificateId ? html` <span class="mono">${String(m.certificateId)}</span>` : ''}</li>`
+  })}</ul>`
 }
 
 /** An event's data for people: short values as they are, signatures and hashes named rather than shown. */
@@ -215,11 +231,16 @@ async function detailPage(
       404,
     )
   const c = got.body
-  const [events, result] = await Promise.all([p.api.events(id), p.api.result(id)])
+  const parent = isParent(c)
+  const [events, result, together] = await Promise.all([
+    p.api.events(id),
+    parent ? null : p.api.result(id),
+    parent ? p.api.bundleResult(id) : null,
+  ])
   const evs = events.ok ? events.body.events : []
   const snap = await deps.directory.snapshot()
   const region = (code: string | null) => (code ? `${snap.regions.get(code)?.name ?? code}（${code}）` : '—')
-  const verification = result.ok ? (result.body.verification as Record<string, unknown> | undefined) : undefined
+  const verification = result?.ok ? (result.body.verification as Record<string, unknown> | undefined) : undefined
   return p.render(
     `办件 ${c.id.slice(0, 13)}…`,
     html`${problemBox(problem)}${done ? html`<p class="alert info" role="status">已登记：${label(eventLabel, done)}</p>` : ''}
@@ -233,18 +254,21 @@ async function detailPage(
 <tr><th>申请人</th><td>${c.applicant.name}（${c.applicant.idNumber}）</td></tr>
 <tr><th>受理窗口</th><td>${c.agent ? `${c.agent.window} · ${c.agent.operator}` : '—'}</td></tr>
 <tr><th>办结期限</th><td>${c.dueDate ?? '—'}</td></tr>
+${c.outstanding ? html`<tr id="outstanding"><th>容缺待补</th><td>${c.outstanding.materials.map((code) => (c.item ? snap.items.get(c.item)?.materials.find((m) => m.code === code)?.name : undefined) ?? code).join('、')}${c.outstanding.supplyBy ? `，须于 ${c.outstanding.supplyBy} 前补交` : ''}${c.outstanding.overdue ? html` <span class="badge overdue">已逾期</span>` : ''}</td></tr>` : ''}
 </tbody></table></div>
-<p class="no-print"><a href="/console/cases/${c.id}/receipt">受理回执</a>${c.mode === 'offline_proxy' && c.processingRegion ? html` · <a href="/v1/cases/${c.id}/transfer-slip" target="_blank" rel="noopener">流转单</a>` : ''}</p>
+<p class="no-print"><a href="/console/cases/${c.id}/receipt">受理回执</a> · <a id="evidence-link" href="/console/cases/${c.id}/evidence" download>下载证据包（JSON，可用 tongban verify-evidence 核验）</a>${c.mode === 'offline_proxy' && c.processingRegion ? html` · <a href="/v1/cases/${c.id}/transfer-slip" target="_blank" rel="noopener">流转单</a>` : ''}</p>
 </section>
-${c.children && c.children.length > 0 ? html`<h2>子办件</h2><ul>${c.children.map((ch) => html`<li><a class="mono" href="/console/cases/${ch.id}">${ch.id.slice(0, 13)}…</a> ${ch.item} · ${region(ch.processingRegion)} · ${label(statusLabel, ch.status)}</li>`)}</ul>` : ''}
+${materialsSection(c)}${parentNote(c)}${childrenSection(c, snap, deps.clock.now().getTime())}
 <h2>办理进程</h2>
 <ol class="timeline">${evs.map((e) => html`<li><strong>${label(eventLabel, e.type)}</strong> <span class="muted">${cst(e.at)} · ${e.actor}</span>${eventDetails(e.data)}</li>`)}</ol>
 <h2>办理结果</h2>
 ${
-  result.ok
-    ? html`<section class="card"><p>结论：<strong>${outcomeLabel(String((result.body.claims as Record<string, unknown> | undefined)?.outcome ?? ''))}</strong></p>
+  parent
+    ? bundleResultsSection(c, together?.ok ? together.body : null, snap)
+    : result?.ok
+      ? html`<section class="card"><p>结论：<strong>${outcomeLabel(String((result.body.claims as Record<string, unknown> | undefined)?.outcome ?? ''))}</strong></p>
 <p>验证：${verification ? html`<span class="badge ok">签名已验证</span> 签发方 ${String(verification.issuer)}（密钥 ${String(verification.kid)}）${verification.attested ? '，由网关代为签章' : ''}，验证于 ${cst(String(verification.verifiedAt))}${verification.recognition ? '，已互认' : ''}` : '—'}</p></section>`
-    : html`<p class="muted">尚无结果。</p>`
+      : html`<p class="muted">尚无结果。</p>`
 }
 <h2>窗口操作</h2>
 ${actionForms(p, c, evs)}`,
@@ -266,6 +290,49 @@ export function registerCasePages(api: Api, wrap: Wrap, deps: HttpDeps): void {
   api.get(
     '/console/cases/:id',
     signedIn(wrap, (p) => detailPage(p, deps, p.c.req.param('id') ?? '', null, p.c.req.query('done'))),
+  )
+  api.get(
+    '/console/cases/:id/evidence',
+    signedIn(wrap, async (p) => {
+      const id = p.c.req.param('id') ?? ''
+      const got = await p.api.case(id)
+      if (!got.ok || !(await windowMaySee(deps, p.caller, got.body))) return detailPage(p, deps, id, null)
+      const bundle = await p.api.evidence(id)
+      if (!bundle.ok) return detailPage(p, deps, id, problemOf(bundle))
+      return p.c.body(bundle.body, 200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-disposition': `attachment; filename="evidence-${id}.json"`,
+        'cache-control': 'no-store',
+      })
+    }),
+  )
+  api.get(
+    '/console/cases/:id/files/:sha256{[0-9a-f]{64}}',
+    signedIn(wrap, async (p) => {
+      const id = p.c.req.param('id') ?? ''
+      const sha256 = p.c.req.param('sha256') ?? ''
+      const got = await p.api.case(id)
+      // Only a file the case references, for a person who may open the case.
+      const material =
+        got.ok && (await windowMaySee(deps, p.caller, got.body))
+          ? got.body.materials.find((m) => m.sha256 === sha256)
+          : undefined
+      const file = material ? await p.api.file(sha256) : null
+      if (!file?.ok)
+        return p.render(
+          '未找到文件',
+          html`<p class="alert error" role="alert">该办件没有这个材料文件，或您无权查看。</p>`,
+          '/console/cases',
+          404,
+        )
+      const type = file.headers.get('content-type') ?? 'application/octet-stream'
+      const ext = { 'application/pdf': 'pdf', 'image/jpeg': 'jpg', 'image/png': 'png', 'application/ofd': 'ofd' }[type]
+      return p.c.body(file.bytes, 200, {
+        'content-type': type,
+        'content-disposition': `attachment; filename="${String(material?.code)}-${sha256.slice(0, 12)}${ext ? `.${ext}` : ''}"`,
+        'cache-control': 'private, no-store',
+      })
+    }),
   )
   api.post(
     '/console/cases/:id/events',

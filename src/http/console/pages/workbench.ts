@@ -9,6 +9,7 @@ import type { Api } from '../../openapi.js'
 import type { Answer, Problem, ResolveAnswer } from '../client.js'
 import { type Html, label, modeLabel, problemBox, scopeLabel } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
+import { type FileLimits, materialsBody, materialsFieldset, materialsProblem, uploadMaterials } from './materials.js'
 
 type Wrap = Parameters<typeof signedIn>[0]
 
@@ -78,6 +79,8 @@ function noticeAndForm(
   },
   values: Record<string, string>,
   problem: Problem | null,
+  limits: FileLimits,
+  messages: Record<string, string> = {},
 ): Html {
   const v = (k: string) => values[k] ?? ''
   const cl = route.checklist
@@ -118,7 +121,7 @@ function noticeAndForm(
   <h3>可用电子证照替代纸质材料</h3>
   ${ecerts.length === 0 ? html`<p class="muted">无。</p>` : html`<ul>${ecerts.map((m) => html`<li>${m.name}：${m.eCertificate}</li>`)}</ul>`}
 </section>
-<form class="card" method="post" action="/console/new" novalidate>
+<form class="card" method="post" action="/console/new" enctype="multipart/form-data" novalidate>
   <input type="hidden" name="_csrf" value="${p.csrf}">
   <input type="hidden" name="key" value="${v('key') || randomUUID()}">
   ${target.item ? html`<input type="hidden" name="item" value="${target.item}">` : ''}
@@ -142,18 +145,7 @@ function noticeAndForm(
   <fieldset><legend>申请表（一表申请）</legend>
     ${cl.formFields.filter((f) => !(f.name in fromApplicant)).map((f) => html`<div>${field(f)}</div>`)}
   </fieldset>
-  <fieldset><legend>材料</legend>
-    ${cl.materials.map((m) => {
-      const n = `mat.${m.code}`
-      return html`<div class="row"><div><label for="m-${m.code}">${m.name}${m.required && !m.nonEssential ? ' *' : ''}</label>
-      <select id="m-${m.code}" name="${n}.form">
-        ${!m.required || m.nonEssential ? html`<option value="">未提交${m.nonEssential ? '（容缺）' : ''}</option>` : ''}
-        ${m.forms.map((f) => html`<option value="${f}"${v(`${n}.form`) === f ? html` selected` : ''}>${materialForms[f] ?? f}</option>`)}
-      </select></div>
-      ${m.forms.includes('e_certificate') ? html`<div><label for="m-${m.code}-cert">电子证照标识（选电子证照时填写）</label><input id="m-${m.code}-cert" name="${n}.certificateId" type="text" value="${v(`${n}.certificateId`)}" spellcheck="false" class="mono"></div>` : ''}
-      </div>`
-    })}
-  </fieldset>
+  ${materialsFieldset(cl.materials, values, limits, messages)}
   <fieldset><legend>结果送达</legend>
     <div class="row">
       <div><label for="d-method">送达方式</label><select id="d-method" name="delivery.method">${deliveryMethods.map(([k, t]) => html`<option value="${k}"${v('delivery.method') === k ? html` selected` : ''}>${t}</option>`)}</select></div>
@@ -196,14 +188,7 @@ function caseBody(p: PageContext, route: ResolveAnswer, f: Record<string, string
     else if (field.type === 'boolean') form[field.name] = raw === 'true'
     else form[field.name] = raw
   }
-  const materials = route.checklist.materials.flatMap((m) => {
-    const kind = f[`mat.${m.code}.form`] ?? ''
-    if (kind === '') return []
-    const cert = (f[`mat.${m.code}.certificateId`] ?? '').trim()
-    return [
-      { code: m.code, name: m.name, form: kind, ...(kind === 'e_certificate' && cert ? { certificateId: cert } : {}) },
-    ]
-  })
+  const materials = materialsBody(route.checklist.materials, f)
   const address = (f['delivery.address'] ?? '').trim()
   const phone = (f['applicant.phone'] ?? '').trim()
   const externalRef = (f.externalRef ?? '').trim()
@@ -325,7 +310,7 @@ export function registerWorkbench(api: Api, wrap: Wrap, deps: HttpDeps): void {
         if (!route.ok) return refusal(p, route, back)
         return p.render(
           '一次告知与申请表',
-          noticeAndForm(p, route.body, await targetOf(p, deps, q), {}, null),
+          noticeAndForm(p, route.body, await targetOf(p, deps, q), {}, null, deps.files),
           '/console/new',
         )
       },
@@ -341,11 +326,23 @@ export function registerWorkbench(api: Api, wrap: Wrap, deps: HttpDeps): void {
         const f = p.form
         const route = await p.api.resolve(resolveInput(p, f))
         if (!route.ok) return refusal(p, route, '/console/new')
-        const created = await p.api.createCase(caseBody(p, route.body, f), f.key || randomUUID())
+        // Scans first: a refused file stops here, with what was typed and the files already stored kept.
+        const materials = route.body.checklist.materials
+        const { values, messages } = await uploadMaterials(p, materials, deps.files)
+        const unsent = materialsProblem(materials, messages)
+        if (unsent) {
+          return p.render(
+            '一次告知与申请表',
+            noticeAndForm(p, route.body, await targetOf(p, deps, f), values, unsent, deps.files, messages),
+            '/console/new',
+            422,
+          )
+        }
+        const created = await p.api.createCase(caseBody(p, route.body, values), f.key || randomUUID())
         if (!created.ok) {
           return p.render(
             '一次告知与申请表',
-            noticeAndForm(p, route.body, await targetOf(p, deps, f), f, created.problem),
+            noticeAndForm(p, route.body, await targetOf(p, deps, f), values, created.problem, deps.files),
             '/console/new',
             created.status === 422 ? 422 : 400,
           )

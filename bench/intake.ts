@@ -52,7 +52,11 @@ export function caseBody(i: number): string {
 
 export async function intakeBench(): Promise<void> {
   const hello = await startServer('bench/lib/hello.ts', ['0'], {}, /"listening":(\d+)/)
-  const gw = await startBenchGateway('intake', { WORKERS: process.env.BENCH_WORKERS ?? '1' })
+  const gw = await startBenchGateway('intake', {
+    WORKERS: process.env.BENCH_WORKERS ?? '1',
+    // Node flags for the gateway alone (say, `--max-semi-space-size=32`), not for the baseline or the load.
+    ...(process.env.BENCH_GATEWAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS } : {}),
+  })
   const dir = await mkdtemp(path.join(tmpdir(), 'tongban-bench-req-'))
   try {
     const key = await newClientKey('ES256')

@@ -32,6 +32,7 @@ Commands:
   config check [DIR]    validate a configuration directory; exits 1 listing every error
   clients add --id ID --regions CODE[,CODE…] (--jwks FILE | --jwks-url URL) [--name TEXT]
   clients list | clients remove ID
+  clients keys ID --jwks FILE [--keep KID[,KID…] | --drop-old]
                         system clients (other regions' systems, peer gateways) and their keys
   tokens create --role admin|operator [--region CODE --window ID] [--name TEXT]
   tokens list | tokens revoke ID

@@ -16,6 +16,8 @@ import {
   addClient,
   CreateTokenBody,
   createToken,
+  ReplaceClientKeysBody,
+  replaceClientKeys,
   revokeClient,
   revokeToken,
 } from '../services/admin/clients.js'
@@ -104,13 +106,41 @@ export async function clientsCommand(args: string[]): Promise<number> {
     )
     return 0
   }
+  if (sub === 'keys') {
+    const usage =
+      'usage: tongban clients keys ID --jwks FILE [--keep KID[,KID…] | --drop-old]  (default: keep every registered key)'
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { jwks: { type: 'string' }, keep: { type: 'string' }, 'drop-old': { type: 'boolean' } },
+    })
+    const id = positionals[0]
+    if (!id || !values.jwks || positionals.length > 1 || (values.keep !== undefined && values['drop-old'])) {
+      console.error(usage)
+      return 2
+    }
+    const body = ReplaceClientKeysBody.safeParse({
+      jwks: JSON.parse(await readFile(values.jwks, 'utf8')),
+      keep: values['drop-old'] ? false : values.keep !== undefined ? values.keep.split(',').map((k) => k.trim()) : true,
+    })
+    if (!body.success) {
+      for (const i of body.error.issues) console.error(`error: ${i.path.join('.') || '(arguments)'}: ${i.message}`)
+      console.error(usage)
+      return 2
+    }
+    const { client, kept, dropped } = await withAdmin((deps) => replaceClientKeys(null, deps, id, body.data))
+    const kids = (client.jwks?.keys ?? []).map((k) => String(k.kid))
+    console.log(`client ${client.id} now has ${kids.length} key(s): ${kids.join(', ')}`)
+    console.log(`kept: ${kept.join(', ') || '(none)'}; dropped: ${dropped.join(', ') || '(none)'}`)
+    return 0
+  }
   if (sub === 'remove' && rest[0]) {
     const id = rest[0]
     await withAdmin((deps) => revokeClient(null, deps, id))
     console.log(`revoked client ${id}: its requests are refused from now on`)
     return 0
   }
-  console.error('usage: tongban clients add|list|remove …')
+  console.error('usage: tongban clients add|list|keys|remove …')
   return 2
 }
 

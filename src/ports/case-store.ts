@@ -197,7 +197,8 @@ export interface CaseStore {
    * A submission in one statement (one round trip, one implicit transaction): takes the
    * (caller, key) lock without waiting, claims the key unless an unexpired answer exists, and only
    * then inserts the cases, their first events, the outbox rows and the answer. Intake is the hot path;
-   * the general `transaction` would take a dozen round trips for the same work.
+   * the general `transaction` would take a dozen round trips for the same work. Submissions made at the
+   * same time may share one statement (group commit); each is still claimed, written and answered on its own.
    */
   submitIntake(write: IntakeWrite): Promise<IntakeResult>
   /** The stored answer for (caller, key) created at or after `notBefore`; null when none. */

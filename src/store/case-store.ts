@@ -16,7 +16,8 @@ import type {
 } from '../ports/case-store.js'
 import { loadClock, saveClock } from './clock-sql.js'
 import { type Database, type Db, queryRows } from './db.js'
-import { IDEMPOTENCY_LOCK_CLASS, submitIntake } from './intake.js'
+import { IDEMPOTENCY_LOCK_CLASS } from './intake.js'
+import { IntakeBatcher } from './intake-batch.js'
 import { caseEvents, cases, idempotencyKeys, outbox } from './schema.js'
 
 type CaseRow = typeof cases.$inferSelect
@@ -40,17 +41,20 @@ type CasePatch = Parameters<CaseTx['updateCase']>[1]
  */
 export class PgCaseStore implements CaseStore {
   private readonly database: Database
+  private readonly intake: IntakeBatcher
 
   constructor(database: Database) {
     this.database = database
+    this.intake = new IntakeBatcher(database)
   }
 
   transaction<T>(fn: (tx: CaseTx) => Promise<T>): Promise<T> {
     return this.database.transaction((tx) => fn(new PgCaseTx(tx.db)))
   }
 
+  /** Concurrent submissions are written together (group commit, `intake-batch.ts`). */
   submitIntake(write: IntakeWrite): Promise<IntakeResult> {
-    return submitIntake(this.database, write)
+    return this.intake.submit(write)
   }
 
   async findIdempotency(callerId: string, key: string, notBefore: Date): Promise<IdempotencyRecord | null> {

@@ -15,7 +15,7 @@ type Column<T> = [name: string, type: string, value: (row: T) => unknown]
 const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v))
 const iso = (d: Date | null) => (d === null ? null : d.toISOString())
 
-const caseColumns: Column<NewCase>[] = [
+export const caseColumns: Column<NewCase>[] = [
   ['id', 'text', (c) => c.id],
   ['external_ref', 'text', (c) => c.externalRef],
   ['parent_id', 'text', (c) => c.parentId],
@@ -57,7 +57,7 @@ const caseColumns: Column<NewCase>[] = [
   ['updated_at', 'timestamptz', (c) => iso(c.createdAt)],
 ]
 
-const eventColumns: Column<CaseEvent>[] = [
+export const eventColumns: Column<CaseEvent>[] = [
   ['case_id', 'text', (e) => e.caseId],
   ['seq', 'int', (e) => e.seq],
   ['type', 'text', (e) => e.type],
@@ -69,7 +69,7 @@ const eventColumns: Column<CaseEvent>[] = [
 ]
 
 type OutboxEntry = IntakeWrite['outbox'][number]
-const outboxColumns: Column<OutboxEntry>[] = [
+export const outboxColumns: Column<OutboxEntry>[] = [
   ['topic', 'text', (o) => o.topic],
   ['key', 'text', (o) => o.key],
   ['payload', 'jsonb', (o) => json(o.payload)],

@@ -83,6 +83,7 @@ describe('operations', () => {
         '/v1/admin/bindings/{region}',
         '/v1/admin/clients',
         '/v1/admin/clients/{id}',
+        '/v1/admin/clients/{id}/jwks',
         '/v1/admin/dead-letters',
         '/v1/admin/dead-letters/{id}/redrive',
         '/v1/admin/key-revocations',

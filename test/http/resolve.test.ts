@@ -266,4 +266,18 @@ describe('POST /v1/routes/resolve: malformed requests', () => {
     expect(big.status).toBe(413)
     expect(big.body.code).toBe('payload_too_large')
   })
+
+  it('checks a declared Content-Length against the limit before reading the body', async () => {
+    const body = JSON.stringify({
+      item: 'hukou-certificate',
+      originRegion: '420303',
+      processingRegion: '420600',
+      mode: 'full_online',
+    })
+    const over = await resolve(body, { 'content-length': String(65 * 1024) })
+    expect(over.status).toBe(413)
+    expect(over.body.code).toBe('payload_too_large')
+    const within = await resolve(body, { 'content-length': String(Buffer.byteLength(body)) })
+    expect(within.status, JSON.stringify(within.body)).toBe(200)
+  })
 })

@@ -15,7 +15,7 @@ export interface AdminDeps {
   clock: Clock
   /** Hosts a client's JWKS URL may point at. */
   jwksAllowHosts: readonly string[]
-  /** Told when a client was added or revoked, so that caches of client records drop it. */
+  /** Told when a client was added, revoked or given new keys, so that caches of client records drop it. */
   onClientChanged?: (id: string) => void
 }
 
@@ -104,6 +104,83 @@ export async function revokeClient(caller: Caller | null, deps: AdminDeps, id: s
   const revoked = await deps.clients.revoke(id, deps.clock.now())
   deps.onClientChanged?.(id)
   return revoked
+}
+
+export const ReplaceClientKeysBody = z
+  .strictObject({
+    jwks: Jwks,
+    keep: z
+      .union([z.boolean(), z.array(z.string().min(1)).max(10)])
+      .describe(
+        'the registered keys to keep beside `jwks`: `true` all of them (a rotation: publish the new key beside the old one), `false` none, or a list of kids',
+      ),
+  })
+  .meta({ id: 'ReplaceClientKeys' })
+export type ReplaceClientKeysBody = z.infer<typeof ReplaceClientKeysBody>
+
+type JwkEntry = NonNullable<SystemClient['jwks']>['keys'][number]
+
+/** The public part of a key, for telling "the same key published again" from "another key under the same kid". */
+function keyMaterial(k: JwkEntry): string {
+  return JSON.stringify([k.kty, k.crv, k.x, k.y])
+}
+
+/**
+ * Replaces a client's inline JWKS: `body.jwks` plus the registered keys that `body.keep` names. A key that is
+ * both kept and sent again (same kid, same public key) is stored once; the same kid with another key is
+ * refused, as is a `keep` kid that is not registered, a client whose keys are at a JWKS URL, a revoked client,
+ * and more than 10 keys in all. Dropped keys no longer verify anything here (assertions, results, the
+ * client's keys in evidence bundles): drop a key once nothing still needs it checked, and revoke it from a
+ * time (`revokeKey`) if it was compromised. `caller` null: the CLI.
+ */
+export async function replaceClientKeys(
+  caller: Caller | null,
+  deps: AdminDeps,
+  id: string,
+  body: ReplaceClientKeysBody,
+): Promise<{ client: SystemClient; kept: string[]; dropped: string[] }> {
+  if (caller) requireAdmin(caller)
+  const current = await deps.clients.get(id)
+  if (!current) throw new AppError('not_found', `no client ${id}`)
+  if (current.status === 'revoked') throw new AppError('conflict', `client ${id} is revoked`)
+  if (!current.jwks) {
+    throw new AppError('conflict', `client ${id} publishes its keys at a JWKS URL: change them there`)
+  }
+  const old = current.jwks.keys as JwkEntry[]
+  const oldKids = new Set(old.map((k) => String(k.kid)))
+  if (Array.isArray(body.keep)) {
+    const unknown = body.keep.filter((kid) => !oldKids.has(kid))
+    if (unknown.length) {
+      throw new AppError('rule_violation', `client ${id} has no key ${unknown.join(', ')} to keep`, {
+        errors: unknown.map((kid) => ({ path: 'keep', message: `no registered key ${kid}` })),
+      })
+    }
+  }
+  const keepSet = body.keep === true ? oldKids : new Set(body.keep === false ? [] : body.keep)
+  const kept = old.filter((k) => keepSet.has(String(k.kid)))
+  const incoming = body.jwks.keys as JwkEntry[]
+  const seen = new Map<string, string>()
+  const keys: JwkEntry[] = []
+  for (const k of [...kept, ...incoming]) {
+    const kid = String(k.kid)
+    const material = keyMaterial(k)
+    const prior = seen.get(kid)
+    if (prior === undefined) {
+      seen.set(kid, material)
+      keys.push(k)
+    } else if (prior !== material) {
+      throw new AppError('rule_violation', `kid ${kid} names two different keys: give the new key its own kid`, {
+        errors: [{ path: 'jwks.keys', message: `kid ${kid} is already registered for another key` }],
+      })
+    }
+  }
+  if (keys.length > 10) {
+    throw new AppError('rule_violation', `a client may have at most 10 keys (${keys.length} with those kept)`)
+  }
+  const client = await deps.clients.setKeys(id, { keys }, null)
+  deps.onClientChanged?.(id)
+  const now = new Set(keys.map((k) => String(k.kid)))
+  return { client, kept: kept.map((k) => String(k.kid)), dropped: [...oldKids].filter((kid) => !now.has(kid)) }
 }
 
 export const CreateTokenBody = z

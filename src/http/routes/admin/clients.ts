@@ -10,6 +10,8 @@ import {
   getClient,
   listClients,
   listTokens,
+  ReplaceClientKeysBody,
+  replaceClientKeys,
   revokeClient,
   revokeToken,
   TokenView,
@@ -66,6 +68,24 @@ const routes = {
     request: { params: ClientParam },
     responses: { 200: json(ClientView, 'Revoked'), ...problems(400, 401, 403, 404) },
   }),
+  replaceClientKeys: createRoute({
+    method: 'put',
+    path: '/v1/admin/clients/{id}/jwks',
+    tags,
+    security,
+    summary:
+      'Replace a client’s inline JWKS: the keys sent plus the registered keys that `keep` names (`true`: all, for a rotation where the new key is published beside the old one; `false`: none)',
+    request: { params: ClientParam, body: jsonBody(ReplaceClientKeysBody) },
+    responses: {
+      200: json(
+        z
+          .object({ client: ClientView, kept: z.array(z.string()), dropped: z.array(z.string()) })
+          .meta({ id: 'ClientKeysReplaced' }),
+        'The client with its new key set; the kids kept and dropped',
+      ),
+      ...problems(400, 401, 403, 404, 409, 422),
+    },
+  }),
   createToken: createRoute({
     method: 'post',
     path: '/v1/admin/tokens',
@@ -111,6 +131,15 @@ export function registerAdminClients(api: Api, deps: HttpDeps) {
   api.openapi(routes.revokeClient, async (c) =>
     c.json(toClientView(await revokeClient(c.get('caller'), d, c.req.valid('param').id)), 200),
   )
+  api.openapi(routes.replaceClientKeys, async (c) => {
+    const { client, kept, dropped } = await replaceClientKeys(
+      c.get('caller'),
+      d,
+      c.req.valid('param').id,
+      c.req.valid('json'),
+    )
+    return c.json({ client: toClientView(client), kept, dropped }, 200)
+  })
   api.openapi(routes.createToken, async (c) => {
     const { token, record } = await createToken(c.get('caller'), d, c.req.valid('json'))
     c.header('Cache-Control', 'no-store')

@@ -3,7 +3,6 @@
  * No I/O at import time, so tests build it with their own deps and call `app.request()`.
  */
 import { bodyLimit } from 'hono/body-limit'
-import { secureHeaders } from 'hono/secure-headers'
 import { AppError } from './errors.js'
 import { registerConsole } from './http/console/index.js'
 import type { HttpDeps } from './http/deps.js'
@@ -11,6 +10,7 @@ import { authenticate } from './http/middleware/auth.js'
 import { notFound, onError } from './http/middleware/errors.js'
 import { requestMetrics } from './http/middleware/metrics.js'
 import { requestContext } from './http/middleware/request-context.js'
+import { securityHeaders } from './http/middleware/security-headers.js'
 import { type Api, createApi } from './http/openapi.js'
 import { registerAdminAgreements } from './http/routes/admin/agreements.js'
 import { registerBindings } from './http/routes/admin/bindings.js'
@@ -43,18 +43,7 @@ export function createApp(deps: HttpDeps): Api {
   const api = createApi()
   api.use('*', requestContext(deps.logger))
   api.use('*', requestMetrics(deps.metrics))
-  api.use(
-    '*',
-    secureHeaders({
-      // Swagger UI at /docs needs its own script and style; everything is served from this origin.
-      contentSecurityPolicy: {
-        defaultSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        frameAncestors: ["'none'"],
-      },
-    }),
-  )
+  api.use('*', securityHeaders())
   const jsonLimit = bodyLimit({
     maxSize: deps.bodyLimitBytes,
     onError: () => {

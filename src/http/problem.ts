@@ -2,6 +2,8 @@
  * RFC 9457 problem details: every error the gateway answers goes through `problemResponse`,
  * with a stable `code`, the request id and, for validation errors, `errors: [{ path, message }]`.
  */
+import type { Context } from 'hono'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { z } from 'zod'
 import { AppError, type ErrorCode, errorCatalog, type FieldError } from '../errors.js'
 
@@ -41,10 +43,14 @@ export function toProblem(
   }
 }
 
-export function problemResponse(problem: Problem, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(problem), {
-    status: problem.status,
-    headers: { 'content-type': 'application/problem+json; charset=utf-8', ...headers },
+/**
+ * The problem as the answer, built through the context so that the headers prepared for every answer
+ * (request id, security headers) are part of it.
+ */
+export function problemResponse(c: Context, problem: Problem, headers: Record<string, string> = {}): Response {
+  return c.body(JSON.stringify(problem), problem.status as ContentfulStatusCode, {
+    'content-type': 'application/problem+json; charset=utf-8',
+    ...headers,
   })
 }
 

@@ -62,6 +62,29 @@ describe('operations', () => {
     expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")
   })
 
+  it('answers, refusals and static files all carry the security headers and the request id', async () => {
+    const answers = [
+      await t.admin('GET', '/v1/regions/420303'),
+      // Refused by the authentication middleware (an AppError through the error handler).
+      await t.call('GET', '/v1/cases', undefined, { 'x-request-id': 'refused-1' }),
+      // Refused by the body validator.
+      await t.admin('POST', '/v1/routes/resolve', { item: 42 }),
+      await t.call('GET', '/console/static/console.css'),
+    ]
+    expect(answers.map((r) => r.status)).toEqual([200, 401, 400, 200])
+    for (const res of answers) {
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+      expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN')
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer')
+      expect(res.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")
+      expect(res.headers.get('x-request-id')).toBeTruthy()
+    }
+    expect(answers[1]?.headers.get('x-request-id')).toBe('refused-1')
+    expect(answers[1]?.headers.get('www-authenticate')).toBe('Bearer')
+    expect(answers[1]?.headers.get('content-type')).toContain('application/problem+json')
+    expect(answers[3]?.headers.get('content-type')).toContain('text/css')
+  })
+
   it('GET /openapi.json is an OpenAPI 3.1 document covering every route', async () => {
     const res = await t.admin('GET', '/openapi.json')
     expect(res.status).toBe(200)

@@ -4,6 +4,7 @@
  * (`client.ts`) with the signed-in person's session. Not in the OpenAPI document: it is HTML for people.
  */
 
+import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { html } from 'hono/html'
 import type { HttpDeps } from '../deps.js'
@@ -26,8 +27,8 @@ const CONSOLE_FORM_FILES = 8
 export function registerConsole(api: Api, deps: HttpDeps): void {
   const sessions = deps.auth.sessions
   if (!sessions) return
-  const asset = (body: string, type: string) => () =>
-    new Response(body, { headers: { 'content-type': type, 'cache-control': 'public, max-age=300' } })
+  const asset = (body: string, type: string) => (c: Context) =>
+    c.body(body, 200, { 'content-type': type, 'cache-control': 'public, max-age=300' })
   api.get('/console/static/console.css', asset(consoleCss, 'text/css; charset=utf-8'))
   api.get('/console/static/console.js', asset(consoleJs, 'text/javascript; charset=utf-8'))
 

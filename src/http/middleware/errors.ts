@@ -19,10 +19,7 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
     if (err.code === 'rate_limited' && typeof err.context.retryAfterSeconds === 'number') {
       headers['Retry-After'] = String(err.context.retryAfterSeconds)
     }
-    return problemResponse(toProblem(err.code, err.message, requestIdOf(c), err.errors, err.expose), {
-      'X-Request-Id': requestIdOf(c),
-      ...headers,
-    })
+    return problemResponse(c, toProblem(err.code, err.message, requestIdOf(c), err.errors, err.expose), headers)
   }
   if (err instanceof HTTPException) {
     const code: ErrorCode =
@@ -36,21 +33,15 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
               ? 'not_found'
               : 'bad_request'
     if (fields) fields.errorCode = code
-    return problemResponse(toProblem(code, err.message || 'the request could not be processed', requestIdOf(c)), {
-      'X-Request-Id': requestIdOf(c),
-    })
+    return problemResponse(c, toProblem(code, err.message || 'the request could not be processed', requestIdOf(c)))
   }
   if (fields) fields.errorCode = 'internal'
   c.get('log')?.error({ err }, 'unhandled error')
-  return problemResponse(toProblem('internal', 'an internal error occurred; quote the request id', requestIdOf(c)), {
-    'X-Request-Id': requestIdOf(c),
-  })
+  return problemResponse(c, toProblem('internal', 'an internal error occurred; quote the request id', requestIdOf(c)))
 }
 
 export const notFound: NotFoundHandler<AppEnv> = (c) => {
   const fields = c.get('logFields')
   if (fields) fields.errorCode = 'not_found'
-  return problemResponse(toProblem('not_found', `no route for ${c.req.method} ${c.req.path}`, requestIdOf(c)), {
-    'X-Request-Id': requestIdOf(c),
-  })
+  return problemResponse(c, toProblem('not_found', `no route for ${c.req.method} ${c.req.path}`, requestIdOf(c)))
 }

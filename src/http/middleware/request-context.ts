@@ -18,8 +18,9 @@ export function requestContext(logger: Logger): MiddlewareHandler<AppEnv> {
     c.set('requestId', requestId)
     c.set('logFields', fields)
     c.set('log', logger.child({ requestId }))
-    await next()
+    // Before the handler: a header set on a finished answer costs a conversion (see security-headers.ts).
     c.header('X-Request-Id', requestId)
+    await next()
     const status = c.res.status
     const event = {
       method: c.req.method,

@@ -405,13 +405,24 @@ describe('events and the status machine', () => {
 
   it('keeps the window in an operator’s events', async () => {
     const operator = await t.operator('420303', 'ZW-KSTB-03')
-    const created = await operator.call(
+    // An operator submits as their own window, never as another one (the 代收 figures count on it).
+    const posing = await operator.call(
       'POST',
       '/v1/cases',
       hukouSpouse({ externalRef: 'ZW-window', mode: 'offline_proxy' }),
       key(),
     )
+    expect(posing.status, JSON.stringify(posing.body)).toBe(403)
+    expect(posing.body.detail).toBe('you submit for window ZW-KSTB-03, not for ZW-KSTB-01')
+    expect(await t.runtime.database.query('select 1 from cases where external_ref = $1', ['ZW-window'])).toEqual([])
+    const created = await operator.call(
+      'POST',
+      '/v1/cases',
+      hukouSpouse({ externalRef: 'ZW-window', mode: 'offline_proxy', agent: undefined }),
+      key(),
+    )
     expect(created.status, JSON.stringify(created.body)).toBe(201)
+    expect(created.body.case.agent).toMatchObject({ window: 'ZW-KSTB-03' })
     const id = created.body.case.id
     await recordGatewayEvent(t.runtime.deps.cases, id, 'dispatched')
     const shipped = await operator.call('POST', `/v1/cases/${id}/events`, {

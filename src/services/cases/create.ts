@@ -206,6 +206,10 @@ async function buildCases(
   now: Date,
 ): Promise<BuiltCases> {
   const { body } = input
+  // A window operator submits as their own window: the 代收 figures (reports by window) count on it.
+  if (caller.kind === 'person' && caller.window && body.agent && body.agent.window !== caller.window) {
+    throw new AppError('forbidden', `you submit for window ${caller.window}, not for ${body.agent.window}`)
+  }
   if (windowModes.has(body.mode) && !body.agent) {
     if (caller.kind === 'person' && caller.window) {
       body.agent = { window: caller.window, operator: caller.name ?? caller.id }

@@ -92,6 +92,17 @@ export const Env = z
       .min(1024)
       .max(1024 * 1024 * 1024)
       .default(20 * 1024 * 1024),
+    /**
+     * An uploaded file that no case references is deleted this many hours after its last upload or
+     * reference by a submission (the files are scans of identity cards and the like).
+     */
+    FILE_UNUSED_RETENTION_HOURS: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(7 * 24),
+    /** Every this many ms, unused files and expired idempotency answers are deleted (0: only `tongban prune`). */
+    RETENTION_INTERVAL_MS: z.coerce.number().int().min(0).default(3_600_000),
     /** Media types a material file may have (comma-separated); each must be one the gateway can check. */
     FILE_MEDIA_TYPES: z
       .string()
@@ -148,7 +159,12 @@ export const Env = z
     keys: { alg: env.SIGNING_ALG, json: env.TONGBAN_KEYS, file: env.TONGBAN_KEYS_FILE },
     identityKey: { base64: env.IDENTITY_KEY, file: env.IDENTITY_KEY_FILE },
     jwksAllowHosts: env.JWKS_ALLOW_HOSTS,
-    files: { maxBytes: env.FILE_MAX_BYTES, mediaTypes: env.FILE_MEDIA_TYPES },
+    files: {
+      maxBytes: env.FILE_MAX_BYTES,
+      mediaTypes: env.FILE_MEDIA_TYPES,
+      unusedRetentionHours: env.FILE_UNUSED_RETENTION_HOURS,
+    },
+    retentionIntervalMs: env.RETENTION_INTERVAL_MS,
     dataDir: path.resolve(env.TONGBAN_DATA_DIR),
     configDir: path.resolve(env.TONGBAN_CONFIG_DIR),
     logLevel: env.LOG_LEVEL,

@@ -7,7 +7,7 @@ import cluster from 'node:cluster'
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config/env.js'
 import { ConfigCheckError, checkDirectory, formatProblem, loadDirectory } from '../config/load.js'
-import { auditCommand, clientsCommand, keysCommand, tokensCommand } from './cli/admin.js'
+import { auditCommand, clientsCommand, keysCommand, pruneCommand, tokensCommand } from './cli/admin.js'
 import { demoCommand } from './cli/demo.js'
 import { simCommand } from './cli/sim.js'
 import { verifyCommand } from './cli/verify.js'
@@ -42,6 +42,8 @@ Commands:
   keys revoke KID --at ISO-TIME [--client ID] [--reason TEXT] | keys revocations
                         revoke a key (this gateway's, or a client's) as compromised from a time
   audit verify [CASE]   recompute the hash chains of every case (or one); exits 1 on a break
+  prune [--dry-run]     delete uploaded files that no case uses (after FILE_UNUSED_RETENTION_HOURS) and
+                        idempotency answers older than 48 h; the workers also do it every hour
   sim [--port N --gateway-url URL --gateway-id ID --key-file F …] | sim --print-jwks --key-file F
                         a simulated city system for demos and tests (tongban sim --help)
   verify RESULT --jwks FILE|URL
@@ -155,6 +157,7 @@ const commands: Record<string, Command> = {
   tokens: tokensCommand,
   keys: keysCommand,
   audit: auditCommand,
+  prune: pruneCommand,
   sim: simCommand,
   demo: demoCommand,
   verify: verifyCommand,

@@ -13,8 +13,10 @@ import type { WorkerHandle } from './queue/workers/runner.js'
 import { sweepTimers } from './services/cases/deadlines.js'
 import type { CaseDeps } from './services/context.js'
 import { GatewayMetrics } from './services/metrics/gateway.js'
+import { pruneStorage } from './services/retention.js'
 import type { Database } from './store/db.js'
 import { PgEvaluationStore } from './store/evaluation-store.js'
+import { PgFileStore } from './store/file-store.js'
 import { PgOutstandingStore } from './store/outstanding-store.js'
 
 export interface Evaluation {
@@ -81,6 +83,25 @@ export function startEvaluation(opts: {
   sweeper?.unref()
   if (opts.runWorkers) void quietly('deadline sweep', sweep())
 
+  // Retention where the workers run: unused files and expired idempotency answers, a minute after start
+  // and then every RETENTION_INTERVAL_MS.
+  const prune = () =>
+    quietly(
+      'retention',
+      pruneStorage({
+        files: new PgFileStore(opts.database),
+        cases: caseDeps.cases,
+        clock: caseDeps.clock,
+        logger,
+        fileUnusedHours: config.files.unusedRetentionHours,
+      }),
+    )
+  const retention =
+    opts.runWorkers && config.retentionIntervalMs > 0
+      ? [setTimeout(() => void prune(), 60_000), setInterval(() => void prune(), config.retentionIntervalMs)]
+      : []
+  for (const timer of retention) timer.unref()
+
   // Alerts from the first start: a check now and every minute.
   void quietly('alert check', metrics.checkAlerts())
   const alerts = setInterval(() => void quietly('alert check', metrics.checkAlerts()), opts.alertIntervalMs ?? 60_000)
@@ -94,6 +115,7 @@ export function startEvaluation(opts: {
     async close() {
       clearInterval(sweeper)
       clearInterval(alerts)
+      for (const timer of retention) clearTimeout(timer)
       await sweeping?.catch(() => 0)
       await worker?.close()
       await inspector.close()

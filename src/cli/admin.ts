@@ -24,9 +24,11 @@ import {
 import { type KeyAdminDeps, listKeyRevocations, RevokeKeyBody, revokeKey } from '../services/admin/key-revocations.js'
 import { auditChains } from '../services/audit.js'
 import { DirectoryService } from '../services/directory/snapshot.js'
+import { pruneStorage } from '../services/retention.js'
 import { PgCaseStore } from '../store/case-store.js'
 import { PgClientStore } from '../store/client-store.js'
 import type { Database } from '../store/db.js'
+import { PgFileStore } from '../store/file-store.js'
 import { PgKeyRevocationStore } from '../store/key-revocation-store.js'
 import { PgTokenStore } from '../store/token-store.js'
 
@@ -240,6 +242,34 @@ export async function auditCommand(args: string[]): Promise<number> {
     for (const b of report.breaks) console.log(`BROKEN ${b.caseId} at seq ${b.seq}: ${b.reason}`)
     console.log(`${report.checked} case(s), ${report.events} event(s), ${report.breaks.length} broken chain(s)`)
     return report.breaks.length === 0 ? 0 : 1
+  } finally {
+    await database.close()
+  }
+}
+
+/** `prune [--dry-run]`: deletes unused files and expired idempotency answers now (the workers do it hourly). */
+export async function pruneCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { 'dry-run': { type: 'boolean', default: false } } })
+  const config = loadConfig()
+  const logger = createLogger('warn')
+  const { database } = await openStore(config, logger)
+  try {
+    const report = await pruneStorage(
+      {
+        files: new PgFileStore(database),
+        cases: new PgCaseStore(database),
+        clock: systemClock,
+        logger,
+        fileUnusedHours: config.files.unusedRetentionHours,
+      },
+      { dryRun: values['dry-run'] },
+    )
+    const verb = report.dryRun ? 'would delete' : 'deleted'
+    console.log(
+      `${verb} ${report.files} unused file(s) (${report.bytes} bytes, unused for ${config.files.unusedRetentionHours} h ` +
+        `and referenced by no case) and ${report.idempotencyKeys} expired idempotency answer(s)`,
+    )
+    return 0
   } finally {
     await database.close()
   }

@@ -203,6 +203,11 @@ export interface CaseStore {
   submitIntake(write: IntakeWrite): Promise<IntakeResult>
   /** The stored answer for (caller, key) created at or after `notBefore`; null when none. */
   findIdempotency(callerId: string, key: string, notBefore: Date): Promise<IdempotencyRecord | null>
+  /**
+   * Deletes (at most `limit`) idempotency answers created before `before`, oldest first; with `dryRun`,
+   * only counts them. Returns how many.
+   */
+  pruneIdempotency(before: Date, limit: number, dryRun?: boolean): Promise<number>
   transaction<T>(fn: (tx: CaseTx) => Promise<T>): Promise<T>
   get(id: string): Promise<CaseRecord | null>
   children(parentId: string): Promise<CaseRecord[]>

@@ -32,8 +32,16 @@ export interface FileStore {
   meta(sha256: string): Promise<StoredFileMeta | null>
   /** The content, or null when unknown. */
   content(sha256: string): Promise<{ meta: StoredFileMeta; content: Buffer } | null>
-  /** Of `sha256s`, those not stored. */
-  missing(sha256s: string[]): Promise<string[]>
+  /**
+   * Of `sha256s`, those not stored. Those stored are marked as used now: an unused file's retention
+   * (`prune`) counts from its last upload or its last reference by a submission.
+   */
+  use(sha256s: string[]): Promise<string[]>
+  /**
+   * Deletes (at most `limit`) files that no case references and that nobody uploaded or referenced for
+   * `unusedSeconds`; with `dryRun`, only counts them. A file being referenced at the same moment is kept.
+   */
+  prune(opts: { unusedSeconds: number; limit: number; dryRun?: boolean }): Promise<{ files: number; bytes: number }>
   /** Whether `uploader` uploaded (or fetched) this file. */
   uploadedBy(sha256: string, uploader: string): Promise<boolean>
   /** Cases whose materials reference this file (children included). */

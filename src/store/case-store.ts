@@ -57,6 +57,20 @@ export class PgCaseStore implements CaseStore {
     return this.intake.submit(write)
   }
 
+  async pruneIdempotency(before: Date, limit: number, dryRun = false): Promise<number> {
+    const oldest = 'select caller_id, key from idempotency_keys where created_at < $1 order by created_at limit $2'
+    const [row] = await this.database.query<{ n: number }>(
+      dryRun
+        ? `select count(*)::int as n from (${oldest}) o`
+        : `with gone as (
+             delete from idempotency_keys k using (${oldest}) o
+             where k.caller_id = o.caller_id and k.key = o.key and k.created_at < $1 returning 1
+           ) select count(*)::int as n from gone`,
+      [before.toISOString(), limit],
+    )
+    return row?.n ?? 0
+  }
+
   async findIdempotency(callerId: string, key: string, notBefore: Date): Promise<IdempotencyRecord | null> {
     const [row] = await this.database.db
       .select()

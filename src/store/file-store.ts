@@ -32,8 +32,16 @@ export class PgFileStore implements FileStore {
   ): Promise<{ file: StoredFileMeta; created: boolean }> {
     // A concurrent upload of the same bytes that commits after this statement's snapshot leaves it seeing
     // neither its own insert nor the other's row: the second try sees the committed row.
+    // A prune deleting these bytes (unused for long) at this very moment fails the uploader row's foreign
+    // key: the second try stores them again.
     for (let attempt = 0; ; attempt++) {
-      const stored = await this.putOnce(file, uploader, source)
+      let stored: Awaited<ReturnType<PgFileStore['putOnce']>>
+      try {
+        stored = await this.putOnce(file, uploader, source)
+      } catch (error) {
+        if (attempt === 0 && (error as { code?: string }).code === '23503') continue
+        throw error
+      }
       if (stored || attempt > 0) {
         if (!stored) throw new Error(`file ${file.sha256} was neither inserted nor found`)
         return stored
@@ -55,10 +63,13 @@ export class PgFileStore implements FileStore {
          insert into file_uploads (sha256, uploaded_by, source)
          values ($1, $5, $6)
          on conflict (sha256, uploaded_by) do nothing
+       ), again as (
+         update files set used_at = now() where sha256 = $1 and not exists (select 1 from ins)
+         returning sha256, media_type, size, created_at
        )
        select sha256, media_type, size, created_at, true as created from ins
        union all
-       select sha256, media_type, size, created_at, false from files where sha256 = $1 and not exists (select 1 from ins)`,
+       select sha256, media_type, size, created_at, false from again`,
       [file.sha256, file.mediaType, file.content.length, file.content, uploader, source],
     )
     return row ? { file: toMeta(row), created: row.created } : null
@@ -80,13 +91,40 @@ export class PgFileStore implements FileStore {
     return row ? { meta: toMeta(row), content: toBuffer(row.content) } : null
   }
 
-  async missing(sha256s: string[]): Promise<string[]> {
+  async use(sha256s: string[]): Promise<string[]> {
     if (sha256s.length === 0) return []
+    // Marking them used takes their row locks: a prune running now either deleted them already (they are
+    // missing here) or skips them (locked), then sees them used.
     const rows = await this.database.query<{ sha256: string }>(
-      'select s as sha256 from unnest($1::text[]) as s where not exists (select 1 from files f where f.sha256 = s)',
+      `with used as (
+         update files set used_at = now() where sha256 = any($1::text[]) returning sha256
+       )
+       select s as sha256 from unnest($1::text[]) as s where not exists (select 1 from used u where u.sha256 = s)`,
       [sha256s],
     )
     return rows.map((r) => r.sha256)
+  }
+
+  async prune(opts: { unusedSeconds: number; limit: number; dryRun?: boolean }) {
+    // Candidates are locked (skipping those being used right now) and checked again under the lock: the
+    // `used_at` condition is re-evaluated on a row that a concurrent `use` updated.
+    const candidates = `select f.sha256, f.size from files f
+      where f.used_at < now() - make_interval(secs => $1)
+        and not exists (
+          select 1 from cases c where c.materials @> jsonb_build_array(jsonb_build_object('sha256', f.sha256))
+        )
+      order by f.used_at
+      limit $2`
+    const [row] = await this.database.query<{ files: number; bytes: string | number }>(
+      opts.dryRun
+        ? `select count(*)::int as files, coalesce(sum(size), 0)::bigint as bytes from (${candidates}) d`
+        : `with doomed as (${candidates} for update of f skip locked),
+             uploads as (delete from file_uploads u using doomed d where u.sha256 = d.sha256),
+             gone as (delete from files f using doomed d where f.sha256 = d.sha256 returning f.size)
+           select count(*)::int as files, coalesce(sum(size), 0)::bigint as bytes from gone`,
+      [opts.unusedSeconds, opts.limit],
+    )
+    return { files: row?.files ?? 0, bytes: Number(row?.bytes ?? 0) }
   }
 
   async uploadedBy(sha256: string, uploader: string): Promise<boolean> {

@@ -79,8 +79,8 @@ describe.each(backends)('一事联办 stores on $name', ({ open }) => {
     expect(Buffer.isBuffer(read?.content)).toBe(true)
     expect(await store.uploadedBy(sha(pdf), 'client:b')).toBe(true)
     expect(await store.uploadedBy(sha(pdf), 'client:c')).toBe(false)
-    expect(await store.missing([sha(pdf), 'f'.repeat(64)])).toEqual(['f'.repeat(64)])
-    expect(await store.missing([])).toEqual([])
+    expect(await store.use([sha(pdf), 'f'.repeat(64)])).toEqual(['f'.repeat(64)])
+    expect(await store.use([])).toEqual([])
 
     await insertCase(db.database, 'c-file-1', { processing: '420600', materials: [{ code: 'x', sha256: sha(pdf) }] })
     await insertCase(db.database, 'c-file-2', { materials: [{ code: 'x', sha256: 'e'.repeat(64) }] })

@@ -115,7 +115,7 @@ export async function ensureMaterialFiles(
   materials: { sha256?: string | undefined }[],
 ): Promise<void> {
   const wanted = [...new Set(materials.flatMap((m) => (m.sha256 ? [m.sha256] : [])))]
-  let missing = await deps.files.missing(wanted)
+  let missing = await deps.files.use(wanted)
   if (missing.length === 0) return
   const problems = new Map<string, string>()
   const origin = caller.kind === 'client' && deps.adapters ? await deps.adapters.resolve(originRegion) : null
@@ -136,7 +136,7 @@ export async function ensureMaterialFiles(
         problems.set(sha256, `could not be fetched from the origin gateway: ${isAppError(e) ? e.message : 'failed'}`)
       }
     }
-    missing = await deps.files.missing(wanted)
+    missing = await deps.files.use(wanted)
   }
   if (missing.length === 0) return
   const errors: FieldError[] = []

@@ -39,8 +39,11 @@ describe('material files: declared type against magic bytes', () => {
     expect(loadConfig({ FILE_MEDIA_TYPES: 'application/pdf, image/png' }).files).toEqual({
       maxBytes: 20 * 1024 * 1024,
       mediaTypes: ['application/pdf', 'image/png'],
+      unusedRetentionHours: 168,
     })
     expect(() => loadConfig({ FILE_MEDIA_TYPES: 'application/pdf,text/html' })).toThrow(/FILE_MEDIA_TYPES/)
     expect(() => loadConfig({ FILE_MAX_BYTES: '10' })).toThrow(/FILE_MAX_BYTES/)
+    expect(loadConfig({ FILE_UNUSED_RETENTION_HOURS: '24' }).files.unusedRetentionHours).toBe(24)
+    expect(() => loadConfig({ FILE_UNUSED_RETENTION_HOURS: '0' })).toThrow(/FILE_UNUSED_RETENTION_HOURS/)
   })
 })

@@ -88,6 +88,8 @@ export async function createTestApp(
     TONGBAN_DATA_DIR: dataDir,
     BODY_LIMIT_BYTES: String(64 * 1024),
     LOG_LEVEL: 'silent',
+    // Tests move the clock by weeks: no background pruning of what a later step may replay.
+    RETENTION_INTERVAL_MS: '0',
     ...opts.env,
   })
   const clock = fixedClock(opts.now ?? '2026-09-29T09:00:00+08:00')

@@ -137,9 +137,10 @@ export async function intakeBench(): Promise<void> {
           : comm.startsWith('redis')
             ? 'Redis'
             : comm === 'node' && pid !== hello.child.pid
-              ? 'load generator and others'
+              ? 'other node processes'
               : null,
     )
+    cpu.set('load generator', intake.cpuSeconds)
     const perRequest = [...cpu.entries()].map(([k, v]) => `${k} ${((v / served) * 1e6).toFixed(0)} µs`).join(', ')
     console.log(`CPU per request (warm-up included): ${perRequest}`)
     console.log(`hello-world baseline  ${fmt(base)}`)

@@ -3,7 +3,9 @@
  * loop (or the CPU accounting) of the server under test. Reads a JSON job from argv[2]:
  * { url, connections, durationMs, warmupMs, requestsFile? | request }, where requestsFile holds one
  * JSON request per line ({ method, path, headers, body }) used once each (for per-request signatures).
- * Prints one JSON line: { requests, errors, statuses, rps, p50Ms, p99Ms, meanMs }.
+ * Prints one JSON line: { requests, errors, statuses, rps, p50Ms, p99Ms, meanMs, preparedLeft, cpuSeconds },
+ * cpuSeconds being this process's own CPU from the first request to the last, warm-up included (it starts
+ * and ends between the caller's /proc snapshots, so they cannot see it).
  */
 import { readFileSync } from 'node:fs'
 import { Pool } from 'undici'
@@ -64,6 +66,7 @@ async function loop() {
   }
 }
 
+const cpuBefore = process.cpuUsage()
 const workers = Array.from({ length: job.connections }, () => loop())
 await new Promise((r) => setTimeout(r, job.warmupMs))
 measuring = true
@@ -73,6 +76,7 @@ measuring = false
 const elapsed = (performance.now() - started) / 1000
 stop = true
 await Promise.all(workers)
+const cpu = process.cpuUsage(cpuBefore)
 await pool.close()
 
 latencies.sort((a, b) => a - b)
@@ -88,5 +92,6 @@ console.log(
     p99Ms: round(pct(99)),
     meanMs: round(latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length)),
     preparedLeft: prepared ? prepared.length - next : null,
+    cpuSeconds: round((cpu.user + cpu.system) / 1e6),
   }),
 )

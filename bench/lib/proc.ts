@@ -70,6 +70,8 @@ export interface LoadResult {
   p99Ms: number
   meanMs: number
   preparedLeft: number | null
+  /** The load generator's own CPU, warm-up included. */
+  cpuSeconds: number
 }
 
 export function runLoad(job: Record<string, unknown>): Promise<LoadResult> {

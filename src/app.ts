@@ -17,6 +17,7 @@ import { registerBindings } from './http/routes/admin/bindings.js'
 import { registerAdminClients } from './http/routes/admin/clients.js'
 import { registerDeadLetters } from './http/routes/admin/dead-letters.js'
 import { registerKeyRevocations } from './http/routes/admin/key-revocations.js'
+import { registerQueues } from './http/routes/admin/queues.js'
 import { registerReports } from './http/routes/admin/reports.js'
 import { registerCreateCase } from './http/routes/cases/create.js'
 import { registerEvidence } from './http/routes/cases/evidence.js'
@@ -117,6 +118,7 @@ export function createApp(deps: HttpDeps): Api {
   registerInspections(api, deps)
   registerAdminClients(api, deps)
   registerDeadLetters(api, deps)
+  registerQueues(api, deps)
   registerBindings(api, deps)
   registerAdminAgreements(api, deps)
   registerReports(api, deps)

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis'
 import type { Config } from '../config/env.js'
 import type { Logger } from './logger.js'
 import type { RedisCircuitBreaker } from './queue/circuit.js'
-import { QueueInspector } from './queue/inspect.js'
+import { type QueueDepth, QueueInspector } from './queue/inspect.js'
 import { startDeadlineWorker } from './queue/workers/deadlines.js'
 import type { WorkerHandle } from './queue/workers/runner.js'
 import { sweepTimers } from './services/cases/deadlines.js'
@@ -23,6 +23,8 @@ export interface Evaluation {
   store: PgEvaluationStore
   metrics: GatewayMetrics
   worker: WorkerHandle | undefined
+  /** Job counts and the oldest waiting job's age, per queue (`GET /v1/admin/queues`). */
+  queues(): Promise<QueueDepth[]>
   /** One sweep of due timers now (also what the interval runs); returns the events recorded. */
   sweep(): Promise<number>
   close(): Promise<void>
@@ -112,6 +114,7 @@ export function startEvaluation(opts: {
     metrics,
     worker,
     sweep,
+    queues: () => inspector.depths(),
     async close() {
       clearInterval(sweeper)
       clearInterval(alerts)

@@ -309,6 +309,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     inspections: { cases: caseDeps, inspections: new PgInspectionStore(database) },
     reports: evaluation.store,
     metrics: evaluation.metrics,
+    queues: () => evaluation.queues(),
   }
 
   // The sweeper runs beside the workers: a dispatch job lost with Redis's memory is queued again.

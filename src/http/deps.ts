@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js'
 import type { Clock } from '../ports/clock.js'
 import type { DeadLetterStore } from '../ports/dead-letter-store.js'
 import type { EvaluationStore } from '../ports/evaluation-store.js'
+import type { QueueDepths } from '../ports/queue-depths.js'
 import type { AgreementAdminDeps } from '../services/admin/agreements.js'
 import type { AdminDeps } from '../services/admin/clients.js'
 import type { KeyAdminDeps } from '../services/admin/key-revocations.js'
@@ -43,6 +44,8 @@ export interface HttpDeps {
   inspections: InspectionDeps
   /** The performance report's queries (#7). */
   reports: Pick<EvaluationStore, 'performance'>
+  /** `GET /v1/admin/queues`: what each queue holds now; omitted: 503. */
+  queues?: QueueDepths | undefined
   /** `GET /metrics` and the request counters; omitted: an empty page. */
   metrics?: (RequestObserver & { render(): Promise<string> }) | undefined
 }

@@ -4,14 +4,12 @@
  */
 import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
+import type { QueueDepth as PortQueueDepth } from '../ports/queue-depths.js'
 import { type JobName, jobs, queueNameOf } from './catalog.js'
 import type { CircuitState, RedisCircuitBreaker } from './circuit.js'
 
-export interface QueueDepth {
+export interface QueueDepth extends PortQueueDepth {
   queue: JobName
-  counts: Record<'waiting' | 'active' | 'delayed' | 'failed' | 'completed' | 'prioritized', number>
-  /** Seconds since the oldest waiting job was added; 0 when none waits. */
-  oldestWaitingSeconds: number
 }
 
 export class QueueInspector {

@@ -6,6 +6,7 @@ import { GatewayMetrics, KEY_MAX_AGE_DAYS } from '../../src/services/metrics/gat
 import { MetricsRegistry } from '../../src/services/metrics/registry.js'
 import { hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
+import { consoleSignIn } from '../helpers/console.js'
 import { waitFor } from '../helpers/wait.js'
 
 let t: TestApp
@@ -175,5 +176,47 @@ describe('MetricsRegistry', () => {
         '',
       ].join('\n'),
     )
+  })
+})
+
+describe('the queues, for admins', () => {
+  it('GET /v1/admin/queues counts the jobs of every queue; the control room shows them; nobody else may look', async () => {
+    const created = await shiyan.call('POST', '/v1/cases', JSON.stringify(hukouCertificate({ externalRef: 'Q-1' })), {
+      'idempotency-key': 'queues-1',
+    })
+    expect(created.status).toBe(201)
+    // The outbox relay queues each case's dispatch (no workers run in this test app): two cases in this file.
+    const dispatchWaiting = async () => {
+      const res = await t.admin('GET', '/v1/admin/queues')
+      expect(res.status, JSON.stringify(res.body)).toBe(200)
+      return res.body.queues.find((q: { queue: string }) => q.queue === 'case.dispatch')
+    }
+    await waitFor('both dispatch jobs', async () => (await dispatchWaiting())?.counts.waiting === 2)
+    const res = await t.admin('GET', '/v1/admin/queues')
+    expect(res.body.queues.map((q: { queue: string }) => q.queue).sort()).toEqual([
+      'case.deadline',
+      'case.dispatch',
+      'case.event',
+    ])
+    const dispatch = res.body.queues.find((q: { queue: string }) => q.queue === 'case.dispatch')
+    expect(dispatch.counts).toMatchObject({ waiting: 2, active: 0, failed: 0 })
+    expect(dispatch.oldestWaitingSeconds).toBeGreaterThan(0)
+
+    const operator = await t.operator('420303', 'ZW-Q-01')
+    expect((await operator.call('GET', '/v1/admin/queues')).status).toBe(403)
+    expect((await shiyan.call('GET', '/v1/admin/queues')).status).toBe(403)
+    expect((await t.call('GET', '/v1/admin/queues')).status).toBe(401)
+
+    const admin = await consoleSignIn(t, t.adminToken)
+    const page = await admin.get('/console/admin/queues')
+    expect(page.status).toBe(200)
+    const html = await page.text()
+    expect(html).toMatch(
+      /<tr data-queue="case.dispatch"><th scope="row">办件投递 <span class="mono muted">case.dispatch<\/span><\/th><td>2<\/td><td>0<\/td>/,
+    )
+    expect(html).toContain('<tr data-queue="case.deadline">')
+    expect(html).toContain('href="/console/admin/queues"')
+    const window = await consoleSignIn(t, operator.token)
+    expect((await window.get('/console/admin/queues')).status).toBe(403)
   })
 })

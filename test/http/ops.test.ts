@@ -110,6 +110,7 @@ describe('operations', () => {
         '/v1/admin/dead-letters',
         '/v1/admin/dead-letters/{id}/redrive',
         '/v1/admin/key-revocations',
+        '/v1/admin/queues',
         '/v1/admin/reports/performance',
         '/v1/admin/tokens',
         '/v1/admin/tokens/{id}',

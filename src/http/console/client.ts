@@ -85,6 +85,12 @@ export interface TokenRow {
   createdAt: string
   revokedAt: string | null
 }
+export interface QueueDepthRow {
+  queue: string
+  counts: Record<'waiting' | 'active' | 'delayed' | 'failed' | 'completed' | 'prioritized', number>
+  oldestWaitingSeconds: number
+}
+
 export interface DeadLetterRow {
   id: number
   caseId: string
@@ -233,6 +239,7 @@ export class ConsoleClient {
   revokeToken = (id: string) => this.call<TokenRow>('DELETE', `/v1/admin/tokens/${encodeURIComponent(id)}`)
   deadLetters = () => this.call<{ deadLetters: DeadLetterRow[] }>('GET', '/v1/admin/dead-letters?open=false&limit=100')
   redrive = (id: number) => this.call<DeadLetterRow>('POST', `/v1/admin/dead-letters/${id}/redrive`)
+  queues = () => this.call<{ queues: QueueDepthRow[] }>('GET', '/v1/admin/queues')
   performance = (query: URLSearchParams) =>
     this.call<PerformanceReport>('GET', `/v1/admin/reports/performance?${query.toString()}`)
   performanceCsv = (query: URLSearchParams) => this.raw(`/v1/admin/reports/performance?${query.toString()}`, 'text/csv')

@@ -82,6 +82,7 @@ function nav(caller: PersonCaller, current: string | undefined): Html {
           ['/console/admin/clients', '系统客户端'],
           ['/console/admin/tokens', '人员令牌'],
           ['/console/admin/dead-letters', '死信'],
+          ['/console/admin/queues', '队列'],
           ['/console/admin/reports', '考评报表'],
           ['/console/admin/key-revocations', '密钥吊销'],
           ['/console/cases', '全部办件'],

@@ -82,6 +82,12 @@ ${diff.body.changes.map((c) => html`<tr><td class="mono">${c.path}</td><td>${{ a
   )
 }
 
+const queueLabels: Record<string, string> = {
+  'case.dispatch': '办件投递',
+  'case.event': '事件与结果转发',
+  'case.deadline': '时限计时',
+}
+
 export function registerAdminPages(api: Api, wrap: Wrap): void {
   const admin = (h: Parameters<typeof signedIn>[1]) => signedIn(wrap, h, 'admin')
 
@@ -325,6 +331,28 @@ ${got.body.deadLetters.map(
   api.get(
     '/console/admin/dead-letters',
     admin((p) => deadPage(p)),
+  )
+
+  // What each BullMQ queue holds now (GET /v1/admin/queues); circuits are on the bindings page.
+  api.get(
+    '/console/admin/queues',
+    admin(async (p) => {
+      const got = await p.api.queues()
+      const waited = (s: number) => (s === 0 ? '—' : s < 120 ? `${Math.round(s)} 秒` : `${Math.round(s / 60)} 分钟`)
+      return p.render(
+        '队列',
+        got.ok
+          ? html`<p class="muted">投递、事件转发与时限计时的作业（BullMQ）。各区划的熔断状态见<a href="/console/admin/bindings">对接绑定</a>，放弃的投递见<a href="/console/admin/dead-letters">死信</a>。</p>
+<div class="table-wrap"><table><thead><tr><th>队列</th><th>等待</th><th>进行中</th><th>延迟（重试退避、计时器）</th><th>失败</th><th>已完成</th><th>最久等待</th></tr></thead><tbody>
+${got.body.queues.map(
+  (q) =>
+    html`<tr data-queue="${q.queue}"><th scope="row">${queueLabels[q.queue] ?? q.queue} <span class="mono muted">${q.queue}</span></th><td>${q.counts.waiting + q.counts.prioritized}</td><td>${q.counts.active}</td><td>${q.counts.delayed}</td><td>${q.counts.failed}</td><td>${q.counts.completed}</td><td>${waited(q.oldestWaitingSeconds)}</td></tr>`,
+)}
+</tbody></table></div>`
+          : problemBox(got.problem),
+        '/console/admin/queues',
+      )
+    }),
   )
   api.post(
     '/console/admin/dead-letters/:id/redrive',

@@ -7,10 +7,12 @@ import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../src/logger.js'
 import { pruneStorage } from '../../src/services/retention.js'
+import { PgCaseStore } from '../../src/store/case-store.js'
 import { PgFileStore } from '../../src/store/file-store.js'
 import { hukouCertificate } from '../fixtures/cases.js'
 import { files } from '../fixtures/one-thing.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
+import { createTestPglite } from '../helpers/db.js'
 import { runCli } from '../helpers/process.js'
 
 let t: TestApp
@@ -152,5 +154,33 @@ describe('retention of files and idempotency answers', () => {
     expect(run.code, run.stderr).toBe(0)
     expect(run.stdout).toMatch(/^deleted 1 unused file\(s\)/)
     expect(await stored(orphan)).toBe(false)
+  }, 60_000)
+})
+
+describe('retention on the embedded database (PGlite)', () => {
+  it('runs the same statements', async () => {
+    const pg = await createTestPglite()
+    try {
+      const store = new PgFileStore(pg.database)
+      const kept = files.pdf('embedded, touched')
+      const dropped = files.pdf('embedded, unused')
+      await store.put({ sha256: sha(kept), mediaType: 'application/pdf', content: kept }, 'person:a', 'upload')
+      await store.put({ sha256: sha(dropped), mediaType: 'application/pdf', content: dropped }, 'person:a', 'upload')
+      await pg.database.query(`update files set used_at = now() - interval '10 days'`, [])
+      expect(await store.use([sha(kept)])).toEqual([])
+      const report = await pruneStorage({
+        files: store,
+        cases: new PgCaseStore(pg.database),
+        clock: t.clock,
+        logger: createLogger('silent'),
+        fileUnusedHours: 168,
+      })
+      expect(report).toEqual({ files: 1, bytes: dropped.length, idempotencyKeys: 0, dryRun: false })
+      expect(
+        (await pg.database.query<{ sha256: string }>('select sha256 from files', [])).map((r) => r.sha256),
+      ).toEqual([sha(kept)])
+    } finally {
+      await pg.drop()
+    }
   }, 60_000)
 })

@@ -216,6 +216,9 @@ describe('the queues, for admins', () => {
     )
     expect(html).toContain('<tr data-queue="case.deadline">')
     expect(html).toContain('href="/console/admin/queues"')
+    expect(await (await admin.get('/console/admin')).text()).toContain(
+      '<h2><a href="/console/admin/queues">队列</a></h2><p>2 个作业等待</p>',
+    )
     const window = await consoleSignIn(t, operator.token)
     expect((await window.get('/console/admin/queues')).status).toBe(403)
   })

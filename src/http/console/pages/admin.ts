@@ -94,11 +94,15 @@ export function registerAdminPages(api: Api, wrap: Wrap): void {
   api.get(
     '/console/admin',
     admin(async (p) => {
-      const [agreements, bindings, dead] = await Promise.all([
+      const [agreements, bindings, dead, queues] = await Promise.all([
         p.api.agreements(),
         p.api.bindings(),
         p.api.deadLetters(),
+        p.api.queues(),
       ])
+      const waiting = queues.ok
+        ? queues.body.queues.reduce((n, q) => n + q.counts.waiting + q.counts.prioritized, 0)
+        : undefined
       const open = dead.ok ? dead.body.deadLetters.filter((d) => d.redrivenAt === null).length : 0
       const openCircuits = bindings.ok ? bindings.body.bindings.filter((b) => b.circuit.state !== 'closed').length : 0
       return p.render(
@@ -107,6 +111,7 @@ export function registerAdminPages(api: Api, wrap: Wrap): void {
   <section class="card"><h2><a href="/console/admin/agreements">协议</a></h2><p>${agreements.ok ? agreements.body.agreements.length : '—'} 份协议</p></section>
   <section class="card"><h2><a href="/console/admin/bindings">对接绑定</a></h2><p>${bindings.ok ? bindings.body.bindings.length : '—'} 条绑定，${openCircuits} 个熔断中</p></section>
   <section class="card"><h2><a href="/console/admin/dead-letters">死信</a></h2><p>${open} 条待处理</p></section>
+  <section class="card"><h2><a href="/console/admin/queues">队列</a></h2><p>${waiting ?? '—'} 个作业等待</p></section>
 </div>`,
         '/console/admin',
       )

@@ -86,6 +86,8 @@ export interface NewEvent {
 export interface CaseFilter {
   /** Region codes the caller acts for (expanded to descendants); null for an admin (all cases). */
   visibleRegions: string[] | null
+  /** With `visibleRegions`: of the cases those regions originated, only those this window collected. */
+  originWindow?: string | null | undefined
   status?: CaseStatus | undefined
   scope?: Scope | undefined
   mode?: Mode | undefined

@@ -16,6 +16,8 @@ export interface FileReference {
   caseId: string
   originRegion: string
   processingRegion: string | null
+  /** The window that collected the case, if one did. */
+  agentWindow: string | null
 }
 
 export interface FileStore {

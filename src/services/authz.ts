@@ -38,11 +38,33 @@ export interface Sides {
   processing: boolean
 }
 
-/** Which side(s) of the case the caller is on; a parent case's processing side is any child's. */
+/**
+ * The window a window operator is bound to: on the origin side they see and act on only the cases their
+ * window collected (`agent.window`), not every case of their region. Null for everyone else.
+ */
+export function originWindowOf(caller: Caller): string | null {
+  return caller.kind === 'person' && caller.role === 'operator' && caller.window ? caller.window : null
+}
+
+/** Whether the caller is the case's origin party (for a window operator: their window collected it). */
+export function isOriginParty(
+  caller: Caller,
+  c: { originRegion: string; agent: { window: string } | null },
+  index: RegionIndex,
+): boolean {
+  if (!actsFor(caller, c.originRegion, index)) return false
+  const window = originWindowOf(caller)
+  return window === null || c.agent?.window === window
+}
+
+/**
+ * Which side(s) of the case the caller is on; a parent case's processing side is any child's. A window
+ * operator is on the origin side only of the cases their window collected.
+ */
 export function sidesOf(caller: Caller, c: CaseRecord, index: RegionIndex, childRegions: string[] = []): Sides {
   const processingRegions = c.processingRegion ? [c.processingRegion] : childRegions
   return {
-    origin: actsFor(caller, c.originRegion, index),
+    origin: isOriginParty(caller, c, index),
     processing: processingRegions.some((r) => actsFor(caller, r, index)),
   }
 }

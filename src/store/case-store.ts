@@ -111,9 +111,10 @@ export class PgCaseStore implements CaseStore {
     const where: (SQL | undefined)[] = []
     if (filter.visibleRegions !== null) {
       if (filter.visibleRegions.length === 0) return { cases: [], nextCursor: null }
-      where.push(
-        or(inArray(cases.originRegion, filter.visibleRegions), inArray(cases.processingRegion, filter.visibleRegions)),
-      )
+      const origin = filter.originWindow
+        ? and(inArray(cases.originRegion, filter.visibleRegions), eq(cases.agentWindow, filter.originWindow))
+        : inArray(cases.originRegion, filter.visibleRegions)
+      where.push(or(origin, inArray(cases.processingRegion, filter.visibleRegions)))
     }
     if (filter.status !== undefined) where.push(eq(cases.status, filter.status))
     if (filter.scope !== undefined) where.push(eq(cases.scope, filter.scope))

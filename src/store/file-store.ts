@@ -136,10 +136,21 @@ export class PgFileStore implements FileStore {
   }
 
   async references(sha256: string): Promise<FileReference[]> {
-    const rows = await this.database.query<{ id: string; origin_region: string; processing_region: string | null }>(
-      `select id, origin_region, processing_region from cases where materials @> $1::jsonb order by id limit 1000`,
+    const rows = await this.database.query<{
+      id: string
+      origin_region: string
+      processing_region: string | null
+      agent_window: string | null
+    }>(
+      `select id, origin_region, processing_region, agent_window from cases where materials @> $1::jsonb
+       order by id limit 1000`,
       [JSON.stringify([{ sha256 }])],
     )
-    return rows.map((r) => ({ caseId: r.id, originRegion: r.origin_region, processingRegion: r.processing_region }))
+    return rows.map((r) => ({
+      caseId: r.id,
+      originRegion: r.origin_region,
+      processingRegion: r.processing_region,
+      agentWindow: r.agent_window,
+    }))
   }
 }

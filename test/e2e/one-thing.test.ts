@@ -251,9 +251,11 @@ describe('开养老院 submitted once at a 张湾区 window, children in 张湾�
     for (const id of [parentId, ...local]) {
       expect((await call(xiangyang, 'GET', `/v1/cases/${id}`, undefined, xyStaff)).status).toBe(404)
     }
-    // At 十堰 each child holds its own part only; a 茅箭区 window sees none of it.
+    // At 十堰 each child holds its own part only (as the collecting window sees it); a 茅箭区 window sees none
+    // of it, nor does 张湾区's department staff see the child that 襄阳 processes (another window collected it).
+    expect((await call(shiyan, 'GET', `/v1/cases/${food}`, undefined, zwStaff)).status).toBe(404)
     for (const c of children) {
-      const v = (await call(shiyan, 'GET', `/v1/cases/${c.id}`, undefined, zwStaff)).body
+      const v = (await call(shiyan, 'GET', `/v1/cases/${c.id}`, undefined, window)).body
       const part = await partOf(shiyan, c.item)
       for (const k of Object.keys(v.form)) expect(part.fields.has(k), `${c.item}: ${k}`).toBe(true)
       for (const m of v.materials) expect(part.materials.has(m.code), `${c.item}: ${m.code}`).toBe(true)

@@ -210,14 +210,14 @@ async function buildCases(
   if (caller.kind === 'person' && caller.window && body.agent && body.agent.window !== caller.window) {
     throw new AppError('forbidden', `you submit for window ${caller.window}, not for ${body.agent.window}`)
   }
+  // A window operator's submission is collected at their window, whatever the mode: it is theirs to follow.
+  if (!body.agent && caller.kind === 'person' && caller.window) {
+    body.agent = { window: caller.window, operator: caller.name ?? caller.id }
+  }
   if (windowModes.has(body.mode) && !body.agent) {
-    if (caller.kind === 'person' && caller.window) {
-      body.agent = { window: caller.window, operator: caller.name ?? caller.id }
-    } else {
-      throw new AppError('validation_failed', `agent (window and operator) is required in ${body.mode} mode`, {
-        errors: [{ path: 'agent', message: `required for ${body.mode}` }],
-      })
-    }
+    throw new AppError('validation_failed', `agent (window and operator) is required in ${body.mode} mode`, {
+      errors: [{ path: 'agent', message: `required for ${body.mode}` }],
+    })
   }
   checkApplicant(body)
   const route = resolveRoute(

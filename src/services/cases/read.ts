@@ -3,7 +3,7 @@
 import type { z } from 'zod'
 import { AppError } from '../../errors.js'
 import type { CaseRecord } from '../../ports/case-store.js'
-import { actsFor, isAdmin, requireVisible, sidesOf, visibleRegions } from '../authz.js'
+import { actsFor, isAdmin, originWindowOf, requireVisible, sidesOf, visibleRegions } from '../authz.js'
 import type { VerbContext } from '../context.js'
 import type { CaseView, ListCasesQuery } from './schemas.js'
 import { toCaseView, toEventView } from './view.js'
@@ -69,6 +69,7 @@ export async function listCases(ctx: VerbContext, q: z.infer<typeof ListCasesQue
   if (regions !== null && regions.length === 0) return { cases: [], nextCursor: null }
   const page = await ctx.deps.cases.list({
     visibleRegions: regions,
+    originWindow: originWindowOf(ctx.caller),
     status: q.status,
     scope: q.scope,
     mode: q.mode,

@@ -10,7 +10,7 @@ import { AppError, type FieldError, isAppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
 import type { FileStore, StoredFileMeta } from '../../ports/file-store.js'
 import type { AdapterResolver } from '../../ports/region-adapter.js'
-import { actsFor, isAdmin } from '../authz.js'
+import { actsFor, isAdmin, isOriginParty } from '../authz.js'
 import type { DirectoryService } from '../directory/snapshot.js'
 
 export interface FileDeps {
@@ -82,6 +82,39 @@ export async function uploadFile(
  * The file, for its uploader and the parties (origin or processing side) of a case that references it;
  * anyone else gets 404, as for an unknown file.
  */
+/**
+ * Whether the caller may read a stored file, or reference it in a submission: they uploaded it (or
+ * fetched it from a peer), or they are a party of a case that references it (for a window operator, a
+ * case their window collected). Knowing a file's hash is not enough.
+ */
+async function mayUse(caller: Caller, deps: FileDeps, sha256: string): Promise<boolean> {
+  if (await deps.files.uploadedBy(sha256, actor(caller))) return true
+  const snap = await deps.directory.snapshot()
+  const refs = await deps.files.references(sha256)
+  return refs.some(
+    (r) =>
+      isOriginParty(
+        caller,
+        { originRegion: r.originRegion, agent: r.agentWindow ? { window: r.agentWindow } : null },
+        snap.regions,
+      ) ||
+      (r.processingRegion !== null && actsFor(caller, r.processingRegion, snap.regions)),
+  )
+}
+
+/**
+ * Of `wanted`, those not stored here or that this caller may not use (the caller cannot tell the two apart).
+ * The stored ones are marked used (see `FileStore.use`).
+ */
+async function unusable(caller: Caller, deps: FileDeps, wanted: string[]): Promise<string[]> {
+  const missing = await deps.files.use(wanted)
+  const out: string[] = []
+  for (const sha256 of wanted) {
+    if (missing.includes(sha256) || !(await mayUse(caller, deps, sha256))) out.push(sha256)
+  }
+  return out
+}
+
 export async function readFile(
   caller: Caller,
   deps: FileDeps,
@@ -90,16 +123,7 @@ export async function readFile(
   const notFound = () => new AppError('not_found', `no file ${sha256}`)
   const stored = await deps.files.content(sha256)
   if (!stored) throw notFound()
-  if (!(await deps.files.uploadedBy(sha256, actor(caller)))) {
-    const snap = await deps.directory.snapshot()
-    const refs = await deps.files.references(sha256)
-    const party = refs.some(
-      (r) =>
-        actsFor(caller, r.originRegion, snap.regions) ||
-        (r.processingRegion !== null && actsFor(caller, r.processingRegion, snap.regions)),
-    )
-    if (!party) throw notFound()
-  }
+  if (!(await mayUse(caller, deps, sha256))) throw notFound()
   return stored
 }
 
@@ -115,7 +139,7 @@ export async function ensureMaterialFiles(
   materials: { sha256?: string | undefined }[],
 ): Promise<void> {
   const wanted = [...new Set(materials.flatMap((m) => (m.sha256 ? [m.sha256] : [])))]
-  let missing = await deps.files.use(wanted)
+  let missing = await unusable(caller, deps, wanted)
   if (missing.length === 0) return
   const problems = new Map<string, string>()
   const origin = caller.kind === 'client' && deps.adapters ? await deps.adapters.resolve(originRegion) : null
@@ -136,7 +160,7 @@ export async function ensureMaterialFiles(
         problems.set(sha256, `could not be fetched from the origin gateway: ${isAppError(e) ? e.message : 'failed'}`)
       }
     }
-    missing = await deps.files.use(wanted)
+    missing = await unusable(caller, deps, wanted)
   }
   if (missing.length === 0) return
   const errors: FieldError[] = []

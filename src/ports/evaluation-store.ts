@@ -1,3 +1,4 @@
+import type { WorkCalendar } from '../domain/calendar.js'
 import type { TimerKind } from '../domain/deadline.js'
 
 /** What the performance report groups by (考评): a column of the case row each. */
@@ -11,6 +12,8 @@ export type ReportDimension = 'region' | 'department' | 'item' | 'scope' | 'mode
  */
 export interface PerformanceRow {
   key: string | null
+  /** by=window: the window's region (its cases' origin region); a window is a region and a window id. */
+  region: string | null
   volume: number
   completed: number
   onTime: number
@@ -22,6 +25,13 @@ export interface PerformanceRow {
   avgHandlingDays: number | null
   p90HandlingDays: number | null
   overdueNow: number
+  /** Cases whose overdue instant fell in the period, whatever they are now (open, completed later, …). */
+  wentOverdue: number
+  /**
+   * Of the cases overdue and open now: average working days past their time limit now, as the deadline
+   * clock counts them (suspensions not counted; the case view's `-leftDays`). Null when there is none.
+   */
+  avgDaysOverdueNow: number | null
   rejections: number
   supplementRounds: number
   ratings: number
@@ -53,7 +63,13 @@ export interface CaseGauges {
 export interface EvaluationStore {
   /** Running clocks whose warning or overdue instant is at or before `now`, oldest first. */
   dueTimers(now: Date, limit: number): Promise<DueTimer[]>
-  /** The report over [from, to), one row per group, ordered by key. */
-  performance(q: { from: Date; to: Date; by: ReportDimension }): Promise<PerformanceRow[]>
+  /** The report over [from, to), one row per group, ordered by key; `now` and `calendar` for the open cases' clocks. */
+  performance(q: {
+    from: Date
+    to: Date
+    by: ReportDimension
+    now: Date
+    calendar: WorkCalendar
+  }): Promise<PerformanceRow[]>
   gauges(): Promise<CaseGauges>
 }

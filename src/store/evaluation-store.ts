@@ -6,6 +6,7 @@
  */
 
 import { type SQL, sql } from 'drizzle-orm'
+import type { WorkCalendar } from '../domain/calendar.js'
 import type {
   CaseGauges,
   DueTimer,
@@ -27,6 +28,8 @@ const keyColumn: Record<ReportDimension, string> = {
 
 const inPeriod = (col: string) => `(${col} >= $1 and ${col} < $2)`
 const openOverdue = `(overdue_at is not null and completed_at is null and rejected_at is null and status <> 'withdrawn')`
+/** Open overdue cases with a time limit on their clock: those `avgDaysOverdueNow` averages. */
+const openOverdueClock = `(${openOverdue} and clock_budget_days is not null)`
 /** Collected at a window in one region for processing in another (代收 / 被代收). */
 const collected = `(${inPeriod('created_at')} and agent_window is not null and origin_region <> processing_region)`
 
@@ -40,6 +43,9 @@ const figures = /* sql */ `
   avg(handling_days) filter (where ${inPeriod('completed_at')}) as avg_days,
   percentile_cont(0.9) within group (order by handling_days) filter (where ${inPeriod('completed_at')}) as p90_days,
   count(*) filter (where ${openOverdue})::int as overdue_now,
+  count(*) filter (where ${inPeriod('overdue_at')})::int as went_overdue,
+  count(*) filter (where ${openOverdueClock})::int as overdue_clocked,
+  sum(clock_used_days - clock_budget_days) filter (where ${openOverdueClock}) as overdue_used_beyond,
   count(*) filter (where ${inPeriod('rejected_at')})::int as rejections,
   coalesce(sum(supplement_rounds) filter (where ${inPeriod('created_at')}), 0)::int as supplement_rounds,
   count(rating) filter (where ${inPeriod('rated_at')})::int as own_ratings,
@@ -51,12 +57,35 @@ const figures = /* sql */ `
  * per group however many of its children the group holds (a child rated on its own counts as itself, in
  * `figures`). Parents are few: this reads the parents rated in the period and their children by index.
  */
-const bundleRatings = (key: string) => `r as (
-  select key, count(*)::int as n, sum(rating) as s
-    from (select distinct c.${key} as key, p.id, p.rating from cases p join cases c on c.parent_id = p.id
+const bundleRatings = (key: string, region?: string) => {
+  const cols = region === undefined ? 'key' : 'key, region'
+  return `r as (
+  select ${cols}, count(*)::int as n, sum(rating) as s
+    from (select distinct c.${key} as key,${region === undefined ? '' : ` c.${region} as region,`} p.id, p.rating
+            from cases p join cases c on c.parent_id = p.id
            where p.processing_region is null and p.rating is not null and c.rating is null
              and ${inPeriod('p.rated_at')}) given
-   group by key)`
+   group by ${cols})`
+}
+
+/**
+ * The running clocks of the open overdue cases, per group and CST day of `clock_running_since`: how many,
+ * and their milliseconds into that day. Enough to add up, exactly and over the working-day calendar, the
+ * working time they have run until now (`runningDays`) without a row per case. Read through the partial
+ * index of the open overdue cases (0006).
+ */
+const runningClocks = (key: string, region?: string) => {
+  const cols = region === undefined ? 'key' : 'key, region'
+  return `d as (
+  select ${cols}, jsonb_agg(jsonb_build_array(day, n, into_day_ms)) as running
+    from (select ${cols}, day, count(*)::int as n, sum(ms - day * 86400000::numeric)::float8 as into_day_ms
+            from (select ${key} as key,${region === undefined ? '' : ` ${region} as region,`} ms, floor(ms / 86400000)::int as day
+                    from cases, lateral (select extract(epoch from clock_running_since) * 1000 + 28800000 as ms) m
+                   where processing_region is not null and ${openOverdueClock} and clock_running_since is not null) c
+           group by ${cols}, day) b
+   group by ${cols})`
+}
+
 /** A group's ratings: its cases' own, and the bundles' (`f` the figures, `r` the bundle ratings). */
 const ratingColumns = `coalesce(f.own_ratings, 0) + coalesce(r.n, 0) as ratings,
   (coalesce(f.own_rating_sum, 0) + coalesce(r.s, 0))::float8 / nullif(coalesce(f.own_ratings, 0) + coalesce(r.n, 0), 0)
@@ -66,10 +95,11 @@ const sameKey = (a: string, b: string) => `coalesce(${a}, '') = coalesce(${b}, '
 
 /** Cases that count for anything in the period; each branch has its index. */
 const relevant = `processing_region is not null and (${inPeriod('created_at')} or ${inPeriod('completed_at')}
-  or ${inPeriod('rejected_at')} or ${inPeriod('rated_at')} or ${openOverdue})`
+  or ${inPeriod('rejected_at')} or ${inPeriod('rated_at')} or ${inPeriod('overdue_at')} or ${openOverdue})`
 
 interface FigureRow extends Record<string, unknown> {
   key: string | null
+  region?: string | null
   volume: number
   completed: number
   on_time: number
@@ -79,6 +109,11 @@ interface FigureRow extends Record<string, unknown> {
   avg_days: number | string | null
   p90_days: number | string | null
   overdue_now: number
+  went_overdue: number
+  overdue_clocked: number
+  overdue_used_beyond: number | string | null
+  /** `[CST day number, cases, sum of their milliseconds into that day]` of the running clocks (`runningClocks`). */
+  running: [number, number, number][] | null
   rejections: number
   supplement_rounds: number
   ratings: number
@@ -90,9 +125,44 @@ interface FigureRow extends Record<string, unknown> {
 const num = (v: number | string | null | undefined): number | null =>
   v === null || v === undefined ? null : Math.round(Number(v) * 1000) / 1000
 
-function toRow(r: FigureRow, collecting: boolean): PerformanceRow {
+const DAY_MS = 86_400_000
+const CST_OFFSET_MS = 8 * 3_600_000
+
+/**
+ * Working days that clocks started at many instants have run until `now`, summed over the calendar: per
+ * bucket (a CST day, the clocks started that day and their milliseconds into it), the rest of that day if it
+ * is a working day, then the working days from its end until `now` (computed once per day, chained from the
+ * latest back). The same count as `WorkCalendar.workingDaysBetween` case by case, without a row per case.
+ */
+export function runningDays(buckets: readonly [number, number, number][], calendar: WorkCalendar, now: Date): number {
+  const at = now.getTime()
+  const start = (day: number) => day * DAY_MS - CST_OFFSET_MS
+  const days = [...new Set(buckets.map(([day]) => day))].filter((day) => start(day + 1) < at).sort((a, b) => b - a)
+  const fromEnd = new Map<number, number>()
+  let acc = 0
+  let until = at
+  for (const day of days) {
+    acc += calendar.workingDaysBetween(new Date(start(day + 1)), new Date(until))
+    fromEnd.set(day, acc)
+    until = start(day + 1)
+  }
+  let total = 0
+  for (const [day, n, intoDay] of buckets) {
+    if (calendar.isWorkingDay(new Date(day * DAY_MS).toISOString().slice(0, 10))) {
+      const upTo = Math.min(at, start(day + 1)) - start(day)
+      total += Math.max(0, n * upTo - Number(intoDay)) / DAY_MS
+    }
+    total += n * (fromEnd.get(day) ?? 0)
+  }
+  return total
+}
+
+function toRow(r: FigureRow, collecting: boolean, windows: boolean, calendar: WorkCalendar, now: Date): PerformanceRow {
+  const clocked = Number(r.overdue_clocked ?? 0)
+  const beyond = clocked > 0 ? Number(r.overdue_used_beyond ?? 0) + runningDays(r.running ?? [], calendar, now) : 0
   return {
     key: r.key,
+    region: windows ? (r.region ?? null) : null,
     volume: Number(r.volume ?? 0),
     completed: Number(r.completed ?? 0),
     onTime: Number(r.on_time ?? 0),
@@ -102,6 +172,8 @@ function toRow(r: FigureRow, collecting: boolean): PerformanceRow {
     avgHandlingDays: num(r.avg_days),
     p90HandlingDays: num(r.p90_days),
     overdueNow: Number(r.overdue_now ?? 0),
+    wentOverdue: Number(r.went_overdue ?? 0),
+    avgDaysOverdueNow: clocked > 0 ? num(beyond / clocked) : null,
     rejections: Number(r.rejections ?? 0),
     supplementRounds: Number(r.supplement_rounds ?? 0),
     ratings: Number(r.ratings ?? 0),
@@ -120,32 +192,38 @@ export function reportSql(by: ReportDimension): string {
                          from cases where ${relevant} group by 1),
                  o as (select origin_region as key, count(*)::int as collected_for_others
                          from cases where processing_region is not null and ${collected} group by 1),
-                 ${bundleRatings('processing_region')}
-            select f.*, coalesce(o.collected_for_others, 0) as collected_for_others,
+                 ${bundleRatings('processing_region')},
+                 ${runningClocks('processing_region')}
+            select f.*, coalesce(o.collected_for_others, 0) as collected_for_others, d.running,
                    ${ratingColumns}, coalesce(f.key, o.key, r.key) as key
-              from f full join o on o.key = f.key full join r on r.key = coalesce(f.key, o.key)
+              from f left join d on d.key = f.key
+                     full join o on o.key = f.key full join r on r.key = coalesce(f.key, o.key)
              order by coalesce(f.key, o.key, r.key)`
   }
   if (by === 'window') {
-    // A window's region is where its cases start; 被代收: other windows' cases processed in that region.
-    return `with f as (select agent_window as key, ${figures},
-                              mode() within group (order by origin_region) as region,
+    // A window is its region (where its cases start) and its id: two regions may name windows alike.
+    // 被代收: what other regions' windows collected for the window's region.
+    return `with f as (select agent_window as key, origin_region as region, ${figures},
                               count(*) filter (where ${collected})::int as collected_for_others
-                         from cases where agent_window is not null and ${relevant} group by 1),
-                 b as materialized (select processing_region as region, agent_window, count(*)::int as n
-                         from cases where processing_region is not null and ${collected} group by 1, 2),
-                 ${bundleRatings('agent_window')}
-            select f.*, coalesce((select sum(b.n) from b where b.region = f.region and b.agent_window <> f.key), 0)
-                     as collected_by_others,
-                   ${ratingColumns}, coalesce(f.key, r.key) as key
-              from f full join r on r.key = f.key
+                         from cases where agent_window is not null and ${relevant} group by 1, 2),
+                 b as (select processing_region as region, count(*)::int as n
+                         from cases where processing_region is not null and ${collected} group by 1),
+                 ${bundleRatings('agent_window', 'origin_region')},
+                 ${runningClocks('agent_window', 'origin_region')}
+            select f.*, coalesce(b.n, 0) as collected_by_others, d.running,
+                   ${ratingColumns}, coalesce(f.key, r.key) as key, coalesce(f.region, r.region) as region
+              from f left join d on d.key = f.key and d.region = f.region
+                     full join r on r.key = f.key and r.region = f.region
+                     left join b on b.region = coalesce(f.region, r.region)
              where coalesce(f.key, r.key) is not null
-             order by coalesce(f.key, r.key)`
+             order by coalesce(f.key, r.key), coalesce(f.region, r.region)`
   }
   return `with f as (select ${keyColumn[by]} as key, ${figures} from cases where ${relevant} group by 1),
-               ${bundleRatings(keyColumn[by])}
-          select f.*, ${ratingColumns}, coalesce(f.key, r.key) as key
-            from f full join r on ${sameKey('f.key', 'r.key')}
+               ${bundleRatings(keyColumn[by])},
+               ${runningClocks(keyColumn[by])}
+          select f.*, d.running, ${ratingColumns}, coalesce(f.key, r.key) as key
+            from f left join d on d.key is not distinct from f.key
+                   full join r on ${sameKey('f.key', 'r.key')}
            order by coalesce(f.key, r.key)`
 }
 
@@ -164,7 +242,13 @@ export class PgEvaluationStore implements EvaluationStore {
     return rows.map((r) => ({ caseId: r.id, kind: r.kind, at: new Date(r.at) }))
   }
 
-  async performance(q: { from: Date; to: Date; by: ReportDimension }): Promise<PerformanceRow[]> {
+  async performance(q: {
+    from: Date
+    to: Date
+    by: ReportDimension
+    now: Date
+    calendar: WorkCalendar
+  }): Promise<PerformanceRow[]> {
     const params: Record<string, SQL> = { $1: sql`${q.from.toISOString()}`, $2: sql`${q.to.toISOString()}` }
     const query = sql.join(
       reportSql(q.by)
@@ -178,7 +262,7 @@ export class PgEvaluationStore implements EvaluationStore {
       await tx.db.execute(sql`set local work_mem = '64MB'`)
       return queryRows<FigureRow>(tx.db, query)
     })
-    return rows.map((r) => toRow(r, q.by === 'region' || q.by === 'window'))
+    return rows.map((r) => toRow(r, q.by === 'region' || q.by === 'window', q.by === 'window', q.calendar, q.now))
   }
 
   async gauges(): Promise<CaseGauges> {

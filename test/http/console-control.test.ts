@@ -16,10 +16,10 @@ async function insert(id: string, processing: string, f: { completed?: string; o
     `insert into cases (id, created_by, created_by_kind, item, mode, scope, origin_region, processing_region, status,
         applicant_kind, applicant_name, applicant_id_type, applicant_id_enc, applicant_id_hmac, applicant_id_masked,
         agent_window, form, materials, body_hash, receipt, created_at, updated_at, department, completed_at,
-        handling_days, clock_budget_days, on_time, overdue_at)
+        handling_days, clock_budget_days, on_time, overdue_at, clock_used_days)
      values ($1, 'fixture', 'client', 'hukou-certificate', 'online_transfer', 'cross_city', '420303', $2, $3,
         'person', '测试', 'resident_id', '\\x00', '\\x00', '420303********1234', 'ZW-01', '{}', '[]', 'x', 'x',
-        $4, $4, '公安', $5, $6, 5, $7, $8)`,
+        $4, $4, '公安', $5, $6, 5, $7, $8, $9)`,
     [
       id,
       processing,
@@ -29,6 +29,8 @@ async function insert(id: string, processing: string, f: { completed?: string; o
       f.completed ? (f.onTime ? 4 : 8) : null,
       f.completed ? (f.onTime ?? null) : null,
       f.overdue ? cst(f.overdue) : null,
+      // An overdue case's clock (stopped): 6 working days used of 5.
+      f.overdue ? 6 : 0,
     ],
   )
 }
@@ -67,7 +69,12 @@ describe('console: the performance report', () => {
     const suizhou = row('421300')!
     expect(suizhou[1]).not.toContain('late')
     expect(suizhou[2]).toContain('<span class="badge ok">100.0%</span>')
-    expect(page).toContain('超期办结 <strong>1</strong> 件，当前超期未办结 <strong>1</strong> 件')
+    expect(page).toContain(
+      '超期办结 <strong>1</strong> 件，当前超期未办结 <strong>1</strong> 件，期内超期 <strong>1</strong> 件',
+    )
+    expect(page).toContain('<th>当前超期</th><th>期内超期</th><th>在办超期平均天数（工作日）</th>')
+    // cr-4 went overdue on 15 October (期内超期 1) and is open, its clock stopped 1 working day beyond.
+    expect(xiangyang[2]).toContain('<td><span class="badge overdue">1</span></td><td><strong>1</strong></td><td>1</td>')
 
     const link = /id="report-csv" href="([^"]+)"/.exec(page)![1]!.replaceAll('&amp;', '&')
     expect(link).toBe('/console/admin/reports/performance.csv?from=2026-10-01&to=2026-11-01&by=region')

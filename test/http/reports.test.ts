@@ -2,7 +2,7 @@
  * GET /v1/admin/reports/performance over a hand-computed fixture of cases written straight into the
  * case table (the columns the deadline clock maintains), and the rating flow that fills one of them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
@@ -28,6 +28,9 @@ interface Fixture {
   handling?: number
   budget?: number
   onTime?: boolean
+  /** The deadline clock: working days used before `running` (an instant), the running period's start. */
+  used?: number
+  running?: string
   rating?: number
   rated?: string
   supplements?: number
@@ -42,10 +45,10 @@ async function insert(f: Fixture) {
         applicant_kind, applicant_name, applicant_id_type, applicant_id_enc, applicant_id_hmac, applicant_id_masked,
         agent_window, form, materials, body_hash, receipt, created_at, updated_at, department, completed_at,
         rejected_at, overdue_at, handling_days, clock_budget_days, on_time, rating, rated_at, supplement_rounds,
-        parent_id)
+        parent_id, clock_used_days, clock_running_since)
      values ($1, 'fixture', 'client', $2, $3, $4, $5, $6, $7, 'person', '测试', 'resident_id', '\\x00', '\\x00',
         '420303********1234', $8, '{}', '[]', 'x', 'x', $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-        $20)`,
+        $20, $21, $22)`,
     [
       f.id,
       f.item ?? 'hukou-certificate',
@@ -67,6 +70,8 @@ async function insert(f: Fixture) {
       f.rated ? cst(f.rated) : null,
       f.supplements ?? 0,
       f.parent ?? null,
+      f.used ?? 0,
+      f.running ?? null,
     ],
   )
 }
@@ -119,6 +124,9 @@ const fixture: Fixture[] = [
     budget: 5,
     onTime: true,
   },
+  // Accepted Thu 8 Oct 12:00 with 5.5 working days (due Wed 14 Oct), overdue on the 15th, still open. At
+  // Wed 4 Nov 12:00 (NOW) its clock has run 20 working days (8 Oct ½, 9, 10 (a 调休 Saturday), 12–16, 19–23,
+  // 26–30, 2, 3 Nov, 4 Nov ½): 14.5 beyond its limit.
   {
     id: 'fx-c4',
     processing: '420600',
@@ -127,7 +135,10 @@ const fixture: Fixture[] = [
     department: '公安',
     status: 'accepted',
     created: '2026-10-06',
-    overdue: '2026-10-25',
+    overdue: '2026-10-15',
+    budget: 5.5,
+    used: 0,
+    running: '2026-10-08T12:00:00+08:00',
   },
   // Collected in 襄阳 for 十堰 (420300), rejected there.
   {
@@ -164,7 +175,8 @@ const fixture: Fixture[] = [
     status: 'submitted',
     created: '2026-11-05',
   },
-  // Overdue since August and still open: overdue now, whenever submitted.
+  // Overdue since August and still open: overdue now, whenever submitted. Its clock stopped (suspended)
+  // at 12.25 working days of 10: 2.25 beyond, however late it is now.
   {
     id: 'fx-c8',
     processing: '420300',
@@ -174,6 +186,41 @@ const fixture: Fixture[] = [
     scope: 'within_city',
     created: '2026-08-01',
     overdue: '2026-09-01',
+    budget: 10,
+    used: 12.25,
+  },
+  // Submitted in September, overdue on 20 October, completed on 3 November (after the period): in October
+  // it went overdue (wentOverdue), though neither submitted, completed nor open now.
+  {
+    id: 'fx-c9',
+    processing: '420600',
+    origin: '420303',
+    window: 'ZW-01',
+    department: '公安',
+    status: 'completed',
+    created: '2026-09-25',
+    overdue: '2026-10-20',
+    completed: '2026-11-03',
+    handling: 9,
+    budget: 5,
+    onTime: false,
+  },
+  // Submitted in September, overdue on 30 October and still open; its clock restarted Wed 28 Oct 15:00 with
+  // 4 of 5 working days used. At NOW: 4 + 0.375 + 29, 30 Oct + 2, 3 Nov + ½ = 8.875, 3.875 beyond.
+  {
+    id: 'fx-c10',
+    processing: '420600',
+    origin: '420600',
+    department: '人社',
+    item: 'pension-transfer-employee',
+    scope: 'within_city',
+    mode: 'full_online',
+    status: 'in_review',
+    created: '2026-09-28',
+    overdue: '2026-10-30',
+    budget: 5,
+    used: 4,
+    running: '2026-10-28T15:00:00+08:00',
   },
   // A parent (thing) case: its children count, it does not.
   { id: 'fx-p1', processing: null, origin: '420303', department: '公安', status: 'submitted', created: '2026-10-04' },
@@ -234,13 +281,55 @@ const family: Fixture[] = [
   },
 ]
 
+/**
+ * February 2027: two regions each with a window called 大厅 DT-01. 十堰's collects for 襄阳 (代收), 襄阳's
+ * collects for 十堰 and takes one case of its own: two windows, not one.
+ */
+const twins: Fixture[] = [
+  {
+    id: 'tw-1',
+    processing: '420300',
+    origin: '420600',
+    window: 'DT-01',
+    department: '公安',
+    status: 'submitted',
+    created: '2027-02-03',
+  },
+  {
+    id: 'tw-2',
+    processing: '420600',
+    origin: '420300',
+    window: 'DT-01',
+    department: '公安',
+    status: 'submitted',
+    created: '2027-02-04',
+  },
+  {
+    id: 'tw-3',
+    processing: '420600',
+    origin: '420600',
+    window: 'DT-01',
+    department: '公安',
+    scope: 'within_city',
+    status: 'completed',
+    created: '2027-02-05',
+    completed: '2027-02-10',
+    handling: 3,
+    budget: 5,
+    onTime: true,
+  },
+]
+
 const period = 'from=2026-10-01&to=2026-11-01'
+/** When the report is asked (the open overdue cases' clocks run until then). */
+const NOW = '2026-11-04T12:00:00+08:00'
+const TEST_CLOCK = '2026-09-29T09:00:00+08:00'
 
 beforeAll(async () => {
   t = await createTestApp()
   shiyan = await t.client('shiyan-gov', ['420300'])
   xiangyang = await t.client('xiangyang-gov', ['420600'])
-  for (const f of [...fixture, ...family]) await insert(f)
+  for (const f of [...fixture, ...family, ...twins]) await insert(f)
 })
 
 afterAll(async () => {
@@ -248,6 +337,7 @@ afterAll(async () => {
 })
 
 const zero = {
+  region: null,
   volume: 0,
   completed: 0,
   onTime: 0,
@@ -257,6 +347,8 @@ const zero = {
   avgHandlingDays: null,
   p90HandlingDays: null,
   overdueNow: 0,
+  wentOverdue: 0,
+  avgDaysOverdueNow: null,
   rejections: 0,
   supplementRounds: 0,
   ratings: 0,
@@ -264,15 +356,28 @@ const zero = {
 }
 
 describe('GET /v1/admin/reports/performance', () => {
+  beforeEach(() => t.clock.set(NOW))
+
   it('by region: the hand-computed figures, with 代收 and 被代收', async () => {
     const res = await t.admin('GET', `/v1/admin/reports/performance?${period}&by=region`)
     expect(res.status, JSON.stringify(res.body)).toBe(200)
     expect(res.body.from).toBe('2026-09-30T16:00:00.000Z')
     expect(res.body.rows).toEqual([
-      { ...zero, key: '420300', volume: 1, overdueNow: 1, rejections: 1, collectedForOthers: 0, collectedByOthers: 1 },
+      {
+        ...zero,
+        key: '420300',
+        volume: 1,
+        overdueNow: 1,
+        // fx-c8, its clock stopped 2.25 beyond.
+        avgDaysOverdueNow: 2.25,
+        rejections: 1,
+        collectedForOthers: 0,
+        collectedByOthers: 1,
+      },
       { ...zero, key: '420303', collectedForOthers: 3, collectedByOthers: 0 },
       {
         key: '420600',
+        region: null,
         volume: 4,
         completed: 4,
         onTime: 3,
@@ -282,7 +387,12 @@ describe('GET /v1/admin/reports/performance', () => {
         avgHandlingDays: 3.75,
         // percentile_cont over 1, 2, 4, 8: 4 + 0.7 × (8 − 4)
         p90HandlingDays: 6.8,
-        overdueNow: 1,
+        // fx-c4 and fx-c10, open and overdue.
+        overdueNow: 2,
+        // fx-c4 (15 Oct, open), fx-c9 (20 Oct, completed in November), fx-c10 (30 Oct, open).
+        wentOverdue: 3,
+        // (14.5 + 3.875) / 2 = 9.1875
+        avgDaysOverdueNow: 9.188,
         rejections: 0,
         supplementRounds: 1,
         ratings: 2,
@@ -297,9 +407,18 @@ describe('GET /v1/admin/reports/performance', () => {
     const res = await t.admin('GET', `/v1/admin/reports/performance?${period}&by=window`)
     expect(res.status, JSON.stringify(res.body)).toBe(200)
     expect(res.body.rows).toEqual([
-      { ...zero, key: 'XY-01', volume: 1, rejections: 1, collectedForOthers: 1, collectedByOthers: 3 },
+      {
+        ...zero,
+        key: 'XY-01',
+        region: '420600',
+        volume: 1,
+        rejections: 1,
+        collectedForOthers: 1,
+        collectedByOthers: 3,
+      },
       {
         key: 'ZW-01',
+        region: '420303',
         volume: 2,
         completed: 3,
         onTime: 2,
@@ -309,6 +428,9 @@ describe('GET /v1/admin/reports/performance', () => {
         avgHandlingDays: 4.667,
         p90HandlingDays: 7.2,
         overdueNow: 0,
+        // fx-c9: overdue in October, completed after it.
+        wentOverdue: 1,
+        avgDaysOverdueNow: null,
         rejections: 0,
         supplementRounds: 1,
         ratings: 2,
@@ -316,7 +438,64 @@ describe('GET /v1/admin/reports/performance', () => {
         collectedForOthers: 2,
         collectedByOthers: 0,
       },
-      { ...zero, key: 'ZW-02', volume: 1, overdueNow: 1, collectedForOthers: 1, collectedByOthers: 0 },
+      {
+        ...zero,
+        key: 'ZW-02',
+        region: '420303',
+        volume: 1,
+        overdueNow: 1,
+        wentOverdue: 1,
+        avgDaysOverdueNow: 14.5,
+        collectedForOthers: 1,
+        collectedByOthers: 0,
+      },
+    ])
+  })
+
+  it('by window: a window is its region and its id, so two regions’ DT-01 stay apart (代收, 被代收 included)', async () => {
+    const res = await t.admin('GET', '/v1/admin/reports/performance?from=2027-02-01&to=2027-03-01&by=window')
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    expect(res.body.rows).toEqual([
+      // 十堰's DT-01: tw-2, collected for 襄阳; 襄阳's DT-01 collected tw-1 for 十堰.
+      { ...zero, key: 'DT-01', region: '420300', volume: 1, collectedForOthers: 1, collectedByOthers: 1 },
+      // 襄阳's DT-01: tw-1 (for 十堰) and tw-3 (its own); 十堰's DT-01 collected tw-2 for 襄阳.
+      {
+        ...zero,
+        key: 'DT-01',
+        region: '420600',
+        volume: 2,
+        completed: 1,
+        onTime: 1,
+        onTimeRate: 1,
+        avgHandlingDays: 3,
+        p90HandlingDays: 3,
+        collectedForOthers: 1,
+        collectedByOthers: 1,
+      },
+      // fx-c4, open and overdue whatever the period.
+      {
+        ...zero,
+        key: 'ZW-02',
+        region: '420303',
+        overdueNow: 1,
+        avgDaysOverdueNow: 14.5,
+        collectedForOthers: 0,
+        collectedByOthers: 0,
+      },
+    ])
+    const csv = await t.admin(
+      'GET',
+      '/v1/admin/reports/performance?from=2027-02-01&to=2027-03-01&by=window',
+      undefined,
+      {
+        accept: 'text/csv',
+      },
+    )
+    const lines = String(csv.body).trim().split('\r\n')
+    expect(lines[0]).toMatch(/^window,region,volume,/)
+    expect(lines.slice(1, 3)).toEqual([
+      'DT-01,420300,1,0,0,,0,,,,0,0,,0,0,0,,1,1',
+      'DT-01,420600,2,1,1,1,0,,3,3,0,0,,0,0,0,,1,1',
     ])
   })
 
@@ -333,12 +512,23 @@ describe('GET /v1/admin/reports/performance', () => {
       onTimeRate: 1,
       avgHandlingDays: 1,
       p90HandlingDays: 1,
-      overdueNow: 1,
+      // fx-c8 and fx-c10: (2.25 + 3.875) / 2 = 3.0625
+      overdueNow: 2,
+      wentOverdue: 1,
+      avgDaysOverdueNow: 3.063,
       rejections: 1,
       collectedForOthers: null,
       collectedByOthers: null,
     })
-    expect(row('公安')).toMatchObject({ volume: 3, completed: 3, onTime: 2, overdueNow: 1, late: 1 })
+    expect(row('公安')).toMatchObject({
+      volume: 3,
+      completed: 3,
+      onTime: 2,
+      overdueNow: 1,
+      late: 1,
+      wentOverdue: 2,
+      avgDaysOverdueNow: 14.5,
+    })
     for (const by of ['item', 'scope', 'mode']) {
       const r = await t.admin('GET', `/v1/admin/reports/performance?${period}&by=${by}`)
       expect(r.status).toBe(200)
@@ -355,10 +545,10 @@ describe('GET /v1/admin/reports/performance', () => {
     expect(res.headers.get('content-type')).toContain('text/csv')
     const lines = String(res.body).trim().split('\r\n')
     expect(lines[0]).toBe(
-      'region,volume,completed,onTime,onTimeRate,late,avgDaysLate,avgHandlingDays,p90HandlingDays,overdueNow,rejections,supplementRounds,ratings,avgRating,collectedForOthers,collectedByOthers',
+      'region,volume,completed,onTime,onTimeRate,late,avgDaysLate,avgHandlingDays,p90HandlingDays,overdueNow,wentOverdue,avgDaysOverdueNow,rejections,supplementRounds,ratings,avgRating,collectedForOthers,collectedByOthers',
     )
-    expect(lines).toContain('420600,4,4,3,0.75,1,3,3.75,6.8,1,0,1,2,3.5,1,3')
-    expect(lines).toContain('420303,0,0,0,,0,,,,0,0,0,0,,3,0')
+    expect(lines).toContain('420600,4,4,3,0.75,1,3,3.75,6.8,2,3,9.188,0,1,2,3.5,1,3')
+    expect(lines).toContain('420303,0,0,0,,0,,,,0,0,,0,0,0,,3,0')
   })
 
   it.each([
@@ -375,13 +565,15 @@ describe('GET /v1/admin/reports/performance', () => {
 
   it('without a period, reports last calendar month (CST)', async () => {
     // The test clock is 29 Sep 2026: August.
+    t.clock.set(TEST_CLOCK)
     const res = await t.admin('GET', '/v1/admin/reports/performance?by=region')
     expect(res.status, JSON.stringify(res.body)).toBe(200)
     expect([res.body.from, res.body.to]).toEqual(['2026-07-31T16:00:00.000Z', '2026-08-31T16:00:00.000Z'])
-    // fx-c8, submitted 1 Aug and overdue since; fx-c4 is overdue now too (a snapshot, whenever submitted).
+    // fx-c8, submitted 1 Aug and overdue since; fx-c4 and fx-c10 are overdue now too (a snapshot, whenever
+    // submitted). Nothing went overdue in August.
     expect(res.body.rows).toEqual([
-      expect.objectContaining({ key: '420300', volume: 1, overdueNow: 1 }),
-      expect.objectContaining({ key: '420600', volume: 0, overdueNow: 1 }),
+      expect.objectContaining({ key: '420300', volume: 1, overdueNow: 1, wentOverdue: 0 }),
+      expect.objectContaining({ key: '420600', volume: 0, overdueNow: 2, wentOverdue: 0 }),
     ])
   })
 
@@ -402,6 +594,7 @@ describe('a bundle in the report: its children counted, its one rating not lost 
     return res.body.rows as Record<string, unknown>[]
   }
   const done = { completed: 0, onTime: 0, onTimeRate: 1 }
+  beforeEach(() => t.clock.set(NOW))
 
   it('by region: each child where it was handled, the parent nowhere; the rating once per region', async () => {
     expect(await report('region')).toEqual([
@@ -416,6 +609,7 @@ describe('a bundle in the report: its children counted, its one rating not lost 
         p90HandlingDays: 4,
         // fx-c8, open and overdue since September: a snapshot.
         overdueNow: 1,
+        avgDaysOverdueNow: 2.25,
         ratings: 1,
         avgRating: 4,
         collectedForOthers: 0,
@@ -432,7 +626,9 @@ describe('a bundle in the report: its children counted, its one rating not lost 
         avgHandlingDays: 2,
         // percentile_cont over 1, 2, 3: 2 + 0.8 × (3 − 2)
         p90HandlingDays: 2.8,
-        overdueNow: 1,
+        // fx-c4 and fx-c10: a snapshot.
+        overdueNow: 2,
+        avgDaysOverdueNow: 9.188,
         // The bundle's 4 once (two of its children are here) and the single case's 2.
         ratings: 2,
         avgRating: 3,
@@ -461,6 +657,8 @@ describe('a bundle in the report: its children counted, its one rating not lost 
 })
 
 describe('ratings (好差评)', () => {
+  beforeEach(() => t.clock.set(TEST_CLOCK))
+
   it('the origin rates once, after the result is delivered; score and comment are kept for the report', async () => {
     const body = JSON.stringify(hukouCertificate({ externalRef: 'RATE-1' }))
     const created = await shiyan.call('POST', '/v1/cases', body, { 'idempotency-key': 'rate-1' })

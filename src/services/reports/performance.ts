@@ -3,7 +3,7 @@
  * (store/evaluation-store.ts) over the case rows; JSON or CSV.
  */
 import { z } from 'zod'
-import { cstDate } from '../../domain/calendar.js'
+import { cstDate, type WorkCalendar } from '../../domain/calendar.js'
 import { AppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
 import type { EvaluationStore, PerformanceRow, ReportDimension } from '../../ports/evaluation-store.js'
@@ -19,7 +19,10 @@ export const PerformanceRowView = z
     key: z
       .string()
       .nullable()
-      .meta({ description: 'The group: region code, department, item code, scope, mode or window' }),
+      .meta({ description: 'The group: region code, department, item code, scope, mode or window id' }),
+    region: z.string().nullable().meta({
+      description: "by=window: the window's region (two regions may name windows alike); null otherwise",
+    }),
     volume: z.int().meta({ description: 'Cases submitted in the period' }),
     completed: z.int().meta({ description: 'Cases completed in the period' }),
     onTime: z.int(),
@@ -29,6 +32,17 @@ export const PerformanceRowView = z
     avgHandlingDays: z.number().nullable().meta({ description: 'Working days, suspensions not counted' }),
     p90HandlingDays: z.number().nullable(),
     overdueNow: z.int().meta({ description: 'Open cases past their due date now (whenever submitted)' }),
+    wentOverdue: z.int().meta({
+      description: 'Cases that went overdue in the period, whatever they are now (still open, completed later…)',
+    }),
+    avgDaysOverdueNow: z
+      .number()
+      .nullable()
+      .meta({
+        description:
+          'Of the open overdue cases (overdueNow): average working days past their time limit now, as the deadline ' +
+          'clock counts them (suspensions not counted)',
+      }),
     rejections: z.int(),
     supplementRounds: z.int(),
     ratings: z.int(),
@@ -68,6 +82,7 @@ export async function performanceReport(
   store: Pick<EvaluationStore, 'performance'>,
   q: { from?: string | undefined; to?: string | undefined; by: ReportDimension },
   now: Date,
+  calendar: () => Promise<WorkCalendar>,
 ): Promise<PerformanceReport> {
   requireAdmin(caller)
   if ((q.from === undefined) !== (q.to === undefined)) {
@@ -88,7 +103,7 @@ export async function performanceReport(
       errors: [{ path: 'to', message: 'ask for a shorter period' }],
     })
   }
-  const rows = await store.performance({ from, to, by: q.by })
+  const rows = await store.performance({ from, to, by: q.by, now, calendar: await calendar() })
   return { from: from.toISOString(), to: to.toISOString(), by: q.by, rows }
 }
 
@@ -103,6 +118,8 @@ const columns: (keyof PerformanceRow)[] = [
   'avgHandlingDays',
   'p90HandlingDays',
   'overdueNow',
+  'wentOverdue',
+  'avgDaysOverdueNow',
   'rejections',
   'supplementRounds',
   'ratings',
@@ -119,9 +136,10 @@ function csvCell(v: unknown): string {
   return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe
 }
 
-/** RFC 4180 CSV with a header row (`by` names the key column). */
+/** RFC 4180 CSV with a header row (`by` names the key column; by=window, the window's region follows it). */
 export function reportCsv(report: PerformanceReport): string {
-  const header = [report.by, ...columns.slice(1)].join(',')
-  const lines = report.rows.map((r) => columns.map((c) => csvCell(r[c])).join(','))
+  const cols: (keyof PerformanceRow)[] = report.by === 'window' ? ['key', 'region', ...columns.slice(1)] : columns
+  const header = [report.by, ...cols.slice(1)].join(',')
+  const lines = report.rows.map((r) => cols.map((c) => csvCell(r[c])).join(','))
   return `${[header, ...lines].join('\r\n')}\r\n`
 }

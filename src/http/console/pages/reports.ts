@@ -51,9 +51,12 @@ async function reportPage(p: PageContext, deps: HttpDeps): Promise<Response> {
   const by = params.get('by') as string
   const got = await p.api.performance(params)
   const snap = await deps.directory.snapshot()
-  const keyLabel = (key: string | null): string => {
+  const regionName = (code: string) => snap.regions.get(code)?.name ?? code
+  const keyLabel = (key: string | null, region: string | null): string => {
     if (key === null) return '（未登记）'
-    if (by === 'region') return `${snap.regions.get(key)?.name ?? key}（${key}）`
+    if (by === 'region') return `${regionName(key)}（${key}）`
+    // Two regions may name windows alike: a window is shown with its region.
+    if (by === 'window' && region !== null) return `${key}（${regionName(region)}）`
     if (by === 'item') return snap.items.get(key)?.name ?? key
     if (by === 'mode') return label(modeLabel, key)
     if (by === 'scope') return label(scopeLabel, key)
@@ -77,8 +80,9 @@ async function reportPage(p: PageContext, deps: HttpDeps): Promise<Response> {
           completed: t.completed + r.completed,
           late: t.late + r.late,
           overdueNow: t.overdueNow + r.overdueNow,
+          wentOverdue: t.wentOverdue + r.wentOverdue,
         }),
-        { volume: 0, completed: 0, late: 0, overdueNow: 0 },
+        { volume: 0, completed: 0, late: 0, overdueNow: 0, wentOverdue: 0 },
       )
     : null
   return p.render(
@@ -93,23 +97,23 @@ async function reportPage(p: PageContext, deps: HttpDeps): Promise<Response> {
 ${
   got.ok && period && totals
     ? html`<p id="report-period">统计期间：<strong>${period.from}</strong> 至 <strong>${period.to}</strong>，按${groupings.find(([k]) => k === by)?.[1]}分组。
-受理 ${totals.volume} 件，办结 ${totals.completed} 件，超期办结 <strong>${totals.late}</strong> 件，当前超期未办结 <strong>${totals.overdueNow}</strong> 件。</p>
+受理 ${totals.volume} 件，办结 ${totals.completed} 件，超期办结 <strong>${totals.late}</strong> 件，当前超期未办结 <strong>${totals.overdueNow}</strong> 件，期内超期 <strong>${totals.wentOverdue}</strong> 件（含已办结）。</p>
 <p class="no-print"><a class="button secondary" id="report-csv" href="/console/admin/reports/performance.csv?${params.toString()}" download>下载 CSV</a></p>
 ${
   got.body.rows.length === 0
     ? html`<p class="muted">该期间没有办件。</p>`
-    : html`<div class="table-wrap"><table id="report"><thead><tr><th>${groupings.find(([k]) => k === by)?.[1]}</th><th>受理</th><th>办结</th><th>按时</th><th>按时率</th><th>超期办结</th><th>平均超期（工作日）</th><th>平均办理（工作日）</th><th>P90 办理</th><th>当前超期</th><th>不予受理</th><th>补正次数</th><th>评价</th>${by === 'region' || by === 'window' ? html`<th>代收</th><th>被代收</th>` : ''}</tr></thead><tbody>
+    : html`<div class="table-wrap"><table id="report"><thead><tr><th>${groupings.find(([k]) => k === by)?.[1]}</th><th>受理</th><th>办结</th><th>按时</th><th>按时率</th><th>超期办结</th><th>平均超期（工作日）</th><th>平均办理（工作日）</th><th>P90 办理</th><th>当前超期</th><th>期内超期</th><th>在办超期平均天数（工作日）</th><th>不予受理</th><th>补正次数</th><th>评价</th>${by === 'region' || by === 'window' ? html`<th>代收</th><th>被代收</th>` : ''}</tr></thead><tbody>
 ${got.body.rows.map(
   (
     r,
-  ) => html`<tr data-key="${r.key ?? ''}"${r.overdueNow > 0 || (r.onTimeRate !== null && r.onTimeRate < ON_TIME_TARGET) ? html` class="late"` : ''}>
-<td>${keyLabel(r.key)}</td><td>${r.volume}<br><meter min="0" max="${maxVolume}" value="${r.volume}" title="受理量">${r.volume}</meter></td><td>${r.completed}</td><td>${r.onTime}</td><td>${rateCell(r.onTimeRate, r.late)}${r.onTimeRate === null ? '' : html`<br><meter min="0" max="1" low="${ON_TIME_TARGET}" high="0.99" optimum="1" value="${r.onTimeRate}" title="按时率">${pct(r.onTimeRate)}</meter>`}</td>
+  ) => html`<tr data-key="${r.key ?? ''}"${by === 'window' ? html` data-region="${r.region ?? ''}"` : ''}${r.overdueNow > 0 || (r.onTimeRate !== null && r.onTimeRate < ON_TIME_TARGET) ? html` class="late"` : ''}>
+<td>${keyLabel(r.key, r.region)}</td><td>${r.volume}<br><meter min="0" max="${maxVolume}" value="${r.volume}" title="受理量">${r.volume}</meter></td><td>${r.completed}</td><td>${r.onTime}</td><td>${rateCell(r.onTimeRate, r.late)}${r.onTimeRate === null ? '' : html`<br><meter min="0" max="1" low="${ON_TIME_TARGET}" high="0.99" optimum="1" value="${r.onTimeRate}" title="按时率">${pct(r.onTimeRate)}</meter>`}</td>
 <td>${r.late > 0 ? html`<strong>${r.late}</strong>` : '0'}</td><td>${num(r.avgDaysLate)}</td><td>${num(r.avgHandlingDays)}</td><td>${num(r.p90HandlingDays)}</td>
-<td>${r.overdueNow > 0 ? html`<span class="badge overdue">${r.overdueNow}</span>` : '0'}</td><td>${r.rejections}</td><td>${r.supplementRounds}</td>
+<td>${r.overdueNow > 0 ? html`<span class="badge overdue">${r.overdueNow}</span>` : '0'}</td><td>${r.wentOverdue > 0 ? html`<strong>${r.wentOverdue}</strong>` : '0'}</td><td>${num(r.avgDaysOverdueNow)}</td><td>${r.rejections}</td><td>${r.supplementRounds}</td>
 <td>${r.ratings > 0 ? `${r.ratings}（均 ${num(r.avgRating)} 分）` : '—'}</td>${by === 'region' || by === 'window' ? html`<td>${r.collectedForOthers ?? '—'}</td><td>${r.collectedByOthers ?? '—'}</td>` : ''}</tr>`,
 )}
 </tbody></table></div>
-<p class="muted">标红：按时率低于 ${pct(ON_TIME_TARGET)} 或有当前超期的办件；标黄：有超期办结但按时率达标。办理时间按工作日计，暂停计时不计入。</p>`
+<p class="muted">标红：按时率低于 ${pct(ON_TIME_TARGET)} 或有当前超期的办件；标黄：有超期办结但按时率达标。期内超期：期内到期未办结的办件（不论现已办结与否）；在办超期平均天数：当前超期未办结的办件现已超出时限的工作日，平均。办理时间按工作日计，暂停计时不计入。</p>`
 }`
     : got.ok
       ? ''

@@ -20,7 +20,8 @@ const performance = createRoute({
     '`from` (inclusive) and `to` (exclusive) are dates (midnight in China Standard Time) or instants with an offset; ' +
     'both omitted: last calendar month. ' +
     'Volume and supplement rounds count cases submitted in the period; completed, on-time, handling times, ' +
-    'rejections and ratings count what happened in it; overdueNow counts open overdue cases whenever submitted. ' +
+    'rejections, ratings and wentOverdue count what happened in it; overdueNow and avgDaysOverdueNow are the open ' +
+    'overdue cases now, whenever submitted. by=window groups by region and window id (`region`). ' +
     'Handling times are working days of the deadline clock (suspensions not counted). Child cases count, parents do not.',
   request: {
     query: z.strictObject({
@@ -43,7 +44,13 @@ const performance = createRoute({
 
 export function registerReports(api: Api, deps: HttpDeps) {
   api.openapi(performance, async (c) => {
-    const report = await performanceReport(c.get('caller'), deps.reports, c.req.valid('query'), deps.clock.now())
+    const report = await performanceReport(
+      c.get('caller'),
+      deps.reports,
+      c.req.valid('query'),
+      deps.clock.now(),
+      async () => (await deps.directory.snapshot()).calendar,
+    )
     if (/\btext\/csv\b/i.test(c.req.header('accept') ?? '')) {
       const name = `performance-${report.by}-${report.from.slice(0, 10)}.csv`
       return c.body(reportCsv(report), 200, {

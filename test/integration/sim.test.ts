@@ -18,7 +18,6 @@ import { GatewayNotifier } from '../../adapters/sim/notifier.js'
 import type { SimOptionsInput } from '../../adapters/sim/options.js'
 import { createSimApp, type RunningSim, type SimApp } from '../../adapters/sim/server.js'
 import { parseSimArgs } from '../../src/cli/sim.js'
-import type { Jwks } from '../../src/domain/key-revocation.js'
 import { AppError } from '../../src/errors.js'
 import type { OutboundCase } from '../../src/ports/region-adapter.js'
 import { verifyClientAssertion } from '../../src/security/assertion.js'
@@ -236,7 +235,7 @@ describe('the simulated city system', () => {
     expect(typeof verified.payload.jti).toBe('string')
     expect(jws).not.toContain(applicant.idNumber)
     // The gateway's own verifier (PROTOCOL §5 claims, signature) finds nothing wrong with it.
-    const verdict = await verifyResult(jws, staticResultKeys(s.sim.key.jwks as Jwks))
+    const verdict = await verifyResult(jws, staticResultKeys({ keys: [{ ...s.sim.key.publicJwk }] }))
     expect(verdict).toMatchObject({ valid: true, reasons: [], issuer: s.sim.options.clientId, case: c.caseId })
     expect(gateway.events.find((e) => e.caseId === c.caseId)?.clientId).toBe(s.sim.options.clientId)
     const view = await s.view(body.ref)

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { applicant, hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
+import { consoleSignIn } from '../helpers/console.js'
 import { type ClientKey, newClientKey } from '../helpers/client-assertion.js'
 import { runCli } from '../helpers/process.js'
 
@@ -136,6 +137,8 @@ describe('results', () => {
   })
 
   it('records a refusal (wrong aud) on the case without changing its status; a correct result is then recognised', async () => {
+    const refusedOpen = async () => (await t.runtime.evaluation.metrics.checkAlerts()).results_refused
+    const before = await refusedOpen()
     const id = await acceptedCase()
     expect((await xiangyang.call('POST', `/v1/cases/${id}/events`, { type: 'in_review' })).status).toBe(201)
     const wrong = await xiangyang.call('POST', `/v1/cases/${id}/result`, {
@@ -156,12 +159,21 @@ describe('results', () => {
     expect(events.at(-1).data.reasons).toEqual(['aud is 420302, not the origin region 420303'])
     expect((await shiyan.call('GET', `/v1/cases/${id}`)).body).toMatchObject({ status: 'in_review', outcome: null })
     expect((await shiyan.call('GET', `/v1/cases/${id}/result`)).status).toBe(404)
+    // An admin sees it: the alert counts the case while it waits for a result it can recognise.
+    expect(await refusedOpen()).toBe(before + 1)
+    const scraped = await (await t.app.request('/metrics')).text()
+    expect(scraped).toContain(`tongban_alert{kind="results_refused"} ${before + 1}`)
+    // … and the case's timeline in the console says why.
+    const page = await (await (await consoleSignIn(t, t.adminToken)).get(`/console/cases/${id}`)).text()
+    expect(page).toContain('结果互认失败')
+    expect(page).toContain('原因: aud is 420302, not the origin region 420303')
 
     const right = await xiangyang.call('POST', `/v1/cases/${id}/result`, { result: await sign(claims(id)) })
     expect(right.status, JSON.stringify(right.body)).toBe(201)
     expect(right.body.recognition).toEqual(expect.any(String))
     expect((await types(id)).slice(-3)).toEqual(['recognition_failed', 'completed', 'recognized'])
     expect((await shiyan.call('GET', `/v1/cases/${id}`)).body.status).toBe('completed')
+    expect(await refusedOpen()).toBe(before)
   })
 
   it('recognises a result relayed by a peer gateway for the processing region, signed by a system registered here', async () => {

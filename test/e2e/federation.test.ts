@@ -138,7 +138,10 @@ describe('two gateways through peer adapters', () => {
     // At 襄阳 the result is recorded (the simulator's, as it signed it) but recognised at the origin, not there.
     expect(await typesOf(xiangyang, remote)).toEqual(['submitted', 'dispatched', 'accepted', 'in_review', 'completed'])
     const atXiangyang = (await call(xiangyang, 'GET', `/v1/cases/${remote}/result`)).body
-    expect(atXiangyang).toMatchObject({ result: result.result, verification: { issuer: 'sim-420600', attested: false } })
+    expect(atXiangyang).toMatchObject({
+      result: result.result,
+      verification: { issuer: 'sim-420600', attested: false },
+    })
     // Each side's evidence bundle verifies offline with that gateway's published keys (issue #5).
     for (const [side, caseId, token] of [
       [shiyan, id, operator],

@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { applicant, hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
-import { consoleSignIn } from '../helpers/console.js'
 import { type ClientKey, newClientKey } from '../helpers/client-assertion.js'
+import { consoleSignIn } from '../helpers/console.js'
 import { runCli } from '../helpers/process.js'
 
 let t: TestApp
@@ -145,9 +145,7 @@ describe('results', () => {
       result: await sign(claims(id, { aud: '420302' })),
     })
     expect(wrong.status, JSON.stringify(wrong.body)).toBe(422)
-    expect(wrong.body.errors).toEqual([
-      { path: 'result', message: 'aud is 420302, not the origin region 420303' },
-    ])
+    expect(wrong.body.errors).toEqual([{ path: 'result', message: 'aud is 420302, not the origin region 420303' }])
     const events = (await shiyan.call('GET', `/v1/cases/${id}/events`)).body.events
     expect(events.map((e: { type: string }) => e.type)).toEqual([
       'submitted',

@@ -295,6 +295,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       keys: resultKeys(jwksOf),
       issuerJwks: jwksOf,
       originIsRemote: async (region) => (await resolver.resolve(region))?.kind === 'peer',
+      issuerRegions: async (id) => (await clients.get(id))?.regions ?? null,
     },
     keyAdmin: {
       gatewayId: config.gateway.id,

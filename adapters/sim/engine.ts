@@ -1,9 +1,12 @@
 /**
  * The simulated city system's behaviour: cases held in memory, each driven by its own pipeline that
  * answers the gateway after the configured delays (materials_received for offline_proxy, then accepted or
- * rejected, then in_review, then the decision, posted as result fields the gateway attests). Follow-ups are recorded;
- * `withdrawn` stops a case's pipeline. Identity numbers are never stored: only a masked form.
+ * rejected, then in_review, then the decision: by default a result JWS signed with the sim's own key (PROTOCOL §5,
+ * `attest: 'sim'`), or result fields the gateway attests (`attest: 'gateway'`). Follow-ups are recorded;
+ * `withdrawn` stops a case's pipeline. Identity numbers are never stored: only a masked form, and the
+ * applicant hash (`idHash`, SHA-256 of `idType:idNumber`) that binds the result to the applicant.
  */
+import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import type { AdapterLogger } from '../../src/ports/region-adapter.js'
 import { type SimKey, signJws } from './keys.js'
@@ -60,6 +63,8 @@ export interface SimCaseView {
   receivedAt: string
   status: SimCaseStatus
   decision: 'approved' | 'denied' | null
+  /** The result JWS the sim signed and posted (`attest: 'sim'`); null before the decision or when the gateway attests. */
+  result: string | null
   rejectionReason: string | null
   /** Follow-ups received from the gateway, in order of arrival (duplicates by `seq` dropped). */
   followUps: { seq: number; type: string; at: string; data: Record<string, unknown>; receivedAt: string }[]
@@ -69,6 +74,8 @@ export interface SimCaseView {
 
 interface Held {
   view: SimCaseView
+  /** base64url SHA-256 of `idType:idNumber` (PROTOCOL §5 `applicant.idHash`): the number itself is not kept. */
+  applicantIdHash: string
   receipt: string
   abort: AbortController
   shipped: { promise: Promise<void>; resolve: () => void }
@@ -81,6 +88,11 @@ export function maskIdNumber(id: string): string {
   if (id.length >= 15) return `${id.slice(0, 6)}${'*'.repeat(id.length - 10)}${id.slice(-4)}`
   if (id.length <= 2) return '*'.repeat(id.length)
   return `${id[0]}${'*'.repeat(id.length - 2)}${id.slice(-1)}`
+}
+
+/** PROTOCOL §5 `applicant.idHash`: base64url SHA-256 of `idType:idNumber` (as the gateway computes it). */
+export function applicantIdHash(idType: string, idNumber: string): string {
+  return createHash('sha256').update(`${idType}:${idNumber}`, 'utf8').digest('base64url')
 }
 
 function deferred(): Held['shipped'] {
@@ -144,10 +156,12 @@ export class SimEngine {
         receivedAt: now.toISOString(),
         status: c.mode === 'offline_proxy' ? 'awaiting_materials' : 'received',
         decision: null,
+        result: null,
         rejectionReason: null,
         followUps: [],
         posted: [],
       },
+      applicantIdHash: applicantIdHash(c.applicant.idType, c.applicant.idNumber),
       receipt,
       abort: new AbortController(),
       shipped: deferred(),
@@ -230,18 +244,20 @@ export class SimEngine {
       view.status = 'in_review'
       await sleep(o.decideDelayMs, signal)
       const decision = this.#d.random() < o.denyRate ? 'denied' : 'approved'
-      const result = {
+      const fields = {
         outcome: decision,
-        decision: { number: `${view.ref}-决定`, date: new Date().toISOString().slice(0, 10) },
+        decision: { number: `${view.ref}-决定`, date: cstDate(new Date()) },
         trust: 'B',
       }
-      // The decision goes to the gateway as unsigned result fields, which it attests (att: gateway).
-      if (!(await this.#post(held, { type: 'completed', data: result }, signal))) return
+      // The decision: a result JWS signed with the sim's own key, or fields the gateway attests (att: gateway).
+      const result = o.attest === 'sim' ? this.#signResult(held, fields) : null
+      const data = result === null ? fields : { result }
+      if (!(await this.#post(held, { type: 'completed', data }, signal))) return
       view.decision = decision
+      view.result = result
       view.status = 'decided'
-      // Results (signed result JWS, POST /v1/cases/{id}/result) come with a later version of the sim.
       this.#d.logger.info(
-        { ref: view.ref, caseId: view.caseId, decision: view.decision },
+        { ref: view.ref, caseId: view.caseId, decision: view.decision, signedBy: o.attest },
         'case decided; result posted',
       )
     } catch (e) {
@@ -250,6 +266,24 @@ export class SimEngine {
         view.status = 'stalled'
       }
     }
+  }
+
+  /** The PROTOCOL §5 result JWS for the decision, signed with the sim's key (iss: its client id at the gateway). */
+  #signResult(held: Held, fields: { outcome: string; decision: { number: string; date: string }; trust: string }) {
+    const { view } = held
+    return signJws(this.#d.key, 'tongban-result+jwt', {
+      iss: this.#d.options.clientId,
+      sub: view.caseId,
+      aud: view.originRegion,
+      iat: Math.floor(Date.now() / 1000),
+      jti: randomUUID(),
+      item: view.item,
+      region: view.processingRegion,
+      ...fields,
+      applicant: { idHash: held.applicantIdHash },
+      certificates: [],
+      documents: [],
+    })
   }
 
   /** Posts an event and records the outcome; false (and the case stalls) when the gateway did not take it. */
@@ -266,6 +300,11 @@ export class SimEngine {
     // A withdrawal that arrived meanwhile wins: the pipeline stops without overwriting the status.
     return outcome.ok && !signal.aborted
   }
+}
+
+/** The date in China Standard Time (UTC+8), as decisions are dated. */
+function cstDate(d: Date): string {
+  return new Date(d.getTime() + 8 * 3_600_000).toISOString().slice(0, 10)
 }
 
 /** Resolves with `promise`, or rejects with the abort reason when `signal` aborts first (withdrawal, shutdown). */

@@ -1,5 +1,6 @@
 /**
- * The sim's calls back to the gateway: `POST {gatewayUrl}/v1/cases/{caseId}/events` as a registered system
+ * The sim's calls back to the gateway: `POST {gatewayUrl}/v1/cases/{caseId}/events` (the decision:
+ * `POST {gatewayUrl}/v1/cases/{caseId}/result`) as a registered system
  * client, each request carrying a fresh PROTOCOL §2 assertion signed with the sim's key. Retries with
  * exponential backoff and jitter while the gateway is down or busy, and gives up after `giveUpAfterMs`.
  *
@@ -12,8 +13,8 @@ import { type SimKey, signJws } from './keys.js'
 
 /**
  * The processing side's events the sim posts (copied from the lifecycle: adapters cannot import it).
- * `completed` is the decision: its data (outcome, decision, trust) goes to `/result` as unsigned result
- * fields, which the gateway attests.
+ * `completed` is the decision: its data goes to `/result` as the body, `{ result: "<JWS>" }` signed by the sim
+ * or unsigned result fields (outcome, decision, trust) that the gateway attests.
  */
 export type SimEventType = 'materials_received' | 'accepted' | 'rejected' | 'in_review' | 'completed'
 

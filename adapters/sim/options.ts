@@ -27,8 +27,14 @@ export const SimOptions = z
     acceptDelayMs: Ms.default(2000),
     /** From `accepted` to `in_review`. */
     reviewDelayMs: Ms.default(3000),
-    /** From `in_review` to the decision, posted to the gateway as result fields it attests. */
+    /** From `in_review` to the decision, posted to the gateway's `/result`. */
     decideDelayMs: Ms.default(5000),
+    /**
+     * Who signs the decision: `sim` (default) posts a result JWS (`tongban-result+jwt`, PROTOCOL §5) signed
+     * with the sim's own key, so the sim must be registered wherever the result is recognised; `gateway`
+     * posts unsigned result fields that the gateway attests (`att: "gateway"`), as a system that cannot sign.
+     */
+    attest: z.enum(['sim', 'gateway']).default('sim'),
     /** offline_proxy: from the `materials_shipped` follow-up to `materials_received` (the parcel's journey). */
     receiveDelayMs: Ms.default(2000),
     /** Share of cases answered with `rejected` instead of `accepted`. */

@@ -152,11 +152,15 @@ export async function demoCommand(): Promise<number> {
       regions: ['420600'],
       jwks: await jwks(xiangyang.url),
     })
-    await api(xiangyang, 'POST', '/v1/admin/clients', {
-      id: 'sim-420600',
-      regions: ['420600'],
-      jwks: await jwks(running.url),
-    })
+    // 襄阳's system signs its results with its own key: 襄阳 takes them from it, and 十堰, where they are
+    // recognised after 襄阳 relays them, knows its public keys too.
+    for (const gw of [xiangyang, shiyan]) {
+      await api(gw, 'POST', '/v1/admin/clients', {
+        id: 'sim-420600',
+        regions: ['420600'],
+        jwks: await jwks(running.url),
+      })
+    }
     const peer = (to: Gw, as: string) => ({
       adapter: 'peer',
       settings: { baseUrl: to.url, gatewayId: to.id, clientId: as, allowPrivateAddresses: true },
@@ -172,7 +176,9 @@ export async function demoCommand(): Promise<number> {
         name: '张湾区跨省通办专窗 李窗口',
       })
     ).token as string
-    console.log('  Registered each gateway at the other, bound 襄阳 to its system, issued a window token.\n')
+    console.log(
+      '  Registered each gateway at the other and 襄阳’s system at both, bound 襄阳 to its system, issued a window token.\n',
+    )
 
     const applicant = {
       kind: 'person',
@@ -263,7 +269,7 @@ export async function demoCommand(): Promise<number> {
     let issued = false
 
     const until = Date.now() + 60_000
-    // Until every case is recognised at 十堰 (襄阳's system decides; the attested result comes back) and the
+    // Until every case is recognised at 十堰 (襄阳's system decides and signs; 襄阳 relays the result) and the
     // multi-site results are issued together at the window, or 60 s.
     const target = (mode: string) =>
       mode === 'multi_site/421300' ? 6 : mode === 'multi_site/420600' ? 7 : mode === 'offline_proxy' ? 8 : 6

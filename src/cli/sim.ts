@@ -13,7 +13,8 @@ export const simUsage = `Usage: tongban sim [options]
 
 Runs a simulated city system: it takes cases from a gateway's sim adapter (POST /cases), answers with a
 signed receipt, and posts accepted / rejected, in_review (offline_proxy: materials_received after the
-materials_shipped follow-up) back to the gateway as a registered system client.
+materials_shipped follow-up) back to the gateway as a registered system client, then its decision as a
+result JWS signed with its own key (POST /v1/cases/{id}/result).
 
 Options (a JSON file with the same names in camelCase may give any of them: --config FILE):
   --port N               listen port (default 8090; 0: any free port)
@@ -25,7 +26,9 @@ Options (a JSON file with the same names in camelCase may give any of them: --co
   --key-file PATH        private JWK (ES256); generated there when absent (default: an in-memory key)
   --accept-delay MS      until accepted / rejected (default 2000)
   --review-delay MS      accepted → in_review (default 3000)
-  --decide-delay MS      in_review → decision, recorded only (default 5000)
+  --decide-delay MS      in_review → decision, posted as the result (default 5000)
+  --attest WHO           who signs the result: sim (its own key, default) or gateway (unsigned
+                         fields the gateway attests, att: gateway)
   --receive-delay MS     offline_proxy: materials_shipped → materials_received (default 2000)
   --reject-rate R        share of cases rejected, 0–1 (default 0)
   --deny-rate R          share of decisions denied, 0–1 (default 0)
@@ -35,7 +38,8 @@ Options (a JSON file with the same names in camelCase may give any of them: --co
   --log-level LEVEL      pino level (default info)
   --print-jwks           print the public JWKS of --key-file (creating the key) and exit
 
-Register the sim at the gateway as a client acting for the processing region it plays:
+Register the sim at the gateway as a client acting for the processing region it plays, and at every
+gateway that recognises its results (the origin's, when a peer gateway relays them):
   tongban sim --key-file sim-key.json --print-jwks > sim-jwks.json
   tongban clients add --id sim-420600 --regions 420600 --jwks sim-jwks.json
 `
@@ -52,6 +56,7 @@ const flags = {
   'accept-delay': { type: 'string' },
   'review-delay': { type: 'string' },
   'decide-delay': { type: 'string' },
+  attest: { type: 'string' },
   'receive-delay': { type: 'string' },
   'reject-rate': { type: 'string' },
   'deny-rate': { type: 'string' },
@@ -82,6 +87,7 @@ const textual: Record<string, string> = {
   'gateway-id': 'gatewayId',
   'client-id': 'clientId',
   'key-file': 'keyFile',
+  attest: 'attest',
 }
 
 export type SimArgs =

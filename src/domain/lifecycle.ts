@@ -168,7 +168,9 @@ const rules: Record<EventType, Rule> = {
   },
   completed: { from: always('accepted', 'in_review'), to: 'completed' },
   recognized: { from: always('completed', 'result_delivered') },
-  recognition_failed: { from: always('completed', 'result_delivered') },
+  // A result refused (bad signature, not matching the case …) is recorded where a result may be posted, and
+  // after completion (a second result); the status does not change.
+  recognition_failed: { from: always('accepted', 'in_review', 'completed', 'result_delivered') },
   result_delivered: { from: always('completed'), to: 'result_delivered' },
   rated: {
     from: always('result_delivered', 'closed'),

@@ -55,6 +55,8 @@ export interface CaseGauges {
   overdueOpen: number
   /** Open cases whose 容缺 supply date passed (`materials_overdue` recorded) with materials still outstanding. */
   materialsOverdueOpen: number
+  /** Cases still waiting for a result (accepted, in_review) after a result was refused (`recognition_failed`). */
+  resultsRefusedOpen: number
   openDeadLetters: { region: string; kind: string; count: number }[]
   /** Delivered (`dispatched`) and dead-lettered cases by processing region. */
   deliveries: { region: string; delivered: number; failed: number }[]

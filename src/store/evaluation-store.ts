@@ -266,7 +266,7 @@ export class PgEvaluationStore implements EvaluationStore {
   }
 
   async gauges(): Promise<CaseGauges> {
-    const [byStatus, overdue, materials, deadLetters, deliveries] = await Promise.all([
+    const [byStatus, overdue, materials, refused, deadLetters, deliveries] = await Promise.all([
       this.database.query<{ status: string; scope: string; mode: string; n: number }>(
         'select status, scope, mode, count(*)::int as n from cases group by 1, 2, 3 order by 1, 2, 3',
         [],
@@ -276,6 +276,13 @@ export class PgEvaluationStore implements EvaluationStore {
         `select count(*)::int as n from cases
           where supply_by is not null and materials_reported_for = supply_by and cardinality(outstanding_materials) > 0
             and status not in ('rejected', 'completed', 'result_delivered', 'closed', 'withdrawn', 'delivery_failed')`,
+        [],
+      ),
+      // A result was refused and none accepted since (an accepted one completes the case).
+      this.database.query<{ n: number }>(
+        `select count(*)::int as n from cases c
+          where c.status in ('accepted', 'in_review')
+            and exists (select 1 from case_events e where e.case_id = c.id and e.type = 'recognition_failed')`,
         [],
       ),
       this.database.query<{ region: string; kind: string; n: number }>(
@@ -294,6 +301,7 @@ export class PgEvaluationStore implements EvaluationStore {
       byStatus: byStatus.map((r) => ({ status: r.status, scope: r.scope, mode: r.mode, count: Number(r.n) })),
       overdueOpen: Number(overdue[0]?.n ?? 0),
       materialsOverdueOpen: Number(materials[0]?.n ?? 0),
+      resultsRefusedOpen: Number(refused[0]?.n ?? 0),
       openDeadLetters: deadLetters.map((r) => ({ region: r.region, kind: r.kind, count: Number(r.n) })),
       deliveries: deliveries.map((r) => ({
         region: r.region,

@@ -2,7 +2,8 @@
  * Two gateways federating on loopback, each a real `tongban serve` process with its own database and
  * queue prefix: 十堰 (gw-420300, where the window is) and 襄阳 (gw-420600, whose city system is the
  * simulator). A case accepted at a 张湾区 window reaches 襄阳's system through the `peer` adapter, and its
- * status comes back; the window's shipment notice reaches the simulator the other way.
+ * status comes back; the window's shipment notice reaches the simulator the other way. The simulator signs
+ * its results with its own key, registered at both gateways: 襄阳 relays the result and 十堰 recognises it.
  */
 import { createHash } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
@@ -46,9 +47,12 @@ beforeAll(async () => {
   })
   sim = await simApp.start()
   cleanups.push(() => sim.close())
-  // Each gateway knows the other as a client acting for the other's regions; 襄阳 knows its simulator.
+  // Each gateway knows the other as a client acting for the other's regions; 襄阳 knows its simulator, and
+  // 十堰 knows its keys too (`tongban clients add --id sim-420600 --regions 420600 --jwks FILE`), to
+  // recognise the results it signs.
   await pairShiyanXiangyang(shiyan, xiangyang)
   await register(xiangyang, 'sim-420600', `${sim.url}/.well-known/jwks.json`, ['420600'])
+  await register(shiyan, 'sim-420600', `${sim.url}/.well-known/jwks.json`, ['420600'])
   await bind(xiangyang, '420600', 'sim', { baseUrl: sim.url })
   operator = (
     await runCli(
@@ -84,7 +88,7 @@ describe('two gateways through peer adapters', () => {
       return types.includes('in_review') ? types : false
     })
     expect(origin).toEqual(['submitted', 'dispatched', 'accepted', 'in_review'])
-    // 襄阳's system decides; 襄阳 attests the result and hands it back; 十堰 verifies and recognises it.
+    // 襄阳's system decides and signs the result; 襄阳 hands it back; 十堰 verifies and recognises it.
     const done = await waitFor('the result recognised at 十堰', async () => {
       const t = await typesOf(shiyan, id, operator)
       return t.includes('recognized') ? t : false
@@ -92,13 +96,30 @@ describe('two gateways through peer adapters', () => {
     expect(done).toEqual(['submitted', 'dispatched', 'accepted', 'in_review', 'completed', 'recognized'])
     const result = (await call(shiyan, 'GET', `/v1/cases/${id}/result`, undefined, operator)).body
     expect(result.claims).toMatchObject({
-      iss: 'gw-420600',
+      iss: 'sim-420600',
       aud: '420303',
       region: '420600',
-      att: 'gateway',
       outcome: 'approved',
     })
-    expect(result.verification).toMatchObject({ issuer: 'gw-420600', recognition: expect.any(String) })
+    expect(result.claims.att).toBeUndefined()
+    expect(result.verification).toMatchObject({
+      issuer: 'sim-420600',
+      attested: false,
+      recognition: expect.any(String),
+    })
+    // Anyone can check it: at 十堰's public verification, and offline with only the simulator's public keys.
+    const verdict = await fetch(`${shiyan.gw.url}/v1/results/verify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ result: result.result }),
+    })
+    expect(verdict.status).toBe(200)
+    expect(await verdict.json()).toMatchObject({ valid: true, reasons: [], issuer: 'sim-420600' })
+    const resultFile = path.join(shiyan.dir, `result-${id}.jws`)
+    await writeFile(resultFile, result.result)
+    const offline = await runCli(['verify', resultFile, '--jwks', path.join(shiyan.dir, 'sim-420600.jwks.json')])
+    expect(offline.code, offline.stdout + offline.stderr).toBe(0)
+    expect(JSON.parse(offline.stdout)).toMatchObject({ valid: true, issuer: 'sim-420600' })
     const dispatched = (await call(shiyan, 'GET', `/v1/cases/${id}/events`, undefined, operator)).body.events[1]
     expect(dispatched.data.adapter).toBe('peer')
     const remote = dispatched.data.remoteRef as string
@@ -114,8 +135,13 @@ describe('two gateways through peer adapters', () => {
       (c: { externalRef: string }) => c.externalRef === id,
     )
     expect(list).toHaveLength(1)
-    // At 襄阳 the result is recorded but recognised at the origin, not there.
+    // At 襄阳 the result is recorded (the simulator's, as it signed it) but recognised at the origin, not there.
     expect(await typesOf(xiangyang, remote)).toEqual(['submitted', 'dispatched', 'accepted', 'in_review', 'completed'])
+    const atXiangyang = (await call(xiangyang, 'GET', `/v1/cases/${remote}/result`)).body
+    expect(atXiangyang).toMatchObject({
+      result: result.result,
+      verification: { issuer: 'sim-420600', attested: false },
+    })
     // Each side's evidence bundle verifies offline with that gateway's published keys (issue #5).
     for (const [side, caseId, token] of [
       [shiyan, id, operator],

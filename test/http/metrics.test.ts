@@ -53,6 +53,7 @@ describe('GET /metrics', () => {
     expect(text).toContain('tongban_cases_overdue 0')
     expect(text).toContain('tongban_cases_materials_overdue 0')
     expect(text).toContain('tongban_alert{kind="materials_overdue"} 0')
+    expect(text).toContain('tongban_alert{kind="results_refused"} 0')
     expect(text).toMatch(/tongban_queue_oldest_waiting_seconds\{queue="case.dispatch"\} \d/)
     expect(text).toContain('tongban_queue_jobs{queue="case.deadline",state="delayed"} 0')
     expect(text).toContain('tongban_circuit_state{region="420600"} 2')
@@ -87,6 +88,7 @@ describe('GET /metrics', () => {
       open_circuits: 1,
       overdue_cases: 0,
       materials_overdue: 0,
+      results_refused: 0,
       key_expiry: 0,
     })
     const text = await scrape()
@@ -119,6 +121,7 @@ describe('alerts', () => {
           byStatus: [],
           overdueOpen: overdue,
           materialsOverdueOpen: materials,
+          resultsRefusedOpen: 0,
           openDeadLetters: [],
           deliveries: [],
         }),
@@ -133,6 +136,7 @@ describe('alerts', () => {
       open_circuits: 0,
       overdue_cases: 2,
       materials_overdue: 0,
+      results_refused: 0,
       key_expiry: 1,
     })
     await metrics.checkAlerts()

@@ -13,6 +13,7 @@ import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { applicant, hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
 import { type ClientKey, newClientKey } from '../helpers/client-assertion.js'
+import { consoleSignIn } from '../helpers/console.js'
 import { runCli } from '../helpers/process.js'
 
 let t: TestApp
@@ -117,13 +118,116 @@ describe('results', () => {
       },
       'certificates[0].id',
     ],
-  ])('refuses %s with its reason', async (_name, overrides, reason) => {
+  ])('refuses %s with its reason, and the case shows it', async (_name, overrides, reason) => {
     const id = await acceptedCase()
-    const res = await xiangyang.call('POST', `/v1/cases/${id}/result`, { result: await sign(claims(id, overrides)) })
+    const jws = await sign(claims(id, { jti: 'refused-1', ...overrides }))
+    const res = await xiangyang.call('POST', `/v1/cases/${id}/result`, { result: jws })
     expect(res.status, JSON.stringify(res.body)).toBe(422)
     expect(res.body.code).toBe('result_refused')
     expect(res.body.detail).toContain(reason)
-    expect(await types(id)).toEqual(['submitted', 'dispatched', 'accepted'])
+    expect(await types(id)).toEqual(['submitted', 'dispatched', 'accepted', 'recognition_failed'])
+    const failed = (await shiyan.call('GET', `/v1/cases/${id}/events`)).body.events.at(-1)
+    expect(failed).toMatchObject({
+      type: 'recognition_failed',
+      actor: 'gateway',
+      data: { reasons: [expect.stringContaining(reason)], issuer: 'xiangyang-results', jti: 'refused-1' },
+    })
+    expect(JSON.stringify(failed)).not.toContain(applicant.idNumber)
+    expect((await shiyan.call('GET', `/v1/cases/${id}`)).body.status).toBe('accepted')
+  })
+
+  it('records a refusal (wrong aud) on the case without changing its status; a correct result is then recognised', async () => {
+    const refusedOpen = async () => (await t.runtime.evaluation.metrics.checkAlerts()).results_refused
+    const before = await refusedOpen()
+    const id = await acceptedCase()
+    expect((await xiangyang.call('POST', `/v1/cases/${id}/events`, { type: 'in_review' })).status).toBe(201)
+    const wrong = await xiangyang.call('POST', `/v1/cases/${id}/result`, {
+      result: await sign(claims(id, { aud: '420302' })),
+    })
+    expect(wrong.status, JSON.stringify(wrong.body)).toBe(422)
+    expect(wrong.body.errors).toEqual([{ path: 'result', message: 'aud is 420302, not the origin region 420303' }])
+    const events = (await shiyan.call('GET', `/v1/cases/${id}/events`)).body.events
+    expect(events.map((e: { type: string }) => e.type)).toEqual([
+      'submitted',
+      'dispatched',
+      'accepted',
+      'in_review',
+      'recognition_failed',
+    ])
+    expect(events.at(-1).data.reasons).toEqual(['aud is 420302, not the origin region 420303'])
+    expect((await shiyan.call('GET', `/v1/cases/${id}`)).body).toMatchObject({ status: 'in_review', outcome: null })
+    expect((await shiyan.call('GET', `/v1/cases/${id}/result`)).status).toBe(404)
+    // An admin sees it: the alert counts the case while it waits for a result it can recognise.
+    expect(await refusedOpen()).toBe(before + 1)
+    const scraped = await (await t.app.request('/metrics')).text()
+    expect(scraped).toContain(`tongban_alert{kind="results_refused"} ${before + 1}`)
+    // … and the case's timeline in the console says why.
+    const page = await (await (await consoleSignIn(t, t.adminToken)).get(`/console/cases/${id}`)).text()
+    expect(page).toContain('结果互认失败')
+    expect(page).toContain('原因: aud is 420302, not the origin region 420303')
+
+    const right = await xiangyang.call('POST', `/v1/cases/${id}/result`, { result: await sign(claims(id)) })
+    expect(right.status, JSON.stringify(right.body)).toBe(201)
+    expect(right.body.recognition).toEqual(expect.any(String))
+    expect((await types(id)).slice(-3)).toEqual(['recognition_failed', 'completed', 'recognized'])
+    expect((await shiyan.call('GET', `/v1/cases/${id}`)).body.status).toBe('completed')
+    expect(await refusedOpen()).toBe(before)
+  })
+
+  it('recognises a result relayed by a peer gateway for the processing region, signed by a system registered here', async () => {
+    // 襄阳's gateway (a client here for 420600) hands back what 襄阳's system signed; the system is registered
+    // here too, so its keys verify the result.
+    const peer = await t.client('gw-xiangyang-relay', ['420600'])
+    const system = await t.client('sim-xiangyang-relay', ['420600'])
+    const id = await acceptedCase()
+    const jws = await sign(claims(id, { iss: system.id }), system.key)
+    const res = await peer.call('POST', `/v1/cases/${id}/result`, { result: jws })
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    expect(res.body).toMatchObject({ issuer: system.id, attested: false, recognition: expect.any(String) })
+    expect(await types(id)).toEqual(['submitted', 'dispatched', 'accepted', 'completed', 'recognized'])
+    const got = (await shiyan.call('GET', `/v1/cases/${id}/result`)).body
+    expect(got.verification).toMatchObject({ issuer: system.id, attested: false, recognition: expect.any(String) })
+  })
+
+  it('refuses a relayed result whose issuer is unknown here, or not registered for the processing region', async () => {
+    const peer = await t.client('gw-xiangyang-relay-2', ['420600'])
+    const stranger = await newClientKey()
+    const id = await acceptedCase()
+    const unknown = await peer.call('POST', `/v1/cases/${id}/result`, {
+      result: await sign(claims(id, { iss: 'sim-nowhere', jti: 'relayed-1' }), stranger),
+    })
+    expect(unknown.status, JSON.stringify(unknown.body)).toBe(422)
+    expect(unknown.body.detail).toContain('unknown issuer sim-nowhere')
+    // Signed by a system registered here, but for the origin's region, not the processing one.
+    const elsewhere = await peer.call('POST', `/v1/cases/${id}/result`, {
+      result: await sign(claims(id, { iss: shiyan.id, jti: 'relayed-2' }), shiyan.key),
+    })
+    expect(elsewhere.status, JSON.stringify(elsewhere.body)).toBe(422)
+    expect(elsewhere.body.detail).toBe(
+      `the result's issuer ${shiyan.id} is not registered here for the processing region 420600`,
+    )
+    const events = (await shiyan.call('GET', `/v1/cases/${id}/events`)).body.events
+    expect(events.slice(-2).map((e: { type: string; data: unknown }) => [e.type, e.data])).toEqual([
+      [
+        'recognition_failed',
+        { reasons: [expect.stringContaining('unknown issuer sim-nowhere')], issuer: 'sim-nowhere', jti: 'relayed-1' },
+      ],
+      [
+        'recognition_failed',
+        {
+          reasons: [`the result's issuer ${shiyan.id} is not registered here for the processing region 420600`],
+          issuer: shiyan.id,
+          jti: 'relayed-2',
+        },
+      ],
+    ])
+    expect((await shiyan.call('GET', `/v1/cases/${id}`)).body.status).toBe('accepted')
+    // A window operator of the processing region may not hand on a system's signed result.
+    const op = await t.operator('420600', 'XY-RELAY')
+    const byPerson = await op.call('POST', `/v1/cases/${id}/result`, { result: await sign(claims(id)) })
+    expect(byPerson.status).toBe(422)
+    expect(byPerson.body.detail).toContain('not by the system that posts it')
+    expect((await types(id)).filter((x: string) => x === 'recognition_failed')).toHaveLength(2)
   })
 
   it('refuses a tampered payload, an unknown issuer and a wrong typ, here and at the public verification', async () => {
@@ -146,11 +250,20 @@ describe('results', () => {
       expect(verdict.body.valid).toBe(false)
       expect(verdict.body.reasons.join('; ')).toContain(reason)
     }
+    const events = (await shiyan.call('GET', `/v1/cases/${id}/events`)).body.events.slice(3)
+    expect(events.map((e: { type: string }) => e.type)).toEqual(Array(3).fill('recognition_failed'))
+    expect(events.map((e: { data: { reasons: string[] } }) => e.data.reasons.join('; '))).toEqual([
+      expect.stringContaining('signature does not verify'),
+      expect.stringContaining('unknown issuer nobody'),
+      expect.stringContaining('typ is JWT'),
+    ])
   })
 
   it('takes results only from the processing side, and only once the case may complete', async () => {
     const id = await acceptedCase()
     expect((await shiyan.call('POST', `/v1/cases/${id}/result`, { result: await sign(claims(id)) })).status).toBe(403)
+    // Not a party that may post a result: nothing is recorded on the case.
+    expect(await types(id)).toEqual(['submitted', 'dispatched', 'accepted'])
     const fresh = await shiyan.call('POST', '/v1/cases', JSON.stringify(hukouCertificate({ externalRef: 'R-early' })), {
       'idempotency-key': 'r-early',
     })

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
-import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { HttpClient } from '../../adapters/_shared/http.js'
 import { createSimAdapter, simHttpOptions } from '../../adapters/sim/adapter.js'
@@ -21,6 +21,9 @@ import { parseSimArgs } from '../../src/cli/sim.js'
 import { AppError } from '../../src/errors.js'
 import type { OutboundCase } from '../../src/ports/region-adapter.js'
 import { verifyClientAssertion } from '../../src/security/assertion.js'
+import { applicantIdHash } from '../../src/security/pii.js'
+import { staticResultKeys } from '../../src/security/result-keys.js'
+import { verifyResult } from '../../src/services/results/verify.js'
 import {
   adapterConformance,
   captureLogger,
@@ -48,7 +51,7 @@ async function startFakeGateway() {
   let script: (caseId: string, type: string) => Response | undefined = () => undefined
 
   const app = new Hono()
-  // Events, and the decision as result fields (the gateway attests them).
+  // Events, and the decision (`/result`: a signed result JWS, or fields the gateway attests).
   app.post('/v1/cases/:id/:what{events|result}', async (c) => {
     const raw = new Uint8Array(await c.req.arrayBuffer())
     const token = (c.req.header('authorization') ?? '').replace(/^Bearer /, '')
@@ -212,13 +215,37 @@ describe('the simulated city system', () => {
 
     await waitFor('decision', async () => (await s.view(body.ref)).decision !== null)
     expect(gateway.typesFor(c.caseId)).toEqual(['accepted', 'in_review', 'completed'])
-    expect(gateway.events.find((e) => e.caseId === c.caseId && e.type === 'completed')?.data).toMatchObject({
+    // The decision: a PROTOCOL §5 result JWS signed with the sim's own key, nothing else in the body.
+    const posted = gateway.events.find((e) => e.caseId === c.caseId && e.type === 'completed')?.data
+    expect(Object.keys(posted ?? {})).toEqual(['result'])
+    const jws = posted?.result as string
+    const verified = await jwtVerify(jws, jwks, { typ: 'tongban-result+jwt', algorithms: ['ES256'] })
+    expect(verified.payload).toMatchObject({
+      iss: s.sim.options.clientId,
+      sub: c.caseId,
+      aud: '420303',
+      item: 'hukou-transfer-spouse',
+      region: '420600',
       outcome: 'approved',
       trust: 'B',
+      applicant: { idHash: applicantIdHash(applicant.idType, applicant.idNumber) },
+      decision: { number: `${body.ref}-决定`, date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) },
     })
+    expect(typeof verified.payload.iat).toBe('number')
+    expect(typeof verified.payload.jti).toBe('string')
+    expect(jws).not.toContain(applicant.idNumber)
+    // The gateway's own verifier (PROTOCOL §5 claims, signature) finds nothing wrong with it.
+    const verdict = await verifyResult(jws, staticResultKeys({ keys: [{ ...s.sim.key.publicJwk }] }))
+    expect(verdict).toMatchObject({ valid: true, reasons: [], issuer: s.sim.options.clientId, case: c.caseId })
     expect(gateway.events.find((e) => e.caseId === c.caseId)?.clientId).toBe(s.sim.options.clientId)
     const view = await s.view(body.ref)
-    expect(view).toMatchObject({ status: 'decided', decision: 'approved', caseId: c.caseId, mode: 'online_transfer' })
+    expect(view).toMatchObject({
+      status: 'decided',
+      decision: 'approved',
+      result: jws,
+      caseId: c.caseId,
+      mode: 'online_transfer',
+    })
     expect(JSON.stringify(view)).not.toContain(applicant.idNumber)
     expect(view.applicant.idNumberMasked).toBe(
       `${applicant.idNumber.slice(0, 6)}********${applicant.idNumber.slice(-4)}`,
@@ -244,7 +271,22 @@ describe('the simulated city system', () => {
     const c = outbound()
     const { body } = await s.deliver(c)
     await waitFor('decision', async () => (await s.view(body.ref)).decision === 'denied')
-    expect(gateway.events.find((e) => e.caseId === c.caseId && e.type === 'completed')?.data.outcome).toBe('denied')
+    const jws = gateway.events.find((e) => e.caseId === c.caseId && e.type === 'completed')?.data.result as string
+    expect(decodeJwt(jws).outcome).toBe('denied')
+  })
+
+  it('posts unsigned result fields for the gateway to attest with attest: gateway', async () => {
+    const s = await startSim({ attest: 'gateway' })
+    const c = outbound()
+    const { body } = await s.deliver(c)
+    await waitFor('decision', async () => (await s.view(body.ref)).decision !== null)
+    const posted = gateway.events.find((e) => e.caseId === c.caseId && e.type === 'completed')?.data
+    expect(posted).toEqual({
+      outcome: 'approved',
+      decision: { number: `${body.ref}-决定`, date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) },
+      trust: 'B',
+    })
+    expect((await s.view(body.ref)).result).toBeNull()
   })
 
   it('holds an offline_proxy case until materials_shipped, then posts materials_received and accepted', async () => {
@@ -539,8 +581,18 @@ describe('the sim key and options', () => {
     ])
     expect(ok).toMatchObject({
       ok: true,
-      options: { port: 0, simId: 'xy-sim', clientId: 'xy-sim', rejectRate: 0.25, acceptDelayMs: 10, host: '127.0.0.1' },
+      options: {
+        port: 0,
+        simId: 'xy-sim',
+        clientId: 'xy-sim',
+        rejectRate: 0.25,
+        acceptDelayMs: 10,
+        host: '127.0.0.1',
+        attest: 'sim',
+      },
     })
+    expect(await parseSimArgs(['--attest', 'gateway'])).toMatchObject({ ok: true, options: { attest: 'gateway' } })
+    expect((await parseSimArgs(['--attest', 'nobody'])).ok).toBe(false)
     const bad = await parseSimArgs(['--reject-rate', '2', '--gateway-url', 'ftp://x'])
     expect(bad.ok).toBe(false)
     if (!bad.ok) expect(bad.errors.join('\n')).toMatch(/rejectRate[\s\S]*gatewayUrl|gatewayUrl[\s\S]*rejectRate/)

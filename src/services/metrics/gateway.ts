@@ -2,8 +2,8 @@
  * The gateway's metrics (`GET /metrics`) and its alerts. Requests are counted as they happen; the rest
  * is read at scrape time (cases from PostgreSQL, cached a few seconds because the counts scan the case
  * table; queues and circuits from Redis). The alerts are on from the first start, with no configuration:
- * open dead letters, open circuits, overdue cases, 容缺 materials past their supply date and a signing key
- * near the end of its life are logged
+ * open dead letters, open circuits, overdue cases, 容缺 materials past their supply date, cases whose result
+ * was refused (`recognition_failed`) with none accepted since, and a signing key near the end of its life are logged
  * as warnings when they appear or change, and exposed as `tongban_alert{kind}` with a count of warnings.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -11,7 +11,13 @@ import type { Logger } from '../../logger.js'
 import type { CaseGauges, EvaluationStore } from '../../ports/evaluation-store.js'
 import { MetricsRegistry } from './registry.js'
 
-export type AlertKind = 'dead_letters' | 'open_circuits' | 'overdue_cases' | 'materials_overdue' | 'key_expiry'
+export type AlertKind =
+  | 'dead_letters'
+  | 'open_circuits'
+  | 'overdue_cases'
+  | 'materials_overdue'
+  | 'results_refused'
+  | 'key_expiry'
 
 /** A signing key is meant to be rotated after this long; the alert starts `KEY_WARN_DAYS` before. */
 export const KEY_MAX_AGE_DAYS = 365
@@ -104,7 +110,15 @@ export class GatewayMetrics {
   constructor(private readonly sources: MetricsSources) {
     this.loop.enable()
     this.started.set({}, Math.round(Date.now() / 1000 - process.uptime()))
-    for (const kind of ['dead_letters', 'open_circuits', 'overdue_cases', 'materials_overdue', 'key_expiry'] as const) {
+    const kinds = [
+      'dead_letters',
+      'open_circuits',
+      'overdue_cases',
+      'materials_overdue',
+      'results_refused',
+      'key_expiry',
+    ] as const
+    for (const kind of kinds) {
       this.alert.set({ kind }, 0)
       this.alertWarnings.inc({ kind }, 0)
     }
@@ -146,6 +160,7 @@ export class GatewayMetrics {
       open_circuits: circuits.filter((c) => c.state !== 'closed').length,
       overdue_cases: gauges.overdueOpen,
       materials_overdue: gauges.materialsOverdueOpen,
+      results_refused: gauges.resultsRefusedOpen,
       key_expiry: keyAgeDays >= KEY_MAX_AGE_DAYS - KEY_WARN_DAYS ? 1 : 0,
     }
     for (const [kind, count] of Object.entries(figures) as [AlertKind, number][]) {
@@ -216,5 +231,6 @@ const alertMessage: Record<AlertKind, string> = {
   open_circuits: 'alert: delivery circuits are open',
   overdue_cases: 'alert: open cases are overdue',
   materials_overdue: 'alert: materials accepted as outstanding (容缺) are still missing after their supply date',
+  results_refused: 'alert: results were refused (recognition_failed on the case timeline) and none accepted since',
   key_expiry: 'alert: the gateway signing key is near the end of its life: run tongban keys rotate',
 }

@@ -1,16 +1,22 @@
 /**
  * `POST /v1/cases/{id}/result` (PROTOCOL §5): the processing side's result, either a JWS its system
  * signed with a registered key, or unsigned fields that the gateway attests with its own key
- * (`att: "gateway"`). The result must verify and match the case (sub, aud, item, region, applicant hash,
- * the agreement's minimum trust, certificate ids); the case is then `completed` with its outcome, and,
- * when the origin is this gateway's own, `recognized` with a recognition receipt signed by the gateway.
+ * (`att: "gateway"`). A signed result is posted by its issuer itself, or relayed by a system client acting
+ * for the case's processing region (a peer gateway handing back its system's result); either way the
+ * issuer must be registered here, for the processing region, and the signature must verify with its keys.
+ * The result must verify and match the case (sub, aud, item, region, applicant hash, the agreement's
+ * minimum trust, certificate ids); the case is then `completed` with its outcome, and, when the origin is
+ * this gateway's own, `recognized` with a recognition receipt signed by the gateway. A refused result is
+ * recorded on the case (`recognition_failed`, with the reasons; the status does not change) before the
+ * 422 answer, so that the case shows why and an admin sees it.
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { TrustLevel } from '../../../config/schema.js'
 import { isParentCase } from '../../domain/bundle.js'
 import { RESULT_TYP, type ResultClaims, resultProblems } from '../../domain/result.js'
-import { AppError } from '../../errors.js'
+import { AppError, isAppError } from '../../errors.js'
+import type { CaseRecord } from '../../ports/case-store.js'
 import type { ResultStore } from '../../ports/result-store.js'
 import { applicantIdHash } from '../../security/pii.js'
 import type { IssuerJwks, ResultKeys } from '../../security/result-keys.js'
@@ -60,6 +66,8 @@ export interface ResultDeps {
   issuerJwks: IssuerJwks
   /** Whether the case's origin region is served by another gateway (then recognition happens there). */
   originIsRemote(originRegion: string): Promise<boolean>
+  /** The regions a registered system client acts for; null when it is not registered here. */
+  issuerRegions(issuer: string): Promise<string[] | null>
 }
 
 const refuse = (reasons: string[]) =>
@@ -67,9 +75,37 @@ const refuse = (reasons: string[]) =>
     errors: reasons.map((message) => ({ path: 'result', message })),
   })
 
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text)
+
+/**
+ * Records a refused result on the case (`recognition_failed`, actor gateway, status unchanged): the
+ * reasons, and the issuer and `jti` the result names (no identity numbers: the reasons speak of the
+ * applicant hash only). Skipped where the status takes no result (the 422 still answers); a failure to
+ * record is logged, never turned into another answer.
+ */
+async function recordRefusal(
+  ctx: VerbContext,
+  c: CaseRecord,
+  reasons: string[],
+  about: { issuer?: string | null; jti?: unknown },
+): Promise<void> {
+  const data: Record<string, unknown> = { reasons: reasons.slice(0, 20).map((r) => clip(r, 300)) }
+  if (typeof about.issuer === 'string' && about.issuer) data.issuer = clip(about.issuer, 100)
+  if (typeof about.jti === 'string' && about.jti) data.jti = clip(about.jti, 100)
+  try {
+    await appendCaseEvent(ctx.deps, c.id, { type: 'recognition_failed', actor: 'gateway', data })
+  } catch (e) {
+    if (isAppError(e) && e.code === 'invalid_transition') return
+    ctx.deps.logger.warn(
+      { caseId: c.id, err: { message: (e as Error).message } },
+      'result refused; recording recognition_failed failed',
+    )
+  }
+}
+
 export async function submitResult(ctx: VerbContext, rd: ResultDeps, caseId: string, body: SubmitResultBody) {
   const { caller, deps } = ctx
-  const { record: c, sides } = await loadVisibleCase(ctx, caseId)
+  const { record: c, sides, snap } = await loadVisibleCase(ctx, caseId)
   if (!sides.processing) throw new AppError('forbidden', 'results come from the processing side of the case')
   if (!c.item || !c.processingRegion || !c.agreement)
     throw new AppError('conflict', 'a parent case has no result of its own')
@@ -89,14 +125,32 @@ export async function submitResult(ctx: VerbContext, rd: ResultDeps, caseId: str
   let issuer: string
   let kid: string
   let attested: boolean
+  // The poster may post a result for this case: from here on, a refusal of the result itself shows on the case.
+  const refused = async (reasons: string[], about: { issuer?: string | null; jti?: unknown }) => {
+    await recordRefusal(ctx, c, reasons, about)
+    return refuse(reasons)
+  }
+  const processingRegion = c.processingRegion
   if ('result' in body) {
     const verdict = await verifyResult(body.result, rd.keys)
-    if (!verdict.valid) throw refuse(verdict.reasons)
+    if (!verdict.valid) throw await refused(verdict.reasons, { issuer: verdict.issuer, jti: verdict.claims?.jti })
     claims = verdict.claims as ResultClaims
     issuer = verdict.issuer as string
     kid = verdict.kid as string
     if (issuer !== deps.gatewayId && !(caller.kind === 'client' && caller.id === issuer)) {
-      throw refuse([`the result is signed by ${issuer}, not by the system that posts it`])
+      // Relayed: only a system client acting for the processing region (sides.processing) may hand on a result
+      // signed by another, a system registered here for that region (a peer gateway relaying its system's).
+      if (caller.kind !== 'client') {
+        throw refuse([`the result is signed by ${issuer}, not by the system that posts it`])
+      }
+      const regions = await rd.issuerRegions(issuer)
+      const covers = (r: string) => snap.regions.has(r) && snap.regions.covers(r, processingRegion)
+      if (!regions?.some(covers)) {
+        throw await refused(
+          [`the result's issuer ${issuer} is not registered here for the processing region ${processingRegion}`],
+          { issuer, jti: claims.jti },
+        )
+      }
     }
     jws = body.result
     attested = claims.att === 'gateway'
@@ -123,7 +177,7 @@ export async function submitResult(ctx: VerbContext, rd: ResultDeps, caseId: str
     attested = true
   }
   const problems = resultProblems(claims, expectation)
-  if (problems.length) throw refuse(problems)
+  if (problems.length) throw await refused(problems, { issuer, jti: claims.jti })
 
   // The completion decides: only one result per case gets past the status machine.
   await appendCaseEvent(deps, c.id, {

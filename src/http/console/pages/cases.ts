@@ -177,6 +177,8 @@ function materialsSection(c: Case): Html {
 /** An event's data for people: short values as they are, signatures and hashes named rather than shown. */
 function eventDetails(data: Record<string, unknown>): Html {
   const parts = Object.entries(data).map(([k, v]) => {
+    // Why a result was refused (recognition_failed) is the point of the event: shown in full.
+    if (k === 'reasons' && Array.isArray(v)) return `原因: ${v.map(String).join('；')}`
     const text = typeof v === 'string' ? v : JSON.stringify(v)
     return text.length > 80 ? `${k}: （${text.split('.').length === 3 ? '签名凭证' : '略'}）` : `${k}: ${text}`
   })

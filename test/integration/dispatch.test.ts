@@ -12,7 +12,15 @@ import { waitFor as waitUntil } from '../helpers/wait.js'
 
 /** A processing system speaking the sim's API, with switchable faults. */
 function fakeSystem() {
-  const state = { mode: 'up' as 'up' | 'down' | 'bad', calls: 0, cases: new Map<string, string>(), failFirst: 0 }
+  const state = {
+    mode: 'up' as 'up' | 'down' | 'bad',
+    calls: 0,
+    cases: new Map<string, string>(),
+    failFirst: 0,
+    /** How `POST /cases/:ref/events` answers, and the events it took (`<ref> <seq> <type>`). */
+    events: 'up' as 'up' | 'bad',
+    received: [] as string[],
+  }
   const app = new Hono()
   app.post('/cases', async (c) => {
     state.calls++
@@ -27,7 +35,12 @@ function fakeSystem() {
     state.cases.set(key, ref)
     return c.json({ ref, receipt: 'x.y.z' }, 201)
   })
-  app.post('/cases/:ref/events', (c) => c.body(null, 204))
+  app.post('/cases/:ref/events', async (c) => {
+    if (state.events === 'bad') return c.json({ error: 'unknown event' }, 400)
+    const body = (await c.req.json()) as { caseId: string; seq: number; type: string }
+    state.received.push(`${body.caseId} ${body.seq} ${body.type}`)
+    return c.body(null, 204)
+  })
   app.get('/health', (c) => c.json({ ok: true }))
   let server: ReturnType<typeof serve> | undefined
   return {
@@ -149,6 +162,46 @@ describe('dispatch', () => {
     expect((await t.admin('POST', `/v1/admin/dead-letters/${letter.id}/redrive`)).status).toBe(409)
     const types = (await t.admin('GET', `/v1/cases/${id}/events`)).body.events.map((e: { type: string }) => e.type)
     expect(types).toEqual(['submitted', 'delivery_failed', 'redriven', 'dispatched'])
+  })
+
+  it('dead-letters an event the processing system refuses; a redrive forwards it and leaves the status', async () => {
+    const system = await t.client('suizhou-system', ['421300'])
+    const id = await submit('421300')
+    await waitFor('dispatched', async () => (await statusOf(id)) === 'dispatched')
+    suizhou.state.events = 'bad'
+    for (const [who, event] of [
+      [system, { type: 'accepted' }],
+      [
+        system,
+        { type: 'supplement_requested', data: { materials: [{ code: 'hukou-booklet' }], dueDate: '2026-12-09' } },
+      ],
+      [shiyan, { type: 'supplement_provided', data: { materials: [{ code: 'hukou-booklet' }] } }],
+    ] as const) {
+      const res = await who.call('POST', `/v1/cases/${id}/events`, event)
+      expect(res.status, JSON.stringify(res.body)).toBe(201)
+    }
+    const letter = await waitFor('an event dead letter', async () =>
+      (await t.admin('GET', '/v1/admin/dead-letters')).body.deadLetters.find(
+        (d: { caseId: string; kind: string }) => d.caseId === id && d.kind === 'event',
+      ),
+    )
+    // supplement_provided is the case's fifth event (submitted, dispatched, accepted, supplement_requested).
+    expect(letter).toMatchObject({ kind: 'event', seq: 5, region: '421300', attempts: 1, redrivenAt: null })
+    expect(letter.reason).toMatch(/^event 5: .*400/)
+    expect(suizhou.state.received.filter((r) => r.startsWith(id))).toEqual([])
+    expect(await statusOf(id)).toBe('accepted')
+
+    suizhou.state.events = 'up'
+    const redriven = await t.admin('POST', `/v1/admin/dead-letters/${letter.id}/redrive`)
+    expect(redriven.status, JSON.stringify(redriven.body)).toBe(200)
+    expect(redriven.body).toMatchObject({ id: letter.id, kind: 'event', seq: 5, redrivenBy: expect.any(String) })
+    await waitFor('the event forwarded', async () => suizhou.state.received.includes(`${id} 5 supplement_provided`))
+    expect(suizhou.state.received.filter((r) => r.startsWith(id))).toEqual([`${id} 5 supplement_provided`])
+    // The case is where it was: no redriven event, no new status.
+    expect(await statusOf(id)).toBe('accepted')
+    const types = (await t.admin('GET', `/v1/cases/${id}/events`)).body.events.map((e: { type: string }) => e.type)
+    expect(types).toEqual(['submitted', 'dispatched', 'accepted', 'supplement_requested', 'supplement_provided'])
+    expect((await t.admin('POST', `/v1/admin/dead-letters/${letter.id}/redrive`)).status).toBe(409)
   })
 
   it('gives up after the agreement’s attempts, and the circuit keeps another region’s deliveries flowing', async () => {

@@ -36,6 +36,7 @@ export function startEventWorker(opts: EventWorkerOptions): WorkerHandle {
         await opts.deadLetters.add({
           caseId,
           kind: 'event',
+          seq,
           region: record?.processingRegion ?? record?.originRegion ?? '',
           adapter: '',
           reason: `event ${seq}: ${reason}`,

@@ -2,7 +2,8 @@
  * What every queue worker of the gateway shares: its own blocking Redis connection, the lock and
  * stalled-job settings, a custom backoff, an abort signal for shutdown, Redis error logging, a health
  * check for `/readyz`, and a graceful close (in-flight jobs finish; they are aborted only after a grace
- * period).
+ * period). The signal given to a job aborts for that reason only: a job that sees it aborted goes back to
+ * the queue without counting the attempt as a failure (workers/dispatch.ts, workers/events.ts).
  */
 import { type Job, Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'

@@ -8,6 +8,7 @@ import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hukouCertificate, multiSiteEnterprise } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
+import { consoleSignIn } from '../helpers/console.js'
 import { waitFor as waitUntil } from '../helpers/wait.js'
 
 /** A processing system speaking the sim's API, with switchable faults. */
@@ -119,6 +120,17 @@ describe('dispatch', () => {
     const events = (await t.admin('GET', `/v1/cases/${id}/events`)).body.events
     expect(events[1]).toMatchObject({ type: 'dispatched', actor: 'gateway', data: { adapter: 'manual' } })
     expect(events[1].data.remoteRef).toMatch(/^LZD-/)
+    // The bindings list shows it as the default binding's last delivery; 随州 has had none yet.
+    const bindings = (await t.admin('GET', '/v1/admin/bindings')).body.bindings
+    const of = (region: string) => bindings.find((b: { binding: { region: string } }) => b.binding.region === region)
+    expect(of('*').lastDelivery).toEqual({ caseId: id, outcome: 'dispatched', at: events[1].at })
+    expect(of('421300').lastDelivery).toBeNull()
+    const page = await (await (await consoleSignIn(t, t.adminToken)).get('/console/admin/bindings')).text()
+    expect(page).toContain('<th>最近投递</th>')
+    const row = /<tr data-binding="\*">([\s\S]*?)<\/tr>/.exec(page)?.[1]
+    expect(row).toContain(`title="${id}"`)
+    expect(row).toContain('已投递')
+    expect(/<tr data-binding="421300">([\s\S]*?)<\/tr>/.exec(page)?.[1]).toContain('尚无')
   })
 
   it('multi_site: each site’s child is delivered on its own; the parent is not delivered itself', async () => {
@@ -213,6 +225,11 @@ describe('dispatch', () => {
     )
     expect(letter.attempts).toBe(4)
     expect(letter.reason).toContain('gave up after 4 attempt(s)')
+    expect(
+      (await t.admin('GET', '/v1/admin/bindings')).body.bindings.find(
+        (b: { binding: { region: string } }) => b.binding.region === '420600',
+      ).lastDelivery,
+    ).toEqual({ caseId: failing, outcome: 'failed', at: letter.createdAt })
     // Four consecutive failures opened 420600's circuit: new deliveries there wait without burning attempts.
     const bindings = (await t.admin('GET', '/v1/admin/bindings')).body.bindings
     expect(bindings.find((b: { binding: { region: string } }) => b.binding.region === '420600').circuit.state).toBe(

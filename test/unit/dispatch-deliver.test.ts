@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { AppError } from '../../src/errors.js'
 import type { CaseRecord } from '../../src/ports/case-store.js'
 import type { RedisCircuitBreaker } from '../../src/queue/circuit.js'
-import { type DispatchDeps, dispatchCase } from '../../src/services/dispatch/deliver.js'
+import { backoffDelay, type DispatchDeps, dispatchCase } from '../../src/services/dispatch/deliver.js'
 
 const agreement = { id: 'xiang-shi-sui-shen', version: 1 }
 
@@ -105,5 +105,35 @@ describe('dispatchCase interrupted by shutdown', () => {
     const outcome = await dispatchCase(deps, 'C1', 0, new AbortController().signal)
     expect(outcome.kind).toBe('retry')
     expect(circuit.failure).toHaveBeenCalledWith('420600', { failureThreshold: 1, openSeconds: 60 }, false)
+  })
+})
+
+describe('backoffDelay', () => {
+  const policy = { attempts: 8, backoffMs: 2000, maxAgeHours: 72 }
+
+  it('stays within [ceiling/2, ceiling], the ceiling doubling from backoffMs', () => {
+    for (const [attempt, ceiling] of [
+      [1, 2000],
+      [2, 4000],
+      [3, 8000],
+      [6, 64_000],
+    ] as const) {
+      expect(backoffDelay(policy, attempt, () => 0)).toBe(ceiling / 2)
+      expect(backoffDelay(policy, attempt, () => 0.999_999)).toBe(ceiling)
+      expect(backoffDelay(policy, attempt, () => 0.5)).toBe((ceiling * 3) / 4)
+      for (let i = 0; i < 200; i++) {
+        const d = backoffDelay(policy, attempt)
+        expect(d).toBeGreaterThanOrEqual(ceiling / 2)
+        expect(d).toBeLessThanOrEqual(ceiling)
+      }
+    }
+  })
+
+  it('is jittered, treats attempt 0 as the first, and is capped at one hour', () => {
+    expect(new Set(Array.from({ length: 50 }, () => backoffDelay(policy, 3))).size).toBeGreaterThan(10)
+    expect(backoffDelay(policy, 0, () => 0)).toBe(1000)
+    expect(backoffDelay(policy, 30, () => 0.5)).toBe(2_700_000)
+    expect(backoffDelay(policy, 30, () => 0)).toBe(1_800_000)
+    expect(backoffDelay({ ...policy, backoffMs: 10_000_000 }, 1, () => 0)).toBe(1_800_000)
   })
 })

@@ -2,78 +2,14 @@
  * `dispatchCase` with stand-in stores and adapters: what a delivery interrupted by the worker's shutdown
  * does (and does not do) to the region's circuit, beside an ordinary failure.
  */
-import { describe, expect, it, vi } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { AppError } from '../../src/errors.js'
-import type { CaseRecord } from '../../src/ports/case-store.js'
-import type { RedisCircuitBreaker } from '../../src/queue/circuit.js'
-import { backoffDelay, type DispatchDeps, dispatchCase } from '../../src/services/dispatch/deliver.js'
-
-const agreement = { id: 'xiang-shi-sui-shen', version: 1 }
-
-function setup(opts: { probe?: boolean } = {}) {
-  const record = {
-    id: 'C1',
-    status: 'submitted',
-    parentId: null,
-    item: 'hukou',
-    processingRegion: '420600',
-    originRegion: '420300',
-    agreement,
-    applicant: { kind: 'person', name: '张三', idType: 'resident_id', idNumberEnc: 'enc', phone: null },
-    createdAt: new Date(),
-  } as unknown as CaseRecord
-  let started!: () => void
-  const calling = new Promise<void>((r) => {
-    started = r
-  })
-  const circuit = {
-    check: vi.fn(async () => ({ allow: true as const, probe: opts.probe ?? false })),
-    success: vi.fn(async () => {}),
-    failure: vi.fn(async () => false),
-    releaseProbe: vi.fn(async () => {}),
-  }
-  const deadLetters = { add: vi.fn() }
-  const logger = { info: vi.fn(), warn: vi.fn(), debug: vi.fn(), error: vi.fn() }
-  // A system that answers only when the call is aborted: with the abort as a retryable failure, as the
-  // HTTP client reports it.
-  const adapter = {
-    deliverCase: vi.fn(
-      (_c: unknown, ctx: { signal: AbortSignal }) =>
-        new Promise((_resolve, reject) => {
-          started()
-          const fail = () => reject(new AppError('upstream_failed', 'deliverCase: aborted', { retryable: true }))
-          if (ctx.signal.aborted) fail()
-          else ctx.signal.addEventListener('abort', fail, { once: true })
-        }),
-    ),
-  }
-  const deps = {
-    cases: {
-      logger,
-      clock: { now: () => new Date() },
-      cases: { get: async () => record },
-      directory: {
-        snapshot: async () => ({
-          agreements: new Map([
-            [agreement.id, { version: 1, retryPolicy: { attempts: 5, backoffMs: 100, maxAgeHours: 1 } }],
-          ]),
-          items: new Map(),
-        }),
-      },
-      vault: { decrypt: () => '420303199001011234' },
-    },
-    adapters: {
-      resolve: async () => ({ kind: 'sim', adapter, circuit: { failureThreshold: 1, openSeconds: 60 } }),
-    },
-    circuit: circuit as unknown as RedisCircuitBreaker,
-    deadLetters,
-  } as unknown as DispatchDeps
-  return { deps, circuit, deadLetters, adapter, calling }
-}
+import { backoffDelay, dispatchCase } from '../../src/services/dispatch/deliver.js'
+import { dispatchFakes } from '../helpers/dispatch-fakes.js'
 
 describe('dispatchCase interrupted by shutdown', () => {
   it('records no circuit failure, uses no attempt and writes no dead letter', async () => {
-    const { deps, circuit, deadLetters, calling } = setup()
+    const { deps, circuit, deadLetters, calling } = dispatchFakes()
     const closing = new AbortController()
     const outcome = dispatchCase(deps, 'C1', 4, closing.signal)
     await calling
@@ -87,7 +23,7 @@ describe('dispatchCase interrupted by shutdown', () => {
   })
 
   it('gives a half-open probe back', async () => {
-    const { deps, circuit, calling } = setup({ probe: true })
+    const { deps, circuit, calling } = dispatchFakes({ probe: true })
     const closing = new AbortController()
     const outcome = dispatchCase(deps, 'C1', 0, closing.signal)
     await calling
@@ -98,7 +34,7 @@ describe('dispatchCase interrupted by shutdown', () => {
   })
 
   it('while the same failure without a shutdown counts against the region', async () => {
-    const { deps, circuit, adapter } = setup()
+    const { deps, circuit, adapter } = dispatchFakes()
     adapter.deliverCase.mockImplementationOnce(async () => {
       throw new AppError('upstream_failed', 'deliverCase: HTTP 503', { retryable: true })
     })

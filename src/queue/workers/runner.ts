@@ -14,6 +14,8 @@ export interface WorkerOptions {
   redisUrl: string
   prefix: string
   concurrency: number
+  /** How long `close` lets in-flight jobs run before it aborts them (default 10 s). */
+  closeGraceMs?: number | undefined
   /** BullMQ lock duration (default 30 s); the stalled-job check runs at half of it. */
   lockMs?: number | undefined
   logger: Logger
@@ -83,7 +85,7 @@ export function runWorker(
     },
     close() {
       closing ??= (async () => {
-        const timer = setTimeout(() => aborter.abort(), 10_000)
+        const timer = setTimeout(() => aborter.abort(), opts.closeGraceMs ?? 10_000)
         await worker.close()
         await probe.close()
         clearTimeout(timer)

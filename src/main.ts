@@ -40,6 +40,7 @@ import { PgDirectoryStore } from './store/directory-store.js'
 import { PgFileStore } from './store/file-store.js'
 import { PgInspectionStore } from './store/inspection-store.js'
 import { PgKeyRevocationStore } from './store/key-revocation-store.js'
+import { PgLastDeliveryStore } from './store/last-delivery-store.js'
 import { migrate } from './store/migrate.js'
 import { PgOutboxStore } from './store/outbox-store.js'
 import { PgResultStore } from './store/result-store.js'
@@ -289,7 +290,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     },
     agreements: { store, directory },
     deadLetters,
-    bindings: { bindings, resolver, circuit, directory },
+    bindings: { bindings, resolver, circuit, directory, deliveries: new PgLastDeliveryStore(database) },
     results: {
       results: resultStore,
       keys: resultKeys(jwksOf),

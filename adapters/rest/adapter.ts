@@ -3,6 +3,7 @@
  * mapped bodies, signed with the platform HMAC headers; its progress is polled with `fetchStatus` every
  * `pollIntervalSeconds`.
  */
+import { readFileSync } from 'node:fs'
 import type {
   AdapterHealth,
   AdapterLogger,
@@ -27,7 +28,7 @@ export interface RestAdapterDeps {
   /** One client for this binding (see `restHttpOptions`); the adapter closes it on `close()`. */
   http: HttpClient
   logger: AdapterLogger
-  /** Where `appSecretEnv` is looked up; default `process.env`. */
+  /** Where `appSecretEnv` is looked up; default `process.env`. (`appSecretFile` is read from the disk.) */
   env?: Record<string, string | undefined>
 }
 
@@ -37,9 +38,32 @@ export function restHttpOptions(settings: unknown): HttpClientOptions {
   return { allowHosts: [new URL(s.baseUrl).host], allowPrivateAddresses: s.allowPrivateAddresses }
 }
 
+/** The HMAC secret from the environment variable or the file the settings name; errors name, never show. */
+function appSecret(s: RestSettings, env: Record<string, string | undefined>): string {
+  if (s.appSecretFile !== undefined) {
+    let text: string
+    try {
+      text = readFileSync(s.appSecretFile, 'utf8')
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'error'
+      throw new Error(`rest adapter: cannot read the secret file ${s.appSecretFile} (appSecretFile): ${code}`)
+    }
+    const secret = text.replace(/\r?\n$/, '')
+    if (secret === '') throw new Error(`rest adapter: the secret file ${s.appSecretFile} (appSecretFile) is empty`)
+    return secret
+  }
+  const name = s.appSecretEnv as string
+  const secret = env[name]
+  if (secret === undefined || secret === '') {
+    throw new Error(`rest adapter: the environment variable ${name} (appSecretEnv) is not set`)
+  }
+  return secret
+}
+
 /**
  * Creates the adapter for one legacy system. Throws an `Error` listing the issues if `settings` do not parse
- * as `RestSettings`, and one naming the variable (never a value) if `appSecretEnv` is unset or empty.
+ * as `RestSettings`, and one naming the variable or file (never a value) if the secret is unset, empty or
+ * unreadable. The secret is read here, once, when the binding's adapter is built.
  *
  * @example
  * const settings = { baseUrl: 'https://yc.xiangyang.example.cn', appKey: 'tongban-420300', appSecretEnv: 'XY_APP_SECRET' }
@@ -47,10 +71,7 @@ export function restHttpOptions(settings: unknown): HttpClientOptions {
  */
 export function createRestAdapter(settings: unknown, deps: RestAdapterDeps): RegionAdapter {
   const s = parseSettings(RestSettings, settings, 'rest')
-  const secret = (deps.env ?? process.env)[s.appSecretEnv]
-  if (secret === undefined || secret === '') {
-    throw new Error(`rest adapter: the environment variable ${s.appSecretEnv} (appSecretEnv) is not set`)
-  }
+  const secret = appSecret(s, deps.env ?? process.env)
   const base = s.baseUrl.replace(/\/+$/, '')
   if (!deps.http.allows(base))
     throw new Error('invalid rest adapter settings: baseUrl: host not allowed by the HttpClient')

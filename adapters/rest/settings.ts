@@ -74,57 +74,70 @@ export const defaultTypeMap: Record<string, (typeof eventTypes)[number]> = {
   恢复: 'resumed',
 }
 
-export const RestSettings = z.strictObject({
-  baseUrl: z.url({ protocol: /^https?$/ }),
-  /** Sent as `X-App-Key` and signed. */
-  appKey: z.string().min(1),
-  /** The name of the environment variable holding the HMAC secret (secrets never stand in config files). */
-  appSecretEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'),
-  paths: z
-    .strictObject({
-      submit: RelativePath(false).default('/api/cases'),
-      /** `{ref}` is replaced by the remote reference (URL-encoded). */
-      followUp: RelativePath(true).default('/api/cases/{ref}/events'),
-      status: RelativePath(true).default('/api/cases/{ref}/status'),
-      health: RelativePath(false).default('/api/health'),
-    })
-    .prefault({}),
-  mapping: z
-    .strictObject({
-      /** Target field of the submission ← source spec over the outbound case. */
-      request: Mapping.default(defaultRequestMapping),
-      /** Target field of a follow-up ← source spec over the follow-up. */
-      followUp: Mapping.default(defaultFollowUpMapping),
-      response: z
-        .strictObject({
-          /** Where the submission's answer holds the system's case number. */
-          ref: DotPath.default('data.caseNo'),
-          /**
-           * The envelope's business code (`{ "code": "200", "msg": …, "data": … }`, usual on these platforms):
-           * a value present and not in `okCodes` is a refusal (non-retryable). `null`: no envelope.
-           */
-          code: DotPath.nullable().default('code'),
-          okCodes: z.array(z.string()).min(1).default(['0', '200']),
-        })
-        .prefault({}),
-      status: z
-        .strictObject({
-          /** The array of events in the status answer. */
-          events: DotPath.default('data.events'),
-          /** Within an event: the legacy status, its time, its id. */
-          type: DotPath.default('status'),
-          at: DotPath.default('time'),
-          /** `null`: the system gives no event ids; one is derived from the event's content. */
-          id: DotPath.nullable().default('id'),
-          /** Event data field ← source spec over one legacy event; default none. */
-          data: Mapping.default({}),
-          typeMap: z.record(z.string(), z.enum(eventTypes)).default(defaultTypeMap),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
-  /** How often the poller asks `fetchStatus` for a delivered case. */
-  pollIntervalSeconds: z.number().int().min(5).default(60),
-  allowPrivateAddresses: z.boolean().default(false),
-})
+export const RestSettings = z
+  .strictObject({
+    baseUrl: z.url({ protocol: /^https?$/ }),
+    /** Sent as `X-App-Key` and signed. */
+    appKey: z.string().min(1),
+    /**
+     * Where the HMAC secret is (secrets never stand in config files), exactly one of: the name of the
+     * environment variable holding it, or the path of a file holding it (a mounted secret; one trailing
+     * newline is ignored; relative to the working directory).
+     */
+    appSecretEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+      .optional(),
+    appSecretFile: z.string().min(1).optional(),
+    paths: z
+      .strictObject({
+        submit: RelativePath(false).default('/api/cases'),
+        /** `{ref}` is replaced by the remote reference (URL-encoded). */
+        followUp: RelativePath(true).default('/api/cases/{ref}/events'),
+        status: RelativePath(true).default('/api/cases/{ref}/status'),
+        health: RelativePath(false).default('/api/health'),
+      })
+      .prefault({}),
+    mapping: z
+      .strictObject({
+        /** Target field of the submission ← source spec over the outbound case. */
+        request: Mapping.default(defaultRequestMapping),
+        /** Target field of a follow-up ← source spec over the follow-up. */
+        followUp: Mapping.default(defaultFollowUpMapping),
+        response: z
+          .strictObject({
+            /** Where the submission's answer holds the system's case number. */
+            ref: DotPath.default('data.caseNo'),
+            /**
+             * The envelope's business code (`{ "code": "200", "msg": …, "data": … }`, usual on these platforms):
+             * a value present and not in `okCodes` is a refusal (non-retryable). `null`: no envelope.
+             */
+            code: DotPath.nullable().default('code'),
+            okCodes: z.array(z.string()).min(1).default(['0', '200']),
+          })
+          .prefault({}),
+        status: z
+          .strictObject({
+            /** The array of events in the status answer. */
+            events: DotPath.default('data.events'),
+            /** Within an event: the legacy status, its time, its id. */
+            type: DotPath.default('status'),
+            at: DotPath.default('time'),
+            /** `null`: the system gives no event ids; one is derived from the event's content. */
+            id: DotPath.nullable().default('id'),
+            /** Event data field ← source spec over one legacy event; default none. */
+            data: Mapping.default({}),
+            typeMap: z.record(z.string(), z.enum(eventTypes)).default(defaultTypeMap),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    /** How often the poller asks `fetchStatus` for a delivered case. */
+    pollIntervalSeconds: z.number().int().min(5).default(60),
+    allowPrivateAddresses: z.boolean().default(false),
+  })
+  .superRefine((s, ctx) => {
+    if ((s.appSecretEnv === undefined) === (s.appSecretFile === undefined))
+      ctx.addIssue({ code: 'custom', path: ['appSecretEnv'], message: 'exactly one of appSecretEnv and appSecretFile' })
+  })
 export type RestSettings = z.infer<typeof RestSettings>

@@ -38,6 +38,11 @@ export class RegionIndex {
     return this.#byCode.get(code)
   }
 
+  /** Every known code (active or retired). */
+  codes(): string[] {
+    return [...this.#byCode.keys()]
+  }
+
   /** Whether the code is known (active or retired). */
   has(code: string): boolean {
     return this.#byCode.has(code)

@@ -3,6 +3,8 @@ export interface DeadLetter {
   id: number
   caseId: string
   kind: 'dispatch' | 'event'
+  /** Kind `event`: the case event that was not forwarded (its seq); null for `dispatch`. */
+  seq: number | null
   region: string
   adapter: string
   reason: string
@@ -13,7 +15,9 @@ export interface DeadLetter {
 }
 
 export interface DeadLetterStore {
-  add(d: Omit<DeadLetter, 'id' | 'createdAt' | 'redrivenAt' | 'redrivenBy'>): Promise<DeadLetter>
+  add(
+    d: Omit<DeadLetter, 'id' | 'seq' | 'createdAt' | 'redrivenAt' | 'redrivenBy'> & { seq?: number },
+  ): Promise<DeadLetter>
   /** Newest first; `open` only: not yet re-driven. */
   list(opts: { open: boolean; limit: number; before?: number | undefined }): Promise<DeadLetter[]>
   get(id: number): Promise<DeadLetter | null>

@@ -37,6 +37,11 @@ export class RedisCircuitBreaker {
     await this.redis.del(this.key(region), `${this.key(region)}:probe`)
   }
 
+  /** Gives back the half-open probe without a verdict (the delivery was interrupted, not failed). */
+  async releaseProbe(region: string): Promise<void> {
+    await this.redis.del(`${this.key(region)}:probe`)
+  }
+
   /** Counts a failure; returns true when it opened (or re-opened) the circuit. */
   async failure(region: string, settings: CircuitSettings, probe: boolean): Promise<boolean> {
     const key = this.key(region)

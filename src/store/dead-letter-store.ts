@@ -5,6 +5,7 @@ interface Row extends Record<string, unknown> {
   id: string | number
   case_id: string
   kind: 'dispatch' | 'event'
+  seq: number | null
   region: string
   adapter: string
   reason: string
@@ -14,12 +15,13 @@ interface Row extends Record<string, unknown> {
   redriven_by: string | null
 }
 
-const columns = 'id, case_id, kind, region, adapter, reason, attempts, created_at, redriven_at, redriven_by'
+const columns = 'id, case_id, kind, seq, region, adapter, reason, attempts, created_at, redriven_at, redriven_by'
 
 const toDeadLetter = (r: Row): DeadLetter => ({
   id: Number(r.id),
   caseId: r.case_id,
   kind: r.kind,
+  seq: r.seq,
   region: r.region,
   adapter: r.adapter,
   reason: r.reason,
@@ -32,11 +34,14 @@ const toDeadLetter = (r: Row): DeadLetter => ({
 export class PgDeadLetterStore implements DeadLetterStore {
   constructor(private readonly database: Database) {}
 
-  async add(d: Omit<DeadLetter, 'id' | 'createdAt' | 'redrivenAt' | 'redrivenBy'>): Promise<DeadLetter> {
+  async add(
+    d: Omit<DeadLetter, 'id' | 'seq' | 'createdAt' | 'redrivenAt' | 'redrivenBy'> & { seq?: number },
+  ): Promise<DeadLetter> {
     const [row] = await this.database.query<Row>(
-      `insert into dead_letters (case_id, kind, region, adapter, reason, attempts) values ($1, $2, $3, $4, $5, $6)
+      `insert into dead_letters (case_id, kind, seq, region, adapter, reason, attempts)
+       values ($1, $2, $3, $4, $5, $6, $7)
        returning ${columns}`,
-      [d.caseId, d.kind, d.region, d.adapter, d.reason.slice(0, 1000), d.attempts],
+      [d.caseId, d.kind, d.seq ?? null, d.region, d.adapter, d.reason.slice(0, 1000), d.attempts],
     )
     return toDeadLetter(row as Row)
   }

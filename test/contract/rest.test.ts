@@ -1,5 +1,8 @@
 /** The rest adapter: the conformance suite, then the platform signature, the mappings and the polling. */
 import { createHmac } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { HttpClient } from '../../adapters/_shared/http.js'
 import { createRestAdapter, RestSettings, restHttpOptions } from '../../adapters/rest/adapter.js'
@@ -283,6 +286,55 @@ describe('rest adapter: settings', () => {
     } finally {
       delete process.env.TONGBAN_TEST_REST_SECRET
     }
+  })
+
+  describe('appSecretFile', () => {
+    let dir: string
+    beforeEach(() => {
+      dir = mkdtempSync(path.join(tmpdir(), 'tongban-rest-secret-'))
+    })
+    afterEach(() => rmSync(dir, { recursive: true, force: true }))
+    const { appSecretEnv: _env, ...withoutEnv } = settings
+
+    it('signs with the secret read from the file (one trailing newline ignored), and never logs it', async () => {
+      const file = path.join(dir, 'xy-secret')
+      writeFileSync(file, `${SECRET}\n`)
+      const { mock, http } = conformanceHttpClient(origin)
+      const { logger, entries } = captureLogger()
+      const adapter = createRestAdapter({ ...withoutEnv, appSecretFile: file }, { http, logger, env: {} })
+      // Read when the adapter is built: a later change of the file does not reach it.
+      writeFileSync(file, 'changed')
+      const calls = mockIntercept(mock, origin, routes)('deliverCase')
+      await adapter.deliverCase(sampleCase(), { idempotencyKey: 'k', signal: new AbortController().signal })
+      expect(calls).toHaveLength(1)
+      expectSigned(calls[0]!)
+      expect(JSON.stringify(entries)).not.toContain(SECRET)
+      await adapter.close()
+      await mock.close()
+    })
+
+    it('names a missing or empty file, never a value', () => {
+      const build = (file: string) => () =>
+        createRestAdapter({ ...withoutEnv, appSecretFile: file }, { http: http(), logger: captureLogger().logger, env })
+      const missing = path.join(dir, 'nope')
+      expect(build(missing)).toThrow(`rest adapter: cannot read the secret file ${missing} (appSecretFile): ENOENT`)
+      const empty = path.join(dir, 'empty')
+      writeFileSync(empty, '\n')
+      expect(build(empty)).toThrow(/empty/)
+    })
+
+    it('takes exactly one of appSecretEnv and appSecretFile', () => {
+      const file = path.join(dir, 'xy-secret')
+      writeFileSync(file, SECRET)
+      for (const bad of [withoutEnv, { ...settings, appSecretFile: file }]) {
+        expect(RestSettings.safeParse(bad).success).toBe(false)
+        expect(() => createRestAdapter(bad, { http: http(), logger: captureLogger().logger, env })).toThrow(
+          'appSecretEnv: exactly one of appSecretEnv and appSecretFile',
+        )
+      }
+      expect(RestSettings.safeParse({ ...withoutEnv, appSecretFile: file }).success).toBe(true)
+      expect(() => RestSettings.parse({ ...withoutEnv, appSecretFile: '' })).toThrow()
+    })
   })
 
   it('lists every issue with its path', () => {

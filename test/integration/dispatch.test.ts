@@ -8,11 +8,20 @@ import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hukouCertificate, multiSiteEnterprise } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
+import { consoleSignIn } from '../helpers/console.js'
 import { waitFor as waitUntil } from '../helpers/wait.js'
 
 /** A processing system speaking the sim's API, with switchable faults. */
 function fakeSystem() {
-  const state = { mode: 'up' as 'up' | 'down' | 'bad', calls: 0, cases: new Map<string, string>(), failFirst: 0 }
+  const state = {
+    mode: 'up' as 'up' | 'down' | 'bad',
+    calls: 0,
+    cases: new Map<string, string>(),
+    failFirst: 0,
+    /** How `POST /cases/:ref/events` answers, and the events it took (`<ref> <seq> <type>`). */
+    events: 'up' as 'up' | 'bad',
+    received: [] as string[],
+  }
   const app = new Hono()
   app.post('/cases', async (c) => {
     state.calls++
@@ -27,7 +36,12 @@ function fakeSystem() {
     state.cases.set(key, ref)
     return c.json({ ref, receipt: 'x.y.z' }, 201)
   })
-  app.post('/cases/:ref/events', (c) => c.body(null, 204))
+  app.post('/cases/:ref/events', async (c) => {
+    if (state.events === 'bad') return c.json({ error: 'unknown event' }, 400)
+    const body = (await c.req.json()) as { caseId: string; seq: number; type: string }
+    state.received.push(`${body.caseId} ${body.seq} ${body.type}`)
+    return c.body(null, 204)
+  })
   app.get('/health', (c) => c.json({ ok: true }))
   let server: ReturnType<typeof serve> | undefined
   return {
@@ -106,6 +120,17 @@ describe('dispatch', () => {
     const events = (await t.admin('GET', `/v1/cases/${id}/events`)).body.events
     expect(events[1]).toMatchObject({ type: 'dispatched', actor: 'gateway', data: { adapter: 'manual' } })
     expect(events[1].data.remoteRef).toMatch(/^LZD-/)
+    // The bindings list shows it as the default binding's last delivery; 随州 has had none yet.
+    const bindings = (await t.admin('GET', '/v1/admin/bindings')).body.bindings
+    const of = (region: string) => bindings.find((b: { binding: { region: string } }) => b.binding.region === region)
+    expect(of('*').lastDelivery).toEqual({ caseId: id, outcome: 'dispatched', at: events[1].at })
+    expect(of('421300').lastDelivery).toBeNull()
+    const page = await (await (await consoleSignIn(t, t.adminToken)).get('/console/admin/bindings')).text()
+    expect(page).toContain('<th>最近投递</th>')
+    const row = /<tr data-binding="\*">([\s\S]*?)<\/tr>/.exec(page)?.[1]
+    expect(row).toContain(`title="${id}"`)
+    expect(row).toContain('已投递')
+    expect(/<tr data-binding="421300">([\s\S]*?)<\/tr>/.exec(page)?.[1]).toContain('尚无')
   })
 
   it('multi_site: each site’s child is delivered on its own; the parent is not delivered itself', async () => {
@@ -151,6 +176,46 @@ describe('dispatch', () => {
     expect(types).toEqual(['submitted', 'delivery_failed', 'redriven', 'dispatched'])
   })
 
+  it('dead-letters an event the processing system refuses; a redrive forwards it and leaves the status', async () => {
+    const system = await t.client('suizhou-system', ['421300'])
+    const id = await submit('421300')
+    await waitFor('dispatched', async () => (await statusOf(id)) === 'dispatched')
+    suizhou.state.events = 'bad'
+    for (const [who, event] of [
+      [system, { type: 'accepted' }],
+      [
+        system,
+        { type: 'supplement_requested', data: { materials: [{ code: 'hukou-booklet' }], dueDate: '2026-12-09' } },
+      ],
+      [shiyan, { type: 'supplement_provided', data: { materials: [{ code: 'hukou-booklet' }] } }],
+    ] as const) {
+      const res = await who.call('POST', `/v1/cases/${id}/events`, event)
+      expect(res.status, JSON.stringify(res.body)).toBe(201)
+    }
+    const letter = await waitFor('an event dead letter', async () =>
+      (await t.admin('GET', '/v1/admin/dead-letters')).body.deadLetters.find(
+        (d: { caseId: string; kind: string }) => d.caseId === id && d.kind === 'event',
+      ),
+    )
+    // supplement_provided is the case's fifth event (submitted, dispatched, accepted, supplement_requested).
+    expect(letter).toMatchObject({ kind: 'event', seq: 5, region: '421300', attempts: 1, redrivenAt: null })
+    expect(letter.reason).toMatch(/^event 5: .*400/)
+    expect(suizhou.state.received.filter((r) => r.startsWith(id))).toEqual([])
+    expect(await statusOf(id)).toBe('accepted')
+
+    suizhou.state.events = 'up'
+    const redriven = await t.admin('POST', `/v1/admin/dead-letters/${letter.id}/redrive`)
+    expect(redriven.status, JSON.stringify(redriven.body)).toBe(200)
+    expect(redriven.body).toMatchObject({ id: letter.id, kind: 'event', seq: 5, redrivenBy: expect.any(String) })
+    await waitFor('the event forwarded', async () => suizhou.state.received.includes(`${id} 5 supplement_provided`))
+    expect(suizhou.state.received.filter((r) => r.startsWith(id))).toEqual([`${id} 5 supplement_provided`])
+    // The case is where it was: no redriven event, no new status.
+    expect(await statusOf(id)).toBe('accepted')
+    const types = (await t.admin('GET', `/v1/cases/${id}/events`)).body.events.map((e: { type: string }) => e.type)
+    expect(types).toEqual(['submitted', 'dispatched', 'accepted', 'supplement_requested', 'supplement_provided'])
+    expect((await t.admin('POST', `/v1/admin/dead-letters/${letter.id}/redrive`)).status).toBe(409)
+  })
+
   it('gives up after the agreement’s attempts, and the circuit keeps another region’s deliveries flowing', async () => {
     xiangyang.state.mode = 'down'
     const failing = await submit('420600')
@@ -160,6 +225,11 @@ describe('dispatch', () => {
     )
     expect(letter.attempts).toBe(4)
     expect(letter.reason).toContain('gave up after 4 attempt(s)')
+    expect(
+      (await t.admin('GET', '/v1/admin/bindings')).body.bindings.find(
+        (b: { binding: { region: string } }) => b.binding.region === '420600',
+      ).lastDelivery,
+    ).toEqual({ caseId: failing, outcome: 'failed', at: letter.createdAt })
     // Four consecutive failures opened 420600's circuit: new deliveries there wait without burning attempts.
     const bindings = (await t.admin('GET', '/v1/admin/bindings')).body.bindings
     expect(bindings.find((b: { binding: { region: string } }) => b.binding.region === '420600').circuit.state).toBe(

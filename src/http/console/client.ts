@@ -95,6 +95,8 @@ export interface DeadLetterRow {
   id: number
   caseId: string
   kind: string
+  /** Kind `event`: the event's seq. */
+  seq: number | null
   region: string
   adapter: string
   reason: string

@@ -1,6 +1,7 @@
 /**
  * The `case.dispatch` worker: runs `dispatchCase` for each job and maps its decision onto BullMQ —
- * an open circuit moves the job to delayed without burning an attempt; a retryable failure is thrown
+ * an open circuit, or a delivery interrupted because the worker is closing, moves the job to delayed
+ * without burning an attempt; a retryable failure is thrown
  * with the delay the agreement's policy computed (read by the custom backoff); a dead letter fails the
  * job for good (the case is `delivery_failed` and listed for admins).
  */
@@ -36,6 +37,10 @@ export function startDispatchWorker(opts: DispatchWorkerOptions): WorkerHandle {
           return outcome
         case 'wait':
           await job.moveToDelayed(outcome.retryAt, token)
+          throw new DelayedError()
+        case 'interrupted':
+          // Back to the queue (delayed a moment, for another worker or this one after a restart).
+          await job.moveToDelayed(Date.now() + 1000, token)
           throw new DelayedError()
         case 'retry':
           throw new RetryLater(outcome.error.message, outcome.delayMs)

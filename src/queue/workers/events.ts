@@ -3,7 +3,7 @@
  * Retries back off from 1 s, doubling up to 10 minutes; an event that can never be delivered (or still
  * fails after all attempts) becomes a dead letter, and the case's own status is unaffected.
  */
-import { UnrecoverableError } from 'bullmq'
+import { DelayedError, UnrecoverableError } from 'bullmq'
 import type { DeadLetterStore } from '../../ports/dead-letter-store.js'
 import { type ForwardDeps, forwardEvent } from '../../services/dispatch/forward.js'
 import { jobs } from '../catalog.js'
@@ -23,11 +23,16 @@ export function startEventWorker(opts: EventWorkerOptions): WorkerHandle {
   return runWorker(
     'case.event',
     opts,
-    async (job, _token, signal) => {
+    async (job, token, signal) => {
       const parsed = jobs['case.event'].schema.safeParse(job.data)
       if (!parsed.success) throw new UnrecoverableError('job payload does not match the catalog')
       const { caseId, seq } = parsed.data
       const outcome = await forwardEvent(opts.deps, caseId, seq, signal)
+      // The signal aborts only when the worker is closing: the job goes back without using an attempt.
+      if (outcome.kind !== 'forwarded' && outcome.kind !== 'local' && signal.aborted) {
+        await job.moveToDelayed(Date.now() + 1000, token)
+        throw new DelayedError()
+      }
       const giveUp = outcome.kind === 'dead' || (outcome.kind === 'retry' && job.attemptsMade + 1 >= attempts)
       if (giveUp) {
         const reason =
@@ -36,6 +41,7 @@ export function startEventWorker(opts: EventWorkerOptions): WorkerHandle {
         await opts.deadLetters.add({
           caseId,
           kind: 'event',
+          seq,
           region: record?.processingRegion ?? record?.originRegion ?? '',
           adapter: '',
           reason: `event ${seq}: ${reason}`,

@@ -2,7 +2,8 @@
  * What every queue worker of the gateway shares: its own blocking Redis connection, the lock and
  * stalled-job settings, a custom backoff, an abort signal for shutdown, Redis error logging, a health
  * check for `/readyz`, and a graceful close (in-flight jobs finish; they are aborted only after a grace
- * period).
+ * period). The signal given to a job aborts for that reason only: a job that sees it aborted goes back to
+ * the queue without counting the attempt as a failure (workers/dispatch.ts, workers/events.ts).
  */
 import { type Job, Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
@@ -13,6 +14,8 @@ export interface WorkerOptions {
   redisUrl: string
   prefix: string
   concurrency: number
+  /** How long `close` lets in-flight jobs run before it aborts them (default 10 s). */
+  closeGraceMs?: number | undefined
   /** BullMQ lock duration (default 30 s); the stalled-job check runs at half of it. */
   lockMs?: number | undefined
   logger: Logger
@@ -82,7 +85,7 @@ export function runWorker(
     },
     close() {
       closing ??= (async () => {
-        const timer = setTimeout(() => aborter.abort(), 10_000)
+        const timer = setTimeout(() => aborter.abort(), opts.closeGraceMs ?? 10_000)
         await worker.close()
         await probe.close()
         clearTimeout(timer)

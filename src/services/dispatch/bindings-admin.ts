@@ -1,9 +1,14 @@
-/** Admin verbs on bindings: list with each region's circuit state, put (validated by the adapter), remove. */
+/**
+ * Admin verbs on bindings: list with each region's circuit state and last delivery, put (validated by the
+ * adapter), remove.
+ */
 import { z } from 'zod'
 import { Binding } from '../../../config/schema.js'
+import { bindingFor } from '../../domain/bindings.js'
 import { AppError } from '../../errors.js'
 import type { BindingStore } from '../../ports/binding-store.js'
 import type { Caller } from '../../ports/callers.js'
+import type { LastDeliveryStore } from '../../ports/last-delivery.js'
 import type { RedisCircuitBreaker } from '../../queue/circuit.js'
 import { requireAdmin } from '../authz.js'
 import { actorOf } from '../cases/view.js'
@@ -15,6 +20,7 @@ export interface BindingAdminDeps {
   resolver: BindingAdapterResolver
   circuit: RedisCircuitBreaker
   directory: DirectoryService
+  deliveries: LastDeliveryStore
 }
 
 export const BindingView = z
@@ -27,20 +33,42 @@ export const BindingView = z
       failures: z.number().int(),
       openUntil: z.string().nullable(),
     }),
+    lastDelivery: z
+      .object({ at: z.string(), caseId: z.string(), outcome: z.enum(['dispatched', 'failed']) })
+      .nullable()
+      .meta({
+        description:
+          'The newest delivery to the regions this binding serves: `dispatched` (delivered) or `failed` (dead-lettered); null: none yet',
+      }),
   })
   .meta({ id: 'BindingView' })
 
 export async function listBindings(caller: Caller, deps: BindingAdminDeps): Promise<z.infer<typeof BindingView>[]> {
   requireAdmin(caller)
   const all = await deps.bindings.list()
+  const index = (await deps.directory.snapshot()).regions
+  const bindings = all.map((b) => b.binding)
+  // The regions each binding serves: those whose most specific binding it is (a code outside the directory
+  // bound exactly serves itself).
+  const served = new Map<string, string[]>(
+    bindings.map((b) => [b.region, index.has(b.region) || b.region === '*' ? [] : [b.region]]),
+  )
+  for (const code of index.codes()) {
+    const b = bindingFor(code, bindings, index)
+    if (b) served.get(b.region)?.push(code)
+  }
   return Promise.all(
     all.map(async (b) => {
-      const c = await deps.circuit.state(b.binding.region)
+      const [c, last] = await Promise.all([
+        deps.circuit.state(b.binding.region),
+        deps.deliveries.lastDelivery(served.get(b.binding.region) ?? []),
+      ])
       return {
         binding: b.binding,
         updatedAt: b.updatedAt.toISOString(),
         updatedBy: b.updatedBy,
         circuit: { ...c, openUntil: c.openUntil ? new Date(c.openUntil).toISOString() : null },
+        lastDelivery: last ? { ...last, at: last.at.toISOString() } : null,
       }
     }),
   )

@@ -1,4 +1,7 @@
-/** Dead letters for admins: list them, and re-drive one (the case goes back to `submitted` and is queued again). */
+/**
+ * Dead letters for admins: list them, and re-drive one. A delivery (`dispatch`) goes back to `submitted`
+ * and is queued again; an event (`event`) is queued again for forwarding, the case left as it is.
+ */
 import { z } from 'zod'
 import { AppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
@@ -13,6 +16,7 @@ export const DeadLetterView = z
     id: z.number().int(),
     caseId: z.string(),
     kind: z.enum(['dispatch', 'event']),
+    seq: z.number().int().nullable().meta({ description: 'Kind `event`: the case event that was not forwarded' }),
     region: z.string(),
     adapter: z.string(),
     reason: z.string(),
@@ -37,8 +41,12 @@ export async function listDeadLetters(
 }
 
 /**
- * Re-drives a dead letter: in one transaction the case gets a `redriven` event (back to `submitted`) and
- * a new outbox row for `case.dispatch` (a new job id, since the failed job keeps its own).
+ * Re-drives a dead letter.
+ * - `dispatch`: in one transaction the case gets a `redriven` event (back to `submitted`) and a new outbox
+ *   row for `case.dispatch` (a new job id, since the failed job keeps its own).
+ * - `event`: a new outbox row for `case.event` of that event (job id `<caseId>-<seq>-redrive-<id>`); no case
+ *   event is written and the status stays (the case may have moved on: accepted, in review …). The
+ *   forwarder's order marks still hold: later events going the same way waited for this one.
  */
 export async function redriveDeadLetter(caller: Caller, deps: CaseDeps, store: DeadLetterStore, id: number) {
   requireAdmin(caller)
@@ -47,13 +55,23 @@ export async function redriveDeadLetter(caller: Caller, deps: CaseDeps, store: D
   if (letter.redrivenAt)
     throw new AppError('conflict', `dead letter ${id} was already re-driven at ${letter.redrivenAt.toISOString()}`)
   const now = deps.clock.now()
-  await appendCaseEvent(deps, letter.caseId, {
-    type: 'redriven',
-    actor: actorOf(caller),
-    data: { deadLetter: id },
-    // A new job id: the failed job keeps its own.
-    outbox: [{ topic: 'case.dispatch', key: `${letter.caseId}-redrive-${id}`, payload: { caseId: letter.caseId } }],
-  })
+  if (letter.kind === 'event') {
+    if (letter.seq === null) throw new AppError('conflict', `dead letter ${id} does not name the event to forward`)
+    const seq = letter.seq
+    // Queued before the mark: two admins at once add the same job id, which the queue takes once.
+    await deps.cases.transaction((tx) =>
+      tx.addOutbox('case.event', `${letter.caseId}-${seq}-redrive-${id}`, { caseId: letter.caseId, seq }),
+    )
+    deps.afterCommit?.()
+  } else {
+    await appendCaseEvent(deps, letter.caseId, {
+      type: 'redriven',
+      actor: actorOf(caller),
+      data: { deadLetter: id },
+      // A new job id: the failed job keeps its own.
+      outbox: [{ topic: 'case.dispatch', key: `${letter.caseId}-redrive-${id}`, payload: { caseId: letter.caseId } }],
+    })
+  }
   if (!(await store.markRedriven(id, actorOf(caller), now))) {
     throw new AppError('conflict', `dead letter ${id} was re-driven by someone else meanwhile`)
   }

@@ -25,6 +25,11 @@ export type DispatchOutcome =
   | { kind: 'skipped'; reason: string }
   /** The region's circuit is open: try again at `retryAt`, without counting an attempt. */
   | { kind: 'wait'; retryAt: number }
+  /**
+   * The worker is closing (the job's signal aborted mid-delivery): not the region's fault and not an
+   * attempt; the job goes back to the queue.
+   */
+  | { kind: 'interrupted' }
   /** Failed, retry after `delayMs`. */
   | { kind: 'retry'; delayMs: number; error: AppError }
   | { kind: 'dead'; reason: string }
@@ -120,6 +125,14 @@ export async function dispatchCase(
     )
     return { kind: 'delivered', remoteRef: receipt.remoteRef }
   } catch (e) {
+    // The job's signal aborts only when the worker shuts down (queue/workers/runner.ts): whatever the
+    // adapter threw then says nothing about the region. No circuit failure, no attempt used; a probe this
+    // delivery held is given back so that another worker may probe at once.
+    if (signal.aborted) {
+      if (gate.probe) await deps.circuit.releaseProbe(region)
+      deps.cases.logger.info({ caseId, region }, 'delivery interrupted by shutdown; back to the queue')
+      return { kind: 'interrupted' }
+    }
     const error = isAppError(e)
       ? e
       : new AppError('upstream_failed', (e as Error).message, { cause: e, retryable: true })

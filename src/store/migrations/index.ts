@@ -12,6 +12,7 @@ import { migration0007 } from './0007-one-thing.js'
 import { migration0008 } from './0008-console-sessions.js'
 import { migration0010 } from './0010-materials-overdue.js'
 import { migration0011 } from './0011-file-retention.js'
+import { migration0012 } from './0012-dead-letter-seq.js'
 import { migration0013 } from './0013-overdue-period.js'
 
 export interface Migration {
@@ -33,5 +34,6 @@ export const migrations: readonly Migration[] = [
   migration0008,
   migration0010,
   migration0011,
+  migration0012,
   migration0013,
 ]

@@ -220,12 +220,13 @@ ${rows.map((r) => html`<tr><td class="mono"><a href="/console/admin/regions?pare
       return p.render(
         '对接绑定',
         got.ok
-          ? html`<p class="muted">每个区划子树绑定一个适配器；最具体的绑定生效，* 为默认。</p><div class="table-wrap"><table><thead><tr><th>区划</th><th>适配器</th><th>设置</th><th>熔断状态</th><th>更新</th></tr></thead><tbody>
+          ? html`<p class="muted">每个区划子树绑定一个适配器；最具体的绑定生效，* 为默认。</p><div class="table-wrap"><table><thead><tr><th>区划</th><th>适配器</th><th>设置</th><th>熔断状态</th><th>最近投递</th><th>更新</th></tr></thead><tbody>
 ${got.body.bindings.map(
   (
     b,
-  ) => html`<tr><td class="mono">${b.binding.region}</td><td>${b.binding.adapter}</td><td class="mono">${JSON.stringify(b.binding.settings)}</td>
+  ) => html`<tr data-binding="${b.binding.region}"><td class="mono">${b.binding.region}</td><td>${b.binding.adapter}</td><td class="mono">${JSON.stringify(b.binding.settings)}</td>
 <td><span class="badge${b.circuit.state === 'closed' ? ' ok' : ' overdue'}">${{ closed: '正常', open: '熔断', half_open: '试探' }[b.circuit.state]}</span> 连续失败 ${b.circuit.failures}${b.circuit.openUntil ? html`，至 ${cst(b.circuit.openUntil)}` : ''}</td>
+<td>${b.lastDelivery ? html`${cst(b.lastDelivery.at)} <span class="badge${b.lastDelivery.outcome === 'dispatched' ? ' ok' : ' overdue'}">${b.lastDelivery.outcome === 'dispatched' ? '已投递' : '失败'}</span><div class="mono"><a href="/console/cases/${b.lastDelivery.caseId}" title="${b.lastDelivery.caseId}">${b.lastDelivery.caseId.slice(0, 13)}…</a></div>` : html`<span class="muted">尚无</span>`}</td>
 <td>${cst(b.updatedAt)}<div class="muted">${b.updatedBy}</div></td></tr>`,
 )}
 </tbody></table></div>`
@@ -324,7 +325,7 @@ ${got.body.tokens.map(
 ${got.body.deadLetters.map(
   (
     d,
-  ) => html`<tr data-dead-letter="${d.id}"><td>${d.id}</td><td class="mono"><a href="/console/cases/${d.caseId}">${d.caseId.slice(0, 13)}…</a></td><td>${d.kind === 'dispatch' ? '投递' : '事件'}</td><td>${d.region} · ${d.adapter}</td><td>${d.reason}</td><td>${d.attempts}</td><td>${cst(d.createdAt)}</td>
+  ) => html`<tr data-dead-letter="${d.id}"><td>${d.id}</td><td class="mono"><a href="/console/cases/${d.caseId}">${d.caseId.slice(0, 13)}…</a></td><td>${d.kind === 'dispatch' ? '投递' : `事件 #${d.seq ?? '?'}`}</td><td>${d.region} · ${d.adapter}</td><td>${d.reason}</td><td>${d.attempts}</td><td>${cst(d.createdAt)}</td>
 <td>${d.redrivenAt ? `已重投（${cst(d.redrivenAt)}）` : postButton(p, `/console/admin/dead-letters/${d.id}/redrive`, '重新投递')}</td></tr>`,
 )}
 </tbody></table></div>`

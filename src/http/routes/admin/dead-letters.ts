@@ -46,7 +46,10 @@ const redrive = createRoute({
         .meta({ param: { name: 'id', in: 'path' } }),
     }),
   },
-  responses: { 200: json(DeadLetterView, 'Re-driven: the case is queued again'), ...problems(400, 401, 403, 404, 409) },
+  responses: {
+    200: json(DeadLetterView, 'Re-driven: the case (kind dispatch) or the event (kind event) is queued again'),
+    ...problems(400, 401, 403, 404, 409),
+  },
 })
 
 export function registerDeadLetters(api: Api, deps: HttpDeps) {

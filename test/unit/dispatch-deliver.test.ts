@@ -1,0 +1,75 @@
+/**
+ * `dispatchCase` with stand-in stores and adapters: what a delivery interrupted by the worker's shutdown
+ * does (and does not do) to the region's circuit, beside an ordinary failure.
+ */
+import { describe, expect, it } from 'vitest'
+import { AppError } from '../../src/errors.js'
+import { backoffDelay, dispatchCase } from '../../src/services/dispatch/deliver.js'
+import { dispatchFakes } from '../helpers/dispatch-fakes.js'
+
+describe('dispatchCase interrupted by shutdown', () => {
+  it('records no circuit failure, uses no attempt and writes no dead letter', async () => {
+    const { deps, circuit, deadLetters, calling } = dispatchFakes()
+    const closing = new AbortController()
+    const outcome = dispatchCase(deps, 'C1', 4, closing.signal)
+    await calling
+    closing.abort()
+    // On its last attempt (4 made, 5 allowed) an ordinary failure would dead-letter the case.
+    expect(await outcome).toEqual({ kind: 'interrupted' })
+    expect(circuit.failure).not.toHaveBeenCalled()
+    expect(circuit.success).not.toHaveBeenCalled()
+    expect(deadLetters.add).not.toHaveBeenCalled()
+    expect(circuit.releaseProbe).not.toHaveBeenCalled()
+  })
+
+  it('gives a half-open probe back', async () => {
+    const { deps, circuit, calling } = dispatchFakes({ probe: true })
+    const closing = new AbortController()
+    const outcome = dispatchCase(deps, 'C1', 0, closing.signal)
+    await calling
+    closing.abort()
+    expect(await outcome).toEqual({ kind: 'interrupted' })
+    expect(circuit.releaseProbe).toHaveBeenCalledWith('420600')
+    expect(circuit.failure).not.toHaveBeenCalled()
+  })
+
+  it('while the same failure without a shutdown counts against the region', async () => {
+    const { deps, circuit, adapter } = dispatchFakes()
+    adapter.deliverCase.mockImplementationOnce(async () => {
+      throw new AppError('upstream_failed', 'deliverCase: HTTP 503', { retryable: true })
+    })
+    const outcome = await dispatchCase(deps, 'C1', 0, new AbortController().signal)
+    expect(outcome.kind).toBe('retry')
+    expect(circuit.failure).toHaveBeenCalledWith('420600', { failureThreshold: 1, openSeconds: 60 }, false)
+  })
+})
+
+describe('backoffDelay', () => {
+  const policy = { attempts: 8, backoffMs: 2000, maxAgeHours: 72 }
+
+  it('stays within [ceiling/2, ceiling], the ceiling doubling from backoffMs', () => {
+    for (const [attempt, ceiling] of [
+      [1, 2000],
+      [2, 4000],
+      [3, 8000],
+      [6, 64_000],
+    ] as const) {
+      expect(backoffDelay(policy, attempt, () => 0)).toBe(ceiling / 2)
+      expect(backoffDelay(policy, attempt, () => 0.999_999)).toBe(ceiling)
+      expect(backoffDelay(policy, attempt, () => 0.5)).toBe((ceiling * 3) / 4)
+      for (let i = 0; i < 200; i++) {
+        const d = backoffDelay(policy, attempt)
+        expect(d).toBeGreaterThanOrEqual(ceiling / 2)
+        expect(d).toBeLessThanOrEqual(ceiling)
+      }
+    }
+  })
+
+  it('is jittered, treats attempt 0 as the first, and is capped at one hour', () => {
+    expect(new Set(Array.from({ length: 50 }, () => backoffDelay(policy, 3))).size).toBeGreaterThan(10)
+    expect(backoffDelay(policy, 0, () => 0)).toBe(1000)
+    expect(backoffDelay(policy, 30, () => 0.5)).toBe(2_700_000)
+    expect(backoffDelay(policy, 30, () => 0)).toBe(1_800_000)
+    expect(backoffDelay({ ...policy, backoffMs: 10_000_000 }, 1, () => 0)).toBe(1_800_000)
+  })
+})

@@ -10,13 +10,13 @@ import type { DispatchDeps } from '../../src/services/dispatch/deliver.js'
 
 const agreement = { id: 'xiang-shi-sui-shen', version: 1 }
 
-export function dispatchFakes(opts: { probe?: boolean } = {}) {
+export function dispatchFakes(opts: { probe?: boolean; processingRegion?: string } = {}) {
   const record = {
     id: 'C1',
     status: 'submitted',
     parentId: null,
     item: 'hukou',
-    processingRegion: '420600',
+    processingRegion: opts.processingRegion ?? '420600',
     originRegion: '420300',
     agreement,
     applicant: { kind: 'person', name: '张三', idType: 'resident_id', idNumberEnc: 'enc', phone: null },
@@ -63,7 +63,12 @@ export function dispatchFakes(opts: { probe?: boolean } = {}) {
       vault: { decrypt: () => '420303199001011234' },
     },
     adapters: {
-      resolve: async () => ({ kind: 'sim', adapter, circuit: { failureThreshold: 1, openSeconds: 60 } }),
+      resolve: async () => ({
+        kind: 'sim',
+        adapter,
+        bindingRegion: '420600',
+        circuit: { failureThreshold: 1, openSeconds: 60 },
+      }),
     },
     circuit: circuit as unknown as RedisCircuitBreaker,
     deadLetters,

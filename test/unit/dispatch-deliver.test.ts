@@ -72,4 +72,15 @@ describe('backoffDelay', () => {
     expect(backoffDelay(policy, 30, () => 0)).toBe(1_800_000)
     expect(backoffDelay({ ...policy, backoffMs: 10_000_000 }, 1, () => 0)).toBe(1_800_000)
   })
+
+  it('counts a failure for a district against the binding that serves it (one circuit per system)', async () => {
+    // 樊城区 (420606) is served by 襄阳's binding (420600): its failures open 襄阳's circuit.
+    const { deps, circuit, adapter } = dispatchFakes({ processingRegion: '420606' })
+    adapter.deliverCase.mockImplementationOnce(async () => {
+      throw new AppError('upstream_failed', 'deliverCase: HTTP 503', { retryable: true })
+    })
+    expect((await dispatchCase(deps, 'C1', 0, new AbortController().signal)).kind).toBe('retry')
+    expect(circuit.check).toHaveBeenCalledWith('420600', { failureThreshold: 1, openSeconds: 60 })
+    expect(circuit.failure).toHaveBeenCalledWith('420600', { failureThreshold: 1, openSeconds: 60 }, false)
+  })
 })

@@ -107,7 +107,10 @@ export async function dispatchCase(
   }
   if (!target) return deadLetter(`no binding covers region ${region}`, 'none')
 
-  const gate = await deps.circuit.check(region, target.circuit)
+  // One circuit per binding, i.e. per system: every region bound to it shares its fate (and the bindings
+  // page shows it under the binding's region).
+  const circuitKey = target.bindingRegion
+  const gate = await deps.circuit.check(circuitKey, target.circuit)
   if (!gate.allow) return { kind: 'wait', retryAt: gate.retryAt }
 
   try {
@@ -115,7 +118,7 @@ export async function dispatchCase(
       idempotencyKey: caseId,
       signal,
     })
-    await deps.circuit.success(region)
+    await deps.circuit.success(circuitKey)
     await recordGatewayEvent(
       deps.cases,
       caseId,
@@ -129,7 +132,7 @@ export async function dispatchCase(
     // adapter threw then says nothing about the region. No circuit failure, no attempt used; a probe this
     // delivery held is given back so that another worker may probe at once.
     if (signal.aborted) {
-      if (gate.probe) await deps.circuit.releaseProbe(region)
+      if (gate.probe) await deps.circuit.releaseProbe(circuitKey)
       deps.cases.logger.info({ caseId, region }, 'delivery interrupted by shutdown; back to the queue')
       return { kind: 'interrupted' }
     }
@@ -137,9 +140,12 @@ export async function dispatchCase(
       ? e
       : new AppError('upstream_failed', (e as Error).message, { cause: e, retryable: true })
     if (!error.retryable) return deadLetter(error.message, target.kind)
-    const opened = await deps.circuit.failure(region, target.circuit, gate.probe)
+    const opened = await deps.circuit.failure(circuitKey, target.circuit, gate.probe)
     if (opened)
-      deps.cases.logger.warn({ region, adapter: target.kind }, 'circuit opened: deliveries to this region wait')
+      deps.cases.logger.warn(
+        { region, binding: circuitKey, adapter: target.kind },
+        'circuit opened: deliveries through this binding wait',
+      )
     const ageHours = (deps.cases.clock.now().getTime() - c.createdAt.getTime()) / 3_600_000
     if (attemptsMade + 1 >= policy.attempts || ageHours >= policy.maxAgeHours) {
       return deadLetter(`gave up after ${attemptsMade + 1} attempt(s): ${error.message}`, target.kind)

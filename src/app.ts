@@ -36,6 +36,7 @@ import { registerJwks } from './http/routes/ops/jwks.js'
 import { registerMetrics } from './http/routes/ops/metrics.js'
 import { registerResolveRoute } from './http/routes/routes/resolve.js'
 import { requireAdmin } from './services/authz.js'
+import { SESSION_COOKIE } from './services/console/sessions.js'
 
 /** /v1 paths that need no caller. */
 const publicPaths: ReadonlySet<string> = new Set<string>(['/v1/results/verify'])
@@ -93,6 +94,14 @@ export function createApp(deps: HttpDeps): Api {
   })
   api.onError(onError)
   api.notFound(notFound)
+  api.openAPIRegistry.registerComponent('securitySchemes', 'session', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: SESSION_COOKIE,
+    description:
+      'The web console’s session, set by signing in at /console/login with a token. Every request but GET and HEAD ' +
+      'must also send the session’s CSRF token in X-CSRF-Token.',
+  })
   api.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
     scheme: 'bearer',

@@ -55,3 +55,9 @@ export function problems<S extends StatusWithProblem>(...statuses: S[]) {
     ]),
   ) as Record<S, { content: { 'application/problem+json': { schema: typeof Problem } }; description: string }>
 }
+
+/**
+ * Who may call a route that needs a caller: a system client's assertion or a person's token (`bearer`), or
+ * the web console's session cookie (`session`, with `X-CSRF-Token` on everything but GET and HEAD).
+ */
+export const callerSecurity: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }]

@@ -89,6 +89,13 @@ describe('operations', () => {
     const res = await t.admin('GET', '/openapi.json')
     expect(res.status).toBe(200)
     expect(res.body.openapi).toBe('3.1.0')
+    // Both ways of calling: a bearer credential, or the console's session cookie (with its CSRF header).
+    expect(res.body.components.securitySchemes).toMatchObject({
+      bearer: { type: 'http', scheme: 'bearer' },
+      session: { type: 'apiKey', in: 'cookie', name: 'tb_session' },
+    })
+    expect(res.body.paths['/v1/cases'].post.security).toEqual([{ bearer: [] }, { session: [] }])
+    expect(res.body.paths['/v1/results/verify'].post.security).toBeUndefined()
     const paths = Object.keys(res.body.paths).sort()
     expect(paths).toEqual(
       [

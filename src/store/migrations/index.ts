@@ -14,6 +14,7 @@ import { migration0010 } from './0010-materials-overdue.js'
 import { migration0011 } from './0011-file-retention.js'
 import { migration0012 } from './0012-dead-letter-seq.js'
 import { migration0013 } from './0013-overdue-period.js'
+import { migration0014 } from './0014-window-cases.js'
 
 export interface Migration {
   /** Strictly increasing, starting at 1 (numbers are assigned per branch, so gaps may occur). */
@@ -36,4 +37,5 @@ export const migrations: readonly Migration[] = [
   migration0011,
   migration0012,
   migration0013,
+  migration0014,
 ]

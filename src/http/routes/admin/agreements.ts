@@ -12,10 +12,10 @@ import {
   setAgreementVersionStatus,
 } from '../../../services/admin/agreements.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, jsonBody, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, jsonBody, problems } from '../../openapi.js'
 
 const tags = ['admin']
-const security = [{ bearer: [] }]
+const security = callerSecurity
 
 const Id = z
   .string()

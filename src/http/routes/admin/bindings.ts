@@ -3,10 +3,10 @@ import { z } from 'zod'
 import { Binding } from '../../../../config/schema.js'
 import { BindingView, listBindings, putBinding, removeBinding } from '../../../services/dispatch/bindings-admin.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, jsonBody, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, jsonBody, problems } from '../../openapi.js'
 
 const tags = ['admin']
-const security = [{ bearer: [] }]
+const security = callerSecurity
 const RegionParam = z.object({
   region: z
     .string()

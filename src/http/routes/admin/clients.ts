@@ -19,10 +19,10 @@ import {
   toTokenView,
 } from '../../../services/admin/clients.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, jsonBody, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, jsonBody, problems } from '../../openapi.js'
 
 const tags = ['admin']
-const security = [{ bearer: [] }]
+const security = callerSecurity
 const ClientParam = z.object({ id: ClientId.meta({ param: { name: 'id', in: 'path' } }) })
 const TokenParam = z.object({
   id: z

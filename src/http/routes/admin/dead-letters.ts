@@ -7,10 +7,10 @@ import {
   toDeadLetterView,
 } from '../../../services/dispatch/dead-letters.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, problems } from '../../openapi.js'
 
 const tags = ['admin']
-const security = [{ bearer: [] }]
+const security = callerSecurity
 
 const list = createRoute({
   method: 'get',

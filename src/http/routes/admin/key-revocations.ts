@@ -8,10 +8,10 @@ import {
   toRevocationView,
 } from '../../../services/admin/key-revocations.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, jsonBody, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, jsonBody, problems } from '../../openapi.js'
 
 const tags = ['admin']
-const security = [{ bearer: [] }]
+const security = callerSecurity
 
 const post = createRoute({
   method: 'post',

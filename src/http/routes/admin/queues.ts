@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi'
 import { z } from 'zod'
 import { AppError } from '../../../errors.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, problems } from '../../openapi.js'
 
 const Count = z.number().int().min(0)
 
@@ -25,7 +25,7 @@ const list = createRoute({
   method: 'get',
   path: '/v1/admin/queues',
   tags: ['admin'],
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   summary: 'What each BullMQ queue holds now (deliveries, events, results, deadline timers)',
   description:
     'Job counts by state and the age of the oldest waiting job, per queue of the gateway; the same figures as ' +

@@ -8,13 +8,13 @@ import {
   reportCsv,
 } from '../../../services/reports/performance.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, problems } from '../../openapi.js'
+import { type Api, callerSecurity, problems } from '../../openapi.js'
 
 const performance = createRoute({
   method: 'get',
   path: '/v1/admin/reports/performance',
   tags: ['admin'],
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   summary: 'Performance figures (考评) per region, department, item, scope, mode or window; CSV with Accept: text/csv',
   description:
     '`from` (inclusive) and `to` (exclusive) are dates (midnight in China Standard Time) or instants with an offset; ' +

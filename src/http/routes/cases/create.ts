@@ -5,7 +5,7 @@ import { bodyHash } from '../../../security/assertion.js'
 import { createCase } from '../../../services/cases/create.js'
 import { CaseCreated, CreateCaseBody, IdempotencyKey } from '../../../services/cases/schemas.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, jsonBody, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, jsonBody, problems } from '../../openapi.js'
 
 const route = createRoute({
   method: 'post',
@@ -16,7 +16,7 @@ const route = createRoute({
     'A retry with the same key and body returns the first answer with `Idempotent-Replayed: true`; the same key ' +
     'with another body is 422 `idempotency_key_reused`; while the first is in flight, 409. Keys are scoped to the ' +
     'caller and kept 24 h. The receipt is the gateway’s JWS over the body hash, the case id and its status.',
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   request: {
     headers: z.object({ 'idempotency-key': IdempotencyKey.optional().meta({ description: 'Required' }) }),
     body: jsonBody(CreateCaseBody),

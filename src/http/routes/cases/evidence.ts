@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi'
 import { z } from 'zod'
 import { caseEvidence, EvidenceBundle } from '../../../services/results/evidence.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, problems } from '../../openapi.js'
 
 const IdParam = z.object({
   id: z
@@ -22,7 +22,7 @@ const route = createRoute({
     'it was verified, the recognition receipt, each issuer’s public keys (revoked keys with `revokedAt`), and the ' +
     'gateway’s signature (`typ: tongban-evidence+jwt`) over the SHA-256 of the canonical JSON of the rest and of each ' +
     'section. The applicant appears only by `idHash`. Parties of the case only (others: 404).',
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   request: { params: IdParam },
   responses: { 200: json(EvidenceBundle, 'The evidence bundle'), ...problems(400, 401, 404) },
 })

@@ -9,7 +9,7 @@ import {
 } from '../../../services/cases/inspections.js'
 import { EventView } from '../../../services/cases/schemas.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, jsonBody, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, jsonBody, problems } from '../../openapi.js'
 
 const CaseId = z.string().regex(/^[0-9a-f-]{36}$/, 'a case id')
 const ParentParam = z.object({ id: CaseId.meta({ param: { name: 'id', in: 'path' } }) })
@@ -33,7 +33,7 @@ const schedule = createRoute({
   description:
     'For the processing side of every child named (or an admin). Appends `suspended` with `{ reason, inspection }` ' +
     'to each child in one transaction: if one child cannot be suspended (409 `invalid_transition`), none is.',
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   request: { params: ParentParam, body: jsonBody(ScheduleInspectionBody) },
   responses: { 201: json(Answer, 'Scheduled; every child suspended'), ...problems(400, 401, 403, 404, 409, 422) },
 })
@@ -43,7 +43,7 @@ const complete = createRoute({
   path: '/v1/cases/{id}/inspections/{inspectionId}/complete',
   tags: ['cases'],
   summary: 'Complete a joint site inspection: resumes all its children together',
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   request: { params: InspectionParams },
   responses: { 200: json(Answer, 'Completed; every child resumed'), ...problems(400, 401, 403, 404, 409) },
 })
@@ -53,7 +53,7 @@ const list = createRoute({
   path: '/v1/cases/{id}/inspections',
   tags: ['cases'],
   summary: 'The joint site inspections of a parent case',
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   request: { params: ParentParam },
   responses: {
     200: json(z.object({ inspections: z.array(InspectionView) }), 'Oldest first'),

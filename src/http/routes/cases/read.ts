@@ -7,7 +7,7 @@ import { listCases, listEvents } from '../../../services/cases/read.js'
 import { CaseView, EventView, ListCasesQuery } from '../../../services/cases/schemas.js'
 import { transferSlip } from '../../../services/cases/slip.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, jsonBody, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, jsonBody, problems } from '../../openapi.js'
 
 const IdParam = z.object({
   id: z
@@ -22,7 +22,7 @@ const get = createRoute({
   tags: ['cases'],
   summary: 'A case: status, due date, children',
   description: 'Visible to the origin and processing parties only; anyone else gets 404.',
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   request: { params: IdParam },
   responses: { 200: json(CaseView, 'The case'), ...problems(400, 401, 404) },
 })
@@ -32,7 +32,7 @@ const list = createRoute({
   path: '/v1/cases',
   tags: ['cases'],
   summary: 'The caller’s cases, newest first, with cursor pagination',
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   request: { query: ListCasesQuery },
   responses: {
     200: json(z.object({ cases: z.array(CaseView), nextCursor: z.string().nullable() }), 'A page of cases'),
@@ -45,7 +45,7 @@ const events = createRoute({
   path: '/v1/cases/{id}/events',
   tags: ['cases'],
   summary: 'The timeline: a hash chain per case',
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   request: { params: IdParam },
   responses: {
     200: json(z.object({ events: z.array(EventView) }), 'The events, in order'),
@@ -60,7 +60,7 @@ const post = createRoute({
   summary: 'Post a status event (processing side: accepted, rejected, …; origin side: materials_shipped, …)',
   description:
     'An event the current status does not allow is 409 `invalid_transition` with `currentStatus` and `allowedEvents`.',
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   request: { params: IdParam, body: jsonBody(PartyEvent) },
   responses: {
     201: json(z.object({ event: EventView, status: z.string() }), 'Appended; `status` is the case’s new status'),
@@ -73,7 +73,7 @@ const slip = createRoute({
   path: '/v1/cases/{id}/transfer-slip',
   tags: ['cases'],
   summary: 'The printable transfer slip (流转单): parties, materials checklist, tracking number, case id as QR code',
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   request: { params: IdParam },
   responses: {
     200: { content: { 'text/html': { schema: z.string() } }, description: 'An HTML page for printing (A4)' },

@@ -4,7 +4,7 @@ import { ResultClaims } from '../../../domain/result.js'
 import { getResult, SubmitResultBody, submitResult } from '../../../services/results/submit.js'
 import { verifyResult } from '../../../services/results/verify.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, jsonBody, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, jsonBody, problems } from '../../openapi.js'
 
 const IdParam = z.object({
   id: z
@@ -34,7 +34,7 @@ const post = createRoute({
     'Refused (422 `result_refused`, with every reason) unless the signature verifies with the issuer’s registered ' +
     'keys and `sub`, `aud`, `item`, `region`, the applicant hash, the agreement’s minimum trust level and the ' +
     'certificate ids match the case. The case becomes `completed`, then `recognized` where the origin is this gateway.',
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   request: { params: IdParam, body: jsonBody(SubmitResultBody) },
   responses: {
     201: json(
@@ -56,7 +56,7 @@ const get = createRoute({
   path: '/v1/cases/{id}/result',
   tags: ['results'],
   summary: 'The result JWS, its claims and how it was verified',
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   request: { params: IdParam },
   responses: {
     200: json(

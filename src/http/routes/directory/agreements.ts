@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { Agreement, Mode, Scope } from '../../../../config/schema.js'
 import { AppError } from '../../../errors.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, problems } from '../../openapi.js'
 import { IdParam } from './schemas.js'
 
 const AgreementOut = Agreement.meta({ id: 'Agreement' })
@@ -12,7 +12,7 @@ const list = createRoute({
   method: 'get',
   path: '/v1/agreements',
   tags: ['directory'],
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   summary: 'Agreements in force (latest version of each)',
   request: {
     query: z.strictObject({
@@ -33,7 +33,7 @@ const get = createRoute({
   method: 'get',
   path: '/v1/agreements/{id}',
   tags: ['directory'],
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   summary: 'One agreement: the latest version, or `?version=N`',
   request: {
     params: IdParam,

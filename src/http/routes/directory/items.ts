@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { Item, Mode } from '../../../../config/schema.js'
 import { AppError } from '../../../errors.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, problems } from '../../openapi.js'
 import { CodeParam } from './schemas.js'
 
 const ItemOut = Item.meta({ id: 'Item' })
@@ -12,7 +12,7 @@ const list = createRoute({
   method: 'get',
   path: '/v1/items',
   tags: ['directory'],
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   summary: 'Service items',
   request: {
     query: z.strictObject({
@@ -28,7 +28,7 @@ const get = createRoute({
   method: 'get',
   path: '/v1/items/{code}',
   tags: ['directory'],
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   summary: 'One service item: time limits, materials, form fields, modes',
   request: { params: CodeParam },
   responses: { 200: json(ItemOut, 'The item'), ...problems(400, 404) },

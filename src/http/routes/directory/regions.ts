@@ -3,14 +3,14 @@ import { z } from 'zod'
 import { RegionLevel } from '../../../../config/schema.js'
 import { AppError } from '../../../errors.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, problems } from '../../openapi.js'
 import { CodeParam, RegionOut } from './schemas.js'
 
 const list = createRoute({
   method: 'get',
   path: '/v1/regions',
   tags: ['directory'],
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   summary: 'Regions and functional zones',
   request: {
     query: z.strictObject({
@@ -27,7 +27,7 @@ const get = createRoute({
   method: 'get',
   path: '/v1/regions/{code}',
   tags: ['directory'],
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   summary: 'One region or zone, with its children',
   request: { params: CodeParam },
   responses: {

@@ -9,7 +9,7 @@ import { formJsonSchema, mergeChecklist } from '../../../domain/checklist.js'
 import { AppError } from '../../../errors.js'
 import { resolveRoute } from '../../../services/directory/resolve.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, problems } from '../../openapi.js'
 import { ResolvedRouteOut } from '../routes/resolve.js'
 import { IdParam } from './schemas.js'
 
@@ -36,7 +36,7 @@ const checklist = createRoute({
   method: 'get',
   path: '/v1/things/{id}/checklist',
   tags: ['directory'],
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   summary: '一次告知: every member item’s route and agreement, one merged checklist, the overall due date',
   description:
     'As `POST /v1/routes/resolve` with `thing`: materials needed by several items appear once with the items ' +
@@ -50,7 +50,7 @@ const form = createRoute({
   method: 'get',
   path: '/v1/things/{id}/form',
   tags: ['directory'],
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   summary: '一表申请: the member items’ form fields merged into one JSON Schema, each shared field once',
   request: { params: IdParam },
   responses: { 200: json(ThingForm, 'The one form'), ...problems(400, 401, 404) },

@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { Thing } from '../../../../config/schema.js'
 import { AppError } from '../../../errors.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, problems } from '../../openapi.js'
 import { IdParam } from './schemas.js'
 
 const ThingOut = Thing.extend({
@@ -21,7 +21,7 @@ const list = createRoute({
   method: 'get',
   path: '/v1/things',
   tags: ['directory'],
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   summary: 'One-thing bundles (一件事)',
   responses: { 200: json(z.object({ things: z.array(ThingOut) }), 'Bundles') },
 })
@@ -30,7 +30,7 @@ const get = createRoute({
   method: 'get',
   path: '/v1/things/{id}',
   tags: ['directory'],
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   summary: 'One bundle: lead department and member items',
   request: { params: IdParam },
   responses: { 200: json(ThingOut, 'The bundle'), ...problems(400, 404) },

@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi'
 import { z } from 'zod'
 import { readFile, uploadFile } from '../../../services/files/files.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, problems } from '../../openapi.js'
 
 export const FileMeta = z
   .object({
@@ -33,7 +33,7 @@ const upload = createRoute({
     'application/pdf, image/jpeg, image/png, application/ofd) and at most FILE_MAX_BYTES (20 MiB by default). ' +
     'The first bytes must be those of the declared type. The same bytes are stored once: a second upload answers ' +
     '200 with `created: false`. A system client’s assertion covers the body (`bsh`).',
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   request: {
     body: {
       required: true,
@@ -57,7 +57,7 @@ const download = createRoute({
   path: '/v1/files/{sha256}',
   tags: ['files'],
   summary: 'A material file: for its uploader and the parties of a case that references it (others: 404)',
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   request: { params: Sha256Param },
   responses: {
     200: {

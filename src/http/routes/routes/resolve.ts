@@ -3,7 +3,7 @@ import { z } from 'zod'
 import { Material, Mode, Scope, TimeLimit } from '../../../../config/schema.js'
 import { ResolveRouteInput, resolveRoute } from '../../../services/directory/resolve.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json, jsonBody, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, jsonBody, problems } from '../../openapi.js'
 
 const ItemRef = z.object({ code: z.string(), name: z.string(), department: z.string() })
 const AgreementRef = z.object({ id: z.string(), version: z.number().int(), name: z.string() })
@@ -57,7 +57,7 @@ const route = createRoute({
   method: 'post',
   path: '/v1/routes/resolve',
   tags: ['routing'],
-  security: [{ bearer: [] }],
+  security: callerSecurity,
   summary: 'May this case go from region X to region Y in mode M? Under which agreement, by when, with what?',
   description:
     'Refusals are 422 with `code` `no_agreement`, `mode_not_allowed`, `scope_mismatch` or `agreement_inactive`; ' +

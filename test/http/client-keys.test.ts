@@ -150,7 +150,7 @@ describe('PUT /v1/admin/clients/{id}/jwks', () => {
   it('is in the OpenAPI document', async () => {
     const doc = (await t.call('GET', '/openapi.json')).body
     const op = doc.paths['/v1/admin/clients/{id}/jwks'].put
-    expect(op.security).toEqual([{ bearer: [] }])
+    expect(op.security).toEqual([{ bearer: [] }, { session: [] }])
     expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '404', '409', '422']))
     expect(doc.components.schemas.ReplaceClientKeys).toBeDefined()
   })

@@ -45,7 +45,7 @@ beforeAll(async () => {
         expect(op.security, key).toBeUndefined()
         continue
       }
-      expect(op.security, `${key} must declare its authentication`).toEqual([{ bearer: [] }])
+      expect(op.security, `${key} must declare its authentication`).toEqual([{ bearer: [] }, { session: [] }])
       routes.push({
         method: method.toUpperCase(),
         path: path

@@ -686,6 +686,67 @@ describe('联合踏勘: POST /v1/cases/{id}/inspections', () => {
     expect((await xiangyang.call('GET', `/v1/cases/${id}/inspections`)).status).toBe(404)
   })
 
+  it('stops both children’s deadline clocks while it lasts and moves each due date by the working days it took', async () => {
+    const cst = (local: string) => new Date(`${local}+08:00`).toISOString()
+    const deadline = async (c: string) => (await caseOf(c)).deadline
+    try {
+      // Accepted Tue 29 Sep 09:00 with 3 working days: budget 0.625 + 3 = 3.625; 30 Sep, 8 Oct, 9 Oct
+      // (1–7 Oct National Day) → due Fri 9 Oct.
+      const { id, child } = await elderlyCase()
+      const fire = child('fire-safety-inspection-public-venue')
+      const food = child('food-business-licence')
+      await accept(fire)
+      await accept(food)
+      for (const c of [fire, food]) {
+        expect(await deadline(c)).toMatchObject({ state: 'running', dueDate: '2026-10-09', budgetDays: 3.625 })
+      }
+      // Scheduled Wed 30 Sep 09:00: 0.625 + 0.375 = 1 working day used.
+      t.clock.set(cst('2026-09-30T09:00:00'))
+      const res = await window.call('POST', `/v1/cases/${id}/inspections`, {
+        children: [fire, food],
+        date: '2026-09-30',
+        place: '十堰市张湾区车城路1号',
+      })
+      expect(res.status, JSON.stringify(res.body)).toBe(201)
+      // Thu 8 Oct 15:00, across the holiday: both clocks stand still at 1 day used, nothing planned.
+      t.clock.set(cst('2026-10-08T15:00:00'))
+      for (const c of [fire, food]) {
+        expect(await deadline(c)).toMatchObject({
+          state: 'stopped',
+          usedDays: 1,
+          leftDays: 2.625,
+          warnAt: null,
+          overdue: false,
+        })
+      }
+      // Completed Fri 9 Oct 09:00: it lasted 0.625 (30 Sep) + 1 (8 Oct) + 0.375 (9 Oct) = 2 working days.
+      // 2.625 left from 9 Oct 09:00: 0.625 (9 Oct) + 1 (Sat 10 Oct, a make-up working day) + 1 (Mon 12 Oct)
+      // → due Mon 12 Oct, two working days after 9 Oct. The warning at 0.8 × 3.625 = 2.9 used falls 0.275
+      // into 12 Oct: 06:36.
+      t.clock.set(cst('2026-10-09T09:00:00'))
+      const done = await window.call('POST', `/v1/cases/${id}/inspections/${res.body.inspection.id}/complete`)
+      expect(done.status, JSON.stringify(done.body)).toBe(200)
+      for (const c of [fire, food]) {
+        expect(await deadline(c)).toMatchObject({
+          state: 'running',
+          dueDate: '2026-10-12',
+          dueAt: cst('2026-10-12T23:59:59.999'),
+          warnAt: cst('2026-10-12T06:36:00'),
+          usedDays: 1,
+          leftDays: 2.625,
+          overdue: false,
+        })
+      }
+      // Sat 10 Oct 09:00, past the old due date: 1 + 0.625 + 0.375 = 2 used, not late.
+      t.clock.set(cst('2026-10-10T09:00:00'))
+      for (const c of [fire, food]) {
+        expect(await deadline(c)).toMatchObject({ state: 'running', usedDays: 2, leftDays: 1.625, overdue: false })
+      }
+    } finally {
+      t.clock.set('2026-09-29T09:00:00+08:00')
+    }
+  })
+
   it('all or none: one child that cannot be suspended leaves every child as it was', async () => {
     const { id, child } = await elderlyCase()
     const fire = child('fire-safety-inspection-public-venue')

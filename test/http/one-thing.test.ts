@@ -122,6 +122,71 @@ describe('一次告知: GET /v1/things/{id}/checklist', () => {
     expect(resolved.body).toEqual(res.body)
   })
 
+  it('我要开餐馆 from 张湾区, by hand from config/data/items: 20 materials, each once with exactly the items that use it', async () => {
+    const res = await window.call(
+      'GET',
+      '/v1/things/open-restaurant/checklist?originRegion=420303&mode=online_transfer',
+    )
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    const body = ResolvedRouteOut.parse(res.body)
+    expect(body.thing).toEqual({ id: 'open-restaurant', name: '我要开餐馆', leadDepartment: '市市场监督管理局' })
+    expect(body.refused).toEqual([])
+    // From Tue 29 Sep: 1 working day (promised) → Wed 30 Sep; 3 working days (the pilot's limit) → 30 Sep,
+    // 8 Oct, 9 Oct (1–7 Oct National Day).
+    expect(body.routes.map((r) => [r.item.code, r.processingRegion, r.agreement.id, r.dueDate])).toEqual([
+      ['enterprise-establishment', '420303', 'shiyan-within-city-pilot', '2026-09-30'],
+      ['food-business-licence', '420303', 'shiyan-within-city-pilot', '2026-10-09'],
+      ['fire-safety-inspection-public-venue', '420303', 'shiyan-within-city-pilot', '2026-10-09'],
+      ['sewage-discharge-permit', '420303', 'shiyan-within-city-pilot', '2026-10-09'],
+      ['outdoor-advertising-permit', '420303', 'shiyan-within-city-pilot', '2026-10-09'],
+    ])
+    expect(body.dueDate).toBe('2026-10-09')
+    // Every material in the order the members first ask for it, with the members that ask for it.
+    const ee = 'enterprise-establishment'
+    const food = 'food-business-licence'
+    const fire = 'fire-safety-inspection-public-venue'
+    const sewage = 'sewage-discharge-permit'
+    const ad = 'outdoor-advertising-permit'
+    expect(body.checklist.materials.map((m) => [m.code, m.items])).toEqual([
+      ['articles-of-association', [ee]],
+      ['legal-rep-id', [ee, food]],
+      ['shareholder-qualification-proof', [ee]],
+      ['appointment-documents', [ee]],
+      ['premises-proof', [ee]],
+      ['business-licence', [food, fire, sewage, ad]],
+      ['food-premises-layout', [food]],
+      ['food-safety-rules', [food]],
+      ['food-safety-manager-proof', [food]],
+      ['staff-health-certificates', [food]],
+      ['fire-safety-commitment', [fire]],
+      ['fire-safety-rules', [fire]],
+      ['construction-fire-acceptance', [fire]],
+      ['fire-facility-test-report', [fire]],
+      ['drainage-network-drawing', [sewage]],
+      ['pretreatment-facility-description', [sewage]],
+      ['wastewater-quality-report', [sewage]],
+      ['ad-facility-design', [ad]],
+      ['ad-location-consent', [ad]],
+      ['structural-safety-statement', [ad]],
+    ])
+    expect(body.checklist.materials.filter((m) => m.nonEssential).map((m) => m.code)).toEqual([
+      'staff-health-certificates',
+      'fire-facility-test-report',
+      'wastewater-quality-report',
+    ])
+    expect(body.checklist.eCertificates.map((e) => [e.material, e.certificate])).toEqual([
+      ['legal-rep-id', '居民身份证'],
+      ['premises-proof', '不动产权证书'],
+      ['business-licence', '营业执照'],
+    ])
+    const resolved = await window.call('POST', '/v1/routes/resolve', {
+      thing: 'open-restaurant',
+      originRegion: '420303',
+      mode: 'online_transfer',
+    })
+    expect(resolved.body).toEqual(res.body)
+  })
+
   it('names the items no agreement allows in that mode, with the reason, instead of dropping them', async () => {
     const res = await window.call(
       'GET',
@@ -202,6 +267,64 @@ describe('一表申请: GET /v1/things/{id}/form', () => {
     expect(schema.properties.venueType.enum).toContain('餐饮场所')
     expect(schema.required).toContain('dailyDischarge')
     expect(schema.required).not.toContain('mailingAddress')
+  })
+
+  it('开养老院, by hand from config/data/items: 16 fields, the shared ones with their items, 14 required', async () => {
+    const res = await window.call('GET', '/v1/things/open-elderly-care-home/form')
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    const { schema, fields, conflicts } = res.body
+    expect(conflicts).toEqual([])
+    expect(schema).toMatchObject({ type: 'object', additionalProperties: false, title: '开养老院' })
+    const npo = 'npo-elderly-care-registration'
+    const fire = 'fire-safety-inspection-public-venue'
+    const food = 'food-business-licence'
+    const clinic = 'elderly-care-clinic-filing'
+    const home = 'elderly-care-home-filing'
+    const all = [npo, fire, food, clinic, home]
+    // In the order the members first ask for them, each with the members that ask for it.
+    expect(fields.map((f: { name: string; items: string[] }) => [f.name, f.items])).toEqual([
+      ['applicantName', all],
+      ['applicantPhone', all],
+      ['enterpriseName', all],
+      ['legalRepresentative', all],
+      ['businessAddress', all],
+      ['startupFunds', [npo]],
+      ['bedCount', [npo, home]],
+      ['mailingAddress', [npo, food]],
+      ['businessArea', [fire, food]],
+      ['venueType', [fire]],
+      ['commitmentMode', [fire]],
+      ['foodBusinessCategory', [food]],
+      ['foodBusinessItems', [food]],
+      ['clinicType', [clinic]],
+      ['medicalSubjects', [clinic]],
+      ['careServiceContent', [home]],
+    ])
+    expect(Object.keys(schema.properties)).toEqual(fields.map((f: { name: string }) => f.name))
+    // Optional in every member that asks: mailingAddress (registration, food licence), commitmentMode (fire).
+    expect([...schema.required].sort()).toEqual(
+      [
+        'applicantName',
+        'applicantPhone',
+        'enterpriseName',
+        'legalRepresentative',
+        'businessAddress',
+        'startupFunds',
+        'bedCount',
+        'businessArea',
+        'venueType',
+        'foodBusinessCategory',
+        'foodBusinessItems',
+        'clinicType',
+        'medicalSubjects',
+        'careServiceContent',
+      ].sort(),
+    )
+    expect(schema.properties.bedCount.type).toBe('integer')
+    expect(schema.properties.businessArea.type).toBe('number')
+    expect(schema.properties.commitmentMode.type).toBe('boolean')
+    expect(schema.properties.clinicType.enum).toEqual(['诊所', '卫生所（室）', '医务室', '护理站'])
+    expect(schema.properties.applicantPhone).toMatchObject({ type: 'string', pattern: '^1[3-9]\\d{9}$', maxLength: 11 })
   })
 
   it('开养老院: the submission is checked against the one form, then each child gets its own part', async () => {
@@ -561,6 +684,67 @@ describe('联合踏勘: POST /v1/cases/{id}/inspections', () => {
     expect(listed.status).toBe(200)
     expect(listed.body.inspections).toEqual([done.body.inspection])
     expect((await xiangyang.call('GET', `/v1/cases/${id}/inspections`)).status).toBe(404)
+  })
+
+  it('stops both children’s deadline clocks while it lasts and moves each due date by the working days it took', async () => {
+    const cst = (local: string) => new Date(`${local}+08:00`).toISOString()
+    const deadline = async (c: string) => (await caseOf(c)).deadline
+    try {
+      // Accepted Tue 29 Sep 09:00 with 3 working days: budget 0.625 + 3 = 3.625; 30 Sep, 8 Oct, 9 Oct
+      // (1–7 Oct National Day) → due Fri 9 Oct.
+      const { id, child } = await elderlyCase()
+      const fire = child('fire-safety-inspection-public-venue')
+      const food = child('food-business-licence')
+      await accept(fire)
+      await accept(food)
+      for (const c of [fire, food]) {
+        expect(await deadline(c)).toMatchObject({ state: 'running', dueDate: '2026-10-09', budgetDays: 3.625 })
+      }
+      // Scheduled Wed 30 Sep 09:00: 0.625 + 0.375 = 1 working day used.
+      t.clock.set(cst('2026-09-30T09:00:00'))
+      const res = await window.call('POST', `/v1/cases/${id}/inspections`, {
+        children: [fire, food],
+        date: '2026-09-30',
+        place: '十堰市张湾区车城路1号',
+      })
+      expect(res.status, JSON.stringify(res.body)).toBe(201)
+      // Thu 8 Oct 15:00, across the holiday: both clocks stand still at 1 day used, nothing planned.
+      t.clock.set(cst('2026-10-08T15:00:00'))
+      for (const c of [fire, food]) {
+        expect(await deadline(c)).toMatchObject({
+          state: 'stopped',
+          usedDays: 1,
+          leftDays: 2.625,
+          warnAt: null,
+          overdue: false,
+        })
+      }
+      // Completed Fri 9 Oct 09:00: it lasted 0.625 (30 Sep) + 1 (8 Oct) + 0.375 (9 Oct) = 2 working days.
+      // 2.625 left from 9 Oct 09:00: 0.625 (9 Oct) + 1 (Sat 10 Oct, a make-up working day) + 1 (Mon 12 Oct)
+      // → due Mon 12 Oct, two working days after 9 Oct. The warning at 0.8 × 3.625 = 2.9 used falls 0.275
+      // into 12 Oct: 06:36.
+      t.clock.set(cst('2026-10-09T09:00:00'))
+      const done = await window.call('POST', `/v1/cases/${id}/inspections/${res.body.inspection.id}/complete`)
+      expect(done.status, JSON.stringify(done.body)).toBe(200)
+      for (const c of [fire, food]) {
+        expect(await deadline(c)).toMatchObject({
+          state: 'running',
+          dueDate: '2026-10-12',
+          dueAt: cst('2026-10-12T23:59:59.999'),
+          warnAt: cst('2026-10-12T06:36:00'),
+          usedDays: 1,
+          leftDays: 2.625,
+          overdue: false,
+        })
+      }
+      // Sat 10 Oct 09:00, past the old due date: 1 + 0.625 + 0.375 = 2 used, not late.
+      t.clock.set(cst('2026-10-10T09:00:00'))
+      for (const c of [fire, food]) {
+        expect(await deadline(c)).toMatchObject({ state: 'running', usedDays: 2, leftDays: 1.625, overdue: false })
+      }
+    } finally {
+      t.clock.set('2026-09-29T09:00:00+08:00')
+    }
   })
 
   it('all or none: one child that cannot be suspended leaves every child as it was', async () => {

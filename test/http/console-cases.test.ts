@@ -266,3 +266,117 @@ describe('console: 容缺受理 on the case page', () => {
     expect(row).not.toContain('已逾期')
   })
 })
+
+describe('console: an offline_proxy case from the wizard, its transfer slip and shipment', () => {
+  // From /work/shared/data/ecert-identifier-samples.json: one whose check character verifies, and one whose
+  // does not (the last sample, check character M where MOD 37,36 gives another).
+  const goodCert = '1.2.156.3005.2.11100000000013338W011.11430000006122244L.20230000403.001.U'
+  const badCert = '1.2.156.3005.2.11100000000013661B006.113700000045046442.209FA4E88F9E4C878F3E9BED2CE7EA49.001.M'
+
+  it('refuses a wrong certificate id on the page; the receipt links the slip, and the shipment posted there is recorded and shown', async () => {
+    const b = await consoleSignIn(t, op.token)
+    const notice = await b.get(
+      '/console/new/notice?item=hukou-transfer-spouse&processingRegion=420600&mode=offline_proxy',
+    )
+    const html = await notice.text()
+    expect(notice.status, html).toBe(200)
+    expect(html).toContain('name="mat.residence-property-proof.certificateId"')
+    const form: Record<string, string> = {
+      _csrf: csrfOf(html),
+      key: /name="key" value="([^"]+)"/.exec(html)![1]!,
+      item: 'hukou-transfer-spouse',
+      processingRegion: '420600',
+      mode: 'offline_proxy',
+      'applicant.kind': 'person',
+      'applicant.name': '王五',
+      'applicant.idType': 'resident_id',
+      'applicant.idNumber': residentId('42060219850202123'),
+      'applicant.phone': '13800138001',
+      'delivery.method': 'window_pickup',
+      ...Object.fromEntries(
+        Object.entries(hukouSpouse().form)
+          .filter(([k]) => k !== 'applicantName' && k !== 'applicantPhone')
+          .map(([k, v]) => [`form.${k}`, String(v)]),
+      ),
+      'mat.applicant-id-card.form': 'paper',
+      'mat.hukou-booklet.form': 'paper',
+      'mat.marriage-certificate.form': 'paper',
+      'mat.residence-property-proof.form': 'e_certificate',
+    }
+    const count = async () => (await t.admin('GET', '/v1/cases?limit=100')).body.cases.length
+    const before = await count()
+
+    const wrong = await b.post('/console/new', { ...form, 'mat.residence-property-proof.certificateId': badCert })
+    const wrongPage = await wrong.text()
+    expect(wrong.status, wrongPage).toBe(422)
+    expect(wrongPage).toContain('role="alert"')
+    expect(wrongPage).toContain('materials[3].certificateId')
+    expect(wrongPage).toContain('the check character does not match (ISO/IEC 7064 MOD 37,36)')
+    // What was typed is kept, the wrong id too, to be corrected.
+    expect(wrongPage).toContain('value="王五"')
+    expect(wrongPage).toContain(`value="${badCert}"`)
+    expect(await count()).toBe(before)
+
+    const res = await b.post('/console/new', {
+      ...form,
+      _csrf: csrfOf(wrongPage),
+      'mat.residence-property-proof.certificateId': goodCert,
+    })
+    expect(res.status, await res.clone().text()).toBe(303)
+    const receiptPath = res.headers.get('location')!
+    const id = /^\/console\/cases\/([0-9a-f-]{36})\/receipt$/.exec(receiptPath)![1]!
+    const stored = (await t.admin('GET', `/v1/cases/${id}`)).body
+    expect(stored).toMatchObject({ mode: 'offline_proxy', status: 'submitted' })
+    expect(stored.materials.find((m: any) => m.code === 'residence-property-proof')).toMatchObject({
+      form: 'e_certificate',
+      certificateId: goodCert,
+    })
+    expect(await count()).toBe(before + 1)
+
+    const receipt = await (await b.get(receiptPath)).text()
+    expect(receipt).toContain('材料寄递')
+    expect(receipt).toContain(`href="/v1/cases/${id}/transfer-slip"`)
+    expect(receipt).toContain('打印流转单')
+    const shipForm = new RegExp(`<form method="post" action="/console/cases/${id}/events">([\\s\\S]*?)</form>`).exec(
+      receipt,
+    )?.[1]
+    expect(shipForm).toContain('name="type" value="materials_shipped"')
+    expect(shipForm).toContain('name="carrier"')
+    expect(shipForm).toContain('name="trackingNumber"')
+    // The slip opens with the console session (the link's target), the applicant's number masked.
+    const slip = await b.get(`/v1/cases/${id}/transfer-slip`)
+    const slipHtml = await slip.text()
+    expect(slip.status, slipHtml).toBe(200)
+    expect(slipHtml).toContain(id)
+    expect(slipHtml).not.toContain(form['applicant.idNumber'])
+    // The case page shows the certificate id among the materials, and the slip link.
+    const casePage = await (await b.get(`/console/cases/${id}`)).text()
+    expect(/<ul id="materials">([\s\S]*?)<\/ul>/.exec(casePage)?.[1]).toContain(goodCert)
+    expect(casePage).toContain(`href="/v1/cases/${id}/transfer-slip"`)
+
+    await recordGatewayEvent(t.runtime.deps.cases, id, 'dispatched')
+    const shipped = await b.post(`/console/cases/${id}/events`, {
+      _csrf: csrfOf(receipt),
+      type: 'materials_shipped',
+      carrier: ' 中国邮政EMS ',
+      trackingNumber: 'EA987654321CN',
+    })
+    expect(shipped.status, await shipped.clone().text()).toBe(303)
+    expect(shipped.headers.get('location')).toBe(`/console/cases/${id}?done=materials_shipped`)
+    const events = (await t.admin('GET', `/v1/cases/${id}/events`)).body.events as { type: string; data: any }[]
+    const ev = events.filter((e) => e.type === 'materials_shipped')
+    expect(ev).toHaveLength(1)
+    expect(ev[0]!.data).toEqual({ carrier: '中国邮政EMS', trackingNumber: 'EA987654321CN', window: 'ZW-KSTB-01' })
+    expect((await t.admin('GET', `/v1/cases/${id}`)).body.status).toBe('materials_shipped')
+
+    const after = await (await b.get(shipped.headers.get('location')!)).text()
+    expect(after).toContain('已登记：材料已寄出')
+    expect(/<strong id="case-status">([^<]*)</.exec(after)?.[1]).toBe('材料已寄出')
+    const timeline = /<ol class="timeline">([\s\S]*?)<\/ol>/.exec(after)?.[1] ?? ''
+    expect(timeline).toContain('材料已寄出')
+    expect(timeline).toContain('carrier: 中国邮政EMS')
+    expect(timeline).toContain('trackingNumber: EA987654321CN')
+    // Shipped once: the form is no longer offered.
+    expect(after).not.toContain('登记材料寄出')
+  })
+})

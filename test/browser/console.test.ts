@@ -1,7 +1,8 @@
 /**
  * The console in a real browser (Debian's Chromium through playwright-core) against a real `tongban serve`
  * on loopback: a window clerk signs in and accepts a case for an applicant registered elsewhere, prints the
- * receipt and finds the case again; an admin makes a new version of the 襄十随神 agreement without a mode,
+ * receipt and finds the case again; a clerk does the same with the keyboard alone, and no URL visited carries
+ * the applicant's numbers; an admin makes a new version of the 襄十随神 agreement without a mode,
  * sees the difference and activates it, and the window's next attempt in that mode is refused while the
  * earlier case keeps its version; a clerk submits a 开养老院 bundle with an uploaded scan and finds its children;
  * an admin reads the performance report and downloads its CSV, and meets the key revocations page; a forged
@@ -119,6 +120,62 @@ async function signOut(page: Page): Promise<void> {
   await page.waitForURL(/\/console\/login/)
 }
 
+interface Focused {
+  tag: string
+  name: string
+  id: string
+  type: string
+  href: string
+  text: string
+}
+
+/** What has the keyboard focus: read only, to decide the next key. */
+const focused = (page: Page): Promise<Focused> =>
+  page.evaluate(() => {
+    // The test's TypeScript has no DOM library: the little it reads, typed by hand.
+    type El = {
+      tagName: string
+      id: string
+      name?: string
+      type?: string
+      textContent: string | null
+      getAttribute(n: string): string | null
+    }
+    const e = (globalThis as unknown as { document: { activeElement: El | null } }).document.activeElement
+    return {
+      tag: e?.tagName ?? '',
+      name: e?.name ?? '',
+      id: e?.id ?? '',
+      type: e?.type ?? '',
+      href: e?.getAttribute('href') ?? '',
+      text: (e?.textContent ?? '').trim(),
+    }
+  })
+
+/** Presses Tab until the focused element is the one wanted (the current one counts: autofocus). */
+async function tabTo(page: Page, wanted: (f: Focused) => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 120; i++) {
+    if (wanted(await focused(page))) return
+    await page.keyboard.press('Tab')
+  }
+  throw new Error(`Tab never reached ${what}`)
+}
+
+/** Chooses an option of the focused (closed) select with the arrow keys. */
+async function arrowToOption(page: Page, value: string): Promise<void> {
+  type Select = { selectedIndex: number; value: string; options: ArrayLike<{ value: string }> }
+  const current = () =>
+    page.evaluate((v) => {
+      const s = (globalThis as unknown as { document: { activeElement: Select } }).document.activeElement
+      return { at: s.selectedIndex, to: Array.from(s.options).findIndex((o) => o.value === v), value: s.value }
+    }, value)
+  const { at, to } = await current()
+  if (to < 0) throw new Error(`no option ${value}`)
+  for (let i = at; i < to; i++) await page.keyboard.press('ArrowDown')
+  for (let i = at; i > to; i--) await page.keyboard.press('ArrowUp')
+  expect((await current()).value).toBe(value)
+}
+
 describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, () => {
   it('a window clerk accepts a case for an applicant registered in 襄阳, prints the receipt and finds the case', async () => {
     const page = await signIn(browser.context, operatorToken)
@@ -211,6 +268,103 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
     expect(res?.status()).toBe(404)
     await signOut(other)
     await other.close()
+  })
+
+  it('a window clerk signs in, finds the item and submits the new-case form with the keyboard alone; no URL carries the applicant’s numbers', async () => {
+    await browser.context.clearCookies()
+    const page = await browser.context.newPage()
+    const visited: string[] = []
+    const requested: string[] = []
+    page.on('framenavigated', (f) => {
+      if (f === page.mainFrame()) visited.push(f.url())
+    })
+    page.on('request', (r) => void requested.push(r.url()))
+    const idNumber = residentId('42060219920315456')
+    const phone = '13912345678'
+
+    await page.goto(`${gw.url}/console/login`)
+    await tabTo(page, (f) => f.name === 'token', 'the token field')
+    await page.keyboard.type(operatorToken)
+    await page.keyboard.press('Enter')
+    await page.waitForURL(/\/console\/new$/)
+
+    await tabTo(page, (f) => f.name === 'q', 'the search field')
+    await page.keyboard.type('夫妻投靠')
+    await page.keyboard.press('Enter')
+    await page.waitForURL(/[?&]q=/)
+    await tabTo(page, (f) => f.href === '/console/new/route?item=hukou-transfer-spouse', 'the item')
+    await page.keyboard.press('Enter')
+    await page.waitForURL(/\/console\/new\/route\?item=hukou-transfer-spouse$/)
+
+    await tabTo(page, (f) => f.id === 'processingRegion', 'the processing region')
+    await arrowToOption(page, '420600')
+    await tabTo(page, (f) => f.id === 'mode', 'the mode')
+    await arrowToOption(page, 'online_transfer')
+    await tabTo(page, (f) => f.tag === 'BUTTON' && f.text === '查看一次告知', 'the notice button')
+    await page.keyboard.press('Enter')
+    await page.waitForURL(/\/console\/new\/notice\?/)
+    await page.locator('#notice-h').waitFor()
+
+    // Every field in the order Tab reaches it; what the clerk types or picks by its name.
+    const typed: Record<string, string> = {
+      'applicant.name': '赵六',
+      'applicant.idNumber': idNumber,
+      'applicant.phone': phone,
+      'form.currentHukouAddress': '湖北省十堰市张湾区车城路3号',
+      'form.moveToAddress': '湖北省襄阳市樊城区人民路4号',
+      'form.spouseName': '钱七',
+      'form.relationshipToHouseholder': '配偶',
+    }
+    const filled = new Set<string>()
+    for (let i = 0; i < 150; i++) {
+      await page.keyboard.press('Tab')
+      const f = await focused(page)
+      if (f.tag === 'BUTTON' && f.text === '提交办件') break
+      if (filled.has(f.name)) continue
+      if (f.tag === 'SELECT' && f.name.startsWith('mat.')) await arrowToOption(page, 'paper')
+      else if (f.tag === 'SELECT' && typed[f.name]) await arrowToOption(page, typed[f.name]!)
+      else if (f.tag === 'INPUT' && typed[f.name]) await page.keyboard.type(typed[f.name]!)
+      else continue
+      filled.add(f.name)
+    }
+    expect([...filled].sort()).toEqual(
+      [
+        ...Object.keys(typed),
+        ...['applicant-id-card', 'hukou-booklet', 'marriage-certificate', 'residence-property-proof'].map(
+          (m) => `mat.${m}.form`,
+        ),
+      ].sort(),
+    )
+    expect((await focused(page)).text).toBe('提交办件')
+    await expect.poll(() => page.locator('#idNumber-msg').textContent()).toContain('号码校验通过')
+    await page.keyboard.press('Enter')
+
+    await page.waitForURL(/\/console\/cases\/[0-9a-f-]{36}\/receipt$/)
+    const id = (await page.locator('#case-id').textContent())?.trim() ?? ''
+    const stored = await api('GET', `/v1/cases/${id}`)
+    expect(stored.body).toMatchObject({
+      item: 'hukou-transfer-spouse',
+      mode: 'online_transfer',
+      processingRegion: '420600',
+      applicant: { name: '赵六' },
+      form: { spouseName: '钱七', relationshipToHouseholder: '配偶' },
+      agent: { window: 'ZW-KSTB-01' },
+    })
+    expect(stored.body.materials.map((m: { form: string }) => m.form)).toEqual(['paper', 'paper', 'paper', 'paper'])
+
+    // The pages visited (and everything they asked for): the identity number, any 18-character resident id,
+    // the phone number and the token travel in no URL, encoded or not.
+    expect(visited.length).toBeGreaterThanOrEqual(6)
+    expect(visited.at(-1)).toBe(`${gw.url}/console/cases/${id}/receipt`)
+    for (const url of [...visited, ...requested]) {
+      const plain = decodeURIComponent(url)
+      expect(plain).not.toContain(idNumber)
+      expect(plain).not.toMatch(/(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])/)
+      expect(plain).not.toContain(phone)
+      expect(plain).not.toContain(operatorToken)
+    }
+    await signOut(page)
+    await page.close()
   })
 
   it('a window clerk submits a 开养老院 bundle through the wizard, uploading a scan; the parent lists its five children', async () => {

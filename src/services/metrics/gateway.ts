@@ -82,7 +82,7 @@ export class GatewayMetrics {
   )
   private readonly circuit = this.registry.gauge(
     'tongban_circuit_state',
-    'Delivery circuit per region: 0 closed, 1 half-open, 2 open',
+    'Delivery circuit per binding (keyed by its region): 0 closed, 1 half-open, 2 open',
     ['region'],
   )
   private readonly circuitFailures = this.registry.gauge(

@@ -27,6 +27,7 @@ import { RedisReplayGuard } from './security/replay.js'
 import { issuerJwks, resultKeys } from './security/result-keys.js'
 import { cachedTokenLookups } from './security/tokens.js'
 import { DirectoryService } from './services/directory/snapshot.js'
+import { importRedisMarks } from './services/dispatch/import-marks.js'
 import { pollBindings } from './services/dispatch/poll.js'
 import { BindingAdapterResolver } from './services/dispatch/resolver.js'
 import { type EventSweepState, sweepUndelivered, sweepUnforwardedEvents } from './services/dispatch/sweep.js'
@@ -206,6 +207,13 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const deadLetters = new PgDeadLetterStore(database)
   const resultStore = new PgResultStore(database)
   const forwards = new PgEventForwardStore(database)
+  // Marks an earlier version kept in Redis move to PostgreSQL (once; in the background: an event that
+  // needs one meanwhile retries).
+  importRedisMarks(redis, config.redis.queuePrefix, forwards, clock.now())
+    .then((n) => {
+      if (n) logger.info({ marks: n }, 'forwarded marks moved from Redis to PostgreSQL')
+    })
+    .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'forwarded marks not moved yet'))
   // Real time, not the business clock: the circuit's delays are BullMQ delays.
   const circuit = new RedisCircuitBreaker(redis, config.redis.queuePrefix)
   const runWorkers = options.workers !== false && config.redis.concurrency > 0

@@ -6,6 +6,7 @@
 import { serve } from '@hono/node-server'
 import { Queue } from 'bullmq'
 import { Hono } from 'hono'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLogger } from '../../src/logger.js'
 import type { AdapterResolver, RegionAdapter } from '../../src/ports/region-adapter.js'
@@ -13,6 +14,7 @@ import { startEventWorker } from '../../src/queue/workers/events.js'
 import type { WorkerHandle } from '../../src/queue/workers/runner.js'
 import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { type ForwardDeps, forwardEvent } from '../../src/services/dispatch/forward.js'
+import { importRedisMarks } from '../../src/services/dispatch/import-marks.js'
 import { PgEventForwardStore } from '../../src/store/event-forward-store.js'
 import { hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
@@ -204,5 +206,23 @@ describe('forwarded marks in PostgreSQL', () => {
     expect(await forwardEvent(deps, id, first, signal)).toMatchObject({ kind: 'forwarded', adapter: 'already' })
     expect(sent).toEqual([first, second])
     expect(await marks(id)).toEqual([`${first} to_processing`, `${second} to_processing`])
+  })
+
+  it('on upgrade, the marks an earlier version kept in Redis move to PostgreSQL, once', async () => {
+    const id = await deliveredCase()
+    const first = await supply(id)
+    const redis = new Redis(testRedisUrl)
+    try {
+      const key = `${t.queuePrefix}:forwarded:${id}:to_processing`
+      await redis.sadd(key, String(first))
+      await redis.sadd(`${t.queuePrefix}:forwarded:${id}:sideways`, '1')
+      const forwards = new PgEventForwardStore(t.runtime.database)
+      expect(await importRedisMarks(redis, t.queuePrefix, forwards, t.clock.now())).toBe(1)
+      expect(await redis.exists(key)).toBe(0)
+      expect(await marks(id)).toEqual([`${first} to_processing`])
+      expect(await importRedisMarks(redis, t.queuePrefix, forwards, t.clock.now())).toBe(0)
+    } finally {
+      redis.disconnect()
+    }
   })
 })

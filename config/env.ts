@@ -73,7 +73,8 @@ export const Env = z
     QUEUE_CONCURRENCY: z.coerce.number().int().min(0).max(200).default(8),
     /**
      * Every this many ms, cases still `submitted` after SWEEP_STALE_MS whose dispatch job has vanished from
-     * Redis are queued again (0: never).
+     * Redis, and events (of the last 30 days) not forwarded after SWEEP_STALE_MS whose event job has vanished,
+     * are queued again (0: never).
      */
     SWEEP_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
     SWEEP_STALE_MS: z.coerce.number().int().min(1000).default(120_000),

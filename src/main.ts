@@ -27,9 +27,10 @@ import { RedisReplayGuard } from './security/replay.js'
 import { issuerJwks, resultKeys } from './security/result-keys.js'
 import { cachedTokenLookups } from './security/tokens.js'
 import { DirectoryService } from './services/directory/snapshot.js'
+import { importRedisMarks } from './services/dispatch/import-marks.js'
 import { pollBindings } from './services/dispatch/poll.js'
 import { BindingAdapterResolver } from './services/dispatch/resolver.js'
-import { sweepUndelivered } from './services/dispatch/sweep.js'
+import { type EventSweepState, sweepUndelivered, sweepUnforwardedEvents } from './services/dispatch/sweep.js'
 import type { FileDeps } from './services/files/files.js'
 import { PgBindingStore } from './store/binding-store.js'
 import { PgCaseStore } from './store/case-store.js'
@@ -37,6 +38,7 @@ import { PgClientStore } from './store/client-store.js'
 import { type Database, openDatabase } from './store/db.js'
 import { PgDeadLetterStore } from './store/dead-letter-store.js'
 import { PgDirectoryStore } from './store/directory-store.js'
+import { PgEventForwardStore } from './store/event-forward-store.js'
 import { PgFileStore } from './store/file-store.js'
 import { PgInspectionStore } from './store/inspection-store.js'
 import { PgKeyRevocationStore } from './store/key-revocation-store.js'
@@ -135,6 +137,11 @@ export interface Runtime {
   producer: QueueProducer
   keys: KeySet
   evaluation: Evaluation
+  /**
+   * One run of the sweeper: dispatch jobs and event jobs that vanished from Redis are queued again;
+   * returns how many of each (the interval runs it when the workers run here).
+   */
+  sweep(): Promise<{ dispatches: number; events: number }>
   close(): Promise<void>
 }
 
@@ -199,6 +206,14 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   }
   const deadLetters = new PgDeadLetterStore(database)
   const resultStore = new PgResultStore(database)
+  const forwards = new PgEventForwardStore(database)
+  // Marks an earlier version kept in Redis move to PostgreSQL (once; in the background: an event that
+  // needs one meanwhile retries).
+  importRedisMarks(redis, config.redis.queuePrefix, forwards, clock.now())
+    .then((n) => {
+      if (n) logger.info({ marks: n }, 'forwarded marks moved from Redis to PostgreSQL')
+    })
+    .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'forwarded marks not moved yet'))
   // Real time, not the business clock: the circuit's delays are BullMQ delays.
   const circuit = new RedisCircuitBreaker(redis, config.redis.queuePrefix)
   const runWorkers = options.workers !== false && config.redis.concurrency > 0
@@ -209,7 +224,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
         prefix: config.redis.queuePrefix,
         lockMs: config.redis.workerLockMs,
         concurrency: config.redis.concurrency,
-        deps: { cases: caseDeps, adapters: resolver, results: resultStore, redis, prefix: config.redis.queuePrefix },
+        deps: { cases: caseDeps, adapters: resolver, results: resultStore, forwards },
         deadLetters,
         logger,
       })
@@ -314,28 +329,48 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     queues: () => evaluation.queues(),
   }
 
-  // The sweeper runs beside the workers: a dispatch job lost with Redis's memory is queued again.
+  // The sweeper runs beside the workers: a dispatch or event job lost with Redis's memory is queued again.
+  const eventSweep: EventSweepState = { after: null }
+  const sweep = async () => {
+    const dispatches = await sweepUndelivered(
+      {
+        cases,
+        clock,
+        jobExists: (jobId) => producer.jobExists('case.dispatch', jobId),
+        requeue: async (caseId, jobId) => {
+          await cases.transaction((tx) => tx.addOutbox('case.dispatch', jobId, { caseId }))
+          relay.poke()
+        },
+      },
+      config.redis.sweepStaleMs,
+    )
+    if (dispatches.length)
+      logger.warn({ cases: dispatches.length }, 'dispatch jobs had vanished from Redis: queued again')
+    const events = await sweepUnforwardedEvents(
+      {
+        cases,
+        forwards,
+        adapters: resolver,
+        clock,
+        jobExists: (jobId) => producer.jobExists('case.event', jobId),
+        requeue: async (caseId, seq, jobId) => {
+          await cases.transaction((tx) => tx.addOutbox('case.event', jobId, { caseId, seq }))
+          relay.poke()
+        },
+      },
+      config.redis.sweepStaleMs,
+      eventSweep,
+    )
+    if (events.length) logger.warn({ events: events.length }, 'event jobs had vanished from Redis: queued again')
+    return { dispatches: dispatches.length, events: events.length }
+  }
   let sweeping = false
   const sweeper =
     runWorkers && config.redis.sweepIntervalMs > 0
       ? setInterval(() => {
           if (sweeping) return
           sweeping = true
-          sweepUndelivered(
-            {
-              cases,
-              clock,
-              jobExists: (jobId) => producer.jobExists('case.dispatch', jobId),
-              requeue: async (caseId, jobId) => {
-                await cases.transaction((tx) => tx.addOutbox('case.dispatch', jobId, { caseId }))
-                relay.poke()
-              },
-            },
-            config.redis.sweepStaleMs,
-          )
-            .then((ids) => {
-              if (ids.length) logger.warn({ cases: ids.length }, 'dispatch jobs had vanished from Redis: queued again')
-            })
+          sweep()
             .catch((err) => logger.debug({ err: { message: (err as Error).message } }, 'sweep skipped'))
             .finally(() => {
               sweeping = false
@@ -389,6 +424,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     producer,
     keys,
     evaluation,
+    sweep,
     close,
   }
 }

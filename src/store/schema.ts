@@ -188,7 +188,7 @@ export const caseEvents = pgTable(
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.caseId, t.seq] })],
+  (t) => [primaryKey({ columns: [t.caseId, t.seq] }), index('case_events_at_idx').on(t.at)],
 )
 
 export const outbox = pgTable('outbox', {

@@ -7,7 +7,6 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../config/env.js'
 import { createLogger } from '../../src/logger.js'
@@ -17,6 +16,7 @@ import { startDeadlineWorker } from '../../src/queue/workers/deadlines.js'
 import type { WorkerHandle } from '../../src/queue/workers/runner.js'
 import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { forwardEvent } from '../../src/services/dispatch/forward.js'
+import { PgEventForwardStore } from '../../src/store/event-forward-store.js'
 import { hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
 import { testRedisUrl } from '../helpers/redis.js'
@@ -150,7 +150,6 @@ describe('deadline timers', () => {
     const warning = all.find((e) => e.type === 'deadline_warning')
     const overdue = all.find((e) => e.type === 'overdue')
     const sent: { type: string; remoteRef: string; data: Record<string, unknown> }[] = []
-    const redis = new Redis(testRedisUrl)
     const resolverOf = (kind: 'sim' | 'peer') => ({
       resolve: async () => ({
         kind,
@@ -168,8 +167,7 @@ describe('deadline timers', () => {
       cases: t.runtime.deps.cases,
       adapters: resolverOf(kind) as unknown as AdapterResolver,
       results: t.runtime.deps.results.results,
-      redis,
-      prefix: `${t.queuePrefix}-${kind}`,
+      forwards: new PgEventForwardStore(t.runtime.database),
     })
     try {
       const signal = new AbortController().signal
@@ -185,8 +183,7 @@ describe('deadline timers', () => {
       ])
       expect(sent[0]?.data).toMatchObject({ dueDate: '2026-10-08' })
     } finally {
-      await redis.del(`${t.queuePrefix}-sim:forwarded:${id}:to_processing`)
-      redis.disconnect()
+      await t.runtime.database.query('delete from event_forwards where case_id = $1', [id])
     }
   })
 

@@ -4,28 +4,24 @@
  * gateway's strict event schema refused it with 400, and the event was dead-lettered: 襄阳 never heard that the
  * licence was handed over, or that the bundle was withdrawn).
  */
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PartyEvent } from '../../src/domain/lifecycle.js'
 import type { AdapterResolver, RegionAdapter } from '../../src/ports/region-adapter.js'
 import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { forwardEvent } from '../../src/services/dispatch/forward.js'
+import { PgEventForwardStore } from '../../src/store/event-forward-store.js'
 import { elderlyCareHome } from '../fixtures/one-thing.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
-import { testRedisUrl } from '../helpers/redis.js'
 
 let t: TestApp
 let window: Awaited<ReturnType<TestApp['operator']>>
-let redis: Redis
 
 beforeAll(async () => {
   t = await createTestApp()
   window = await t.operator('420303', 'ZW-ZH-01', '王窗口')
-  redis = new Redis(testRedisUrl)
 }, 60_000)
 
 afterAll(async () => {
-  redis?.disconnect()
   await t?.close()
 })
 
@@ -72,7 +68,12 @@ describe('forwarding a bundle-wide origin event to a child’s peer gateway', ()
       }),
     } as unknown as AdapterResolver
     const outcome = await forwardEvent(
-      { cases: t.runtime.deps.cases, adapters, results: t.runtime.deps.results.results, redis, prefix: t.queuePrefix },
+      {
+        cases: t.runtime.deps.cases,
+        adapters,
+        results: t.runtime.deps.results.results,
+        forwards: new PgEventForwardStore(t.runtime.database),
+      },
       food,
       event?.seq ?? 0,
       new AbortController().signal,

@@ -12,13 +12,15 @@
  * - Other gateway events stay local.
  *
  * Per case and direction, events go out in order: an event waits (retryably) until the previous
- * forwardable event in the same direction was delivered (marks kept in Redis).
+ * forwardable event in the same direction was delivered. The marks are kept in PostgreSQL
+ * (`event_forwards`), beside the events: a Redis that lost its data, or a case whose previous event is
+ * months old, does not leave later events waiting for a mark that will never come.
  */
-import type { Redis } from 'ioredis'
 import { isParentCase } from '../../domain/bundle.js'
 import { type EventType, eventSide } from '../../domain/lifecycle.js'
 import { AppError, isAppError } from '../../errors.js'
 import type { CaseEvent, CaseRecord } from '../../ports/case-store.js'
+import type { EventForwardStore, ForwardDirection } from '../../ports/event-forward-store.js'
 import type { AdapterResolver } from '../../ports/region-adapter.js'
 import type { ResultStore } from '../../ports/result-store.js'
 import type { CaseDeps } from '../context.js'
@@ -27,11 +29,11 @@ export interface ForwardDeps {
   cases: CaseDeps
   adapters: AdapterResolver
   results: ResultStore
-  redis: Redis
-  prefix: string
+  /** The forwarded marks (order per case and direction). */
+  forwards: EventForwardStore
 }
 
-type Direction = 'to_processing' | 'to_origin'
+type Direction = ForwardDirection
 
 export type ForwardOutcome =
   | { kind: 'forwarded'; direction: Direction; adapter: string }
@@ -39,7 +41,15 @@ export type ForwardOutcome =
   | { kind: 'retry'; error: AppError }
   | { kind: 'dead'; reason: string }
 
-async function directionOf(deps: ForwardDeps, c: CaseRecord, type: EventType): Promise<Direction | null> {
+/**
+ * Where an event of the case goes: to the processing side, back to the origin, or nowhere (null). The
+ * sweeper asks it too (services/dispatch/sweep.ts).
+ */
+export async function directionOf(
+  deps: { adapters: AdapterResolver },
+  c: CaseRecord,
+  type: EventType,
+): Promise<Direction | null> {
   // A parent exists on its origin gateway only: its children are what travels.
   if (isParentCase(c)) return null
   const side = eventSide[type]
@@ -59,7 +69,15 @@ async function directionOf(deps: ForwardDeps, c: CaseRecord, type: EventType): P
   return null
 }
 
-const markKey = (deps: ForwardDeps, caseId: string, d: Direction) => `${deps.prefix}:forwarded:${caseId}:${d}`
+/** Event types that may go to the processing side (when the case was delivered there), and back to the origin. */
+export const forwardableTypes: { toProcessing: EventType[]; toOrigin: EventType[] } = (() => {
+  const notices: EventType[] = ['deadline_warning', 'overdue', 'materials_overdue']
+  const all = Object.keys(eventSide) as EventType[]
+  return {
+    toProcessing: [...all.filter((t) => eventSide[t] === 'origin'), ...notices],
+    toOrigin: [...all.filter((t) => eventSide[t] === 'processing'), 'completed'],
+  }
+})()
 
 export async function forwardEvent(
   deps: ForwardDeps,
@@ -81,9 +99,8 @@ export async function forwardEvent(
     if (e.seq >= seq) break
     if ((await directionOf(deps, c, e.type)) === direction) previous = e
   }
-  const key = markKey(deps, caseId, direction)
-  if (await deps.redis.sismember(key, String(seq))) return { kind: 'forwarded', direction, adapter: 'already' }
-  if (previous && !(await deps.redis.sismember(key, String(previous.seq)))) {
+  if (await deps.forwards.isForwarded(caseId, seq)) return { kind: 'forwarded', direction, adapter: 'already' }
+  if (previous && !(await deps.forwards.isForwarded(caseId, previous.seq))) {
     return {
       kind: 'retry',
       error: new AppError('upstream_failed', `waiting for event ${previous.seq} to be forwarded first`, {
@@ -124,10 +141,6 @@ export async function forwardEvent(
       : new AppError('upstream_failed', (e as Error).message, { retryable: true, cause: e })
     return error.retryable ? { kind: 'retry', error } : { kind: 'dead', reason: error.message }
   }
-  await deps.redis
-    .multi()
-    .sadd(key, String(seq))
-    .expire(key, 90 * 24 * 3600)
-    .exec()
+  await deps.forwards.markForwarded(caseId, seq, direction, deps.cases.clock.now())
   return { kind: 'forwarded', direction, adapter: target.kind }
 }

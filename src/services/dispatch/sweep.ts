@@ -2,10 +2,14 @@
  * The sweeper: nothing committed may stay undelivered because a queue lost its job (a Redis without
  * persistence restarted, a flush, an operator mistake). Every `intervalMs` it looks for cases still
  * `submitted` after `staleMs` and, when their dispatch job is gone from the queue, queues it again through
- * the outbox (the same job id, so a job that still exists is never doubled).
+ * the outbox (the same job id, so a job that still exists is never doubled). Likewise for the events of
+ * the last 30 days that should have gone to the other side and were neither forwarded nor dead-lettered.
  */
-import type { CaseStore } from '../../ports/case-store.js'
+import type { CaseRecord, CaseStore } from '../../ports/case-store.js'
 import type { Clock } from '../../ports/clock.js'
+import type { EventForwardStore } from '../../ports/event-forward-store.js'
+import type { AdapterResolver } from '../../ports/region-adapter.js'
+import { directionOf, forwardableTypes } from './forward.js'
 
 export interface SweepDeps {
   cases: CaseStore
@@ -28,6 +32,65 @@ export async function sweepUndelivered(deps: SweepDeps, staleMs: number, limit =
     if (await deps.jobExists(jobId)) continue
     await deps.requeue(id, jobId)
     requeued.push(id)
+  }
+  return requeued
+}
+
+export interface EventSweepDeps {
+  cases: CaseStore
+  forwards: EventForwardStore
+  adapters: AdapterResolver
+  clock: Clock
+  /** Whether the `case.event` queue still holds a job with this id (in any state). */
+  jobExists(jobId: string): Promise<boolean>
+  /** Queues the forwarding of an event again (outbox row and relay). */
+  requeue(caseId: string, seq: number, jobId: string): Promise<void>
+}
+
+/** Where the event sweep goes on from (keyset over the events' time), so that it reaches every event. */
+export interface EventSweepState {
+  after: { at: Date; caseId: string; seq: number } | null
+}
+
+/** The job id of an event's forwarding: `<caseId>-<seq>`, or after a re-drive `<caseId>-<seq>-redrive-<id>`. */
+export const eventJobId = (caseId: string, seq: number, redriveOf: number | null) =>
+  redriveOf === null ? `${caseId}-${seq}` : `${caseId}-${seq}-redrive-${redriveOf}`
+
+/** How far back the event sweep looks. */
+export const eventSweepDays = 30
+
+/**
+ * One sweep of the events: those of the last 30 days, older than `staleMs`, that would go to the other side
+ * (forward.ts `directionOf`) and were neither forwarded nor dead-lettered, whose job is gone from the queue,
+ * are queued again under the same job id (a live job is never doubled), at most `limit` examined per sweep,
+ * oldest first; the next sweep goes on after the last one examined. Returns `<caseId>-<seq>` of those queued.
+ */
+export async function sweepUnforwardedEvents(
+  deps: EventSweepDeps,
+  staleMs: number,
+  state: EventSweepState,
+  limit = 200,
+): Promise<string[]> {
+  const now = deps.clock.now().getTime()
+  const found = await deps.forwards.unforwarded({
+    since: new Date(now - eventSweepDays * 24 * 3600_000),
+    before: new Date(now - staleMs),
+    ...forwardableTypes,
+    after: state.after,
+    limit,
+  })
+  const last = found.at(-1)
+  state.after = found.length < limit || !last ? null : { at: last.at, caseId: last.caseId, seq: last.seq }
+  const requeued: string[] = []
+  const records = new Map<string, CaseRecord | null>()
+  for (const e of found) {
+    if (!records.has(e.caseId)) records.set(e.caseId, await deps.cases.get(e.caseId))
+    const c = records.get(e.caseId)
+    if (!c || !(await directionOf(deps, c, e.type))) continue
+    const jobId = eventJobId(e.caseId, e.seq, e.redriveOf)
+    if (await deps.jobExists(jobId)) continue
+    await deps.requeue(e.caseId, e.seq, jobId)
+    requeued.push(`${e.caseId}-${e.seq}`)
   }
   return requeued
 }

@@ -228,6 +228,9 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
         deadLetters,
         logger,
       })
+  // The metrics live in the evaluation part, started after the workers: the dispatch worker's observer
+  // reads it when a delivery ends.
+  let evaluation: Evaluation | undefined
   const dispatch = !runWorkers
     ? undefined
     : startDispatchWorker({
@@ -235,11 +238,17 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
         prefix: config.redis.queuePrefix,
         lockMs: config.redis.workerLockMs,
         concurrency: config.redis.concurrency,
-        deps: { cases: caseDeps, adapters: resolver, circuit, deadLetters },
+        deps: {
+          cases: caseDeps,
+          adapters: resolver,
+          circuit,
+          deadLetters,
+          observe: (region, result) => evaluation?.metrics.observeDelivery(region, result),
+        },
         logger,
       })
   // Deadlines, reports, metrics and alerts (#7).
-  const evaluation = startEvaluation({
+  evaluation = startEvaluation({
     config,
     logger,
     database,

@@ -131,6 +131,9 @@ describe('dispatch', () => {
     expect(row).toContain(`title="${id}"`)
     expect(row).toContain('已投递')
     expect(/<tr data-binding="421300">([\s\S]*?)<\/tr>/.exec(page)?.[1]).toContain('尚无')
+    // Counted in /metrics under the binding that delivered it.
+    const metrics = await (await t.app.request('/metrics')).text()
+    expect(metrics).toContain('tongban_delivery_attempts_total{region="*",result="delivered"} 1')
   })
 
   it('multi_site: each site’s child is delivered on its own; the parent is not delivered itself', async () => {

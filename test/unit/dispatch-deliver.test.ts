@@ -83,4 +83,20 @@ describe('backoffDelay', () => {
     expect(circuit.check).toHaveBeenCalledWith('420600', { failureThreshold: 1, openSeconds: 60 })
     expect(circuit.failure).toHaveBeenCalledWith('420600', { failureThreshold: 1, openSeconds: 60 }, false)
   })
+
+  it('reports what became of each attempt, by binding region (metrics)', async () => {
+    const failed = dispatchFakes()
+    const seen: [string, string][] = []
+    failed.deps.observe = (region, result) => seen.push([region, result])
+    failed.adapter.deliverCase.mockImplementationOnce(async () => {
+      throw new AppError('upstream_failed', 'deliverCase: HTTP 503', { retryable: true })
+    })
+    await dispatchCase(failed.deps, 'C1', 0, new AbortController().signal)
+    failed.circuit.check.mockImplementationOnce(async () => ({ allow: false, retryAt: Date.now() + 1000 }) as never)
+    expect((await dispatchCase(failed.deps, 'C1', 1, new AbortController().signal)).kind).toBe('wait')
+    expect(seen).toEqual([
+      ['420600', 'failed'],
+      ['420600', 'circuit_open'],
+    ])
+  })
 })

@@ -18,7 +18,12 @@ export interface DispatchDeps {
   adapters: AdapterResolver
   circuit: RedisCircuitBreaker
   deadLetters: DeadLetterStore
+  /** Counts each delivery attempt's result by the binding's region (metrics); optional. */
+  observe?: ((region: string, result: DeliveryResult) => void) | undefined
 }
+
+/** What became of one delivery attempt: `tongban_delivery_attempts_total{region,result}`. */
+export type DeliveryResult = 'delivered' | 'failed' | 'dead_lettered' | 'circuit_open'
 
 export type DispatchOutcome =
   | { kind: 'delivered'; remoteRef: string }
@@ -101,6 +106,7 @@ export async function dispatchCase(
   const target = await deps.adapters.resolve(region)
   const deadLetter = async (reason: string, adapter: string) => {
     await deps.deadLetters.add({ caseId, kind: 'dispatch', region, adapter, reason, attempts: attemptsMade + 1 })
+    deps.observe?.(target?.bindingRegion ?? region, 'dead_lettered')
     await recordGatewayEvent(deps.cases, caseId, 'delivery_failed', { reason, attempts: attemptsMade + 1 })
     deps.cases.logger.warn({ caseId, region, adapter, reason, attempts: attemptsMade + 1 }, 'delivery dead-lettered')
     return { kind: 'dead' as const, reason }
@@ -111,7 +117,10 @@ export async function dispatchCase(
   // page shows it under the binding's region).
   const circuitKey = target.bindingRegion
   const gate = await deps.circuit.check(circuitKey, target.circuit)
-  if (!gate.allow) return { kind: 'wait', retryAt: gate.retryAt }
+  if (!gate.allow) {
+    deps.observe?.(circuitKey, 'circuit_open')
+    return { kind: 'wait', retryAt: gate.retryAt }
+  }
 
   try {
     const receipt = await target.adapter.deliverCase(await toOutbound(deps.cases, c), {
@@ -126,6 +135,7 @@ export async function dispatchCase(
       { adapter: target.kind, remoteRef: receipt.remoteRef, ...(receipt.receipt ? { receipt: receipt.receipt } : {}) },
       { remoteRef: receipt.remoteRef },
     )
+    deps.observe?.(circuitKey, 'delivered')
     return { kind: 'delivered', remoteRef: receipt.remoteRef }
   } catch (e) {
     // The job's signal aborts only when the worker shuts down (queue/workers/runner.ts): whatever the
@@ -150,6 +160,7 @@ export async function dispatchCase(
     if (attemptsMade + 1 >= policy.attempts || ageHours >= policy.maxAgeHours) {
       return deadLetter(`gave up after ${attemptsMade + 1} attempt(s): ${error.message}`, target.kind)
     }
+    deps.observe?.(circuitKey, 'failed')
     return { kind: 'retry', delayMs: backoffDelay(policy, attemptsMade + 1), error }
   }
 }

@@ -45,6 +45,11 @@ export class GatewayMetrics {
     'HTTP requests by method, route and status',
     ['method', 'route', 'status'],
   )
+  private readonly deliveryAttempts = this.registry.counter(
+    'tongban_delivery_attempts_total',
+    'Delivery attempts by this process, by binding region and result (delivered, failed, dead_lettered, circuit_open)',
+    ['region', 'result'],
+  )
   private readonly latency = this.registry.histogram(
     'tongban_http_request_duration_seconds',
     'HTTP request latency by method, route and status',
@@ -132,6 +137,11 @@ export class GatewayMetrics {
       this.heap.set({}, mem.heapUsed)
       this.lag.set({}, this.loop.percentile(99) / 1e9)
     })
+  }
+
+  /** One delivery attempt of this process's dispatch worker and what became of it. */
+  observeDelivery(region: string, result: string): void {
+    this.deliveryAttempts.inc({ region, result })
   }
 
   /** One request: `route` is the matched route pattern (never the raw path, which holds ids). */

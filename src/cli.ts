@@ -46,8 +46,9 @@ Commands:
                         idempotency answers older than 48 h; the workers also do it every hour
   sim [--port N --gateway-url URL --gateway-id ID --key-file F …] | sim --print-jwks --key-file F
                         a simulated city system for demos and tests (tongban sim --help)
-  verify RESULT --jwks FILE|URL
-                        check a result JWS offline with the issuer's public keys; exits 1 if invalid
+  verify RESULT [--jwks FILE|URL]
+                        check a result JWS offline with the issuer's public keys, or without --jwks
+                        against what this gateway trusts; exits 1 if invalid
   verify-evidence FILE [--jwks FILE|URL …]
                         check a case's evidence bundle offline, end to end; exits 1 naming each problem
   demo                  two gateways and a simulated city system on loopback, cases in each mode

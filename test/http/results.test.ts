@@ -295,4 +295,20 @@ describe('results', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+
+  it('tongban verify without --jwks checks a result against what this gateway trusts', async () => {
+    const id = await acceptedCase()
+    const jws = await sign(claims(id))
+    const env = { DATABASE_URL: t.databaseUrl, TONGBAN_DATA_DIR: t.config.dataDir, GATEWAY_ID: t.gatewayId }
+    // The issuer is a system registered here: its keys come from this gateway's configuration.
+    const ok = await runCli(['verify', jws], env)
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(JSON.parse(ok.stdout)).toMatchObject({ valid: true, issuer: 'xiangyang-results', case: id })
+    // A result signed by a system this gateway does not know is not trusted.
+    const stranger = await newClientKey('ES256')
+    const unknown = await sign(claims(id, { iss: 'somewhere-else' }), stranger)
+    const refused = await runCli(['verify', unknown], env)
+    expect(refused.code).toBe(1)
+    expect(JSON.parse(refused.stdout).reasons.join(' ')).toMatch(/unknown issuer somewhere-else/)
+  })
 })

@@ -43,7 +43,7 @@ interface Recorded {
 
 /** A gateway stand-in: checks typ, alg, iss/sub, aud, exp, jti, htm, htu and bsh, then records the event. */
 async function startFakeGateway() {
-  const trusted = new Map<string, ReturnType<typeof createRemoteJWKSet>>()
+  const trusted = new Map<string, ReturnType<typeof createLocalJWKSet>>()
   const events: Recorded[] = []
   const refusals: string[] = []
   const jtis = new Set<string>()
@@ -102,8 +102,14 @@ async function startFakeGateway() {
     url: `http://127.0.0.1:${port}`,
     events,
     refusals,
-    trust(clientId: string, jwksUrl: string) {
-      trusted.set(clientId, createRemoteJWKSet(new URL(jwksUrl)))
+    /**
+     * Trusts a sim's published keys, read once now: a callback still in flight when a test closes its sim
+     * must verify without fetching them from the closed sim.
+     */
+    async trust(clientId: string, jwksUrl: string) {
+      const res = await fetch(jwksUrl)
+      if (!res.ok) throw new Error(`${jwksUrl} answered ${res.status}`)
+      trusted.set(clientId, createLocalJWKSet((await res.json()) as Parameters<typeof createLocalJWKSet>[0]))
     },
     setScript(fn: typeof script) {
       script = fn
@@ -159,8 +165,8 @@ beforeAll(async () => {
 afterEach(async () => {
   gateway.setScript(() => undefined)
   await Promise.all(running.splice(0).map(({ live }) => live.close()))
-  // Every callback of every test carried an assertion the gateway verified.
-  expect(gateway.refusals).toEqual([])
+  // Every callback of every test carried an assertion the gateway verified (each test answers for its own).
+  expect(gateway.refusals.splice(0)).toEqual([])
 })
 afterAll(async () => {
   await gateway.close()
@@ -185,7 +191,7 @@ async function startSim(options: SimOptionsInput = {}) {
   })
   const live = await sim.start()
   running.push({ sim, live })
-  gateway.trust(sim.options.clientId, `${live.url}/.well-known/jwks.json`)
+  await gateway.trust(sim.options.clientId, `${live.url}/.well-known/jwks.json`)
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(`${live.url}${path}`, {
       method: 'POST',

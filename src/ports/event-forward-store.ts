@@ -16,6 +16,16 @@ export interface UnforwardedEvent {
   redriveOf: number | null
 }
 
+/** Which events `unforwarded` looks at (see there). */
+export interface UnforwardedQuery {
+  since: Date
+  before: Date
+  toProcessing: readonly string[]
+  toOrigin: readonly string[]
+  after: { at: Date; caseId: string; seq: number } | null
+  limit: number
+}
+
 export interface EventForwardStore {
   /** Whether the event `seq` of the case was forwarded. */
   isForwarded(caseId: string, seq: number): Promise<boolean>
@@ -27,12 +37,5 @@ export interface EventForwardStore {
    * `external_ref`; not of a parent case; without an open (not re-driven) dead letter. Oldest first, after
    * `after` (keyset paging), at most `limit`.
    */
-  unforwarded(q: {
-    since: Date
-    before: Date
-    toProcessing: readonly string[]
-    toOrigin: readonly string[]
-    after: { at: Date; caseId: string; seq: number } | null
-    limit: number
-  }): Promise<UnforwardedEvent[]>
+  unforwarded(q: UnforwardedQuery): Promise<UnforwardedEvent[]>
 }

@@ -1,5 +1,10 @@
 import type { EventType } from '../domain/lifecycle.js'
-import type { EventForwardStore, ForwardDirection, UnforwardedEvent } from '../ports/event-forward-store.js'
+import type {
+  EventForwardStore,
+  ForwardDirection,
+  UnforwardedEvent,
+  UnforwardedQuery,
+} from '../ports/event-forward-store.js'
 import type { Database } from './db.js'
 
 export class PgEventForwardStore implements EventForwardStore {
@@ -21,14 +26,7 @@ export class PgEventForwardStore implements EventForwardStore {
     )
   }
 
-  async unforwarded(q: {
-    since: Date
-    before: Date
-    toProcessing: readonly string[]
-    toOrigin: readonly string[]
-    after: { at: Date; caseId: string; seq: number } | null
-    limit: number
-  }): Promise<UnforwardedEvent[]> {
+  async unforwarded(q: UnforwardedQuery): Promise<UnforwardedEvent[]> {
     const rows = await this.database.query<{
       case_id: string
       seq: number

@@ -23,6 +23,38 @@ afterAll(async () => {
 
 const pdf = (text: string) => new File([`%PDF-1.4\n${text}\n%%EOF\n`], '房产证明.pdf', { type: 'application/pdf' })
 
+/**
+ * The wizard's form for 夫妻投靠户口迁移 to 襄阳, filled from its notice page: every field as a clerk types it,
+ * the residence proof in the form `proofForm`, the other materials on paper.
+ */
+function spouseForm(
+  html: string,
+  o: { mode: string; name: string; id17: string; phone: string; proofForm: string },
+): Record<string, string> {
+  return {
+    _csrf: csrfOf(html),
+    key: /name="key" value="([^"]+)"/.exec(html)![1]!,
+    item: 'hukou-transfer-spouse',
+    processingRegion: '420600',
+    mode: o.mode,
+    'applicant.kind': 'person',
+    'applicant.name': o.name,
+    'applicant.idType': 'resident_id',
+    'applicant.idNumber': residentId(o.id17),
+    'applicant.phone': o.phone,
+    'delivery.method': 'window_pickup',
+    ...Object.fromEntries(
+      Object.entries(hukouSpouse().form)
+        .filter(([k]) => k !== 'applicantName' && k !== 'applicantPhone')
+        .map(([k, v]) => [`form.${k}`, String(v)]),
+    ),
+    'mat.applicant-id-card.form': 'paper',
+    'mat.hukou-booklet.form': 'paper',
+    'mat.marriage-certificate.form': 'paper',
+    'mat.residence-property-proof.form': o.proofForm,
+  }
+}
+
 describe('console: uploading a material’s scan', () => {
   it('uploads the scan, puts its sha256 into the material; a too-large, wrong-type or mismatched file is refused clearly', async () => {
     const b = await consoleSignIn(t, op.token)
@@ -36,28 +68,13 @@ describe('console: uploading a material’s scan', () => {
     expect(html).toContain('data-max-bytes="4096"')
     // A material without the electronic form has no file input.
     expect(html).not.toContain('name="mat.marriage-certificate.file"')
-    const form: Record<string, string | File> = {
-      _csrf: csrfOf(html),
-      key: /name="key" value="([^"]+)"/.exec(html)![1]!,
-      item: 'hukou-transfer-spouse',
-      processingRegion: '420600',
+    const form: Record<string, string | File> = spouseForm(html, {
       mode: 'online_transfer',
-      'applicant.kind': 'person',
-      'applicant.name': '张三',
-      'applicant.idType': 'resident_id',
-      'applicant.idNumber': residentId('42060219850101123'),
-      'applicant.phone': '13800138000',
-      'delivery.method': 'window_pickup',
-      ...Object.fromEntries(
-        Object.entries(hukouSpouse().form)
-          .filter(([k]) => k !== 'applicantName' && k !== 'applicantPhone')
-          .map(([k, v]) => [`form.${k}`, String(v)]),
-      ),
-      'mat.applicant-id-card.form': 'paper',
-      'mat.hukou-booklet.form': 'paper',
-      'mat.marriage-certificate.form': 'paper',
-      'mat.residence-property-proof.form': 'electronic',
-    }
+      name: '张三',
+      id17: '42060219850101123',
+      phone: '13800138000',
+      proofForm: 'electronic',
+    })
     const cases = async () => (await t.admin('GET', '/v1/cases?limit=100')).body.cases.length
     const before = await cases()
 
@@ -281,28 +298,13 @@ describe('console: an offline_proxy case from the wizard, its transfer slip and 
     const html = await notice.text()
     expect(notice.status, html).toBe(200)
     expect(html).toContain('name="mat.residence-property-proof.certificateId"')
-    const form: Record<string, string> = {
-      _csrf: csrfOf(html),
-      key: /name="key" value="([^"]+)"/.exec(html)![1]!,
-      item: 'hukou-transfer-spouse',
-      processingRegion: '420600',
+    const form = spouseForm(html, {
       mode: 'offline_proxy',
-      'applicant.kind': 'person',
-      'applicant.name': '王五',
-      'applicant.idType': 'resident_id',
-      'applicant.idNumber': residentId('42060219850202123'),
-      'applicant.phone': '13800138001',
-      'delivery.method': 'window_pickup',
-      ...Object.fromEntries(
-        Object.entries(hukouSpouse().form)
-          .filter(([k]) => k !== 'applicantName' && k !== 'applicantPhone')
-          .map(([k, v]) => [`form.${k}`, String(v)]),
-      ),
-      'mat.applicant-id-card.form': 'paper',
-      'mat.hukou-booklet.form': 'paper',
-      'mat.marriage-certificate.form': 'paper',
-      'mat.residence-property-proof.form': 'e_certificate',
-    }
+      name: '王五',
+      id17: '42060219850202123',
+      phone: '13800138001',
+      proofForm: 'e_certificate',
+    })
     const count = async () => (await t.admin('GET', '/v1/cases?limit=100')).body.cases.length
     const before = await count()
 

@@ -90,14 +90,21 @@ export async function forwardEvent(
   const events = await deps.cases.cases.events(caseId)
   const event = events.find((e) => e.seq === seq)
   if (!event) return { kind: 'local', reason: `no event ${seq}` }
-  const direction = await directionOf(deps, c, event.type)
+  // The direction depends on the case and the event type only: each type is resolved once per call.
+  const directions = new Map<EventType, Promise<Direction | null>>()
+  const directionFor = (type: EventType) => {
+    let d = directions.get(type)
+    if (!d) directions.set(type, (d = directionOf(deps, c, type)))
+    return d
+  }
+  const direction = await directionFor(event.type)
   if (!direction) return { kind: 'local', reason: `${event.type} stays on this gateway` }
 
   // The previous event going the same way must have gone first.
   let previous: CaseEvent | undefined
   for (const e of events) {
     if (e.seq >= seq) break
-    if ((await directionOf(deps, c, e.type)) === direction) previous = e
+    if ((await directionFor(e.type)) === direction) previous = e
   }
   if (await deps.forwards.isForwarded(caseId, seq)) return { kind: 'forwarded', direction, adapter: 'already' }
   if (previous && !(await deps.forwards.isForwarded(caseId, previous.seq))) {

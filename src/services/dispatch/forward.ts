@@ -93,8 +93,10 @@ export async function forwardEvent(
   // The direction depends on the case and the event type only: each type is resolved once per call.
   const directions = new Map<EventType, Promise<Direction | null>>()
   const directionFor = (type: EventType) => {
-    let d = directions.get(type)
-    if (!d) directions.set(type, (d = directionOf(deps, c, type)))
+    const known = directions.get(type)
+    if (known) return known
+    const d = directionOf(deps, c, type)
+    directions.set(type, d)
     return d
   }
   const direction = await directionFor(event.type)

@@ -96,6 +96,10 @@ async function openPostgres(opts: OpenDatabaseOptions): Promise<Database> {
     statement_timeout: STATEMENT_TIMEOUT_MS,
   })
   pool.on('error', opts.onPoolError ?? (() => {}))
+  // A connection that breaks while checked out (between two statements of a transaction, say) emits
+  // 'error' on its client, where the pool's idle listener no longer is: unheard, it would end the
+  // process. The statement in progress is rejected on its own, so the event needs no more than a listener.
+  pool.on('connect', (client) => client.on('error', () => {}))
   const db: Db = drizzleNodePg(pool, { schema })
   let closed: Promise<void> | undefined
   return {

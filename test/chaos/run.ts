@@ -1,0 +1,60 @@
+/**
+ * `npm run chaos`: the fault matrix on real processes, its own PostgreSQL and Redis on free loopback ports.
+ * Prints one line per scenario (cases submitted, delivered, lost, duplicated, stranded, 5xx) and a JSON
+ * line with all of them; exits 1 when any case was lost, duplicated or stranded, or a 5xx was not a
+ * documented 503. `--short` runs fewer cases (CI runs the same through test/e2e/chaos.test.ts);
+ * `--only NAME[,NAME]` picks scenarios.
+ */
+import { parseArgs } from 'node:util'
+import { missingTools, OwnPostgres, OwnRedis } from './infra.js'
+import { clean, type Outcome, runScenario, type ScenarioOptions, scenarios } from './scenarios.js'
+
+export const shortOptions: Omit<ScenarioOptions, 'log'> = { cases: 12, downMs: 4_000, settleMs: 90_000 }
+export const fullOptions: Omit<ScenarioOptions, 'log'> = { cases: 120, downMs: 20_000, settleMs: 240_000 }
+
+/** Runs the chosen scenarios one after another on one PostgreSQL and one Redis of the suite's own. */
+export async function runMatrix(
+  names: string[] | undefined,
+  options: Omit<ScenarioOptions, 'log'>,
+  log: (line: string) => void,
+): Promise<Outcome[]> {
+  const chosen = names ? scenarios.filter((s) => names.includes(s.name)) : scenarios
+  const pg = await OwnPostgres.start()
+  const redis = await OwnRedis.start()
+  const outcomes: Outcome[] = []
+  try {
+    for (const s of chosen) outcomes.push(await runScenario(s, { pg, redis }, { ...options, log }))
+  } finally {
+    await redis.stop()
+    await pg.stop()
+  }
+  return outcomes
+}
+
+export function formatOutcome(o: Outcome): string {
+  return (
+    `${o.scenario.padEnd(26)} submitted ${String(o.submitted).padStart(4)}  delivered ${String(o.delivered).padStart(4)}` +
+    `  lost ${o.lost}  duplicated ${o.duplicated}  stranded ${o.stranded}` +
+    `  503 ${o.documented503}  other 5xx ${o.unexpected5xx}  refused ${o.connectionErrors}  unaccepted ${o.unaccepted}  ${o.seconds} s` +
+    (o.notes.length ? `\n    ${o.notes.slice(0, 5).join('\n    ')}` : '')
+  )
+}
+
+async function main() {
+  const { values } = parseArgs({ options: { short: { type: 'boolean' }, only: { type: 'string' } } })
+  const missing = missingTools()
+  if (missing) {
+    console.log(`chaos: cannot run here (${missing}); install redis-server and the PostgreSQL server binaries`)
+    process.exit(2)
+  }
+  const options = values.short ? shortOptions : fullOptions
+  const names = values.only?.split(',').map((n) => n.trim())
+  console.log(`chaos: ${names?.join(', ') ?? 'every scenario'}, ${options.cases} cases each`)
+  const outcomes = await runMatrix(names, options, (line) => console.log(line))
+  console.log('')
+  for (const o of outcomes) console.log(formatOutcome(o))
+  console.log(JSON.stringify({ chaos: outcomes.map(({ notes, ...o }) => o) }))
+  process.exit(outcomes.every(clean) ? 0 : 1)
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main()

@@ -78,6 +78,10 @@ describe('documentation links', () => {
     expect(pages).toEqual(expect.arrayContaining(['README.md', 'docs/protocol.md', 'docs/operations.md']))
   })
 
+  it('keeps README.md, the front door, at most 15 KB', () => {
+    expect(statSync(path.join(root, 'README.md')).size).toBeLessThanOrEqual(15 * 1024)
+  })
+
   it.each(pages)('%s: every link resolves inside the repository', (page) => {
     expect(problemsOf(page)).toEqual([])
   })

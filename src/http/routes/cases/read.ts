@@ -63,12 +63,14 @@ const post = createRoute({
   tags: ['cases'],
   summary: 'Post a status event (processing side: accepted, rejected, …; origin side: materials_shipped, …)',
   description:
-    'An event the current status does not allow is 409 `invalid_transition` with `currentStatus` and `allowedEvents`.',
+    'An event the current status does not allow is 409 `invalid_transition` with `currentStatus` and `allowedEvents`; ' +
+    'materials accepted as outstanding that are not non-essential are 422 `outstanding_not_allowed`, and files a ' +
+    'supplement references that are not stored here 422 `unknown_file`.',
   security: callerSecurity,
   request: { params: IdParam, body: jsonBody(PartyEvent) },
   responses: {
     201: json(z.object({ event: EventView, status: z.string() }), 'Appended; `status` is the case’s new status'),
-    ...problems(400, 401, 403, 404, 409, 413, 415, 429, 503),
+    ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
   },
 })
 

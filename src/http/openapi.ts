@@ -46,14 +46,28 @@ const describe: Record<StatusWithProblem, string> = {
   503: errorCatalog.not_ready.title,
 }
 
-/** Problem responses for the given statuses, for a route's `responses`. */
+const problemContent = { 'application/problem+json': { schema: Problem } }
+
+/** Seconds to wait before trying again, sent with every 429 (PROTOCOL §1, §6). */
+const retryAfter = {
+  'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 0 } },
+} as const
+
+/**
+ * Problem responses for the given statuses, for a route's `responses`; a 429 also declares `Retry-After`.
+ * Every operation declares 503 (a store it needs does not answer); every /v1 operation 429 (rate limits,
+ * PROTOCOL §6); every operation that needs a caller 401, and those that change something 403 (the console
+ * session's CSRF token) and 413/415 (the body limit and media type, checked before the route runs).
+ */
 export function problems<S extends StatusWithProblem>(...statuses: S[]) {
   return Object.fromEntries(
     statuses.map((s) => [
       s,
-      { content: { 'application/problem+json': { schema: Problem } }, description: describe[s] },
+      s === 429
+        ? { content: problemContent, description: describe[s], headers: retryAfter }
+        : { content: problemContent, description: describe[s] },
     ]),
-  ) as Record<S, { content: { 'application/problem+json': { schema: typeof Problem } }; description: string }>
+  ) as Record<S, { content: typeof problemContent; description: string; headers?: typeof retryAfter }>
 }
 
 /**
@@ -61,3 +75,6 @@ export function problems<S extends StatusWithProblem>(...statuses: S[]) {
  * the web console's session cookie (`session`, with `X-CSRF-Token` on everything but GET and HEAD).
  */
 export const callerSecurity: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }]
+
+/** Routes that anyone may call say so explicitly, so that generated clients send no credentials. */
+export const publicSecurity: Record<string, string[]>[] = []

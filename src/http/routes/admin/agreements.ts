@@ -30,25 +30,27 @@ const Version = z.coerce
 const list = createRoute({
   method: 'get',
   path: '/v1/admin/agreements',
+  operationId: 'listAgreementsForAdmin',
   tags,
   security,
   summary: 'Every agreement with its versions and the version in force (admins)',
   responses: {
     200: json(z.object({ agreements: z.array(AgreementSummary) }), 'Agreements'),
-    ...problems(401, 403),
+    ...problems(401, 403, 429, 503),
   },
 })
 
 const versions = createRoute({
   method: 'get',
   path: '/v1/admin/agreements/{id}/versions',
+  operationId: 'listAgreementVersions',
   tags,
   security,
   summary: 'Every version of one agreement, oldest first (admins)',
   request: { params: z.object({ id: Id }) },
   responses: {
     200: json(z.object({ versions: z.array(AgreementVersionView) }), 'Versions'),
-    ...problems(400, 401, 403, 404),
+    ...problems(400, 401, 403, 404, 429, 503),
   },
 })
 
@@ -64,19 +66,21 @@ const EditBody = z
 const create = createRoute({
   method: 'post',
   path: '/v1/admin/agreements/{id}/versions',
+  operationId: 'createAgreementVersion',
   tags,
   security,
   summary: 'A new version by editing: checked as `tongban config check` checks a file; stored as a draft (admins)',
   request: { params: z.object({ id: Id }), body: jsonBody(EditBody) },
   responses: {
     201: json(AgreementVersionView, 'The new draft version'),
-    ...problems(400, 401, 403, 404, 422),
+    ...problems(400, 401, 403, 404, 413, 415, 422, 429, 503),
   },
 })
 
 const diff = createRoute({
   method: 'get',
   path: '/v1/admin/agreements/{id}/diff',
+  operationId: 'diffAgreementVersions',
   tags,
   security,
   summary: 'What changed between two versions (admins)',
@@ -87,18 +91,22 @@ const diff = createRoute({
       to: z.coerce.number().int().positive().optional().meta({ description: 'Default: the latest version' }),
     }),
   },
-  responses: { 200: json(AgreementDiff, 'The changes'), ...problems(400, 401, 403, 404) },
+  responses: { 200: json(AgreementDiff, 'The changes'), ...problems(400, 401, 403, 404, 429, 503) },
 })
 
 function statusRoute(action: StatusAction, summary: string) {
   return createRoute({
     method: 'post',
     path: `/v1/admin/agreements/{id}/versions/{version}/${action}`,
+    operationId: `${action}AgreementVersion`,
     tags,
     security,
     summary,
     request: { params: z.object({ id: Id, version: Version }) },
-    responses: { 200: json(AgreementVersionView, 'The version'), ...problems(400, 401, 403, 404, 409) },
+    responses: {
+      200: json(AgreementVersionView, 'The version'),
+      ...problems(400, 401, 403, 404, 409, 413, 415, 429, 503),
+    },
   })
 }
 

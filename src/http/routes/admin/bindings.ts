@@ -17,30 +17,33 @@ const RegionParam = z.object({
 const list = createRoute({
   method: 'get',
   path: '/v1/admin/bindings',
+  operationId: 'listBindings',
   tags,
   security,
   summary: 'Region → adapter bindings, with each region’s circuit state',
-  responses: { 200: json(z.object({ bindings: z.array(BindingView) }), 'Bindings'), ...problems(401, 403) },
+  responses: { 200: json(z.object({ bindings: z.array(BindingView) }), 'Bindings'), ...problems(401, 403, 429, 503) },
 })
 
 const put = createRoute({
   method: 'put',
   path: '/v1/admin/bindings/{region}',
+  operationId: 'setBinding',
   tags,
   security,
   summary: 'Bind a region subtree to an adapter (settings validated by the adapter; secrets only as env var names)',
   request: { params: RegionParam, body: jsonBody(Binding.omit({ region: true })) },
-  responses: { 200: json(BindingView.shape.binding, 'Stored'), ...problems(400, 401, 403, 422) },
+  responses: { 200: json(BindingView.shape.binding, 'Stored'), ...problems(400, 401, 403, 413, 415, 422, 429, 503) },
 })
 
 const remove = createRoute({
   method: 'delete',
   path: '/v1/admin/bindings/{region}',
+  operationId: 'removeBinding',
   tags,
   security,
   summary: 'Remove a binding (the region falls back to its parent’s, or `*`)',
   request: { params: RegionParam },
-  responses: { 204: { description: 'Removed' }, ...problems(400, 401, 403, 404) },
+  responses: { 204: { description: 'Removed' }, ...problems(400, 401, 403, 404, 429, 503) },
 })
 
 export function registerBindings(api: Api, deps: HttpDeps) {

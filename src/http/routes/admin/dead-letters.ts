@@ -15,6 +15,7 @@ const security = callerSecurity
 const list = createRoute({
   method: 'get',
   path: '/v1/admin/dead-letters',
+  operationId: 'listDeadLetters',
   tags,
   security,
   summary: 'Deliveries that gave up (newest first); `open=false` includes re-driven ones',
@@ -27,13 +28,14 @@ const list = createRoute({
   },
   responses: {
     200: json(z.object({ deadLetters: z.array(DeadLetterView) }), 'Dead letters'),
-    ...problems(400, 401, 403),
+    ...problems(400, 401, 403, 429, 503),
   },
 })
 
 const redrive = createRoute({
   method: 'post',
   path: '/v1/admin/dead-letters/{id}/redrive',
+  operationId: 'redriveDeadLetter',
   tags,
   security,
   summary: 'Try a dead-lettered delivery again',
@@ -48,7 +50,7 @@ const redrive = createRoute({
   },
   responses: {
     200: json(DeadLetterView, 'Re-driven: the case (kind dispatch) or the event (kind event) is queued again'),
-    ...problems(400, 401, 403, 404, 409),
+    ...problems(400, 401, 403, 404, 409, 413, 415, 429, 503),
   },
 })
 

@@ -16,6 +16,7 @@ const security = callerSecurity
 const post = createRoute({
   method: 'post',
   path: '/v1/admin/key-revocations',
+  operationId: 'revokeKey',
   tags,
   security,
   summary: 'Revoke a signing key as compromised (this gateway’s or a system client’s) from a given time',
@@ -25,18 +26,22 @@ const post = createRoute({
     'still verify. The gateway’s revoked keys stay published at `/.well-known/jwks.json` with `revokedAt`. ' +
     'The key the gateway signs with cannot be revoked (409): rotate first. Revoking again only moves the time earlier.',
   request: { body: jsonBody(RevokeKeyBody) },
-  responses: { 201: json(KeyRevocationView, 'Recorded'), ...problems(400, 401, 403, 404, 409, 422) },
+  responses: {
+    201: json(KeyRevocationView, 'Recorded'),
+    ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
+  },
 })
 
 const list = createRoute({
   method: 'get',
   path: '/v1/admin/key-revocations',
+  operationId: 'listKeyRevocations',
   tags,
   security,
   summary: 'Keys revoked as compromised',
   responses: {
     200: json(z.object({ revocations: z.array(KeyRevocationView) }), 'Revocations'),
-    ...problems(401, 403),
+    ...problems(401, 403, 429, 503),
   },
 })
 

@@ -24,6 +24,7 @@ export const QueueDepthView = z
 const list = createRoute({
   method: 'get',
   path: '/v1/admin/queues',
+  operationId: 'listQueues',
   tags: ['admin'],
   security: callerSecurity,
   summary: 'What each BullMQ queue holds now (deliveries, events, results, deadline timers)',
@@ -33,7 +34,7 @@ const list = createRoute({
     '`GET /v1/admin/bindings`; deliveries that gave up are on `GET /v1/admin/dead-letters`.',
   responses: {
     200: json(z.object({ queues: z.array(QueueDepthView) }), 'The queues'),
-    ...problems(401, 403, 503),
+    ...problems(401, 403, 429, 503),
   },
 })
 

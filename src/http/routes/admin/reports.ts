@@ -13,6 +13,7 @@ import { type Api, callerSecurity, problems } from '../../openapi.js'
 const performance = createRoute({
   method: 'get',
   path: '/v1/admin/reports/performance',
+  operationId: 'getPerformanceReport',
   tags: ['admin'],
   security: callerSecurity,
   summary: 'Performance figures (考评) per region, department, item, scope, mode or window; CSV with Accept: text/csv',
@@ -38,7 +39,7 @@ const performance = createRoute({
         'text/csv': { schema: z.string().meta({ description: 'RFC 4180, one header row' }) },
       },
     },
-    ...problems(400, 401, 403),
+    ...problems(400, 401, 403, 429, 503),
   },
 })
 

@@ -10,6 +10,7 @@ import { type Api, callerSecurity, json, jsonBody, problems } from '../../openap
 const route = createRoute({
   method: 'post',
   path: '/v1/cases',
+  operationId: 'createCase',
   tags: ['cases'],
   summary: 'Submit a case (idempotent by Idempotency-Key)',
   description:
@@ -23,7 +24,7 @@ const route = createRoute({
   },
   responses: {
     201: json(CaseCreated, 'Created (or the first answer, replayed)'),
-    ...problems(400, 401, 403, 409, 413, 415, 422),
+    ...problems(400, 401, 403, 409, 413, 415, 422, 429, 503),
   },
 })
 

@@ -14,6 +14,7 @@ const IdParam = z.object({
 const route = createRoute({
   method: 'get',
   path: '/v1/cases/{id}/evidence',
+  operationId: 'getEvidenceBundle',
   tags: ['results'],
   summary:
     'Every signed artefact of the case in one document, signed by the gateway (check it with tongban verify-evidence)',
@@ -24,7 +25,7 @@ const route = createRoute({
     'section. The applicant appears only by `idHash`. Parties of the case only (others: 404).',
   security: callerSecurity,
   request: { params: IdParam },
-  responses: { 200: json(EvidenceBundle, 'The evidence bundle'), ...problems(400, 401, 404) },
+  responses: { 200: json(EvidenceBundle, 'The evidence bundle'), ...problems(400, 401, 404, 429, 503) },
 })
 
 export function registerEvidence(api: Api, deps: HttpDeps) {

@@ -28,6 +28,7 @@ const Answer = z
 const schedule = createRoute({
   method: 'post',
   path: '/v1/cases/{id}/inspections',
+  operationId: 'scheduleInspection',
   tags: ['cases'],
   summary: 'Schedule a joint site inspection (联合踏勘) of several children: suspends all their clocks together',
   description:
@@ -35,29 +36,37 @@ const schedule = createRoute({
     'to each child in one transaction: if one child cannot be suspended (409 `invalid_transition`), none is.',
   security: callerSecurity,
   request: { params: ParentParam, body: jsonBody(ScheduleInspectionBody) },
-  responses: { 201: json(Answer, 'Scheduled; every child suspended'), ...problems(400, 401, 403, 404, 409, 422) },
+  responses: {
+    201: json(Answer, 'Scheduled; every child suspended'),
+    ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
+  },
 })
 
 const complete = createRoute({
   method: 'post',
   path: '/v1/cases/{id}/inspections/{inspectionId}/complete',
+  operationId: 'completeInspection',
   tags: ['cases'],
   summary: 'Complete a joint site inspection: resumes all its children together',
   security: callerSecurity,
   request: { params: InspectionParams },
-  responses: { 200: json(Answer, 'Completed; every child resumed'), ...problems(400, 401, 403, 404, 409) },
+  responses: {
+    200: json(Answer, 'Completed; every child resumed'),
+    ...problems(400, 401, 403, 404, 409, 413, 415, 429, 503),
+  },
 })
 
 const list = createRoute({
   method: 'get',
   path: '/v1/cases/{id}/inspections',
+  operationId: 'listInspections',
   tags: ['cases'],
   summary: 'The joint site inspections of a parent case',
   security: callerSecurity,
   request: { params: ParentParam },
   responses: {
     200: json(z.object({ inspections: z.array(InspectionView) }), 'Oldest first'),
-    ...problems(400, 401, 404),
+    ...problems(400, 401, 404, 429, 503),
   },
 })
 

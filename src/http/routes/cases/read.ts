@@ -19,65 +19,72 @@ const IdParam = z.object({
 const get = createRoute({
   method: 'get',
   path: '/v1/cases/{id}',
+  operationId: 'getCase',
   tags: ['cases'],
   summary: 'A case: status, due date, children',
   description: 'Visible to the origin and processing parties only; anyone else gets 404.',
   security: callerSecurity,
   request: { params: IdParam },
-  responses: { 200: json(CaseView, 'The case'), ...problems(400, 401, 404) },
+  responses: { 200: json(CaseView, 'The case'), ...problems(400, 401, 404, 429, 503) },
 })
 
 const list = createRoute({
   method: 'get',
   path: '/v1/cases',
+  operationId: 'listCases',
   tags: ['cases'],
   summary: 'The caller’s cases, newest first, with cursor pagination',
   security: callerSecurity,
   request: { query: ListCasesQuery },
   responses: {
     200: json(z.object({ cases: z.array(CaseView), nextCursor: z.string().nullable() }), 'A page of cases'),
-    ...problems(400, 401),
+    ...problems(400, 401, 429, 503),
   },
 })
 
 const events = createRoute({
   method: 'get',
   path: '/v1/cases/{id}/events',
+  operationId: 'getCaseEvents',
   tags: ['cases'],
   summary: 'The timeline: a hash chain per case',
   security: callerSecurity,
   request: { params: IdParam },
   responses: {
     200: json(z.object({ events: z.array(EventView) }), 'The events, in order'),
-    ...problems(400, 401, 404),
+    ...problems(400, 401, 404, 429, 503),
   },
 })
 
 const post = createRoute({
   method: 'post',
   path: '/v1/cases/{id}/events',
+  operationId: 'postCaseEvent',
   tags: ['cases'],
   summary: 'Post a status event (processing side: accepted, rejected, …; origin side: materials_shipped, …)',
   description:
-    'An event the current status does not allow is 409 `invalid_transition` with `currentStatus` and `allowedEvents`.',
+    'An event the current status does not allow is 409 `invalid_transition` with `currentStatus` and `allowedEvents`; ' +
+    'materials accepted as outstanding that are not non-essential are 422 `outstanding_not_allowed`, and files a ' +
+    'supplement references that are not stored here 422 `unknown_file`.',
   security: callerSecurity,
   request: { params: IdParam, body: jsonBody(PartyEvent) },
   responses: {
     201: json(z.object({ event: EventView, status: z.string() }), 'Appended; `status` is the case’s new status'),
-    ...problems(400, 401, 403, 404, 409, 413, 415),
+    ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
   },
 })
 
 const slip = createRoute({
   method: 'get',
   path: '/v1/cases/{id}/transfer-slip',
+  operationId: 'getTransferSlip',
   tags: ['cases'],
   summary: 'The printable transfer slip (流转单): parties, materials checklist, tracking number, case id as QR code',
   security: callerSecurity,
   request: { params: IdParam },
   responses: {
     200: { content: { 'text/html': { schema: z.string() } }, description: 'An HTML page for printing (A4)' },
-    ...problems(400, 401, 404, 409),
+    ...problems(400, 401, 404, 409, 429, 503),
   },
 })
 

@@ -4,7 +4,7 @@ import { ResultClaims } from '../../../domain/result.js'
 import { getResult, SubmitResultBody, submitResult } from '../../../services/results/submit.js'
 import { verifyResult } from '../../../services/results/verify.js'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, callerSecurity, json, jsonBody, problems } from '../../openapi.js'
+import { type Api, callerSecurity, json, jsonBody, problems, publicSecurity } from '../../openapi.js'
 
 const IdParam = z.object({
   id: z
@@ -28,6 +28,7 @@ const SingleResult = z
 const post = createRoute({
   method: 'post',
   path: '/v1/cases/{id}/result',
+  operationId: 'submitResult',
   tags: ['results'],
   summary: 'The processing side’s result: a JWS signed by its system, or fields the gateway attests',
   description:
@@ -47,13 +48,14 @@ const post = createRoute({
       }),
       'Recorded',
     ),
-    ...problems(400, 401, 403, 404, 409, 422),
+    ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
   },
 })
 
 const get = createRoute({
   method: 'get',
   path: '/v1/cases/{id}/result',
+  operationId: 'getResult',
   tags: ['results'],
   summary: 'The result JWS, its claims and how it was verified',
   security: callerSecurity,
@@ -78,13 +80,15 @@ const get = createRoute({
       ]),
       'The result; for a bundle or multi-site parent, every child’s result together',
     ),
-    ...problems(400, 401, 404),
+    ...problems(400, 401, 404, 429, 503),
   },
 })
 
 const verify = createRoute({
   method: 'post',
   path: '/v1/results/verify',
+  operationId: 'verifyResult',
+  security: publicSecurity,
   tags: ['results'],
   summary: 'Verify any result JWS (for anyone: the applicant, a bank, a court); no authentication',
   request: { body: jsonBody(z.strictObject({ result: z.string().min(1).max(20_000) })) },
@@ -102,7 +106,7 @@ const verify = createRoute({
         .meta({ id: 'ResultVerdict' }),
       'The verdict, with the reasons for a refusal',
     ),
-    ...problems(400, 413, 415),
+    ...problems(400, 413, 415, 429, 503),
   },
 })
 

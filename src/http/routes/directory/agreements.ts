@@ -11,6 +11,7 @@ const AgreementOut = Agreement.meta({ id: 'Agreement' })
 const list = createRoute({
   method: 'get',
   path: '/v1/agreements',
+  operationId: 'listAgreements',
   tags: ['directory'],
   security: callerSecurity,
   summary: 'Agreements in force (latest version of each)',
@@ -26,12 +27,16 @@ const list = createRoute({
         .meta({ description: 'Default `active`' }),
     }),
   },
-  responses: { 200: json(z.object({ agreements: z.array(AgreementOut) }), 'Agreements'), ...problems(400) },
+  responses: {
+    200: json(z.object({ agreements: z.array(AgreementOut) }), 'Agreements'),
+    ...problems(400, 401, 429, 503),
+  },
 })
 
 const get = createRoute({
   method: 'get',
   path: '/v1/agreements/{id}',
+  operationId: 'getAgreement',
   tags: ['directory'],
   security: callerSecurity,
   summary: 'One agreement: the latest version, or `?version=N`',
@@ -41,7 +46,7 @@ const get = createRoute({
   },
   responses: {
     200: json(AgreementOut.extend({ versions: z.array(z.number().int()) }), 'The agreement'),
-    ...problems(400, 404),
+    ...problems(400, 401, 404, 429, 503),
   },
 })
 

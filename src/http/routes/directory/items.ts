@@ -11,6 +11,7 @@ const ItemOut = Item.meta({ id: 'Item' })
 const list = createRoute({
   method: 'get',
   path: '/v1/items',
+  operationId: 'listItems',
   tags: ['directory'],
   security: callerSecurity,
   summary: 'Service items',
@@ -21,17 +22,18 @@ const list = createRoute({
       q: z.string().max(64).optional().meta({ description: 'Substring of the name or code' }),
     }),
   },
-  responses: { 200: json(z.object({ items: z.array(ItemOut) }), 'Items'), ...problems(400) },
+  responses: { 200: json(z.object({ items: z.array(ItemOut) }), 'Items'), ...problems(400, 401, 429, 503) },
 })
 
 const get = createRoute({
   method: 'get',
   path: '/v1/items/{code}',
+  operationId: 'getItem',
   tags: ['directory'],
   security: callerSecurity,
   summary: 'One service item: time limits, materials, form fields, modes',
   request: { params: CodeParam },
-  responses: { 200: json(ItemOut, 'The item'), ...problems(400, 404) },
+  responses: { 200: json(ItemOut, 'The item'), ...problems(400, 401, 404, 429, 503) },
 })
 
 export function registerItems(api: Api, deps: HttpDeps) {

@@ -9,6 +9,7 @@ import { CodeParam, RegionOut } from './schemas.js'
 const list = createRoute({
   method: 'get',
   path: '/v1/regions',
+  operationId: 'listRegions',
   tags: ['directory'],
   security: callerSecurity,
   summary: 'Regions and functional zones',
@@ -20,19 +21,20 @@ const list = createRoute({
       q: z.string().max(64).optional().meta({ description: 'Substring of the name or code' }),
     }),
   },
-  responses: { 200: json(z.object({ regions: z.array(RegionOut) }), 'Regions'), ...problems(400) },
+  responses: { 200: json(z.object({ regions: z.array(RegionOut) }), 'Regions'), ...problems(400, 401, 429, 503) },
 })
 
 const get = createRoute({
   method: 'get',
   path: '/v1/regions/{code}',
+  operationId: 'getRegion',
   tags: ['directory'],
   security: callerSecurity,
   summary: 'One region or zone, with its children',
   request: { params: CodeParam },
   responses: {
     200: json(RegionOut.extend({ children: z.array(RegionOut) }), 'The region'),
-    ...problems(400, 404),
+    ...problems(400, 401, 404, 429, 503),
   },
 })
 

@@ -35,6 +35,7 @@ const ThingForm = z
 const checklist = createRoute({
   method: 'get',
   path: '/v1/things/{id}/checklist',
+  operationId: 'getThingChecklist',
   tags: ['directory'],
   security: callerSecurity,
   summary: '一次告知: every member item’s route and agreement, one merged checklist, the overall due date',
@@ -43,17 +44,18 @@ const checklist = createRoute({
     'that use them; items no agreement allows from this origin are listed in `refused` with the reason. ' +
     'If no item may be routed at all: 422 with the refusal code.',
   request: { params: IdParam, query: ChecklistQuery },
-  responses: { 200: json(ResolvedRouteOut, 'The one-time notice'), ...problems(400, 401, 404, 422) },
+  responses: { 200: json(ResolvedRouteOut, 'The one-time notice'), ...problems(400, 401, 404, 422, 429, 503) },
 })
 
 const form = createRoute({
   method: 'get',
   path: '/v1/things/{id}/form',
+  operationId: 'getThingForm',
   tags: ['directory'],
   security: callerSecurity,
   summary: '一表申请: the member items’ form fields merged into one JSON Schema, each shared field once',
   request: { params: IdParam },
-  responses: { 200: json(ThingForm, 'The one form'), ...problems(400, 401, 404) },
+  responses: { 200: json(ThingForm, 'The one form'), ...problems(400, 401, 404, 429, 503) },
 })
 
 export function registerThingNotice(api: Api, deps: HttpDeps) {

@@ -20,20 +20,22 @@ const ThingOut = Thing.extend({
 const list = createRoute({
   method: 'get',
   path: '/v1/things',
+  operationId: 'listThings',
   tags: ['directory'],
   security: callerSecurity,
   summary: 'One-thing bundles (一件事)',
-  responses: { 200: json(z.object({ things: z.array(ThingOut) }), 'Bundles') },
+  responses: { 200: json(z.object({ things: z.array(ThingOut) }), 'Bundles'), ...problems(401, 429, 503) },
 })
 
 const get = createRoute({
   method: 'get',
   path: '/v1/things/{id}',
+  operationId: 'getThing',
   tags: ['directory'],
   security: callerSecurity,
   summary: 'One bundle: lead department and member items',
   request: { params: IdParam },
-  responses: { 200: json(ThingOut, 'The bundle'), ...problems(400, 404) },
+  responses: { 200: json(ThingOut, 'The bundle'), ...problems(400, 401, 404, 429, 503) },
 })
 
 export function registerThings(api: Api, deps: HttpDeps) {

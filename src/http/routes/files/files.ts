@@ -26,6 +26,7 @@ const Sha256Param = z.object({
 const upload = createRoute({
   method: 'post',
   path: '/v1/files',
+  operationId: 'uploadFile',
   tags: ['files'],
   summary: 'Upload a material file once (raw body); materials then reference it by `sha256`',
   description:
@@ -48,13 +49,14 @@ const upload = createRoute({
   responses: {
     201: json(FileMeta, 'Stored'),
     200: json(FileMeta, 'Stored already (these bytes, by anyone): not stored again'),
-    ...problems(401, 403, 413, 415, 422),
+    ...problems(401, 403, 413, 415, 422, 429, 503),
   },
 })
 
 const download = createRoute({
   method: 'get',
   path: '/v1/files/{sha256}',
+  operationId: 'getFile',
   tags: ['files'],
   summary: 'A material file: for its uploader and the parties of a case that references it (others: 404)',
   security: callerSecurity,
@@ -64,7 +66,7 @@ const download = createRoute({
       content: { 'application/octet-stream': { schema: Binary } },
       description: 'The bytes, with their media type',
     },
-    ...problems(400, 401, 404),
+    ...problems(400, 401, 404, 429, 503),
   },
 })
 

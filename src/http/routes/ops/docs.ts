@@ -11,10 +11,11 @@ export const openApiInfo = {
   openapi: '3.1.0',
   info: {
     title: 'Tongban exchange protocol',
-    version: '1',
+    version: '1.1',
+    license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     description:
       'Cross-region government service gateway (通办). Errors are RFC 9457 problem details with a stable `code`. ' +
-      'See PROTOCOL.md for the contract this document describes.',
+      'docs/protocol.md in the repository states the contract this document describes.',
   },
 } as const
 

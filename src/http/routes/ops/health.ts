@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi'
 import { z } from 'zod'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json } from '../../openapi.js'
+import { type Api, json, problems, publicSecurity } from '../../openapi.js'
 
 const Health = z.object({ status: z.literal('ok'), gateway: z.string(), version: z.string() }).meta({ id: 'Health' })
 const Readiness = z
@@ -14,14 +14,18 @@ const Readiness = z
 const healthz = createRoute({
   method: 'get',
   path: '/healthz',
+  operationId: 'getHealth',
+  security: publicSecurity,
   tags: ['operations'],
   summary: 'The process runs',
-  responses: { 200: json(Health, 'Alive') },
+  responses: { 200: json(Health, 'Alive'), ...problems(503) },
 })
 
 const readyz = createRoute({
   method: 'get',
   path: '/readyz',
+  operationId: 'getReadiness',
+  security: publicSecurity,
   tags: ['operations'],
   summary: 'PostgreSQL and Redis answer and the workers consume',
   responses: { 200: json(Readiness, 'Ready'), 503: json(Readiness, 'Not ready: see which check failed') },

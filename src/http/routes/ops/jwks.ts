@@ -1,11 +1,13 @@
 import { createRoute } from '@hono/zod-openapi'
 import { z } from 'zod'
 import type { HttpDeps } from '../../deps.js'
-import { type Api, json } from '../../openapi.js'
+import { type Api, json, problems, publicSecurity } from '../../openapi.js'
 
 const route = createRoute({
   method: 'get',
   path: '/.well-known/jwks.json',
+  operationId: 'getGatewayKeys',
+  security: publicSecurity,
   tags: ['operations'],
   summary: 'The gateway’s public signing keys (current first; rotated keys stay published)',
   description:
@@ -13,6 +15,7 @@ const route = createRoute({
     '(`iat`) before that time.',
   responses: {
     200: json(z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).meta({ id: 'Jwks' }), 'JWKS'),
+    ...problems(503),
   },
 })
 

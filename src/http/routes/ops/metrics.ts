@@ -1,11 +1,13 @@
 import { createRoute } from '@hono/zod-openapi'
 import { z } from 'zod'
 import type { HttpDeps } from '../../deps.js'
-import type { Api } from '../../openapi.js'
+import { type Api, problems, publicSecurity } from '../../openapi.js'
 
 const metrics = createRoute({
   method: 'get',
   path: '/metrics',
+  operationId: 'getMetrics',
+  security: publicSecurity,
   tags: ['operations'],
   summary: 'Prometheus metrics (text format 0.0.4)',
   description:
@@ -13,6 +15,7 @@ const metrics = createRoute({
     'patterns, never case ids or personal data. Keep the port away from the internet, or filter /metrics at the proxy.',
   responses: {
     200: { description: 'The metrics', content: { 'text/plain': { schema: z.string() } } },
+    ...problems(503),
   },
 })
 

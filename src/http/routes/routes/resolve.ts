@@ -56,6 +56,7 @@ export const ResolvedRouteOut = z
 const route = createRoute({
   method: 'post',
   path: '/v1/routes/resolve',
+  operationId: 'resolveRoute',
   tags: ['routing'],
   security: callerSecurity,
   summary: 'May this case go from region X to region Y in mode M? Under which agreement, by when, with what?',
@@ -63,7 +64,7 @@ const route = createRoute({
     'Refusals are 422 with `code` `no_agreement`, `mode_not_allowed`, `scope_mismatch` or `agreement_inactive`; ' +
     'an unknown or retired region is 422 `unknown_region` / `region_retired` (naming the successor).',
   request: { body: jsonBody(ResolveRouteInput) },
-  responses: { 200: json(ResolvedRouteOut, 'The route'), ...problems(400, 413, 415, 422) },
+  responses: { 200: json(ResolvedRouteOut, 'The route'), ...problems(400, 401, 403, 413, 415, 422, 429, 503) },
 })
 
 export function registerResolveRoute(api: Api, deps: HttpDeps) {

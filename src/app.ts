@@ -12,7 +12,7 @@ import { requestMetrics } from './http/middleware/metrics.js'
 import { callerRateLimit, rateLimit, sourceAddress } from './http/middleware/rate-limit.js'
 import { requestContext } from './http/middleware/request-context.js'
 import { securityHeaders } from './http/middleware/security-headers.js'
-import { type Api, createApi } from './http/openapi.js'
+import { type Api, createApi, documentRateLimits } from './http/openapi.js'
 import { registerAdminAgreements } from './http/routes/admin/agreements.js'
 import { registerBindings } from './http/routes/admin/bindings.js'
 import { registerAdminClients } from './http/routes/admin/clients.js'
@@ -144,5 +144,6 @@ export function createApp(deps: HttpDeps): Api {
   registerMetrics(api, deps)
   registerDocs(api, deps.gateway.id)
   registerConsole(api, deps)
+  documentRateLimits(api)
   return api
 }

@@ -61,3 +61,23 @@ export function problems<S extends StatusWithProblem>(...statuses: S[]) {
  * the web console's session cookie (`session`, with `X-CSRF-Token` on everything but GET and HEAD).
  */
 export const callerSecurity: Record<string, string[]>[] = [{ bearer: [] }, { session: [] }]
+
+/**
+ * Every /v1 route is rate limited (PROTOCOL 1.1 §6: per caller, or per address on the open ones): its
+ * OpenAPI entry gets the 429 answer with `Retry-After`, in one place rather than in each route file.
+ * Run after the routes are registered.
+ */
+export function documentRateLimits(api: Api): void {
+  const tooMany = {
+    ...problems(429)[429],
+    description: `${describe[429]}: wait \`Retry-After\` seconds`,
+    headers: {
+      'Retry-After': { description: 'Seconds until the limit allows another request', schema: { type: 'integer' } },
+    },
+  }
+  for (const d of api.openAPIRegistry.definitions) {
+    if (d.type !== 'route' || !d.route.path.startsWith('/v1/')) continue
+    const responses = d.route.responses as Record<string, unknown>
+    responses[429] ??= tooMany
+  }
+}

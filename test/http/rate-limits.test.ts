@@ -189,6 +189,22 @@ describe('the console sign-in', () => {
   })
 })
 
+describe('the OpenAPI document', () => {
+  it('gives every /v1 route the 429 answer with Retry-After', async () => {
+    const doc = (await (await t.app.request('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { responses: Record<string, { headers?: Record<string, unknown> }> }>>
+    }
+    const v1 = Object.entries(doc.paths).filter(([p]) => p.startsWith('/v1/'))
+    expect(v1.length).toBeGreaterThan(20)
+    for (const [p, ops] of v1) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect(op.responses['429']?.headers?.['Retry-After'], `${method} ${p}`).toBeDefined()
+      }
+    }
+    expect(doc.paths['/healthz']?.get?.responses['429']).toBeUndefined()
+  })
+})
+
 describe('RedisRateLimits', () => {
   const config = loadConfig({ RATE_LIMIT_VERIFY: '2/60', SIGNIN_LOCK_AFTER: '2', SIGNIN_LOCK_SECONDS: '10' }).limits
 

@@ -189,6 +189,33 @@ describe('the console sign-in', () => {
   })
 })
 
+describe('without Redis', () => {
+  it('answers requests as usual and still refuses past the limit, from memory', async () => {
+    // Nothing listens on this port (this engineer's range): the limiter's connection never becomes ready.
+    const away = new Redis('redis://127.0.0.1:16482', {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      lazyConnect: true,
+    })
+    const app = createApp({
+      ...t.runtime.deps,
+      rateLimits: { limits: new RedisRateLimits(away, t.queuePrefix, t.config.limits), trustProxy: 0 },
+    })
+    const env = { incoming: { socket: { remoteAddress: '192.0.2.60' } } }
+    const post = () =>
+      app.request(
+        '/v1/results/verify',
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"result":"x"}' },
+        env,
+      )
+    const statuses = []
+    for (let i = 0; i < 4; i++) statuses.push((await post()).status)
+    expect(statuses.slice(0, 3).every((s) => s < 429)).toBe(true)
+    expect(statuses[3]).toBe(429)
+    away.disconnect()
+  })
+})
+
 describe('the OpenAPI document', () => {
   it('gives every /v1 route the 429 answer with Retry-After', async () => {
     const doc = (await (await t.app.request('/openapi.json')).json()) as {

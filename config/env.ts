@@ -8,6 +8,25 @@ import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import { knownMediaTypes } from '../src/domain/files.js'
 
+/**
+ * A rate limit: `POINTS/SECONDS` (e.g. `600/60`: at most 600 requests in any 60-second window, all at once
+ * if the caller likes), or `off`/`0`.
+ */
+const RateLimit = z
+  .string()
+  .trim()
+  .transform((s, ctx) => {
+    if (s === 'off' || s === '0') return null
+    const m = /^(\d{1,7})\/(\d{1,6})$/.exec(s)
+    const points = Number(m?.[1])
+    const seconds = Number(m?.[2])
+    if (!m || points < 1 || seconds < 1) {
+      ctx.addIssue({ code: 'custom', message: 'requests/seconds such as 600/60, or off' })
+      return z.NEVER
+    }
+    return { points, seconds }
+  })
+
 const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 
 const optionalString = z
@@ -124,8 +143,33 @@ export const Env = z
       .min(1)
       .max(24 * 60)
       .default(30),
+    /** Per system client (its id), over all instances sharing REDIS_URL; allows a batch submission's burst. */
+    RATE_LIMIT_CLIENT: RateLimit.prefault('1200/60'),
+    /** Per person's token (operator or admin), API calls of the console's pages included. */
+    RATE_LIMIT_PERSON: RateLimit.prefault('600/60'),
+    /** Per source address on the public `POST /v1/results/verify`. */
+    RATE_LIMIT_VERIFY: RateLimit.prefault('60/60'),
+    /** Per source address on the console's sign-in form (`POST /console/login`). */
+    RATE_LIMIT_SIGNIN: RateLimit.prefault('20/60'),
+    /** Failed sign-ins in a row (per address, and per token id) before sign-in is locked; 0: never locked. */
+    SIGNIN_LOCK_AFTER: z.coerce.number().int().min(0).max(1000).default(5),
+    /** The first lockout; each further failure doubles it, up to SIGNIN_LOCK_MAX_SECONDS. */
+    SIGNIN_LOCK_SECONDS: z.coerce.number().int().min(1).default(60),
+    SIGNIN_LOCK_MAX_SECONDS: z.coerce.number().int().min(1).default(3600),
+    /**
+     * How many proxies in front of the gateway to trust for X-Forwarded-For: 0 (default) uses the socket's
+     * address; N takes the Nth address from the right of X-Forwarded-For (the one the outermost trusted proxy saw).
+     */
+    TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   })
   .superRefine((env, ctx) => {
+    if (env.SIGNIN_LOCK_MAX_SECONDS < env.SIGNIN_LOCK_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SIGNIN_LOCK_MAX_SECONDS'],
+        message: 'must be at least SIGNIN_LOCK_SECONDS',
+      })
+    }
     if (env.DATABASE_URL !== undefined && !/^postgres(ql)?:\/\//.test(env.DATABASE_URL)) {
       ctx.addIssue({
         code: 'custom',
@@ -166,6 +210,18 @@ export const Env = z
       unusedRetentionHours: env.FILE_UNUSED_RETENTION_HOURS,
     },
     retentionIntervalMs: env.RETENTION_INTERVAL_MS,
+    limits: {
+      client: env.RATE_LIMIT_CLIENT,
+      person: env.RATE_LIMIT_PERSON,
+      verify: env.RATE_LIMIT_VERIFY,
+      signin: env.RATE_LIMIT_SIGNIN,
+      signinLock: {
+        after: env.SIGNIN_LOCK_AFTER,
+        seconds: env.SIGNIN_LOCK_SECONDS,
+        maxSeconds: env.SIGNIN_LOCK_MAX_SECONDS,
+      },
+      trustProxy: env.TRUST_PROXY,
+    },
     dataDir: path.resolve(env.TONGBAN_DATA_DIR),
     configDir: path.resolve(env.TONGBAN_CONFIG_DIR),
     logLevel: env.LOG_LEVEL,

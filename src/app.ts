@@ -9,6 +9,7 @@ import type { HttpDeps } from './http/deps.js'
 import { authenticate } from './http/middleware/auth.js'
 import { notFound, onError } from './http/middleware/errors.js'
 import { requestMetrics } from './http/middleware/metrics.js'
+import { callerRateLimit, rateLimit, sourceAddress } from './http/middleware/rate-limit.js'
 import { requestContext } from './http/middleware/request-context.js'
 import { securityHeaders } from './http/middleware/security-headers.js'
 import { type Api, createApi } from './http/openapi.js'
@@ -46,6 +47,13 @@ export function createApp(deps: HttpDeps): Api {
   api.use('*', requestContext(deps.logger))
   api.use('*', requestMetrics(deps.metrics))
   api.use('*', securityHeaders())
+  const limits = deps.rateLimits
+  // The public verification, per source address, before its body is read.
+  if (limits)
+    api.use(
+      '/v1/results/verify',
+      rateLimit(limits, 'verify', (c) => sourceAddress(c, limits.trustProxy)),
+    )
   const jsonLimit = bodyLimit({
     maxSize: deps.bodyLimitBytes,
     onError: () => {
@@ -87,6 +95,8 @@ export function createApp(deps: HttpDeps): Api {
   // Every /v1 route needs a caller, except those that anyone may use.
   const auth = authenticate(deps.auth)
   api.use('/v1/*', async (c, next) => (publicPaths.has(c.req.path) ? next() : auth(c, next)))
+  // Each authenticated caller, once it is known (a client by its id, a person by their token).
+  if (limits) api.use('/v1/*', callerRateLimit(limits))
   // Configuration is for admins only: refused before any input is looked at (PROTOCOL §2).
   api.use('/v1/admin/*', async (c, next) => {
     requireAdmin(c.get('caller'))

@@ -23,6 +23,7 @@ import { JwksFetcher } from './security/jwks-fetch.js'
 import { KeyRevocations, revokedKeysIn, withRevocations } from './security/key-revocations.js'
 import { type KeySet, loadKeySet } from './security/keys.js'
 import { IdentityVault, loadIdentityKey } from './security/pii.js'
+import { RedisRateLimits } from './security/rate-limits.js'
 import { RedisReplayGuard } from './security/replay.js'
 import { issuerJwks, resultKeys } from './security/result-keys.js'
 import { cachedTokenLookups } from './security/tokens.js'
@@ -32,6 +33,7 @@ import { pollBindings } from './services/dispatch/poll.js'
 import { BindingAdapterResolver } from './services/dispatch/resolver.js'
 import { type EventSweepState, sweepUndelivered, sweepUnforwardedEvents } from './services/dispatch/sweep.js'
 import type { FileDeps } from './services/files/files.js'
+import { answerClusterScrapes, clusterScrape } from './services/metrics/cluster.js'
 import { PgBindingStore } from './store/binding-store.js'
 import { PgCaseStore } from './store/case-store.js'
 import { PgClientStore } from './store/client-store.js'
@@ -259,6 +261,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     runWorkers,
   })
 
+  let limitsFellBack = false
   const deps: HttpDeps = {
     logger,
     clock,
@@ -335,8 +338,20 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     inspections: { cases: caseDeps, inspections: new PgInspectionStore(database) },
     reports: evaluation.store,
     metrics: evaluation.metrics,
+    rateLimits: {
+      limits: new RedisRateLimits(redis, config.redis.queuePrefix, config.limits, () => {
+        if (limitsFellBack) return
+        limitsFellBack = true
+        logger.warn('rate limits: Redis unreachable, each process limits on its own until it is back')
+      }),
+      trustProxy: config.limits.trustProxy,
+      observer: evaluation.metrics,
+    },
     queues: () => evaluation.queues(),
   }
+  redis.on('ready', () => {
+    limitsFellBack = false
+  })
 
   // The sweeper runs beside the workers: a dispatch or event job lost with Redis's memory is queued again.
   const eventSweep: EventSweepState = { after: null }
@@ -447,6 +462,8 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
   const { database } = await openStore(config, logger)
   await database.close()
   await loadSecrets(config, logger)
+  // GET /metrics on any worker answers with all workers' series, aggregated here (services/metrics/cluster.ts).
+  answerClusterScrapes(logger)
   let stopping = false
   const fork = () => cluster.fork()
   for (let i = 0; i < config.http.workers; i++) fork()
@@ -477,8 +494,18 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
 }
 
 /** Starts the gateway: returns once the HTTP server listens. */
-export async function startGateway(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Gateway> {
+export async function startGateway(config: Config, baseLogger: Logger, clock: Clock = systemClock): Promise<Gateway> {
+  // A cluster worker's lines say which worker wrote them.
+  const logger = cluster.isWorker ? baseLogger.child({ worker: cluster.worker?.id }) : baseLogger
   const runtime = await createRuntime(config, logger, { clock })
+  if (cluster.isWorker && runtime.deps.metrics) {
+    const metrics = runtime.evaluation.metrics
+    runtime.deps.metrics = {
+      observeRequest: (method, route, status, seconds) => metrics.observeRequest(method, route, status, seconds),
+      observeRateLimited: (limit) => metrics.observeRateLimited(limit),
+      render: clusterScrape(metrics.registry),
+    }
+  }
   const app = createApp(runtime.deps)
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }, () => resolve(s))

@@ -14,6 +14,7 @@ import type { FileDeps } from '../services/files/files.js'
 import type { ResultDeps } from '../services/results/submit.js'
 import type { AuthDeps } from './middleware/auth.js'
 import type { RequestObserver } from './middleware/metrics.js'
+import type { RateLimitDeps, RateLimitObserver } from './middleware/rate-limit.js'
 
 export interface ReadinessCheck {
   name: string
@@ -46,6 +47,8 @@ export interface HttpDeps {
   reports: Pick<EvaluationStore, 'performance'>
   /** `GET /v1/admin/queues`: what each queue holds now; omitted: 503. */
   queues?: QueueDepths | undefined
+  /** Rate limits (PROTOCOL 1.1 §6); omitted: none. */
+  rateLimits?: RateLimitDeps | undefined
   /** `GET /metrics` and the request counters; omitted: an empty page. */
-  metrics?: (RequestObserver & { render(): Promise<string> }) | undefined
+  metrics?: (RequestObserver & RateLimitObserver & { render(): Promise<string> }) | undefined
 }

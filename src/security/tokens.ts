@@ -34,6 +34,11 @@ export function looksLikePersonToken(s: string): boolean {
   return TOKEN_PATTERN.test(s)
 }
 
+/** The id inside something shaped like a person's token (not secret: it names the token), else undefined. */
+export function personTokenId(s: string): string | undefined {
+  return TOKEN_PATTERN.exec(s)?.[1]
+}
+
 /**
  * Resolves a person's token to its caller. Refuses with `AppError('unauthenticated', 'unknown token')` when
  * the token is malformed or not stored, and `'token revoked'` when it was revoked. The lookup is by the hash,

@@ -47,7 +47,7 @@ describe('GET /metrics', () => {
     expect(text).toContain('tongban_http_requests_total{method="GET",route="/v1/cases/:id",status="200"} 1')
     expect(text).toContain('tongban_http_requests_total{method="GET",route="/v1/cases/:id",status="404"} 1')
     expect(text).toMatch(
-      /tongban_http_request_duration_seconds_bucket\{method="POST",route="\/v1\/cases",status="201",le="\+Inf"\} 1/,
+      /tongban_http_request_duration_seconds_bucket\{le="\+Inf",method="POST",route="\/v1\/cases",status="201"\} 1/,
     )
     expect(text).toContain('tongban_cases{status="submitted",scope="cross_city",mode="full_online"} 1')
     expect(text).toContain('tongban_cases_overdue 0')
@@ -158,7 +158,7 @@ describe('alerts', () => {
 })
 
 describe('MetricsRegistry', () => {
-  it('renders the exposition format: escaped labels, histogram buckets, sum and count', async () => {
+  it('renders the exposition format (prom-client): escaped labels, histogram buckets, sum and count', async () => {
     const r = new MetricsRegistry()
     r.counter('c_total', 'a counter', ['x']).inc({ x: 'a"b\\c\nd' }, 2)
     const h = r.histogram('h_seconds', 'a histogram', ['route'], [0.1, 1])
@@ -170,11 +170,12 @@ describe('MetricsRegistry', () => {
         '# HELP c_total a counter',
         '# TYPE c_total counter',
         'c_total{x="a\\"b\\\\c\\nd"} 2',
+        '',
         '# HELP h_seconds a histogram',
         '# TYPE h_seconds histogram',
-        'h_seconds_bucket{route="/a",le="0.1"} 1',
-        'h_seconds_bucket{route="/a",le="1"} 2',
-        'h_seconds_bucket{route="/a",le="+Inf"} 2',
+        'h_seconds_bucket{le="0.1",route="/a"} 1',
+        'h_seconds_bucket{le="1",route="/a"} 2',
+        'h_seconds_bucket{le="+Inf",route="/a"} 2',
         'h_seconds_sum{route="/a"} 0.55',
         'h_seconds_count{route="/a"} 2',
         '',

@@ -8,13 +8,14 @@ import type { Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { html } from 'hono/html'
 import type { HttpDeps } from '../deps.js'
+import { rateLimit, sourceAddress } from '../middleware/rate-limit.js'
 import type { Api } from '../openapi.js'
 import { consoleCss, consoleJs } from './assets.js'
 import { page } from './layout.js'
 import { registerAdminPages } from './pages/admin.js'
 import { registerCasePages } from './pages/cases.js'
 import { registerKeyPages } from './pages/keys.js'
-import { loginRoutes } from './pages/login.js'
+import { loginRoutes, tooManySignIns } from './pages/login.js'
 import { megabytes } from './pages/materials.js'
 import { registerReceipt } from './pages/receipt.js'
 import { registerReportPages } from './pages/reports.js'
@@ -49,7 +50,18 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
     }),
   )
 
-  const login = loginRoutes(sessions)
+  const limits = deps.rateLimits
+  const login = loginRoutes(sessions, limits)
+  if (limits) {
+    // Every sign-in attempt, per source address, before the form is read.
+    const perAddress = rateLimit(
+      limits,
+      'signin',
+      (c) => (c.req.method === 'POST' ? sourceAddress(c, limits.trustProxy) : undefined),
+      tooManySignIns,
+    )
+    api.use('/console/login', perAddress)
+  }
   api.get('/console/login', login.show)
   api.post('/console/login', login.submit)
   api.post('/console/logout', login.logout)

@@ -7,6 +7,7 @@
  * as warnings when they appear or change, and exposed as `tongban_alert{kind}` with a count of warnings.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import type { Counter, Gauge, Histogram } from 'prom-client'
 import type { Logger } from '../../logger.js'
 import type { CaseGauges, EvaluationStore } from '../../ports/evaluation-store.js'
 import { MetricsRegistry } from './registry.js'
@@ -38,105 +39,216 @@ export interface MetricsSources {
 
 const circuitValue = { closed: 0, half_open: 1, open: 2 } as const
 
+/** Reuses one read (and one read in flight) for `ms`: the gauges that share a source read it once per scrape. */
+function shared<T>(read: () => Promise<T>, ms: () => number): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined
+  return () => {
+    const now = Date.now()
+    if (last && now - last.at < ms()) return last.value
+    const value = read()
+    last = { at: now, value }
+    // A failed read is not reused: the next scrape tries again.
+    value.catch(() => {
+      if (last?.value === value) last = undefined
+    })
+    return value
+  }
+}
+
+/**
+ * Every series of the gateway. To add one: a field below, `this.registry.counter|gauge|histogram(name, help,
+ * labels, { aggregator, collect })`; a gauge read at scrape time from PostgreSQL or Redis takes
+ * `aggregator: 'first'` and a `collect` over `this.caseGauges()` or `this.queueState()`.
+ */
 export class GatewayMetrics {
-  readonly registry = new MetricsRegistry()
-  private readonly requests = this.registry.counter(
-    'tongban_http_requests_total',
-    'HTTP requests by method, route and status',
-    ['method', 'route', 'status'],
-  )
-  private readonly deliveryAttempts = this.registry.counter(
-    'tongban_delivery_attempts_total',
-    'Delivery attempts by this process, by binding region and result (delivered, failed, dead_lettered, circuit_open)',
-    ['region', 'result'],
-  )
-  private readonly latency = this.registry.histogram(
-    'tongban_http_request_duration_seconds',
-    'HTTP request latency by method, route and status',
-    ['method', 'route', 'status'],
-    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-  )
-  private readonly cases = this.registry.gauge('tongban_cases', 'Cases by status, scope and mode', [
-    'status',
-    'scope',
-    'mode',
-  ])
-  private readonly overdue = this.registry.gauge('tongban_cases_overdue', 'Open cases past their due date')
-  private readonly materialsOverdue = this.registry.gauge(
-    'tongban_cases_materials_overdue',
-    'Open cases with materials accepted as outstanding (容缺) still missing after their supply date',
-  )
-  private readonly delivered = this.registry.gauge('tongban_deliveries', 'Cases delivered to their processing region', [
-    'region',
-  ])
-  private readonly deliveryFailed = this.registry.gauge(
-    'tongban_delivery_failures',
-    'Cases whose delivery gave up (delivery_failed), by processing region',
-    ['region'],
-  )
-  private readonly deadLetters = this.registry.gauge(
-    'tongban_dead_letters_open',
-    'Dead letters not yet re-driven, by region and kind',
-    ['region', 'kind'],
-  )
-  private readonly queueJobs = this.registry.gauge('tongban_queue_jobs', 'Jobs by queue and state', ['queue', 'state'])
-  private readonly queueAge = this.registry.gauge(
-    'tongban_queue_oldest_waiting_seconds',
-    'Age of the oldest waiting job',
-    ['queue'],
-  )
-  private readonly circuit = this.registry.gauge(
-    'tongban_circuit_state',
-    'Delivery circuit per binding (keyed by its region): 0 closed, 1 half-open, 2 open',
-    ['region'],
-  )
-  private readonly circuitFailures = this.registry.gauge(
-    'tongban_circuit_failures',
-    'Consecutive failed deliveries counted by the circuit',
-    ['region'],
-  )
-  private readonly alert = this.registry.gauge('tongban_alert', 'Active alerts: how many things each is about', [
-    'kind',
-  ])
-  private readonly alertWarnings = this.registry.counter(
-    'tongban_alert_warnings_total',
-    'Alert warnings logged since start',
-    ['kind'],
-  )
-  private readonly cpu = this.registry.counter('process_cpu_seconds_total', 'User and system CPU time of the process')
-  private readonly rss = this.registry.gauge('process_resident_memory_bytes', 'Resident memory')
-  private readonly heap = this.registry.gauge('nodejs_heap_used_bytes', 'V8 heap in use')
-  private readonly started = this.registry.gauge('process_start_time_seconds', 'Start of the process (Unix time)')
-  private readonly lag = this.registry.gauge('nodejs_eventloop_lag_p99_seconds', 'Event loop delay, 99th percentile')
+  readonly registry: MetricsRegistry
+  private readonly caseGauges: () => Promise<CaseGauges>
+  private readonly queueState: () => Promise<{
+    queues: Awaited<ReturnType<NonNullable<MetricsSources['queues']>>>
+    circuits: Awaited<ReturnType<NonNullable<MetricsSources['circuits']>>>
+  }>
+  private readonly requests: Counter
+  private readonly deliveryAttempts: Counter
+  private readonly latency: Histogram
+  private readonly rateLimited: Counter
+  private readonly alert: Gauge
+  private readonly alertWarnings: Counter
   private readonly loop = monitorEventLoopDelay({ resolution: 20 })
-  private cached: { at: number; gauges: CaseGauges } | undefined
   private readonly lastAlert = new Map<AlertKind, number>()
 
   constructor(private readonly sources: MetricsSources) {
+    this.registry = new MetricsRegistry((err, series) =>
+      sources.logger.warn({ err: { message: (err as Error).message }, series }, 'metrics: a collector failed'),
+    )
+    const r = this.registry
+    // Scrapes share one read of the case figures per `cacheMs` (the counts scan the case table).
+    this.caseGauges = shared(
+      () => sources.evaluation.gauges(),
+      () => sources.cacheMs ?? 10_000,
+    )
+    this.queueState = shared(
+      async () => {
+        const [queues, circuits] = await Promise.all([sources.queues?.() ?? [], sources.circuits?.() ?? []])
+        return { queues, circuits }
+      },
+      () => 1000,
+    )
+    const fromCases = (set: (g: Gauge, figures: CaseGauges) => void) => ({
+      aggregator: 'first' as const,
+      collect: async (g: Gauge) => {
+        const figures = await this.caseGauges()
+        set(g, figures)
+      },
+    })
+    const fromQueues = (set: (g: Gauge, state: Awaited<ReturnType<typeof this.queueState>>) => void) => ({
+      aggregator: 'first' as const,
+      collect: async (g: Gauge) => {
+        const state = await this.queueState()
+        set(g, state)
+      },
+    })
+
+    this.requests = r.counter('tongban_http_requests_total', 'HTTP requests by method, route and status', [
+      'method',
+      'route',
+      'status',
+    ])
+    this.deliveryAttempts = r.counter(
+      'tongban_delivery_attempts_total',
+      'Delivery attempts by this process, by binding region and result (delivered, failed, dead_lettered, circuit_open)',
+      ['region', 'result'],
+    )
+    this.latency = r.histogram(
+      'tongban_http_request_duration_seconds',
+      'HTTP request latency by method, route and status',
+      ['method', 'route', 'status'],
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    )
+    this.rateLimited = r.counter(
+      'tongban_rate_limited_total',
+      'Requests refused with 429 rate_limited, by the limit that refused them',
+      ['limit'],
+    )
+    r.gauge(
+      'tongban_cases',
+      'Cases by status, scope and mode',
+      ['status', 'scope', 'mode'],
+      fromCases((g, f) => {
+        g.reset()
+        for (const s of f.byStatus) g.set({ status: s.status, scope: s.scope, mode: s.mode }, s.count)
+      }),
+    )
+    r.gauge(
+      'tongban_cases_overdue',
+      'Open cases past their due date',
+      [],
+      fromCases((g, f) => g.set(f.overdueOpen)),
+    )
+    r.gauge(
+      'tongban_cases_materials_overdue',
+      'Open cases with materials accepted as outstanding (容缺) still missing after their supply date',
+      [],
+      fromCases((g, f) => g.set(f.materialsOverdueOpen)),
+    )
+    r.gauge(
+      'tongban_deliveries',
+      'Cases delivered to their processing region',
+      ['region'],
+      fromCases((g, f) => {
+        g.reset()
+        for (const d of f.deliveries) g.set({ region: d.region }, d.delivered)
+      }),
+    )
+    r.gauge(
+      'tongban_delivery_failures',
+      'Cases whose delivery gave up (delivery_failed), by processing region',
+      ['region'],
+      fromCases((g, f) => {
+        g.reset()
+        for (const d of f.deliveries) g.set({ region: d.region }, d.failed)
+      }),
+    )
+    r.gauge(
+      'tongban_dead_letters_open',
+      'Dead letters not yet re-driven, by region and kind',
+      ['region', 'kind'],
+      fromCases((g, f) => {
+        g.reset()
+        for (const d of f.openDeadLetters) g.set({ region: d.region, kind: d.kind }, d.count)
+      }),
+    )
+    r.gauge(
+      'tongban_queue_jobs',
+      'Jobs by queue and state',
+      ['queue', 'state'],
+      fromQueues((g, { queues }) => {
+        g.reset()
+        for (const q of queues) for (const [state, n] of Object.entries(q.counts)) g.set({ queue: q.queue, state }, n)
+      }),
+    )
+    r.gauge(
+      'tongban_queue_oldest_waiting_seconds',
+      'Age of the oldest waiting job',
+      ['queue'],
+      fromQueues((g, { queues }) => {
+        for (const q of queues) g.set({ queue: q.queue }, q.oldestWaitingSeconds)
+      }),
+    )
+    r.gauge(
+      'tongban_circuit_state',
+      'Delivery circuit per binding (keyed by its region): 0 closed, 1 half-open, 2 open',
+      ['region'],
+      fromQueues((g, { circuits }) => {
+        g.reset()
+        for (const c of circuits) g.set({ region: c.region }, circuitValue[c.state])
+      }),
+    )
+    r.gauge(
+      'tongban_circuit_failures',
+      'Consecutive failed deliveries counted by the circuit',
+      ['region'],
+      fromQueues((g, { circuits }) => {
+        g.reset()
+        for (const c of circuits) g.set({ region: c.region }, c.failures)
+      }),
+    )
+    // Every process checks the alerts from the same database: the primary takes the largest figure.
+    this.alert = r.gauge('tongban_alert', 'Active alerts: how many things each is about', ['kind'], {
+      aggregator: 'max',
+    })
+    this.alertWarnings = r.counter('tongban_alert_warnings_total', 'Alert warnings logged since start', ['kind'], {
+      aggregator: 'max',
+    })
+    // Resources of the processes: summed over the workers (CPU, memory), the worst event loop, the oldest start.
+    r.counter('process_cpu_seconds_total', 'User and system CPU time of the process', [], {
+      collect: (c) => {
+        const usage = process.cpuUsage()
+        c.reset()
+        c.inc((usage.user + usage.system) / 1e6)
+      },
+    })
+    r.gauge('process_resident_memory_bytes', 'Resident memory', [], {
+      collect: (g) => g.set(process.memoryUsage.rss()),
+    })
+    r.gauge('nodejs_heap_used_bytes', 'V8 heap in use', [], { collect: (g) => g.set(process.memoryUsage().heapUsed) })
+    r.gauge('process_start_time_seconds', 'Start of the process (Unix time)', [], { aggregator: 'min' }).set(
+      Math.round(Date.now() / 1000 - process.uptime()),
+    )
+    r.gauge('nodejs_eventloop_lag_p99_seconds', 'Event loop delay, 99th percentile', [], {
+      aggregator: 'max',
+      collect: (g) => g.set(this.loop.percentile(99) / 1e9),
+    })
+
     this.loop.enable()
-    this.started.set({}, Math.round(Date.now() / 1000 - process.uptime()))
-    const kinds = [
-      'dead_letters',
-      'open_circuits',
-      'overdue_cases',
-      'materials_overdue',
-      'results_refused',
-      'key_expiry',
-    ] as const
-    for (const kind of kinds) {
+    for (const kind of alertKinds) {
       this.alert.set({ kind }, 0)
       this.alertWarnings.inc({ kind }, 0)
     }
-    this.registry.collect(() => this.collectCases())
-    this.registry.collect(() => this.collectQueues())
-    this.registry.collect(async () => {
-      const usage = process.cpuUsage()
-      this.cpu.setTotal({}, (usage.user + usage.system) / 1e6)
-      const mem = process.memoryUsage()
-      this.rss.set({}, mem.rss)
-      this.heap.set({}, mem.heapUsed)
-      this.lag.set({}, this.loop.percentile(99) / 1e9)
-    })
+  }
+
+  /** One request refused by a rate limit (`limit` names it: client, person, verify, signin …). */
+  observeRateLimited(limit: string): void {
+    this.rateLimited.inc({ limit })
   }
 
   /** One delivery attempt of this process's dispatch worker and what became of it. */
@@ -151,15 +263,14 @@ export class GatewayMetrics {
     this.latency.observe(labels, seconds)
   }
 
+  /** This process's series (a cluster worker's /metrics asks the primary for all of them instead). */
   render(): Promise<string> {
-    return this.registry.render((err) =>
-      this.sources.logger.warn({ err: { message: (err as Error).message } }, 'metrics: a collector failed'),
-    )
+    return this.registry.render()
   }
 
   /** The alert figures now; logs a warning for each alert that appeared or changed. Run at start and periodically. */
   async checkAlerts(): Promise<Record<AlertKind, number>> {
-    const gauges = await this.caseGauges(true)
+    const gauges = await this.sources.evaluation.gauges()
     const circuits = (await this.sources.circuits?.()) ?? []
     const keyAgeDays =
       this.sources.keyCreatedAt === undefined
@@ -190,51 +301,19 @@ export class GatewayMetrics {
     return figures
   }
 
-  private async caseGauges(fresh = false): Promise<CaseGauges> {
-    const now = Date.now()
-    // The alerts read afresh (and leave the scrape's cache alone); scrapes share one read per `cacheMs`.
-    if (fresh) return this.sources.evaluation.gauges()
-    if (this.cached && now - this.cached.at < (this.sources.cacheMs ?? 10_000)) return this.cached.gauges
-    const gauges = await this.sources.evaluation.gauges()
-    this.cached = { at: now, gauges }
-    return gauges
-  }
-
-  private async collectCases(): Promise<void> {
-    const g = await this.caseGauges()
-    this.cases.reset()
-    for (const r of g.byStatus) this.cases.set({ status: r.status, scope: r.scope, mode: r.mode }, r.count)
-    this.overdue.set({}, g.overdueOpen)
-    this.materialsOverdue.set({}, g.materialsOverdueOpen)
-    this.delivered.reset()
-    this.deliveryFailed.reset()
-    for (const d of g.deliveries) {
-      this.delivered.set({ region: d.region }, d.delivered)
-      this.deliveryFailed.set({ region: d.region }, d.failed)
-    }
-    this.deadLetters.reset()
-    for (const d of g.openDeadLetters) this.deadLetters.set({ region: d.region, kind: d.kind }, d.count)
-  }
-
-  private async collectQueues(): Promise<void> {
-    const [queues, circuits] = await Promise.all([this.sources.queues?.() ?? [], this.sources.circuits?.() ?? []])
-    this.queueJobs.reset()
-    for (const q of queues) {
-      for (const [state, n] of Object.entries(q.counts)) this.queueJobs.set({ queue: q.queue, state }, n)
-      this.queueAge.set({ queue: q.queue }, q.oldestWaitingSeconds)
-    }
-    this.circuit.reset()
-    this.circuitFailures.reset()
-    for (const c of circuits) {
-      this.circuit.set({ region: c.region }, circuitValue[c.state])
-      this.circuitFailures.set({ region: c.region }, c.failures)
-    }
-  }
-
   close(): void {
     this.loop.disable()
   }
 }
+
+const alertKinds: readonly AlertKind[] = [
+  'dead_letters',
+  'open_circuits',
+  'overdue_cases',
+  'materials_overdue',
+  'results_refused',
+  'key_expiry',
+]
 
 const alertMessage: Record<AlertKind, string> = {
   dead_letters: 'alert: dead letters wait for an admin (GET /v1/admin/dead-letters)',

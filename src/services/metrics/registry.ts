@@ -1,153 +1,86 @@
 /**
- * A small Prometheus registry (text exposition format 0.0.4): counters, gauges and histograms with
- * labels, and collectors that set gauges at scrape time. Hand-written rather than prom-client: the
- * gateway needs a dozen series, and this keeps the dependency list short.
+ * The gateway's metric registry: prom-client underneath (text exposition format 0.0.4, and the cluster
+ * aggregation of `WORKERS` > 1), behind three factory calls so that defining a series stays one line.
+ *
+ * Each series says how the primary combines the figures of the worker processes (`aggregator`): counters
+ * and histograms of what each process did are summed (the default); a gauge that every process reads from
+ * the same place (PostgreSQL, Redis) takes `'first'`, or `'max'`, so that it is not counted once per process.
+ * A gauge read at scrape time gets a `collect` function; one that throws is reported by `onCollectError`
+ * and leaves its gauge as it was, so one unreachable source does not empty the whole scrape.
  *
  * @example
  * const registry = new MetricsRegistry()
  * const requests = registry.counter('http_requests_total', 'HTTP requests', ['route', 'status'])
  * requests.inc({ route: '/v1/cases', status: '201' })
- * registry.collect(async () => { queueDepth.set({ queue: 'case.dispatch' }, await countWaiting()) })
+ * registry.gauge('queue_depth', 'Waiting jobs', ['queue'], {
+ *   aggregator: 'first',
+ *   collect: async (g) => g.set({ queue: 'case.dispatch' }, await countWaiting()),
+ * })
  * const text = await registry.render()
  */
+import { type Aggregator, Counter, Gauge, Histogram, Registry } from 'prom-client'
 
-type Labels = Record<string, string>
+export type { Aggregator }
 
-const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
-const escapeHelp = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')
-
-function labelText(names: readonly string[], labels: Labels, extra?: [string, string]): string {
-  const parts = names.map((n) => `${n}="${escapeLabel(labels[n] ?? '')}"`)
-  if (extra) parts.push(`${extra[0]}="${escapeLabel(extra[1])}"`)
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`
-}
-
-function formatValue(v: number): string {
-  if (Number.isNaN(v)) return 'NaN'
-  if (v === Number.POSITIVE_INFINITY) return '+Inf'
-  if (v === Number.NEGATIVE_INFINITY) return '-Inf'
-  return String(v)
-}
-
-abstract class Metric {
-  protected readonly series = new Map<string, { labels: Labels; value: number }>()
-
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly labelNames: readonly string[],
-    readonly type: 'counter' | 'gauge',
-  ) {}
-
-  protected key(labels: Labels): string {
-    return this.labelNames.map((n) => labels[n] ?? '').join('\u0000')
-  }
-
-  render(): string[] {
-    const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`]
-    for (const s of this.series.values()) {
-      lines.push(`${this.name}${labelText(this.labelNames, s.labels)} ${formatValue(s.value)}`)
-    }
-    return lines
-  }
-
-  /** The value of one series (tests, alerts); 0 when never set. */
-  get(labels: Labels = {}): number {
-    return this.series.get(this.key(labels))?.value ?? 0
-  }
-}
-
-export class Counter extends Metric {
-  /** For a total kept elsewhere that only grows (the process's CPU time): copied at scrape time. */
-  setTotal(labels: Labels, value: number): void {
-    this.series.set(this.key(labels), { labels: { ...labels }, value })
-  }
-
-  inc(labels: Labels = {}, by = 1): void {
-    const k = this.key(labels)
-    const s = this.series.get(k)
-    if (s) s.value += by
-    else this.series.set(k, { labels: { ...labels }, value: by })
-  }
-}
-
-export class Gauge extends Metric {
-  set(labels: Labels, value: number): void {
-    this.series.set(this.key(labels), { labels: { ...labels }, value })
-  }
-
-  /** Drops every series (a collector that sets the whole family afresh at each scrape). */
-  reset(): void {
-    this.series.clear()
-  }
-}
-
-export class Histogram {
-  private readonly series = new Map<string, { labels: Labels; counts: number[]; sum: number; count: number }>()
-
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly labelNames: readonly string[],
-    readonly buckets: readonly number[],
-  ) {}
-
-  observe(labels: Labels, value: number): void {
-    const k = this.labelNames.map((n) => labels[n] ?? '').join('\u0000')
-    let s = this.series.get(k)
-    if (!s) {
-      s = { labels: { ...labels }, counts: this.buckets.map(() => 0), sum: 0, count: 0 }
-      this.series.set(k, s)
-    }
-    for (const [i, bound] of this.buckets.entries()) if (value <= bound) s.counts[i] = (s.counts[i] ?? 0) + 1
-    s.sum += value
-    s.count += 1
-  }
-
-  render(): string[] {
-    const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} histogram`]
-    for (const s of this.series.values()) {
-      for (const [i, bound] of this.buckets.entries()) {
-        lines.push(`${this.name}_bucket${labelText(this.labelNames, s.labels, ['le', String(bound)])} ${s.counts[i]}`)
-      }
-      lines.push(`${this.name}_bucket${labelText(this.labelNames, s.labels, ['le', '+Inf'])} ${s.count}`)
-      lines.push(`${this.name}_sum${labelText(this.labelNames, s.labels)} ${formatValue(s.sum)}`)
-      lines.push(`${this.name}_count${labelText(this.labelNames, s.labels)} ${s.count}`)
-    }
-    return lines
-  }
+export interface SeriesOptions<M> {
+  /** How the cluster primary combines the workers' values; default `'sum'`. */
+  aggregator?: Aggregator
+  /** Runs at every scrape (and every cluster aggregation) before the series is read. */
+  collect?: (metric: M) => void | Promise<void>
 }
 
 export class MetricsRegistry {
-  private readonly metrics: { render(): string[] }[] = []
-  private readonly collectors: (() => Promise<void>)[] = []
+  /** The prom-client registry (the cluster aggregation reads it). */
+  readonly prom = new Registry()
 
-  counter(name: string, help: string, labels: readonly string[] = []): Counter {
-    const m = new Counter(name, help, labels, 'counter')
-    this.metrics.push(m)
-    return m
+  constructor(private readonly onCollectError?: (err: unknown, series: string) => void) {}
+
+  counter(name: string, help: string, labels: readonly string[] = [], opts: SeriesOptions<Counter> = {}): Counter {
+    return new Counter({ name, help, labelNames: labels, registers: [this.prom], ...this.options(name, opts) })
   }
 
-  gauge(name: string, help: string, labels: readonly string[] = []): Gauge {
-    const m = new Gauge(name, help, labels, 'gauge')
-    this.metrics.push(m)
-    return m
+  gauge(name: string, help: string, labels: readonly string[] = [], opts: SeriesOptions<Gauge> = {}): Gauge {
+    return new Gauge({ name, help, labelNames: labels, registers: [this.prom], ...this.options(name, opts) })
   }
 
-  histogram(name: string, help: string, labels: readonly string[], buckets: readonly number[]): Histogram {
-    const m = new Histogram(name, help, labels, buckets)
-    this.metrics.push(m)
-    return m
+  histogram(
+    name: string,
+    help: string,
+    labels: readonly string[],
+    buckets: readonly number[],
+    opts: SeriesOptions<Histogram> = {},
+  ): Histogram {
+    return new Histogram({
+      name,
+      help,
+      labelNames: labels,
+      buckets: [...buckets],
+      registers: [this.prom],
+      ...this.options(name, opts),
+    })
   }
 
-  /** Runs at every scrape, before rendering; a failing collector is reported by `onError` and skipped. */
-  collect(fn: () => Promise<void>): void {
-    this.collectors.push(fn)
+  /** This process's series in the text format. */
+  render(): Promise<string> {
+    return this.prom.metrics()
   }
 
-  async render(onError?: (err: unknown) => void): Promise<string> {
-    const results = await Promise.allSettled(this.collectors.map((c) => c()))
-    for (const r of results) if (r.status === 'rejected') onError?.(r.reason)
-    return `${this.metrics.flatMap((m) => m.render()).join('\n')}\n`
+  private options<M>(name: string, opts: SeriesOptions<M>) {
+    const { aggregator, collect } = opts
+    const report = this.onCollectError
+    return {
+      ...(aggregator !== undefined ? { aggregator } : {}),
+      ...(collect !== undefined
+        ? {
+            async collect(this: M) {
+              try {
+                await collect(this)
+              } catch (err) {
+                report?.(err, name)
+              }
+            },
+          }
+        : {}),
+    }
   }
 }

@@ -4,6 +4,7 @@ import type { Context } from 'hono'
 import { deleteCookie, getCookie } from 'hono/cookie'
 import { html } from 'hono/html'
 import { isAppError } from '../../../errors.js'
+import { personTokenId } from '../../../security/tokens.js'
 import {
   csrfMatches,
   SESSION_COOKIE,
@@ -13,6 +14,7 @@ import {
   signOut,
 } from '../../../services/console/sessions.js'
 import type { AppEnv } from '../../context.js'
+import { type RateLimitDeps, retryAfterSeconds, sourceAddress } from '../../middleware/rate-limit.js'
 import { page } from '../layout.js'
 import { clearSessionCookie, setSessionCookie } from '../session.js'
 
@@ -26,7 +28,7 @@ function safeNext(next: string | undefined): string | null {
 function loginPage(
   c: Context<AppEnv>,
   message: string | null,
-  status: 200 | 401 | 403 = 200,
+  status: 200 | 401 | 403 | 429 = 200,
   next = '',
   info: string | null = null,
 ) {
@@ -51,7 +53,30 @@ function loginPage(
   )
 }
 
-export function loginRoutes(sessions: SessionDeps) {
+/** The page of a refused sign-in (too many attempts), with `Retry-After`. */
+export function tooManySignIns(c: Context<AppEnv>, seconds: number) {
+  c.header('Retry-After', String(seconds))
+  return loginPage(c, `登录尝试过于频繁，请在 ${waitText(seconds)}后再试。`, 429)
+}
+
+function waitText(seconds: number): string {
+  return seconds < 120 ? `${seconds} 秒` : `${Math.ceil(seconds / 60)} 分钟`
+}
+
+/**
+ * @param limits failed sign-ins in a row, per source address and per token id, lock sign-in for a while
+ *   that doubles with each further failure (SIGNIN_LOCK_*); a success forgets them. Omitted: no lockout.
+ */
+export function loginRoutes(sessions: SessionDeps, limits?: RateLimitDeps) {
+  const streakKeys = (c: Context<AppEnv>, token: string): string[] => {
+    if (!limits) return []
+    const address = sourceAddress(c, limits.trustProxy)
+    const tokenId = personTokenId(token)
+    return [
+      ...(address !== undefined ? [`addr:${address}`] : []),
+      ...(tokenId !== undefined ? [`token:${tokenId}`] : []),
+    ]
+  }
   return {
     async show(c: Context<AppEnv>) {
       const live = await sessionOf(sessions, getCookie(c, SESSION_COOKIE))
@@ -68,14 +93,28 @@ export function loginRoutes(sessions: SessionDeps) {
         return loginPage(c, '表单已失效，请重新提交。', 403)
       }
       const token = typeof body.token === 'string' ? body.token.trim() : ''
+      const keys = streakKeys(c, token)
+      if (limits && keys.length > 0) {
+        const locked = await limits.limits.signIn.lockedFor(keys)
+        if (locked > 0) {
+          limits.observer?.observeRateLimited('signin_lockout')
+          c.get('logFields').rateLimit = 'signin_lockout'
+          return tooManySignIns(c, retryAfterSeconds(locked))
+        }
+      }
       try {
         const s = await signIn(sessions, token)
+        if (limits && keys.length > 0) await limits.limits.signIn.succeeded(keys)
         setSessionCookie(c, SESSION_COOKIE, s.cookie)
         deleteCookie(c, LOGIN_CSRF_COOKIE, { path: '/' })
         const next = safeNext(typeof body.next === 'string' ? body.next : undefined)
         return c.redirect(next ?? (s.caller.role === 'admin' ? '/console/admin' : '/console/new'), 303)
       } catch (e) {
-        if (isAppError(e) && e.code === 'unauthenticated') return loginPage(c, '令牌无效或已被吊销。', 401)
+        if (isAppError(e) && e.code === 'unauthenticated') {
+          const lock = limits && keys.length > 0 ? await limits.limits.signIn.failed(keys) : 0
+          const wait = lock > 0 ? `连续失败次数过多，请在 ${waitText(retryAfterSeconds(lock))}后再试。` : ''
+          return loginPage(c, `令牌无效或已被吊销。${wait}`, 401)
+        }
         throw e
       }
     },

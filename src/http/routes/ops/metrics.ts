@@ -12,7 +12,9 @@ const metrics = createRoute({
   summary: 'Prometheus metrics (text format 0.0.4)',
   description:
     'No authentication, like /healthz and /readyz (PROTOCOL §6): the series hold counts, region codes and route ' +
-    'patterns, never case ids or personal data. Keep the port away from the internet, or filter /metrics at the proxy.',
+    'patterns, never case ids or personal data. Keep the port away from the internet, or filter /metrics at the proxy. ' +
+    'With WORKERS > 1 every worker answers with the series of all workers, combined by the primary process; 503 ' +
+    'when a worker did not answer in time.',
   responses: {
     200: { description: 'The metrics', content: { 'text/plain': { schema: z.string() } } },
     ...problems(503),

@@ -20,6 +20,8 @@ export interface Outcome {
   unexpected5xx: number
   /** Connections refused or reset while a gateway process was down (the client retries). */
   connectionErrors: number
+  /** 429 answers (the client waits `Retry-After` and tries again). */
+  rateLimited: number
   /** Cases the client could not get accepted (refused, or still answered 409/5xx after two minutes). */
   unaccepted: number
   seconds: number
@@ -161,7 +163,11 @@ async function submitAll(
             onAccepted(accepted.size)
             break
           }
-          if (res.status === 503 && res.headers.get('retry-after')) tally.documented503++
+          // A client that honours Retry-After (capped, so the suite stays short).
+          const retryAfter = Number(res.headers.get('retry-after') ?? 0)
+          if (retryAfter > 0) await pause(Math.min(retryAfter, 5) * 1000)
+          if (res.status === 503 && retryAfter > 0) tally.documented503++
+          else if (res.status === 429) tally.rateLimited++
           else if (res.status >= 500) {
             tally.unexpected5xx++
             tally.notes.push(last)
@@ -230,6 +236,7 @@ export async function runScenario(s: Scenario, services: Services, opts: Scenari
     documented503: 0,
     unexpected5xx: 0,
     connectionErrors: 0,
+    rateLimited: 0,
     unaccepted: 0,
     seconds: 0,
     notes: [],

@@ -3,8 +3,8 @@
  * `${dataDir}/embedded.lock`, a file created atomically (`O_EXCL`) holding its pid and role. Two PGlite
  * engines on one data directory lose each other's writes and corrupt it; this lock is what prevents that.
  *
- * A lock whose pid is gone (the holder was killed) or is this process's own pid (a container restarted
- * and got the same pid) is stale and taken over.
+ * A lock whose pid is gone (the holder was killed) or is this process's own pid without this process
+ * holding it (a container restarted and got the same pid) is stale and taken over.
  */
 import { mkdir, open, readFile, unlink } from 'node:fs/promises'
 import path from 'node:path'
@@ -23,6 +23,9 @@ export interface EmbeddedLock {
   /** Removes the lock file if it is still this process's; idempotent. */
   release(): Promise<void>
 }
+
+/** Locks this process holds, by lock file: a second open in the same process must see its own hold. */
+const heldHere = new Map<string, LockHolder>()
 
 /** The lock file of a data directory. */
 export function lockFileOf(dataDir: string): string {
@@ -74,6 +77,8 @@ async function readHolder(file: string): Promise<LockHolder | null> {
 export async function lockDataDir(dataDir: string, role: LockRole): Promise<EmbeddedLock | LockHolder> {
   await mkdir(dataDir, { recursive: true })
   const file = lockFileOf(dataDir)
+  const own = heldHere.get(file)
+  if (own) return own
   const mine: LockHolder = { pid: process.pid, role, since: new Date().toISOString() }
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
@@ -84,11 +89,13 @@ export async function lockDataDir(dataDir: string, role: LockRole): Promise<Embe
         await handle.close()
       }
       let released = false
+      heldHere.set(file, mine)
       return {
         file,
         async release() {
           if (released) return
           released = true
+          heldHere.delete(file)
           const holder = await readHolder(file).catch(() => null)
           if (holder?.pid === process.pid) await unlink(file).catch(() => {})
         },

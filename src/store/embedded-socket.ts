@@ -133,11 +133,13 @@ function serveConnection(client: PGlite, socket: net.Socket, onError: (err: Erro
   let held: Promise<void> | undefined
   let session: Promise<void> | undefined
   const hold = () => {
-    held ??= new Promise<void>((acquired) => {
+    held ??= new Promise<void>((acquired, failed) => {
       session = client._runExclusiveTransaction(async () => {
         acquired()
         await sessionEnded
       })
+      // PGlite closed before the lock was granted: the connection fails instead of waiting forever.
+      session.catch(failed)
     })
     return held
   }

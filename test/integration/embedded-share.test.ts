@@ -18,9 +18,10 @@ let dir = ''
 let gateway: Database
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'tongban-share-'))
+  // A fresh PGlite (initdb inside WebAssembly) takes half a minute on a busy machine.
   gateway = await openDatabase({ dataDir: dir, role: 'gateway' })
   await gateway.db.execute(sql`create table notes (id int primary key, text text not null)`)
-}, 60_000)
+}, 180_000)
 afterAll(async () => {
   await gateway?.close()
   if (dir) await rm(dir, { recursive: true, force: true })

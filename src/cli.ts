@@ -51,7 +51,8 @@ Commands:
                         against what this gateway trusts; exits 1 if invalid
   verify-evidence FILE [--jwks FILE|URL …]
                         check a case's evidence bundle offline, end to end; exits 1 naming each problem
-  demo                  two gateways and a simulated city system on loopback, cases in each mode
+  demo [--keep]         two gateways and a simulated city system on loopback, cases in each mode;
+                        --keep leaves them running (console addresses, admin tokens) until Ctrl-C
   version               print the version
 
 Environment: PORT, DATABASE_URL (unset: embedded database in TONGBAN_DATA_DIR), REDIS_URL,

@@ -40,6 +40,7 @@ import { PgClientStore } from './store/client-store.js'
 import { type Database, openDatabase } from './store/db.js'
 import { PgDeadLetterStore } from './store/dead-letter-store.js'
 import { PgDirectoryStore } from './store/directory-store.js'
+import type { LockRole } from './store/embedded-lock.js'
 import { PgEventForwardStore } from './store/event-forward-store.js'
 import { PgFileStore } from './store/file-store.js'
 import { PgInspectionStore } from './store/inspection-store.js'
@@ -58,15 +59,22 @@ export interface Gateway {
   close(): Promise<void>
 }
 
-/** Opens the database, migrates it and seeds the directory from the configuration when it is empty. */
+/**
+ * Opens the database, migrates it and seeds the directory from the configuration when it is empty.
+ * `role` matters for the embedded database only: `gateway` holds its data directory and shares it over a
+ * socket; `tool` (a CLI verb) goes through a running gateway's socket (see docs/embedded.md).
+ */
 export async function openStore(
   config: Config,
   logger: Logger,
+  role: LockRole = 'tool',
 ): Promise<{ database: Database; store: PgDirectoryStore }> {
   const database = await openDatabase({
     url: config.database.url,
     dataDir: config.database.dataDir,
+    role,
     onPoolError: (err) => logger.warn({ err }, 'idle PostgreSQL connection failed; the pool replaces it'),
+    onShareError: (err) => logger.warn({ err: { message: err.message } }, 'embedded database socket'),
   })
   const { applied, current } = await migrate(database)
   logger.info({ database: database.kind, applied, schemaVersion: current }, 'database ready')
@@ -150,7 +158,7 @@ export interface Runtime {
 /** Everything a gateway process runs, without the HTTP listener (tests use it with `app.request`). */
 export async function createRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   const clock = options.clock ?? systemClock
-  const { database, store } = await openStore(config, logger)
+  const { database, store } = await openStore(config, logger, 'gateway')
   const { keys, vault } = await loadSecrets(config, logger)
   const redis = connectRedis(config.redis.url, logger, 'tongban-gateway')
   const directory = new DirectoryService(store, clock, logger)

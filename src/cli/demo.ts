@@ -3,12 +3,18 @@
  * (gw-420600), each with its own embedded database and queue prefix, the simulator as 襄阳's city system,
  * and cases submitted by a 张湾区 window in each mode, with their timelines printed as they unfold.
  * Needs only Redis (REDIS_URL, default redis://127.0.0.1:6379).
+ *
+ * At the end it removes what it created: the gateways' data directories and their Redis keys (found by
+ * their queue prefixes, never a FLUSH). With `--keep` it first leaves both gateways and the simulator
+ * running, prints each console's address and an admin token, and waits for Ctrl-C.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { Redis } from 'ioredis'
 import { createSimApp } from '../../adapters/sim/server.js'
 import { cstDate } from '../domain/calendar.js'
 import { residentIdCheckChar } from '../domain/identity.js'
@@ -52,7 +58,7 @@ async function startGateway(id: string, region: string, dir: string, prefix: str
     QUEUE_PREFIX: prefix,
     PORT: '0',
     HOST: '127.0.0.1',
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_URL: redisUrl(),
   }
   // The embedded database belongs to one process at a time: tokens first, then the gateway.
   const admin = await run(['tokens', 'create', '--role', 'admin', '--name', 'demo'], env)
@@ -114,7 +120,37 @@ async function api(
 const applicantId = (base: string) => base + residentIdCheckChar(base)
 const time = (iso: string) => new Date(iso).toLocaleTimeString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' })
 
-export async function demoCommand(): Promise<number> {
+const redisUrl = () => process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+/** Deletes every Redis key under `prefix:` (SCAN + UNLINK, bounded); returns how many. */
+async function removeKeys(prefix: string): Promise<number> {
+  const redis = new Redis(redisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 })
+  let removed = 0
+  try {
+    await redis.connect()
+    let cursor = '0'
+    for (let round = 0; round < 10_000; round++) {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500)
+      if (keys.length > 0) removed += await redis.unlink(...keys)
+      cursor = next
+      if (cursor === '0') break
+    }
+  } finally {
+    redis.disconnect()
+  }
+  return removed
+}
+
+/** Resolves on the first SIGINT or SIGTERM (Ctrl-C also reaches the gateways, which stop by themselves). */
+function untilInterrupted(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve())
+    process.once('SIGTERM', () => resolve())
+  })
+}
+
+export async function demoCommand(args: string[] = []): Promise<number> {
+  const { values } = parseArgs({ args, options: { keep: { type: 'boolean', default: false } } })
   const dir = await mkdtemp(path.join(tmpdir(), 'tongban-demo-'))
   const prefix = `demo-${process.pid}`
   const gateways: Gw[] = []
@@ -329,6 +365,15 @@ export async function demoCommand(): Promise<number> {
     }
     const parentEvents = (await api(shiyan, 'GET', `/v1/cases/${parentId}/events`, undefined, window)).events ?? []
     console.log(`  ${'multi_site'.padEnd(16)} ${parentEvents.map((e) => e.type).join(' → ')} (the parent)`)
+    if (values.keep) {
+      console.log('\nStill running (--keep). Sign in to each console with its admin token:')
+      for (const g of gateways) {
+        console.log(`  ${g.id}  ${g.url}/console/login\n    admin token: ${g.admin}`)
+        console.log(`    CLI: TONGBAN_DATA_DIR=${g.env.TONGBAN_DATA_DIR} npm run -s tongban -- tokens list`)
+      }
+      console.log('Press Ctrl-C to stop both gateways and the simulator and remove the demo’s data and Redis keys.')
+      await untilInterrupted()
+    }
     return 0
   } finally {
     await sim?.close()
@@ -340,5 +385,10 @@ export async function demoCommand(): Promise<number> {
       })
     }
     await rm(dir, { recursive: true, force: true })
+    let keys = 0
+    for (const p of [`${prefix}-sy`, `${prefix}-xy`]) {
+      keys += await removeKeys(p).catch(() => 0)
+    }
+    console.log(`Removed the demo's data directory and ${keys} Redis key(s) under ${prefix}-sy: and ${prefix}-xy:.`)
   }
 }

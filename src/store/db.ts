@@ -7,6 +7,8 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { PgDialect } from 'drizzle-orm/pg-core'
 import { drizzle as drizzlePglite, PgliteSession, PgliteTransaction } from 'drizzle-orm/pglite'
 import pg from 'pg'
+import { isHolder, type LockHolder, type LockRole, lockDataDir, lockFileOf } from './embedded-lock.js'
+import { type EmbeddedServer, serveEmbedded, socketDirOf, socketPathFits } from './embedded-socket.js'
 import * as schema from './schema.js'
 
 /** Drizzle's common base of the node-postgres and PGlite databases (and of their transactions). */
@@ -22,7 +24,8 @@ export interface Tx {
 /** The gateway's database, whichever engine backs it. */
 export interface Database {
   db: Db
-  kind: 'postgres' | 'pglite'
+  /** `pglite-shared`: the embedded database of a running gateway, reached over its socket. */
+  kind: 'postgres' | 'pglite' | 'pglite-shared'
   /** Resolves when the database answers `select 1`; for readiness checks. */
   ping(): Promise<void>
   /**
@@ -54,6 +57,30 @@ export interface OpenDatabaseOptions {
    * discards it. Default: ignore. Without a listener such an error would crash the process.
    */
   onPoolError?: (error: Error) => void
+  /**
+   * Embedded only: who opens the data directory. `gateway` (`serve`, `worker`) holds it for its lifetime,
+   * shares it with local tools over a socket, and refuses with {@link EmbeddedBusyError} when a live
+   * gateway holds it. `tool` (default; CLI verbs) goes through the running gateway's socket when there is
+   * one, else opens the directory itself for the duration. Either waits up to 15 s for a tool's hold.
+   */
+  role?: LockRole
+  /** Told when the socket that shares the embedded database fails (gateway role). */
+  onShareError?: (error: Error) => void
+}
+
+/** The embedded data directory is held by another live process (named by its pid). */
+export class EmbeddedBusyError extends Error {
+  constructor(
+    readonly dataDir: string,
+    readonly holder: LockHolder,
+    detail: string,
+  ) {
+    super(
+      `the embedded database in ${dataDir} is in use by process ${holder.pid} ` +
+        `(${holder.role === 'gateway' ? 'a running gateway' : 'a tongban command'}, see ${lockFileOf(dataDir)}): ${detail}`,
+    )
+    this.name = 'EmbeddedBusyError'
+  }
 }
 
 const STATEMENT_TIMEOUT_MS = 30_000
@@ -85,17 +112,83 @@ export async function queryRows<T extends Record<string, unknown>>(db: Db, query
  * await database.close()
  */
 export async function openDatabase(opts: OpenDatabaseOptions): Promise<Database> {
-  return opts.url === undefined ? openPglite(opts.dataDir) : openPostgres(opts)
+  return opts.url === undefined
+    ? openEmbedded(opts)
+    : openPostgres(
+        {
+          connectionString: opts.url,
+          max: opts.poolSize ?? 10,
+          application_name: 'tongban',
+          statement_timeout: STATEMENT_TIMEOUT_MS,
+        },
+        'postgres',
+        opts.onPoolError,
+      )
 }
 
-async function openPostgres(opts: OpenDatabaseOptions): Promise<Database> {
-  const pool = new pg.Pool({
-    connectionString: opts.url,
-    max: opts.poolSize ?? 10,
-    application_name: 'tongban',
-    statement_timeout: STATEMENT_TIMEOUT_MS,
-  })
-  pool.on('error', opts.onPoolError ?? (() => {}))
+/** How long a process waits for a tongban command (not a gateway) to let go of the data directory. */
+const TOOL_HOLD_WAIT_MS = 15_000
+
+async function openEmbedded(opts: OpenDatabaseOptions): Promise<Database> {
+  const role = opts.role ?? 'tool'
+  const dataDir = path.resolve(opts.dataDir)
+  const until = Date.now() + TOOL_HOLD_WAIT_MS
+  for (;;) {
+    const lock = await lockDataDir(dataDir, role)
+    if (!isHolder(lock)) {
+      try {
+        return await openPglite(dataDir, role === 'gateway', lock.release, opts.onShareError)
+      } catch (e) {
+        await lock.release()
+        throw e
+      }
+    }
+    if (lock.role === 'gateway') {
+      if (role === 'gateway')
+        throw new EmbeddedBusyError(dataDir, lock, 'stop it first, or give this one another TONGBAN_DATA_DIR')
+      return openShared(dataDir, lock, opts.onPoolError)
+    }
+    if (Date.now() > until) throw new EmbeddedBusyError(dataDir, lock, 'it did not finish within 15 s')
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+/** A running gateway's embedded database, through its socket: one connection, PGlite's one session. */
+async function openShared(
+  dataDir: string,
+  holder: LockHolder,
+  onPoolError?: (error: Error) => void,
+): Promise<Database> {
+  if (!socketPathFits(dataDir)) {
+    throw new EmbeddedBusyError(dataDir, holder, 'its path is too long for the socket; stop the gateway to run this')
+  }
+  const database = await openPostgres(
+    // PGlite accepts its one user and database without a password; no statement_timeout: it would stay set
+    // in the gateway's session.
+    { host: socketDirOf(dataDir), port: 5432, user: 'postgres', database: 'postgres', max: 1 },
+    'pglite-shared',
+    onPoolError,
+  )
+  try {
+    await database.ping()
+  } catch (e) {
+    await database.close()
+    throw new EmbeddedBusyError(
+      dataDir,
+      holder,
+      `its socket does not answer (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    )
+  }
+  return database
+}
+
+async function openPostgres(
+  config: pg.PoolConfig,
+  kind: 'postgres' | 'pglite-shared',
+  onPoolError?: (error: Error) => void,
+): Promise<Database> {
+  const pool = new pg.Pool(config)
+  pool.on('error', onPoolError ?? (() => {}))
   // A connection that breaks while checked out (between two statements of a transaction, say) emits
   // 'error' on its client, where the pool's idle listener no longer is: unheard, it would end the
   // process. The statement in progress is rejected on its own, so the event needs no more than a listener.
@@ -104,7 +197,7 @@ async function openPostgres(opts: OpenDatabaseOptions): Promise<Database> {
   let closed: Promise<void> | undefined
   return {
     db,
-    kind: 'postgres',
+    kind,
     async ping() {
       await db.execute(sql`select 1`)
     },
@@ -129,10 +222,26 @@ async function openPostgres(opts: OpenDatabaseOptions): Promise<Database> {
   }
 }
 
-async function openPglite(dataDir: string): Promise<Database> {
+async function openPglite(
+  dataDir: string,
+  share: boolean,
+  unlock: () => Promise<void>,
+  onShareError?: (error: Error) => void,
+): Promise<Database> {
   const dir = path.join(dataDir, 'pglite')
   await mkdir(dir, { recursive: true })
   const client = await PGlite.create(dir)
+  let server: EmbeddedServer | undefined
+  if (share && socketPathFits(dataDir)) {
+    try {
+      server = await serveEmbedded(client, dataDir, onShareError)
+    } catch (e) {
+      await client.close()
+      throw e
+    }
+  } else if (share) {
+    onShareError?.(new Error(`${dataDir} is too deep for a Unix socket: tongban commands cannot reach this gateway`))
+  }
   const db: Db = drizzlePglite(client, { schema })
   // drizzle hides PGlite's transaction object, whose `exec` alone runs multi-statement scripts; so the
   // transaction is opened here and a drizzle handle is bound to it the way drizzle's own session does.
@@ -159,7 +268,11 @@ async function openPglite(dataDir: string): Promise<Database> {
       return (await client.query<T>(text, values)).rows
     },
     close() {
-      closed ??= client.closed ? Promise.resolve() : client.close()
+      closed ??= (async () => {
+        await server?.close()
+        if (!client.closed) await client.close()
+        await unlock()
+      })()
       return closed
     },
   }

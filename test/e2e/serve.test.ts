@@ -72,7 +72,7 @@ describe('tongban serve, as a process', () => {
     // Later starts: same data directory, no second seeding, the same key.
     expect(again0.output()).not.toContain('first start')
     expect(again0.output()).not.toContain('generated a new')
-  }, 90_000)
+  }, 180_000)
 
   it('starts on PostgreSQL; migrate and seed are idempotent from the CLI', async () => {
     const url = await freshDatabase()
@@ -89,7 +89,7 @@ describe('tongban serve, as a process', () => {
     const gw = await startGateway(env)
     await exercise(gw, await adminToken(env))
     expect(await gw.stop()).toBe(0)
-  }, 90_000)
+  }, 180_000)
 
   it('exits non-zero with a readable message for a bad environment', async () => {
     const res = await runCli(['serve'], { PORT: 'eighty' })

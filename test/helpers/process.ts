@@ -59,7 +59,7 @@ export async function stopAllGateways(): Promise<void> {
 }
 
 /** Starts `tongban serve` on a free port and resolves once it logs that it listens. */
-export function startGateway(env: Record<string, string>, timeoutMs = 30_000): Promise<Gateway> {
+export function startGateway(env: Record<string, string>, timeoutMs = 90_000): Promise<Gateway> {
   return new Promise((resolve, reject) => {
     const child = spawn(node[0], [...node.slice(1), cli, 'serve'], {
       cwd: repoRoot,

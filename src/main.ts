@@ -12,6 +12,7 @@ import { createApp } from './app.js'
 import { type Evaluation, startEvaluation } from './evaluation.js'
 import type { HttpDeps } from './http/deps.js'
 import type { Logger } from './logger.js'
+import type { StoredCheckpoint } from './ports/checkpoint-store.js'
 import { type Clock, systemClock } from './ports/clock.js'
 import { RedisCircuitBreaker } from './queue/circuit.js'
 import { OutboxRelay } from './queue/outbox-relay.js'
@@ -26,6 +27,8 @@ import { IdentityVault, loadIdentityKey } from './security/pii.js'
 import { RedisReplayGuard } from './security/replay.js'
 import { issuerJwks, resultKeys } from './security/result-keys.js'
 import { cachedTokenLookups } from './security/tokens.js'
+import { makeCheckpoint } from './services/checkpoints/make.js'
+import { peerWitnesses, sendToWitnesses } from './services/checkpoints/send.js'
 import { DirectoryService } from './services/directory/snapshot.js'
 import { importRedisMarks } from './services/dispatch/import-marks.js'
 import { pollBindings } from './services/dispatch/poll.js'
@@ -34,6 +37,7 @@ import { type EventSweepState, sweepUndelivered, sweepUnforwardedEvents } from '
 import type { FileDeps } from './services/files/files.js'
 import { PgBindingStore } from './store/binding-store.js'
 import { PgCaseStore } from './store/case-store.js'
+import { PgCheckpointStore } from './store/checkpoint-store.js'
 import { PgClientStore } from './store/client-store.js'
 import { type Database, openDatabase } from './store/db.js'
 import { PgDeadLetterStore } from './store/dead-letter-store.js'
@@ -137,6 +141,11 @@ export interface Runtime {
   producer: QueueProducer
   keys: KeySet
   evaluation: Evaluation
+  /**
+   * One checkpoint tick (issue 12): signs a checkpoint when something changed, then sends every checkpoint a
+   * peer witness has not countersigned yet (the interval runs it when the workers run here).
+   */
+  checkpoint(): Promise<{ made: StoredCheckpoint | null; countersigned: Record<string, number> }>
   /**
    * One run of the sweeper: dispatch jobs and event jobs that vanished from Redis are queued again;
    * returns how many of each (the interval runs it when the workers run here).
@@ -259,6 +268,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     runWorkers,
   })
 
+  const checkpoints = new PgCheckpointStore(database)
+  const clientAuth = withRevocations(clientKeys, async (id) => revokedKeysIn(await jwksOf(id)))
   const deps: HttpDeps = {
     logger,
     clock,
@@ -290,7 +301,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     auth: {
       audience: config.gateway.id,
       clock,
-      clients: withRevocations(clientKeys, async (id) => revokedKeysIn(await jwksOf(id))),
+      clients: clientAuth,
       replay: new RedisReplayGuard(redis, config.redis.queuePrefix, () => clock.now().getTime()),
       tokens,
       sessions: {
@@ -321,6 +332,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       issuerJwks: jwksOf,
       originIsRemote: async (region) => (await resolver.resolve(region))?.kind === 'peer',
       issuerRegions: async (id) => (await clients.get(id))?.regions ?? null,
+      checkpoints,
     },
     keyAdmin: {
       gatewayId: config.gateway.id,
@@ -332,6 +344,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     },
     jwks: async () => (await jwksOf(config.gateway.id)) ?? keys.jwks(),
     files: fileDeps,
+    checkpoints: { gatewayId: config.gateway.id, clock, store: checkpoints, signer: keys, clients: clientAuth },
     inspections: { cases: caseDeps, inspections: new PgInspectionStore(database) },
     reports: evaluation.store,
     metrics: evaluation.metrics,
@@ -388,6 +401,40 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       : undefined
   sweeper?.unref()
 
+  // Signed checkpoints over the hash chains, witnessed by the peer gateways (issue 12).
+  const witnesses = peerWitnesses(bindings, resolver)
+  const checkpoint = async () => {
+    const made = await makeCheckpoint({ gatewayId: config.gateway.id, clock, store: checkpoints, signer: keys })
+    if (made) logger.info({ seq: made.seq, size: made.size }, 'checkpoint signed')
+    const countersigned = await sendToWitnesses({
+      gatewayId: config.gateway.id,
+      clock,
+      logger,
+      store: checkpoints,
+      witnesses,
+    })
+    return { made, countersigned }
+  }
+  let checkpointing: Promise<void> | undefined
+  const checkpointer =
+    runWorkers && config.checkpoints.intervalMs > 0
+      ? setInterval(() => {
+          if (checkpointing) return
+          checkpointing = checkpoint()
+            .then(() => undefined)
+            .catch((err) =>
+              logger.warn(
+                { err: { message: (err as Error).message } },
+                'checkpoint tick failed; the next one tries again',
+              ),
+            )
+            .finally(() => {
+              checkpointing = undefined
+            })
+        }, config.checkpoints.intervalMs)
+      : undefined
+  checkpointer?.unref()
+
   // Status polling of systems that cannot call back (rest bindings, each at its own interval).
   const lastPolled = new Map<string, number>()
   let polling = false
@@ -409,6 +456,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const close = () => {
     closing ??= (async () => {
       clearInterval(sweeper)
+      clearInterval(checkpointer)
+      await checkpointing
       clearInterval(poller)
       pollAbort.abort()
       await dispatch?.close()
@@ -433,6 +482,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     producer,
     keys,
     evaluation,
+    checkpoint,
     sweep,
     close,
   }

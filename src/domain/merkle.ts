@@ -26,7 +26,11 @@ export function leafHash(data: Buffer | string): string {
 
 /** `SHA-256(0x01 ‖ left ‖ right)` over the raw bytes of two hex hashes. */
 export function nodeHash(left: string, right: string): string {
-  return createHash('sha256').update(NODE).update(Buffer.from(left, 'hex')).update(Buffer.from(right, 'hex')).digest('hex')
+  return createHash('sha256')
+    .update(NODE)
+    .update(Buffer.from(left, 'hex'))
+    .update(Buffer.from(right, 'hex'))
+    .digest('hex')
 }
 
 /**
@@ -92,7 +96,13 @@ export function inclusionProof(leaves: readonly string[], index: number): string
  * Whether `proof` shows the leaf hash `leaf` at `index` in a tree of `size` leaves with root `root`
  * (RFC 9162 §2.1.3.2). False for any inconsistency (never throws).
  */
-export function verifyInclusion(leaf: string, index: number, size: number, proof: readonly string[], root: string): boolean {
+export function verifyInclusion(
+  leaf: string,
+  index: number,
+  size: number,
+  proof: readonly string[],
+  root: string,
+): boolean {
   if (!Number.isInteger(index) || !Number.isInteger(size) || index < 0 || index >= size) return false
   if (![leaf, root, ...proof].every((h) => typeof h === 'string' && /^[0-9a-f]{64}$/.test(h))) return false
   let fn = index

@@ -15,7 +15,11 @@ const flip = (h: string) => (h[0] === '0' ? '1' : '0') + h.slice(1)
 describe('merkle tree (RFC 6962)', () => {
   it('hashes the empty tree, a leaf and a node with their domain prefixes', () => {
     expect(merkleRoot([])).toBe(createHash('sha256').digest('hex'))
-    expect(leafHash('')).toBe(createHash('sha256').update(Buffer.from([0])).digest('hex'))
+    expect(leafHash('')).toBe(
+      createHash('sha256')
+        .update(Buffer.from([0]))
+        .digest('hex'),
+    )
     const [a, b] = leaves(2) as [string, string]
     expect(merkleRoot([a])).toBe(a)
     const expected = createHash('sha256')

@@ -25,6 +25,8 @@ import { PgCheckpointStore } from '../../src/store/checkpoint-store.js'
 import { applicant, hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
 import type { ClientKey } from '../helpers/client-assertion.js'
+import { runCli } from '../helpers/process.js'
+import { testRedisUrl } from '../helpers/redis.js'
 
 const WITNESS_PORT = 16421
 const witnessUrl = `http://127.0.0.1:${WITNESS_PORT}`
@@ -274,6 +276,19 @@ describe('checkpoints', () => {
       expect.objectContaining({ caseId: id, seq: completed.seq, where: `case ${id} event ${completed.seq}` }),
     ])
 
+    // The command an operator runs says the same, naming the witness it compared with.
+    const cli = await runCli(['audit', 'verify', '--witness', witnessUrl], {
+      DATABASE_URL: origin.databaseUrl,
+      TONGBAN_DATA_DIR: origin.config.dataDir,
+      GATEWAY_ID: 'gw-a',
+      REDIS_URL: testRedisUrl,
+      QUEUE_PREFIX: origin.queuePrefix,
+    })
+    expect(cli.code, cli.stderr).toBe(1)
+    expect(cli.stdout).toContain(`DIFFERS case ${id} event ${completed.seq}:`)
+    expect(cli.stdout).toContain(`held by ${witnessUrl}`)
+    expect(cli.stdout).toContain('0 broken chain(s)')
+
     // A bundle fetched now verifies link by link, but its chain head is not the one the checkpoint signed.
     const bundle = (await shiyan.call('GET', `/v1/cases/${id}/evidence`)).body as EvidenceBundle
     expect(bundle.checkpoint?.leaf).toMatchObject({ caseId: id, seq: events.at(-1)!.seq })
@@ -309,7 +324,7 @@ describe('checkpoints', () => {
       verify: async (jws, typ) => ({ payload: { ...(await origin.runtime.keys.verify(jws, typ)).payload } }),
     })
     expect(again.findings.map((f) => f.problem).join('\n')).toContain('do not give the signed root')
-  })
+  }, 120_000)
 
   it('an untouched case’s bundle carries a proof that verifies', async () => {
     const id = await completedCase()

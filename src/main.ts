@@ -412,6 +412,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       logger,
       store: checkpoints,
       witnesses,
+      witnessKeys: (id) => jwksOf(id),
     })
     return { made, countersigned }
   }

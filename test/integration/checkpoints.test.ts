@@ -13,11 +13,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signAssertion } from '../../adapters/peer/assertion.js'
 import { eventHash, GENESIS_HASH } from '../../src/domain/hash-chain.js'
 import { chainHeadLeafHash, verifyInclusion } from '../../src/domain/merkle.js'
+import { createLogger } from '../../src/logger.js'
 import { auditChains } from '../../src/services/audit.js'
 import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { auditCheckpoints, fetchWitnessCopies } from '../../src/services/checkpoints/audit.js'
 import { CHECKPOINT_TYP, checkpointHash, decodeJws, WITNESS_TYP } from '../../src/services/checkpoints/claims.js'
 import { makeCheckpoint } from '../../src/services/checkpoints/make.js'
+import { sendToWitnesses } from '../../src/services/checkpoints/send.js'
 import type { EvidenceBundle } from '../../src/services/results/evidence.js'
 import { verifyEvidence } from '../../src/services/results/verify-evidence.js'
 import { PgCaseStore } from '../../src/store/case-store.js'
@@ -60,6 +62,13 @@ beforeAll(async () => {
     settings: { baseUrl: witnessUrl, gatewayId: 'gw-b', clientId: 'gw-a', allowPrivateAddresses: true },
   })
   expect(bound.status, JSON.stringify(bound.body)).toBe(200)
+  // The witness is registered at the origin too (as peers are): its countersignatures are verified.
+  const back = await origin.admin('POST', '/v1/admin/clients', {
+    id: 'gw-b',
+    regions: ['429021'],
+    jwks: witness.runtime.keys.jwks(),
+  })
+  expect(back.status, JSON.stringify(back.body)).toBe(201)
   shiyan = await origin.client('shiyan-cp', ['420300'])
   xiangyang = await origin.client('xiangyang-cp', ['420600'])
 })
@@ -212,6 +221,32 @@ describe('checkpoints', () => {
     // A person's token is not a peer gateway; no caller at all is 401.
     expect((await witness.admin('POST', '/v1/checkpoints', { checkpoint: latest.jws })).status).toBe(403)
     expect((await witness.call('POST', '/v1/checkpoints', { checkpoint: latest.jws })).status).toBe(401)
+  })
+
+  it('stores no countersignature that does not verify with the witness’s keys or names another checkpoint', async () => {
+    await submit()
+    const made = (await origin.runtime.checkpoint()).made!
+    const claims = { iss: 'gw-b', sub: 'gw-a', seq: made.seq + 1, hash: 'f'.repeat(64), root: made.root, iat: 1 }
+    const witnessJwks = witness.runtime.keys.jwks()
+    await submit()
+    const deps = { gatewayId: 'gw-a', clock: origin.clock, store: store(), signer: origin.runtime.keys }
+    const next = (await makeCheckpoint(deps))!
+    const send = (countersignature: string) =>
+      sendToWitnesses({
+        gatewayId: 'gw-a',
+        clock: origin.clock,
+        logger: createLogger('silent'),
+        store: store(),
+        witnesses: async () => [{ id: 'gw-b', countersign: async () => ({ countersignature }) }],
+        witnessKeys: async () => witnessJwks,
+      })
+    // Signed by the origin's key, not the witness's; then the witness's key over another checkpoint's hash.
+    const forged = await origin.runtime.keys.sign({ ...claims, hash: next.hash }, WITNESS_TYP)
+    expect(await send(forged)).toEqual({ 'gw-b': 0 })
+    expect(await send(await witness.runtime.keys.sign(claims, WITNESS_TYP))).toEqual({ 'gw-b': 0 })
+    expect(await store().countersignatures(next.seq)).toEqual([])
+    // The real witness then countersigns it on the next tick.
+    expect((await origin.runtime.checkpoint()).countersigned).toEqual({ 'gw-b': 1 })
   })
 
   it('gives the receipt its inclusion proof once a checkpoint covers the case', async () => {

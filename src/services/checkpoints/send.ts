@@ -4,11 +4,15 @@
  * tried again on the next tick (the checkpointer never waits for one); one that waits for an earlier seq
  * (409 `checkpoint_gap`) gets the history from there.
  */
+
+import type { Jwks } from '../../domain/key-revocation.js'
 import type { Logger } from '../../logger.js'
 import type { BindingStore } from '../../ports/binding-store.js'
 import type { CheckpointStore } from '../../ports/checkpoint-store.js'
 import type { Clock } from '../../ports/clock.js'
 import type { AdapterResolver } from '../../ports/region-adapter.js'
+import { verifyCompact } from '../../security/jws.js'
+import { keysFromJwks } from '../../security/result-keys.js'
 import { decodeJws, WITNESS_TYP } from './claims.js'
 
 /** A gateway that witnesses our checkpoints. */
@@ -24,6 +28,18 @@ export interface SendDeps {
   logger: Logger
   store: CheckpointStore
   witnesses: () => Promise<CheckpointWitness[]>
+  /**
+   * A witness's public keys when it is registered here (as a system client, which a peer gateway usually
+   * is): its countersignature must then verify with them. Null: only the claims are checked.
+   */
+  witnessKeys?: (witness: string) => Promise<Jwks | null>
+}
+
+/** Whether `jws` verifies with a key of `jwks` named by its header's kid. */
+function signedWith(jws: string, header: Record<string, unknown>, jwks: Jwks): boolean {
+  const alg = String(header.alg)
+  if (alg !== 'ES256' && alg !== 'EdDSA') return false
+  return keysFromJwks(jwks, String(header.kid)).some((k) => verifyCompact(jws, alg, k.key))
 }
 
 /** Checkpoints sent to one witness per tick, at most. */
@@ -58,6 +74,11 @@ export async function sendToWitnesses(deps: SendDeps): Promise<Record<string, nu
           claims.claims.hash !== cp.hash
         ) {
           deps.logger.warn({ witness: w.id, seq: cp.seq }, 'the witness countersigned something else: not stored')
+          break
+        }
+        const keys = await deps.witnessKeys?.(w.id)
+        if (keys && !signedWith(countersignature, claims.header, keys)) {
+          deps.logger.warn({ witness: w.id, seq: cp.seq }, 'the countersignature does not verify: not stored')
           break
         }
         await deps.store.addCountersignature(cp.seq, w.id, countersignature, deps.clock.now())

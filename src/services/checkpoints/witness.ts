@@ -92,6 +92,10 @@ export async function witnessCheckpoint(
   } catch {
     throw invalid('the signature does not verify with the client’s registered keys')
   }
+  const revokedAt = registered.revokedKeys?.get(String(decoded.header.kid))
+  if (revokedAt && claims.iat * 1000 >= revokedAt.getTime()) {
+    throw invalid('the checkpoint is signed with a key revoked before its iat')
+  }
 
   const origin = caller.id
   const hash = checkpointHash(jws)

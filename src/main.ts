@@ -27,7 +27,7 @@ import { IdentityVault, loadIdentityKey } from './security/pii.js'
 import { RedisReplayGuard } from './security/replay.js'
 import { issuerJwks, resultKeys } from './security/result-keys.js'
 import { cachedTokenLookups } from './security/tokens.js'
-import { makeCheckpoint } from './services/checkpoints/make.js'
+import { MAX_LEAVES, makeCheckpoint } from './services/checkpoints/make.js'
 import { peerWitnesses, sendToWitnesses } from './services/checkpoints/send.js'
 import { DirectoryService } from './services/directory/snapshot.js'
 import { importRedisMarks } from './services/dispatch/import-marks.js'
@@ -142,7 +142,8 @@ export interface Runtime {
   keys: KeySet
   evaluation: Evaluation
   /**
-   * One checkpoint tick (issue 12): signs a checkpoint when something changed, then sends every checkpoint a
+   * One checkpoint tick (issue 12): signs a checkpoint when something changed (several when more changed than
+   * one holds; `made` is the newest), then sends every checkpoint a
    * peer witness has not countersigned yet (the interval runs it when the workers run here).
    */
   checkpoint(): Promise<{ made: StoredCheckpoint | null; countersigned: Record<string, number> }>
@@ -404,8 +405,15 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   // Signed checkpoints over the hash chains, witnessed by the peer gateways (issue 12).
   const witnesses = peerWitnesses(bindings, resolver)
   const checkpoint = async () => {
-    const made = await makeCheckpoint({ gatewayId: config.gateway.id, clock, store: checkpoints, signer: keys })
-    if (made) logger.info({ seq: made.seq, size: made.size }, 'checkpoint signed')
+    // Several when more changed than one checkpoint holds (MAX_LEAVES), at most 10 per tick.
+    let made: StoredCheckpoint | null = null
+    for (let i = 0; i < 10; i++) {
+      const next = await makeCheckpoint({ gatewayId: config.gateway.id, clock, store: checkpoints, signer: keys })
+      if (!next) break
+      made = next
+      logger.info({ seq: next.seq, size: next.size }, 'checkpoint signed')
+      if (next.size < MAX_LEAVES) break
+    }
     const countersigned = await sendToWitnesses({
       gatewayId: config.gateway.id,
       clock,

@@ -14,8 +14,11 @@ import { CHECKPOINT_TYP, checkpointHash, FIRST_PREV } from './claims.js'
  * (an event stamped with an earlier business time than the checkpoint's, committed after it).
  */
 export const CHECKPOINT_LOOKBACK_MS = 60 * 60_000
-/** At most this many leaves per checkpoint; the rest goes into the next one. */
-export const MAX_LEAVES = 100_000
+/**
+ * At most this many leaves per checkpoint; the rest goes into the next one (a tick makes several). An
+ * inclusion proof is computed from its checkpoint's leaves, so this bounds the work of a receipt or bundle.
+ */
+export const MAX_LEAVES = 10_000
 
 export interface CheckpointDeps {
   gatewayId: string

@@ -136,6 +136,11 @@ export const Env = z
       .refine((list) => list.length > 0 && list.every((t) => knownMediaTypes.includes(t)), {
         message: `comma-separated media types among ${knownMediaTypes.join(', ')}`,
       }),
+    /**
+     * Every this many ms, the processes that run the workers sign a checkpoint over the chain heads changed
+     * since the last one (none when nothing changed) and send it to the peer gateways to witness (0: never).
+     */
+    CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
     /** A web console session ends after this many minutes without a request. */
     CONSOLE_IDLE_MINUTES: z.coerce
       .number()
@@ -222,6 +227,7 @@ export const Env = z
       },
       trustProxy: env.TRUST_PROXY,
     },
+    checkpoints: { intervalMs: env.CHECKPOINT_INTERVAL_MS },
     dataDir: path.resolve(env.TONGBAN_DATA_DIR),
     configDir: path.resolve(env.TONGBAN_CONFIG_DIR),
     logLevel: env.LOG_LEVEL,

@@ -25,6 +25,7 @@ import { registerEvidence } from './http/routes/cases/evidence.js'
 import { registerInspections } from './http/routes/cases/inspections.js'
 import { registerCaseReads } from './http/routes/cases/read.js'
 import { registerResults } from './http/routes/cases/result.js'
+import { isPublicCheckpointPath, registerCheckpoints } from './http/routes/checkpoints/checkpoints.js'
 import { registerAgreements } from './http/routes/directory/agreements.js'
 import { registerItems } from './http/routes/directory/items.js'
 import { registerRegions } from './http/routes/directory/regions.js'
@@ -94,7 +95,9 @@ export function createApp(deps: HttpDeps): Api {
   })
   // Every /v1 route needs a caller, except those that anyone may use.
   const auth = authenticate(deps.auth)
-  api.use('/v1/*', async (c, next) => (publicPaths.has(c.req.path) ? next() : auth(c, next)))
+  api.use('/v1/*', async (c, next) =>
+    publicPaths.has(c.req.path) || isPublicCheckpointPath(c.req.method, c.req.path) ? next() : auth(c, next),
+  )
   // Each authenticated caller, once it is known (a client by its id, a person by their token).
   if (limits) api.use('/v1/*', callerRateLimit(limits))
   // Configuration is for admins only: refused before any input is looked at (PROTOCOL §2).
@@ -133,6 +136,8 @@ export function createApp(deps: HttpDeps): Api {
   // Issue #5: evidence bundles and key revocations.
   registerEvidence(api, deps)
   registerKeyRevocations(api, deps)
+  // Issue 12: signed checkpoints, witnessed by peer gateways.
+  registerCheckpoints(api, deps)
   registerFiles(api, deps)
   registerInspections(api, deps)
   registerAdminClients(api, deps)

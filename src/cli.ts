@@ -41,7 +41,9 @@ Commands:
                         add a new signing key; the old public key stays published
   keys revoke KID --at ISO-TIME [--client ID] [--reason TEXT] | keys revocations
                         revoke a key (this gateway's, or a client's) as compromised from a time
-  audit verify [CASE]   recompute the hash chains of every case (or one); exits 1 on a break
+  audit verify [CASE] [--witness URL …]
+                        recompute the hash chains of every case (or one) and check them against the signed
+                        checkpoints and the copies the witnesses hold; exits 1 on a break or a difference
   prune [--dry-run]     delete uploaded files that no case uses (after FILE_UNUSED_RETENTION_HOURS) and
                         idempotency answers older than 48 h; the workers also do it every hour
   sim [--port N --gateway-url URL --gateway-id ID --key-file F …] | sim --print-jwks --key-file F

@@ -12,6 +12,7 @@ import { createApp } from './app.js'
 import { type Evaluation, startEvaluation } from './evaluation.js'
 import type { HttpDeps } from './http/deps.js'
 import type { Logger } from './logger.js'
+import type { StoredCheckpoint } from './ports/checkpoint-store.js'
 import { type Clock, systemClock } from './ports/clock.js'
 import { RedisCircuitBreaker } from './queue/circuit.js'
 import { OutboxRelay } from './queue/outbox-relay.js'
@@ -27,6 +28,8 @@ import { RedisRateLimits } from './security/rate-limits.js'
 import { RedisReplayGuard } from './security/replay.js'
 import { issuerJwks, resultKeys } from './security/result-keys.js'
 import { cachedTokenLookups } from './security/tokens.js'
+import { MAX_LEAVES, makeCheckpoint } from './services/checkpoints/make.js'
+import { peerWitnesses, sendToWitnesses } from './services/checkpoints/send.js'
 import { DirectoryService } from './services/directory/snapshot.js'
 import { importRedisMarks } from './services/dispatch/import-marks.js'
 import { pollBindings } from './services/dispatch/poll.js'
@@ -36,6 +39,7 @@ import type { FileDeps } from './services/files/files.js'
 import { answerClusterScrapes, clusterScrape } from './services/metrics/cluster.js'
 import { PgBindingStore } from './store/binding-store.js'
 import { PgCaseStore } from './store/case-store.js'
+import { PgCheckpointStore } from './store/checkpoint-store.js'
 import { PgClientStore } from './store/client-store.js'
 import { type Database, openDatabase } from './store/db.js'
 import { PgDeadLetterStore } from './store/dead-letter-store.js'
@@ -147,6 +151,12 @@ export interface Runtime {
   producer: QueueProducer
   keys: KeySet
   evaluation: Evaluation
+  /**
+   * One checkpoint tick (issue 12): signs a checkpoint when something changed (several when more changed than
+   * one holds; `made` is the newest), then sends every checkpoint a
+   * peer witness has not countersigned yet (the interval runs it when the workers run here).
+   */
+  checkpoint(): Promise<{ made: StoredCheckpoint | null; countersigned: Record<string, number> }>
   /**
    * One run of the sweeper: dispatch jobs and event jobs that vanished from Redis are queued again;
    * returns how many of each (the interval runs it when the workers run here).
@@ -270,6 +280,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   })
 
   let limitsFellBack = false
+  const checkpoints = new PgCheckpointStore(database)
+  const clientAuth = withRevocations(clientKeys, async (id) => revokedKeysIn(await jwksOf(id)))
   const deps: HttpDeps = {
     logger,
     clock,
@@ -301,7 +313,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     auth: {
       audience: config.gateway.id,
       clock,
-      clients: withRevocations(clientKeys, async (id) => revokedKeysIn(await jwksOf(id))),
+      clients: clientAuth,
       replay: new RedisReplayGuard(redis, config.redis.queuePrefix, () => clock.now().getTime()),
       tokens,
       sessions: {
@@ -332,6 +344,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       issuerJwks: jwksOf,
       originIsRemote: async (region) => (await resolver.resolve(region))?.kind === 'peer',
       issuerRegions: async (id) => (await clients.get(id))?.regions ?? null,
+      checkpoints,
     },
     keyAdmin: {
       gatewayId: config.gateway.id,
@@ -343,6 +356,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     },
     jwks: async () => (await jwksOf(config.gateway.id)) ?? keys.jwks(),
     files: fileDeps,
+    checkpoints: { gatewayId: config.gateway.id, clock, store: checkpoints, signer: keys, clients: clientAuth },
     inspections: { cases: caseDeps, inspections: new PgInspectionStore(database) },
     reports: evaluation.store,
     metrics: evaluation.metrics,
@@ -411,6 +425,48 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       : undefined
   sweeper?.unref()
 
+  // Signed checkpoints over the hash chains, witnessed by the peer gateways (issue 12).
+  const witnesses = peerWitnesses(bindings, resolver)
+  const checkpoint = async () => {
+    // Several when more changed than one checkpoint holds (MAX_LEAVES), at most 10 per tick.
+    let made: StoredCheckpoint | null = null
+    for (let i = 0; i < 10; i++) {
+      const next = await makeCheckpoint({ gatewayId: config.gateway.id, clock, store: checkpoints, signer: keys })
+      if (!next) break
+      made = next
+      logger.info({ seq: next.seq, size: next.size }, 'checkpoint signed')
+      if (next.size < MAX_LEAVES) break
+    }
+    const countersigned = await sendToWitnesses({
+      gatewayId: config.gateway.id,
+      clock,
+      logger,
+      store: checkpoints,
+      witnesses,
+      witnessKeys: (id) => jwksOf(id),
+    })
+    return { made, countersigned }
+  }
+  let checkpointing: Promise<void> | undefined
+  const checkpointer =
+    runWorkers && config.checkpoints.intervalMs > 0
+      ? setInterval(() => {
+          if (checkpointing) return
+          checkpointing = checkpoint()
+            .then(() => undefined)
+            .catch((err) =>
+              logger.warn(
+                { err: { message: (err as Error).message } },
+                'checkpoint tick failed; the next one tries again',
+              ),
+            )
+            .finally(() => {
+              checkpointing = undefined
+            })
+        }, config.checkpoints.intervalMs)
+      : undefined
+  checkpointer?.unref()
+
   // Status polling of systems that cannot call back (rest bindings, each at its own interval).
   const lastPolled = new Map<string, number>()
   let polling = false
@@ -432,6 +488,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const close = () => {
     closing ??= (async () => {
       clearInterval(sweeper)
+      clearInterval(checkpointer)
+      await checkpointing
       clearInterval(poller)
       pollAbort.abort()
       await dispatch?.close()
@@ -456,6 +514,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     producer,
     keys,
     evaluation,
+    checkpoint,
     sweep,
     close,
   }

@@ -34,7 +34,12 @@ export interface PeerAdapterDeps {
 }
 
 const CaseCreated = z.object({ case: z.object({ id: z.string().min(1).max(200) }), receipt: z.string().min(1) })
-const Problem = z.object({ code: z.string().optional(), currentStatus: z.string().optional() })
+const Problem = z.object({
+  code: z.string().optional(),
+  currentStatus: z.string().optional(),
+  expectedSeq: z.number().int().min(1).optional(),
+})
+const WitnessAnswer = z.object({ countersignature: z.string().min(1).max(8192) })
 
 /** The HttpClient options a peer binding needs: its base URL's host, and its private-address choice. */
 export function peerHttpOptions(settings: unknown): HttpClientOptions {
@@ -190,6 +195,26 @@ export function createPeerAdapter(settings: unknown, deps: PeerAdapterDeps): Reg
       if (res.status !== 200) throw failureFromStatus(res.status, 'fetchFile', res)
       const mediaType = (res.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
       return { mediaType, content: res.body }
+    },
+
+    async witnessCheckpoint(checkpoint: string, ctx: CallContext): Promise<{ countersignature: string }> {
+      const res = await (await call('POST', '/v1/checkpoints', ctx.signal, { checkpoint })).send()
+      if (res.status === 200 || res.status === 201) {
+        const parsed = WitnessAnswer.safeParse(res.json())
+        if (!parsed.success) throw unexpectedAnswer('witnessCheckpoint', 'the answer lacks a countersignature')
+        return { countersignature: parsed.data.countersignature }
+      }
+      if (res.status === 409) {
+        const problem = problemOf(res)
+        const expected = problem.expectedSeq
+        if (problem.code === 'checkpoint_gap' && expected !== undefined) {
+          throw new AppError('upstream_failed', `witnessCheckpoint: the peer waits for checkpoint ${expected}`, {
+            retryable: false,
+            context: { status: 409, upstreamCode: 'checkpoint_gap', expectedSeq: expected },
+          })
+        }
+      }
+      throw failureFromStatus(res.status, 'witnessCheckpoint', res)
     },
 
     async health(signal: AbortSignal): Promise<AdapterHealth> {

@@ -23,9 +23,16 @@ import {
 } from '../services/admin/clients.js'
 import { type KeyAdminDeps, listKeyRevocations, RevokeKeyBody, revokeKey } from '../services/admin/key-revocations.js'
 import { auditChains } from '../services/audit.js'
+import {
+  auditCheckpoints,
+  type CheckpointAuditDeps,
+  fetchWitnessCopies,
+  type WitnessCopies,
+} from '../services/checkpoints/audit.js'
 import { DirectoryService } from '../services/directory/snapshot.js'
 import { pruneStorage } from '../services/retention.js'
 import { PgCaseStore } from '../store/case-store.js'
+import { PgCheckpointStore } from '../store/checkpoint-store.js'
 import { PgClientStore } from '../store/client-store.js'
 import type { Database } from '../store/db.js'
 import { PgFileStore } from '../store/file-store.js'
@@ -226,13 +233,22 @@ export async function keysCommand(args: string[]): Promise<number> {
 }
 
 export async function auditCommand(args: string[]): Promise<number> {
-  const [sub, caseId] = args
+  const usage = 'usage: tongban audit verify [CASE] [--witness URL …]'
+  let parsed: ReturnType<typeof parseAuditArgs>
+  try {
+    parsed = parseAuditArgs(args)
+  } catch {
+    console.error(usage)
+    return 2
+  }
+  const { sub, caseId, witnesses } = parsed
   if (sub !== 'verify') {
-    console.error('usage: tongban audit verify [CASE]')
+    console.error(usage)
     return 2
   }
   const config = loadConfig()
-  const { database } = await openStore(config, createLogger('warn'))
+  const logger = createLogger('warn')
+  const { database } = await openStore(config, logger)
   try {
     const report = await auditChains(new PgCaseStore(database), {
       caseId,
@@ -241,10 +257,58 @@ export async function auditCommand(args: string[]): Promise<number> {
     if (!caseId) process.stderr.write('\n')
     for (const b of report.breaks) console.log(`BROKEN ${b.caseId} at seq ${b.seq}: ${b.reason}`)
     console.log(`${report.checked} case(s), ${report.events} event(s), ${report.breaks.length} broken chain(s)`)
-    return report.breaks.length === 0 ? 0 : 1
+    const { keys } = await loadSecrets(config, logger)
+    const checkpoints = await verifyAgainstCheckpoints({
+      store: new PgCheckpointStore(database),
+      verify: (jws, typ) => keys.verify(jws, typ),
+      gatewayId: config.gateway.id,
+      caseId,
+      witnessUrls: witnesses,
+    })
+    return report.breaks.length === 0 && checkpoints === 0 ? 0 : 1
   } finally {
     await database.close()
   }
+}
+
+function parseAuditArgs(args: string[]) {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { witness: { type: 'string', multiple: true } },
+  })
+  return { sub: positionals[0], caseId: positionals[1], witnesses: values.witness ?? [] }
+}
+
+/** Prints what the checkpoint audit found (issue 12); returns the number of findings. */
+async function verifyAgainstCheckpoints(opts: {
+  store: PgCheckpointStore
+  verify: CheckpointAuditDeps['verify']
+  gatewayId: string
+  caseId: string | undefined
+  witnessUrls: string[]
+}): Promise<number> {
+  const witnesses: WitnessCopies[] = []
+  let unreachable = 0
+  for (const url of opts.witnessUrls) {
+    try {
+      witnesses.push(await fetchWitnessCopies(url, opts.gatewayId))
+    } catch (e) {
+      unreachable++
+      console.log(`WITNESS ${url}: cannot read its copies (${(e as Error).message})`)
+    }
+  }
+  const audit = await auditCheckpoints(
+    { store: opts.store, verify: async (jws, typ) => ({ payload: { ...(await opts.verify(jws, typ)).payload } }) },
+    { caseId: opts.caseId, witnesses },
+  )
+  for (const f of audit.findings) console.log(`DIFFERS ${f.where}: ${f.problem}`)
+  const held = witnesses.map((w) => `${w.copies.length} held by ${w.witness}`).join(', ')
+  console.log(
+    `${audit.checkpoints} checkpoint(s) up to seq ${audit.latest}${held ? ` (${held})` : ''}, ` +
+      `${audit.findings.length} difference(s)`,
+  )
+  return audit.findings.length + unreachable
 }
 
 /** `prune [--dry-run]`: deletes unused files and expired idempotency answers now (the workers do it hourly). */

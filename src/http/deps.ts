@@ -7,6 +7,7 @@ import type { AgreementAdminDeps } from '../services/admin/agreements.js'
 import type { AdminDeps } from '../services/admin/clients.js'
 import type { KeyAdminDeps } from '../services/admin/key-revocations.js'
 import type { InspectionDeps } from '../services/cases/inspections.js'
+import type { WitnessDeps } from '../services/checkpoints/witness.js'
 import type { CaseDeps } from '../services/context.js'
 import type { DirectoryService } from '../services/directory/snapshot.js'
 import type { BindingAdminDeps } from '../services/dispatch/bindings-admin.js'
@@ -42,6 +43,8 @@ export interface HttpDeps {
   /** The gateway's public keys, revoked ones marked with `revokedAt`. */
   jwks: () => Promise<{ keys: Record<string, unknown>[] }>
   files: FileDeps
+  /** Signed checkpoints (issue 12): witnessing peers' checkpoints, receipts' inclusion proofs. */
+  checkpoints: WitnessDeps
   inspections: InspectionDeps
   /** The performance report's queries (#7). */
   reports: Pick<EvaluationStore, 'performance'>

@@ -94,6 +94,12 @@ export interface RegionAdapter {
    * case): the other gateway's `GET /v1/files/{sha256}`. The caller checks the hash before storing it.
    */
   fetchFile?(sha256: string, ctx: CallContext): Promise<{ mediaType: string; content: Buffer }>
+  /**
+   * Only for another gateway (issue 12): hands it one of our signed checkpoints to witness
+   * (`POST /v1/checkpoints`) and returns its countersignature. A 409 `checkpoint_gap` throws
+   * `AppError('upstream_failed')` with `context.expectedSeq`, the seq the witness waits for.
+   */
+  witnessCheckpoint?(checkpoint: string, ctx: CallContext): Promise<{ countersignature: string }>
   health(signal: AbortSignal): Promise<AdapterHealth>
   close(): Promise<void>
 }

@@ -79,7 +79,7 @@ export async function createTestApp(
   const db = await createTestDatabase({ migrate: false })
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tongban-test-'))
   const queuePrefix = testQueuePrefix()
-  const gatewayId = 'gw-test'
+  const gatewayId = opts.env?.GATEWAY_ID ?? 'gw-test'
   const config = loadConfig({
     DATABASE_URL: db.url,
     REDIS_URL: testRedisUrl,

@@ -25,6 +25,7 @@ const publicRoutes = new Set([
   'GET /metrics',
   'GET /.well-known/jwks.json',
   'POST /v1/results/verify',
+  'GET /v1/checkpoints/{gatewayId}',
 ])
 
 beforeAll(async () => {

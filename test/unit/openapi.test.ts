@@ -28,6 +28,7 @@ const publicRoutes = [
   'GET /metrics',
   'GET /.well-known/jwks.json',
   'POST /v1/results/verify',
+  'GET /v1/checkpoints/{gatewayId}',
 ]
 
 describe('OpenAPI document', () => {

@@ -17,6 +17,7 @@ import { applicantIdHash } from '../../security/pii.js'
 import type { IssuerJwks } from '../../security/result-keys.js'
 import { loadVisibleCase } from '../cases/read.js'
 import { toEventView } from '../cases/view.js'
+import { CheckpointInclusion, inclusionOf } from '../checkpoints/inclusion.js'
 import type { VerbContext } from '../context.js'
 import type { ResultDeps } from './submit.js'
 import { verifyResult } from './verify.js'
@@ -95,6 +96,13 @@ export const EvidenceBundle = z
     keys: z.record(z.string(), JwkSet).meta({
       description: 'Each issuer’s public keys (JWKS) as known to the gateway; revoked keys carry `revokedAt`',
     }),
+    checkpoint: CheckpointInclusion.nullable()
+      .optional()
+      .meta({
+        description:
+          'The inclusion proof of the case’s chain head (its newest event that a checkpoint covers) in the gateway’s ' +
+          'newest signed checkpoint that covers it (issue 12); null while no checkpoint covers the case',
+      }),
     signature: z.string().meta({ description: 'JWS (typ tongban-evidence+jwt) over the digests of the rest' }),
   })
   .meta({ id: 'EvidenceBundle' })
@@ -122,7 +130,7 @@ function issuerOf(jws: string | null | undefined): string | null {
 
 export async function caseEvidence(
   ctx: VerbContext,
-  rd: Pick<ResultDeps, 'results' | 'keys'> & { issuerJwks: IssuerJwks },
+  rd: Pick<ResultDeps, 'results' | 'keys' | 'checkpoints'> & { issuerJwks: IssuerJwks },
   caseId: string,
 ): Promise<EvidenceBundle> {
   const { deps } = ctx
@@ -202,6 +210,7 @@ export async function caseEvidence(
     result,
     recognition: stored?.recognition ?? null,
     keys,
+    checkpoint: rd.checkpoints ? await inclusionOf(rd.checkpoints, c.id, lastSeq) : null,
   }
   const { digest, sections } = evidenceDigests(unsigned)
   const signature = await deps.signer.sign(

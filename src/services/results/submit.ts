@@ -10,6 +10,7 @@
  * recorded on the case (`recognition_failed`, with the reasons; the status does not change) before the
  * 422 answer, so that the case shows why and an admin sees it.
  */
+
 import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { TrustLevel } from '../../../config/schema.js'
@@ -17,6 +18,7 @@ import { isParentCase } from '../../domain/bundle.js'
 import { RESULT_TYP, type ResultClaims, resultProblems } from '../../domain/result.js'
 import { AppError, isAppError } from '../../errors.js'
 import type { CaseRecord } from '../../ports/case-store.js'
+import type { CheckpointStore } from '../../ports/checkpoint-store.js'
 import type { ResultStore } from '../../ports/result-store.js'
 import { applicantIdHash } from '../../security/pii.js'
 import type { IssuerJwks, ResultKeys } from '../../security/result-keys.js'
@@ -68,6 +70,8 @@ export interface ResultDeps {
   originIsRemote(originRegion: string): Promise<boolean>
   /** The regions a registered system client acts for; null when it is not registered here. */
   issuerRegions(issuer: string): Promise<string[] | null>
+  /** Signed checkpoints (issue 12): evidence bundles carry the inclusion proof of the chain head. */
+  checkpoints?: CheckpointStore
 }
 
 const refuse = (reasons: string[]) =>

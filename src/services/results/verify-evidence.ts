@@ -20,6 +20,7 @@ import { ASSERTION_TYP } from '../../security/assertion.js'
 import { verifyCompact } from '../../security/jws.js'
 import { keysFromJwks, type VerificationKey } from '../../security/result-keys.js'
 import { RECEIPT_TYP } from '../cases/create.js'
+import { inclusionProblems } from '../checkpoints/inclusion.js'
 import { EVIDENCE_SECTIONS, EVIDENCE_TYP, EvidenceBundle, evidenceDigests, sha256b64 } from './evidence.js'
 import { RECOGNITION_TYP } from './submit.js'
 
@@ -196,6 +197,18 @@ export function verifyEvidence(input: unknown, trusted: Jwks | null = null): Evi
   )
   if (!chain.ok) fail(`events[seq=${chain.seq}]`, chain.reason)
   else checked.push(`the hash chain of ${b.events.length} event(s)`)
+
+  // 4b. The chain head's inclusion in a checkpoint the gateway signed (issue 12; checkpoints/inclusion.ts).
+  if (b.checkpoint) {
+    const found = inclusionProblems(b.checkpoint, {
+      gateway: b.gateway,
+      caseId: b.case.id,
+      heads: new Map(b.events.map((e) => [e.seq, e.hash])),
+      jwks: trusted ?? b.keys[b.gateway] ?? null,
+    })
+    for (const p of found) fail(p.where, p.problem)
+    if (found.length === 0) checked.push(`the chain head at seq ${b.checkpoint.leaf.seq} in a signed checkpoint`)
+  }
 
   // 5. The result: its signature, and its binding to the case and to the `completed` event.
   let resultClaims: ResultClaims | null = null

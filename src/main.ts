@@ -19,6 +19,7 @@ import { QueueProducer } from './queue/producer.js'
 import { startDispatchWorker } from './queue/workers/dispatch.js'
 import { startEventWorker } from './queue/workers/events.js'
 import { clientKeysFrom } from './security/client-keys.js'
+import { gatewayEventProver } from './security/event-proofs.js'
 import { JwksFetcher } from './security/jwks-fetch.js'
 import { KeyRevocations, revokedKeysIn, withRevocations } from './security/key-revocations.js'
 import { type KeySet, loadKeySet } from './security/keys.js'
@@ -153,7 +154,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const redis = connectRedis(config.redis.url, logger, 'tongban-gateway')
   const directory = new DirectoryService(store, clock, logger)
   await directory.reload()
-  const cases = new PgCaseStore(database)
+  const prover = gatewayEventProver(config.gateway.id, keys)
+  const cases = new PgCaseStore(database, { prover })
   const clients = new PgClientStore(database.db)
   // Lookups cached for 5 s; revocations through this instance apply at once (the wrapper's revoke clears it).
   const tokens = cachedTokenLookups(new PgTokenStore(database.db))
@@ -332,7 +334,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     },
     jwks: async () => (await jwksOf(config.gateway.id)) ?? keys.jwks(),
     files: fileDeps,
-    inspections: { cases: caseDeps, inspections: new PgInspectionStore(database) },
+    inspections: { cases: caseDeps, inspections: new PgInspectionStore(database, { prover }) },
     reports: evaluation.store,
     metrics: evaluation.metrics,
     queues: () => evaluation.queues(),

@@ -47,6 +47,7 @@ import { PgLastDeliveryStore } from './store/last-delivery-store.js'
 import { migrate } from './store/migrate.js'
 import { PgOutboxStore } from './store/outbox-store.js'
 import { PgResultStore } from './store/result-store.js'
+import { checkRuntimeRole, ensureRuntimeRole } from './store/roles.js'
 import { PgSessionStore } from './store/session-store.js'
 import { PgTokenStore } from './store/token-store.js'
 import { version } from './version.js'
@@ -57,18 +58,46 @@ export interface Gateway {
   close(): Promise<void>
 }
 
-/** Opens the database, migrates it and seeds the directory from the configuration when it is empty. */
+/**
+ * Opens the database, migrates it and seeds the directory from the configuration when it is empty. With
+ * a migration URL other than DATABASE_URL, migrations run over a short-lived connection as the owner,
+ * which then sets the runtime role's grants (store/roles.ts); the gateway's own pool runs as the runtime
+ * role. Warns once when that role is a superuser or owns tables, outside development and the embedded
+ * database (docs/trust.md).
+ */
 export async function openStore(
   config: Config,
   logger: Logger,
 ): Promise<{ database: Database; store: PgDirectoryStore }> {
-  const database = await openDatabase({
-    url: config.database.url,
-    dataDir: config.database.dataDir,
-    onPoolError: (err) => logger.warn({ err }, 'idle PostgreSQL connection failed; the pool replaces it'),
-  })
-  const { applied, current } = await migrate(database)
-  logger.info({ database: database.kind, applied, schemaVersion: current }, 'database ready')
+  const { url, migrationUrl, dataDir } = config.database
+  const onPoolError = (err: Error) => logger.warn({ err }, 'idle PostgreSQL connection failed; the pool replaces it')
+  if (url !== undefined && migrationUrl !== undefined && migrationUrl !== url) {
+    const owner = await openDatabase({ url: migrationUrl, dataDir, poolSize: 1, onPoolError })
+    try {
+      const { applied, current } = await migrate(owner)
+      logger.info({ applied, schemaVersion: current }, 'database migrated as the owner')
+      const roles = await ensureRuntimeRole(owner, url)
+      if (roles.actions.length) logger.info({ role: roles.role, actions: roles.actions }, 'runtime role updated')
+      for (const problem of roles.problems) logger.warn({ role: roles.role }, problem)
+    } finally {
+      await owner.close()
+    }
+  }
+  const database = await openDatabase({ url, dataDir, onPoolError })
+  if (migrationUrl === url) {
+    const { applied, current } = await migrate(database)
+    logger.info({ database: database.kind, applied, schemaVersion: current }, 'database ready')
+  }
+  if (database.kind === 'postgres' && config.environment !== 'development') {
+    const who = await checkRuntimeRole(database)
+    if (who.superuser || who.owns.includes('case_events')) {
+      logger.warn(
+        { role: who.role, superuser: who.superuser, owns: who.owns.length },
+        'the gateway runs as a superuser or the owner of its tables: it could disable the append-only triggers. ' +
+          'Set DATABASE_MIGRATION_URL to the owner and DATABASE_URL to a runtime role (docs/trust.md)',
+      )
+    }
+  }
   const store = new PgDirectoryStore(database.db)
   if ((await store.listRegions()).length === 0) {
     const { directory, bindings, warnings } = await loadDirectory(config.configDir)

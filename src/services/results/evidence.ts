@@ -13,6 +13,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { canonicalJson } from '../../domain/hash-chain.js'
 import type { Jwks } from '../../domain/key-revocation.js'
+import type { CaseEvent } from '../../ports/case-store.js'
 import { applicantIdHash } from '../../security/pii.js'
 import type { IssuerJwks } from '../../security/result-keys.js'
 import { loadVisibleCase } from '../cases/read.js'
@@ -95,6 +96,17 @@ export const EvidenceBundle = z
     keys: z.record(z.string(), JwkSet).meta({
       description: 'Each issuer’s public keys (JWKS) as known to the gateway; revoked keys carry `revokedAt`',
     }),
+    proofs: z
+      .array(
+        z.object({
+          seq: z.number().int(),
+          gateway: z.string().nullable().meta({ description: 'The gateway’s JWS (tongban-event+jwt) over the hash' }),
+          assertion: z.string().nullable().meta({ description: 'The system client’s assertion that carried it' }),
+          body: z.string().nullable().meta({ description: 'The raw request body that assertion binds' }),
+        }),
+      )
+      .optional()
+      .meta({ description: 'Each event’s proof (docs/trust.md); null members for events before proofs' }),
     signature: z.string().meta({ description: 'JWS (typ tongban-evidence+jwt) over the digests of the rest' }),
   })
   .meta({ id: 'EvidenceBundle' })
@@ -120,6 +132,16 @@ function issuerOf(jws: string | null | undefined): string | null {
   }
 }
 
+/** The `proofs` member: each event's proof as stored (all null for events before proofs). */
+function eventProofsOf(events: CaseEvent[]): NonNullable<EvidenceBundle['proofs']> {
+  return events.map((e) => ({
+    seq: e.seq,
+    gateway: e.proof?.gateway ?? null,
+    assertion: e.proof?.assertion ?? null,
+    body: e.proof?.body ?? null,
+  }))
+}
+
 export async function caseEvidence(
   ctx: VerbContext,
   rd: Pick<ResultDeps, 'results' | 'keys'> & { issuerJwks: IssuerJwks },
@@ -127,7 +149,9 @@ export async function caseEvidence(
 ): Promise<EvidenceBundle> {
   const { deps } = ctx
   const { record: c, children } = await loadVisibleCase(ctx, caseId)
-  const events = (await deps.cases.events(c.id)).map(toEventView)
+  const storedEvents = await deps.cases.events(c.id)
+  const events = storedEvents.map(toEventView)
+  const proofs = eventProofsOf(storedEvents)
   const stored = await rd.results.get(c.id)
   const agreement = c.agreement ? await deps.directory.agreement(c.agreement.id, c.agreement.version) : null
   const now = deps.clock.now()
@@ -155,7 +179,8 @@ export async function caseEvidence(
     : null
 
   const issuers = new Set<string>([deps.gatewayId])
-  for (const jws of [c.assertion, stored?.jws, stored?.recognition, ...receipts.map((r) => r.jws)]) {
+  const assertions = proofs.map((p) => p.assertion)
+  for (const jws of [c.assertion, stored?.jws, stored?.recognition, ...receipts.map((r) => r.jws), ...assertions]) {
     const iss = issuerOf(jws)
     if (iss) issuers.add(iss)
   }
@@ -202,6 +227,7 @@ export async function caseEvidence(
     result,
     recognition: stored?.recognition ?? null,
     keys,
+    proofs,
   }
   const { digest, sections } = evidenceDigests(unsigned)
   const signature = await deps.signer.sign(

@@ -16,6 +16,7 @@ import { auditProofs } from '../../src/services/audit-proofs.js'
 import type { EvidenceBundle } from '../../src/services/results/evidence.js'
 import { verifyEvidence } from '../../src/services/results/verify-evidence.js'
 import { PgCaseStore } from '../../src/store/case-store.js'
+import { migrate } from '../../src/store/migrate.js'
 import { checkRuntimeRole } from '../../src/store/roles.js'
 import { applicant, hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
@@ -134,6 +135,8 @@ describe('tamper evidence', () => {
   it('runs intake → dispatch → result as the runtime role; every event is proven and the bundle verifies', async () => {
     const who = await checkRuntimeRole(t.runtime.database)
     expect(who).toEqual({ role, superuser: false, owns: [] })
+    // Started with only the runtime role's URL, the gateway finds nothing to migrate and runs.
+    expect(await migrate(t.runtime.database)).toMatchObject({ applied: [] })
     const bundle = await evidence(id)
     expect(bundle.events.map((e) => e.type)).toEqual(['submitted', 'dispatched', 'accepted', 'completed', 'recognized'])
     expect(bundle.proofs?.every((p) => p.gateway !== null)).toBe(true)

@@ -148,7 +148,7 @@ export async function ensureRuntimeRole(owner: Database, runtimeUrl: string): Pr
     const want = runtimePrivileges(name)
     const have = new Set(granted.filter((g) => g.name === name).map((g) => g.privilege))
     const add = want.filter((p) => !have.has(p))
-    const drop = [...have].filter((p) => !want.includes(p as Privilege))
+    const drop = [...have].filter((p) => !want.includes(p as Privilege)).sort()
     if (add.length) statements.push(`GRANT ${add.join(', ')} ON TABLE public.${ident(name)} TO ${r}`)
     if (drop.length) statements.push(`REVOKE ${drop.join(', ')} ON TABLE public.${ident(name)} FROM ${r}`)
     const did = [add.length ? `granted ${add.join(', ')}` : '', drop.length ? `revoked ${drop.join(', ')}` : '']

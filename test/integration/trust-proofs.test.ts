@@ -5,6 +5,7 @@
  * hash is right. The whole gateway (intake → dispatch → result) runs as the runtime role here.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { tmpdir } from 'node:os'
 import { CompactSign } from 'jose'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -16,8 +17,9 @@ import { auditProofs } from '../../src/services/audit-proofs.js'
 import type { EvidenceBundle } from '../../src/services/results/evidence.js'
 import { verifyEvidence } from '../../src/services/results/verify-evidence.js'
 import { PgCaseStore } from '../../src/store/case-store.js'
+import { openDatabase } from '../../src/store/db.js'
 import { migrate } from '../../src/store/migrate.js'
-import { checkRuntimeRole } from '../../src/store/roles.js'
+import { checkRuntimeRole, ensureRuntimeRole } from '../../src/store/roles.js'
 import { applicant, hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
 import type { ClientKey } from '../helpers/client-assertion.js'
@@ -125,6 +127,27 @@ async function lastEvent(id: string) {
   ).rows
   return row as { seq: number; hash: string }
 }
+
+describe('runtime role', () => {
+  it('tongban migrate’s role step creates nothing twice, fixes a widened grant and covers tables added later', async () => {
+    const owner = await openDatabase({ url: t.databaseUrl, dataDir: tmpdir(), poolSize: 1 })
+    try {
+      // The start-up created the role and granted: nothing left to do.
+      expect(await ensureRuntimeRole(owner, t.runtimeDatabaseUrl)).toEqual({ role, actions: [], problems: [] })
+      await owner.query(`grant update, delete, truncate on case_events to ${role}`, [])
+      const fixed = await ensureRuntimeRole(owner, t.runtimeDatabaseUrl)
+      expect(fixed.actions).toEqual(['case_events: revoked DELETE, TRUNCATE, UPDATE'])
+      expect((await as(t.runtimeDatabaseUrl, 'delete from case_events where false')).error).toMatch(/permission denied/)
+      // Default privileges: a table a later migration adds is usable at once (but not deletable).
+      await owner.query('create table later_table (id int primary key)', [])
+      expect((await as(t.runtimeDatabaseUrl, 'insert into later_table values (1)')).error).toBeNull()
+      expect((await as(t.runtimeDatabaseUrl, 'delete from later_table')).error).toMatch(/permission denied/)
+      await owner.query('drop table later_table', [])
+    } finally {
+      await owner.close()
+    }
+  })
+})
 
 describe('tamper evidence', () => {
   let id: string

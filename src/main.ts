@@ -59,11 +59,27 @@ export interface Gateway {
 }
 
 /**
+ * Warns once when the gateway runs as a superuser or the owner of its tables (it could disable the
+ * append-only triggers), outside development and the embedded database (docs/trust.md). Only `serve` and
+ * `worker` (createRuntime): the CLI's commands print to standard output, which scripts read.
+ */
+async function warnIfPrivileged(config: Config, logger: Logger, database: Database): Promise<void> {
+  if (database.kind !== 'postgres' || config.environment === 'development') return
+  const who = await checkRuntimeRole(database)
+  if (who.superuser || who.owns.includes('case_events')) {
+    logger.warn(
+      { role: who.role, superuser: who.superuser, owns: who.owns.length },
+      'the gateway runs as a superuser or the owner of its tables: it could disable the append-only triggers. ' +
+        'Set DATABASE_MIGRATION_URL to the owner and DATABASE_URL to a runtime role (docs/trust.md)',
+    )
+  }
+}
+
+/**
  * Opens the database, migrates it and seeds the directory from the configuration when it is empty. With
  * a migration URL other than DATABASE_URL, migrations run over a short-lived connection as the owner,
  * which then sets the runtime role's grants (store/roles.ts); the gateway's own pool runs as the runtime
- * role. Warns once when that role is a superuser or owns tables, outside development and the embedded
- * database (docs/trust.md).
+ * role (docs/trust.md).
  */
 export async function openStore(
   config: Config,
@@ -87,16 +103,6 @@ export async function openStore(
   if (migrationUrl === url) {
     const { applied, current } = await migrate(database)
     logger.info({ database: database.kind, applied, schemaVersion: current }, 'database ready')
-  }
-  if (database.kind === 'postgres' && config.environment !== 'development') {
-    const who = await checkRuntimeRole(database)
-    if (who.superuser || who.owns.includes('case_events')) {
-      logger.warn(
-        { role: who.role, superuser: who.superuser, owns: who.owns.length },
-        'the gateway runs as a superuser or the owner of its tables: it could disable the append-only triggers. ' +
-          'Set DATABASE_MIGRATION_URL to the owner and DATABASE_URL to a runtime role (docs/trust.md)',
-      )
-    }
   }
   const store = new PgDirectoryStore(database.db)
   if ((await store.listRegions()).length === 0) {
@@ -180,6 +186,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const clock = options.clock ?? systemClock
   const { database, store } = await openStore(config, logger)
   const { keys, vault } = await loadSecrets(config, logger)
+  await warnIfPrivileged(config, logger, database)
   const redis = connectRedis(config.redis.url, logger, 'tongban-gateway')
   const directory = new DirectoryService(store, clock, logger)
   await directory.reload()

@@ -61,7 +61,7 @@ export async function auditCaseProofs(deps: ProofAuditDeps, caseId: string, repo
   }
   const proofs = verifyEventProofs(
     events,
-    { caseId, gatewayId: deps.gatewayId, bodyHash: record?.bodyHash ?? '', keysOf },
+    { caseId, parentId: record?.parentId ?? null, gatewayId: deps.gatewayId, bodyHash: record?.bodyHash ?? '', keysOf },
     { requireFrom: deps.requireFrom ?? null },
   )
   report.proven += proofs.proven

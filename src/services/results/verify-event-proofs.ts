@@ -27,6 +27,8 @@ export interface ProofEvent {
 
 export interface ProofContext {
   caseId: string
+  /** The case's parent (a bundle's child): joint inspections are posted on it. */
+  parentId?: string | null | undefined
   gatewayId: string
   /** The intake body hash (the case's `bodyHash`): what a submitted event's assertion binds. */
   bodyHash: string
@@ -109,11 +111,26 @@ function assertionProblems(e: ProofEvent, ctx: ProofContext, client: string, ass
   }
   const body = e.proof?.body ?? null
   if (body === null) return [...problems, 'the body the assertion binds is missing']
-  if (a.bsh !== bodyHash(Buffer.from(body, 'utf8'))) problems.push("the body is not the one the assertion's bsh binds")
-  // A cascaded child event carries the request posted on its parent.
-  const cases = [ctx.caseId, typeof e.data.parent === 'string' ? e.data.parent : null].filter(Boolean)
-  const path = cases.flatMap((id) => [`/v1/cases/${id}/events`, `/v1/cases/${id}/result`])
-  if (!path.includes(String(a.htu))) problems.push(`the assertion's htu ${String(a.htu)} is not this case's`)
+  // A bodiless request (completing an inspection) may leave bsh out.
+  const unbound = a.bsh === undefined && body === ''
+  if (!unbound && a.bsh !== bodyHash(Buffer.from(body, 'utf8'))) {
+    problems.push("the body is not the one the assertion's bsh binds")
+  }
+  // A cascaded child event carries the request posted on its parent; so does a joint inspection's.
+  const cases = [ctx.caseId, typeof e.data.parent === 'string' ? e.data.parent : null, ctx.parentId ?? null]
+  const inspection = typeof e.data.inspection === 'string' ? e.data.inspection : null
+  const paths = cases
+    .filter((id): id is string => typeof id === 'string')
+    .flatMap((id) => [`/v1/cases/${id}/events`, `/v1/cases/${id}/result`, `/v1/cases/${id}/inspections`])
+  const htu = String(a.htu)
+  const inspects = inspection !== null && /^\/v1\/cases\/[^/]+\/inspections(\/[^/]+\/complete)?$/.test(htu)
+  if (!paths.includes(htu) && !inspects) problems.push(`the assertion's htu ${htu} is not this case's`)
+  if (inspects) {
+    // Scheduling suspends each child, completing resumes it: the body is the inspection's, the event names it.
+    const completes = htu.endsWith(`/inspections/${inspection}/complete`)
+    if (e.type !== (completes ? 'resumed' : 'suspended')) problems.push(`an inspection request recorded as ${e.type}`)
+    return problems
+  }
   let parsed: Record<string, unknown> | null = null
   try {
     const v = JSON.parse(body)

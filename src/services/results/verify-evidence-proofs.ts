@@ -24,7 +24,7 @@ export function bundleEventProblems(
   const proofBySeq = new Map((b.proofs ?? []).map((p) => [p.seq, p]))
   const proofs = verifyEventProofs(
     b.events.map((e) => ({ ...e, proof: proofBySeq.get(e.seq) ?? null })),
-    { caseId: b.case.id, gatewayId: b.gateway, bodyHash: b.submission.bodyHash, keysOf },
+    { caseId: b.case.id, parentId: b.case.parentId, gatewayId: b.gateway, bodyHash: b.submission.bodyHash, keysOf },
   )
   for (const p of proofs.problems) problems.push({ where: `events[seq=${p.seq}].proof`, problem: p.problem })
   if (proofs.problems.length === 0) {

@@ -48,6 +48,14 @@ export const Env = z
     PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
     HOST: z.string().default('0.0.0.0'),
     DATABASE_URL: optionalString,
+    /**
+     * The owner's connection, for migrations only (`tongban migrate`, and `serve`/`worker` at start); the
+     * gateway itself runs as DATABASE_URL's role, which may only read and append (docs/trust.md). Default:
+     * DATABASE_URL (one role, for development and the embedded database).
+     */
+    DATABASE_MIGRATION_URL: optionalString,
+    /** `development` silences the warning about running as the owner of the tables. */
+    NODE_ENV: optionalString,
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
     QUEUE_PREFIX: z
       .string()
@@ -182,6 +190,16 @@ export const Env = z
         message: 'must be a postgres:// URL, or unset to use the embedded database in TONGBAN_DATA_DIR',
       })
     }
+    if (env.DATABASE_MIGRATION_URL !== undefined && env.DATABASE_URL === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_MIGRATION_URL'],
+        message: 'needs DATABASE_URL too (the runtime role); the embedded database has one role: unset it',
+      })
+    }
+    if (env.DATABASE_MIGRATION_URL !== undefined && !/^postgres(ql)?:\/\//.test(env.DATABASE_MIGRATION_URL)) {
+      ctx.addIssue({ code: 'custom', path: ['DATABASE_MIGRATION_URL'], message: 'must be a postgres:// URL' })
+    }
     if (env.WORKERS > 1 && env.DATABASE_URL === undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -196,7 +214,12 @@ export const Env = z
   .transform((env) => ({
     http: { port: env.PORT, host: env.HOST, bodyLimitBytes: env.BODY_LIMIT_BYTES, workers: env.WORKERS },
     console: { idleMinutes: env.CONSOLE_IDLE_MINUTES },
-    database: { url: env.DATABASE_URL, dataDir: path.resolve(env.TONGBAN_DATA_DIR) },
+    database: {
+      url: env.DATABASE_URL,
+      migrationUrl: env.DATABASE_MIGRATION_URL ?? env.DATABASE_URL,
+      dataDir: path.resolve(env.TONGBAN_DATA_DIR),
+    },
+    environment: env.NODE_ENV ?? 'production',
     redis: {
       url: env.REDIS_URL,
       queuePrefix: env.QUEUE_PREFIX,

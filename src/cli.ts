@@ -18,6 +18,7 @@ import { PgBindingStore } from './store/binding-store.js'
 import { openDatabase } from './store/db.js'
 import { PgDirectoryStore } from './store/directory-store.js'
 import { migrate } from './store/migrate.js'
+import { ensureRuntimeRole } from './store/roles.js'
 import { version } from './version.js'
 
 const usage = `tongban ${version}: the cross-region government service gateway (通办)
@@ -101,11 +102,23 @@ const commands: Record<string, Command> = {
 
   async migrate() {
     const config = loadConfig()
-    const database = await openDatabase({ url: config.database.url, dataDir: config.database.dataDir })
+    const { url, migrationUrl, dataDir } = config.database
+    const database = await openDatabase({ url: migrationUrl, dataDir })
     try {
       const { applied, current } = await migrate(database)
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'nothing to apply')
       console.log(`schema version ${current} (${database.kind})`)
+      if (url !== undefined && url !== migrationUrl) {
+        // The runtime role (DATABASE_URL's user): created if missing, its grants checked and fixed.
+        const roles = await ensureRuntimeRole(database, url)
+        for (const action of roles.actions) console.log(`runtime role ${roles.role}: ${action}`)
+        if (roles.actions.length === 0) console.log(`runtime role ${roles.role}: grants already right`)
+        for (const problem of roles.problems) console.warn(`warning: ${problem}`)
+        return roles.problems.length === 0 ? 0 : 1
+      }
+      if (database.kind === 'postgres') {
+        console.log('one role owns and runs the database: set DATABASE_MIGRATION_URL for two roles (docs/trust.md)')
+      }
       return 0
     } finally {
       await database.close()

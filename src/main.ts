@@ -20,6 +20,7 @@ import { QueueProducer } from './queue/producer.js'
 import { startDispatchWorker } from './queue/workers/dispatch.js'
 import { startEventWorker } from './queue/workers/events.js'
 import { clientKeysFrom } from './security/client-keys.js'
+import { gatewayEventProver } from './security/event-proofs.js'
 import { JwksFetcher } from './security/jwks-fetch.js'
 import { KeyRevocations, revokedKeysIn, withRevocations } from './security/key-revocations.js'
 import { type KeySet, loadKeySet } from './security/keys.js'
@@ -53,6 +54,7 @@ import { PgLastDeliveryStore } from './store/last-delivery-store.js'
 import { migrate } from './store/migrate.js'
 import { PgOutboxStore } from './store/outbox-store.js'
 import { PgResultStore } from './store/result-store.js'
+import { checkRuntimeRole, ensureRuntimeRole } from './store/roles.js'
 import { PgSessionStore } from './store/session-store.js'
 import { PgTokenStore } from './store/token-store.js'
 import { version } from './version.js'
@@ -64,24 +66,59 @@ export interface Gateway {
 }
 
 /**
- * Opens the database, migrates it and seeds the directory from the configuration when it is empty.
- * `role` matters for the embedded database only: `gateway` holds its data directory and shares it over a
- * socket; `tool` (a CLI verb) goes through a running gateway's socket (see docs/embedded.md).
+ * Warns once when the gateway runs as a superuser or the owner of its tables (it could disable the
+ * append-only triggers), outside development and the embedded database (docs/trust.md). Only `serve` and
+ * `worker` (createRuntime): the CLI's commands print to standard output, which scripts read.
+ */
+async function warnIfPrivileged(config: Config, logger: Logger, database: Database): Promise<void> {
+  if (database.kind !== 'postgres' || config.environment === 'development') return
+  const who = await checkRuntimeRole(database)
+  if (who.superuser || who.owns.includes('case_events')) {
+    logger.warn(
+      { role: who.role, superuser: who.superuser, owns: who.owns.length },
+      'the gateway runs as a superuser or the owner of its tables: it could disable the append-only triggers. ' +
+        'Set DATABASE_MIGRATION_URL to the owner and DATABASE_URL to a runtime role (docs/trust.md)',
+    )
+  }
+}
+
+/**
+ * Opens the database, migrates it and seeds the directory from the configuration when it is empty. With
+ * a migration URL other than DATABASE_URL, migrations run over a short-lived connection as the owner,
+ * which then sets the runtime role's grants (store/roles.ts); the gateway's own pool runs as the runtime
+ * role (docs/trust.md). `role` matters for the embedded database only: `gateway` holds its data directory
+ * and shares it over a socket; `tool` (a CLI verb) goes through a running gateway's socket (docs/embedded.md).
  */
 export async function openStore(
   config: Config,
   logger: Logger,
   role: LockRole = 'tool',
 ): Promise<{ database: Database; store: PgDirectoryStore }> {
+  const { url, migrationUrl, dataDir } = config.database
+  const onPoolError = (err: Error) => logger.warn({ err }, 'idle PostgreSQL connection failed; the pool replaces it')
+  if (url !== undefined && migrationUrl !== undefined && migrationUrl !== url) {
+    const owner = await openDatabase({ url: migrationUrl, dataDir, poolSize: 1, onPoolError })
+    try {
+      const { applied, current } = await migrate(owner)
+      logger.info({ applied, schemaVersion: current }, 'database migrated as the owner')
+      const roles = await ensureRuntimeRole(owner, url)
+      if (roles.actions.length) logger.info({ role: roles.role, actions: roles.actions }, 'runtime role updated')
+      for (const problem of roles.problems) logger.warn({ role: roles.role }, problem)
+    } finally {
+      await owner.close()
+    }
+  }
   const database = await openDatabase({
-    url: config.database.url,
-    dataDir: config.database.dataDir,
+    url,
+    dataDir,
     role,
-    onPoolError: (err) => logger.warn({ err }, 'idle PostgreSQL connection failed; the pool replaces it'),
+    onPoolError,
     onShareError: (err) => logger.warn({ err: { message: err.message } }, 'embedded database socket'),
   })
-  const { applied, current } = await migrate(database)
-  logger.info({ database: database.kind, applied, schemaVersion: current }, 'database ready')
+  if (migrationUrl === url) {
+    const { applied, current } = await migrate(database)
+    logger.info({ database: database.kind, applied, schemaVersion: current }, 'database ready')
+  }
   const store = new PgDirectoryStore(database.db)
   if ((await store.listRegions()).length === 0) {
     const { directory, bindings, warnings } = await loadDirectory(config.configDir)
@@ -170,10 +207,12 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const clock = options.clock ?? systemClock
   const { database, store } = await openStore(config, logger, 'gateway')
   const { keys, vault } = await loadSecrets(config, logger)
+  await warnIfPrivileged(config, logger, database)
   const redis = connectRedis(config.redis.url, logger, 'tongban-gateway')
   const directory = new DirectoryService(store, clock, logger)
   await directory.reload()
-  const cases = new PgCaseStore(database)
+  const prover = gatewayEventProver(config.gateway.id, keys)
+  const cases = new PgCaseStore(database, { prover })
   const clients = new PgClientStore(database.db)
   // Lookups cached for 5 s; revocations through this instance apply at once (the wrapper's revoke clears it).
   const tokens = cachedTokenLookups(new PgTokenStore(database.db))
@@ -357,7 +396,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     jwks: async () => (await jwksOf(config.gateway.id)) ?? keys.jwks(),
     files: fileDeps,
     checkpoints: { gatewayId: config.gateway.id, clock, store: checkpoints, signer: keys, clients: clientAuth },
-    inspections: { cases: caseDeps, inspections: new PgInspectionStore(database) },
+    inspections: { cases: caseDeps, inspections: new PgInspectionStore(database, { prover }) },
     reports: evaluation.store,
     metrics: evaluation.metrics,
     rateLimits: {

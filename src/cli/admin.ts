@@ -5,11 +5,15 @@
  */
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../../config/env.js'
+import { type Config, loadConfig } from '../../config/env.js'
+import type { Logger } from '../logger.js'
 import { createLogger } from '../logger.js'
 import { loadSecrets, openStore } from '../main.js'
 import { systemClock } from '../ports/clock.js'
+import { JwksFetcher } from '../security/jwks-fetch.js'
+import { KeyRevocations } from '../security/key-revocations.js'
 import { rotateKeySet } from '../security/keys.js'
+import { issuerJwks } from '../security/result-keys.js'
 import {
   AddClientBody,
   type AdminDeps,
@@ -23,6 +27,7 @@ import {
 } from '../services/admin/clients.js'
 import { type KeyAdminDeps, listKeyRevocations, RevokeKeyBody, revokeKey } from '../services/admin/key-revocations.js'
 import { auditChains } from '../services/audit.js'
+import { auditProofs, type ProofAuditDeps } from '../services/audit-proofs.js'
 import {
   auditCheckpoints,
   type CheckpointAuditDeps,
@@ -37,6 +42,7 @@ import { PgClientStore } from '../store/client-store.js'
 import type { Database } from '../store/db.js'
 import { PgFileStore } from '../store/file-store.js'
 import { PgKeyRevocationStore } from '../store/key-revocation-store.js'
+import { PgResultStore } from '../store/result-store.js'
 import { PgTokenStore } from '../store/token-store.js'
 
 async function withAdmin<T>(fn: (deps: AdminDeps, database: Database) => Promise<T>): Promise<T> {
@@ -250,7 +256,8 @@ export async function auditCommand(args: string[]): Promise<number> {
   const logger = createLogger('warn')
   const { database } = await openStore(config, logger)
   try {
-    const report = await auditChains(new PgCaseStore(database), {
+    const cases = new PgCaseStore(database)
+    const report = await auditChains(cases, {
       caseId,
       onProgress: (n) => process.stderr.write(`\rchecked ${n} cases`),
     })
@@ -265,7 +272,13 @@ export async function auditCommand(args: string[]): Promise<number> {
       caseId,
       witnessUrls: witnesses,
     })
-    return report.breaks.length === 0 && checkpoints === 0 ? 0 : 1
+    const proofs = await auditProofs(await proofAuditDeps(config, logger, database, cases), { caseId })
+    for (const b of proofs.breaks) console.log(`UNPROVEN ${b.caseId} at seq ${b.seq}: ${b.problem}`)
+    console.log(
+      `${proofs.proven} event(s) proven, ${proofs.unproven} unproven (before proofs), ` +
+        `${proofs.breaks.length} proof or meaning problem(s)`,
+    )
+    return report.breaks.length === 0 && proofs.breaks.length === 0 && checkpoints === 0 ? 0 : 1
   } finally {
     await database.close()
   }
@@ -309,6 +322,34 @@ async function verifyAgainstCheckpoints(opts: {
       `${audit.findings.length} difference(s)`,
   )
   return audit.findings.length + unreachable
+}
+
+/** What the proof audit checks against: the gateway's key set, the registered clients' keys, the results. */
+export async function proofAuditDeps(
+  config: Config,
+  logger: Logger,
+  database: Database,
+  cases: PgCaseStore,
+): Promise<ProofAuditDeps> {
+  const { keys } = await loadSecrets(config, logger)
+  const jwksOf = issuerJwks({
+    gatewayId: config.gateway.id,
+    gatewayJwks: () => keys.jwks(),
+    clients: new PgClientStore(database.db),
+    fetcher: new JwksFetcher({ allowHosts: [...config.jwksAllowHosts] }),
+    revocations: new KeyRevocations(new PgKeyRevocationStore(database)),
+  })
+  const [first] = await database.query<{ at: Date | string | null }>(
+    'select min(at) as at from case_events where proof is not null',
+    [],
+  )
+  return {
+    cases,
+    results: new PgResultStore(database),
+    gatewayId: config.gateway.id,
+    jwksOf,
+    requireFrom: first?.at ? new Date(first.at) : null,
+  }
 }
 
 /** `prune [--dry-run]`: deletes unused files and expired idempotency answers now (the workers do it hourly). */

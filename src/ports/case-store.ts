@@ -74,6 +74,28 @@ export interface CaseEvent {
   /** Hex SHA-256 of the previous event (64 zeros for the first). */
   prevHash: string
   hash: string
+  /** Who vouches for the event (docs/trust.md); absent or all null for events written before proofs. */
+  proof?: EventProof
+}
+
+/**
+ * What proves an event was appended through the gateway, beside the hash chain (which anyone holding the
+ * database can recompute). Kept outside the hash: the gateway's proof signs the hash itself.
+ */
+export interface EventProof {
+  /** The gateway's compact JWS (`typ: tongban-event+jwt`) over `{ iss, sub: caseId, seq, hash, iat }`. */
+  gateway: string | null
+  /** The system client's request assertion (PROTOCOL §2) that carried the event; null for people and the gateway. */
+  assertion: string | null
+  /** The raw request body that assertion binds through `bsh`; null at intake (the body holds the identity number). */
+  body: string | null
+}
+
+/** The signed request behind an event a system client posted: kept with the event as its proof. */
+export interface RequestProof {
+  assertion: string
+  /** The raw body as received, or null when it must not be stored (intake). */
+  body: string | null
 }
 
 export interface NewEvent {
@@ -81,6 +103,16 @@ export interface NewEvent {
   at: Date
   actor: string
   data: Record<string, unknown>
+  /** The client request that carried it, kept as part of the event's proof. */
+  request?: RequestProof | undefined
+}
+
+/**
+ * Signs each appended event's hash with the gateway's own key (security/event-proofs.ts). A store without
+ * one writes events without the gateway's proof (tests of the store alone).
+ */
+export interface EventProver {
+  prove(e: { caseId: string; seq: number; hash: string; at: Date }): Promise<string>
 }
 
 export interface CaseFilter {

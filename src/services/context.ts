@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.js'
 import type { Caller } from '../ports/callers.js'
-import type { CaseStore } from '../ports/case-store.js'
+import type { CaseStore, RequestProof } from '../ports/case-store.js'
 import type { Clock } from '../ports/clock.js'
 import type { IdentityVault } from '../security/pii.js'
 import type { DirectoryService } from './directory/snapshot.js'
@@ -30,4 +30,6 @@ export interface CaseDeps {
 export interface VerbContext {
   caller: Caller
   deps: CaseDeps
+  /** A system client's signed request (assertion and raw body): kept with the event it posts as its proof. */
+  request?: RequestProof | undefined
 }

@@ -8,6 +8,8 @@ import type {
   CaseRecord,
   CaseStore,
   CaseTx,
+  EventProof,
+  EventProver,
   IdempotencyRecord,
   IntakeResult,
   IntakeWrite,
@@ -42,14 +44,17 @@ type CasePatch = Parameters<CaseTx['updateCase']>[1]
 export class PgCaseStore implements CaseStore {
   private readonly database: Database
   private readonly intake: IntakeBatcher
+  private readonly prover: EventProver | undefined
 
-  constructor(database: Database) {
+  /** `prover` signs every appended event's hash (the gateway's proof); without it events carry none. */
+  constructor(database: Database, opts: { prover?: EventProver | undefined } = {}) {
     this.database = database
     this.intake = new IntakeBatcher(database)
+    this.prover = opts.prover
   }
 
   transaction<T>(fn: (tx: CaseTx) => Promise<T>): Promise<T> {
-    return this.database.transaction((tx) => fn(new PgCaseTx(tx.db)))
+    return this.database.transaction((tx) => fn(new PgCaseTx(tx.db, this.prover)))
   }
 
   /** Concurrent submissions are written together (group commit, `intake-batch.ts`). */
@@ -199,9 +204,11 @@ export class PgCaseStore implements CaseStore {
 /** The operations of one transaction; `db` is the transaction's handle (other stores join it through this). */
 export class PgCaseTx implements CaseTx {
   private readonly db: Db
+  private readonly prover: EventProver | undefined
 
-  constructor(db: Db) {
+  constructor(db: Db, prover?: EventProver) {
     this.db = db
+    this.prover = prover
   }
 
   async tryLockIdempotencyKey(callerId: string, key: string): Promise<boolean> {
@@ -323,8 +330,18 @@ export class PgCaseTx implements CaseTx {
     const at = new Date(Math.round(event.at.getTime()))
     const data = JSON.parse(JSON.stringify(event.data)) as Record<string, unknown>
     const hash = eventHash({ caseId, seq, type: event.type, at, actor: event.actor, data, prevHash })
-    const stored: CaseEvent = { caseId, seq, type: event.type, at, actor: event.actor, data, prevHash, hash }
-    await this.db.insert(caseEvents).values(stored)
+    const proof: EventProof = {
+      gateway: this.prover ? await this.prover.prove({ caseId, seq, hash, at }) : null,
+      assertion: event.request?.assertion ?? null,
+      body: event.request?.body ?? null,
+    }
+    const stored: CaseEvent = { caseId, seq, type: event.type, at, actor: event.actor, data, prevHash, hash, proof }
+    await this.db.insert(caseEvents).values({
+      ...stored,
+      proof: proof.gateway,
+      assertion: proof.assertion,
+      body: proof.body,
+    })
     await this.db
       .update(cases)
       .set({ lastSeq: seq, updatedAt: laterOf(at) })
@@ -453,6 +470,7 @@ function toEvent(r: EventRow): CaseEvent {
     data: r.data,
     prevHash: r.prevHash,
     hash: r.hash,
+    proof: { gateway: r.proof, assertion: r.assertion, body: r.body },
   }
 }
 

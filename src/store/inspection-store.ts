@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm'
+import type { EventProver } from '../ports/case-store.js'
 import type { Inspection, InspectionStore, InspectionTx } from '../ports/inspection-store.js'
 import { PgCaseTx } from './case-store.js'
 import { type Database, type Db, queryRows } from './db.js'
@@ -35,10 +36,14 @@ const toInspection = (r: Row): Inspection => ({
 
 /** Joint inspections; their transactions share the case operations (`PgCaseTx`) of the same connection. */
 export class PgInspectionStore implements InspectionStore {
-  constructor(private readonly database: Database) {}
+  /** `prover` signs the events the inspection appends, as the case store's does. */
+  constructor(
+    private readonly database: Database,
+    private readonly opts: { prover?: EventProver | undefined } = {},
+  ) {}
 
   transaction<T>(fn: (tx: InspectionTx) => Promise<T>): Promise<T> {
-    return this.database.transaction((tx) => fn(inspectionTx(tx.db)))
+    return this.database.transaction((tx) => fn(inspectionTx(tx.db, this.opts.prover)))
   }
 
   async get(id: string): Promise<Inspection | null> {
@@ -55,9 +60,9 @@ export class PgInspectionStore implements InspectionStore {
   }
 }
 
-function inspectionTx(db: Db): InspectionTx {
+function inspectionTx(db: Db, prover: EventProver | undefined): InspectionTx {
   return {
-    cases: new PgCaseTx(db),
+    cases: new PgCaseTx(db, prover),
     async insert(i) {
       await db.execute(
         sql`insert into inspections (id, parent_id, children, date, place, status, created_by, created_at)

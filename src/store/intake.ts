@@ -66,6 +66,9 @@ export const eventColumns: Column<CaseEvent>[] = [
   ['data', 'jsonb', (e) => json(e.data)],
   ['prev_hash', 'text', (e) => e.prevHash],
   ['hash', 'text', (e) => e.hash],
+  ['proof', 'text', (e) => e.proof?.gateway ?? null],
+  ['assertion', 'text', (e) => e.proof?.assertion ?? null],
+  ['body', 'text', (e) => e.proof?.body ?? null],
 ]
 
 type OutboxEntry = IntakeWrite['outbox'][number]

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm'
 import { AppError } from '../errors.js'
-import type { Database, Tx } from './db.js'
+import { type Database, queryRows, type Tx } from './db.js'
 import { type Migration, migrations } from './migrations/index.js'
 import { schemaMigrations } from './schema.js'
 
@@ -34,7 +34,12 @@ export async function migrate(database: Database): Promise<MigrateResult> {
   assertOrdered(migrations)
   let stored = await database.transaction(async (tx) => {
     await lockMigrations(tx)
-    await tx.execScript(CREATE_MIGRATIONS_TABLE)
+    // Only when missing: a runtime role (docs/trust.md) may not create tables, but may find nothing to do.
+    const [found] = await queryRows<{ present: boolean }>(
+      tx.db,
+      sql`select to_regclass('schema_migrations') is not null as present`,
+    )
+    if (found?.present !== true) await tx.execScript(CREATE_MIGRATIONS_TABLE)
     return appliedVersions(tx)
   })
   refuseUnknown(stored)

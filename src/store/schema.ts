@@ -187,6 +187,10 @@ export const caseEvents = pgTable(
     data: jsonb('data').$type<Record<string, unknown>>().notNull(),
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull(),
+    /** The gateway's JWS over the hash, the client's assertion and the body it bound (migration 0016). */
+    proof: text('proof'),
+    assertion: text('assertion'),
+    body: text('body'),
   },
   (t) => [primaryKey({ columns: [t.caseId, t.seq] }), index('case_events_at_idx').on(t.at)],
 )

@@ -123,6 +123,8 @@ describe('a city system written from PROTOCOL.md', () => {
     const clean = await runCli(['audit', 'verify'], env)
     expect(clean.code, clean.stderr).toBe(0)
     expect(clean.stdout).toContain('0 broken chain(s)')
+    // Every event carries the gateway's proof (docs/trust.md), checked against its key set.
+    expect(clean.stdout).toMatch(/[1-9]\d* event\(s\) proven, 0 unproven \(before proofs\), 0 proof or meaning problem/)
     // A superuser edits history: the trigger refuses it, so they disable the trigger first.
     await expect(
       sql(databaseUrl, `update case_events set actor = 'someone-else' where case_id = $1`, [caseId]),

@@ -14,7 +14,7 @@ import { createRuntime, type Runtime } from '../../src/main.js'
 import type { Clock } from '../../src/ports/clock.js'
 import { createToken } from '../../src/services/admin/clients.js'
 import { type ClientKey, newClientKey, signAssertion } from './client-assertion.js'
-import { createTestDatabase } from './db.js'
+import { createTestDatabase, dropRole } from './db.js'
 import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from './redis.js'
 
 export function fixedClock(iso: string): Clock & { set(iso: string): void; advance(ms: number): void } {
@@ -49,7 +49,10 @@ export interface TestApp {
   clock: ReturnType<typeof fixedClock>
   gatewayId: string
   queuePrefix: string
+  /** The owner's URL (the superuser that created the database). */
   databaseUrl: string
+  /** The URL the gateway runs as: the runtime role's with `runtimeRole`, else `databaseUrl`. */
+  runtimeDatabaseUrl: string
   /** The configuration the runtime was built with (its data directory holds the gateway's key set). */
   config: ReturnType<typeof loadConfig>
   adminToken: string
@@ -74,14 +77,26 @@ async function toResponse(res: globalThis.Response): Promise<Response> {
 }
 
 export async function createTestApp(
-  opts: { now?: string; readiness?: ReadinessCheck[]; workers?: boolean; env?: Record<string, string> } = {},
+  opts: {
+    now?: string
+    readiness?: ReadinessCheck[]
+    workers?: boolean
+    env?: Record<string, string>
+    /**
+     * Run the gateway as this runtime role (created by the start-up migration as the owner, dropped on
+     * close; unique per test file), with the superuser as DATABASE_MIGRATION_URL (docs/trust.md).
+     */
+    runtimeRole?: string
+  } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase({ migrate: false })
+  const runtimeUrl = opts.runtimeRole ? withUser(db.url, opts.runtimeRole, 'runtime-secret') : db.url
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tongban-test-'))
   const queuePrefix = testQueuePrefix()
   const gatewayId = opts.env?.GATEWAY_ID ?? 'gw-test'
   const config = loadConfig({
-    DATABASE_URL: db.url,
+    DATABASE_URL: runtimeUrl,
+    ...(opts.runtimeRole ? { DATABASE_MIGRATION_URL: db.url } : {}),
     REDIS_URL: testRedisUrl,
     QUEUE_PREFIX: queuePrefix,
     GATEWAY_ID: gatewayId,
@@ -119,6 +134,7 @@ export async function createTestApp(
     gatewayId,
     queuePrefix,
     databaseUrl: db.url,
+    runtimeDatabaseUrl: runtimeUrl,
     config,
     adminToken: admin.token,
     call: raw,
@@ -157,8 +173,16 @@ export async function createTestApp(
     async close() {
       await runtime.close()
       await db.drop()
+      if (opts.runtimeRole) await dropRole(opts.runtimeRole)
       await cleanQueuePrefix(queuePrefix)
       await rm(dataDir, { recursive: true, force: true })
     },
   }
+}
+
+function withUser(url: string, user: string, password: string): string {
+  const u = new URL(url)
+  u.username = user
+  u.password = password
+  return u.toString()
 }

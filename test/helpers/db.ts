@@ -97,3 +97,8 @@ export async function scratchDatabase(label: string): Promise<{ url: string; dro
     },
   }
 }
+
+/** Drops a role a test created (after the databases it had privileges in are dropped). */
+export async function dropRole(role: string): Promise<void> {
+  await withAdmin((admin) => admin.query(`DROP ROLE IF EXISTS "${role.replace(/"/g, '""')}"`))
+}

@@ -26,11 +26,23 @@ describe('loadConfig', () => {
     )
   })
 
+  it('migrates through DATABASE_MIGRATION_URL, which defaults to DATABASE_URL (one role)', () => {
+    const runtime = 'postgres://tongban_app:s@127.0.0.1:5432/x'
+    expect(loadConfig({ DATABASE_URL: runtime }).database.migrationUrl).toBe(runtime)
+    const owner = 'postgres://owner:o@127.0.0.1:5432/x'
+    expect(loadConfig({ DATABASE_URL: runtime, DATABASE_MIGRATION_URL: owner }).database).toMatchObject({
+      url: runtime,
+      migrationUrl: owner,
+    })
+  })
+
   it.each([
     [{ PORT: '70000' }, 'PORT'],
     [{ PORT: 'eighty' }, 'PORT'],
     [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL: must be a postgres:// URL'],
     [{ REDIS_URL: 'http://x' }, 'REDIS_URL: must be a redis://'],
+    [{ DATABASE_MIGRATION_URL: 'postgres://owner@h/x' }, 'DATABASE_MIGRATION_URL: needs DATABASE_URL too'],
+    [{ DATABASE_URL: 'postgres://a@h/x', DATABASE_MIGRATION_URL: 'mysql://x' }, 'DATABASE_MIGRATION_URL: must be'],
     [{ QUEUE_PREFIX: 'a b' }, 'QUEUE_PREFIX'],
     [{ GATEWAY_ID: 'GW 1' }, 'GATEWAY_ID'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],

@@ -11,6 +11,7 @@ import { eventHash, GENESIS_HASH } from '../../domain/hash-chain.js'
 import { isValidECertificateId, isValidResidentId, isValidUscc, maskIdentity } from '../../domain/identity.js'
 import { AppError, type FieldError } from '../../errors.js'
 import type { CaseEvent, IntakeWrite, NewCase } from '../../ports/case-store.js'
+import { EVENT_PROOF_TYP, eventProofClaims } from '../../security/event-proofs.js'
 import { newCaseId } from '../../store/ids.js'
 import { actsFor } from '../authz.js'
 import type { VerbContext } from '../context.js'
@@ -361,6 +362,13 @@ async function buildCases(
         dueAt: r.dueAt,
       })
     }
+  }
+  // Each first event carries its proof: the gateway's signature over its hash and the submitter's assertion
+  // (whose bsh the event's bodyHash records); the body itself holds the identity number and is not kept.
+  const assertion = caller.kind === 'client' ? caller.assertion.token : null
+  for (const e of events) {
+    const gateway = await deps.signer.sign(eventProofClaims(deps.gatewayId, e), EVENT_PROOF_TYP)
+    e.proof = { gateway, assertion, body: null }
   }
   const view = toCaseView(
     { ...parent, lastSeq: 1, updatedAt: now, remoteRef: null, outstandingMaterials: [], supplyBy: null },

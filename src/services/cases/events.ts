@@ -40,6 +40,7 @@ export async function postEvent(ctx: VerbContext, id: string, event: PartyEvent)
     type: event.type,
     actor: actorOf(caller),
     data,
+    request: caller.kind === 'client' ? ctx.request : undefined,
     ...(patch ? { patch } : {}),
   })
   return { event: toEventView(appended.event), status: appended.status }

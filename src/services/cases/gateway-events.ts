@@ -20,7 +20,7 @@ import {
   type LifecycleState,
 } from '../../domain/lifecycle.js'
 import { AppError } from '../../errors.js'
-import type { CaseEvent, CaseRecord, CaseTx } from '../../ports/case-store.js'
+import type { CaseEvent, CaseRecord, CaseTx, RequestProof } from '../../ports/case-store.js'
 import type { CaseDeps } from '../context.js'
 import type { DirectorySnapshot } from '../directory/snapshot.js'
 import { advanceClock } from './deadline-hook.js'
@@ -31,6 +31,8 @@ export interface AppendEvent {
   data?: Record<string, unknown>
   /** Case fields the event sets besides its state; a function gets the case as locked. */
   patch?: CasePatch | ((current: CaseRecord) => CasePatch)
+  /** The client request that carried the event, kept as its proof (also on the children it cascades to). */
+  request?: RequestProof | undefined
   /** More outbox rows in the same transaction (a re-drive queues the dispatch again). */
   outbox?: { topic: string; key: string; payload: Record<string, unknown> }[]
 }
@@ -74,7 +76,13 @@ async function applyTo(
   // Deadline clock and evaluation facts (#7): may refuse a stale timer; plans timers in the outbox.
   const clock = await advanceClock(tx, c, { type: e.type, data: e.data ?? {} }, next.state, snapshot, now)
   const due = clock ? { dueAt: clock.dueAt, dueDate: clock.dueDate } : {}
-  const event = await tx.appendEvent(c.id, { type: e.type, at: now, actor: e.actor, data: e.data ?? {} })
+  const event = await tx.appendEvent(c.id, {
+    type: e.type,
+    at: now,
+    actor: e.actor,
+    data: e.data ?? {},
+    request: e.request,
+  })
   await tx.addOutbox('case.event', `${c.id}-${event.seq}`, { caseId: c.id, seq: event.seq })
   for (const row of e.outbox ?? []) await tx.addOutbox(row.topic, row.key, row.payload)
   return { event, record: { ...c, ...patch, ...due } }
@@ -161,7 +169,8 @@ async function cascade(
   const updated: CaseRecord[] = []
   for (const child of targets) {
     const data = { ...e.data, parent: parent.id }
-    updated.push((await applyTo(tx, child, { type, actor: e.actor, data }, now, snapshot)).record)
+    const request = e.request
+    updated.push((await applyTo(tx, child, { type, actor: e.actor, data, request }, now, snapshot)).record)
   }
   return children.map((c) => updated.find((u) => u.id === c.id) ?? c)
 }

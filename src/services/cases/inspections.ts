@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { AppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
-import type { CaseEvent } from '../../ports/case-store.js'
+import type { CaseEvent, RequestProof } from '../../ports/case-store.js'
 import type { Inspection, InspectionStore } from '../../ports/inspection-store.js'
 import { newCaseId } from '../../store/ids.js'
 import { actsFor, isAdmin } from '../authz.js'
@@ -87,6 +87,7 @@ export async function scheduleInspection(
   deps: InspectionDeps,
   parentId: string,
   body: ScheduleInspectionBody,
+  request?: RequestProof,
 ): Promise<{ inspection: ReturnType<typeof view>; events: (ReturnType<typeof toEventView> & { caseId: string })[] }> {
   const childIds = [...new Set(body.children)].sort()
   await involved(caller, deps, parentId, childIds)
@@ -117,7 +118,7 @@ export async function scheduleInspection(
       const r = await appendCaseEventInTx(
         tx.cases,
         id,
-        { type: 'suspended', actor: inspection.createdBy, data },
+        { type: 'suspended', actor: inspection.createdBy, data, request },
         now,
         snapshot,
       )
@@ -136,6 +137,7 @@ export async function completeInspection(
   deps: InspectionDeps,
   parentId: string,
   inspectionId: string,
+  request?: RequestProof,
 ): Promise<{ inspection: ReturnType<typeof view>; events: (ReturnType<typeof toEventView> & { caseId: string })[] }> {
   const known = await deps.inspections.get(inspectionId)
   // Visibility first: a non-party learns nothing of the parent or its inspections.
@@ -157,7 +159,7 @@ export async function completeInspection(
     for (const id of current.children) {
       const data = { inspection: inspectionId }
       appended.push(
-        (await appendCaseEventInTx(tx.cases, id, { type: 'resumed', actor: by, data }, now, snapshot)).event,
+        (await appendCaseEventInTx(tx.cases, id, { type: 'resumed', actor: by, data, request }, now, snapshot)).event,
       )
     }
     await tx.complete(inspectionId, by, now)

@@ -13,6 +13,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { canonicalJson } from '../../domain/hash-chain.js'
 import type { Jwks } from '../../domain/key-revocation.js'
+import type { CaseEvent } from '../../ports/case-store.js'
 import { applicantIdHash } from '../../security/pii.js'
 import type { IssuerJwks } from '../../security/result-keys.js'
 import { loadVisibleCase } from '../cases/read.js'
@@ -103,6 +104,17 @@ export const EvidenceBundle = z
           'The inclusion proof of the case’s chain head (its newest event that a checkpoint covers) in the gateway’s ' +
           'newest signed checkpoint that covers it (issue 12); null while no checkpoint covers the case',
       }),
+    proofs: z
+      .array(
+        z.object({
+          seq: z.number().int(),
+          gateway: z.string().nullable().meta({ description: 'The gateway’s JWS (tongban-event+jwt) over the hash' }),
+          assertion: z.string().nullable().meta({ description: 'The system client’s assertion that carried it' }),
+          body: z.string().nullable().meta({ description: 'The raw request body that assertion binds' }),
+        }),
+      )
+      .optional()
+      .meta({ description: 'Each event’s proof (docs/trust.md); null members for events before proofs' }),
     signature: z.string().meta({ description: 'JWS (typ tongban-evidence+jwt) over the digests of the rest' }),
   })
   .meta({ id: 'EvidenceBundle' })
@@ -128,6 +140,16 @@ function issuerOf(jws: string | null | undefined): string | null {
   }
 }
 
+/** The `proofs` member: each event's proof as stored (all null for events before proofs). */
+function eventProofsOf(events: CaseEvent[]): NonNullable<EvidenceBundle['proofs']> {
+  return events.map((e) => ({
+    seq: e.seq,
+    gateway: e.proof?.gateway ?? null,
+    assertion: e.proof?.assertion ?? null,
+    body: e.proof?.body ?? null,
+  }))
+}
+
 export async function caseEvidence(
   ctx: VerbContext,
   rd: Pick<ResultDeps, 'results' | 'keys' | 'checkpoints'> & { issuerJwks: IssuerJwks },
@@ -135,7 +157,9 @@ export async function caseEvidence(
 ): Promise<EvidenceBundle> {
   const { deps } = ctx
   const { record: c, children } = await loadVisibleCase(ctx, caseId)
-  const events = (await deps.cases.events(c.id)).map(toEventView)
+  const storedEvents = await deps.cases.events(c.id)
+  const events = storedEvents.map(toEventView)
+  const proofs = eventProofsOf(storedEvents)
   const stored = await rd.results.get(c.id)
   const agreement = c.agreement ? await deps.directory.agreement(c.agreement.id, c.agreement.version) : null
   const now = deps.clock.now()
@@ -163,7 +187,8 @@ export async function caseEvidence(
     : null
 
   const issuers = new Set<string>([deps.gatewayId])
-  for (const jws of [c.assertion, stored?.jws, stored?.recognition, ...receipts.map((r) => r.jws)]) {
+  const assertions = proofs.map((p) => p.assertion)
+  for (const jws of [c.assertion, stored?.jws, stored?.recognition, ...receipts.map((r) => r.jws), ...assertions]) {
     const iss = issuerOf(jws)
     if (iss) issuers.add(iss)
   }
@@ -211,6 +236,7 @@ export async function caseEvidence(
     recognition: stored?.recognition ?? null,
     keys,
     checkpoint: rd.checkpoints ? await inclusionOf(rd.checkpoints, c.id, lastSeq) : null,
+    proofs,
   }
   const { digest, sections } = evidenceDigests(unsigned)
   const signature = await deps.signer.sign(

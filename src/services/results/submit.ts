@@ -187,7 +187,16 @@ export async function submitResult(ctx: VerbContext, rd: ResultDeps, caseId: str
   await appendCaseEvent(deps, c.id, {
     type: 'completed',
     actor: actorOf(caller),
-    data: { outcome: claims.outcome, resultJti: claims.jti, issuer, attested },
+    // Decision and certificates too: the evidence verifier checks the event means what the result says.
+    data: {
+      outcome: claims.outcome,
+      resultJti: claims.jti,
+      issuer,
+      attested,
+      decision: claims.decision,
+      certificates: claims.certificates,
+    },
+    request: caller.kind === 'client' ? ctx.request : undefined,
     patch: { outcome: claims.outcome },
   })
   await rd.results.put({ caseId: c.id, jws, claims, issuer, kid, attested, verifiedAt: now, recognition: null })

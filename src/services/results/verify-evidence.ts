@@ -23,6 +23,7 @@ import { RECEIPT_TYP } from '../cases/create.js'
 import { inclusionProblems } from '../checkpoints/inclusion.js'
 import { EVIDENCE_SECTIONS, EVIDENCE_TYP, EvidenceBundle, evidenceDigests, sha256b64 } from './evidence.js'
 import { RECOGNITION_TYP } from './submit.js'
+import { bundleEventProblems } from './verify-evidence-proofs.js'
 
 export interface EvidenceProblem {
   /** Where: `signature`, `case`, `submission.assertion`, `receipts[0] (intake)`, `events[seq=3]`, `result`, `recognition`, … */
@@ -282,6 +283,11 @@ export function verifyEvidence(input: unknown, trusted: Jwks | null = null): Evi
   } else if (recognized) {
     fail('recognition', `missing, but event seq ${recognized.seq} recognised the result`)
   }
+
+  // 7. Each event's proof and meaning (verify-evidence-proofs.ts).
+  const events = bundleEventProblems(b, keysOf, resultClaims)
+  problems.push(...events.problems)
+  checked.push(...events.checked)
 
   return verdict(b)
 }

@@ -16,6 +16,7 @@ import { migration0012 } from './0012-dead-letter-seq.js'
 import { migration0013 } from './0013-overdue-period.js'
 import { migration0014 } from './0014-window-cases.js'
 import { migration0015 } from './0015-event-forwards.js'
+import { migration0016 } from './0016-event-proofs.js'
 import { migration0017 } from './0017-checkpoints.js'
 
 export interface Migration {
@@ -41,5 +42,6 @@ export const migrations: readonly Migration[] = [
   migration0013,
   migration0014,
   migration0015,
+  migration0016,
   migration0017,
 ]

@@ -10,6 +10,7 @@ import {
 import { EventView } from '../../../services/cases/schemas.js'
 import type { HttpDeps } from '../../deps.js'
 import { type Api, callerSecurity, json, jsonBody, problems } from '../../openapi.js'
+import { requestProof } from '../../request-proof.js'
 
 const CaseId = z.string().regex(/^[0-9a-f-]{36}$/, 'a case id')
 const ParentParam = z.object({ id: CaseId.meta({ param: { name: 'id', in: 'path' } }) })
@@ -77,12 +78,14 @@ export function registerInspections(api: Api, deps: HttpDeps) {
   api.openapi(schedule, async (c) => {
     const { id } = c.req.valid('param')
     c.get('logFields').caseId = id
-    const answer = await scheduleInspection(c.get('caller'), deps.inspections, id, c.req.valid('json'))
+    const request = await requestProof(c)
+    const answer = await scheduleInspection(c.get('caller'), deps.inspections, id, c.req.valid('json'), request)
     return c.json(answer, 201)
   })
   api.openapi(complete, async (c) => {
     const { id, inspectionId } = c.req.valid('param')
     c.get('logFields').caseId = id
-    return c.json(await completeInspection(c.get('caller'), deps.inspections, id, inspectionId), 200)
+    const request = await requestProof(c)
+    return c.json(await completeInspection(c.get('caller'), deps.inspections, id, inspectionId, request), 200)
   })
 }

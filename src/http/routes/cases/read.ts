@@ -8,6 +8,7 @@ import { CaseView, EventView, ListCasesQuery } from '../../../services/cases/sch
 import { transferSlip } from '../../../services/cases/slip.js'
 import type { HttpDeps } from '../../deps.js'
 import { type Api, callerSecurity, json, jsonBody, problems } from '../../openapi.js'
+import { requestProof } from '../../request-proof.js'
 
 const IdParam = z.object({
   id: z
@@ -110,6 +111,7 @@ export function registerCaseReads(api: Api, deps: HttpDeps) {
     const id = c.req.valid('param').id
     const event = c.req.valid('json')
     Object.assign(c.get('logFields'), { caseId: id, event: event.type })
-    return c.json(await postEvent({ caller: c.get('caller'), deps: deps.cases }, id, event), 201)
+    const ctx = { caller: c.get('caller'), deps: deps.cases, request: await requestProof(c) }
+    return c.json(await postEvent(ctx, id, event), 201)
   })
 }

@@ -5,6 +5,7 @@ import { getResult, SubmitResultBody, submitResult } from '../../../services/res
 import { verifyResult } from '../../../services/results/verify.js'
 import type { HttpDeps } from '../../deps.js'
 import { type Api, callerSecurity, json, jsonBody, problems, publicSecurity } from '../../openapi.js'
+import { requestProof } from '../../request-proof.js'
 
 const IdParam = z.object({
   id: z
@@ -114,7 +115,8 @@ export function registerResults(api: Api, deps: HttpDeps) {
   api.openapi(post, async (c) => {
     const id = c.req.valid('param').id
     c.get('logFields').caseId = id
-    const out = await submitResult({ caller: c.get('caller'), deps: deps.cases }, deps.results, id, c.req.valid('json'))
+    const ctx = { caller: c.get('caller'), deps: deps.cases, request: await requestProof(c) }
+    const out = await submitResult(ctx, deps.results, id, c.req.valid('json'))
     return c.json(out, 201)
   })
   api.openapi(get, async (c) => {

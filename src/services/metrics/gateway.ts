@@ -3,7 +3,8 @@
  * is read at scrape time (cases from PostgreSQL, cached a few seconds because the counts scan the case
  * table; queues and circuits from Redis). The alerts are on from the first start, with no configuration:
  * open dead letters, open circuits, overdue cases, 容缺 materials past their supply date, cases whose result
- * was refused (`recognition_failed`) with none accepted since, and a signing key near the end of its life are logged
+ * was refused (`recognition_failed`) with none accepted since, a signing key near the end of its life and stranded
+ * cases (submitted with no live dispatch job, delivery_failed with no open dead letter) are logged
  * as warnings when they appear or change, and exposed as `tongban_alert{kind}` with a count of warnings.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -18,6 +19,7 @@ export type AlertKind =
   | 'materials_overdue'
   | 'results_refused'
   | 'key_expiry'
+  | 'stranded_cases'
 
 /** A signing key is meant to be rotated after this long; the alert starts `KEY_WARN_DAYS` before. */
 export const KEY_MAX_AGE_DAYS = 365
@@ -30,6 +32,8 @@ export interface MetricsSources {
   circuits?: () => Promise<{ region: string; state: 'closed' | 'open' | 'half_open'; failures: number }[]>
   /** When the current signing key was made. */
   keyCreatedAt?: Date
+  /** How many cases are stranded now (services/dispatch/stranded.ts); omitted: no series, alert at 0. */
+  stranded?: () => Promise<number>
   now: () => Date
   logger: Logger
   /** How long the case figures are reused between scrapes; default 10 s. */
@@ -79,6 +83,10 @@ export class GatewayMetrics {
     'Dead letters not yet re-driven, by region and kind',
     ['region', 'kind'],
   )
+  private readonly stranded = this.registry.gauge(
+    'tongban_cases_stranded',
+    'Cases not final with nothing to move them: submitted without a live dispatch job, or delivery_failed without an open dead letter (tongban doctor lists them)',
+  )
   private readonly queueJobs = this.registry.gauge('tongban_queue_jobs', 'Jobs by queue and state', ['queue', 'state'])
   private readonly queueAge = this.registry.gauge(
     'tongban_queue_oldest_waiting_seconds',
@@ -122,6 +130,7 @@ export class GatewayMetrics {
       'materials_overdue',
       'results_refused',
       'key_expiry',
+      'stranded_cases',
     ] as const
     for (const kind of kinds) {
       this.alert.set({ kind }, 0)
@@ -129,6 +138,8 @@ export class GatewayMetrics {
     }
     this.registry.collect(() => this.collectCases())
     this.registry.collect(() => this.collectQueues())
+    const stranded = sources.stranded
+    if (stranded) this.registry.collect(async () => this.stranded.set({}, await stranded()))
     this.registry.collect(async () => {
       const usage = process.cpuUsage()
       this.cpu.setTotal({}, (usage.user + usage.system) / 1e6)
@@ -172,6 +183,7 @@ export class GatewayMetrics {
       materials_overdue: gauges.materialsOverdueOpen,
       results_refused: gauges.resultsRefusedOpen,
       key_expiry: keyAgeDays >= KEY_MAX_AGE_DAYS - KEY_WARN_DAYS ? 1 : 0,
+      stranded_cases: (await this.sources.stranded?.()) ?? 0,
     }
     for (const [kind, count] of Object.entries(figures) as [AlertKind, number][]) {
       this.alert.set({ kind }, count)
@@ -243,4 +255,5 @@ const alertMessage: Record<AlertKind, string> = {
   materials_overdue: 'alert: materials accepted as outstanding (容缺) are still missing after their supply date',
   results_refused: 'alert: results were refused (recognition_failed on the case timeline) and none accepted since',
   key_expiry: 'alert: the gateway signing key is near the end of its life: run tongban keys rotate',
+  stranded_cases: 'alert: cases are stranded with nothing to move them: run tongban doctor',
 }

@@ -12,7 +12,18 @@ export interface ClientCaller {
   /** Region codes (or zone ids) it acts for; each covers its descendants. */
   regions: string[]
   /** The verified assertion: kept with a case as the submitter's signature over the exact body. */
-  assertion: { token: string; jti: string; kid: string; bodyHash: string | null }
+  assertion: {
+    token: string
+    jti: string
+    kid: string
+    bodyHash: string | null
+    /**
+     * Set when the jti was not claimed at authentication but is left to the request's own write (intake
+     * records it in PostgreSQL in its statement, so that a submission needs no Redis): until the assertion
+     * can no longer be accepted (`exp` + leeway). Whoever handles such a request must claim it.
+     */
+    deferredReplay?: { expiresAt: Date }
+  }
 }
 
 export interface PersonCaller {

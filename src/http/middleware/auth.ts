@@ -25,6 +25,9 @@ export interface AuthDeps {
 
 const utf8 = new TextDecoder()
 
+/** The route whose jti the service records itself (services/cases/create.ts), in PostgreSQL. */
+const INTAKE_PATH = '/v1/cases'
+
 /**
  * The raw body bytes (the assertion's `bsh` is over them), read once. The decoded text is put in the
  * request's body cache too: the JSON validator reads `text`, which hono would otherwise derive from the
@@ -75,6 +78,8 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<AppEnv> {
         now: deps.clock.now(),
         clients: deps.clients,
         replay: deps.replay,
+        // A submission records its jti in PostgreSQL, in the intake's own statement: no Redis needed.
+        deferReplay: method === 'POST' && url.pathname === INTAKE_PATH,
       })
     }
     c.set('caller', caller)

@@ -309,6 +309,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       clock,
       clients: withRevocations(clientKeys, async (id) => revokedKeysIn(await jwksOf(id))),
       replay: new RedisReplayGuard(redis, config.redis.queuePrefix, () => clock.now().getTime()),
+      // Submissions record their jti in PostgreSQL (intake statement): no Redis needed to submit.
+      claimJti: (clientId, jti, expiresAt) => cases.claimJti(clientId, jti, expiresAt),
       tokens,
       sessions: {
         sessions: new PgSessionStore(database),

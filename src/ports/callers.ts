@@ -20,9 +20,10 @@ export interface ClientCaller {
     /**
      * Set when the jti was not claimed at authentication but is left to the request's own write (intake
      * records it in PostgreSQL in its statement, so that a submission needs no Redis): until the assertion
-     * can no longer be accepted (`exp` + leeway). Whoever handles such a request must claim it.
+     * can no longer be accepted (`exp` + leeway). Whoever records it sets `claimed`; authentication records
+     * it after the request otherwise (a request refused before the service ran).
      */
-    deferredReplay?: { expiresAt: Date }
+    deferredReplay?: { expiresAt: Date; claimed: boolean }
   }
 }
 

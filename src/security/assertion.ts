@@ -167,7 +167,9 @@ export async function verifyClientAssertion(input: VerifyAssertionInput): Promis
   if (hasBody && bsh === undefined) throw refuse('missing bsh', context)
   if (bsh !== undefined && bsh !== (hash ?? EMPTY_BODY_HASH)) throw refuse('bsh mismatch', context)
 
-  const deferredReplay = input.deferReplay ? { expiresAt: new Date((exp + LEEWAY_S) * 1000) } : undefined
+  const deferredReplay = input.deferReplay
+    ? { expiresAt: new Date((exp + LEEWAY_S) * 1000), claimed: false }
+    : undefined
   if (!deferredReplay && !(await input.replay.claim(client.id, jti, new Date(exp * 1000)))) {
     throw refuse('jti already used', context)
   }

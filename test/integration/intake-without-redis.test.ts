@@ -28,6 +28,7 @@ async function startRedis(): Promise<void> {
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   })
+  probe.on('error', () => {})
   await waitFor(
     'redis-server up',
     () =>

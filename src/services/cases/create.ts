@@ -122,10 +122,13 @@ export async function createCase(ctx: VerbContext, input: CreateCaseInput): Prom
   const externalRef = caller.kind === 'client' ? body.externalRef : undefined
   // The assertion's jti, left to this verb by authentication (http/middleware/auth.ts): recorded in PostgreSQL
   // in the intake's statement, or on its own when the answer comes without one.
+  const deferred = caller.kind === 'client' ? caller.assertion.deferredReplay : undefined
   const jti =
-    caller.kind === 'client' && caller.assertion.deferredReplay
-      ? { clientId: caller.id, jti: caller.assertion.jti, expiresAt: caller.assertion.deferredReplay.expiresAt }
+    caller.kind === 'client' && deferred
+      ? { clientId: caller.id, jti: caller.assertion.jti, expiresAt: deferred.expiresAt }
       : undefined
+  // Marked before the write: whatever its outcome, authentication must not record it a second time.
+  if (deferred) deferred.claimed = true
   const claimApart = async () => {
     if (jti && !(await deps.cases.claimJti(jti.clientId, jti.jti, jti.expiresAt))) throw jtiUsed()
   }

@@ -34,6 +34,12 @@ export async function runDoctor(deps: DoctorDeps, opts: { graceMs?: number; limi
     },
     { graceMs, ...(opts.limit !== undefined ? { limit: opts.limit } : {}) },
   )
+  // Not a stranded case, but worth an operator's eye: cases that shared a system client's externalRef before
+  // migration 0019 made it unique (the oldest kept; docs/delivery.md).
+  const [dups] = await deps.database.query<{ n: number }>('select count(*)::int as n from external_ref_duplicates', [])
+  if (dups && dups.n > 0) {
+    print(`提示：${dups.n} 件案件的 externalRef 与更早的案件重复 (see table external_ref_duplicates)`)
+  }
   if (stranded.length === 0) {
     print(`正常：没有滞留案件 (no stranded case; cases changed in the last ${Math.round(graceMs / 1000)} s not judged)`)
     return 0

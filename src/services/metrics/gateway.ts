@@ -183,7 +183,8 @@ export class GatewayMetrics {
       materials_overdue: gauges.materialsOverdueOpen,
       results_refused: gauges.resultsRefusedOpen,
       key_expiry: keyAgeDays >= KEY_MAX_AGE_DAYS - KEY_WARN_DAYS ? 1 : 0,
-      stranded_cases: (await this.sources.stranded?.()) ?? 0,
+      // Needs Redis too: while it cannot be asked, the last figure stands and the other alerts still run.
+      stranded_cases: (await this.sources.stranded?.().catch(() => this.lastAlert.get('stranded_cases'))) ?? 0,
     }
     for (const [kind, count] of Object.entries(figures) as [AlertKind, number][]) {
       this.alert.set({ kind }, count)

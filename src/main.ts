@@ -141,7 +141,8 @@ export interface Runtime {
   keys: KeySet
   evaluation: Evaluation
   /**
-   * One run of the sweeper: dispatch jobs and event jobs that vanished from Redis are queued again;
+   * One run of the sweeper: dispatch jobs and event jobs that vanished from Redis are queued again, and
+   * dispatch jobs in BullMQ's failed set are dead-lettered or queued again (services/dispatch/sweep.ts);
    * returns how many of each (the interval runs it when the workers run here).
    */
   sweep(): Promise<{ dispatches: number; events: number }>

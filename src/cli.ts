@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from '../config/env.js'
 import { ConfigCheckError, checkDirectory, formatProblem, loadDirectory } from '../config/load.js'
 import { auditCommand, clientsCommand, keysCommand, pruneCommand, tokensCommand } from './cli/admin.js'
 import { demoCommand } from './cli/demo.js'
+import { doctorCommand } from './cli/doctor.js'
 import { simCommand } from './cli/sim.js'
 import { verifyCommand } from './cli/verify.js'
 import { verifyEvidenceCommand } from './cli/verify-evidence.js'
@@ -54,6 +55,9 @@ Commands:
                         against what this gateway trusts; exits 1 if invalid
   verify-evidence FILE [--jwks FILE|URL …]
                         check a case's evidence bundle offline, end to end; exits 1 naming each problem
+  doctor [--grace-seconds N] [--limit N]
+                        list the cases stranded with nothing to move them (no live dispatch job, no open
+                        dead letter); exits 1 when it finds any
   demo [--keep]         two gateways and a simulated city system on loopback, cases in each mode;
                         --keep leaves them running (console addresses, admin tokens) until Ctrl-C
   version               print the version
@@ -177,6 +181,7 @@ const commands: Record<string, Command> = {
   prune: pruneCommand,
   sim: simCommand,
   demo: demoCommand,
+  doctor: doctorCommand,
   verify: verifyCommand,
   'verify-evidence': verifyEvidenceCommand,
 

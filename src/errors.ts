@@ -11,6 +11,7 @@ export const errorCatalog = {
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'State conflict' },
+  external_ref_conflict: { status: 409, title: 'This externalRef already names a case submitted with another body' },
   idempotency_in_flight: { status: 409, title: 'The first request with this Idempotency-Key is still in flight' },
   invalid_transition: { status: 409, title: 'Event not allowed in the current status' },
   checkpoint_fork: { status: 409, title: 'The checkpoint contradicts one already witnessed' },

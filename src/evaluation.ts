@@ -40,6 +40,8 @@ export function startEvaluation(opts: {
   keyCreatedAt: Date
   runWorkers: boolean
   alertIntervalMs?: number
+  /** How many cases are stranded (services/dispatch/stranded.ts): the metric and its alert. */
+  stranded?: () => Promise<number>
 }): Evaluation {
   const { config, logger, caseDeps } = opts
   const store = new PgEvaluationStore(opts.database)
@@ -50,6 +52,7 @@ export function startEvaluation(opts: {
     queues: () => inspector.depths(),
     circuits: () => inspector.circuits(),
     keyCreatedAt: opts.keyCreatedAt,
+    ...(opts.stranded ? { stranded: opts.stranded } : {}),
     now: () => caseDeps.clock.now(),
     logger,
   })

@@ -32,9 +32,11 @@ import { cachedTokenLookups } from './security/tokens.js'
 import { MAX_LEAVES, makeCheckpoint } from './services/checkpoints/make.js'
 import { peerWitnesses, sendToWitnesses } from './services/checkpoints/send.js'
 import { DirectoryService } from './services/directory/snapshot.js'
+import type { DispatchDeps } from './services/dispatch/deliver.js'
 import { importRedisMarks } from './services/dispatch/import-marks.js'
 import { pollBindings } from './services/dispatch/poll.js'
 import { BindingAdapterResolver } from './services/dispatch/resolver.js'
+import { findStrandedCases, type StrandedCase } from './services/dispatch/stranded.js'
 import { type EventSweepState, sweepUndelivered, sweepUnforwardedEvents } from './services/dispatch/sweep.js'
 import type { FileDeps } from './services/files/files.js'
 import { answerClusterScrapes, clusterScrape } from './services/metrics/cluster.js'
@@ -56,6 +58,7 @@ import { PgOutboxStore } from './store/outbox-store.js'
 import { PgResultStore } from './store/result-store.js'
 import { checkRuntimeRole, ensureRuntimeRole } from './store/roles.js'
 import { PgSessionStore } from './store/session-store.js'
+import { PgStrandedCaseStore } from './store/stranded-store.js'
 import { PgTokenStore } from './store/token-store.js'
 import { version } from './version.js'
 
@@ -195,10 +198,13 @@ export interface Runtime {
    */
   checkpoint(): Promise<{ made: StoredCheckpoint | null; countersigned: Record<string, number> }>
   /**
-   * One run of the sweeper: dispatch jobs and event jobs that vanished from Redis are queued again;
+   * One run of the sweeper: dispatch jobs and event jobs that vanished from Redis are queued again, and
+   * dispatch jobs in BullMQ's failed set are dead-lettered or queued again (services/dispatch/sweep.ts);
    * returns how many of each (the interval runs it when the workers run here).
    */
   sweep(): Promise<{ dispatches: number; events: number }>
+  /** The stranded cases now (services/dispatch/stranded.ts), as `tongban doctor` lists them. */
+  stranded(opts?: { graceMs?: number; limit?: number }): Promise<StrandedCase[]>
   close(): Promise<void>
 }
 
@@ -290,6 +296,13 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   // The metrics live in the evaluation part, started after the workers: the dispatch worker's observer
   // reads it when a delivery ends.
   let evaluation: Evaluation | undefined
+  const dispatchDeps: DispatchDeps = {
+    cases: caseDeps,
+    adapters: resolver,
+    circuit,
+    deadLetters,
+    observe: (region, result) => evaluation?.metrics.observeDelivery(region, result),
+  }
   const dispatch = !runWorkers
     ? undefined
     : startDispatchWorker({
@@ -297,15 +310,19 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
         prefix: config.redis.queuePrefix,
         lockMs: config.redis.workerLockMs,
         concurrency: config.redis.concurrency,
-        deps: {
-          cases: caseDeps,
-          adapters: resolver,
-          circuit,
-          deadLetters,
-          observe: (region, result) => evaluation?.metrics.observeDelivery(region, result),
-        },
+        deps: dispatchDeps,
         logger,
       })
+  // The no-stranded-case invariant, as `tongban doctor`, the metric and the alert see it.
+  const stranded = (opts: { graceMs?: number; limit?: number } = {}) =>
+    findStrandedCases(
+      {
+        store: new PgStrandedCaseStore(database),
+        dispatchJob: (jobId) => producer.jobState('case.dispatch', jobId),
+        clock,
+      },
+      opts,
+    )
   // Deadlines, reports, metrics and alerts (#7).
   evaluation = startEvaluation({
     config,
@@ -316,6 +333,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     caseDeps,
     keyCreatedAt: keys.currentCreatedAt,
     runWorkers,
+    stranded: async () => (await stranded({ limit: 1000 })).length,
   })
 
   let limitsFellBack = false
@@ -354,6 +372,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       clock,
       clients: clientAuth,
       replay: new RedisReplayGuard(redis, config.redis.queuePrefix, () => clock.now().getTime()),
+      // Submissions record their jti in PostgreSQL (intake statement): no Redis needed to submit.
+      claimJti: (clientId, jti, expiresAt) => cases.claimJti(clientId, jti, expiresAt),
       tokens,
       sessions: {
         sessions: new PgSessionStore(database),
@@ -421,16 +441,23 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       {
         cases,
         clock,
-        jobExists: (jobId) => producer.jobExists('case.dispatch', jobId),
+        jobState: (jobId) => producer.jobState('case.dispatch', jobId),
+        removeJob: (jobId) => producer.removeJob('case.dispatch', jobId),
         requeue: async (caseId, jobId) => {
           await cases.transaction((tx) => tx.addOutbox('case.dispatch', jobId, { caseId }))
           relay.poke()
         },
+        dispatch: dispatchDeps,
       },
       config.redis.sweepStaleMs,
     )
-    if (dispatches.length)
-      logger.warn({ cases: dispatches.length }, 'dispatch jobs had vanished from Redis: queued again')
+    if (dispatches.requeued.length)
+      logger.warn({ cases: dispatches.requeued.length }, 'dispatch jobs had vanished or failed: queued again')
+    if (dispatches.deadLettered.length)
+      logger.warn(
+        { cases: dispatches.deadLettered.length },
+        'dispatch jobs had failed for good: dead-lettered (delivery_failed)',
+      )
     const events = await sweepUnforwardedEvents(
       {
         cases,
@@ -447,7 +474,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       eventSweep,
     )
     if (events.length) logger.warn({ events: events.length }, 'event jobs had vanished from Redis: queued again')
-    return { dispatches: dispatches.length, events: events.length }
+    return { dispatches: dispatches.requeued.length + dispatches.deadLettered.length, events: events.length }
   }
   let sweeping = false
   const sweeper =
@@ -555,6 +582,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     evaluation,
     checkpoint,
     sweep,
+    stranded,
     close,
   }
 }

@@ -1,7 +1,9 @@
 /**
  * The `peer` adapter: another Tongban gateway processes the region's cases. It speaks PROTOCOL v1 as a
  * registered system client of that gateway: every request carries a fresh assertion signed with this
- * gateway's key (§2); a delivery is `POST /v1/cases` keyed by our case id (§4); follow-ups are
+ * gateway's key (§2); a delivery is `POST /v1/cases` keyed by our case id, which is also its `externalRef`, so
+ * a re-drive however much later lands on the same remote case: replayed, or adopted from a 409
+ * `external_ref_conflict` (§4, 1.1); follow-ups are
  * `POST /v1/cases/{id}/events`. Peers call back, so there is no `fetchStatus`.
  */
 import { z } from 'zod'
@@ -38,6 +40,8 @@ const Problem = z.object({
   code: z.string().optional(),
   currentStatus: z.string().optional(),
   expectedSeq: z.number().int().min(1).optional(),
+  /** `external_ref_conflict` (PROTOCOL 1.1 §4): the case our case id already names at the peer. */
+  caseId: z.string().min(1).max(200).optional(),
 })
 const WitnessAnswer = z.object({ countersignature: z.string().min(1).max(8192) })
 
@@ -120,6 +124,18 @@ export function createPeerAdapter(settings: unknown, deps: PeerAdapterDeps): Reg
         { adapter: 'peer', op: 'deliverCase', caseId: c.caseId, status: res.status, ms: Date.now() - started },
         'peer answered',
       )
+      if (res.status === 409) {
+        // The peer holds a case under our case id already (a re-drive after the Idempotency-Key expired, with a
+        // body that changed meanwhile): that case is ours; adopt it rather than make a second one.
+        const problem = problemOf(res)
+        if (problem.code === 'external_ref_conflict' && problem.caseId !== undefined) {
+          logger.warn(
+            { adapter: 'peer', op: 'deliverCase', caseId: c.caseId, remoteRef: problem.caseId },
+            'the peer already holds this case under our case id: adopted',
+          )
+          return { remoteRef: problem.caseId, receipt: null }
+        }
+      }
       if (res.status !== 201) throw failureFromStatus(res.status, 'deliverCase', res)
       const parsed = CaseCreated.safeParse(res.json())
       if (!parsed.success) throw unexpectedAnswer('deliverCase', 'the 201 answer lacks case.id or receipt')

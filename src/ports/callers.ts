@@ -12,7 +12,19 @@ export interface ClientCaller {
   /** Region codes (or zone ids) it acts for; each covers its descendants. */
   regions: string[]
   /** The verified assertion: kept with a case as the submitter's signature over the exact body. */
-  assertion: { token: string; jti: string; kid: string; bodyHash: string | null }
+  assertion: {
+    token: string
+    jti: string
+    kid: string
+    bodyHash: string | null
+    /**
+     * Set when the jti was not claimed at authentication but is left to the request's own write (intake
+     * records it in PostgreSQL in its statement, so that a submission needs no Redis): until the assertion
+     * can no longer be accepted (`exp` + leeway). Whoever records it sets `claimed`; authentication records
+     * it after the request otherwise (a request refused before the service ran).
+     */
+    deferredReplay?: { expiresAt: Date; claimed: boolean }
+  }
 }
 
 export interface PersonCaller {

@@ -217,6 +217,11 @@ export interface IntakeWrite {
   /** The answer stored for replays. */
   answer: { status: number; headers: Record<string, string>; body: unknown }
   createdAt: Date
+  /**
+   * A system client's assertion jti, recorded in the same statement (PROTOCOL §2, kept until `expiresAt`):
+   * when it was used before, nothing is written and the result is `jti_used`.
+   */
+  jti?: { clientId: string; jti: string; expiresAt: Date } | undefined
 }
 
 export type IntakeResult =
@@ -225,6 +230,8 @@ export type IntakeResult =
   | { kind: 'in_flight' }
   /** An answer is stored for this (caller, key): replay it if the body hash matches. */
   | { kind: 'previous'; record: IdempotencyRecord }
+  /** The write's `jti` was recorded before: a replayed assertion, refused; nothing was written. */
+  | { kind: 'jti_used' }
 
 export interface CaseStore {
   /**
@@ -235,6 +242,19 @@ export interface CaseStore {
    * same time may share one statement (group commit); each is still claimed, written and answered on its own.
    */
   submitIntake(write: IntakeWrite): Promise<IntakeResult>
+  /**
+   * The case a system client's `externalRef` names (PROTOCOL 1.1 §4): the top-level case that `clientId`
+   * submitted with it (unique for ever; of rows that were duplicates before the rule, the oldest); null when
+   * none. Operators' references are not looked up: they name nothing.
+   */
+  findByExternalRef(clientId: string, externalRef: string): Promise<CaseRecord | null>
+  /**
+   * Records a system client's assertion jti until `expiresAt` (outside intake's statement: a submission
+   * answered without one, say from the case its externalRef names); false when it was recorded before.
+   */
+  claimJti(clientId: string, jti: string, expiresAt: Date): Promise<boolean>
+  /** Deletes (at most `limit`) jtis that expired before `before`; returns how many. */
+  pruneJtis(before: Date, limit: number): Promise<number>
   /** The stored answer for (caller, key) created at or after `notBefore`; null when none. */
   findIdempotency(callerId: string, key: string, notBefore: Date): Promise<IdempotencyRecord | null>
   /**

@@ -11,9 +11,11 @@ export const jobs = {
   'case.dispatch': {
     schema: z.object({ caseId: z.string().min(1) }).strict(),
     opts: {
-      // The agreement's retry policy decides when to give up (services/dispatch/deliver.ts) and how long to
-      // wait (the worker's custom backoff reads the delay it computed); BullMQ's own limit is a backstop.
-      attempts: 1000,
+      // The agreement's retry policy decides when to give up (services/dispatch/deliver.ts), thrown errors
+      // included, and how long to wait (the worker's custom backoff reads the delay it computed). BullMQ's own
+      // limit is a backstop above any policy (at most 100 attempts): the extra tries are for writing the dead
+      // letter while the database is away; a job failed past it is dead-lettered by the sweeper.
+      attempts: 120,
       backoff: { type: 'custom' },
       // Kept for 7 days so that a second add with the same jobId (an outbox row relayed twice) is ignored.
       removeOnComplete: { age: 7 * 24 * 3600 },

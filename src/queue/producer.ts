@@ -2,6 +2,7 @@ import { Queue } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import { AppError } from '../errors.js'
 import type { Logger } from '../logger.js'
+import type { JobState } from '../ports/job-state.js'
 import { type JobName, type JobPayload, jobs, queueNameOf } from './catalog.js'
 
 export interface QueueProducerOptions {
@@ -99,6 +100,26 @@ export class QueueProducer {
   async jobExists(name: JobName, jobId: string): Promise<boolean> {
     const queue = await this.queueOf(name)
     return (await queue.getJob(jobId)) !== undefined
+  }
+
+  /**
+   * Where the job with this id stands: null when the queue has none; `live` while it waits, runs or is
+   * delayed; `failed` (BullMQ gave up on it) or `completed` otherwise. @throws when Redis is away.
+   */
+  async jobState(name: JobName, jobId: string): Promise<JobState | null> {
+    const queue = await this.queueOf(name)
+    const job = await queue.getJob(jobId)
+    if (job === undefined) return null
+    const state = await job.getState()
+    if (state === 'unknown') return null
+    const kind = state === 'failed' ? 'failed' : state === 'completed' ? 'completed' : 'live'
+    return { kind, attemptsMade: job.attemptsMade, failedReason: job.failedReason ?? null }
+  }
+
+  /** Removes a finished (failed or completed) job, so that its id can be queued again. */
+  async removeJob(name: JobName, jobId: string): Promise<void> {
+    const queue = await this.queueOf(name)
+    await queue.remove(jobId)
   }
 
   /** Closes the queues and the Redis connection; idempotent. */

@@ -39,6 +39,11 @@ export interface VerifyAssertionInput {
   now: Date
   clients: ClientKeys
   replay: ReplayGuard
+  /**
+   * Leave the jti to the request's own write instead of `replay` (`assertion.deferredReplay` says until when
+   * it must be kept): `POST /v1/cases` records it in PostgreSQL in the intake statement.
+   */
+  deferReplay?: boolean
 }
 
 /** A registered client as the verifier needs it: its regions, status, and a resolver for its public keys. */
@@ -162,11 +167,16 @@ export async function verifyClientAssertion(input: VerifyAssertionInput): Promis
   if (hasBody && bsh === undefined) throw refuse('missing bsh', context)
   if (bsh !== undefined && bsh !== (hash ?? EMPTY_BODY_HASH)) throw refuse('bsh mismatch', context)
 
-  if (!(await input.replay.claim(client.id, jti, new Date(exp * 1000)))) throw refuse('jti already used', context)
+  const deferredReplay = input.deferReplay
+    ? { expiresAt: new Date((exp + LEEWAY_S) * 1000), claimed: false }
+    : undefined
+  if (!deferredReplay && !(await input.replay.claim(client.id, jti, new Date(exp * 1000)))) {
+    throw refuse('jti already used', context)
+  }
   return {
     kind: 'client',
     id: client.id,
     regions: [...client.regions],
-    assertion: { token, jti, kid: header.kid, bodyHash: hash },
+    assertion: { token, jti, kid: header.kid, bodyHash: hash, ...(deferredReplay ? { deferredReplay } : {}) },
   }
 }

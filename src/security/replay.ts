@@ -32,7 +32,12 @@ export class RedisReplayGuard implements ReplayGuard {
       set = await this.redis.set(key, '1', 'PX', ttl, 'NX')
     } catch (cause) {
       // Without the replay check no assertion can be accepted: a 503 the client may retry, not a 500.
-      throw new AppError('not_ready', 'replay check unavailable', { cause, retryable: true })
+      // Submissions (`POST /v1/cases`) do not come here: their jti goes to PostgreSQL (services/cases/create.ts).
+      throw new AppError('not_ready', 'replay check unavailable', {
+        cause,
+        retryable: true,
+        context: { retryAfterSeconds: 5 },
+      })
     }
     return set === 'OK'
   }

@@ -1,7 +1,8 @@
 /**
  * What the gateway stops keeping: uploaded files that no case uses (scans of identity cards and the like,
  * kept for the cases and not for ever) once nobody uploaded or referenced them for
- * FILE_UNUSED_RETENTION_HOURS, and idempotency answers past their 24 h (kept twice that, then deleted).
+ * FILE_UNUSED_RETENTION_HOURS, idempotency answers past their 24 h (kept twice that, then deleted), and the
+ * assertion jtis of submissions once their assertions expired.
  * Cases, their events, results and the files they reference are never deleted here.
  */
 import type { Logger } from '../logger.js'
@@ -12,7 +13,7 @@ import { IDEMPOTENCY_TTL_MS } from './cases/create.js'
 
 export interface RetentionDeps {
   files: Pick<FileStore, 'prune'>
-  cases: Pick<CaseStore, 'pruneIdempotency'>
+  cases: Pick<CaseStore, 'pruneIdempotency' | 'pruneJtis'>
   clock: Clock
   logger: Logger
   /** A file that no case references is deleted this long after its last upload or reference. */
@@ -47,6 +48,15 @@ export async function pruneStorage(deps: RetentionDeps, opts: { dryRun?: boolean
     report.idempotencyKeys += n
     if (dryRun || n < BATCH) break
   }
+  // Assertion jtis recorded in PostgreSQL, once their assertion can no longer be accepted (not in the report:
+  // they are no one's data). Bounded: a backlog beyond it waits for the next run.
+  let jtis = 0
+  for (let i = 0; !dryRun && i < 100; i++) {
+    const n = await deps.cases.pruneJtis(deps.clock.now(), BATCH)
+    jtis += n
+    if (n < BATCH) break
+  }
+  if (jtis > 0) deps.logger.debug({ jtis }, 'retention: deleted expired assertion jtis')
   if (!dryRun && (report.files > 0 || report.idempotencyKeys > 0)) {
     deps.logger.info(
       { files: report.files, bytes: report.bytes, idempotencyKeys: report.idempotencyKeys },

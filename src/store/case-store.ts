@@ -95,6 +95,38 @@ export class PgCaseStore implements CaseStore {
     return row === undefined ? null : toCase(row)
   }
 
+  async claimJti(clientId: string, jti: string, expiresAt: Date): Promise<boolean> {
+    const rows = await this.database.query(
+      `insert into client_jtis (client_id, jti, expires_at) values ($1, $2, $3)
+       on conflict do nothing returning 1 as claimed`,
+      [clientId, jti, expiresAt.toISOString()],
+      'tongban-claim-jti',
+    )
+    return rows.length > 0
+  }
+
+  async pruneJtis(before: Date, limit: number): Promise<number> {
+    const [row] = await this.database.query<{ n: number }>(
+      `with gone as (delete from client_jtis where ctid in (
+         select ctid from client_jtis where expires_at < $1 limit $2) returning 1)
+       select count(*)::int as n from gone`,
+      [before.toISOString(), limit],
+    )
+    return row?.n ?? 0
+  }
+
+  async findByExternalRef(clientId: string, externalRef: string): Promise<CaseRecord | null> {
+    // The partial unique index of migration 0019 answers this (same predicate).
+    const [row] = await this.database.query<{ id: string }>(
+      `select id from cases
+        where created_by = $1 and external_ref = $2 and created_by_kind = 'client' and parent_id is null
+          and not external_ref_duplicate`,
+      [clientId, externalRef],
+      'tongban-case-by-external-ref',
+    )
+    return row ? this.get(row.id) : null
+  }
+
   clock(caseId: string): Promise<DeadlineClock> {
     return loadClock(this.database.db, caseId)
   }

@@ -2,8 +2,8 @@
  * Group commit for intake: submissions that arrive while earlier ones are being written go to PostgreSQL
  * together, as one statement (one round trip, one transaction, one WAL flush) instead of one each.
  *
- * Per submission, the batch statement does exactly what the single statement of `intake.ts` does: take the
- * (caller, key) advisory lock without waiting, claim the key unless an unexpired answer exists, and only
+ * Per submission, the batch statement does exactly what the single statement of `intake.ts` does: record
+ * the assertion's jti (the first of equal ones in a batch wins), take the (caller, key) advisory lock without waiting, claim the key unless an unexpired answer exists, and only
  * for a claimed key insert its cases, their first events and its outbox rows. One submission's rows are
  * never written without all of them. If the batch statement fails as a whole (a constraint, a lost
  * connection), each submission of it is written again on its own, so that a failure reaches only the
@@ -40,10 +40,22 @@ const outbox = outboxColumns as Column<never>[]
 /** The batch statement: its text is the same for any number of submissions, so it is prepared once. */
 export const BATCH_STATEMENT = `with req as (
   select * from jsonb_to_recordset($2::jsonb) as r(i int, caller_id text, key text, body_hash text, status int,
-    headers jsonb, body jsonb, created_at timestamptz, not_before timestamptz)
+    headers jsonb, body jsonb, created_at timestamptz, not_before timestamptz, jti_client text, jti text,
+    jti_expires timestamptz)
+), jti_first as (
+  select distinct on (r.jti_client, r.jti) r.i, r.jti_client, r.jti, r.jti_expires
+  from req r where r.jti is not null order by r.jti_client, r.jti, r.i
+), jti as (
+  insert into client_jtis (client_id, jti, expires_at)
+  select f.jti_client, f.jti, f.jti_expires from jti_first f
+  on conflict do nothing
+  returning client_id, jti
+), jti_ok as (
+  select f.i from jti_first f join jti j on j.client_id = f.jti_client and j.jti = f.jti
+  union all select r.i from req r where r.jti is null
 ), lock as (
   select r.i, r.caller_id, r.key, pg_try_advisory_xact_lock($1::int, hashtext(r.caller_id || ':' || r.key)) as ok
-  from req r
+  from req r where r.i in (select i from jti_ok)
 ), claim as (
   insert into idempotency_keys (caller_id, key, body_hash, status, headers, body, created_at)
   select r.caller_id, r.key, r.body_hash, r.status, r.headers, r.body, r.created_at
@@ -69,7 +81,9 @@ export const BATCH_STATEMENT = `with req as (
   select ${prefixed(outbox)} from jsonb_to_recordset($5::jsonb) as v(i int, ${recordType(outbox)})
   where v.i in (select i from won) and exists (select 1 from new_cases)
 )
-select l.i, l.ok as locked, exists (select 1 from won w where w.i = l.i) as created from lock l`
+select r.i, exists (select 1 from jti_ok j where j.i = r.i) as jti_ok, coalesce(l.ok, false) as locked,
+  exists (select 1 from won w where w.i = r.i) as created
+from req r left join lock l on l.i = r.i`
 
 /** The parameters of the batch statement for these submissions (their index in `writes` is `i`). */
 export function batchParams(writes: IntakeWrite[]): unknown[] {
@@ -89,6 +103,9 @@ export function batchParams(writes: IntakeWrite[]): unknown[] {
         body: w.answer.body,
         created_at: w.createdAt.toISOString(),
         not_before: w.notBefore.toISOString(),
+        jti_client: w.jti?.clientId ?? null,
+        jti: w.jti?.jti ?? null,
+        jti_expires: w.jti?.expiresAt.toISOString() ?? null,
       }),
     )
     for (const c of w.cases) caseRows.push(recordJson<NewCase>(i, c, caseColumns))
@@ -173,7 +190,7 @@ export class IntakeBatcher {
       await submitIntake(this.database, only.write).then(only.resolve, only.reject)
       return
     }
-    let rows: { i: number; locked: boolean; created: boolean }[]
+    let rows: { i: number; jti_ok: boolean; locked: boolean; created: boolean }[]
     try {
       rows = await this.database.query(BATCH_STATEMENT, batchParams(batch.map((p) => p.write)), 'tongban-intake-batch')
     } catch {
@@ -187,10 +204,12 @@ export class IntakeBatcher {
     await Promise.all(
       rows.map(async (row) => {
         const p = batch[row.i] as Pending
-        if (!row.locked) p.resolve({ kind: 'in_flight' })
+        if (!row.jti_ok) p.resolve({ kind: 'jti_used' })
+        else if (!row.locked) p.resolve({ kind: 'in_flight' })
         else if (row.created) p.resolve({ kind: 'created' })
-        // The key holds an unexpired answer: read it as the single statement's path does.
-        else await submitIntake(this.database, p.write).then(p.resolve, p.reject)
+        // The key holds an unexpired answer: read it as the single statement's path does (its jti is recorded
+        // already, by the batch).
+        else await submitIntake(this.database, { ...p.write, jti: undefined }).then(p.resolve, p.reject)
       }),
     )
   }

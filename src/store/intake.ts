@@ -1,8 +1,9 @@
 /**
  * The intake statement: a whole submission in one SQL statement (see `CaseStore.submitIntake`).
  * Data-modifying CTEs run in one implicit transaction; each insert is gated on the previous step's
- * output (`lock` → `claim` → `new_cases` → events and outbox), so nothing is written unless the key
- * was free, and everything is written together.
+ * output (`jti` → `lock` → `claim` → `new_cases` → events and outbox), so nothing is written unless the
+ * assertion's jti was new and the key was free, and everything is written together. The jti is recorded
+ * whether or not the key was free: the assertion has been used.
  */
 import type { CaseEvent, IntakeResult, IntakeWrite, NewCase } from '../ports/case-store.js'
 import type { Database } from './db.js'
@@ -103,12 +104,22 @@ export function intakeStatement(w: IntakeWrite): { text: string; params: unknown
     json(w.answer.body),
     iso(w.createdAt),
     iso(w.notBefore),
+    w.jti?.clientId ?? null,
+    w.jti?.jti ?? null,
+    w.jti ? iso(w.jti.expiresAt) : null,
   ]
   const caseValues = values(w.cases, caseColumns, params)
   const eventValues = values(w.events, eventColumns, params)
   const outboxValues = w.outbox.length > 0 ? values(w.outbox, outboxColumns, params) : null
-  const text = `with lock as (
-  select pg_try_advisory_xact_lock($1::int, hashtext($2::text || ':' || $3::text)) as ok
+  const text = `with jti as (
+  insert into client_jtis (client_id, jti, expires_at)
+  select $10::text, $11::text, $12::timestamptz where $11::text is not null
+  on conflict do nothing
+  returning 1
+), jti_ok as (
+  select ($11::text is null or exists (select 1 from jti)) as ok
+), lock as (
+  select pg_try_advisory_xact_lock($1::int, hashtext($2::text || ':' || $3::text)) as ok from jti_ok where jti_ok.ok
 ), claim as (
   insert into idempotency_keys (caller_id, key, body_hash, status, headers, body, created_at)
   select $2::text, $3::text, $4::text, $5::int, $6::jsonb, $7::jsonb, $8::timestamptz from lock where lock.ok
@@ -131,13 +142,15 @@ export function intakeStatement(w: IntakeWrite): { text: string; params: unknown
 )`
       : ''
   }
-select (select ok from lock) as locked, (select count(*)::int from new_cases) as created`
+select (select ok from jti_ok) as jti_ok, (select ok from lock) as locked,
+  (select count(*)::int from new_cases) as created`
   return { text, params, name: `tongban-intake-${w.cases.length}-${w.events.length}-${w.outbox.length}` }
 }
 
 export async function submitIntake(database: Database, w: IntakeWrite): Promise<IntakeResult> {
   const { text, params, name } = intakeStatement(w)
-  const [row] = await database.query<{ locked: boolean; created: number }>(text, params, name)
+  const [row] = await database.query<{ jti_ok: boolean; locked: boolean | null; created: number }>(text, params, name)
+  if (row?.jti_ok === false) return { kind: 'jti_used' }
   if (row?.locked !== true) return { kind: 'in_flight' }
   if (row.created > 0) return { kind: 'created' }
   // The key is taken: its answer was committed before this statement ran (or just after its snapshot).

@@ -28,6 +28,7 @@ export const RUNTIME_DELETE_TABLES: readonly string[] = [
   'files',
   'file_uploads',
   'bindings',
+  'client_jtis',
 ]
 
 /** Tables the gateway only reads. */

@@ -33,7 +33,7 @@ const key = () => ({ 'idempotency-key': `k-${Date.now()}-${keyCounter++}` })
 
 describe('POST /v1/cases', () => {
   it('creates a case: scope, agreement, due date, a receipt that verifies with the published keys', async () => {
-    const body = hukouCertificate()
+    const body = hukouCertificate({ externalRef: 'ZW-2026-000123' })
     const text = JSON.stringify(body)
     const res = await shiyan.call('POST', '/v1/cases', text, key())
     expect(res.status, JSON.stringify(res.body)).toBe(201)

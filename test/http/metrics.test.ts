@@ -90,6 +90,7 @@ describe('GET /metrics', () => {
       materials_overdue: 0,
       results_refused: 0,
       key_expiry: 0,
+      stranded_cases: 0,
     })
     const text = await scrape()
     expect(text).toContain('tongban_alert{kind="dead_letters"} 1')
@@ -138,6 +139,7 @@ describe('alerts', () => {
       materials_overdue: 0,
       results_refused: 0,
       key_expiry: 1,
+      stranded_cases: 0,
     })
     await metrics.checkAlerts()
     overdue = 3

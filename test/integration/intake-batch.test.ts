@@ -111,8 +111,8 @@ describe.each(engines)('intake batch on $name', ({ name, open }) => {
       batchParams([batched, bundle]),
     )
     expect(result.sort((a, b) => a.i - b.i)).toEqual([
-      { i: 0, locked: true, created: true },
-      { i: 1, locked: true, created: true },
+      { i: 0, jti_ok: true, locked: true, created: true },
+      { i: 1, jti_ok: true, locked: true, created: true },
     ])
     const cols =
       'item, thing, parent_id, form, materials, delivery, time_limit, due_date::text as due_date, due_at, applicant_id_enc, applicant_id_hmac, applicant_phone, agent_window, assertion, last_seq, created_at'
@@ -191,6 +191,29 @@ describe.each(engines)('intake batch on $name', ({ name, open }) => {
     expect(settled[2]).toEqual({ status: 'fulfilled', value: { kind: 'created' } as IntakeResult })
     expect(await rows('select 1 from idempotency_keys where key = $1', ['clash'])).toHaveLength(0)
     expect(await rows('select 1 from cases where id = $1', [good.cases[0]?.id])).toHaveLength(1)
+  })
+
+  it('records each jti once: a jti seen before, or twice in one batch, writes nothing for the later one', async () => {
+    const jti = (id: string) => ({ clientId: 'zw', jti: id, expiresAt: new Date(clock + 120_000) })
+    expect(await submitIntake(database, { ...write('jti-a'), jti: jti('j-1') })).toEqual({ kind: 'created' })
+    expect(await submitIntake(database, { ...write('jti-b'), jti: jti('j-1') })).toEqual({ kind: 'jti_used' })
+    const seen = { ...write('jti-c'), jti: jti('j-1') }
+    const first = { ...write('jti-d'), jti: jti('j-2') }
+    const twice = { ...write('jti-e'), jti: jti('j-2') }
+    const none = write('jti-f')
+    const result = await database.query<{ i: number; jti_ok: boolean; created: boolean }>(
+      BATCH_STATEMENT,
+      batchParams([seen, first, twice, none]),
+    )
+    expect(result.sort((a, b) => a.i - b.i).map((r) => [r.i, r.jti_ok, r.created])).toEqual([
+      [0, false, false],
+      [1, true, true],
+      [2, false, false],
+      [3, true, true],
+    ])
+    const written = await rows('select key from idempotency_keys where key like $1 order by key', ['jti-%'])
+    expect(written.map((r) => r.key)).toEqual(['jti-a', 'jti-d', 'jti-f'])
+    expect(await rows('select jti from client_jtis order by jti')).toEqual([{ jti: 'j-1' }, { jti: 'j-2' }])
   })
 
   it.runIf(name === 'postgres')('answers a second submission of a key it is still writing as in flight', async () => {

@@ -19,11 +19,20 @@ export interface AuthDeps {
   clients: ClientKeys
   replay: ReplayGuard
   tokens: TokenStore
+  /**
+   * Records a submission's jti in PostgreSQL (`CaseStore.claimJti`); false when it was recorded before. Given,
+   * `POST /v1/cases` leaves its jti to the intake statement instead of `replay` (Redis), and records it here
+   * after the request when the service did not (a request refused before the intake).
+   */
+  claimJti?: ((clientId: string, jti: string, expiresAt: Date) => Promise<boolean>) | undefined
   /** Web console sessions: without `Authorization`, the session cookie authenticates (and CSRF applies). */
   sessions?: SessionDeps
 }
 
 const utf8 = new TextDecoder()
+
+/** The route whose jti the service records itself (services/cases/create.ts), in PostgreSQL. */
+const INTAKE_PATH = '/v1/cases'
 
 /**
  * The raw body bytes (the assertion's `bsh` is over them), read once. The decoded text is put in the
@@ -75,11 +84,23 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<AppEnv> {
         now: deps.clock.now(),
         clients: deps.clients,
         replay: deps.replay,
+        // A submission records its jti in PostgreSQL, in the intake's own statement: no Redis needed.
+        deferReplay: deps.claimJti !== undefined && method === 'POST' && url.pathname === INTAKE_PATH,
       })
     }
     c.set('caller', caller)
     const fields = c.get('logFields')
     fields.caller = `${caller.kind}:${caller.id}`
     await next()
+    // Refused before the intake recorded it (a schema error, say): recorded now, and a second use is a 401
+    // like any replayed assertion's, whatever the route would have answered.
+    const assertion = caller.kind === 'client' ? caller.assertion : undefined
+    const deferred = assertion?.deferredReplay
+    if (assertion && deferred && !deferred.claimed && deps.claimJti) {
+      deferred.claimed = true
+      if (!(await deps.claimJti(caller.id, assertion.jti, deferred.expiresAt))) {
+        throw new AppError('unauthenticated', 'jti already used')
+      }
+    }
   }
 }

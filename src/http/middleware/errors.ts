@@ -16,7 +16,10 @@ export const onError: ErrorHandler<AppEnv> = (err, c) => {
     if (err.status >= 500) c.get('log')?.error({ err, context: err.context }, err.message)
     const headers: Record<string, string> = {}
     if (err.code === 'unauthenticated') headers['WWW-Authenticate'] = 'Bearer'
-    if (err.code === 'rate_limited' && typeof err.context.retryAfterSeconds === 'number') {
+    if (
+      (err.code === 'rate_limited' || err.code === 'not_ready') &&
+      typeof err.context.retryAfterSeconds === 'number'
+    ) {
       headers['Retry-After'] = String(err.context.retryAfterSeconds)
     }
     return problemResponse(c, toProblem(err.code, err.message, requestIdOf(c), err.errors, err.expose), headers)

@@ -3,10 +3,11 @@
  * an open circuit, or a delivery interrupted because the worker is closing, moves the job to delayed
  * without burning an attempt; a retryable failure is thrown
  * with the delay the agreement's policy computed (read by the custom backoff); a dead letter fails the
- * job for good (the case is `delivery_failed` and listed for admins).
+ * job for good (the case is `delivery_failed` and listed for admins). A thrown error counts against the same
+ * policy (deliver.ts); a job BullMQ fails for good anyway is the sweeper's (sweep.ts).
  */
 import { DelayedError, UnrecoverableError } from 'bullmq'
-import { type DispatchDeps, dispatchCase } from '../../services/dispatch/deliver.js'
+import { backoffDelay, type DispatchDeps, defaultRetryPolicy, dispatchCase } from '../../services/dispatch/deliver.js'
 import { jobs } from '../catalog.js'
 import { runWorker, type WorkerHandle, type WorkerOptions } from './runner.js'
 
@@ -48,7 +49,9 @@ export function startDispatchWorker(opts: DispatchWorkerOptions): WorkerHandle {
           throw new UnrecoverableError(outcome.reason)
       }
     },
-    (_attempts, err) => (err instanceof RetryLater ? err.retryDelayMs : 1000),
+    // Anything else thrown (the dead letter itself could not be written: the database is away) backs off
+    // exponentially too, so that the catalog's backstop of attempts spans days, not minutes.
+    (attempts, err) => (err instanceof RetryLater ? err.retryDelayMs : backoffDelay(defaultRetryPolicy, attempts)),
   )
   handle.worker.on('failed', (job, err) => {
     if (err instanceof RetryLater) {

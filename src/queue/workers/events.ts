@@ -4,6 +4,7 @@
  * fails after all attempts) becomes a dead letter, and the case's own status is unaffected.
  */
 import { DelayedError, UnrecoverableError } from 'bullmq'
+import { AppError, isAppError } from '../../errors.js'
 import type { DeadLetterStore } from '../../ports/dead-letter-store.js'
 import { type ForwardDeps, forwardEvent } from '../../services/dispatch/forward.js'
 import { jobs } from '../catalog.js'
@@ -27,7 +28,14 @@ export function startEventWorker(opts: EventWorkerOptions): WorkerHandle {
       const parsed = jobs['case.event'].schema.safeParse(job.data)
       if (!parsed.success) throw new UnrecoverableError('job payload does not match the catalog')
       const { caseId, seq } = parsed.data
-      const outcome = await forwardEvent(opts.deps, caseId, seq, signal)
+      // A thrown error (the database away) is a failed attempt like any other: after the last one, a dead
+      // letter rather than a job left in BullMQ's failed set where nobody looks.
+      const outcome = await forwardEvent(opts.deps, caseId, seq, signal).catch(
+        (e: unknown): Awaited<ReturnType<typeof forwardEvent>> => ({
+          kind: 'retry',
+          error: isAppError(e) ? e : new AppError('internal', (e as Error).message, { cause: e, retryable: true }),
+        }),
+      )
       // The signal aborts only when the worker is closing: the job goes back without using an attempt.
       if (outcome.kind !== 'forwarded' && outcome.kind !== 'local' && signal.aborted) {
         await job.moveToDelayed(Date.now() + 1000, token)

@@ -10,7 +10,7 @@ import { validateForm } from '../../domain/form.js'
 import { eventHash, GENESIS_HASH } from '../../domain/hash-chain.js'
 import { isValidECertificateId, isValidResidentId, isValidUscc, maskIdentity } from '../../domain/identity.js'
 import { AppError, type FieldError } from '../../errors.js'
-import type { CaseEvent, IntakeWrite, NewCase } from '../../ports/case-store.js'
+import type { CaseEvent, IntakeResult, IntakeWrite, NewCase } from '../../ports/case-store.js'
 import { EVENT_PROOF_TYP, eventProofClaims } from '../../security/event-proofs.js'
 import { newCaseId } from '../../store/ids.js'
 import { actsFor } from '../authz.js'
@@ -18,6 +18,7 @@ import type { VerbContext } from '../context.js'
 import { type ResolvedRoute, resolveRoute } from '../directory/resolve.js'
 import type { DirectorySnapshot } from '../directory/snapshot.js'
 import { ensureMaterialFiles } from '../files/files.js'
+import { getCase } from './read.js'
 import type { CaseView, CreateCaseBody } from './schemas.js'
 import { windowModes } from './schemas.js'
 import { actorOf, toCaseView } from './view.js'
@@ -103,7 +104,8 @@ function checkForm(body: CreateCaseBody, snap: DirectorySnapshot, route: Resolve
 }
 
 /** Creates a case, or answers a retry with the first answer. */
-export async function createCase({ caller, deps }: VerbContext, input: CreateCaseInput): Promise<CreateCaseResult> {
+export async function createCase(ctx: VerbContext, input: CreateCaseInput): Promise<CreateCaseResult> {
+  const { caller, deps } = ctx
   const { body } = input
   const snap = await deps.directory.snapshot()
   if (caller.kind === 'person' && caller.role !== 'operator') {
@@ -116,10 +118,37 @@ export async function createCase({ caller, deps }: VerbContext, input: CreateCas
   const callerKey = `${caller.kind}:${caller.id}`
 
   const notBefore = new Date(now.getTime() - IDEMPOTENCY_TTL_MS)
+  // A system client's externalRef names one case for ever (PROTOCOL 1.1 §4): a submission that reuses it
+  // is answered from that case, however much later, whatever its Idempotency-Key.
+  const externalRef = caller.kind === 'client' ? body.externalRef : undefined
+  // The assertion's jti, left to this verb by authentication (http/middleware/auth.ts): recorded in PostgreSQL
+  // in the intake's statement, or on its own when the answer comes without one.
+  const deferred = caller.kind === 'client' ? caller.assertion.deferredReplay : undefined
+  const jti =
+    caller.kind === 'client' && deferred
+      ? { clientId: caller.id, jti: caller.assertion.jti, expiresAt: deferred.expiresAt }
+      : undefined
+  // Marked before the write: whatever its outcome, authentication must not record it a second time.
+  if (deferred) deferred.claimed = true
+  const claimApart = async () => {
+    if (jti && !(await deps.cases.claimJti(jti.clientId, jti.jti, jti.expiresAt))) throw jtiUsed()
+  }
+  let named: CreateCaseResult | null = null
+  try {
+    named = externalRef === undefined ? null : await answerByExternalRef(ctx, input, externalRef, notBefore)
+  } catch (e) {
+    await claimApart()
+    throw e
+  }
+  if (named) {
+    await claimApart()
+    return named
+  }
   let built: BuiltCases
   try {
     built = await buildCases({ caller, deps }, input, snap, now)
   } catch (e) {
+    await claimApart()
     // A retry must get the first answer even if a rule would refuse the request today (say, the agreement
     // was suspended since): look for a stored answer before refusing.
     const previous = await deps.cases.findIdempotency(callerKey, input.idempotencyKey, notBefore)
@@ -130,7 +159,7 @@ export async function createCase({ caller, deps }: VerbContext, input: CreateCas
     return answerFor(caller, body, { replayed: true, stored: previous.body as CreateCaseResult['body'] })
   }
   const stored = { case: built.view, receipt: built.receipt }
-  const outcome = await deps.cases.submitIntake({
+  const write = {
     callerId: callerKey,
     key: input.idempotencyKey,
     bodyHash: input.bodyHash,
@@ -140,7 +169,27 @@ export async function createCase({ caller, deps }: VerbContext, input: CreateCas
     outbox: built.outbox,
     answer: { status: 201, headers: {}, body: stored },
     createdAt: now,
-  })
+    jti,
+  }
+  let outcome: IntakeResult
+  try {
+    outcome = await deps.cases.submitIntake(write)
+  } catch (e) {
+    // Another submission with this externalRef (another Idempotency-Key) committed first: the unique index
+    // refused ours. Answer as if it had been there all along.
+    if (externalRef === undefined) throw e
+    let raced: CreateCaseResult | null
+    try {
+      raced = await answerByExternalRef(ctx, input, externalRef, notBefore)
+    } catch (conflict) {
+      await claimApart()
+      throw conflict
+    }
+    if (!raced) throw e
+    await claimApart()
+    return raced
+  }
+  if (outcome.kind === 'jti_used') throw jtiUsed()
   if (outcome.kind === 'in_flight') {
     throw new AppError(
       'idempotency_in_flight',
@@ -160,6 +209,42 @@ export async function createCase({ caller, deps }: VerbContext, input: CreateCas
   if (!result.replayed) deps.afterCommit?.()
 
   return answerFor(caller, body, result)
+}
+
+/** As the assertion check words it (security/assertion.ts): a 401, the token never echoed. */
+const jtiUsed = () => new AppError('unauthenticated', 'jti already used')
+
+/**
+ * The answer for a system client's submission whose `externalRef` already names a case, or null when it
+ * names none. The Idempotency-Key's own answer comes first (its first response, or 422 for another body
+ * under it); otherwise the same body gets the existing case as it is now, with its receipt, replayed; another
+ * body is 409 `external_ref_conflict` naming the case (`caseId`), so a peer can adopt it.
+ */
+async function answerByExternalRef(
+  ctx: VerbContext,
+  input: CreateCaseInput,
+  externalRef: string,
+  notBefore: Date,
+): Promise<CreateCaseResult | null> {
+  const { caller, deps } = ctx
+  const existing = await deps.cases.findByExternalRef(caller.id, externalRef)
+  if (!existing) return null
+  const previous = await deps.cases.findIdempotency(`${caller.kind}:${caller.id}`, input.idempotencyKey, notBefore)
+  if (previous) {
+    if (previous.bodyHash !== input.bodyHash) {
+      throw new AppError('idempotency_key_reused', 'this Idempotency-Key was used with a different body')
+    }
+    return answerFor(caller, input.body, { replayed: true, stored: previous.body as CreateCaseResult['body'] })
+  }
+  if (existing.bodyHash !== input.bodyHash) {
+    throw new AppError(
+      'external_ref_conflict',
+      `externalRef ${externalRef} already names case ${existing.id}, submitted with another body`,
+      { expose: { caseId: existing.id }, context: { caseId: existing.id } },
+    )
+  }
+  const view = await getCase(ctx, existing.id)
+  return answerFor(caller, input.body, { replayed: true, stored: { case: view, receipt: existing.receipt } })
 }
 
 /**

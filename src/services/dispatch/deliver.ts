@@ -39,7 +39,9 @@ export type DispatchOutcome =
   | { kind: 'retry'; delayMs: number; error: AppError }
   | { kind: 'dead'; reason: string }
 
-const defaultPolicy: RetryPolicy = { attempts: 8, backoffMs: 2000, maxAgeHours: 72 }
+/** For a case without an agreement, and for failures before the case (and so its agreement) could be read. */
+export const defaultRetryPolicy: RetryPolicy = { attempts: 8, backoffMs: 2000, maxAgeHours: 72 }
+const defaultPolicy = defaultRetryPolicy
 
 /** Exponential backoff with full jitter in [base·2^(n−1)/2, base·2^(n−1)], capped at one hour. */
 export function backoffDelay(policy: RetryPolicy, attemptsMade: number, random: () => number = Math.random): number {
@@ -79,9 +81,50 @@ export async function toOutbound(deps: CaseDeps, c: CaseRecord): Promise<Outboun
   }
 }
 
+/** The retry policy of the agreement version a case was routed under (a later version applies to new cases). */
+export async function retryPolicyOf(deps: CaseDeps, c: CaseRecord): Promise<RetryPolicy> {
+  if (!c.agreement) return defaultPolicy
+  const snap = await deps.directory.snapshot()
+  const inForce = snap.agreements.get(c.agreement.id)
+  if (inForce?.version === c.agreement.version) return inForce.retryPolicy
+  return (await deps.directory.agreement(c.agreement.id, c.agreement.version))?.agreement.retryPolicy ?? defaultPolicy
+}
+
+/**
+ * Gives up on a case's delivery: an open dead letter, `delivery_failed` on its timeline (through the
+ * lifecycle, so a case that moved on meanwhile is left alone by the transition check), a warning.
+ * The sweeper uses it too, for a case whose job BullMQ failed for good.
+ */
+export async function deadLetterDispatch(
+  deps: DispatchDeps,
+  c: Pick<CaseRecord, 'id' | 'processingRegion' | 'originRegion'>,
+  failure: { reason: string; adapter: string; attempts: number; bindingRegion?: string | undefined },
+): Promise<void> {
+  const region = c.processingRegion ?? c.originRegion
+  await deps.deadLetters.add({
+    caseId: c.id,
+    kind: 'dispatch',
+    region,
+    adapter: failure.adapter,
+    reason: failure.reason,
+    attempts: failure.attempts,
+  })
+  deps.observe?.(failure.bindingRegion ?? region, 'dead_lettered')
+  await recordGatewayEvent(deps.cases, c.id, 'delivery_failed', { reason: failure.reason, attempts: failure.attempts })
+  deps.cases.logger.warn(
+    { caseId: c.id, region, adapter: failure.adapter, reason: failure.reason, attempts: failure.attempts },
+    'delivery dead-lettered',
+  )
+}
+
 /**
  * One delivery attempt (`attemptsMade` earlier attempts failed). Idempotent: a case that is no longer
  * `submitted` (delivered meanwhile, withdrawn) is skipped; the other side dedupes by the case id.
+ *
+ * Whatever fails counts against the agreement's retry policy, a thrown error included (the database away,
+ * a resolver or the circuit throwing): it is retried with the policy's backoff and dead-lettered after its
+ * attempts, never retried blindly. Only when even the dead letter cannot be written does this throw; the
+ * worker then backs off exponentially, and the sweeper finishes what BullMQ gave up on (sweep.ts).
  */
 export async function dispatchCase(
   deps: DispatchDeps,
@@ -89,26 +132,48 @@ export async function dispatchCase(
   attemptsMade: number,
   signal: AbortSignal,
 ): Promise<DispatchOutcome> {
-  const c = await deps.cases.cases.get(caseId)
-  if (!c) return { kind: 'skipped', reason: 'no such case' }
-  if (c.status !== 'submitted') return { kind: 'skipped', reason: `status is ${c.status}` }
-  if (isParentCase(c)) return { kind: 'skipped', reason: 'a parent case is not delivered itself' }
+  let c: CaseRecord | null = null
+  let policy = defaultPolicy
+  try {
+    c = await deps.cases.cases.get(caseId)
+    if (!c) return { kind: 'skipped', reason: 'no such case' }
+    if (c.status !== 'submitted') return { kind: 'skipped', reason: `status is ${c.status}` }
+    if (isParentCase(c)) return { kind: 'skipped', reason: 'a parent case is not delivered itself' }
+    policy = await retryPolicyOf(deps.cases, c)
+    return await attempt(deps, c, policy, attemptsMade, signal)
+  } catch (e) {
+    if (signal.aborted) return { kind: 'interrupted' }
+    const error = isAppError(e) ? e : new AppError('internal', (e as Error).message, { cause: e, retryable: true })
+    const ageHours = c ? (deps.cases.clock.now().getTime() - c.createdAt.getTime()) / 3_600_000 : 0
+    if (c && (attemptsMade + 1 >= policy.attempts || ageHours >= policy.maxAgeHours)) {
+      const reason = `gave up after ${attemptsMade + 1} attempt(s): ${error.message}`
+      // Throws when the database is still away: the worker retries the job, the sweeper is the last resort.
+      await deadLetterDispatch(deps, c, { reason, adapter: 'none', attempts: attemptsMade + 1 })
+      return { kind: 'dead', reason }
+    }
+    // Without the case (the database away) its policy is unknown: the default one paces the retries.
+    deps.cases.logger.warn({ caseId, attempt: attemptsMade + 1, err: error.message }, 'dispatch failed; retrying')
+    return { kind: 'retry', delayMs: backoffDelay(policy, attemptsMade + 1), error }
+  }
+}
+
+async function attempt(
+  deps: DispatchDeps,
+  c: CaseRecord,
+  policy: RetryPolicy,
+  attemptsMade: number,
+  signal: AbortSignal,
+): Promise<DispatchOutcome> {
+  const caseId = c.id
   const region = c.processingRegion as string
-  const snap = await deps.cases.directory.snapshot()
-  // The retry policy of the agreement version the case was routed under (a later version applies to new cases).
-  const inForce = c.agreement ? snap.agreements.get(c.agreement.id) : undefined
-  const policy =
-    (c.agreement &&
-      (inForce?.version === c.agreement.version
-        ? inForce.retryPolicy
-        : (await deps.cases.directory.agreement(c.agreement.id, c.agreement.version))?.agreement.retryPolicy)) ||
-    defaultPolicy
   const target = await deps.adapters.resolve(region)
   const deadLetter = async (reason: string, adapter: string) => {
-    await deps.deadLetters.add({ caseId, kind: 'dispatch', region, adapter, reason, attempts: attemptsMade + 1 })
-    deps.observe?.(target?.bindingRegion ?? region, 'dead_lettered')
-    await recordGatewayEvent(deps.cases, caseId, 'delivery_failed', { reason, attempts: attemptsMade + 1 })
-    deps.cases.logger.warn({ caseId, region, adapter, reason, attempts: attemptsMade + 1 }, 'delivery dead-lettered')
+    await deadLetterDispatch(deps, c, {
+      reason,
+      adapter,
+      attempts: attemptsMade + 1,
+      bindingRegion: target?.bindingRegion,
+    })
     return { kind: 'dead' as const, reason }
   }
   if (!target) return deadLetter(`no binding covers region ${region}`, 'none')

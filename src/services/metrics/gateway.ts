@@ -3,7 +3,8 @@
  * is read at scrape time (cases from PostgreSQL, cached a few seconds because the counts scan the case
  * table; queues and circuits from Redis). The alerts are on from the first start, with no configuration:
  * open dead letters, open circuits, overdue cases, 容缺 materials past their supply date, cases whose result
- * was refused (`recognition_failed`) with none accepted since, and a signing key near the end of its life are logged
+ * was refused (`recognition_failed`) with none accepted since, a signing key near the end of its life and stranded
+ * cases (submitted with no live dispatch job, delivery_failed with no open dead letter) are logged
  * as warnings when they appear or change, and exposed as `tongban_alert{kind}` with a count of warnings.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -19,6 +20,7 @@ export type AlertKind =
   | 'materials_overdue'
   | 'results_refused'
   | 'key_expiry'
+  | 'stranded_cases'
 
 /** A signing key is meant to be rotated after this long; the alert starts `KEY_WARN_DAYS` before. */
 export const KEY_MAX_AGE_DAYS = 365
@@ -31,6 +33,8 @@ export interface MetricsSources {
   circuits?: () => Promise<{ region: string; state: 'closed' | 'open' | 'half_open'; failures: number }[]>
   /** When the current signing key was made. */
   keyCreatedAt?: Date
+  /** How many cases are stranded now (services/dispatch/stranded.ts); omitted: no series, alert at 0. */
+  stranded?: () => Promise<number>
   now: () => Date
   logger: Logger
   /** How long the case figures are reused between scrapes; default 10 s. */
@@ -212,6 +216,15 @@ export class GatewayMetrics {
         for (const c of circuits) g.set({ region: c.region }, c.failures)
       }),
     )
+    const stranded = sources.stranded
+    if (stranded) {
+      r.gauge(
+        'tongban_cases_stranded',
+        'Cases not final with nothing to move them: submitted without a live dispatch job, or delivery_failed without an open dead letter (tongban doctor lists them)',
+        [],
+        { aggregator: 'first', collect: async (g) => g.set(await stranded()) },
+      )
+    }
     // Every process checks the alerts from the same database: the primary takes the largest figure.
     this.alert = r.gauge('tongban_alert', 'Active alerts: how many things each is about', ['kind'], {
       aggregator: 'max',
@@ -283,6 +296,8 @@ export class GatewayMetrics {
       materials_overdue: gauges.materialsOverdueOpen,
       results_refused: gauges.resultsRefusedOpen,
       key_expiry: keyAgeDays >= KEY_MAX_AGE_DAYS - KEY_WARN_DAYS ? 1 : 0,
+      // Needs Redis too: while it cannot be asked, the last figure stands and the other alerts still run.
+      stranded_cases: (await this.sources.stranded?.().catch(() => this.lastAlert.get('stranded_cases'))) ?? 0,
     }
     for (const [kind, count] of Object.entries(figures) as [AlertKind, number][]) {
       this.alert.set({ kind }, count)
@@ -313,6 +328,7 @@ const alertKinds: readonly AlertKind[] = [
   'materials_overdue',
   'results_refused',
   'key_expiry',
+  'stranded_cases',
 ]
 
 const alertMessage: Record<AlertKind, string> = {
@@ -322,4 +338,5 @@ const alertMessage: Record<AlertKind, string> = {
   materials_overdue: 'alert: materials accepted as outstanding (容缺) are still missing after their supply date',
   results_refused: 'alert: results were refused (recognition_failed on the case timeline) and none accepted since',
   key_expiry: 'alert: the gateway signing key is near the end of its life: run tongban keys rotate',
+  stranded_cases: 'alert: cases are stranded with nothing to move them: run tongban doctor',
 }

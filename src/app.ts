@@ -8,6 +8,7 @@ import { registerConsole } from './http/console/index.js'
 import type { HttpDeps } from './http/deps.js'
 import { authenticate } from './http/middleware/auth.js'
 import { notFound, onError } from './http/middleware/errors.js'
+import { jsonText } from './http/middleware/json-text.js'
 import { requestMetrics } from './http/middleware/metrics.js'
 import { requestContext } from './http/middleware/request-context.js'
 import { securityHeaders } from './http/middleware/security-headers.js'
@@ -87,6 +88,9 @@ export function createApp(deps: HttpDeps): Api {
   // Every /v1 route needs a caller, except those that anyone may use.
   const auth = authenticate(deps.auth)
   api.use('/v1/*', async (c, next) => (publicPaths.has(c.req.path) ? next() : auth(c, next)))
+  // NUL and unpaired surrogates are refused in every JSON body, path and query, once (after authentication,
+  // which hashes the raw bytes).
+  api.use('/v1/*', jsonText())
   // Configuration is for admins only: refused before any input is looked at (PROTOCOL §2).
   api.use('/v1/admin/*', async (c, next) => {
     requireAdmin(c.get('caller'))

@@ -41,14 +41,37 @@ function isDatabaseError(e: Error): boolean {
   )
 }
 
+/** Words after which PostgreSQL quotes the name of a schema object, not a value. */
+const quotedNames = new Set([
+  'constraint',
+  'relation',
+  'column',
+  'table',
+  'index',
+  'type',
+  'schema',
+  'function',
+  'database',
+  'role',
+  'sequence',
+  'encoding',
+  'extension',
+  'trigger',
+  'view',
+])
+
 /**
  * A database error's message without the values it may quote: drizzle's `Failed query: … params: …` keeps only
- * the statement (its placeholders), and quoted literals after a colon (`invalid input syntax … : "…"`) go.
+ * the statement (its placeholders), and every quoted literal but the names of schema objects (`constraint
+ * "cases_pkey"`) becomes `"[redacted]"` (`value "…" is out of range`, `invalid input syntax …: "…"`).
  */
 function databaseMessage(message: string): string {
   const params = message.indexOf('\nparams:')
   const text = params >= 0 ? message.slice(0, params) : message
-  return text.replace(/: "[^"]*"/g, ': "[redacted]"').replace(/=\(.*?\)(?= |$)/g, '=([redacted])')
+  return text.replace(/"[^"]*"/g, (quoted, offset: number) => {
+    const before = /(\w+) $/.exec(text.slice(Math.max(0, offset - 20), offset))
+    return before && quotedNames.has(before[1]!.toLowerCase()) ? quoted : '"[redacted]"'
+  })
 }
 
 /**

@@ -169,7 +169,7 @@ export function passesLuhn(digits: string): boolean {
  */
 const personalNumberPattern = new RegExp(
   [
-    String.raw`(?<![0-9A-Za-z])(?<uscc>[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10})(?![0-9A-Za-z])`,
+    '(?<![0-9A-Za-z])(?<uscc>[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10})(?![0-9A-Za-z])',
     String.raw`(?<!\d)(?<id>\d{6}[ -]?\d{8}[ -]?\d{3}[\dXx]|\d{15})(?!\d)`,
     String.raw`(?<!\d)(?<phone>(?:(?:\+|00)?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2})(?!\d)`,
     String.raw`(?<!\d)(?<card>\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,4})?)(?!\d)`,

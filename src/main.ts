@@ -46,6 +46,7 @@ import { PgLastDeliveryStore } from './store/last-delivery-store.js'
 import { migrate } from './store/migrate.js'
 import { PgOutboxStore } from './store/outbox-store.js'
 import { PgResultStore } from './store/result-store.js'
+import { sealClearPhones } from './store/seal-phones.js'
 import { PgSessionStore } from './store/session-store.js'
 import { PgTokenStore } from './store/token-store.js'
 import { version } from './version.js'
@@ -150,6 +151,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const clock = options.clock ?? systemClock
   const { database, store } = await openStore(config, logger)
   const { keys, vault } = await loadSecrets(config, logger)
+  // Phones stored in clear before migration 18: sealed once, before anything is served.
+  await sealClearPhones(database, vault, logger)
   const redis = connectRedis(config.redis.url, logger, 'tongban-gateway')
   const directory = new DirectoryService(store, clock, logger)
   await directory.reload()

@@ -8,7 +8,13 @@ import { randomUUID } from 'node:crypto'
 import type { Item } from '../../../config/schema.js'
 import { validateForm } from '../../domain/form.js'
 import { eventHash, GENESIS_HASH } from '../../domain/hash-chain.js'
-import { isValidECertificateId, isValidResidentId, isValidUscc, maskIdentity } from '../../domain/identity.js'
+import {
+  isValidECertificateId,
+  isValidResidentId,
+  isValidUscc,
+  maskIdentity,
+  maskPhone,
+} from '../../domain/identity.js'
 import { AppError, type FieldError } from '../../errors.js'
 import type { CaseEvent, IntakeWrite, NewCase } from '../../ports/case-store.js'
 import { newCaseId } from '../../store/ids.js'
@@ -254,7 +260,8 @@ async function buildCases(
     idNumberEnc: deps.vault.encrypt(idNumber),
     idNumberHmac: deps.vault.lookupHash(body.applicant.idType, idNumber),
     idNumberMasked: maskIdentity(idNumber),
-    phone: body.applicant.phone ?? null,
+    phoneEnc: body.applicant.phone === undefined ? null : deps.vault.encrypt(body.applicant.phone),
+    phoneMasked: body.applicant.phone === undefined ? null : maskPhone(body.applicant.phone),
   }
   const actor = actorOf(caller)
   const base = {

@@ -7,8 +7,8 @@ import { materialsOverdue } from './outstanding.js'
 import type { CaseView } from './schemas.js'
 
 /**
- * The API representation of a case. The identity number is decrypted only for the parties' systems
- * (a system client on the origin or processing side); people and everyone else see it masked.
+ * The API representation of a case. The identity and phone numbers are decrypted only for the parties'
+ * systems (a system client on the origin or processing side); people and everyone else see them masked.
  */
 export function toCaseView(
   c: CaseRecord,
@@ -39,7 +39,7 @@ export function toCaseView(
       name: c.applicant.name,
       idType: c.applicant.idType,
       idNumber: full ? vault.decrypt(c.applicant.idNumberEnc) : c.applicant.idNumberMasked,
-      phone: c.applicant.phone,
+      phone: full && c.applicant.phoneEnc ? vault.decrypt(c.applicant.phoneEnc) : c.applicant.phoneMasked,
     },
     agent: c.agent,
     form: c.form,

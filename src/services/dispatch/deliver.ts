@@ -67,7 +67,8 @@ export async function toOutbound(deps: CaseDeps, c: CaseRecord): Promise<Outboun
       name: c.applicant.name,
       idType: c.applicant.idType,
       idNumber: deps.vault.decrypt(c.applicant.idNumberEnc),
-      phone: c.applicant.phone,
+      // The processing side is a party: it gets the real number.
+      phone: c.applicant.phoneEnc ? deps.vault.decrypt(c.applicant.phoneEnc) : null,
     },
     agent: c.agent,
     form: c.form,

@@ -16,6 +16,7 @@ import { migration0012 } from './0012-dead-letter-seq.js'
 import { migration0013 } from './0013-overdue-period.js'
 import { migration0014 } from './0014-window-cases.js'
 import { migration0015 } from './0015-event-forwards.js'
+import { migration0018 } from './0018-sealed-phones.js'
 
 export interface Migration {
   /** Strictly increasing, starting at 1 (numbers are assigned per branch, so gaps may occur). */
@@ -40,4 +41,5 @@ export const migrations: readonly Migration[] = [
   migration0013,
   migration0014,
   migration0015,
+  migration0018,
 ]

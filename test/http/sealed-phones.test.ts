@@ -1,0 +1,87 @@
+/**
+ * Phones sealed at rest like identity numbers: stored only encrypted with a masked copy, shown in full only to
+ * the parties' systems, masked to people and everyone else; phones stored in clear by an earlier version are
+ * sealed by the one-time step at start.
+ */
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { sealClearPhones } from '../../src/store/seal-phones.js'
+import { applicant, hukouCertificate } from '../fixtures/cases.js'
+import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
+
+let t: TestApp
+let shiyan: TestClient
+let xiangyang: TestClient
+let db: pg.Client
+let n = 0
+const key = () => ({ 'idempotency-key': `phone-${n++}` })
+const phone = '13977770007'
+
+beforeAll(async () => {
+  t = await createTestApp()
+  shiyan = await t.client('shiyan-gov', ['420300'])
+  xiangyang = await t.client('xiangyang-gov', ['420600'])
+  db = new pg.Client({ connectionString: t.databaseUrl })
+  await db.connect()
+})
+afterAll(async () => {
+  await db?.end()
+  await t?.close()
+})
+
+async function createCase(ref: string): Promise<string> {
+  const res = await shiyan.call(
+    'POST',
+    '/v1/cases',
+    hukouCertificate({ externalRef: ref, applicant: { ...applicant, phone } }),
+    key(),
+  )
+  expect(res.status, JSON.stringify(res.body)).toBe(201)
+  return res.body.case.id
+}
+
+describe('applicant phone numbers', () => {
+  it('are stored only sealed, with a masked copy', async () => {
+    const id = await createCase('ZW-PHONE-1')
+    const row = (await db.query('select * from cases where id = $1', [id])).rows[0]
+    expect(row.applicant_phone).toBeNull()
+    expect(row.applicant_phone_masked).toBe('139****0007')
+    expect(Buffer.from(row.applicant_phone_enc).toString('latin1')).not.toContain(phone)
+    expect(t.runtime.deps.cases.vault.decrypt(row.applicant_phone_enc)).toBe(phone)
+    expect(JSON.stringify(row)).not.toContain(phone)
+  })
+
+  it('are shown in full to the parties’ systems and masked to people', async () => {
+    const id = await createCase('ZW-PHONE-2')
+    expect((await shiyan.call('GET', `/v1/cases/${id}`)).body.applicant.phone).toBe(phone)
+    expect((await xiangyang.call('GET', `/v1/cases/${id}`)).body.applicant.phone).toBe(phone)
+    const admin = await t.admin('GET', `/v1/cases/${id}`)
+    expect(admin.status).toBe(200)
+    expect(admin.body.applicant.phone).toBe('139****0007')
+    const operator = await t.operator('420303', 'ZW-PHONE')
+    const created = await operator.call(
+      'POST',
+      '/v1/cases',
+      hukouCertificate({ externalRef: undefined, applicant: { ...applicant, phone } }),
+      key(),
+    )
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    expect(created.body.case.applicant.phone).toBe('139****0007')
+  })
+
+  it('stored in clear by an earlier version are sealed once at start', async () => {
+    const id = await createCase('ZW-PHONE-3')
+    await db.query(
+      'update cases set applicant_phone = $2, applicant_phone_enc = null, applicant_phone_masked = null where id = $1',
+      [id, '+86-13900001111'],
+    )
+    expect(await sealClearPhones(t.runtime.database, t.runtime.deps.cases.vault)).toBe(1)
+    const row = (await db.query('select * from cases where id = $1', [id])).rows[0]
+    expect(row.applicant_phone).toBeNull()
+    expect(row.applicant_phone_masked).toBe('+86********1111')
+    expect(t.runtime.deps.cases.vault.decrypt(row.applicant_phone_enc)).toBe('+86-13900001111')
+    expect((await shiyan.call('GET', `/v1/cases/${id}`)).body.applicant.phone).toBe('+86-13900001111')
+    // Idempotent: nothing left to seal.
+    expect(await sealClearPhones(t.runtime.database, t.runtime.deps.cases.vault)).toBe(0)
+  })
+})

@@ -5,6 +5,7 @@
  */
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { toOutbound } from '../../src/services/dispatch/deliver.js'
 import { sealClearPhones } from '../../src/store/seal-phones.js'
 import { applicant, hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
@@ -33,7 +34,11 @@ async function createCase(ref: string): Promise<string> {
   const res = await shiyan.call(
     'POST',
     '/v1/cases',
-    hukouCertificate({ externalRef: ref, applicant: { ...applicant, phone } }),
+    hukouCertificate({
+      externalRef: ref,
+      applicant: { ...applicant, phone },
+      form: { applicantName: '张三', applicantPhone: phone, certificateType: '户籍证明', purpose: '办理入学' },
+    }),
     key(),
   )
   expect(res.status, JSON.stringify(res.body)).toBe(201)
@@ -83,5 +88,27 @@ describe('applicant phone numbers', () => {
     expect((await shiyan.call('GET', `/v1/cases/${id}`)).body.applicant.phone).toBe('+86-13900001111')
     // Idempotent: nothing left to seal.
     expect(await sealClearPhones(t.runtime.database, t.runtime.deps.cases.vault)).toBe(0)
+  })
+})
+
+describe('form fields declared personal', () => {
+  it('are stored sealed, shown in full to the parties’ systems, masked to people, delivered in full', async () => {
+    const id = await createCase('ZW-FORM-1')
+    const row = (await db.query('select form from cases where id = $1', [id])).rows[0]
+    expect(row.form.applicantPhone).toEqual({ sealed: expect.any(String), masked: '139****0007' })
+    expect(JSON.stringify(row.form)).not.toContain(phone)
+    // A field not declared personal stays as it was.
+    expect(row.form.purpose).toBe('办理入学')
+    expect((await shiyan.call('GET', `/v1/cases/${id}`)).body.form.applicantPhone).toBe(phone)
+    expect((await xiangyang.call('GET', `/v1/cases/${id}`)).body.form.applicantPhone).toBe(phone)
+    expect((await t.admin('GET', `/v1/cases/${id}`)).body.form).toMatchObject({
+      applicantPhone: '139****0007',
+      purpose: '办理入学',
+    })
+    // What the adapters get (peer gateway, REST, manual): the processing side is a party.
+    const stored = await t.runtime.deps.cases.cases.get(id)
+    const outbound = await toOutbound(t.runtime.deps.cases, stored!)
+    expect(outbound.form.applicantPhone).toBe(phone)
+    expect(outbound.applicant.phone).toBe(phone)
   })
 })

@@ -25,6 +25,7 @@ import type { DirectorySnapshot } from '../directory/snapshot.js'
 import { ensureMaterialFiles } from '../files/files.js'
 import type { CaseView, CreateCaseBody } from './schemas.js'
 import { windowModes } from './schemas.js'
+import { sealForm } from './sealed-form.js'
 import { actorOf, toCaseView } from './view.js'
 
 export const RECEIPT_TYP = 'tongban-receipt+jwt'
@@ -297,6 +298,8 @@ async function buildCases(
   const id = newCaseId(now)
   const single = route.kind === 'item' ? route.routes[0] : undefined
   const receipt = await sign(id)
+  // Values of fields the items declare personal (identity, phone) are stored sealed.
+  const form = sealForm(body.form, route.checklist.formFields, deps.vault)
   const parent: NewCase = {
     ...base,
     id,
@@ -306,7 +309,7 @@ async function buildCases(
     scope: route.scope,
     processingRegion: single?.processingRegion ?? null,
     agreement: single ? { id: single.agreement.id, version: single.agreement.version } : null,
-    form: body.form,
+    form,
     materials: body.materials,
     timeLimit: single?.timeLimit ?? null,
     dueDate: route.dueDate,
@@ -343,7 +346,7 @@ async function buildCases(
         processingRegion: r.processingRegion,
         agreement: { id: r.agreement.id, version: r.agreement.version },
         // Each department sees only its own part of the one form and the materials submitted once.
-        form: Object.fromEntries(Object.entries(body.form).filter(([k]) => fieldNames.has(k))),
+        form: Object.fromEntries(Object.entries(form).filter(([k]) => fieldNames.has(k))),
         materials: body.materials.filter((m) => materialCodes.has(m.code)),
         timeLimit: r.timeLimit,
         dueDate: r.dueDate,

@@ -5,6 +5,7 @@ import type { IdentityVault } from '../../security/pii.js'
 import { sidesOf } from '../authz.js'
 import { materialsOverdue } from './outstanding.js'
 import type { CaseView } from './schemas.js'
+import { openForm } from './sealed-form.js'
 
 /**
  * The API representation of a case. The identity and phone numbers are decrypted only for the parties'
@@ -42,7 +43,7 @@ export function toCaseView(
       phone: full && c.applicant.phoneEnc ? vault.decrypt(c.applicant.phoneEnc) : c.applicant.phoneMasked,
     },
     agent: c.agent,
-    form: c.form,
+    form: openForm(c.form, vault, full),
     materials: c.materials,
     delivery: c.delivery,
     timeLimit: c.timeLimit,

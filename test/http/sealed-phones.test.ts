@@ -42,6 +42,13 @@ async function createCase(ref: string): Promise<string> {
     key(),
   )
   expect(res.status, JSON.stringify(res.body)).toBe(201)
+  // The submitter's system sees what it sent, also in a replay; the stored answer holds it masked.
+  expect(res.body.case.applicant.phone).toBe(phone)
+  expect(res.body.case.form.applicantPhone).toBe(phone)
+  const stored = (
+    await db.query('select body from idempotency_keys where body @> $1', [{ case: { id: res.body.case.id } }])
+  ).rows[0]
+  expect(JSON.stringify(stored.body)).not.toContain(phone)
   return res.body.case.id
 }
 

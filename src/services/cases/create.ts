@@ -169,8 +169,9 @@ export async function createCase({ caller, deps }: VerbContext, input: CreateCas
 }
 
 /**
- * Stored answers carry the masked identity number. The submitter's system is the origin party, and a
- * replay has the same body (same hash), so the number it sent is the one to show it in full.
+ * Stored answers carry the masked identity number, phone and personal form values. The submitter's system is
+ * the origin party, and a replay has the same body (same hash), so the values it sent are the ones to show it
+ * in full.
  */
 function answerFor(
   caller: VerbContext['caller'],
@@ -184,10 +185,16 @@ function answerFor(
         ? body.applicant.idNumber.toUpperCase()
         : body.applicant.idNumber
       : answer.case.applicant.idNumber
+  const full = caller.kind === 'client'
+  const applicant = {
+    ...answer.case.applicant,
+    idNumber,
+    ...(full ? { phone: body.applicant.phone ?? null } : {}),
+  }
   return {
     status: 201,
     replayed: result.replayed,
-    body: { case: { ...answer.case, applicant: { ...answer.case.applicant, idNumber } }, receipt: answer.receipt },
+    body: { case: { ...answer.case, applicant, ...(full ? { form: body.form } : {}) }, receipt: answer.receipt },
   }
 }
 

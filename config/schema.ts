@@ -64,6 +64,11 @@ export const FormField = z.strictObject({
   options: z.array(z.string().min(1)).min(1).optional(),
   pattern: z.string().optional(),
   maxLength: z.number().int().positive().optional(),
+  /**
+   * The value is personal data of this kind: sealed at rest like the applicant's identity number and phone, shown
+   * in full only to the parties' systems, masked to everyone else (docs/privacy.md).
+   */
+  personal: z.enum(['identity', 'phone']).optional(),
 })
 export type FormField = z.infer<typeof FormField>
 

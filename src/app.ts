@@ -8,6 +8,7 @@ import { registerConsole } from './http/console/index.js'
 import type { HttpDeps } from './http/deps.js'
 import { authenticate } from './http/middleware/auth.js'
 import { notFound, onError } from './http/middleware/errors.js'
+import { jsonText } from './http/middleware/json-text.js'
 import { requestMetrics } from './http/middleware/metrics.js'
 import { callerRateLimit, rateLimit, sourceAddress } from './http/middleware/rate-limit.js'
 import { requestContext } from './http/middleware/request-context.js'
@@ -100,6 +101,9 @@ export function createApp(deps: HttpDeps): Api {
   )
   // Each authenticated caller, once it is known (a client by its id, a person by their token).
   if (limits) api.use('/v1/*', callerRateLimit(limits))
+  // NUL and unpaired surrogates are refused in every JSON body, path and query, once (after authentication,
+  // which hashes the raw bytes).
+  api.use('/v1/*', jsonText())
   // Configuration is for admins only: refused before any input is looked at (PROTOCOL §2).
   api.use('/v1/admin/*', async (c, next) => {
     requireAdmin(c.get('caller'))

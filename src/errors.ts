@@ -42,6 +42,7 @@ export const errorCatalog = {
   internal: { status: 500, title: 'Internal error' },
   upstream_failed: { status: 502, title: 'The other system failed' },
   not_ready: { status: 503, title: 'Not ready' },
+  database_unavailable: { status: 503, title: 'The database is unavailable; retry later' },
 } as const satisfies Record<string, { status: number; title: string }>
 
 export type ErrorCode = keyof typeof errorCatalog
@@ -86,4 +87,52 @@ export class AppError extends Error {
 
 export function isAppError(e: unknown): e is AppError {
   return e instanceof AppError
+}
+
+/** Seconds a caller should wait before retrying after the database was unavailable (`Retry-After`). */
+export const DATABASE_RETRY_AFTER_SECONDS = 5
+
+/**
+ * SQLSTATEs that mean "try again": connection exceptions (class 08), the server shutting down or not yet
+ * accepting connections (57P01–57P03), too many connections (53300), serialization failures (40001) and
+ * deadlocks (40P01).
+ */
+function retryableSqlState(code: string): boolean {
+  return code.startsWith('08') || /^57P0[1-3]$/.test(code) || ['40001', '40P01', '53300'].includes(code)
+}
+
+const unavailableMessages = [
+  /^Connection terminated/,
+  /^timeout exceeded when trying to connect$/,
+  /^Client has encountered a connection error/,
+  /^Client was closed and is not queryable$/,
+  /^Query read timeout$/,
+  /^PGlite is clos(ed|ing)$/,
+]
+const unavailableNodeCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND'])
+
+/**
+ * Whether `e` (or an error in its `cause` chain or an AggregateError's members) says that PostgreSQL (pg or
+ * PGlite) could not be reached or asked for a retry, as opposed to a bug or a refused statement.
+ * Pure: it looks at `code` and `message` only, so the HTTP layer may use it without importing a driver.
+ */
+export function isDatabaseUnavailable(e: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof e !== 'object' || e === null) return false
+  const { code, message, cause, errors } = e as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown }
+  if (typeof code === 'string' && (unavailableNodeCodes.has(code) || (code.length === 5 && retryableSqlState(code)))) {
+    return true
+  }
+  if (typeof message === 'string' && unavailableMessages.some((p) => p.test(message))) return true
+  if (Array.isArray(errors) && errors.some((m) => isDatabaseUnavailable(m, depth + 1))) return true
+  return isDatabaseUnavailable(cause, depth + 1)
+}
+
+/** `e` as the retryable 503 `database_unavailable`, or undefined when it is not an outage. */
+export function databaseUnavailable(e: unknown): AppError | undefined {
+  if (isAppError(e) || !isDatabaseUnavailable(e)) return undefined
+  return new AppError('database_unavailable', 'the database is unavailable or busy; retry later', {
+    cause: e,
+    retryable: true,
+    context: { retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS },
+  })
 }

@@ -57,6 +57,7 @@ import { migrate } from './store/migrate.js'
 import { PgOutboxStore } from './store/outbox-store.js'
 import { PgResultStore } from './store/result-store.js'
 import { checkRuntimeRole, ensureRuntimeRole } from './store/roles.js'
+import { sealClearPhones } from './store/seal-phones.js'
 import { PgSessionStore } from './store/session-store.js'
 import { PgStrandedCaseStore } from './store/stranded-store.js'
 import { PgTokenStore } from './store/token-store.js'
@@ -214,6 +215,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const { database, store } = await openStore(config, logger, 'gateway')
   const { keys, vault } = await loadSecrets(config, logger)
   await warnIfPrivileged(config, logger, database)
+  // Phones stored in clear before migration 18: sealed once, before anything is served.
+  await sealClearPhones(database, vault, logger)
   const redis = connectRedis(config.redis.url, logger, 'tongban-gateway')
   const directory = new DirectoryService(store, clock, logger)
   await directory.reload()

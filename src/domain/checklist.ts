@@ -36,7 +36,7 @@ export interface Checklist {
 }
 
 /** The properties that make two field definitions the same question; `required` is merged instead. */
-const FIELD_PROPERTIES = ['type', 'label', 'options', 'pattern', 'maxLength'] as const
+const FIELD_PROPERTIES = ['type', 'label', 'options', 'pattern', 'maxLength', 'personal'] as const
 
 function fieldDifferences(a: FormField, b: FormField): string[] {
   return FIELD_PROPERTIES.filter((p) => JSON.stringify(a[p] ?? null) !== JSON.stringify(b[p] ?? null))

@@ -145,3 +145,64 @@ export function isValidECertificateId(
   }
   return { ok: true, parts: { rootOid: ECERT_ROOT, certTypeCode, issuerCode, serial, version, checkChar } }
 }
+
+/** Whether a run of digits passes the Luhn check (ISO/IEC 7812), as bank card numbers do. */
+export function passesLuhn(digits: string): boolean {
+  let sum = 0
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48
+    if (d < 0 || d > 9) return false
+    if (i % 2 === 1) {
+      d *= 2
+      if (d > 9) d -= 9
+    }
+    sum += d
+  }
+  return digits.length > 0 && sum % 10 === 0
+}
+
+/**
+ * Personal numbers anywhere in a text, one alternative per kind (a named group each): unified social credit
+ * codes and 18-character resident ids (also grouped 6-8-4, check character `X` or `x`), 15-digit old resident
+ * ids, mainland mobile numbers (1[3-9] and 9 digits, with or without +86/0086/86, spaces or dashes after the
+ * third and seventh digit), and bank card numbers (13–19 digits, or groups of four, passing Luhn).
+ */
+const personalNumberPattern = new RegExp(
+  [
+    '(?<![0-9A-Za-z])(?<uscc>[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10})(?![0-9A-Za-z])',
+    String.raw`(?<!\d)(?<id>\d{6}[ -]?\d{8}[ -]?\d{3}[\dXx]|\d{15})(?!\d)`,
+    String.raw`(?<!\d)(?<phone>(?:(?:\+|00)?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2})(?!\d)`,
+    String.raw`(?<!\d)(?<card>\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,4})?)(?!\d)`,
+  ].join('|'),
+  'g',
+)
+
+/**
+ * The one masking function for free text (log lines, error messages): every identity number, mobile number
+ * and bank card number in `text` becomes `[redacted-id]`, `[redacted-phone]` or `[redacted-card]`. Digit runs
+ * of other shapes (dates, sequence numbers, hashes) stay.
+ *
+ * @example maskPersonalNumbers('call +86 139-7777-0007 about 42030319770707777X') // 'call [redacted-phone] about [redacted-id]'
+ */
+export function maskPersonalNumbers(text: string): string {
+  // Most strings have no run of ten digits: skip the full pattern for them.
+  if (!/\d{3}/.test(text)) return text
+  return text.replace(personalNumberPattern, (match, ...rest) => {
+    const groups = rest.at(-1) as Record<string, string | undefined>
+    if (groups.uscc !== undefined || groups.id !== undefined) return '[redacted-id]'
+    if (groups.phone !== undefined) return '[redacted-phone]'
+    return passesLuhn(match.replace(/[ -]/g, '')) ? '[redacted-card]' : match
+  })
+}
+
+/**
+ * A phone number fit for screens: the first 3 and last 4 digits kept, every other character `*`; 7 characters
+ * or fewer are masked entirely.
+ *
+ * @example maskPhone('13977770007') // '139****0007'
+ */
+export function maskPhone(s: string): string {
+  const chars = Array.from(s)
+  if (chars.length <= 7) return '*'.repeat(chars.length)
+  return chars.slice(0, 3).join('') + '*'.repeat(chars.length - 7) + chars.slice(-4).join('')
+}

@@ -13,7 +13,10 @@ export interface StoredApplicant {
   idNumberHmac: Buffer
   /** First 6 and last 4 characters visible. */
   idNumberMasked: string
-  phone: string | null
+  /** AES-256-GCM ciphertext of the phone number under the same key as the identity number, like it. */
+  phoneEnc: Buffer | null
+  /** The first 3 and last 4 characters visible (`maskPhone`). */
+  phoneMasked: string | null
 }
 
 export interface CaseRecord {

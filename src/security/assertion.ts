@@ -159,7 +159,8 @@ export async function verifyClientAssertion(input: VerifyAssertionInput): Promis
   if (exp < iat) throw refuse('exp before iat', context)
   if (exp - iat > MAX_LIFETIME_S) throw refuse('lifetime over 300 s', context)
   if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI) throw refuse('bad jti', context)
-  if (typeof htm !== 'string' || htm.toUpperCase() !== input.method.toUpperCase()) throw refuse('htm mismatch', context)
+  // HTTP methods are case-sensitive (RFC 9110 §9.1): `post` is not the method of a POST request.
+  if (typeof htm !== 'string' || htm !== input.method) throw refuse('htm mismatch', context)
   if (htu !== input.pathAndQuery) throw refuse('htu mismatch', context)
 
   const hasBody = input.body !== null && input.body.byteLength > 0

@@ -424,7 +424,8 @@ function toRow(c: NewCase): typeof cases.$inferInsert {
     applicantIdEnc: c.applicant.idNumberEnc,
     applicantIdHmac: c.applicant.idNumberHmac,
     applicantIdMasked: c.applicant.idNumberMasked,
-    applicantPhone: c.applicant.phone,
+    applicantPhoneEnc: c.applicant.phoneEnc,
+    applicantPhoneMasked: c.applicant.phoneMasked,
     agentWindow: c.agent?.window ?? null,
     agentOperator: c.agent?.operator ?? null,
     form: c.form,
@@ -468,7 +469,8 @@ function toCase(r: CaseRow): CaseRecord {
       idNumberEnc: r.applicantIdEnc,
       idNumberHmac: r.applicantIdHmac,
       idNumberMasked: r.applicantIdMasked,
-      phone: r.applicantPhone,
+      phoneEnc: r.applicantPhoneEnc,
+      phoneMasked: r.applicantPhoneMasked,
     },
     agent:
       r.agentWindow === null && r.agentOperator === null

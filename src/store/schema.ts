@@ -143,7 +143,10 @@ export const cases = pgTable(
     applicantIdEnc: bytea('applicant_id_enc').notNull(),
     applicantIdHmac: bytea('applicant_id_hmac').notNull(),
     applicantIdMasked: text('applicant_id_masked').notNull(),
+    /** Clear phone numbers of cases stored before migration 18; sealed at start (store/seal-phones.ts). */
     applicantPhone: text('applicant_phone'),
+    applicantPhoneEnc: bytea('applicant_phone_enc'),
+    applicantPhoneMasked: text('applicant_phone_masked'),
     agentWindow: text('agent_window'),
     agentOperator: text('agent_operator'),
     form: jsonb('form').$type<Record<string, unknown>>().notNull(),

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { loadConfig } from '../../config/env.js'
 import { createApp } from '../../src/app.js'
 import type { ReadinessCheck } from '../../src/http/deps.js'
-import { createLogger } from '../../src/logger.js'
+import { createLogger, type Logger } from '../../src/logger.js'
 import { createRuntime, type Runtime } from '../../src/main.js'
 import type { Clock } from '../../src/ports/clock.js'
 import { createToken } from '../../src/services/admin/clients.js'
@@ -87,6 +87,8 @@ export async function createTestApp(
      * close; unique per test file), with the superuser as DATABASE_MIGRATION_URL (docs/trust.md).
      */
     runtimeRole?: string
+    /** The runtime's and the app's logger (default: silent); log-privacy tests capture its lines. */
+    logger?: Logger
   } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase({ migrate: false })
@@ -108,7 +110,10 @@ export async function createTestApp(
     ...opts.env,
   })
   const clock = fixedClock(opts.now ?? '2026-09-29T09:00:00+08:00')
-  const runtime = await createRuntime(config, createLogger('silent'), { clock, workers: opts.workers ?? false })
+  const runtime = await createRuntime(config, opts.logger ?? createLogger('silent'), {
+    clock,
+    workers: opts.workers ?? false,
+  })
   if (opts.readiness) runtime.deps.readiness = opts.readiness
   const app = createApp(runtime.deps)
 

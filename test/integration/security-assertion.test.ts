@@ -129,7 +129,7 @@ describe('verifyClientAssertion', () => {
 
   it('accepts a bodiless GET (no bsh), and a bsh of the empty body', async () => {
     const get = { method: 'GET', pathAndQuery: '/v1/cases?limit=5', body: null }
-    const plain = await signAssertion(base({ method: 'get', pathAndQuery: '/v1/cases?limit=5', body: undefined }))
+    const plain = await signAssertion(base({ method: 'GET', pathAndQuery: '/v1/cases?limit=5', body: undefined }))
     expect((await verify(plain, get)).assertion.bodyHash).toBeNull()
     const withEmpty = await signAssertion(
       base({
@@ -224,6 +224,8 @@ describe('verifyClientAssertion', () => {
     ['empty jti', () => signAssertion(base({ jti: '' })), 'bad jti'],
     ['jti over 128 chars', () => signAssertion(base({ jti: 'j'.repeat(129) })), 'bad jti'],
     ['wrong htm', () => signAssertion(base({ method: 'PUT' })), 'htm mismatch'],
+    ['htm in lower case', () => signAssertion(base({ method: 'post' })), 'htm mismatch'],
+    ['htm in mixed case', () => signAssertion(base({ method: 'Post' })), 'htm mismatch'],
     ['wrong htu path', () => signAssertion(base({ pathAndQuery: '/v1/cases/other?dry=1' })), 'htu mismatch'],
     ['wrong htu query', () => signAssertion(base({ pathAndQuery: '/v1/cases?dry=0' })), 'htu mismatch'],
     ['htu without the query', () => signAssertion(base({ pathAndQuery: '/v1/cases' })), 'htu mismatch'],

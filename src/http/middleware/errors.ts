@@ -1,6 +1,6 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { type ErrorCode, isAppError } from '../../errors.js'
+import { DATABASE_RETRY_AFTER_SECONDS, databaseUnavailable, type ErrorCode, isAppError } from '../../errors.js'
 import type { AppEnv } from '../context.js'
 import { problemResponse, toProblem } from '../problem.js'
 
@@ -8,19 +8,24 @@ function requestIdOf(c: Context<AppEnv>): string {
   return c.get('requestId') ?? 'unknown'
 }
 
-/** The one error handler: AppError → its problem; HTTPException → mapped; anything else → opaque 500. */
-export const onError: ErrorHandler<AppEnv> = (err, c) => {
+/**
+ * The one error handler: AppError → its problem; a database outage → 503 `database_unavailable` with
+ * Retry-After; HTTPException → mapped; anything else → opaque 500 (logged through the scrubbing serializer).
+ */
+export const onError: ErrorHandler<AppEnv> = (thrown, c) => {
   const fields = c.get('logFields')
+  // PostgreSQL unreachable, shutting down or asking for a retry: the caller's retry will work, so 503.
+  const err = databaseUnavailable(thrown) ?? thrown
   if (isAppError(err)) {
     if (fields) fields.errorCode = err.code
     if (err.status >= 500) c.get('log')?.error({ err, context: err.context }, err.message)
     const headers: Record<string, string> = {}
     if (err.code === 'unauthenticated') headers['WWW-Authenticate'] = 'Bearer'
-    if (
-      (err.code === 'rate_limited' || err.code === 'not_ready') &&
-      typeof err.context.retryAfterSeconds === 'number'
-    ) {
-      headers['Retry-After'] = String(err.context.retryAfterSeconds)
+    const retryAfter = err.context.retryAfterSeconds
+    if (err.code === 'rate_limited' && typeof retryAfter === 'number') headers['Retry-After'] = String(retryAfter)
+    // Every 503 is temporary (PROTOCOL §1): say when to come back.
+    if (err.status === 503) {
+      headers['Retry-After'] = String(typeof retryAfter === 'number' ? retryAfter : DATABASE_RETRY_AFTER_SECONDS)
     }
     return problemResponse(c, toProblem(err.code, err.message, requestIdOf(c), err.errors, err.expose), headers)
   }

@@ -8,7 +8,13 @@ import { randomUUID } from 'node:crypto'
 import type { Item } from '../../../config/schema.js'
 import { validateForm } from '../../domain/form.js'
 import { eventHash, GENESIS_HASH } from '../../domain/hash-chain.js'
-import { isValidECertificateId, isValidResidentId, isValidUscc, maskIdentity } from '../../domain/identity.js'
+import {
+  isValidECertificateId,
+  isValidResidentId,
+  isValidUscc,
+  maskIdentity,
+  maskPhone,
+} from '../../domain/identity.js'
 import { AppError, type FieldError } from '../../errors.js'
 import type { CaseEvent, IntakeResult, IntakeWrite, NewCase } from '../../ports/case-store.js'
 import { EVENT_PROOF_TYP, eventProofClaims } from '../../security/event-proofs.js'
@@ -21,6 +27,7 @@ import { ensureMaterialFiles } from '../files/files.js'
 import { getCase } from './read.js'
 import type { CaseView, CreateCaseBody } from './schemas.js'
 import { windowModes } from './schemas.js'
+import { sealForm } from './sealed-form.js'
 import { actorOf, toCaseView } from './view.js'
 
 export const RECEIPT_TYP = 'tongban-receipt+jwt'
@@ -248,8 +255,9 @@ async function answerByExternalRef(
 }
 
 /**
- * Stored answers carry the masked identity number. The submitter's system is the origin party, and a
- * replay has the same body (same hash), so the number it sent is the one to show it in full.
+ * Stored answers carry the masked identity number, phone and personal form values. The submitter's system is
+ * the origin party, and a replay has the same body (same hash), so the values it sent are the ones to show it
+ * in full.
  */
 function answerFor(
   caller: VerbContext['caller'],
@@ -263,10 +271,16 @@ function answerFor(
         ? body.applicant.idNumber.toUpperCase()
         : body.applicant.idNumber
       : answer.case.applicant.idNumber
+  const full = caller.kind === 'client'
+  const applicant = {
+    ...answer.case.applicant,
+    idNumber,
+    ...(full ? { phone: body.applicant.phone ?? null } : {}),
+  }
   return {
     status: 201,
     replayed: result.replayed,
-    body: { case: { ...answer.case, applicant: { ...answer.case.applicant, idNumber } }, receipt: answer.receipt },
+    body: { case: { ...answer.case, applicant, ...(full ? { form: body.form } : {}) }, receipt: answer.receipt },
   }
 }
 
@@ -340,7 +354,8 @@ async function buildCases(
     idNumberEnc: deps.vault.encrypt(idNumber),
     idNumberHmac: deps.vault.lookupHash(body.applicant.idType, idNumber),
     idNumberMasked: maskIdentity(idNumber),
-    phone: body.applicant.phone ?? null,
+    phoneEnc: body.applicant.phone === undefined ? null : deps.vault.encrypt(body.applicant.phone),
+    phoneMasked: body.applicant.phone === undefined ? null : maskPhone(body.applicant.phone),
   }
   const actor = actorOf(caller)
   const base = {
@@ -376,6 +391,8 @@ async function buildCases(
   const id = newCaseId(now)
   const single = route.kind === 'item' ? route.routes[0] : undefined
   const receipt = await sign(id)
+  // Values of fields the items declare personal (identity, phone) are stored sealed.
+  const form = sealForm(body.form, route.checklist.formFields, deps.vault)
   const parent: NewCase = {
     ...base,
     id,
@@ -385,7 +402,7 @@ async function buildCases(
     scope: route.scope,
     processingRegion: single?.processingRegion ?? null,
     agreement: single ? { id: single.agreement.id, version: single.agreement.version } : null,
-    form: body.form,
+    form,
     materials: body.materials,
     timeLimit: single?.timeLimit ?? null,
     dueDate: route.dueDate,
@@ -422,7 +439,7 @@ async function buildCases(
         processingRegion: r.processingRegion,
         agreement: { id: r.agreement.id, version: r.agreement.version },
         // Each department sees only its own part of the one form and the materials submitted once.
-        form: Object.fromEntries(Object.entries(body.form).filter(([k]) => fieldNames.has(k))),
+        form: Object.fromEntries(Object.entries(form).filter(([k]) => fieldNames.has(k))),
         materials: body.materials.filter((m) => materialCodes.has(m.code)),
         timeLimit: r.timeLimit,
         dueDate: r.dueDate,

@@ -2,13 +2,15 @@ import type { RegionIndex } from '../../domain/regions.js'
 import type { Caller } from '../../ports/callers.js'
 import type { CaseEvent, CaseRecord } from '../../ports/case-store.js'
 import type { IdentityVault } from '../../security/pii.js'
-import { sidesOf } from '../authz.js'
+import { originWindowOf, sidesOf } from '../authz.js'
 import { materialsOverdue } from './outstanding.js'
 import type { CaseView } from './schemas.js'
+import { openForm } from './sealed-form.js'
 
 /**
- * The API representation of a case. The identity number is decrypted only for the parties' systems
- * (a system client on the origin or processing side); people and everyone else see it masked.
+ * The API representation of a case. The identity number is decrypted only for the parties' systems (a system
+ * client on the origin or processing side), the phone number for them and for the window that collected the case
+ * (its clerk calls the applicant back); everyone else sees them masked.
  */
 export function toCaseView(
   c: CaseRecord,
@@ -20,6 +22,8 @@ export function toCaseView(
 ): CaseView {
   const sides = sidesOf(caller, c, index, children?.map((k) => k.processingRegion ?? '').filter(Boolean))
   const full = caller.kind === 'client' && (sides.origin || sides.processing)
+  const ownWindow = originWindowOf(caller) !== null && sides.origin
+  const phoneVisible = full || ownWindow
   return {
     id: c.id,
     externalRef: c.externalRef,
@@ -39,10 +43,10 @@ export function toCaseView(
       name: c.applicant.name,
       idType: c.applicant.idType,
       idNumber: full ? vault.decrypt(c.applicant.idNumberEnc) : c.applicant.idNumberMasked,
-      phone: c.applicant.phone,
+      phone: phoneVisible && c.applicant.phoneEnc ? vault.decrypt(c.applicant.phoneEnc) : c.applicant.phoneMasked,
     },
     agent: c.agent,
-    form: c.form,
+    form: openForm(c.form, vault, (kind) => (kind === 'phone' ? phoneVisible : full)),
     materials: c.materials,
     delivery: c.delivery,
     timeLimit: c.timeLimit,

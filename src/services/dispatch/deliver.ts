@@ -11,6 +11,7 @@ import type { DeadLetterStore } from '../../ports/dead-letter-store.js'
 import type { AdapterResolver, OutboundCase } from '../../ports/region-adapter.js'
 import type { RedisCircuitBreaker } from '../../queue/circuit.js'
 import { recordGatewayEvent } from '../cases/gateway-events.js'
+import { openForm } from '../cases/sealed-form.js'
 import type { CaseDeps } from '../context.js'
 
 export interface DispatchDeps {
@@ -69,10 +70,11 @@ export async function toOutbound(deps: CaseDeps, c: CaseRecord): Promise<Outboun
       name: c.applicant.name,
       idType: c.applicant.idType,
       idNumber: deps.vault.decrypt(c.applicant.idNumberEnc),
-      phone: c.applicant.phone,
+      // The processing side is a party: it gets the real number.
+      phone: c.applicant.phoneEnc ? deps.vault.decrypt(c.applicant.phoneEnc) : null,
     },
     agent: c.agent,
-    form: c.form,
+    form: openForm(c.form, deps.vault, true),
     materials: c.materials,
     delivery: c.delivery,
     dueDate: c.dueDate,

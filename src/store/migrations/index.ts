@@ -18,6 +18,7 @@ import { migration0014 } from './0014-window-cases.js'
 import { migration0015 } from './0015-event-forwards.js'
 import { migration0016 } from './0016-event-proofs.js'
 import { migration0017 } from './0017-checkpoints.js'
+import { migration0018 } from './0018-sealed-phones.js'
 import { migration0019 } from './0019-external-ref-unique.js'
 import { migration0020 } from './0020-client-jtis.js'
 
@@ -46,6 +47,7 @@ export const migrations: readonly Migration[] = [
   migration0015,
   migration0016,
   migration0017,
+  migration0018,
   migration0019,
   migration0020,
 ]

@@ -12,6 +12,7 @@ import { createApp } from './app.js'
 import { type Evaluation, startEvaluation } from './evaluation.js'
 import type { HttpDeps } from './http/deps.js'
 import type { Logger } from './logger.js'
+import { addressOf, Outage, watchDatabase, watchRedis } from './outage.js'
 import { type Clock, systemClock } from './ports/clock.js'
 import { RedisCircuitBreaker } from './queue/circuit.js'
 import { OutboxRelay } from './queue/outbox-relay.js'
@@ -32,6 +33,8 @@ import { pollBindings } from './services/dispatch/poll.js'
 import { BindingAdapterResolver } from './services/dispatch/resolver.js'
 import { type EventSweepState, sweepUndelivered, sweepUnforwardedEvents } from './services/dispatch/sweep.js'
 import type { FileDeps } from './services/files/files.js'
+import { createFirstToken, localBaseUrl, printFirstStart } from './startup/first-start.js'
+import { serveHealth } from './startup/worker-health.js'
 import { PgBindingStore } from './store/binding-store.js'
 import { PgCaseStore } from './store/case-store.js'
 import { PgClientStore } from './store/client-store.js'
@@ -60,11 +63,13 @@ export interface Gateway {
 export async function openStore(
   config: Config,
   logger: Logger,
+  onPoolError?: (err: Error) => void,
 ): Promise<{ database: Database; store: PgDirectoryStore }> {
   const database = await openDatabase({
     url: config.database.url,
     dataDir: config.database.dataDir,
-    onPoolError: (err) => logger.warn({ err }, 'idle PostgreSQL connection failed; the pool replaces it'),
+    onPoolError:
+      onPoolError ?? ((err) => logger.warn({ err }, 'idle PostgreSQL connection failed; the pool replaces it')),
   })
   const { applied, current } = await migrate(database)
   logger.info({ database: database.kind, applied, schemaVersion: current }, 'database ready')
@@ -82,7 +87,7 @@ export async function openStore(
   return { database, store }
 }
 
-export function connectRedis(url: string, logger: Logger, name: string): Redis {
+export function connectRedis(url: string, logger: Logger, name: string, outage?: Outage): Redis {
   // Fail fast instead of queueing commands while Redis is away; reconnect in the background.
   // Auto-pipelining: the commands of concurrent requests (a jti claim each) leave in one write.
   const redis = new Redis(url, {
@@ -91,6 +96,11 @@ export function connectRedis(url: string, logger: Logger, name: string): Redis {
     connectionName: name,
     enableAutoPipelining: true,
   })
+  if (outage) {
+    redis.on('error', () => {})
+    watchRedis(redis, outage.source(name))
+    return redis
+  }
   let down = false
   redis.on('error', (err) => {
     if (!down) logger.warn({ err: { message: err.message }, connection: name }, 'Redis unavailable; retrying')
@@ -137,6 +147,8 @@ export interface Runtime {
   producer: QueueProducer
   keys: KeySet
   evaluation: Evaluation
+  /** Outages of Redis and PostgreSQL, each logged once at its start, every OUTAGE_REMINDER_MS while it lasts, once at its end. */
+  outages: Outages
   /**
    * One run of the sweeper: dispatch jobs and event jobs that vanished from Redis are queued again;
    * returns how many of each (the interval runs it when the workers run here).
@@ -145,12 +157,55 @@ export interface Runtime {
   close(): Promise<void>
 }
 
+export interface Outages {
+  redis: Outage
+  database: Outage
+  /** Whether either is being reported now. */
+  any(): boolean
+  close(): void
+}
+
+/** The outage reporters of one process: one for Redis (every client), one for PostgreSQL (pings and the pool). */
+export function createOutages(config: Config, logger: Logger): Outages {
+  const reminderMs = config.redis.outageReminderMs
+  const redis = new Outage({
+    logger,
+    dependency: 'Redis',
+    address: addressOf(config.redis.url),
+    meanwhile:
+      'the API keeps taking cases: they are committed to the outbox in PostgreSQL and delivered once Redis is back',
+    advice: config.redis.configured ? 'start Redis, or correct REDIS_URL' : 'start Redis, or set REDIS_URL',
+    reminderMs,
+  })
+  const database = new Outage({
+    logger,
+    dependency: 'PostgreSQL',
+    address: config.database.url === undefined ? 'embedded' : addressOf(config.database.url),
+    meanwhile: 'requests that need the database fail with 503 and queued deliveries wait',
+    advice: 'start PostgreSQL, or correct DATABASE_URL',
+    reminderMs,
+  })
+  return {
+    redis,
+    database,
+    any: () => redis.isDown() || database.isDown(),
+    close() {
+      redis.close()
+      database.close()
+    },
+  }
+}
+
 /** Everything a gateway process runs, without the HTTP listener (tests use it with `app.request`). */
 export async function createRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   const clock = options.clock ?? systemClock
-  const { database, store } = await openStore(config, logger)
+  const outages = createOutages(config, logger)
+  const poolSource = outages.database.source('pool')
+  const { database, store } = await openStore(config, logger, (err) => poolSource.down(err))
+  const stopWatchingDatabase =
+    database.kind === 'postgres' ? watchDatabase(() => database.ping(), outages.database.source('ping')) : () => {}
   const { keys, vault } = await loadSecrets(config, logger)
-  const redis = connectRedis(config.redis.url, logger, 'tongban-gateway')
+  const redis = connectRedis(config.redis.url, logger, 'tongban-gateway', outages.redis)
   const directory = new DirectoryService(store, clock, logger)
   await directory.reload()
   const cases = new PgCaseStore(database)
@@ -168,12 +223,18 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     fetcher: jwksFetcher,
     revocations,
   })
-  const producer = new QueueProducer({ connection: config.redis.url, prefix: config.redis.queuePrefix, logger })
+  const producer = new QueueProducer({
+    connection: config.redis.url,
+    prefix: config.redis.queuePrefix,
+    logger,
+    outage: outages.redis,
+  })
   const relay = new OutboxRelay({
     outbox: new PgOutboxStore(database),
     producer,
     logger,
     now: () => clock.now().getTime(),
+    quiet: () => outages.any(),
   })
   relay.start()
 
@@ -207,13 +268,16 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const deadLetters = new PgDeadLetterStore(database)
   const resultStore = new PgResultStore(database)
   const forwards = new PgEventForwardStore(database)
-  // Marks an earlier version kept in Redis move to PostgreSQL (once; in the background: an event that
-  // needs one meanwhile retries).
-  importRedisMarks(redis, config.redis.queuePrefix, forwards, clock.now())
-    .then((n) => {
-      if (n) logger.info({ marks: n }, 'forwarded marks moved from Redis to PostgreSQL')
-    })
-    .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'forwarded marks not moved yet'))
+  // Marks an earlier version kept in Redis move to PostgreSQL (once, when Redis is connected: the client
+  // fails fast rather than queueing; in the background: an event that needs one meanwhile retries).
+  const moveMarks = () =>
+    importRedisMarks(redis, config.redis.queuePrefix, forwards, clock.now())
+      .then((n) => {
+        if (n) logger.info({ marks: n }, 'forwarded marks moved from Redis to PostgreSQL')
+      })
+      .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'forwarded marks not moved yet'))
+  if (redis.status === 'ready') void moveMarks()
+  else redis.once('ready', () => void moveMarks())
   // Real time, not the business clock: the circuit's delays are BullMQ delays.
   const circuit = new RedisCircuitBreaker(redis, config.redis.queuePrefix)
   const runWorkers = options.workers !== false && config.redis.concurrency > 0
@@ -227,6 +291,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
         deps: { cases: caseDeps, adapters: resolver, results: resultStore, forwards },
         deadLetters,
         logger,
+        outage: outages.redis,
       })
   // The metrics live in the evaluation part, started after the workers: the dispatch worker's observer
   // reads it when a delivery ends.
@@ -246,6 +311,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
           observe: (region, result) => evaluation?.metrics.observeDelivery(region, result),
         },
         logger,
+        outage: outages.redis,
       })
   // Deadlines, reports, metrics and alerts (#7).
   evaluation = startEvaluation({
@@ -257,6 +323,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     caseDeps,
     keyCreatedAt: keys.currentCreatedAt,
     runWorkers,
+    quiet: () => outages.any(),
+    redisOutage: outages.redis,
   })
 
   const deps: HttpDeps = {
@@ -278,14 +346,31 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
             {
               name: 'workers',
               check: async () => {
+                const details: string[] = []
                 for (const w of [dispatch, events, evaluation.worker]) {
                   const h = await w?.health()
                   if (h && !h.ok) throw new Error(h.detail)
+                  if (h) details.push(h.detail)
                 }
+                return details.join('; ')
               },
             },
           ]
-        : []),
+        : [
+            // An API-only instance: whether anyone consumes what it queues (reported, not required:
+            // intake keeps committing to the outbox without consumers).
+            {
+              name: 'consumers',
+              advisory: true,
+              check: async () => {
+                const consumers = await evaluation.consumers()
+                const summary = consumers.map((c) => `${c.queue}: ${c.workers}`).join(', ')
+                const idle = consumers.filter((c) => c.workers === 0).map((c) => c.queue)
+                if (idle.length > 0) throw new Error(`no worker consumes ${idle.join(', ')} (${summary})`)
+                return summary
+              },
+            },
+          ]),
     ],
     auth: {
       audience: config.gateway.id,
@@ -397,7 +482,12 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
         if (polling) return
         polling = true
         pollBindings({ cases: caseDeps, adapters: resolver, bindings }, lastPolled, Date.now(), pollAbort.signal)
-          .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'status polling failed'))
+          .catch((err) =>
+            logger[outages.any() ? 'debug' : 'warn'](
+              { err: { message: (err as Error).message } },
+              'status polling failed',
+            ),
+          )
           .finally(() => {
             polling = false
           })
@@ -408,6 +498,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   let closing: Promise<void> | undefined
   const close = () => {
     closing ??= (async () => {
+      // From here on, connections closing are no outage to report.
+      outages.close()
       clearInterval(sweeper)
       clearInterval(poller)
       pollAbort.abort()
@@ -418,6 +510,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       await relay.stop()
       await producer.close()
       redis.disconnect()
+      stopWatchingDatabase()
       await database.close()
     })()
     return closing
@@ -433,6 +526,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     producer,
     keys,
     evaluation,
+    outages,
     sweep,
     close,
   }
@@ -445,8 +539,13 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
  */
 export async function superviseWorkers(config: Config, logger: Logger): Promise<number> {
   const { database } = await openStore(config, logger)
+  const firstToken = await createFirstToken(database)
   await database.close()
   await loadSecrets(config, logger)
+  if (firstToken) {
+    const baseUrl = localBaseUrl(config.http.host, config.http.port)
+    await printFirstStart({ baseUrl, token: firstToken, gatewayId: config.gateway.id })
+  }
   let stopping = false
   const fork = () => cluster.fork()
   for (let i = 0; i < config.http.workers; i++) fork()
@@ -476,9 +575,39 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
   })
 }
 
+/**
+ * `tongban worker`: the queue workers without the API, and `/healthz` and `/readyz` on
+ * `WORKER_HEALTH_PORT` (ready when PostgreSQL and Redis answer and the workers consume).
+ */
+export async function startWorker(config: Config, logger: Logger): Promise<Gateway> {
+  const runtime = await createRuntime(config, logger, { workers: true })
+  const health = await serveHealth({
+    host: config.http.host,
+    port: config.http.workerHealthPort,
+    gateway: { id: config.gateway.id, version },
+    readiness: runtime.deps.readiness,
+  })
+  logger.info(
+    { gateway: config.gateway.id, queuePrefix: config.redis.queuePrefix, healthPort: health.port, version },
+    'workers consuming',
+  )
+  let closing: Promise<void> | undefined
+  const close = () => {
+    closing ??= (async () => {
+      await health.close()
+      await runtime.close()
+      logger.info('stopped')
+    })()
+    return closing
+  }
+  return { port: health.port, close }
+}
+
 /** Starts the gateway: returns once the HTTP server listens. */
 export async function startGateway(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Gateway> {
   const runtime = await createRuntime(config, logger, { clock })
+  // With WORKERS > 1 the primary process did the first start (superviseWorkers).
+  const firstToken = cluster.isWorker ? undefined : await createFirstToken(runtime.database)
   const app = createApp(runtime.deps)
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }, () => resolve(s))
@@ -489,6 +618,15 @@ export async function startGateway(config: Config, logger: Logger, clock: Clock 
     { port, gateway: config.gateway.id, database: runtime.database.kind, kid: runtime.keys.currentKid, version },
     'gateway listening',
   )
+  if (firstToken) {
+    // After the lines logged so far, which the asynchronous logger may still hold.
+    await new Promise<void>((resolve) => logger.flush(() => resolve()))
+    await printFirstStart({
+      baseUrl: localBaseUrl(config.http.host, port),
+      token: firstToken,
+      gatewayId: config.gateway.id,
+    })
+  }
 
   let closing: Promise<void> | undefined
   const close = () => {

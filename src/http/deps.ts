@@ -17,7 +17,10 @@ import type { RequestObserver } from './middleware/metrics.js'
 
 export interface ReadinessCheck {
   name: string
-  check: () => Promise<void>
+  /** Throws when the check fails; a string it resolves to is a detail shown in the answer (e.g. `2 workers`). */
+  check: () => Promise<unknown>
+  /** Reported in the answer, but its failure does not make the process not ready (e.g. consumers elsewhere). */
+  advisory?: boolean
 }
 
 /** Everything the HTTP layer needs, built by `main.ts` (or a test). No I/O happens at import time. */

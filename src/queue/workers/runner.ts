@@ -102,7 +102,11 @@ export function runWorker(
           // Redis away: nothing to hand back, and a graceful close would wait for it forever.
           aborter.abort()
           connection.disconnect()
-          await Promise.allSettled([worker.close(true), probe.disconnect()])
+          // (BullMQ's Queue.disconnect waits for a connection that never came; close does not.)
+          await Promise.race([
+            Promise.allSettled([worker.close(true), probe.close()]),
+            new Promise((resolve) => setTimeout(resolve, 2_000).unref()),
+          ])
           return
         }
         const timer = setTimeout(() => aborter.abort(), opts.closeGraceMs ?? 10_000)

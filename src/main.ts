@@ -34,6 +34,7 @@ import { BindingAdapterResolver } from './services/dispatch/resolver.js'
 import { type EventSweepState, sweepUndelivered, sweepUnforwardedEvents } from './services/dispatch/sweep.js'
 import type { FileDeps } from './services/files/files.js'
 import { createFirstToken, localBaseUrl, printFirstStart } from './startup/first-start.js'
+import { startPrivateRedis } from './startup/private-redis.js'
 import { serveHealth } from './startup/worker-health.js'
 import { PgBindingStore } from './store/binding-store.js'
 import { PgCaseStore } from './store/case-store.js'
@@ -538,6 +539,9 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
  * passes the signal on and exits when they have all stopped.
  */
 export async function superviseWorkers(config: Config, logger: Logger): Promise<number> {
+  const redis = await resolveRedis(config, logger)
+  // The forked processes read their configuration from the environment: they use the same server.
+  if (redis.config.redis.url !== config.redis.url) process.env.REDIS_URL = redis.config.redis.url
   const { database } = await openStore(config, logger)
   const firstToken = await createFirstToken(database)
   await database.close()
@@ -561,11 +565,12 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
       logger.info({ signal }, 'stopping gateway workers')
       const workers = Object.values(cluster.workers ?? {})
       let left = workers.length
-      if (left === 0) resolve(0)
+      const done = () => void redis.stop().then(() => resolve(0))
+      if (left === 0) done()
       for (const w of workers) {
         w?.once('exit', () => {
           left -= 1
-          if (left === 0) resolve(0)
+          if (left === 0) done()
         })
         w?.process.kill(signal)
       }
@@ -576,10 +581,24 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
 }
 
 /**
+ * With REDIS_URL unset and nothing on the default address, a private redis-server in the data directory
+ * (startup/private-redis.ts): the configuration to run with, and what to stop at the end.
+ */
+async function resolveRedis(config: Config, logger: Logger): Promise<{ config: Config; stop(): Promise<void> }> {
+  const none = { config, stop: async () => {} }
+  if (config.redis.configured || config.redis.private === 'off' || cluster.isWorker) return none
+  const own = await startPrivateRedis({ probeUrl: config.redis.url, dataDir: config.dataDir, logger })
+  if (own === undefined) return none
+  return { config: { ...config, redis: { ...config.redis, url: own.url } }, stop: () => own.stop() }
+}
+
+/**
  * `tongban worker`: the queue workers without the API, and `/healthz` and `/readyz` on
  * `WORKER_HEALTH_PORT` (ready when PostgreSQL and Redis answer and the workers consume).
  */
-export async function startWorker(config: Config, logger: Logger): Promise<Gateway> {
+export async function startWorker(configured: Config, logger: Logger): Promise<Gateway> {
+  const redis = await resolveRedis(configured, logger)
+  const config = redis.config
   const runtime = await createRuntime(config, logger, { workers: true })
   const health = await serveHealth({
     host: config.http.host,
@@ -596,6 +615,7 @@ export async function startWorker(config: Config, logger: Logger): Promise<Gatew
     closing ??= (async () => {
       await health.close()
       await runtime.close()
+      await redis.stop()
       logger.info('stopped')
     })()
     return closing
@@ -604,7 +624,9 @@ export async function startWorker(config: Config, logger: Logger): Promise<Gatew
 }
 
 /** Starts the gateway: returns once the HTTP server listens. */
-export async function startGateway(config: Config, logger: Logger, clock: Clock = systemClock): Promise<Gateway> {
+export async function startGateway(configured: Config, logger: Logger, clock: Clock = systemClock): Promise<Gateway> {
+  const redis = await resolveRedis(configured, logger)
+  const config = redis.config
   const runtime = await createRuntime(config, logger, { clock })
   // With WORKERS > 1 the primary process did the first start (superviseWorkers).
   const firstToken = cluster.isWorker ? undefined : await createFirstToken(runtime.database)
@@ -634,6 +656,7 @@ export async function startGateway(config: Config, logger: Logger, clock: Clock 
       logger.info('shutting down: no new requests')
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await runtime.close()
+      await redis.stop()
       logger.info('stopped')
     })()
     return closing

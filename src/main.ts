@@ -201,10 +201,11 @@ export function createOutages(config: Config, logger: Logger): Outages {
 export async function createRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   const clock = options.clock ?? systemClock
   const outages = createOutages(config, logger)
-  const poolSource = outages.database.source('pool')
-  const { database, store } = await openStore(config, logger, (err) => poolSource.down(err))
+  // One source: an idle connection's failure starts the outage, the pings see it end.
+  const databaseSource = outages.database.source('database')
+  const { database, store } = await openStore(config, logger, (err) => databaseSource.down(err))
   const stopWatchingDatabase =
-    database.kind === 'postgres' ? watchDatabase(() => database.ping(), outages.database.source('ping')) : () => {}
+    database.kind === 'postgres' ? watchDatabase(() => database.ping(), databaseSource) : () => {}
   const { keys, vault } = await loadSecrets(config, logger)
   const redis = connectRedis(config.redis.url, logger, 'tongban-gateway', outages.redis)
   const directory = new DirectoryService(store, clock, logger)

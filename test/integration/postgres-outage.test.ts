@@ -16,13 +16,17 @@ const port = 16514
 let dir: string
 let database: Database | undefined
 
-const pgCtl = (...args: string[]) => run('pg_ctl', ['-D', path.join(dir, 'pg'), '-w', '-t', '60', ...args])
+// PostgreSQL refuses to run as root: as the postgres user then.
+const asPostgres = (cmd: string, args: string[]) =>
+  process.getuid?.() === 0 ? run('runuser', ['-u', 'postgres', '--', cmd, ...args]) : run(cmd, args)
+const pgCtl = (...args: string[]) => asPostgres('pg_ctl', ['-D', path.join(dir, 'pg'), '-w', '-t', '60', ...args])
 const start = () =>
   pgCtl('-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, '-l', path.join(dir, 'log'), 'start')
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'tongban-pgout-'))
-  await run('initdb', ['-D', path.join(dir, 'pg'), '-U', 'postgres', '--auth=trust', '--no-sync'])
+  if (process.getuid?.() === 0) await run('chown', ['postgres:', dir])
+  await asPostgres('initdb', ['-D', path.join(dir, 'pg'), '-U', 'postgres', '--auth=trust', '--no-sync'])
   await start()
 }, 120_000)
 afterAll(async () => {

@@ -15,7 +15,7 @@ afterAll(async () => {
 const tokenPattern = /^ {4}(tbp_[0-9a-f]{12}_[A-Za-z0-9_-]+)$/gm
 
 describe('the first start', () => {
-  it('creates one admin token, hands it over once with the console and docs URLs, and it signs in', async () => {
+  it('creates one admin token, hands it over once with the console and docs URLs, and it opens an admin route', async () => {
     const db = await scratchDatabase('firststart')
     const dataDir = await mkdtemp(path.join(tmpdir(), 'tongban-first-'))
     const prefix = testQueuePrefix()

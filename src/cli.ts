@@ -14,7 +14,8 @@ import { simCommand } from './cli/sim.js'
 import { verifyCommand } from './cli/verify.js'
 import { verifyEvidenceCommand } from './cli/verify-evidence.js'
 import { createLogger, flushLogger, type Logger } from './logger.js'
-import { createRuntime, openStore, startGateway, superviseWorkers } from './main.js'
+import { openStore, startGateway, startWorker, superviseWorkers } from './main.js'
+import { logDestination } from './startup/log-format.js'
 import { PgBindingStore } from './store/binding-store.js'
 import { openDatabase } from './store/db.js'
 import { PgDirectoryStore } from './store/directory-store.js'
@@ -89,7 +90,7 @@ function untilSignal(logger: Logger, message: string, close: () => Promise<void>
 const commands: Record<string, Command> = {
   async serve() {
     const config = loadConfig()
-    const logger = createLogger(config.logLevel)
+    const logger = createLogger(config.logLevel, logDestination(config.logFormat))
     if (config.http.workers > 1 && cluster.isPrimary) return superviseWorkers(config, logger)
     const gateway = await startGateway(config, logger)
     return untilSignal(logger, 'signal received', () => gateway.close())
@@ -98,10 +99,9 @@ const commands: Record<string, Command> = {
   /** Queue workers only (no HTTP): scale deliveries separately from the API. */
   async worker() {
     const config = loadConfig()
-    const logger = createLogger(config.logLevel)
-    const runtime = await createRuntime(config, logger, { workers: true })
-    logger.info({ gateway: config.gateway.id, queuePrefix: config.redis.queuePrefix }, 'workers consuming')
-    return untilSignal(logger, 'signal received: letting in-flight jobs finish', () => runtime.close())
+    const logger = createLogger(config.logLevel, logDestination(config.logFormat))
+    const worker = await startWorker(config, logger)
+    return untilSignal(logger, 'signal received: letting in-flight jobs finish', () => worker.close())
   },
 
   async migrate() {

@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis'
 import type { Config } from '../config/env.js'
 import type { Logger } from './logger.js'
+import type { Outage } from './outage.js'
 import type { RedisCircuitBreaker } from './queue/circuit.js'
 import { type QueueDepth, QueueInspector } from './queue/inspect.js'
 import { startDeadlineWorker } from './queue/workers/deadlines.js'
@@ -25,6 +26,8 @@ export interface Evaluation {
   worker: WorkerHandle | undefined
   /** Job counts and the oldest waiting job's age, per queue (`GET /v1/admin/queues`). */
   queues(): Promise<QueueDepth[]>
+  /** Workers consuming each queue, from any process (`/readyz` of an API-only instance). */
+  consumers(): Promise<{ queue: string; workers: number }[]>
   /** One sweep of due timers now (also what the interval runs); returns the events recorded. */
   sweep(): Promise<number>
   close(): Promise<void>
@@ -42,6 +45,10 @@ export function startEvaluation(opts: {
   alertIntervalMs?: number
   /** How many cases are stranded (services/dispatch/stranded.ts): the metric and its alert. */
   stranded?: () => Promise<number>
+  /** True while a Redis or PostgreSQL outage is being reported: failures of the periodic checks are then debug. */
+  quiet?: () => boolean
+  /** Where the deadline worker reports a lost Redis. */
+  redisOutage?: Outage
 }): Evaluation {
   const { config, logger, caseDeps } = opts
   const store = new PgEvaluationStore(opts.database)
@@ -64,6 +71,7 @@ export function startEvaluation(opts: {
         concurrency: config.redis.concurrency,
         deps: caseDeps,
         logger,
+        outage: opts.redisOutage,
       })
     : undefined
 
@@ -80,7 +88,9 @@ export function startEvaluation(opts: {
     return sweeping
   }
   const quietly = (what: string, p: Promise<unknown>) =>
-    p.catch((err) => logger.warn({ err: { message: (err as Error).message } }, `${what} failed`))
+    p.catch((err) =>
+      logger[opts.quiet?.() ? 'debug' : 'warn']({ err: { message: (err as Error).message } }, `${what} failed`),
+    )
   const sweeper =
     opts.runWorkers && config.redis.sweepIntervalMs > 0
       ? setInterval(() => void quietly('deadline sweep', sweep()), config.redis.sweepIntervalMs)
@@ -107,8 +117,11 @@ export function startEvaluation(opts: {
       : []
   for (const timer of retention) timer.unref()
 
-  // Alerts from the first start: a check now and every minute.
-  void quietly('alert check', metrics.checkAlerts())
+  // Alerts from the first start: a check once Redis is connected (the circuits are read there, through a
+  // connection that fails fast rather than queueing), and every minute.
+  const firstAlertCheck = () => void quietly('alert check', metrics.checkAlerts())
+  if (opts.redis.status === 'ready') firstAlertCheck()
+  else opts.redis.once('ready', firstAlertCheck)
   const alerts = setInterval(() => void quietly('alert check', metrics.checkAlerts()), opts.alertIntervalMs ?? 60_000)
   alerts.unref()
 
@@ -118,9 +131,11 @@ export function startEvaluation(opts: {
     worker,
     sweep,
     queues: () => inspector.depths(),
+    consumers: () => inspector.consumers(),
     async close() {
       clearInterval(sweeper)
       clearInterval(alerts)
+      opts.redis.off('ready', firstAlertCheck)
       for (const timer of retention) clearTimeout(timer)
       await sweeping?.catch(() => 0)
       await worker?.close()

@@ -12,6 +12,7 @@ import { createApp } from './app.js'
 import { type Evaluation, startEvaluation } from './evaluation.js'
 import type { HttpDeps } from './http/deps.js'
 import type { Logger } from './logger.js'
+import { addressOf, Outage, watchDatabase, watchRedis } from './outage.js'
 import type { StoredCheckpoint } from './ports/checkpoint-store.js'
 import { type Clock, systemClock } from './ports/clock.js'
 import { RedisCircuitBreaker } from './queue/circuit.js'
@@ -40,6 +41,9 @@ import { findStrandedCases, type StrandedCase } from './services/dispatch/strand
 import { type EventSweepState, sweepUndelivered, sweepUnforwardedEvents } from './services/dispatch/sweep.js'
 import type { FileDeps } from './services/files/files.js'
 import { answerClusterScrapes, clusterScrape } from './services/metrics/cluster.js'
+import { createFirstToken, localBaseUrl, printFirstStart } from './startup/first-start.js'
+import { startPrivateRedis } from './startup/private-redis.js'
+import { serveHealth } from './startup/worker-health.js'
 import { PgBindingStore } from './store/binding-store.js'
 import { PgCaseStore } from './store/case-store.js'
 import { PgCheckpointStore } from './store/checkpoint-store.js'
@@ -97,9 +101,10 @@ export async function openStore(
   config: Config,
   logger: Logger,
   role: LockRole = 'tool',
+  onPoolError?: (err: Error) => void,
 ): Promise<{ database: Database; store: PgDirectoryStore }> {
   const { url, migrationUrl, dataDir } = config.database
-  const onPoolError = (err: Error) => logger.warn({ err }, 'idle PostgreSQL connection failed; the pool replaces it')
+  onPoolError ??= (err: Error) => logger.warn({ err }, 'idle PostgreSQL connection failed; the pool replaces it')
   if (url !== undefined && migrationUrl !== undefined && migrationUrl !== url) {
     const owner = await openDatabase({ url: migrationUrl, dataDir, poolSize: 1, onPoolError })
     try {
@@ -137,7 +142,7 @@ export async function openStore(
   return { database, store }
 }
 
-export function connectRedis(url: string, logger: Logger, name: string): Redis {
+export function connectRedis(url: string, logger: Logger, name: string, outage?: Outage): Redis {
   // Fail fast instead of queueing commands while Redis is away; reconnect in the background.
   // Auto-pipelining: the commands of concurrent requests (a jti claim each) leave in one write.
   const redis = new Redis(url, {
@@ -146,6 +151,11 @@ export function connectRedis(url: string, logger: Logger, name: string): Redis {
     connectionName: name,
     enableAutoPipelining: true,
   })
+  if (outage) {
+    redis.on('error', () => {})
+    watchRedis(redis, outage.source(name))
+    return redis
+  }
   let down = false
   redis.on('error', (err) => {
     if (!down) logger.warn({ err: { message: err.message }, connection: name }, 'Redis unavailable; retrying')
@@ -192,6 +202,8 @@ export interface Runtime {
   producer: QueueProducer
   keys: KeySet
   evaluation: Evaluation
+  /** Outages of Redis and PostgreSQL, each logged once at its start, every OUTAGE_REMINDER_MS while it lasts, once at its end. */
+  outages: Outages
   /**
    * One checkpoint tick (issue 12): signs a checkpoint when something changed (several when more changed than
    * one holds; `made` is the newest), then sends every checkpoint a
@@ -209,15 +221,59 @@ export interface Runtime {
   close(): Promise<void>
 }
 
+export interface Outages {
+  redis: Outage
+  database: Outage
+  /** Whether either is being reported now. */
+  any(): boolean
+  close(): void
+}
+
+/** The outage reporters of one process: one for Redis (every client), one for PostgreSQL (pings and the pool). */
+export function createOutages(config: Config, logger: Logger): Outages {
+  const reminderMs = config.redis.outageReminderMs
+  const redis = new Outage({
+    logger,
+    dependency: 'Redis',
+    address: addressOf(config.redis.url),
+    meanwhile:
+      'the API keeps taking cases: they are committed to the outbox in PostgreSQL and delivered once Redis is back',
+    advice: config.redis.configured ? 'start Redis, or correct REDIS_URL' : 'start Redis, or set REDIS_URL',
+    reminderMs,
+  })
+  const database = new Outage({
+    logger,
+    dependency: 'PostgreSQL',
+    address: config.database.url === undefined ? 'embedded' : addressOf(config.database.url),
+    meanwhile: 'requests that need the database fail with 503 and queued deliveries wait',
+    advice: 'start PostgreSQL, or correct DATABASE_URL',
+    reminderMs,
+  })
+  return {
+    redis,
+    database,
+    any: () => redis.isDown() || database.isDown(),
+    close() {
+      redis.close()
+      database.close()
+    },
+  }
+}
+
 /** Everything a gateway process runs, without the HTTP listener (tests use it with `app.request`). */
 export async function createRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   const clock = options.clock ?? systemClock
-  const { database, store } = await openStore(config, logger, 'gateway')
+  const outages = createOutages(config, logger)
+  // One source: an idle connection's failure starts the outage, the pings see it end.
+  const databaseSource = outages.database.source('database')
+  const { database, store } = await openStore(config, logger, 'gateway', (err) => databaseSource.down(err))
+  const stopWatchingDatabase =
+    database.kind === 'postgres' ? watchDatabase(() => database.ping(), databaseSource) : () => {}
   const { keys, vault } = await loadSecrets(config, logger)
   await warnIfPrivileged(config, logger, database)
   // Phones stored in clear before migration 18: sealed once, before anything is served.
   await sealClearPhones(database, vault, logger)
-  const redis = connectRedis(config.redis.url, logger, 'tongban-gateway')
+  const redis = connectRedis(config.redis.url, logger, 'tongban-gateway', outages.redis)
   const directory = new DirectoryService(store, clock, logger)
   await directory.reload()
   const prover = gatewayEventProver(config.gateway.id, keys)
@@ -236,12 +292,18 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     fetcher: jwksFetcher,
     revocations,
   })
-  const producer = new QueueProducer({ connection: config.redis.url, prefix: config.redis.queuePrefix, logger })
+  const producer = new QueueProducer({
+    connection: config.redis.url,
+    prefix: config.redis.queuePrefix,
+    logger,
+    outage: outages.redis,
+  })
   const relay = new OutboxRelay({
     outbox: new PgOutboxStore(database),
     producer,
     logger,
     now: () => clock.now().getTime(),
+    quiet: () => outages.any(),
   })
   relay.start()
 
@@ -275,13 +337,16 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const deadLetters = new PgDeadLetterStore(database)
   const resultStore = new PgResultStore(database)
   const forwards = new PgEventForwardStore(database)
-  // Marks an earlier version kept in Redis move to PostgreSQL (once; in the background: an event that
-  // needs one meanwhile retries).
-  importRedisMarks(redis, config.redis.queuePrefix, forwards, clock.now())
-    .then((n) => {
-      if (n) logger.info({ marks: n }, 'forwarded marks moved from Redis to PostgreSQL')
-    })
-    .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'forwarded marks not moved yet'))
+  // Marks an earlier version kept in Redis move to PostgreSQL (once, when Redis is connected: the client
+  // fails fast rather than queueing; in the background: an event that needs one meanwhile retries).
+  const moveMarks = () =>
+    importRedisMarks(redis, config.redis.queuePrefix, forwards, clock.now())
+      .then((n) => {
+        if (n) logger.info({ marks: n }, 'forwarded marks moved from Redis to PostgreSQL')
+      })
+      .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'forwarded marks not moved yet'))
+  if (redis.status === 'ready') void moveMarks()
+  else redis.once('ready', () => void moveMarks())
   // Real time, not the business clock: the circuit's delays are BullMQ delays.
   const circuit = new RedisCircuitBreaker(redis, config.redis.queuePrefix)
   const runWorkers = options.workers !== false && config.redis.concurrency > 0
@@ -295,6 +360,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
         deps: { cases: caseDeps, adapters: resolver, results: resultStore, forwards },
         deadLetters,
         logger,
+        outage: outages.redis,
       })
   // The metrics live in the evaluation part, started after the workers: the dispatch worker's observer
   // reads it when a delivery ends.
@@ -315,6 +381,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
         concurrency: config.redis.concurrency,
         deps: dispatchDeps,
         logger,
+        outage: outages.redis,
       })
   // The no-stranded-case invariant, as `tongban doctor`, the metric and the alert see it.
   const stranded = (opts: { graceMs?: number; limit?: number } = {}) =>
@@ -337,6 +404,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     keyCreatedAt: keys.currentCreatedAt,
     runWorkers,
     stranded: async () => (await stranded({ limit: 1000 })).length,
+    quiet: () => outages.any(),
+    redisOutage: outages.redis,
   })
 
   let limitsFellBack = false
@@ -361,14 +430,31 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
             {
               name: 'workers',
               check: async () => {
+                const details: string[] = []
                 for (const w of [dispatch, events, evaluation.worker]) {
                   const h = await w?.health()
                   if (h && !h.ok) throw new Error(h.detail)
+                  if (h) details.push(h.detail)
                 }
+                return details.join('; ')
               },
             },
           ]
-        : []),
+        : [
+            // An API-only instance: whether anyone consumes what it queues (reported, not required:
+            // intake keeps committing to the outbox without consumers).
+            {
+              name: 'consumers',
+              advisory: true,
+              check: async () => {
+                const consumers = await evaluation.consumers()
+                const summary = consumers.map((c) => `${c.queue}: ${c.workers}`).join(', ')
+                const idle = consumers.filter((c) => c.workers === 0).map((c) => c.queue)
+                if (idle.length > 0) throw new Error(`no worker consumes ${idle.join(', ')} (${summary})`)
+                return summary
+              },
+            },
+          ]),
     ],
     auth: {
       audience: config.gateway.id,
@@ -545,7 +631,12 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
         if (polling) return
         polling = true
         pollBindings({ cases: caseDeps, adapters: resolver, bindings }, lastPolled, Date.now(), pollAbort.signal)
-          .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'status polling failed'))
+          .catch((err) =>
+            logger[outages.any() ? 'debug' : 'warn'](
+              { err: { message: (err as Error).message } },
+              'status polling failed',
+            ),
+          )
           .finally(() => {
             polling = false
           })
@@ -556,6 +647,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   let closing: Promise<void> | undefined
   const close = () => {
     closing ??= (async () => {
+      // From here on, connections closing are no outage to report.
+      outages.close()
       clearInterval(sweeper)
       clearInterval(checkpointer)
       await checkpointing
@@ -568,6 +661,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       await relay.stop()
       await producer.close()
       redis.disconnect()
+      stopWatchingDatabase()
       await database.close()
     })()
     return closing
@@ -584,6 +678,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     keys,
     evaluation,
     checkpoint,
+    outages,
     sweep,
     stranded,
     close,
@@ -596,11 +691,19 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
  * passes the signal on and exits when they have all stopped.
  */
 export async function superviseWorkers(config: Config, logger: Logger): Promise<number> {
+  const redis = await resolveRedis(config, logger)
+  // The forked processes read their configuration from the environment: they use the same server.
+  if (redis.config.redis.url !== config.redis.url) process.env.REDIS_URL = redis.config.redis.url
   const { database } = await openStore(config, logger)
+  const firstToken = await createFirstToken(database)
   await database.close()
   await loadSecrets(config, logger)
   // GET /metrics on any worker answers with all workers' series, aggregated here (services/metrics/cluster.ts).
   answerClusterScrapes(logger)
+  if (firstToken) {
+    const baseUrl = localBaseUrl(config.http.host, config.http.port)
+    await printFirstStart({ baseUrl, token: firstToken, gatewayId: config.gateway.id })
+  }
   let stopping = false
   const fork = () => cluster.fork()
   for (let i = 0; i < config.http.workers; i++) fork()
@@ -616,11 +719,12 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
       logger.info({ signal }, 'stopping gateway workers')
       const workers = Object.values(cluster.workers ?? {})
       let left = workers.length
-      if (left === 0) resolve(0)
+      const done = () => void redis.stop().then(() => resolve(0))
+      if (left === 0) done()
       for (const w of workers) {
         w?.once('exit', () => {
           left -= 1
-          if (left === 0) resolve(0)
+          if (left === 0) done()
         })
         w?.process.kill(signal)
       }
@@ -630,10 +734,59 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
   })
 }
 
+/**
+ * With REDIS_URL unset and nothing on the default address, a private redis-server in the data directory
+ * (startup/private-redis.ts): the configuration to run with, and what to stop at the end.
+ */
+async function resolveRedis(config: Config, logger: Logger): Promise<{ config: Config; stop(): Promise<void> }> {
+  const none = { config, stop: async () => {} }
+  if (config.redis.configured || config.redis.private === 'off' || cluster.isWorker) return none
+  const own = await startPrivateRedis({ probeUrl: config.redis.url, dataDir: config.dataDir, logger })
+  if (own === undefined) return none
+  return { config: { ...config, redis: { ...config.redis, url: own.url } }, stop: () => own.stop() }
+}
+
+/**
+ * `tongban worker`: the queue workers without the API, and `/healthz` and `/readyz` on
+ * `WORKER_HEALTH_PORT` (ready when PostgreSQL and Redis answer and the workers consume).
+ */
+export async function startWorker(configured: Config, logger: Logger): Promise<Gateway> {
+  const redis = await resolveRedis(configured, logger)
+  const config = redis.config
+  const runtime = await createRuntime(config, logger, { workers: true })
+  const health = await serveHealth({
+    host: config.http.host,
+    port: config.http.workerHealthPort,
+    gateway: { id: config.gateway.id, version },
+    readiness: runtime.deps.readiness,
+  })
+  logger.info(
+    { gateway: config.gateway.id, queuePrefix: config.redis.queuePrefix, healthPort: health.port, version },
+    'workers consuming',
+  )
+  let closing: Promise<void> | undefined
+  const close = () => {
+    closing ??= (async () => {
+      await health.close()
+      await runtime.close()
+      await redis.stop()
+      logger.info('stopped')
+    })()
+    return closing
+  }
+  return { port: health.port, close }
+}
+
 /** Starts the gateway: returns once the HTTP server listens. */
-export async function startGateway(config: Config, baseLogger: Logger, clock: Clock = systemClock): Promise<Gateway> {
+export async function startGateway(
+  configured: Config,
+  baseLogger: Logger,
+  clock: Clock = systemClock,
+): Promise<Gateway> {
   // A cluster worker's lines say which worker wrote them.
   const logger = cluster.isWorker ? baseLogger.child({ worker: cluster.worker?.id }) : baseLogger
+  const redis = await resolveRedis(configured, logger)
+  const config = redis.config
   const runtime = await createRuntime(config, logger, { clock })
   if (cluster.isWorker && runtime.deps.metrics) {
     const metrics = runtime.evaluation.metrics
@@ -643,6 +796,8 @@ export async function startGateway(config: Config, baseLogger: Logger, clock: Cl
       render: clusterScrape(metrics.registry),
     }
   }
+  // With WORKERS > 1 the primary process did the first start (superviseWorkers).
+  const firstToken = cluster.isWorker ? undefined : await createFirstToken(runtime.database)
   const app = createApp(runtime.deps)
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.http.port, hostname: config.http.host }, () => resolve(s))
@@ -653,6 +808,15 @@ export async function startGateway(config: Config, baseLogger: Logger, clock: Cl
     { port, gateway: config.gateway.id, database: runtime.database.kind, kid: runtime.keys.currentKid, version },
     'gateway listening',
   )
+  if (firstToken) {
+    // After the lines logged so far, which the asynchronous logger may still hold.
+    await new Promise<void>((resolve) => logger.flush(() => resolve()))
+    await printFirstStart({
+      baseUrl: localBaseUrl(config.http.host, port),
+      token: firstToken,
+      gatewayId: config.gateway.id,
+    })
+  }
 
   let closing: Promise<void> | undefined
   const close = () => {
@@ -660,6 +824,7 @@ export async function startGateway(config: Config, baseLogger: Logger, clock: Cl
       logger.info('shutting down: no new requests')
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await runtime.close()
+      await redis.stop()
       logger.info('stopped')
     })()
     return closing

@@ -19,7 +19,10 @@ import type { RateLimitDeps, RateLimitObserver } from './middleware/rate-limit.j
 
 export interface ReadinessCheck {
   name: string
-  check: () => Promise<void>
+  /** Throws when the check fails; a string it resolves to is a detail shown in the answer (e.g. `2 workers`). */
+  check: () => Promise<unknown>
+  /** Reported in the answer, but its failure does not make the process not ready (e.g. consumers elsewhere). */
+  advisory?: boolean
 }
 
 /** Everything the HTTP layer needs, built by `main.ts` (or a test). No I/O happens at import time. */

@@ -52,6 +52,16 @@ export class QueueInspector {
     )
   }
 
+  /**
+   * How many BullMQ workers consume each queue now, from anywhere (Redis's CLIENT LIST of the workers'
+   * named connections; a managed Redis that forbids CLIENT LIST makes this throw).
+   */
+  async consumers(): Promise<{ queue: JobName; workers: number }[]> {
+    return Promise.all(
+      this.queues.map(async (q) => ({ queue: q.name as JobName, workers: (await q.getWorkers()).length })),
+    )
+  }
+
   /** Every region with a circuit record in Redis (a region never failed has none: closed). */
   async circuits(): Promise<{ region: string; state: CircuitState; failures: number }[]> {
     const base = `${this.prefix}:circuit:`

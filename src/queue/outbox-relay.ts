@@ -18,6 +18,12 @@ export interface OutboxRelayOptions {
   pokeDelayMs?: number | undefined
   /** The gateway's clock in epoch ms, for delayed jobs (catalog `delayMs`); default `Date.now`. */
   now?: (() => number) | undefined
+  /**
+   * True while an outage reporter already tells of the failure (Redis or PostgreSQL away): failed drains
+   * are then logged at debug. Otherwise the first failure of a run of failures is a warning, the
+   * following ones debug, until a drain succeeds again.
+   */
+  quiet?: (() => boolean) | undefined
 }
 
 /**
@@ -46,6 +52,8 @@ export class OutboxRelay {
   private readonly batch: number
   private readonly pokeDelayMs: number
   private readonly now: () => number
+  private readonly quiet: () => boolean
+  private failing = false
   private pokeTimer: NodeJS.Timeout | undefined
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
@@ -60,6 +68,7 @@ export class OutboxRelay {
     this.batch = opts.batch ?? 200
     this.pokeDelayMs = opts.pokeDelayMs ?? 10
     this.now = opts.now ?? Date.now
+    this.quiet = opts.quiet ?? (() => false)
   }
 
   /** Drains now and then every `intervalMs`; idempotent. */
@@ -119,8 +128,14 @@ export class OutboxRelay {
       try {
         published = await this.relayOnce()
       } catch (error) {
-        this.logger.warn({ err: error }, 'outbox relay: drain failed; the rows stay and are retried')
+        const level = this.failing || this.quiet() ? 'debug' : 'warn'
+        this.failing = true
+        this.logger[level]({ err: error }, 'outbox relay: drain failed; the rows stay and are retried')
         return
+      }
+      if (this.failing) {
+        this.failing = false
+        this.logger.info('outbox relay: draining again')
       }
       if (published > 0) this.logger.debug({ published }, 'outbox relay: published')
       if (this.stopped || (published < this.batch && !this.again)) return

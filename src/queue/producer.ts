@@ -2,6 +2,7 @@ import { Queue } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import { AppError } from '../errors.js'
 import type { Logger } from '../logger.js'
+import { type Outage, watchRedis } from '../outage.js'
 import type { JobState } from '../ports/job-state.js'
 import { type JobName, type JobPayload, jobs, queueNameOf } from './catalog.js'
 
@@ -14,6 +15,8 @@ export interface QueueProducerOptions {
   logger?: Logger | undefined
   /** How long an enqueue waits for Redis to be connected before failing; default 2000 ms. */
   readyTimeoutMs?: number | undefined
+  /** Where a lost Redis is reported, once for all connections; without it the producer logs its own outage. */
+  outage?: Outage | undefined
 }
 
 export interface EnqueueItem<N extends JobName> {
@@ -43,6 +46,7 @@ export class QueueProducer {
   private readonly prefix: string
   private readonly logger: Logger | undefined
   private readonly readyTimeoutMs: number
+  private readonly outage: Outage | undefined
   private readonly queues = new Map<JobName, AnyQueue>()
   private closing: Promise<void> | undefined
 
@@ -55,6 +59,12 @@ export class QueueProducer {
     this.prefix = opts.prefix
     this.logger = opts.logger
     this.readyTimeoutMs = opts.readyTimeoutMs ?? 2000
+    this.outage = opts.outage
+    if (this.outage) {
+      this.redis.on('error', () => {})
+      watchRedis(this.redis, this.outage.source('producer'))
+      return
+    }
     // ioredis reports every failed reconnect attempt: log the outage once, and the recovery.
     let down = false
     this.redis.on('error', (error: Error) => {
@@ -139,7 +149,11 @@ export class QueueProducer {
       // Opened only once Redis is ready: BullMQ's start-up (version check) then never hits the
       // disabled offline queue, which would leave the Queue broken for good.
       queue = new Queue(queueNameOf(name), { connection: this.redis, prefix: this.prefix })
-      queue.on('error', (error) => this.logger?.warn({ err: error, queue: name }, 'queue producer: queue error'))
+      queue.on('error', (error) => {
+        // The connection's own outage is reported once by the outage reporter.
+        const level = this.outage?.isDown() || this.redis.status !== 'ready' ? 'debug' : 'warn'
+        this.logger?.[level]({ err: error, queue: name }, 'queue producer: queue error')
+      })
       this.queues.set(name, queue)
     }
     return queue

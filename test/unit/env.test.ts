@@ -13,10 +13,20 @@ describe('loadConfig', () => {
       concurrency: 8,
       sweepIntervalMs: 60_000,
       sweepStaleMs: 120_000,
+      configured: false,
+      private: 'auto',
+      outageReminderMs: 60_000,
     })
+    expect(c.http.workerHealthPort).toBe(8081)
     expect(c.dataDir.endsWith('/data')).toBe(true)
     expect(c.logLevel).toBe('info')
+    expect(c.logFormat).toBe('auto')
     expect(Object.isFrozen(c.http)).toBe(true)
+  })
+
+  it('tells a set REDIS_URL from the default (a private Redis is only ever used with it unset)', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).redis.configured).toBe(true)
+    expect(loadConfig({ REDIS_URL: '' }).redis).toMatchObject({ url: 'redis://127.0.0.1:6379', configured: false })
   })
 
   it('treats an empty DATABASE_URL as unset (embedded database)', () => {
@@ -46,6 +56,9 @@ describe('loadConfig', () => {
     [{ QUEUE_PREFIX: 'a b' }, 'QUEUE_PREFIX'],
     [{ GATEWAY_ID: 'GW 1' }, 'GATEWAY_ID'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
+    [{ WORKER_HEALTH_PORT: '-1' }, 'WORKER_HEALTH_PORT'],
+    [{ OUTAGE_REMINDER_MS: '10' }, 'OUTAGE_REMINDER_MS'],
   ])('refuses %j naming the variable', (env, expected) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
     expect(() => loadConfig(env)).toThrow(expected)

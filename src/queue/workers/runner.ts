@@ -8,6 +8,7 @@
 import { type Job, Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Logger } from '../../logger.js'
+import { type Outage, watchRedis } from '../../outage.js'
 import { type JobName, queueNameOf } from '../catalog.js'
 
 export interface WorkerOptions {
@@ -19,6 +20,8 @@ export interface WorkerOptions {
   /** BullMQ lock duration (default 30 s); the stalled-job check runs at half of it. */
   lockMs?: number | undefined
   logger: Logger
+  /** Where a lost Redis is reported (once for every connection); without it, worker errors are logged at most once a minute. */
+  outage?: Outage | undefined
 }
 
 export interface WorkerHandle {
@@ -42,6 +45,7 @@ export function runWorker(
   // Workers block on Redis: no per-command retry limit, as BullMQ requires.
   const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, connectionName: `tongban-${name}` })
   connection.on('error', () => {})
+  if (opts.outage) watchRedis(connection, opts.outage.source(`worker:${name}`))
   const lockMs = opts.lockMs ?? 30_000
   const worker = new Worker(queueNameOf(name), (job: Job, token?: string) => process(job, token, aborter.signal), {
     connection,
@@ -62,9 +66,18 @@ export function runWorker(
     lastActivity = Date.now()
   }
   for (const event of ['active', 'completed', 'failed', 'drained'] as const) worker.on(event, touch)
-  worker.on('error', (err) =>
-    opts.logger.warn({ err: { message: err.message }, queue: name }, 'queue worker: Redis error'),
-  )
+  // BullMQ repeats a lost connection's error at every reconnect attempt (twice a second): the outage
+  // reporter says it once; other errors at most once a minute.
+  let lastWarned = 0
+  worker.on('error', (err) => {
+    const outage = opts.outage?.isDown() || connection.status !== 'ready'
+    if (outage || Date.now() - lastWarned < 60_000) {
+      opts.logger.debug({ err: { message: err.message }, queue: name }, 'queue worker: error')
+      return
+    }
+    lastWarned = Date.now()
+    opts.logger.warn({ err: { message: err.message }, queue: name }, 'queue worker: error')
+  })
 
   let closing: Promise<void> | undefined
   return {
@@ -85,6 +98,17 @@ export function runWorker(
     },
     close() {
       closing ??= (async () => {
+        if (connection.status !== 'ready') {
+          // Redis away: nothing to hand back, and a graceful close would wait for it forever.
+          aborter.abort()
+          connection.disconnect()
+          // (BullMQ's Queue.disconnect waits for a connection that never came; close does not.)
+          await Promise.race([
+            Promise.allSettled([worker.close(true), probe.close()]),
+            new Promise((resolve) => setTimeout(resolve, 2_000).unref()),
+          ])
+          return
+        }
         const timer = setTimeout(() => aborter.abort(), opts.closeGraceMs ?? 10_000)
         await worker.close()
         await probe.close()

@@ -7,7 +7,17 @@ const Health = z.object({ status: z.literal('ok'), gateway: z.string(), version:
 const Readiness = z
   .object({
     status: z.enum(['ready', 'not_ready']),
-    checks: z.record(z.string(), z.object({ ok: z.boolean(), error: z.string().optional(), ms: z.number() })),
+    checks: z.record(
+      z.string(),
+      z.object({
+        ok: z.boolean(),
+        error: z.string().optional(),
+        detail: z.string().optional(),
+        /** Reported only: its failure does not make the process not ready. */
+        advisory: z.boolean().optional(),
+        ms: z.number(),
+      }),
+    ),
   })
   .meta({ id: 'Readiness' })
 
@@ -33,17 +43,19 @@ const readyz = createRoute({
 
 const checkTimeoutMs = 2_000
 
-async function timed(check: () => Promise<void>): Promise<{ ok: boolean; error?: string; ms: number }> {
+async function timed(
+  check: () => Promise<unknown>,
+): Promise<{ ok: boolean; error?: string; detail?: string; ms: number }> {
   const started = performance.now()
   let timer: NodeJS.Timeout | undefined
   try {
-    await Promise.race([
+    const detail = await Promise.race([
       check(),
-      new Promise((_, reject) => {
+      new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${checkTimeoutMs} ms`)), checkTimeoutMs)
       }),
     ])
-    return { ok: true, ms: Math.round(performance.now() - started) }
+    return { ok: true, ...(typeof detail === 'string' ? { detail } : {}), ms: Math.round(performance.now() - started) }
   } catch (e) {
     return { ok: false, error: (e as Error).message || 'failed', ms: Math.round(performance.now() - started) }
   } finally {
@@ -51,14 +63,20 @@ async function timed(check: () => Promise<void>): Promise<{ ok: boolean; error?:
   }
 }
 
-export function registerHealth(api: Api, deps: HttpDeps) {
+/** `/healthz` and `/readyz`; also served alone by `tongban worker` on its health port. */
+export function registerHealth(api: Api, deps: Pick<HttpDeps, 'gateway' | 'readiness'>) {
   api.openapi(healthz, (c) =>
     c.json({ status: 'ok' as const, gateway: deps.gateway.id, version: deps.gateway.version }, 200),
   )
   api.openapi(readyz, async (c) => {
-    const results = await Promise.all(deps.readiness.map(async (r) => [r.name, await timed(r.check)] as const))
+    const results = await Promise.all(
+      deps.readiness.map(async (r) => {
+        const result = await timed(r.check)
+        return [r.name, { ...result, ...(r.advisory ? { advisory: true } : {}) }] as const
+      }),
+    )
     const checks = Object.fromEntries(results)
-    const ready = results.every(([, r]) => r.ok)
+    const ready = results.every(([, r]) => r.ok || 'advisory' in r)
     return c.json({ status: ready ? ('ready' as const) : ('not_ready' as const), checks }, ready ? 200 : 503)
   })
 }

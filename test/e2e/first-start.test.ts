@@ -1,0 +1,64 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { scratchDatabase } from '../helpers/db.js'
+import { startGateway, stopAllGateways } from '../helpers/process.js'
+import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from '../helpers/redis.js'
+
+const cleanups: (() => Promise<unknown>)[] = []
+afterAll(async () => {
+  await stopAllGateways()
+  for (const c of cleanups.reverse()) await c()
+})
+
+const tokenPattern = /^ {4}(tbp_[0-9a-f]{12}_[A-Za-z0-9_-]+)$/gm
+
+describe('the first start', () => {
+  it('creates one admin token, hands it over once with the console and docs URLs, and it opens an admin route', async () => {
+    const db = await scratchDatabase('firststart')
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'tongban-first-'))
+    const prefix = testQueuePrefix()
+    cleanups.push(
+      () => db.drop(),
+      () => rm(dataDir, { recursive: true, force: true }),
+      () => cleanQueuePrefix(prefix),
+    )
+    const env = { DATABASE_URL: db.url, TONGBAN_DATA_DIR: dataDir, QUEUE_PREFIX: prefix, REDIS_URL: testRedisUrl }
+
+    const first = await startGateway(env, 120_000)
+    // The message is written right after the "listening" line: wait for its end.
+    for (let i = 0; i < 100 && !first.output().includes('tokens create --role operator'); i++) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    const out = first.output()
+    const tokens = [...out.matchAll(tokenPattern)].map((m) => m[1])
+    expect(tokens, out).toHaveLength(1)
+    expect(out.match(/first start, 首次启动/g)).toHaveLength(1)
+    expect(out).toContain(`${first.url}/console`)
+    expect(out).toContain(`${first.url}/docs`)
+    expect(out).toContain('npm run -s tongban -- tokens create')
+    // Plain text, not a JSON log line.
+    expect(out.split('\n').some((l) => l.startsWith('{') && l.includes('tbp_'))).toBe(false)
+
+    const token = tokens[0] as string
+    const listed = await fetch(`${first.url}/v1/admin/tokens`, { headers: { authorization: `Bearer ${token}` } })
+    const body = (await listed.json()) as { tokens: { role: string }[] }
+    expect(listed.status, JSON.stringify(body)).toBe(200)
+    expect(body.tokens).toEqual([expect.objectContaining({ role: 'admin' })])
+    // A healthy start warns of nothing but the keys it generated.
+    await new Promise((r) => setTimeout(r, 1000))
+    const warnings = first
+      .output()
+      .split('\n')
+      .filter((l) => /"level":(40|50)/.test(l) && !l.includes('generated a new'))
+    expect(warnings).toEqual([])
+    expect(await first.stop()).toBe(0)
+
+    const second = await startGateway(env, 120_000)
+    await new Promise((r) => setTimeout(r, 500))
+    expect(second.output()).not.toContain('首次启动')
+    expect([...second.output().matchAll(tokenPattern)]).toHaveLength(0)
+    expect(await second.stop()).toBe(0)
+  }, 300_000)
+})

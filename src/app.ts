@@ -140,7 +140,7 @@ export function createApp(deps: HttpDeps): Api {
   // Issue #5: evidence bundles and key revocations.
   registerEvidence(api, deps)
   registerKeyRevocations(api, deps)
-  // Issue 12: signed checkpoints, witnessed by peer gateways.
+  // Signed checkpoints, witnessed by peer gateways (docs/checkpoints.md).
   registerCheckpoints(api, deps)
   registerFiles(api, deps)
   registerInspections(api, deps)

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `tongban` command. Each subcommand parses its own flags; configuration comes from the
- * environment (see config/env.ts and the README).
+ * environment (see config/env.ts and docs/operations.md).
  */
 import cluster from 'node:cluster'
 import { parseArgs } from 'node:util'
@@ -65,7 +65,7 @@ Commands:
 
 Environment: PORT, DATABASE_URL (unset: embedded database in TONGBAN_DATA_DIR), REDIS_URL,
 QUEUE_PREFIX, GATEWAY_ID, TONGBAN_DATA_DIR, TONGBAN_CONFIG_DIR, LOG_LEVEL, TONGBAN_KEYS(_FILE),
-IDENTITY_KEY(_FILE), JWKS_ALLOW_HOSTS. See README.md.
+IDENTITY_KEY(_FILE), JWKS_ALLOW_HOSTS. Every variable: docs/operations.md.
 `
 
 type Command = (args: string[]) => Promise<number>

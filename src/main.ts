@@ -205,7 +205,7 @@ export interface Runtime {
   /** Outages of Redis and PostgreSQL, each logged once at its start, every OUTAGE_REMINDER_MS while it lasts, once at its end. */
   outages: Outages
   /**
-   * One checkpoint tick (issue 12): signs a checkpoint when something changed (several when more changed than
+   * One checkpoint tick: signs a checkpoint when something changed (several when more changed than
    * one holds; `made` is the newest), then sends every checkpoint a
    * peer witness has not countersigned yet (the interval runs it when the workers run here).
    */
@@ -580,7 +580,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       : undefined
   sweeper?.unref()
 
-  // Signed checkpoints over the hash chains, witnessed by the peer gateways (issue 12).
+  // Signed checkpoints over the hash chains, witnessed by the peer gateways.
   const witnesses = peerWitnesses(bindings, resolver)
   const checkpoint = async () => {
     // Several when more changed than one checkpoint holds (MAX_LEAVES), at most 10 per tick.

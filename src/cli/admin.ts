@@ -293,7 +293,7 @@ function parseAuditArgs(args: string[]) {
   return { sub: positionals[0], caseId: positionals[1], witnesses: values.witness ?? [] }
 }
 
-/** Prints what the checkpoint audit found (issue 12); returns the number of findings. */
+/** Prints what the checkpoint audit found; returns the number of findings. */
 async function verifyAgainstCheckpoints(opts: {
   store: PgCheckpointStore
   verify: CheckpointAuditDeps['verify']

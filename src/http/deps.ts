@@ -46,7 +46,7 @@ export interface HttpDeps {
   /** The gateway's public keys, revoked ones marked with `revokedAt`. */
   jwks: () => Promise<{ keys: Record<string, unknown>[] }>
   files: FileDeps
-  /** Signed checkpoints (issue 12): witnessing peers' checkpoints, receipts' inclusion proofs. */
+  /** Signed checkpoints: witnessing peers' checkpoints, receipts' inclusion proofs. */
   checkpoints: WitnessDeps
   inspections: InspectionDeps
   /** The performance report's queries (#7). */

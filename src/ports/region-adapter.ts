@@ -95,7 +95,7 @@ export interface RegionAdapter {
    */
   fetchFile?(sha256: string, ctx: CallContext): Promise<{ mediaType: string; content: Buffer }>
   /**
-   * Only for another gateway (issue 12): hands it one of our signed checkpoints to witness
+   * Only for another gateway: hands it one of our signed checkpoints to witness
    * (`POST /v1/checkpoints`) and returns its countersignature. A 409 `checkpoint_gap` throws
    * `AppError('upstream_failed')` with `context.expectedSeq`, the seq the witness waits for.
    */

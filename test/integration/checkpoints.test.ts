@@ -1,5 +1,5 @@
 /**
- * Signed checkpoints witnessed by a peer gateway (issue 12): a checkpoint is made only when something changed,
+ * Signed checkpoints witnessed by a peer gateway: a checkpoint is made only when something changed,
  * linked by seq and prev; the witness (a second gateway, served on loopback) stores and countersigns it and
  * refuses a fork; and the database owner's consistent rewrite of a `completed` event (trigger disabled, the
  * chain recomputed with the project's own hash function) passes the plain chain check but is named, case and

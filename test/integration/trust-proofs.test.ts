@@ -1,5 +1,5 @@
 /**
- * Tamper evidence (issue 12, docs/trust.md): the gateway runs as a runtime role that cannot alter, update or
+ * Tamper evidence ( docs/trust.md): the gateway runs as a runtime role that cannot alter, update or
  * delete the timeline; every event carries a proof; a row appended past the gateway, or the owner's
  * consistent rewrite of a `completed` event, fails `audit verify` and `verify-evidence` although its chain
  * hash is right. The whole gateway (intake → dispatch → result) runs as the runtime role here.

@@ -1,5 +1,5 @@
 /**
- * `tongban audit verify` against the checkpoints (issue 12): every stored checkpoint must carry this
+ * `tongban audit verify` against the checkpoints: every stored checkpoint must carry this
  * gateway's signature (so a rewritten `checkpoints` table fails), link to the one before, and have the root
  * of its stored leaves; every leaf must still be the hash of the stored event at its seq (the first that is
  * not names the case and the event that was changed); and with witnesses, every copy a witness holds must

@@ -1,5 +1,5 @@
 /**
- * The signed forms of issue 12's checkpoints (docs/checkpoints.md):
+ * The signed forms of the signed checkpoints (docs/checkpoints.md):
  * - a checkpoint: compact JWS by the gateway, `typ: tongban-checkpoint+jwt`, claims `iss` (gateway id), `seq`
  *   (1, 2, 3 …), `prev` (hex SHA-256 of the previous checkpoint's JWS; 64 zeros for seq 1), `root` (hex
  *   RFC 6962 Merkle root over the leaves), `size` (number of leaves), `iat`;

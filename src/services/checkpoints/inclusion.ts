@@ -1,5 +1,5 @@
 /**
- * Inclusion proofs (issue 12): that a case's chain head at some seq is a leaf under the root of a checkpoint
+ * Inclusion proofs: that a case's chain head at some seq is a leaf under the root of a checkpoint
  * the gateway signed. Built from the stored leaves (`inclusionOf`) for evidence bundles and receipts;
  * checked with nothing but the gateway's public keys (`inclusionProblems`), as `tongban verify-evidence` does.
  */

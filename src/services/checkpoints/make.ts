@@ -1,5 +1,5 @@
 /**
- * The checkpointer (issue 12): signs the Merkle root over the chain heads appended since the last checkpoint,
+ * The checkpointer: signs the Merkle root over the chain heads appended since the last checkpoint,
  * one leaf per event (the event's hash is its chain's head at that seq, so a verifier can name the first
  * event that differs), linked to the previous checkpoint by its hash. Exactly one process of a fleet makes a
  * given checkpoint: the advisory lock inside the transaction, and the unique seq behind it.

@@ -1,6 +1,6 @@
 /**
  * `GET /v1/cases/{id}/receipt`: the case's intake receipt (PROTOCOL §4) and, once a checkpoint covers the
- * case, the inclusion proof of its chain head in the gateway's signed checkpoint (issue 12).
+ * case, the inclusion proof of its chain head in the gateway's signed checkpoint.
  */
 import { z } from 'zod'
 import type { CheckpointStore } from '../../ports/checkpoint-store.js'

@@ -1,5 +1,5 @@
 /**
- * The origin side of witnessing (issue 12): every checkpoint goes to every peer gateway bound through a `peer`
+ * The origin side of witnessing: every checkpoint goes to every peer gateway bound through a `peer`
  * binding, oldest first, starting after the last one each witness countersigned. A witness that fails is
  * tried again on the next tick (the checkpointer never waits for one); one that waits for an earlier seq
  * (409 `checkpoint_gap`) gets the history from there.

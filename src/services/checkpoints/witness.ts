@@ -1,5 +1,5 @@
 /**
- * The witness side (issue 12): a peer gateway, authenticated as a registered system client, hands in its
+ * The witness side: a peer gateway, authenticated as a registered system client, hands in its
  * checkpoint; this gateway checks the signature against that client's registered keys and the continuity
  * with the copies it already holds (the same seq with another JWS, or a `prev` that is not the hash of the
  * previous copy, is a fork: 409 `checkpoint_fork`; a seq beyond the next is 409 `checkpoint_gap` naming

@@ -102,7 +102,7 @@ export const EvidenceBundle = z
       .meta({
         description:
           'The inclusion proof of the case’s chain head (its newest event that a checkpoint covers) in the gateway’s ' +
-          'newest signed checkpoint that covers it (issue 12); null while no checkpoint covers the case',
+          'newest signed checkpoint that covers it; null while no checkpoint covers the case',
       }),
     proofs: z
       .array(

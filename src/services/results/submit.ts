@@ -70,7 +70,7 @@ export interface ResultDeps {
   originIsRemote(originRegion: string): Promise<boolean>
   /** The regions a registered system client acts for; null when it is not registered here. */
   issuerRegions(issuer: string): Promise<string[] | null>
-  /** Signed checkpoints (issue 12): evidence bundles carry the inclusion proof of the chain head. */
+  /** Signed checkpoints: evidence bundles carry the inclusion proof of the chain head. */
   checkpoints?: CheckpointStore
 }
 

@@ -199,7 +199,7 @@ export function verifyEvidence(input: unknown, trusted: Jwks | null = null): Evi
   if (!chain.ok) fail(`events[seq=${chain.seq}]`, chain.reason)
   else checked.push(`the hash chain of ${b.events.length} event(s)`)
 
-  // 4b. The chain head's inclusion in a checkpoint the gateway signed (issue 12; checkpoints/inclusion.ts).
+  // 4b. The chain head's inclusion in a checkpoint the gateway signed (checkpoints/inclusion.ts).
   if (b.checkpoint) {
     const found = inclusionProblems(b.checkpoint, {
       gateway: b.gateway,

@@ -1,5 +1,5 @@
 /**
- * Signed checkpoints (issue 12, tamper evidence): each checkpoint is a JWS by the gateway's key over the Merkle
+ * Signed checkpoints ( tamper evidence): each checkpoint is a JWS by the gateway's key over the Merkle
  * root of the chain heads (one leaf per event) appended since the checkpoint before, linked to that one by
  * the hash of its JWS. The leaves are kept so that inclusion proofs can be built later. Peer gateways witness
  * the checkpoints: what they answered (countersignatures) is kept here, and what this gateway holds as a

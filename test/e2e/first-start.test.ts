@@ -2,6 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import type { TestApp } from '../helpers/app.js'
+import { consoleSignIn } from '../helpers/console.js'
 import { scratchDatabase } from '../helpers/db.js'
 import { startGateway, stopAllGateways } from '../helpers/process.js'
 import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from '../helpers/redis.js'
@@ -15,7 +17,7 @@ afterAll(async () => {
 const tokenPattern = /^ {4}(tbp_[0-9a-f]{12}_[A-Za-z0-9_-]+)$/gm
 
 describe('the first start', () => {
-  it('creates one admin token, hands it over once with the console and docs URLs, and it opens an admin route', async () => {
+  it('creates one admin token, hands it over once with the console and docs URLs; it signs in to the console', async () => {
     const db = await scratchDatabase('firststart')
     const dataDir = await mkdtemp(path.join(tmpdir(), 'tongban-first-'))
     const prefix = testQueuePrefix()
@@ -46,6 +48,14 @@ describe('the first start', () => {
     const body = (await listed.json()) as { tokens: { role: string }[] }
     expect(listed.status, JSON.stringify(body)).toBe(200)
     expect(body.tokens).toEqual([expect.objectContaining({ role: 'admin' })])
+    // And it signs in to the console, through its sign-in form, over the real socket.
+    const remote = {
+      app: { request: (p: string, init?: RequestInit) => fetch(`${first.url}${p}`, { ...init, redirect: 'manual' }) },
+    } as unknown as TestApp
+    const browser = await consoleSignIn(remote, token)
+    const home = await browser.get('/console')
+    expect(home.status).toBe(200)
+    expect(await home.text()).toContain('通办网关')
     // A healthy start warns of nothing but the keys it generated.
     await new Promise((r) => setTimeout(r, 1000))
     const warnings = first

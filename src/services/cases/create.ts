@@ -19,7 +19,7 @@ import { AppError, type FieldError } from '../../errors.js'
 import type { CaseEvent, IntakeResult, IntakeWrite, NewCase } from '../../ports/case-store.js'
 import { EVENT_PROOF_TYP, eventProofClaims } from '../../security/event-proofs.js'
 import { newCaseId } from '../../store/ids.js'
-import { actsFor } from '../authz.js'
+import { actsFor, originWindowOf } from '../authz.js'
 import type { VerbContext } from '../context.js'
 import { type ResolvedRoute, resolveRoute } from '../directory/resolve.js'
 import type { DirectorySnapshot } from '../directory/snapshot.js'
@@ -257,7 +257,7 @@ async function answerByExternalRef(
 /**
  * Stored answers carry the masked identity number, phone and personal form values. The submitter's system is
  * the origin party, and a replay has the same body (same hash), so the values it sent are the ones to show it
- * in full.
+ * in full; an operator's own window sees the applicant's phone in full.
  */
 function answerFor(
   caller: VerbContext['caller'],
@@ -272,10 +272,12 @@ function answerFor(
         : body.applicant.idNumber
       : answer.case.applicant.idNumber
   const full = caller.kind === 'client'
+  // An operator submits for their own window, which sees the applicant's phone in full (services/cases/view.ts).
+  const phoneFull = full || originWindowOf(caller) !== null
   const applicant = {
     ...answer.case.applicant,
     idNumber,
-    ...(full ? { phone: body.applicant.phone ?? null } : {}),
+    ...(phoneFull ? { phone: body.applicant.phone ?? null } : {}),
   }
   return {
     status: 201,

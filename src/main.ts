@@ -24,7 +24,7 @@ import { clientKeysFrom } from './security/client-keys.js'
 import { gatewayEventProver } from './security/event-proofs.js'
 import { JwksFetcher } from './security/jwks-fetch.js'
 import { KeyRevocations, revokedKeysIn, withRevocations } from './security/key-revocations.js'
-import { type KeySet, loadKeySet } from './security/keys.js'
+import { type KeySet, keySetFileOf, loadKeySet, watchKeySetFile } from './security/keys.js'
 import { IdentityVault, loadIdentityKey } from './security/pii.js'
 import { RedisRateLimits } from './security/rate-limits.js'
 import { RedisReplayGuard } from './security/replay.js'
@@ -270,6 +270,14 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const stopWatchingDatabase =
     database.kind === 'postgres' ? watchDatabase(() => database.ping(), databaseSource) : () => {}
   const { keys, vault } = await loadSecrets(config, logger)
+  // `tongban keys rotate` while the gateway runs: the new key signs from the next signature on.
+  const keySetFile = keySetFileOf({ dataDir: config.dataDir, keysFile: config.keys.file, keysJson: config.keys.json })
+  const stopWatchingKeys = keySetFile
+    ? watchKeySetFile(keys, keySetFile, {
+        reloaded: (kid) => logger.info({ kid }, 'signing key rotated: the new key signs from now on'),
+        refused: (reason) => logger.warn({ reason }, 'the rotated key set was refused; the keys in use stay'),
+      })
+    : () => {}
   await warnIfPrivileged(config, logger, database)
   // Phones stored in clear before migration 18: sealed once, before anything is served.
   await sealClearPhones(database, vault, logger)
@@ -662,6 +670,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       await producer.close()
       redis.disconnect()
       stopWatchingDatabase()
+      stopWatchingKeys()
       await database.close()
     })()
     return closing

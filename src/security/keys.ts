@@ -4,6 +4,7 @@
  * same JSON for deployments with several instances; old keys stay in the set so earlier signatures verify.
  */
 import type { KeyObject as NodeKeyObject } from 'node:crypto'
+import { type Stats, unwatchFile, watchFile } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import {
@@ -57,13 +58,15 @@ function publicOnly(jwk: Record<string, unknown>): JWK {
  * intake). Build it with {@link loadKeySet}.
  */
 export class KeySet {
-  readonly currentKid: string
-  readonly alg: SigningAlg
+  // Not readonly: a running gateway adopts a rotated set in place (watchKeySetFile), so every holder of this
+  // object signs with the new key at once.
+  currentKid: string
+  alg: SigningAlg
   /** When the current key was made (`createdAt` of the stored key): its age drives the key-expiry alert. */
-  readonly currentCreatedAt: Date
-  readonly #signingKey: NodeKeyObject
-  readonly #published: PublicJwk[]
-  readonly #verifyKeys: ReturnType<typeof createLocalJWKSet>
+  currentCreatedAt: Date
+  #signingKey: NodeKeyObject
+  #published: PublicJwk[]
+  #verifyKeys: ReturnType<typeof createLocalJWKSet>
 
   private constructor(current: StoredKey, signingKey: NodeKeyObject, published: PublicJwk[]) {
     this.currentKid = current.kid
@@ -119,6 +122,16 @@ export class KeySet {
     return new KeySet(current, signingKey, published)
   }
 
+  /** Takes over another set's keys (a rotated file, checked by {@link KeySet.fromFile}) in place. */
+  adopt(next: KeySet): void {
+    this.currentKid = next.currentKid
+    this.alg = next.alg
+    this.currentCreatedAt = next.currentCreatedAt
+    this.#signingKey = next.#signingKey
+    this.#published = next.#published
+    this.#verifyKeys = next.#verifyKeys
+  }
+
   /** The public keys (no private members), current first, each with `kid`, `alg` and `use: 'sig'`. */
   jwks(): { keys: PublicJwk[] } {
     return { keys: this.#published.map((k) => ({ ...k })) }
@@ -159,6 +172,43 @@ export async function generateStoredKey(alg: SigningAlg, now = new Date()): Prom
 
 function defaultFile(dataDir: string): string {
   return path.join(dataDir, 'keys', 'keyset.json')
+}
+
+/** The file a key set is read from: `keysFile`, else the data directory's (undefined for a set given as JSON). */
+export function keySetFileOf(opts: { dataDir: string; keysFile?: string; keysJson?: string }): string | undefined {
+  if (opts.keysJson !== undefined) return undefined
+  return opts.keysFile ?? defaultFile(opts.dataDir)
+}
+
+/**
+ * Follows the key set file: when it changes (`tongban keys rotate` while the gateway runs), the new set is
+ * checked and adopted in place, so the next signature uses the new key and the JWKS publishes it. A file that
+ * does not check is refused and the set in use stays. Returns the function that stops following.
+ *
+ * @example const stop = watchKeySetFile(keys, file, { reloaded: (kid) => logger.info({ kid }, 'signing key reloaded') })
+ */
+export function watchKeySetFile(
+  keys: KeySet,
+  file: string,
+  report: { reloaded(kid: string): void; refused(reason: string): void },
+  intervalMs = 1000,
+): () => void {
+  let reading = Promise.resolve()
+  const onChange = (now: Stats, before: Stats) => {
+    if (now.mtimeMs === before.mtimeMs && now.size === before.size) return
+    reading = reading.then(async () => {
+      try {
+        const stored = await readKeySetFile(file)
+        if (!stored || stored.current === keys.currentKid) return
+        keys.adopt(await KeySet.fromFile(stored, file))
+        report.reloaded(keys.currentKid)
+      } catch (e) {
+        report.refused((e as Error).message)
+      }
+    })
+  }
+  watchFile(file, { interval: intervalMs, persistent: false }, onChange)
+  return () => unwatchFile(file, onChange)
 }
 
 function parseKeySet(text: string, source: string): KeySetFile {
@@ -236,7 +286,8 @@ export async function loadKeySet(opts: LoadKeySetOptions): Promise<KeySet> {
 /**
  * Adds a new key (of `alg`, default the current key's algorithm) to the key set file and makes it current.
  * Earlier keys stay, so their public keys stay published and earlier signatures keep verifying. The file is
- * replaced atomically (temp file + rename). Running gateways pick the new key up when restarted.
+ * replaced atomically (temp file + rename). A running gateway on the same file adopts the new key within a
+ * second (watchKeySetFile); instances that share a set through TONGBAN_KEYS pick it up when restarted.
  *
  * @example const { kid, previous } = await rotateKeySet({ dataDir: config.dataDir })
  */

@@ -3,7 +3,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type KeySetFile, loadKeySet, rotateKeySet } from '../../src/security/keys.js'
+import { type KeySetFile, keySetFileOf, loadKeySet, rotateKeySet, watchKeySetFile } from '../../src/security/keys.js'
+import { waitFor } from '../helpers/wait.js'
 
 let dataDir: string
 const keysetPath = () => path.join(dataDir, 'keys', 'keyset.json')
@@ -111,5 +112,44 @@ describe('loadKeySet', () => {
     }
     await writeFile(keysetPath(), JSON.stringify(file).slice(0, -5))
     await expect(loadKeySet({ dataDir })).rejects.toThrow(keysetPath())
+  })
+})
+
+describe('a running gateway following its key set file', () => {
+  it('adopts a key rotated by the CLI in place: the next signature uses it and the JWKS publishes it', async () => {
+    const keys = await loadKeySet({ dataDir })
+    const first = keys.currentKid
+    const file = keySetFileOf({ dataDir }) as string
+    const reloaded: string[] = []
+    const refused: string[] = []
+    const stop = watchKeySetFile(
+      keys,
+      file,
+      { reloaded: (kid) => reloaded.push(kid), refused: (r) => refused.push(r) },
+      20,
+    )
+    try {
+      const { kid } = await rotateKeySet({ dataDir })
+      await waitFor('the rotated key adopted', async () => keys.currentKid === kid, 10_000, 20)
+      expect(reloaded).toEqual([kid])
+      const token = await keys.sign({ iss: 'gw-test' }, 'tongban-receipt+jwt')
+      expect(decodeProtectedHeader(token).kid).toBe(kid)
+      expect(keys.jwks().keys.map((k) => k.kid)).toEqual([kid, first])
+      // What the old key signed still verifies with the set in use.
+      const verified = await jwtVerify(token, createLocalJWKSet(keys.jwks()))
+      expect(verified.payload.iss).toBe('gw-test')
+
+      // A file that does not check is refused, and the keys in use stay.
+      await writeFile(file, '{"current":"nope","keys":[]}')
+      await waitFor('the broken file refused', async () => refused.length > 0, 10_000, 20)
+      expect(keys.currentKid).toBe(kid)
+    } finally {
+      stop()
+    }
+  })
+
+  it('follows no file for a key set given as JSON', () => {
+    expect(keySetFileOf({ dataDir, keysJson: '{}' })).toBeUndefined()
+    expect(keySetFileOf({ dataDir, keysFile: '/run/secrets/keyset.json' })).toBe('/run/secrets/keyset.json')
   })
 })

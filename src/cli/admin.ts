@@ -233,7 +233,7 @@ export async function keysCommand(args: string[]): Promise<number> {
     ...(values.alg ? { alg: values.alg as 'ES256' | 'EdDSA' } : {}),
   })
   console.log(
-    `new signing key ${kid}; ${previous} stays published so earlier signatures verify. Restart the gateway to sign with it.`,
+    `new signing key ${kid}; ${previous} stays published so earlier signatures verify. A running gateway on this key set file signs with it within a second.`,
   )
   return 0
 }

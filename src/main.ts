@@ -768,6 +768,11 @@ export async function startWorker(configured: Config, logger: Logger): Promise<G
     port: config.http.workerHealthPort,
     gateway: { id: config.gateway.id, version },
     readiness: runtime.deps.readiness,
+  }).catch(async (e: unknown) => {
+    // A worker no supervisor can ask about does not run: let its jobs go back and say why (`tongban worker` exits 1).
+    await runtime.close()
+    await redis.stop()
+    throw e
   })
   logger.info(
     { gateway: config.gateway.id, queuePrefix: config.redis.queuePrefix, healthPort: health.port, version },

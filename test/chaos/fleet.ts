@@ -77,7 +77,7 @@ export class Fleet {
   startWorker(side: Side): ChildProcess {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli.ts'), 'worker'], {
       cwd: repoRoot,
-      env: { ...process.env, ...side.env, PORT: '0', QUEUE_CONCURRENCY: '8' },
+      env: { ...process.env, ...side.env, PORT: '0', WORKER_HEALTH_PORT: '0', QUEUE_CONCURRENCY: '8' },
       stdio: 'ignore',
     })
     side.workers.push(child)

@@ -109,7 +109,8 @@ async function dispatchedCount(env: Record<string, string>): Promise<number> {
 function startWorker(env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli.ts'), 'worker'], {
     cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    // Two workers at once on this machine: each its own health port.
+    env: { ...process.env, LOG_LEVEL: 'warn', WORKER_HEALTH_PORT: '0', ...env },
   })
   child.stdout?.resume()
   child.stderr?.resume()

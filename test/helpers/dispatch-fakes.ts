@@ -19,7 +19,9 @@ export function dispatchFakes(opts: { probe?: boolean; processingRegion?: string
     processingRegion: opts.processingRegion ?? '420600',
     originRegion: '420300',
     agreement,
-    applicant: { kind: 'person', name: '张三', idType: 'resident_id', idNumberEnc: 'enc', phone: null },
+    applicant: { kind: 'person', name: '张三', idType: 'resident_id', idNumberEnc: 'enc', phoneEnc: null },
+    // toOutbound opens the stored form (sealed personal values) for the adapter: a real record always has one.
+    form: {},
     createdAt: new Date(),
   } as unknown as CaseRecord
   let started!: () => void

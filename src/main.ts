@@ -512,7 +512,10 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       limits: new RedisRateLimits(redis, config.redis.queuePrefix, config.limits, () => {
         if (limitsFellBack) return
         limitsFellBack = true
-        logger.warn('rate limits: Redis unreachable, each process limits on its own until it is back')
+        // During an outage the outage line already says Redis is away: this is a detail of it, not a second alarm.
+        logger[outages.redis.isDown() ? 'debug' : 'warn'](
+          'rate limits: Redis unreachable, each process limits on its own until it is back',
+        )
       }),
       trustProxy: config.limits.trustProxy,
       observer: evaluation.metrics,

@@ -613,7 +613,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
           checkpointing = checkpoint()
             .then(() => undefined)
             .catch((err) =>
-              logger.warn(
+              // While an outage is reported, a tick that failed for it is a detail, not a warning per interval.
+              logger[outages.any() ? 'debug' : 'warn'](
                 { err: { message: (err as Error).message } },
                 'checkpoint tick failed; the next one tries again',
               ),

@@ -520,7 +520,10 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       limits: new RedisRateLimits(redis, config.redis.queuePrefix, config.limits, () => {
         if (limitsFellBack) return
         limitsFellBack = true
-        logger.warn('rate limits: Redis unreachable, each process limits on its own until it is back')
+        // During an outage the outage line already says Redis is away: this is a detail of it, not a second alarm.
+        logger[outages.redis.isDown() ? 'debug' : 'warn'](
+          'rate limits: Redis unreachable, each process limits on its own until it is back',
+        )
       }),
       trustProxy: config.limits.trustProxy,
       observer: evaluation.metrics,
@@ -618,7 +621,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
           checkpointing = checkpoint()
             .then(() => undefined)
             .catch((err) =>
-              logger.warn(
+              // While an outage is reported, a tick that failed for it is a detail, not a warning per interval.
+              logger[outages.any() ? 'debug' : 'warn'](
                 { err: { message: (err as Error).message } },
                 'checkpoint tick failed; the next one tries again',
               ),

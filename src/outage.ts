@@ -26,6 +26,12 @@ export interface OutageOptions {
 export interface OutageSource {
   down(error?: unknown): void
   up(): void
+  /**
+   * Starts a check that takes a while (a ping); call what it returns when the check succeeded. It counts
+   * as `up` only if the source did not fail after the check began: a ping sent just before the server
+   * went away, answered just after, does not end the outage that failure started.
+   */
+  probe(): () => void
   dispose(): void
 }
 
@@ -39,6 +45,8 @@ export class Outage {
   private readonly opts: OutageOptions
   private readonly now: () => number
   private readonly failed = new Set<string>()
+  /** Per source, how many failures it reported (a probe compares the count at its start and end). */
+  private readonly failures = new Map<string, number>()
   private since: number | undefined
   private reminder: NodeJS.Timeout | undefined
   private everUp = false
@@ -60,6 +68,12 @@ export class Outage {
     return {
       down: (error) => this.down(name, error),
       up: () => this.up(name),
+      probe: () => {
+        const before = this.failures.get(name) ?? 0
+        return () => {
+          if ((this.failures.get(name) ?? 0) === before) this.up(name)
+        }
+      },
       dispose: () => {
         if (this.failed.delete(name) && this.failed.size === 0) this.end()
       },
@@ -74,6 +88,7 @@ export class Outage {
 
   private down(name: string, error: unknown): void {
     if (error !== undefined) this.lastError = messageOf(error)
+    this.failures.set(name, (this.failures.get(name) ?? 0) + 1)
     this.failed.add(name)
     if (this.since !== undefined || this.closed) return
     this.since = this.now()
@@ -153,23 +168,25 @@ function durationOf(ms: number): string {
 
 /**
  * PostgreSQL has no connection events worth watching (the pool opens connections on demand): a ping
- * every `everyMs` (default 5 s) feeds the source, and so does the pool's error on an idle connection.
+ * at once and then every `everyMs` (default 5 s) feeds the source, and so does the pool's error on an
+ * idle connection. The first ping tells the source the database answered, so a failure soon after start
+ * reads as lost, not as unreachable at start; a ping counts as up only if no failure came while it ran.
  * Returns a stop function.
  */
 export function watchDatabase(ping: () => Promise<void>, source: OutageSource, everyMs = 5_000): () => void {
   let running = false
-  const timer = setInterval(() => {
+  const check = () => {
     if (running) return
     running = true
+    const answered = source.probe()
     ping()
-      .then(
-        () => source.up(),
-        (error) => source.down(error),
-      )
+      .then(answered, (error) => source.down(error))
       .finally(() => {
         running = false
       })
-  }, everyMs)
+  }
+  check()
+  const timer = setInterval(check, everyMs)
   timer.unref()
   return () => {
     clearInterval(timer)

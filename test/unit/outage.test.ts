@@ -67,6 +67,22 @@ describe('Outage', () => {
     expect(lines).toHaveLength(1)
   })
 
+  it('a probe answered after a failure that came while it ran does not end the outage', () => {
+    const { lines, logger } = capture()
+    const outage = new Outage({ logger, dependency: 'PostgreSQL', address: 'db', meanwhile: 'm', advice: 'a' })
+    const s = outage.source('database')
+    s.up()
+    const stale = s.probe()
+    s.down(new Error('terminating connection due to administrator command'))
+    stale()
+    expect(outage.isDown()).toBe(true)
+    const fresh = s.probe()
+    fresh()
+    expect(outage.isDown()).toBe(false)
+    expect(lines.map((l) => l.msg.split(' (')[0])).toEqual(['PostgreSQL lost', 'PostgreSQL back'])
+    outage.close()
+  })
+
   it('addressOf never shows credentials', () => {
     expect(addressOf('redis://user:s3cret@redis.internal:6380/2')).toBe('redis.internal:6380')
     expect(addressOf('redis://:s3cret@127.0.0.1')).toBe('127.0.0.1:6379')

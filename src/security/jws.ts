@@ -13,6 +13,7 @@ import {
   verify,
   type webcrypto,
 } from 'node:crypto'
+import { base64url } from 'jose'
 
 export type JwsAlg = 'ES256' | 'EdDSA'
 
@@ -71,5 +72,20 @@ export function verifyCompact(token: string, alg: string, key: KeyObject): boole
       : verify(null, data, key, signature)
   } catch {
     return false
+  }
+}
+
+/**
+ * One segment of a compact JWS (header or payload) as a JSON object, or null when it is not base64url of
+ * UTF-8 JSON holding an object. No signature is checked: callers decide what to trust.
+ *
+ * @example decodeSegment(token.split('.')[1]) // { iss: 'gw-420300', … }
+ */
+export function decodeSegment(segment: string | undefined): Record<string, unknown> | null {
+  try {
+    const v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(base64url.decode(segment ?? '')))
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null
+  } catch {
+    return null
   }
 }

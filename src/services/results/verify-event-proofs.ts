@@ -8,12 +8,11 @@
  * Events written before proofs existed have none: they are counted as unproven, not broken, but once an
  * event of a case is proven, every later event of that case must be too.
  */
-import { base64url } from 'jose'
 import { canonicalJson } from '../../domain/hash-chain.js'
 import { revokedReason, signedAfterRevocation } from '../../domain/key-revocation.js'
 import { ASSERTION_TYP, bodyHash } from '../../security/assertion.js'
 import { EVENT_PROOF_TYP } from '../../security/event-proofs.js'
-import { verifyCompact } from '../../security/jws.js'
+import { decodeSegment, verifyCompact } from '../../security/jws.js'
 import type { VerificationKey } from '../../security/result-keys.js'
 
 export interface ProofEvent {
@@ -49,15 +48,6 @@ export interface ProofReport {
   problems: ProofFinding[]
 }
 
-function decode(segment: string | undefined): Record<string, unknown> | null {
-  try {
-    const v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(base64url.decode(segment ?? '')))
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null
-  } catch {
-    return null
-  }
-}
-
 /** The claims of a compact JWS of `typ` whose signature verifies with `issuer`'s key; else the reason. */
 export function checkSignedJws(
   jws: string,
@@ -66,8 +56,8 @@ export function checkSignedJws(
   keysOf: ProofContext['keysOf'],
 ): { claims: Record<string, unknown> } | { problem: string } {
   const parts = jws.split('.')
-  const header = parts.length === 3 ? decode(parts[0]) : null
-  const claims = parts.length === 3 ? decode(parts[1]) : null
+  const header = parts.length === 3 ? decodeSegment(parts[0]) : null
+  const claims = parts.length === 3 ? decodeSegment(parts[1]) : null
   if (!header || !claims) return { problem: 'not a compact JWS' }
   if (header.typ !== typ) return { problem: `typ is ${String(header.typ)}, not ${typ}` }
   const alg = String(header.alg)
@@ -148,7 +138,7 @@ function assertionProblems(e: ProofEvent, ctx: ProofContext, client: string, ass
   } else if (e.type !== 'completed') {
     problems.push(`a result request recorded as ${e.type}, not completed`)
   } else if (typeof parsed.result === 'string') {
-    const jti = decode(parsed.result.split('.')[1])?.jti
+    const jti = decodeSegment(parsed.result.split('.')[1])?.jti
     if (jti !== e.data.resultJti) problems.push(`data.resultJti is not the jti of the result the body posted`)
   } else if (parsed.outcome !== e.data.outcome) {
     problems.push(`data.outcome is ${String(e.data.outcome)}, but the body asked for ${String(parsed.outcome)}`)

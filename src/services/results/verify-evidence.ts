@@ -11,13 +11,12 @@
  * keys signed it, not who that holder is. The other issuers' keys come from the bundle, vouched for by the
  * gateway's signature over it (or from `trusted` where a kid is found there).
  */
-import { base64url } from 'jose'
 import type { TrustLevel } from '../../../config/schema.js'
 import { verifyChain } from '../../domain/hash-chain.js'
 import { type Jwks, revokedReason, signedAfterRevocation } from '../../domain/key-revocation.js'
 import { RESULT_TYP, ResultClaims, resultProblems } from '../../domain/result.js'
 import { ASSERTION_TYP } from '../../security/assertion.js'
-import { verifyCompact } from '../../security/jws.js'
+import { decodeSegment, verifyCompact } from '../../security/jws.js'
 import { keysFromJwks, type VerificationKey } from '../../security/result-keys.js'
 import { RECEIPT_TYP } from '../cases/create.js'
 import { inclusionProblems } from '../checkpoints/inclusion.js'
@@ -40,15 +39,6 @@ export interface EvidenceVerdict {
   problems: EvidenceProblem[]
   /** What was checked and found right. */
   checked: string[]
-}
-
-function decode(segment: string | undefined): Record<string, unknown> | null {
-  try {
-    const v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(base64url.decode(segment ?? '')))
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null
-  } catch {
-    return null
-  }
 }
 
 export function verifyEvidence(input: unknown, trusted: Jwks | null = null): EvidenceVerdict {
@@ -87,8 +77,8 @@ export function verifyEvidence(input: unknown, trusted: Jwks | null = null): Evi
   /** Checks a compact JWS's header, signature and key revocation; returns its claims (null if unreadable). */
   const checkJws = (where: string, jws: string, typ: string | null): Record<string, unknown> | null => {
     const parts = jws.split('.')
-    const header = parts.length === 3 ? decode(parts[0]) : null
-    const claims = parts.length === 3 ? decode(parts[1]) : null
+    const header = parts.length === 3 ? decodeSegment(parts[0]) : null
+    const claims = parts.length === 3 ? decodeSegment(parts[1]) : null
     if (!header || !claims) {
       fail(where, 'not a compact JWS')
       return null
@@ -217,8 +207,8 @@ export function verifyEvidence(input: unknown, trusted: Jwks | null = null): Evi
     const beforeResult = problems.length
     const r = b.result
     const parts = r.jws.split('.')
-    const header = decode(parts[0])
-    const payload = decode(parts[1])
+    const header = decodeSegment(parts[0])
+    const payload = decodeSegment(parts[1])
     if (!header || !payload) fail('result', 'not a compact JWS')
     else {
       const claims = checkJws('result', r.jws, RESULT_TYP)

@@ -3,10 +3,9 @@
  * header, the issuer's signature (with a key that was not revoked before the result's `iat`), the claims'
  * shape and the certificate identifiers. Every failing check is a reason; `valid` only when there is none.
  */
-import { base64url } from 'jose'
 import { revokedReason, signedAfterRevocation } from '../../domain/key-revocation.js'
 import { certificateProblems, RESULT_TYP, ResultClaims } from '../../domain/result.js'
-import { verifyCompact } from '../../security/jws.js'
+import { decodeSegment, verifyCompact } from '../../security/jws.js'
 import type { ResultKeys } from '../../security/result-keys.js'
 
 export interface ResultVerdict {
@@ -17,15 +16,6 @@ export interface ResultVerdict {
   case: string | null
   claims: Record<string, unknown> | null
   trust: string | null
-}
-
-function decode(segment: string | undefined): Record<string, unknown> | null {
-  try {
-    const v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(base64url.decode(segment ?? '')))
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null
-  } catch {
-    return null
-  }
 }
 
 export async function verifyResult(token: string, keys: ResultKeys): Promise<ResultVerdict> {
@@ -39,8 +29,8 @@ export async function verifyResult(token: string, keys: ResultKeys): Promise<Res
     trust: null,
   }
   const parts = token.split('.')
-  const header = parts.length === 3 ? decode(parts[0]) : null
-  const payload = parts.length === 3 ? decode(parts[1]) : null
+  const header = parts.length === 3 ? decodeSegment(parts[0]) : null
+  const payload = parts.length === 3 ? decodeSegment(parts[1]) : null
   if (!header || !payload) {
     verdict.reasons.push('not a compact JWS')
     return verdict

@@ -10,10 +10,7 @@ import type { Logger } from '../logger.js'
 import { createLogger } from '../logger.js'
 import { loadSecrets, openStore } from '../main.js'
 import { systemClock } from '../ports/clock.js'
-import { JwksFetcher } from '../security/jwks-fetch.js'
-import { KeyRevocations } from '../security/key-revocations.js'
 import { rotateKeySet } from '../security/keys.js'
-import { issuerJwks } from '../security/result-keys.js'
 import {
   AddClientBody,
   type AdminDeps,
@@ -44,6 +41,7 @@ import { PgFileStore } from '../store/file-store.js'
 import { PgKeyRevocationStore } from '../store/key-revocation-store.js'
 import { PgResultStore } from '../store/result-store.js'
 import { PgTokenStore } from '../store/token-store.js'
+import { gatewayIssuerJwks } from './verify.js'
 
 async function withAdmin<T>(fn: (deps: AdminDeps, database: Database) => Promise<T>): Promise<T> {
   const config = loadConfig()
@@ -331,14 +329,7 @@ export async function proofAuditDeps(
   database: Database,
   cases: PgCaseStore,
 ): Promise<ProofAuditDeps> {
-  const { keys } = await loadSecrets(config, logger)
-  const jwksOf = issuerJwks({
-    gatewayId: config.gateway.id,
-    gatewayJwks: () => keys.jwks(),
-    clients: new PgClientStore(database.db),
-    fetcher: new JwksFetcher({ allowHosts: [...config.jwksAllowHosts] }),
-    revocations: new KeyRevocations(new PgKeyRevocationStore(database)),
-  })
+  const jwksOf = await gatewayIssuerJwks(config, logger, database)
   const [first] = await database.query<{ at: Date | string | null }>(
     'select min(at) as at from case_events where proof is not null',
     [],

@@ -8,15 +8,28 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../../config/env.js'
-import { createLogger } from '../logger.js'
+import { type Config, loadConfig } from '../../config/env.js'
+import { createLogger, type Logger } from '../logger.js'
 import { loadSecrets, openStore } from '../main.js'
 import { JwksFetcher } from '../security/jwks-fetch.js'
 import { KeyRevocations } from '../security/key-revocations.js'
-import { issuerJwks, type ResultKeys, resultKeys, staticResultKeys } from '../security/result-keys.js'
+import { type IssuerJwks, issuerJwks, type ResultKeys, resultKeys, staticResultKeys } from '../security/result-keys.js'
 import { verifyResult } from '../services/results/verify.js'
 import { PgClientStore } from '../store/client-store.js'
+import type { Database } from '../store/db.js'
 import { PgKeyRevocationStore } from '../store/key-revocation-store.js'
+
+/** Each issuer's keys as this gateway knows them: its own key set, its registered clients', their revocations. */
+export async function gatewayIssuerJwks(config: Config, logger: Logger, database: Database): Promise<IssuerJwks> {
+  const { keys } = await loadSecrets(config, logger)
+  return issuerJwks({
+    gatewayId: config.gateway.id,
+    gatewayJwks: () => keys.jwks(),
+    clients: new PgClientStore(database.db),
+    fetcher: new JwksFetcher({ allowHosts: [...config.jwksAllowHosts] }),
+    revocations: new KeyRevocations(new PgKeyRevocationStore(database)),
+  })
+}
 
 /** The issuers this gateway trusts, from its configuration (the same keys `POST /v1/results/verify` uses). */
 async function gatewayTrust(): Promise<{ keys: ResultKeys; close(): Promise<void> }> {
@@ -24,15 +37,7 @@ async function gatewayTrust(): Promise<{ keys: ResultKeys; close(): Promise<void
   const logger = createLogger('warn')
   const { database } = await openStore(config, logger)
   try {
-    const { keys } = await loadSecrets(config, logger)
-    const jwksOf = issuerJwks({
-      gatewayId: config.gateway.id,
-      gatewayJwks: () => keys.jwks(),
-      clients: new PgClientStore(database.db),
-      fetcher: new JwksFetcher({ allowHosts: [...config.jwksAllowHosts] }),
-      revocations: new KeyRevocations(new PgKeyRevocationStore(database)),
-    })
-    return { keys: resultKeys(jwksOf), close: () => database.close() }
+    return { keys: resultKeys(await gatewayIssuerJwks(config, logger, database)), close: () => database.close() }
   } catch (error) {
     await database.close()
     throw error

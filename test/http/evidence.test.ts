@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import type { EvidenceBundle } from '../../src/services/results/evidence.js'
 import { verifyEvidence } from '../../src/services/results/verify-evidence.js'
-import { applicant, hukouCertificate, multiSiteEnterprise } from '../fixtures/cases.js'
+import { applicant, hukouCertificate, hukouResultClaims, multiSiteEnterprise } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
 import type { ClientKey } from '../helpers/client-assertion.js'
 import { runCli } from '../helpers/process.js'
@@ -78,23 +78,15 @@ async function recognisedCase(): Promise<string> {
   expect((await xiangyang.call('POST', `/v1/cases/${id}/events`, { type: 'accepted' })).status).toBe(201)
   const result = await signWith(
     xiangyang.key,
-    {
+    hukouResultClaims({
       iss: 'xiangyang-ev',
       sub: id,
-      aud: '420303',
-      iat: Math.floor(Date.now() / 1000),
-      jti: randomUUID(),
-      item: 'hukou-certificate',
-      region: '420600',
-      outcome: 'approved',
-      decision: { number: '襄公户证〔2026〕88号', date: '2026-09-30' },
-      applicant: { idHash },
+      idHash,
+      decisionNumber: '襄公户证〔2026〕88号',
       certificates: [
         { id: validCert, type: '户籍证明', validFrom: '2026-09-30', validTo: null, sha256: 'a'.repeat(64) },
       ],
-      documents: [],
-      trust: 'B',
-    },
+    }),
     'tongban-result+jwt',
   )
   const posted = await xiangyang.call('POST', `/v1/cases/${id}/result`, { result })

@@ -24,7 +24,7 @@ import type { EvidenceBundle } from '../../src/services/results/evidence.js'
 import { verifyEvidence } from '../../src/services/results/verify-evidence.js'
 import { PgCaseStore } from '../../src/store/case-store.js'
 import { PgCheckpointStore } from '../../src/store/checkpoint-store.js'
-import { applicant, hukouCertificate } from '../fixtures/cases.js'
+import { applicant, hukouCertificate, hukouResultClaims } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
 import type { ClientKey } from '../helpers/client-assertion.js'
 import { runCli } from '../helpers/process.js'
@@ -103,21 +103,7 @@ async function completedCase(): Promise<string> {
   expect((await xiangyang.call('POST', `/v1/cases/${id}/events`, { type: 'accepted' })).status).toBe(201)
   const result = await signWith(
     xiangyang.key,
-    {
-      iss: 'xiangyang-cp',
-      sub: id,
-      aud: '420303',
-      iat: Math.floor(Date.now() / 1000),
-      jti: randomUUID(),
-      item: 'hukou-certificate',
-      region: '420600',
-      outcome: 'approved',
-      decision: { number: '襄公户证〔2026〕99号', date: '2026-09-30' },
-      applicant: { idHash },
-      certificates: [],
-      documents: [],
-      trust: 'B',
-    },
+    hukouResultClaims({ iss: 'xiangyang-cp', sub: id, idHash, decisionNumber: '襄公户证〔2026〕99号' }),
     'tongban-result+jwt',
   )
   const posted = await xiangyang.call('POST', `/v1/cases/${id}/result`, { result })

@@ -4,7 +4,7 @@
  * consistent rewrite of a `completed` event, fails `audit verify` and `verify-evidence` although its chain
  * hash is right. The whole gateway (intake → dispatch → result) runs as the runtime role here.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { CompactSign } from 'jose'
 import pg from 'pg'
@@ -20,7 +20,7 @@ import { PgCaseStore } from '../../src/store/case-store.js'
 import { openDatabase } from '../../src/store/db.js'
 import { migrate } from '../../src/store/migrate.js'
 import { checkRuntimeRole, ensureRuntimeRole } from '../../src/store/roles.js'
-import { applicant, hukouCertificate } from '../fixtures/cases.js'
+import { applicant, hukouCertificate, hukouResultClaims } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
 import type { ClientKey } from '../helpers/client-assertion.js'
 import { waitFor } from '../helpers/wait.js'
@@ -75,23 +75,15 @@ async function decidedCase(): Promise<string> {
   expect(accepted.status, JSON.stringify(accepted.body)).toBe(201)
   const result = await signWith(
     xiangyang.key,
-    {
+    hukouResultClaims({
       iss: 'xiangyang-trust',
       sub: id,
-      aud: '420303',
-      iat: Math.floor(Date.now() / 1000),
-      jti: randomUUID(),
-      item: 'hukou-certificate',
-      region: '420600',
-      outcome: 'approved',
-      decision: { number: '襄公户证〔2026〕99号', date: '2026-09-30' },
-      applicant: { idHash },
+      idHash,
+      decisionNumber: '襄公户证〔2026〕99号',
       certificates: [
         { id: validCert, type: '户籍证明', validFrom: '2026-09-30', validTo: null, sha256: 'b'.repeat(64) },
       ],
-      documents: [],
-      trust: 'B',
-    },
+    }),
     'tongban-result+jwt',
   )
   const posted = await xiangyang.call('POST', `/v1/cases/${id}/result`, { result })

@@ -15,7 +15,7 @@ beforeAll(async () => {
     if (req.url === '/redirect') {
       res.writeHead(302, { location: `http://127.0.0.1:${port}/target` }).end()
     } else if (req.url === '/slow') {
-      setTimeout(() => res.writeHead(200).end('late'), 1000)
+      // Never answers (until afterAll closes the connections): only the client's timeout ends the call.
     } else if (req.url === '/big') {
       res.writeHead(200)
       res.write('x'.repeat(600))

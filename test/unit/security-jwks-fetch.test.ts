@@ -158,11 +158,9 @@ describe('JwksFetcher', () => {
   it('times out on a server that never answers', async () => {
     const key = await newClientKey()
     const { url } = await serve(() => {})
-    const started = Date.now()
     expect(
       await reason(new JwksFetcher({ allowHosts: ['127.0.0.1'], timeoutMs: 200 }).keyFor(url())(header(key))),
     ).toBe('JWKS fetch timed out')
-    expect(Date.now() - started).toBeLessThan(2000)
   })
 
   it('refuses error statuses and malformed sets', async () => {

@@ -158,7 +158,11 @@ describe('HttpClient', () => {
       .delay(60_000)
     const ac = new AbortController()
     const failing = failure(
-      client({ headersTimeoutMs: 120_000 }).request({ method: 'GET', url: 'https://api.example.cn/', signal: ac.signal }),
+      client({ headersTimeoutMs: 120_000 }).request({
+        method: 'GET',
+        url: 'https://api.example.cn/',
+        signal: ac.signal,
+      }),
     )
     await inFlight
     ac.abort()

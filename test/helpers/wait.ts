@@ -4,7 +4,7 @@
  */
 export async function waitFor<T>(
   what: string,
-  f: () => Promise<T | undefined | null | false>,
+  f: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   ms = 20_000,
   everyMs = 100,
 ): Promise<T> {

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { HttpClient } from '../../adapters/_shared/http.js'
 import { createSimAdapter } from '../../adapters/sim/adapter.js'
 import { loadOrCreateSimKey } from '../../adapters/sim/keys.js'
@@ -25,6 +25,7 @@ import { applicantIdHash } from '../../src/security/pii.js'
 import { staticResultKeys } from '../../src/security/result-keys.js'
 import { verifyResult } from '../../src/services/results/verify.js'
 import { applicant } from '../fixtures/cases.js'
+import { waitFor as wait } from '../helpers/wait.js'
 
 const GATEWAY_ID = 'gw-420300'
 
@@ -119,13 +120,8 @@ async function startFakeGateway() {
 
 type FakeGateway = Awaited<ReturnType<typeof startFakeGateway>>
 
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
+/** The sim's delays are a few milliseconds: look often. */
+const waitFor = (what: string, check: () => boolean | Promise<boolean>) => wait(what, check, 10_000, 10)
 
 function outbound(overrides: Partial<OutboundCase> = {}): OutboundCase {
   return {
@@ -257,12 +253,11 @@ describe('the simulated city system', () => {
     const s = await startSim({ rejectRate: 1 })
     const c = outbound()
     const { body } = await s.deliver(c)
-    await waitFor('rejected', () => gateway.typesFor(c.caseId).length > 0)
-    await new Promise((r) => setTimeout(r, 50))
+    // The status becomes rejected after the callback was taken, as the case's pipeline ends: nothing follows.
+    await waitFor('status', async () => (await s.view(body.ref)).status === 'rejected')
     expect(gateway.typesFor(c.caseId)).toEqual(['rejected'])
     const rejected = gateway.events.find((e) => e.caseId === c.caseId)
     expect(rejected?.data.reason).toEqual(expect.stringMatching(/\S/))
-    await waitFor('status', async () => (await s.view(body.ref)).status === 'rejected')
     expect((await s.view(body.ref)).decision).toBeNull()
   })
 
@@ -293,7 +288,11 @@ describe('the simulated city system', () => {
     const s = await startSim()
     const c = outbound({ mode: 'offline_proxy' })
     const { body } = await s.deliver(c)
-    await new Promise((r) => setTimeout(r, 100))
+    // A case delivered after it, with the same delays but nothing to wait for, goes all the way meanwhile.
+    const control = outbound()
+    const later = await s.deliver(control)
+    await waitFor('the later case decided', async () => (await s.view(later.body.ref)).status === 'decided')
+    expect(gateway.typesFor(control.caseId)).toEqual(['accepted', 'in_review', 'completed'])
     expect(gateway.typesFor(c.caseId)).toEqual([])
     expect((await s.view(body.ref)).status).toBe('awaiting_materials')
 
@@ -317,7 +316,10 @@ describe('the simulated city system', () => {
     const { body } = await s.deliver(c)
     const res = await s.post(`/cases/${body.ref}/events`, { seq: 2, type: 'withdrawn', at: '', data: {} })
     expect(res.status).toBe(204)
-    await new Promise((r) => setTimeout(r, 300))
+    // A case delivered after it, with the same delays, goes all the way: the withdrawn one would have moved by then.
+    const control = outbound()
+    const later = await s.deliver(control)
+    await waitFor('the later case decided', async () => (await s.view(later.body.ref)).status === 'decided')
     expect(gateway.typesFor(c.caseId)).toEqual([])
     expect((await s.view(body.ref)).status).toBe('withdrawn')
   })
@@ -363,10 +365,23 @@ describe('the simulated city system', () => {
   })
 
   it('adds latencyMs to every answer', async () => {
-    const s = await startSim({ latencyMs: 120 })
-    const t = Date.now()
-    expect((await fetch(`${s.url}/health`)).status).toBe(200)
-    expect(Date.now() - t).toBeGreaterThanOrEqual(110)
+    // The sim's own timers, faked: an answer is held exactly latencyMs, whatever the machine's load.
+    const sim = createSimApp({ latencyMs: 120 })
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      let answered = false
+      const health = Promise.resolve(sim.app.request('/health')).then((res) => {
+        answered = true
+        return res
+      })
+      await vi.advanceTimersByTimeAsync(119)
+      expect(answered).toBe(false)
+      await vi.advanceTimersByTimeAsync(1)
+      expect((await health).status).toBe(200)
+    } finally {
+      vi.useRealTimers()
+      await sim.close()
+    }
   })
 
   it('retries callbacks through a gateway outage and an early 409 (delivery not yet recorded)', async () => {

@@ -8,6 +8,7 @@ import { applicant, hukouCertificate, hukouSpouse, multiSiteEnterprise, resident
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
 import { bodySha256 } from '../helpers/client-assertion.js'
 import { testRedisUrl } from '../helpers/redis.js'
+import { waitFor } from '../helpers/wait.js'
 
 let t: TestApp
 let shiyan: TestClient // Shiyan's city system: acts for 420300 and so for 张湾区
@@ -74,12 +75,8 @@ describe('POST /v1/cases', () => {
     // The relay moves it to the case.dispatch queue, job id = case id, payload without personal data.
     const queue = new Queue('case.dispatch', { connection: { url: testRedisUrl }, prefix: t.queuePrefix })
     try {
-      let job = await queue.getJob(created.case.id)
-      for (let i = 0; i < 50 && !job; i++) {
-        await new Promise((r) => setTimeout(r, 50))
-        job = await queue.getJob(created.case.id)
-      }
-      expect(job?.data).toEqual({ caseId: created.case.id })
+      const job = await waitFor('the dispatch job', () => queue.getJob(created.case.id), 20_000, 50)
+      expect(job.data).toEqual({ caseId: created.case.id })
     } finally {
       await queue.close()
     }

@@ -1,9 +1,5 @@
 /** GET /metrics (Prometheus text) on the real runtime, and the alerts that are on from the first start. */
-import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLogger } from '../../src/logger.js'
-import { GatewayMetrics, KEY_MAX_AGE_DAYS } from '../../src/services/metrics/gateway.js'
-import { MetricsRegistry } from '../../src/services/metrics/registry.js'
 import { hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
 import { consoleSignIn } from '../helpers/console.js'
@@ -96,93 +92,6 @@ describe('GET /metrics', () => {
     expect(text).toContain('tongban_alert{kind="dead_letters"} 1')
     expect(text).toContain('tongban_alert_warnings_total{kind="dead_letters"} 1')
     expect(text).toContain('tongban_alert{kind="open_circuits"} 1')
-  })
-})
-
-describe('alerts', () => {
-  function capture() {
-    const lines: Record<string, unknown>[] = []
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(JSON.parse(String(chunk)))
-        done()
-      },
-    })
-    return { lines, logger: createLogger('warn', sink) }
-  }
-
-  it('logs a warning when an alert appears or changes, not at every check', async () => {
-    const { lines, logger } = capture()
-    let overdue = 2
-    let materials = 0
-    const now = new Date('2026-10-09T00:00:00Z')
-    const metrics = new GatewayMetrics({
-      evaluation: {
-        gauges: async () => ({
-          byStatus: [],
-          overdueOpen: overdue,
-          materialsOverdueOpen: materials,
-          resultsRefusedOpen: 0,
-          openDeadLetters: [],
-          deliveries: [],
-        }),
-      },
-      circuits: async () => [{ region: '420600', state: 'closed', failures: 1 }],
-      keyCreatedAt: new Date(now.getTime() - (KEY_MAX_AGE_DAYS - 10) * 86_400_000),
-      now: () => now,
-      logger,
-    })
-    expect(await metrics.checkAlerts()).toEqual({
-      dead_letters: 0,
-      open_circuits: 0,
-      overdue_cases: 2,
-      materials_overdue: 0,
-      results_refused: 0,
-      key_expiry: 1,
-      stranded_cases: 0,
-    })
-    await metrics.checkAlerts()
-    overdue = 3
-    materials = 1
-    await metrics.checkAlerts()
-    metrics.close()
-    await new Promise((r) => setTimeout(r, 20))
-    const alerts = lines.filter((l) => l.alert !== undefined).map((l) => [l.alert, l.count, l.level])
-    expect(alerts).toEqual([
-      ['overdue_cases', 2, 40],
-      ['key_expiry', 1, 40],
-      ['overdue_cases', 3, 40],
-      ['materials_overdue', 1, 40],
-    ])
-    expect(await metrics.render()).toContain('tongban_alert_warnings_total{kind="overdue_cases"} 2')
-    expect(await metrics.render()).toContain('tongban_alert{kind="materials_overdue"} 1')
-  })
-})
-
-describe('MetricsRegistry', () => {
-  it('renders the exposition format (prom-client): escaped labels, histogram buckets, sum and count', async () => {
-    const r = new MetricsRegistry()
-    r.counter('c_total', 'a counter', ['x']).inc({ x: 'a"b\\c\nd' }, 2)
-    const h = r.histogram('h_seconds', 'a histogram', ['route'], [0.1, 1])
-    h.observe({ route: '/a' }, 0.05)
-    h.observe({ route: '/a' }, 0.5)
-    const text = await r.render()
-    expect(text).toBe(
-      [
-        '# HELP c_total a counter',
-        '# TYPE c_total counter',
-        'c_total{x="a\\"b\\\\c\\nd"} 2',
-        '',
-        '# HELP h_seconds a histogram',
-        '# TYPE h_seconds histogram',
-        'h_seconds_bucket{le="0.1",route="/a"} 1',
-        'h_seconds_bucket{le="1",route="/a"} 2',
-        'h_seconds_bucket{le="+Inf",route="/a"} 2',
-        'h_seconds_sum{route="/a"} 0.55',
-        'h_seconds_count{route="/a"} 2',
-        '',
-      ].join('\n'),
-    )
   })
 })
 

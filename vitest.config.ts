@@ -20,7 +20,9 @@ export default defineConfig({
     // two workers keep the two cores of the CI machine busy without starving PostgreSQL.
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: 'unit', include: unit, env: nowhere } },
+      // The unit files share each worker's module cache (no isolation): three times faster on a busy machine.
+      // So a unit test restores what it changes (timers, process.env) and registers nothing globally.
+      { extends: true, test: { name: 'unit', include: unit, env: nowhere, isolate: false } },
       {
         extends: true,
         test: { name: 'services', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...unit] },

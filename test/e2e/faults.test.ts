@@ -148,7 +148,15 @@ describe('faults', () => {
     const api = await startGateway({ ...env, QUEUE_CONCURRENCY: '0' })
     await bind(api.url, admin, system.url)
     const doomed = startWorker(env)
-    await new Promise((r) => setTimeout(r, 1500))
+    // The doomed worker consumes before the slow delivery is submitted (the API's readiness counts consumers).
+    await waitFor(
+      'the worker consuming',
+      async () => {
+        const ready = (await (await fetch(`${api.url}/readyz`)).json()) as { checks: { consumers?: { ok: boolean } } }
+        return ready.checks.consumers?.ok
+      },
+      120_000,
+    )
     system.state.delayMs = 3000
     const id = await submit(api.url, operator, 100)
     await waitFor('the delivery to reach the other side', async () => system.state.received > 0)

@@ -16,6 +16,7 @@ import { bodySha256, type ClientKey, newClientKey, signAssertion } from '../help
 import { scratchDatabase, sqlQuery } from '../helpers/db.js'
 import { runCli, startGateway, stopAllGateways } from '../helpers/process.js'
 import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from '../helpers/redis.js'
+import { waitFor } from '../helpers/wait.js'
 
 const cleanups: (() => Promise<unknown>)[] = []
 let env: Record<string, string>
@@ -197,18 +198,11 @@ describe('a city system written from PROTOCOL.md', () => {
     const up = await startGateway(env)
     const queue = new Queue('case.dispatch', { connection: { url: testRedisUrl }, prefix: env.QUEUE_PREFIX })
     try {
-      for (let i = 0; i < 100; i++) {
-        if (
-          (await sql(databaseUrl, 'select count(*)::int as n from outbox where topic = $1', ['case.dispatch']))[0].n ===
-          0
-        )
-          break
-        await new Promise((r) => setTimeout(r, 100))
-      }
-      expect(
-        await sql(databaseUrl, 'select topic, key, created_at from outbox where topic = $1', ['case.dispatch']),
-        up.output().slice(-3000),
-      ).toEqual([])
+      const pending = () =>
+        sql(databaseUrl, 'select topic, key, created_at from outbox where topic = $1', ['case.dispatch'])
+      // On a timeout the assertion below says what is left and what the gateway logged.
+      await waitFor('the outbox relayed', async () => (await pending()).length === 0, 60_000).catch(() => undefined)
+      expect(await pending(), up.output().slice(-3000)).toEqual([])
       for (const id of ids) expect((await queue.getJob(id))?.data).toEqual({ caseId: id })
       const jobs = await queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed'])
       const crashJobs = jobs.filter((j) => ids.includes(j.id as string))

@@ -4,6 +4,7 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { scratchDatabase } from '../helpers/db.js'
 import { type Gateway, runCli, startGateway, stopAllGateways } from '../helpers/process.js'
+import { waitFor } from '../helpers/wait.js'
 
 const cleanups: (() => Promise<unknown>)[] = []
 afterAll(async () => {
@@ -34,12 +35,10 @@ async function exercise(gw: Gateway, token: string) {
   const health = await fetch(`${gw.url}/healthz`)
   expect(health.status).toBe(200)
   // Like a load balancer: ready once PostgreSQL and Redis answer (Redis connects just after the listener opens).
-  let ready = await fetch(`${gw.url}/readyz`)
-  for (let i = 0; i < 50 && ready.status !== 200; i++) {
-    await new Promise((r) => setTimeout(r, 100))
-    ready = await fetch(`${gw.url}/readyz`)
-  }
-  expect(ready.status, await ready.clone().text()).toBe(200)
+  const readyz = () => fetch(`${gw.url}/readyz`)
+  await waitFor('ready', async () => (await readyz()).status === 200, 30_000).catch(() => undefined)
+  const ready = await readyz()
+  expect(ready.status, await ready.text()).toBe(200)
   const anonymous = await fetch(`${gw.url}/v1/regions`)
   expect(anonymous.status).toBe(401)
   const res = await fetch(`${gw.url}/v1/routes/resolve`, {
@@ -95,7 +94,7 @@ describe('tongban serve, as a process', () => {
     const res = await runCli(['serve'], { PORT: 'eighty' })
     expect(res.code).toBe(1)
     expect(res.stderr).toContain('PORT')
-  })
+  }, 120_000)
 
   it('config check exits 0 on the shipped configuration and 1 listing errors on a broken one', async () => {
     const ok = await runCli(['config', 'check'])
@@ -104,5 +103,6 @@ describe('tongban serve, as a process', () => {
     const missing = await runCli(['config', 'check', await tempDir()])
     expect(missing.code).toBe(1)
     expect(missing.stderr).toContain('regions/admin-divisions.csv: file missing')
-  })
+    // Two CLI processes (tsx compiles on start): minutes on a loaded two-core machine, not the default 30 s.
+  }, 120_000)
 })

@@ -84,7 +84,8 @@ export function startGateway(env: Record<string, string>, timeoutMs = 90_000): P
           stop: (signal = 'SIGTERM') =>
             new Promise((res) => {
               if (child.exitCode !== null) return res(child.exitCode)
-              child.once('exit', (code) => res(code))
+              // 'close', not 'exit': by then its output is read to the end.
+              child.once('close', (code) => res(code))
               child.kill(signal)
             }),
         })

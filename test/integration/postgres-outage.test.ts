@@ -58,13 +58,23 @@ describe('a PostgreSQL outage', () => {
     })
     const source = outage.source('database')
     database = await openDatabase({ url, dataDir: dir, onPoolError: (err) => source.down(err) })
-    const stop = watchDatabase(() => database?.ping() ?? Promise.resolve(), source, 200)
+    let failedPings = 0
+    const ping = async () => {
+      try {
+        await (database?.ping() ?? Promise.resolve())
+      } catch (error) {
+        failedPings++
+        throw error
+      }
+    }
+    const stop = watchDatabase(ping, source, 200)
     try {
       await database.ping()
       await pgCtl('-m', 'fast', 'stop')
       await waitFor('the outage line', async () => lines.some((l) => l.msg.startsWith('PostgreSQL lost')), 30_000)
-      // Several failed pings later, still the one line.
-      await new Promise((r) => setTimeout(r, 1000))
+      // Three more failed pings later, still the one line.
+      const failedAtLoss = failedPings
+      await waitFor('three more failed pings', async () => failedPings >= failedAtLoss + 3, 30_000)
       expect(lines.filter((l) => l.level >= 40)).toHaveLength(1)
       await start()
       await waitFor('the "back" line', async () => lines.some((l) => l.msg.startsWith('PostgreSQL back')), 30_000)

@@ -422,7 +422,8 @@ describe('the simulated city system', () => {
   })
 
   it('gives up on a refusal (403) and on a gateway that stays down, and stalls the case', async () => {
-    const s = await startSim({ giveUpAfterMs: 200 })
+    // Retries 10–50 ms apart for two seconds: several attempts, however slow one attempt is on a busy machine.
+    const s = await startSim({ giveUpAfterMs: 2000 })
     const refused = outbound()
     const down = outbound()
     gateway.setScript((caseId) => {

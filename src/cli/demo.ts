@@ -49,10 +49,9 @@ function run(args: string[], env: Record<string, string>): Promise<string> {
   })
 }
 
-async function startGateway(id: string, region: string, dir: string, prefix: string): Promise<Gw> {
+async function startGateway(id: string, dir: string, prefix: string): Promise<Gw> {
   const env = {
     GATEWAY_ID: id,
-    GATEWAY_REGION: region,
     TONGBAN_DATA_DIR: dir,
     DATABASE_URL: '',
     QUEUE_PREFIX: prefix,
@@ -158,8 +157,8 @@ export async function demoCommand(args: string[] = []): Promise<number> {
   try {
     console.log('Starting two gateways (embedded databases, Redis queues) …')
     const [shiyan, xiangyang] = await Promise.all([
-      startGateway('gw-420300', '420300', path.join(dir, 'shiyan'), `${prefix}-sy`),
-      startGateway('gw-420600', '420600', path.join(dir, 'xiangyang'), `${prefix}-xy`),
+      startGateway('gw-420300', path.join(dir, 'shiyan'), `${prefix}-sy`),
+      startGateway('gw-420600', path.join(dir, 'xiangyang'), `${prefix}-xy`),
     ])
     gateways.push(shiyan, xiangyang)
     console.log(`  十堰 gw-420300 ${shiyan.url}   襄阳 gw-420600 ${xiangyang.url}`)

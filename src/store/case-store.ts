@@ -222,15 +222,6 @@ export class PgCaseStore implements CaseStore {
     )
     return rows.map((r) => ({ id: r.id, remoteRef: r.remote_ref }))
   }
-
-  async purgeIdempotency(before: Date): Promise<number> {
-    const [row] = await queryRows<{ n: number }>(
-      this.database.db,
-      sql`with gone as (delete from ${idempotencyKeys} where ${idempotencyKeys.createdAt} < ${before.toISOString()} returning 1)
-          select count(*)::int as n from gone`,
-    )
-    return row?.n ?? 0
-  }
 }
 
 /** The operations of one transaction; `db` is the transaction's handle (other stores join it through this). */

@@ -144,7 +144,3 @@ export function problemBox(
     ${problem.errors?.length ? html`<ul>${problem.errors.map((e) => html`<li><code>${e.path}</code> ${e.message}</li>`)}</ul>` : ''}
   </div>`
 }
-
-export function csrfField(csrf: string): Html {
-  return html`<input type="hidden" name="_csrf" value="${csrf}">`
-}

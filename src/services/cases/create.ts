@@ -101,13 +101,12 @@ function checkMaterials(body: CreateCaseBody, items: Item[]): void {
   }
 }
 
-function checkForm(body: CreateCaseBody, snap: DirectorySnapshot, route: ResolvedRoute): void {
+function checkForm(body: CreateCaseBody, route: ResolvedRoute): void {
   const problems = validateForm(route.checklist.formFields, body.form)
   if (problems.length) {
     const what = route.kind === 'thing' ? `the merged form of ${route.thing?.id}` : `the form of ${body.item}`
     throw new AppError('invalid_form', `the form does not match ${what}`, { errors: problems })
   }
-  void snap
 }
 
 /** Creates a case, or answers a retry with the first answer. */
@@ -344,7 +343,7 @@ async function buildCases(
   }
   const items = route.routes.map((r) => snap.items.get(r.item.code) as Item)
   checkMaterials(body, items)
-  checkForm(body, snap, route)
+  checkForm(body, route)
   if (deps.files) await ensureMaterialFiles(caller, deps.files, body.originRegion, body.materials)
 
   const idNumber =

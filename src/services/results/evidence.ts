@@ -1,6 +1,6 @@
 /**
  * `GET /v1/cases/{id}/evidence`: every signed artefact of a case in one JSON document that stands on its
- * own (issue #5): the submitter's assertion and the body hash, the receipts, the whole hash-chained
+ * own: the submitter's assertion and the body hash, the receipts, the whole hash-chained
  * timeline, the result and how it was verified, the recognition receipt, the public keys of every issuer
  * (revoked keys marked `revokedAt`), and the gateway's signature over the whole. `tongban verify-evidence`
  * checks it offline (verify-evidence.ts). The applicant appears only by `idHash`, never by number.

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Item } from '../../../config/schema.js'
+import { newCaseId } from '../../domain/case-id.js'
 import { validateForm } from '../../domain/form.js'
 import { eventHash, GENESIS_HASH } from '../../domain/hash-chain.js'
 import {
@@ -18,7 +19,6 @@ import {
 import { AppError, type FieldError } from '../../errors.js'
 import type { CaseEvent, IntakeResult, IntakeWrite, NewCase } from '../../ports/case-store.js'
 import { EVENT_PROOF_TYP, eventProofClaims } from '../../security/event-proofs.js'
-import { newCaseId } from '../../store/ids.js'
 import { actsFor, originWindowOf } from '../authz.js'
 import type { VerbContext } from '../context.js'
 import { type ResolvedRoute, resolveRoute } from '../directory/resolve.js'

@@ -28,6 +28,7 @@ import { AppError, isAppError } from '../../errors.js'
 import type { CaseRecord } from '../../ports/case-store.js'
 import type { CheckpointStore } from '../../ports/checkpoint-store.js'
 import type { ResultStore } from '../../ports/result-store.js'
+import { decodeSegment } from '../../security/jws.js'
 import { applicantIdHash } from '../../security/pii.js'
 import type { IssuerJwks, ResultKeys } from '../../security/result-keys.js'
 import { appendCaseEvent } from '../cases/gateway-events.js'
@@ -171,7 +172,7 @@ export async function submitResult(ctx: VerbContext, rd: ResultDeps, caseId: str
     }
     jws = await deps.signer.sign(claims, RESULT_TYP)
     issuer = deps.gatewayId
-    kid = JSON.parse(Buffer.from(jws.split('.')[0] as string, 'base64url').toString()).kid
+    kid = decodeSegment(jws.split('.')[0])?.kid as string
     attested = true
   }
   const problems = resultProblems(claims, expectation)

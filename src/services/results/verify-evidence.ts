@@ -16,7 +16,7 @@ import { verifyChain } from '../../domain/hash-chain.js'
 import { type Jwks, revokedReason, signedAfterRevocation } from '../../domain/key-revocation.js'
 import { RESULT_TYP, ResultClaims, resultProblems } from '../../domain/result.js'
 import { ASSERTION_TYP } from '../../security/assertion.js'
-import { decodeSegment, verifyCompact } from '../../security/jws.js'
+import { decodeCompact, verifyCompact } from '../../security/jws.js'
 import { keysFromJwks, type VerificationKey } from '../../security/result-keys.js'
 import { RECEIPT_TYP } from '../cases/create.js'
 import { inclusionProblems } from '../checkpoints/inclusion.js'
@@ -76,13 +76,12 @@ export function verifyEvidence(input: unknown, trusted: Jwks | null = null): Evi
 
   /** Checks a compact JWS's header, signature and key revocation; returns its claims (null if unreadable). */
   const checkJws = (where: string, jws: string, typ: string | null): Record<string, unknown> | null => {
-    const parts = jws.split('.')
-    const header = parts.length === 3 ? decodeSegment(parts[0]) : null
-    const claims = parts.length === 3 ? decodeSegment(parts[1]) : null
-    if (!header || !claims) {
+    const decoded = decodeCompact(jws)
+    if (!decoded) {
       fail(where, 'not a compact JWS')
       return null
     }
+    const { header, claims } = decoded
     if (typ !== null && header.typ !== typ) fail(where, `typ is ${String(header.typ)}, not ${typ}`)
     const alg = String(header.alg)
     const kid = typeof header.kid === 'string' ? header.kid : ''
@@ -206,11 +205,10 @@ export function verifyEvidence(input: unknown, trusted: Jwks | null = null): Evi
   if (b.result) {
     const beforeResult = problems.length
     const r = b.result
-    const parts = r.jws.split('.')
-    const header = decodeSegment(parts[0])
-    const payload = decodeSegment(parts[1])
-    if (!header || !payload) fail('result', 'not a compact JWS')
+    const decoded = decodeCompact(r.jws)
+    if (!decoded) fail('result', 'not a compact JWS')
     else {
+      const { header } = decoded
       const claims = checkJws('result', r.jws, RESULT_TYP)
       const parsedClaims = ResultClaims.safeParse(claims)
       if (!parsedClaims.success) {

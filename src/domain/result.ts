@@ -5,11 +5,12 @@
  */
 import { z } from 'zod'
 import { TrustLevel } from '../../config/schema.js'
+import { Sha256Hex } from './files.js'
 import { isValidECertificateId } from './identity.js'
 
 export const RESULT_TYP = 'tongban-result+jwt'
 
-const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/)
+const Sha256 = z.string().regex(Sha256Hex)
 
 /** The result's parts that a signed result carries as claims and an unsigned one posts as fields. */
 export const ResultOutcome = z.enum(['approved', 'denied'])
@@ -19,12 +20,12 @@ export const ResultCertificate = z.strictObject({
   type: z.string().min(1),
   validFrom: z.iso.date(),
   validTo: z.iso.date().nullable(),
-  sha256: Sha256Hex,
+  sha256: Sha256,
 })
 export const ResultDocument = z.strictObject({
   name: z.string().min(1),
   mediaType: z.string().min(1),
-  sha256: Sha256Hex,
+  sha256: Sha256,
 })
 
 export const ResultClaims = z

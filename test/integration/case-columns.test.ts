@@ -1,9 +1,11 @@
 /**
  * The `cases` columns are listed once (the Drizzle schema, and `store/case-row.ts` for what a new case fills):
- * the migrated database, the schema and the intake statement must agree on them, on PostgreSQL and PGlite.
+ * the migrated database, the schema and the intake statement must agree on them, on PostgreSQL and PGlite;
+ * so must the migrated database and the schema on every other table the schema defines.
  */
 import { randomBytes } from 'node:crypto'
-import { getTableColumns } from 'drizzle-orm'
+import { getTableColumns, getTableName, is } from 'drizzle-orm'
+import { PgTable } from 'drizzle-orm/pg-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { newCaseId } from '../../src/domain/case-id.js'
 import { GENESIS_HASH } from '../../src/domain/hash-chain.js'
@@ -11,12 +13,19 @@ import type { IntakeWrite, NewCase } from '../../src/ports/case-store.js'
 import { caseRow } from '../../src/store/case-row.js'
 import type { Database } from '../../src/store/db.js'
 import { caseColumns, intakeStatement, submitIntake } from '../../src/store/intake.js'
-import { cases } from '../../src/store/schema.js'
+import * as schema from '../../src/store/schema.js'
 import { createTestDatabase, createTestPglite } from '../helpers/db.js'
 
+const { cases } = schema
 const schemaColumns = Object.values(getTableColumns(cases))
-/** `timestamp (3) with time zone` (Drizzle) and `timestamp(3) with time zone` (PostgreSQL) are one type. */
-const typeName = (t: string) => t.replace(/ \(/g, '(')
+const tables = Object.values(schema as Record<string, unknown>)
+  .filter((t): t is PgTable => is(t, PgTable))
+  .map((table) => ({ name: getTableName(table), table }))
+/**
+ * A type as PostgreSQL names it: `timestamp (3) with time zone` (Drizzle) is `timestamp(3) with time zone`, and a
+ * `bigserial` is a `bigint` with a sequence for its default.
+ */
+const typeName = (t: string) => (t === 'bigserial' ? 'bigint' : t === 'serial' ? 'integer' : t.replace(/ \(/g, '('))
 
 function newCase(createdAt: Date): NewCase {
   return {
@@ -99,19 +108,23 @@ describe.each(engines)('the cases columns on $name', ({ open }) => {
   })
   afterAll(async () => drop?.())
 
-  it('the migrated table has exactly the schema’s columns, types, nullability and defaults', async () => {
-    const inDatabase = await database.query<{ name: string; type: string; not_null: boolean; has_default: boolean }>(
-      `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as not_null,
+  // Every table the Drizzle schema defines, not only `cases`: a column a migration adds must be added there too.
+  it.each(tables)(
+    'the migrated table $name has exactly the schema’s columns, types, nullability and defaults',
+    async ({ name, table }) => {
+      const inDatabase = await database.query<{ name: string; type: string; not_null: boolean; has_default: boolean }>(
+        `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as not_null,
          a.atthasdef as has_default
-       from pg_attribute a where a.attrelid = 'cases'::regclass and a.attnum > 0 and not a.attisdropped
+       from pg_attribute a where a.attrelid = $1::regclass and a.attnum > 0 and not a.attisdropped
        order by a.attname`,
-      [],
-    )
-    const inSchema = schemaColumns
-      .map((c) => ({ name: c.name, type: typeName(c.getSQLType()), not_null: c.notNull, has_default: c.hasDefault }))
-      .sort((a, b) => (a.name < b.name ? -1 : 1))
-    expect(inDatabase).toEqual(inSchema)
-  })
+        [name],
+      )
+      const inSchema = Object.values(getTableColumns(table))
+        .map((c) => ({ name: c.name, type: typeName(c.getSQLType()), not_null: c.notNull, has_default: c.hasDefault }))
+        .sort((a, b) => (a.name < b.name ? -1 : 1))
+      expect(inDatabase).toEqual(inSchema)
+    },
+  )
 
   it('the intake statement writes schema columns with their types, and every one a new case needs', () => {
     const byName = new Map(schemaColumns.map((c) => [c.name, c]))

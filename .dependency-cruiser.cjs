@@ -30,6 +30,16 @@ module.exports = {
       },
     },
     {
+      name: 'services-through-ports',
+      comment:
+        'Services see stores, queues, circuits and their drivers only through src/ports; main.ts wires the implementations.',
+      severity: 'error',
+      from: { path: '^src/services/' },
+      to: {
+        path: ['node_modules/(pg|ioredis|bullmq|@electric-sql/pglite|drizzle-orm)/', '^src/store/', '^src/queue/'],
+      },
+    },
+    {
       name: 'domain-is-pure',
       comment: 'src/domain is pure logic: no I/O modules, no other layers.',
       severity: 'error',

@@ -74,8 +74,6 @@ export const Env = z
       .string()
       .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'lower-case letters, digits and "-", e.g. gw-420300')
       .default('gw-local'),
-    /** The region this gateway serves, e.g. 420300; informative in the foundation. */
-    GATEWAY_REGION: optionalString,
     TONGBAN_DATA_DIR: z.string().default('./data'),
     TONGBAN_CONFIG_DIR: z.string().default(defaultConfigDir),
     LOG_LEVEL: LogLevel.default('info'),
@@ -249,7 +247,7 @@ export const Env = z
       sweepIntervalMs: env.SWEEP_INTERVAL_MS,
       sweepStaleMs: env.SWEEP_STALE_MS,
     },
-    gateway: { id: env.GATEWAY_ID, region: env.GATEWAY_REGION },
+    gateway: { id: env.GATEWAY_ID },
     keys: { alg: env.SIGNING_ALG, json: env.TONGBAN_KEYS, file: env.TONGBAN_KEYS_FILE },
     identityKey: { base64: env.IDENTITY_KEY, file: env.IDENTITY_KEY_FILE },
     jwksAllowHosts: env.JWKS_ALLOW_HOSTS,

@@ -27,6 +27,13 @@ export type Scope = z.infer<typeof Scope>
 
 export const Mode = z.enum(['full_online', 'online_transfer', 'offline_proxy', 'multi_site'])
 export type Mode = z.infer<typeof Mode>
+/** The handling modes' names as the console, receipts and transfer slips print them. */
+export const modeLabel: Record<Mode, string> = {
+  full_online: '全程网办',
+  online_transfer: '异地代收代办·线上流转',
+  offline_proxy: '异地代收代办·线下代办（邮寄）',
+  multi_site: '多地联办',
+}
 
 export const DayUnit = z.enum(['working_days', 'natural_days'])
 export type DayUnit = z.infer<typeof DayUnit>

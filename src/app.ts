@@ -137,7 +137,7 @@ export function createApp(deps: HttpDeps): Api {
   registerCreateCase(api, deps)
   registerCaseReads(api, deps)
   registerResults(api, deps)
-  // Issue #5: evidence bundles and key revocations.
+  // Evidence bundles (every signed artefact of a case) and key revocations (docs/trust.md).
   registerEvidence(api, deps)
   registerKeyRevocations(api, deps)
   // Signed checkpoints, witnessed by peer gateways (docs/checkpoints.md).

@@ -99,4 +99,3 @@ export function deriveParent(children: readonly ChildState[]): ParentState {
 
 /** Origin events posted on a parent that apply to every child able to take them (issued together). */
 export const cascadingEvents = new Set(['withdrawn', 'result_delivered', 'closed'] as const)
-export type CascadingEvent = typeof cascadingEvents extends Set<infer T> ? T : never

@@ -338,4 +338,3 @@ export const PartyEvent = z
   ])
   .meta({ id: 'PartyEvent' })
 export type PartyEvent = z.infer<typeof PartyEvent>
-export type PartyEventType = PartyEvent['type']

@@ -5,9 +5,28 @@
  */
 import { z } from 'zod'
 import { TrustLevel } from '../../config/schema.js'
+import { Sha256Hex } from './files.js'
 import { isValidECertificateId } from './identity.js'
 
 export const RESULT_TYP = 'tongban-result+jwt'
+
+const Sha256 = z.string().regex(Sha256Hex)
+
+/** The result's parts that a signed result carries as claims and an unsigned one posts as fields. */
+export const ResultOutcome = z.enum(['approved', 'denied'])
+export const ResultDecision = z.strictObject({ number: z.string().min(1), date: z.iso.date() })
+export const ResultCertificate = z.strictObject({
+  id: z.string().min(1),
+  type: z.string().min(1),
+  validFrom: z.iso.date(),
+  validTo: z.iso.date().nullable(),
+  sha256: Sha256,
+})
+export const ResultDocument = z.strictObject({
+  name: z.string().min(1),
+  mediaType: z.string().min(1),
+  sha256: Sha256,
+})
 
 export const ResultClaims = z
   .looseObject({
@@ -18,29 +37,11 @@ export const ResultClaims = z
     jti: z.string().min(1),
     item: z.string().min(1),
     region: z.string().min(1).meta({ description: 'The processing region' }),
-    outcome: z.enum(['approved', 'denied']),
-    decision: z.strictObject({ number: z.string().min(1), date: z.iso.date() }),
+    outcome: ResultOutcome,
+    decision: ResultDecision,
     applicant: z.strictObject({ idHash: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256') }),
-    certificates: z
-      .array(
-        z.strictObject({
-          id: z.string().min(1),
-          type: z.string().min(1),
-          validFrom: z.iso.date(),
-          validTo: z.iso.date().nullable(),
-          sha256: z.string().regex(/^[0-9a-f]{64}$/),
-        }),
-      )
-      .default([]),
-    documents: z
-      .array(
-        z.strictObject({
-          name: z.string().min(1),
-          mediaType: z.string().min(1),
-          sha256: z.string().regex(/^[0-9a-f]{64}$/),
-        }),
-      )
-      .default([]),
+    certificates: z.array(ResultCertificate).default([]),
+    documents: z.array(ResultDocument).default([]),
     trust: TrustLevel,
     att: z.literal('gateway').optional(),
   })

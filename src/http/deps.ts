@@ -49,7 +49,7 @@ export interface HttpDeps {
   /** Signed checkpoints: witnessing peers' checkpoints, receipts' inclusion proofs. */
   checkpoints: WitnessDeps
   inspections: InspectionDeps
-  /** The performance report's queries (#7). */
+  /** The performance report's queries (考评). */
   reports: Pick<EvaluationStore, 'performance'>
   /** `GET /v1/admin/queues`: what each queue holds now; omitted: 503. */
   queues?: QueueDepths | undefined

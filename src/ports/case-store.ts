@@ -281,8 +281,6 @@ export interface CaseStore {
   staleSubmitted(before: Date, limit: number): Promise<{ id: string; redriveOf: number | null }[]>
   /** Delivered cases not yet final whose processing region is one of `regions` (null: any), oldest first. */
   openDelivered(regions: string[] | null, limit: number): Promise<{ id: string; remoteRef: string }[]>
-  /** Deletes idempotency answers created before `before`; returns how many. */
-  purgeIdempotency(before: Date): Promise<number>
 }
 
 /** A row of the transactional outbox. */

@@ -37,7 +37,7 @@ export const jobs = {
     },
   },
   /**
-   * A deadline timer of a case (#7): at `at` (the clock's planned instant, kept in PostgreSQL too) record
+   * A deadline timer of a case: at `at` (the clock's planned instant, kept in PostgreSQL too) record
    * `deadline_warning` or `overdue`; `materials`: the end of a 容缺 supply date, `materials_overdue`. Job id `<caseId>-<kind>-<epoch ms>`; a moved timer is a new job and
    * the old one finds the clock changed and does nothing.
    */

@@ -1,17 +1,9 @@
-/**
- * A circuit breaker per region, kept in Redis so that every worker process shares it. After
- * `failureThreshold` consecutive failed deliveries the circuit opens: deliveries to that region wait
- * (without burning attempts) until `openSeconds` have passed; then one probe may try (half-open); its
- * success closes the circuit, its failure opens it again. Other regions are not affected.
- */
+/** The `CircuitBreaker` port kept in Redis, so that every worker process shares each circuit. */
 import type { Redis } from 'ioredis'
+import type { CircuitBreaker, CircuitDecision, CircuitState } from '../ports/circuit-breaker.js'
 import type { CircuitSettings } from '../ports/region-adapter.js'
 
-export type CircuitState = 'closed' | 'open' | 'half_open'
-
-export type CircuitDecision = { allow: true; probe: boolean } | { allow: false; retryAt: number }
-
-export class RedisCircuitBreaker {
+export class RedisCircuitBreaker implements CircuitBreaker {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
@@ -37,12 +29,10 @@ export class RedisCircuitBreaker {
     await this.redis.del(this.key(region), `${this.key(region)}:probe`)
   }
 
-  /** Gives back the half-open probe without a verdict (the delivery was interrupted, not failed). */
   async releaseProbe(region: string): Promise<void> {
     await this.redis.del(`${this.key(region)}:probe`)
   }
 
-  /** Counts a failure; returns true when it opened (or re-opened) the circuit. */
   async failure(region: string, settings: CircuitSettings, probe: boolean): Promise<boolean> {
     const key = this.key(region)
     const failures = await this.redis.hincrby(key, 'failures', 1)

@@ -4,9 +4,10 @@
  */
 import { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
+import type { CircuitState } from '../ports/circuit-breaker.js'
 import type { QueueDepth as PortQueueDepth } from '../ports/queue-depths.js'
 import { type JobName, jobs, queueNameOf } from './catalog.js'
-import type { CircuitState, RedisCircuitBreaker } from './circuit.js'
+import type { RedisCircuitBreaker } from './circuit.js'
 
 export interface QueueDepth extends PortQueueDepth {
   queue: JobName

@@ -4,11 +4,11 @@
  * with a short reason that callers see; the token itself is never echoed.
  */
 import { createHash } from 'node:crypto'
-import { base64url, type CryptoKey, errors, type JWSHeaderParameters, type KeyObject } from 'jose'
+import { type CryptoKey, errors, type JWSHeaderParameters, type KeyObject } from 'jose'
 import { signedAfterRevocation } from '../domain/key-revocation.js'
 import { AppError } from '../errors.js'
 import type { ClientCaller, ReplayGuard } from '../ports/callers.js'
-import { asKeyObject, verifyCompact } from './jws.js'
+import { asKeyObject, decodeSegment, verifyCompact } from './jws.js'
 
 export const ASSERTION_TYP = 'tongban-client+jwt'
 /** The only signature algorithms accepted (PROTOCOL §2); checked before any key is looked up. */
@@ -69,15 +69,10 @@ function refuse(reason: string, context?: Record<string, unknown>): AppError {
   return new AppError('unauthenticated', reason, context ? { context } : {})
 }
 
-function decodeSegment(segment: string): Record<string, unknown> {
-  let value: unknown
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(base64url.decode(segment)))
-  } catch {
-    throw refuse('malformed assertion')
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw refuse('malformed assertion')
-  return value as Record<string, unknown>
+function segmentOf(segment: string): Record<string, unknown> {
+  const value = decodeSegment(segment)
+  if (!value) throw refuse('malformed assertion')
+  return value
 }
 
 type VerifyKey = CryptoKey | KeyObject | Uint8Array
@@ -125,11 +120,11 @@ export async function verifyClientAssertion(input: VerifyAssertionInput): Promis
   const { token } = input
   const parts = token.split('.')
   if (token.length > MAX_TOKEN_CHARS || parts.length !== 3) throw refuse('malformed assertion')
-  const header = decodeSegment(parts[0]!) as JWSHeaderParameters
+  const header = segmentOf(parts[0]!) as JWSHeaderParameters
   if (typeof header.alg !== 'string' || !ALLOWED_ALGS.includes(header.alg)) throw refuse('unsupported alg')
   if (header.typ !== ASSERTION_TYP) throw refuse('wrong typ')
   if (typeof header.kid !== 'string' || header.kid === '') throw refuse('missing kid')
-  const claims = decodeSegment(parts[1]!)
+  const claims = segmentOf(parts[1]!)
 
   const { iss, sub } = claims
   if (typeof iss !== 'string' || iss === '') throw refuse('missing iss')

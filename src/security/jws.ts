@@ -89,3 +89,14 @@ export function decodeSegment(segment: string | undefined): Record<string, unkno
     return null
   }
 }
+
+/** The header and claims of a compact JWS (three segments), unverified; null when it is not one. */
+export function decodeCompact(
+  jws: string,
+): { header: Record<string, unknown>; claims: Record<string, unknown> } | null {
+  const parts = jws.split('.')
+  if (parts.length !== 3) return null
+  const header = decodeSegment(parts[0])
+  const claims = decodeSegment(parts[1])
+  return header && claims ? { header, claims } : null
+}

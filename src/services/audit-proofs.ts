@@ -8,6 +8,7 @@ import type { Jwks } from '../domain/key-revocation.js'
 import { ResultClaims } from '../domain/result.js'
 import type { CaseStore } from '../ports/case-store.js'
 import type { ResultStore } from '../ports/result-store.js'
+import { decodeSegment } from '../security/jws.js'
 import { type IssuerJwks, keysFromJwks } from '../security/result-keys.js'
 import { actorProblems, completedResultProblems } from './results/verify-event-meaning.js'
 import { verifyEventProofs } from './results/verify-event-proofs.js'
@@ -37,13 +38,8 @@ export interface ProofAuditDeps {
 }
 
 function resultClaimsOf(jws: string): ResultClaims | null {
-  try {
-    const payload = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8'))
-    const parsed = ResultClaims.safeParse(payload)
-    return parsed.success ? parsed.data : null
-  } catch {
-    return null
-  }
+  const parsed = ResultClaims.safeParse(decodeSegment(jws.split('.')[1]))
+  return parsed.success ? parsed.data : null
 }
 
 /** Checks the proofs and meaning of one case's events; adds to `report`. */

@@ -16,6 +16,7 @@ import type {
   NewCase,
   NewEvent,
 } from '../ports/case-store.js'
+import { caseRow } from './case-row.js'
 import { loadClock, saveClock } from './clock-sql.js'
 import { type Database, type Db, queryRows } from './db.js'
 import { IDEMPOTENCY_LOCK_CLASS } from './intake.js'
@@ -222,15 +223,6 @@ export class PgCaseStore implements CaseStore {
     )
     return rows.map((r) => ({ id: r.id, remoteRef: r.remote_ref }))
   }
-
-  async purgeIdempotency(before: Date): Promise<number> {
-    const [row] = await queryRows<{ n: number }>(
-      this.database.db,
-      sql`with gone as (delete from ${idempotencyKeys} where ${idempotencyKeys.createdAt} < ${before.toISOString()} returning 1)
-          select count(*)::int as n from gone`,
-    )
-    return row?.n ?? 0
-  }
 }
 
 /** The operations of one transaction; `db` is the transaction's handle (other stores join it through this). */
@@ -291,7 +283,7 @@ export class PgCaseTx implements CaseTx {
   }
 
   async insertCase(c: NewCase): Promise<void> {
-    await this.db.insert(cases).values(toRow(c))
+    await this.db.insert(cases).values(caseRow(c))
   }
 
   async lockCase(id: string): Promise<CaseRecord | null> {
@@ -397,50 +389,6 @@ export class PgCaseTx implements CaseTx {
 /** `updated_at` never moves backwards, so `updatedSince` polling misses no change stamped with an earlier clock. */
 function laterOf(at: Date): SQL {
   return sql`greatest(${cases.updatedAt}, ${at.toISOString()}::timestamptz)`
-}
-
-function toRow(c: NewCase): typeof cases.$inferInsert {
-  return {
-    id: c.id,
-    externalRef: c.externalRef,
-    parentId: c.parentId,
-    createdBy: c.createdBy,
-    createdByKind: c.createdByKind,
-    item: c.item,
-    thing: c.thing,
-    mode: c.mode,
-    scope: c.scope,
-    originRegion: c.originRegion,
-    processingRegion: c.processingRegion,
-    agreementId: c.agreement?.id ?? null,
-    agreementVersion: c.agreement?.version ?? null,
-    status: c.status,
-    outcome: c.outcome,
-    suspended: c.suspended,
-    rated: c.rated,
-    applicantKind: c.applicant.kind,
-    applicantName: c.applicant.name,
-    applicantIdType: c.applicant.idType,
-    applicantIdEnc: c.applicant.idNumberEnc,
-    applicantIdHmac: c.applicant.idNumberHmac,
-    applicantIdMasked: c.applicant.idNumberMasked,
-    applicantPhoneEnc: c.applicant.phoneEnc,
-    applicantPhoneMasked: c.applicant.phoneMasked,
-    agentWindow: c.agent?.window ?? null,
-    agentOperator: c.agent?.operator ?? null,
-    form: c.form,
-    materials: c.materials,
-    delivery: c.delivery,
-    timeLimit: c.timeLimit,
-    dueDate: c.dueDate,
-    dueAt: c.dueAt,
-    bodyHash: c.bodyHash,
-    assertion: c.assertion,
-    receipt: c.receipt,
-    lastSeq: 0,
-    createdAt: c.createdAt,
-    updatedAt: c.createdAt,
-  }
 }
 
 function toCase(r: CaseRow): CaseRecord {

@@ -5,8 +5,11 @@
  * assertion's jti was new and the key was free, and everything is written together. The jti is recorded
  * whether or not the key was free: the assertion has been used.
  */
+import { getTableColumns } from 'drizzle-orm'
 import type { CaseEvent, IntakeResult, IntakeWrite, NewCase } from '../ports/case-store.js'
+import { newCaseColumns } from './case-row.js'
 import type { Database } from './db.js'
+import { cases } from './schema.js'
 
 /** First key of the per-(caller, Idempotency-Key) advisory lock ('idem' in ASCII). */
 export const IDEMPOTENCY_LOCK_CLASS = 0x6964656d
@@ -16,48 +19,22 @@ type Column<T> = [name: string, type: string, value: (row: T) => unknown]
 const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v))
 const iso = (d: Date | null) => (d === null ? null : d.toISOString())
 
-export const caseColumns: Column<NewCase>[] = [
-  ['id', 'text', (c) => c.id],
-  ['external_ref', 'text', (c) => c.externalRef],
-  ['parent_id', 'text', (c) => c.parentId],
-  ['created_by', 'text', (c) => c.createdBy],
-  ['created_by_kind', 'text', (c) => c.createdByKind],
-  ['item', 'text', (c) => c.item],
-  ['thing', 'text', (c) => c.thing],
-  ['mode', 'text', (c) => c.mode],
-  ['scope', 'text', (c) => c.scope],
-  ['origin_region', 'text', (c) => c.originRegion],
-  ['processing_region', 'text', (c) => c.processingRegion],
-  ['agreement_id', 'text', (c) => c.agreement?.id ?? null],
-  ['agreement_version', 'int', (c) => c.agreement?.version ?? null],
-  ['status', 'text', (c) => c.status],
-  ['outcome', 'text', (c) => c.outcome],
-  ['suspended', 'boolean', (c) => c.suspended],
-  ['rated', 'boolean', (c) => c.rated],
-  ['applicant_kind', 'text', (c) => c.applicant.kind],
-  ['applicant_name', 'text', (c) => c.applicant.name],
-  ['applicant_id_type', 'text', (c) => c.applicant.idType],
-  ['applicant_id_enc', 'bytea', (c) => c.applicant.idNumberEnc],
-  ['applicant_id_hmac', 'bytea', (c) => c.applicant.idNumberHmac],
-  ['applicant_id_masked', 'text', (c) => c.applicant.idNumberMasked],
-  ['applicant_phone_enc', 'bytea', (c) => c.applicant.phoneEnc],
-  ['applicant_phone_masked', 'text', (c) => c.applicant.phoneMasked],
-  ['agent_window', 'text', (c) => c.agent?.window ?? null],
-  ['agent_operator', 'text', (c) => c.agent?.operator ?? null],
-  ['form', 'jsonb', (c) => json(c.form)],
-  ['materials', 'jsonb', (c) => json(c.materials)],
-  ['delivery', 'jsonb', (c) => json(c.delivery)],
-  ['time_limit', 'jsonb', (c) => json(c.timeLimit)],
-  ['due_date', 'date', (c) => c.dueDate],
-  ['due_at', 'timestamptz', (c) => iso(c.dueAt)],
-  ['body_hash', 'text', (c) => c.bodyHash],
-  ['assertion', 'text', (c) => c.assertion],
-  ['receipt', 'text', (c) => c.receipt],
-  // The first event is written in the same statement.
-  ['last_seq', 'int', () => 1],
-  ['created_at', 'timestamptz', (c) => iso(c.createdAt)],
-  ['updated_at', 'timestamptz', (c) => iso(c.createdAt)],
-]
+const caseTable = getTableColumns(cases)
+
+/**
+ * The case columns: the getters of `case-row.ts` with the names, types and encodings of the Drizzle schema;
+ * the first event is written in the same statement, so `last_seq` is 1.
+ */
+export const caseColumns: Column<NewCase>[] = Object.entries({ ...newCaseColumns, lastSeq: () => 1 }).map(
+  ([key, get]) => {
+    const column = caseTable[key as keyof typeof caseTable]
+    const value = (c: NewCase) => {
+      const v: unknown = get(c)
+      return v === null || v === undefined ? null : column.mapToDriverValue(v)
+    }
+    return [column.name, column.getSQLType(), value]
+  },
+)
 
 export const eventColumns: Column<CaseEvent>[] = [
   ['case_id', 'text', (e) => e.caseId],

@@ -142,7 +142,7 @@ describe('two gateways through peer adapters', () => {
       result: result.result,
       verification: { issuer: 'sim-420600', attested: false },
     })
-    // Each side's evidence bundle verifies offline with that gateway's published keys (issue #5).
+    // Each side's evidence bundle verifies offline with that gateway's published keys.
     for (const [side, caseId, token] of [
       [shiyan, id, operator],
       [xiangyang, remote, xiangyang.admin],

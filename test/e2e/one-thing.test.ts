@@ -1,5 +1,5 @@
 /**
- * 一事联办 end to end (issue #6): a window in 张湾区 submits 开养老院 once at 十堰's gateway (gw-420300), with one
+ * 一事联办 end to end: a window in 张湾区 submits 开养老院 once at 十堰's gateway (gw-420300), with one
  * form and each material once. Four of its five items are processed in 张湾区 (420303, under the 十堰 within-city
  * pilot; their departments have no system and record their part with operator tokens at 十堰). The canteen's
  * food business licence is processed in 襄阳 (420600, under the province-wide agreement): the seeded bundle

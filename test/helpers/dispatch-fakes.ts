@@ -5,7 +5,7 @@
 import { vi } from 'vitest'
 import { AppError } from '../../src/errors.js'
 import type { CaseRecord } from '../../src/ports/case-store.js'
-import type { RedisCircuitBreaker } from '../../src/queue/circuit.js'
+import type { CircuitBreaker } from '../../src/ports/circuit-breaker.js'
 import type { DispatchDeps } from '../../src/services/dispatch/deliver.js'
 
 const agreement = { id: 'xiang-shi-sui-shen', version: 1 }
@@ -72,7 +72,7 @@ export function dispatchFakes(opts: { probe?: boolean; processingRegion?: string
         circuit: { failureThreshold: 1, openSeconds: 60 },
       }),
     },
-    circuit: circuit as unknown as RedisCircuitBreaker,
+    circuit: circuit as unknown as CircuitBreaker,
     deadLetters,
   } as unknown as DispatchDeps
   return { deps, circuit, deadLetters, adapter, calling }

@@ -1,5 +1,5 @@
 /**
- * GET /v1/cases/{id} shows the deadline clock (#7): due date, planned warning, running / stopped / finished,
+ * GET /v1/cases/{id} shows the deadline clock: due date, planned warning, running / stopped / finished,
  * working days used of the budget, overdue. Figures by hand over the 2026 calendar (1–7 Oct National Day,
  * Sat 10 Oct a make-up working day).
  */

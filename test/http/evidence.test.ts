@@ -1,5 +1,5 @@
 /**
- * Evidence bundles (issue #5): `GET /v1/cases/{id}/evidence` holds every signed artefact of a case and the
+ * Evidence bundles: `GET /v1/cases/{id}/evidence` holds every signed artefact of a case and the
  * gateway's signature over the whole; `tongban verify-evidence` checks it offline with nothing but public
  * keys and names where any edit is. Parties of the case only.
  */

@@ -1,5 +1,5 @@
 /**
- * Keys rotated and keys revoked as compromised (issue #5): a rotated key still verifies what it signed;
+ * Keys rotated and keys revoked as compromised: a rotated key still verifies what it signed;
  * a revoked key verifies only what was signed (`iat`) before its revocation time, here (results,
  * assertions, evidence) and offline (`tongban verify`, `tongban verify-evidence`), through the published
  * `revokedAt`.

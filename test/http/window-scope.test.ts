@@ -1,5 +1,5 @@
 /**
- * A window operator's reach (#8, PROTOCOL §2): on the origin side they see and act on the cases their own
+ * A window operator's reach (PROTOCOL §2): on the origin side they see and act on the cases their own
  * window collected, not every case of their region, through the API as in the console; and a stored file
  * is theirs to read or to reference only if they uploaded it or are a party of a case that uses it.
  * Knowing a case id or a file's hash is not enough.

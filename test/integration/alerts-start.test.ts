@@ -1,5 +1,5 @@
 /**
- * Alerts are on from the first start, without configuration (#7 item 5): a gateway process that starts over
+ * Alerts are on from the first start, without configuration: a gateway process that starts over
  * a database holding an open dead letter and an overdue case logs both as warnings by itself (the check
  * `startEvaluation` runs at start; nobody calls `checkAlerts`), and `/metrics` counts them.
  */

@@ -5,13 +5,13 @@
 import { randomBytes } from 'node:crypto'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { newCaseId } from '../../src/domain/case-id.js'
 import { verifyChain } from '../../src/domain/hash-chain.js'
 import type { EventType } from '../../src/domain/lifecycle.js'
 import { AppError } from '../../src/errors.js'
 import type { CaseRecord, NewCase } from '../../src/ports/case-store.js'
 import { PgCaseStore } from '../../src/store/case-store.js'
 import { type Database, queryRows } from '../../src/store/db.js'
-import { newCaseId } from '../../src/store/ids.js'
 import { PgOutboxStore } from '../../src/store/outbox-store.js'
 import { createTestDatabase, createTestPglite } from '../helpers/db.js'
 
@@ -411,8 +411,11 @@ describe.each(backends)('case store on $name', (backend) => {
         await tx.saveIdempotency(record('p-old-2', new Date('2020-01-02T00:00:00Z')))
         await tx.saveIdempotency(record('p-new', new Date('2030-01-01T00:00:00Z')))
       })
-      expect(await store.purgeIdempotency(new Date('2021-01-01T00:00:00Z'))).toBe(2)
-      expect(await store.purgeIdempotency(new Date('2021-01-01T00:00:00Z'))).toBe(0)
+      const before = new Date('2021-01-01T00:00:00Z')
+      expect(await store.pruneIdempotency(before, 10, true)).toBe(2)
+      expect(await store.pruneIdempotency(before, 1)).toBe(1)
+      expect(await store.pruneIdempotency(before, 10)).toBe(1)
+      expect(await store.pruneIdempotency(before, 10)).toBe(0)
       const kept = await store.transaction((tx) => tx.getIdempotency('zw-420303', 'p-new', new Date(0)))
       expect(kept?.key).toBe('p-new')
     })

@@ -14,10 +14,11 @@ import { signAssertion } from '../../adapters/peer/assertion.js'
 import { eventHash, GENESIS_HASH } from '../../src/domain/hash-chain.js'
 import { chainHeadLeafHash, verifyInclusion } from '../../src/domain/merkle.js'
 import { createLogger } from '../../src/logger.js'
+import { decodeCompact } from '../../src/security/jws.js'
 import { auditChains } from '../../src/services/audit.js'
 import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { auditCheckpoints, fetchWitnessCopies } from '../../src/services/checkpoints/audit.js'
-import { CHECKPOINT_TYP, checkpointHash, decodeJws, WITNESS_TYP } from '../../src/services/checkpoints/claims.js'
+import { CHECKPOINT_TYP, checkpointHash, WITNESS_TYP } from '../../src/services/checkpoints/claims.js'
 import { makeCheckpoint } from '../../src/services/checkpoints/make.js'
 import { sendToWitnesses } from '../../src/services/checkpoints/send.js'
 import type { EvidenceBundle } from '../../src/services/results/evidence.js'
@@ -132,7 +133,7 @@ describe('checkpoints', () => {
     const first = await origin.runtime.checkpoint()
     expect(first.made?.seq).toBe(1)
     expect(first.countersigned).toEqual({ 'gw-b': 1 })
-    const claims = decodeJws(first.made!.jws)!
+    const claims = decodeCompact(first.made!.jws)!
     expect(claims.header.typ).toBe(CHECKPOINT_TYP)
     expect(claims.claims).toMatchObject({ iss: 'gw-a', seq: 1, prev: GENESIS_HASH, size: first.made!.size })
     expect((await store().leaves(1)).some((l) => l.caseId === id && l.seq === 1)).toBe(true)
@@ -157,7 +158,7 @@ describe('checkpoints', () => {
 
     // The origin stored the countersignatures; the witness publishes its copies to anyone.
     const [cs] = await store().countersignatures(2)
-    expect(decodeJws(cs!.countersignature)).toMatchObject({
+    expect(decodeCompact(cs!.countersignature)).toMatchObject({
       header: { typ: WITNESS_TYP },
       claims: { iss: 'gw-b', sub: 'gw-a', seq: 2, hash: second.made!.hash, root: second.made!.root },
     })
@@ -180,7 +181,7 @@ describe('checkpoints', () => {
 
   it('the witness refuses a fork, a gap, a bad signature and another issuer, and replays an exact repeat', async () => {
     const latest = (await store().latest())!
-    const c = decodeJws(latest.jws)!.claims
+    const c = decodeCompact(latest.jws)!.claims
     const sign = (claims: Record<string, unknown>) => origin.runtime.keys.sign(claims, CHECKPOINT_TYP)
 
     const fork = await handIn(await sign({ ...c, root: 'f'.repeat(64) }))
@@ -244,7 +245,7 @@ describe('checkpoints', () => {
     const after = await shiyan.call('GET', `/v1/cases/${id}/receipt`)
     const p = after.body.checkpoint
     expect(p.leaf).toMatchObject({ caseId: id, seq: 1 })
-    const root = decodeJws(p.checkpoint)!.claims.root as string
+    const root = decodeCompact(p.checkpoint)!.claims.root as string
     expect(verifyInclusion(chainHeadLeafHash(p.leaf), p.index, p.size, p.proof, root)).toBe(true)
     const stranger = await origin.client('stranger-cp', ['110000'])
     expect((await stranger.call('GET', `/v1/cases/${id}/receipt`)).status).toBe(404)

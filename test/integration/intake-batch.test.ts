@@ -5,10 +5,10 @@
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { newCaseId } from '../../src/domain/case-id.js'
 import { GENESIS_HASH } from '../../src/domain/hash-chain.js'
 import type { IntakeResult, IntakeWrite, NewCase } from '../../src/ports/case-store.js'
 import type { Database } from '../../src/store/db.js'
-import { newCaseId } from '../../src/store/ids.js'
 import { submitIntake } from '../../src/store/intake.js'
 import { BATCH_STATEMENT, batchParams, IntakeBatcher } from '../../src/store/intake-batch.js'
 import { createTestDatabase, createTestPglite } from '../helpers/db.js'

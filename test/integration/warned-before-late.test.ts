@@ -1,5 +1,5 @@
 /**
- * "Every overdue case was warned before it was late" (#7), over a run: cases of several time limits (a
+ * "Every overdue case was warned before it was late", over a run: cases of several time limits (a
  * hukou certificate, the five children of 开养老院 each), accepted at many instants, some suspended, some
  * asked for a supplement, some completed; the fake clock advances through National Day and weeks after,
  * while the timers fire from the queue on some steps, from the sweep on others, and on others not at all

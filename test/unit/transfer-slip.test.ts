@@ -46,6 +46,7 @@ describe('renderTransferSlip', () => {
     expect(html).toContain('襄阳市政务服务中心 跨市通办窗口')
     expect(html).toContain('ZW-KSTB-01')
     expect(html).toContain('2026-09-29 10:05') // China Standard Time
+    expect(html).toContain('异地代收代办·线下代办（邮寄）') // the mode as the console names it
     expect(html).toContain('@media print')
     expect(html).toContain('size: A4')
     expect(html).not.toContain(fullId)

@@ -4,12 +4,8 @@ import type { PersonCaller } from '../../ports/callers.js'
 
 export type Html = ReturnType<typeof html>
 
-export const modeLabel: Record<string, string> = {
-  full_online: '全程网办',
-  online_transfer: '异地代收代办·线上流转',
-  offline_proxy: '异地代收代办·线下代办（邮寄）',
-  multi_site: '多地联办',
-}
+export { modeLabel } from '../../../config/schema.js'
+
 export const scopeLabel: Record<string, string> = {
   cross_province: '跨省通办',
   province_wide: '省内通办',
@@ -143,8 +139,4 @@ export function problemBox(
     <strong>${problem.title ?? '操作未完成'}</strong>${problem.detail ? html`：${problem.detail}` : ''}
     ${problem.errors?.length ? html`<ul>${problem.errors.map((e) => html`<li><code>${e.path}</code> ${e.message}</li>`)}</ul>` : ''}
   </div>`
-}
-
-export function csrfField(csrf: string): Html {
-  return html`<input type="hidden" name="_csrf" value="${csrf}">`
 }

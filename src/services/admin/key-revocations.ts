@@ -1,5 +1,5 @@
 /**
- * Revoking a signing key as compromised (issue #5): one of this gateway's own keys, or a key of a
+ * Revoking a signing key as compromised: one of this gateway's own keys, or a key of a
  * registered system client, from a given time. Signatures made with it at or after that time (by their
  * `iat`) are refused everywhere (results, assertions, receipts and recognitions in evidence bundles);
  * earlier ones still verify. The gateway's revoked keys stay published with `revokedAt`.

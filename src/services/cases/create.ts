@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Item } from '../../../config/schema.js'
+import { newCaseId } from '../../domain/case-id.js'
 import { validateForm } from '../../domain/form.js'
 import { eventHash, GENESIS_HASH } from '../../domain/hash-chain.js'
 import {
@@ -18,7 +19,6 @@ import {
 import { AppError, type FieldError } from '../../errors.js'
 import type { CaseEvent, IntakeResult, IntakeWrite, NewCase } from '../../ports/case-store.js'
 import { EVENT_PROOF_TYP, eventProofClaims } from '../../security/event-proofs.js'
-import { newCaseId } from '../../store/ids.js'
 import { actsFor, originWindowOf } from '../authz.js'
 import type { VerbContext } from '../context.js'
 import { type ResolvedRoute, resolveRoute } from '../directory/resolve.js'
@@ -101,13 +101,12 @@ function checkMaterials(body: CreateCaseBody, items: Item[]): void {
   }
 }
 
-function checkForm(body: CreateCaseBody, snap: DirectorySnapshot, route: ResolvedRoute): void {
+function checkForm(body: CreateCaseBody, route: ResolvedRoute): void {
   const problems = validateForm(route.checklist.formFields, body.form)
   if (problems.length) {
     const what = route.kind === 'thing' ? `the merged form of ${route.thing?.id}` : `the form of ${body.item}`
     throw new AppError('invalid_form', `the form does not match ${what}`, { errors: problems })
   }
-  void snap
 }
 
 /** Creates a case, or answers a retry with the first answer. */
@@ -344,7 +343,7 @@ async function buildCases(
   }
   const items = route.routes.map((r) => snap.items.get(r.item.code) as Item)
   checkMaterials(body, items)
-  checkForm(body, snap, route)
+  checkForm(body, route)
   if (deps.files) await ensureMaterialFiles(caller, deps.files, body.originRegion, body.materials)
 
   const idNumber =

@@ -1,5 +1,5 @@
 /**
- * The deadline clock on `GET /v1/cases/{id}` (#7): where the case stands against its time limit now.
+ * The deadline clock on `GET /v1/cases/{id}`: where the case stands against its time limit now.
  * Kept beside `getCase` (untouched), so that only the one-case answer reads the clock, not the lists.
  */
 import { isParentCase } from '../../domain/bundle.js'

@@ -1,5 +1,5 @@
 /**
- * Firing deadline timers (#7). A timer is a `case.deadline` job delayed until its instant, and the same
+ * Firing deadline timers. A timer is a `case.deadline` job delayed until its instant, and the same
  * instant in the case row; either path ends here. The gateway's clock decides, not Redis's: a job that
  * runs early is put back for the time left. The event goes through `recordGatewayEvent`, so it is
  * hash-chained, checked against the clock under the row lock (a finished case, a stopped clock or a moved

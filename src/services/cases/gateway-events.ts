@@ -73,7 +73,7 @@ async function applyTo(
   const own = typeof e.patch === 'function' ? e.patch(c) : e.patch
   const patch = { status: next.state.status, suspended: next.state.suspended, rated: next.state.rated, ...own }
   await tx.updateCase(c.id, patch, now)
-  // Deadline clock and evaluation facts (#7): may refuse a stale timer; plans timers in the outbox.
+  // Deadline clock and evaluation facts: may refuse a stale timer; plans timers in the outbox.
   const clock = await advanceClock(tx, c, { type: e.type, data: e.data ?? {} }, next.state, snapshot, now)
   const due = clock ? { dueAt: clock.dueAt, dueDate: clock.dueDate } : {}
   const event = await tx.appendEvent(c.id, {

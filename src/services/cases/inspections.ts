@@ -4,11 +4,11 @@
  * each, in one transaction: every child's deadline clock stops together and restarts together, or none does.
  */
 import { z } from 'zod'
+import { newCaseId } from '../../domain/case-id.js'
 import { AppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
 import type { CaseEvent, RequestProof } from '../../ports/case-store.js'
 import type { Inspection, InspectionStore } from '../../ports/inspection-store.js'
-import { newCaseId } from '../../store/ids.js'
 import { actsFor, isAdmin } from '../authz.js'
 import type { CaseDeps } from '../context.js'
 import { appendCaseEventInTx } from './gateway-events.js'

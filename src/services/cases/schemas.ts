@@ -123,7 +123,7 @@ export const CreateCaseBody = z
   .meta({ id: 'CreateCase' })
 export type CreateCaseBody = z.infer<typeof CreateCaseBody>
 
-/** The deadline clock of a case as `GET /v1/cases/{id}` shows it (#7). */
+/** The deadline clock of a case as `GET /v1/cases/{id}` shows it. */
 export const CaseDeadline = z
   .object({
     state: z.enum(['running', 'stopped', 'finished']).meta({

@@ -5,6 +5,8 @@
  * Every interpolated value is HTML-escaped; the applicant's identity number appears only masked.
  */
 import QRCode from 'qrcode'
+import { type Mode, modeLabel } from '../../../config/schema.js'
+import { maskIdentity } from '../../domain/identity.js'
 
 export interface TransferSlipInput {
   caseId: string
@@ -25,13 +27,6 @@ export interface TransferSlipInput {
   gatewayId: string
 }
 
-const modeNames: Record<string, string> = {
-  full_online: '全程网办',
-  online_transfer: '异地代收代办（线上流转）',
-  offline_proxy: '异地代收代办（线下代办 · 邮件寄递）',
-  multi_site: '多地联办',
-}
-
 const formNames: Record<string, string> = {
   paper: '纸质',
   electronic: '电子材料',
@@ -50,8 +45,7 @@ export function escapeHtml(value: unknown): string {
  * so that the slip never shows one in full: first 6 and last 4 characters.
  */
 function ensureMasked(id: string): string {
-  if (id.includes('*') || id.length < 15) return id
-  return `${id.slice(0, 6)}${'*'.repeat(id.length - 10)}${id.slice(-4)}`
+  return id.includes('*') || id.length < 15 ? id : maskIdentity(id)
 }
 
 /** `2026-09-29 10:05` in China Standard Time; the input as given when it is not a date-time. */
@@ -150,7 +144,7 @@ export async function renderTransferSlip(input: TransferSlipInput): Promise<stri
 <table class="kv">
   <tr><th>事项名称</th><td colspan="3">${e(input.item.name)}</td></tr>
   <tr><th>事项编码</th><td class="mono">${e(input.item.code)}</td><th>实施部门</th><td>${e(input.item.department)}</td></tr>
-  <tr><th>办理模式</th><td>${e(modeNames[input.mode] ?? input.mode)}</td><th>承诺办结日期</th><td>${input.dueDate ? e(input.dueDate) : '以办理地答复为准'}</td></tr>
+  <tr><th>办理模式</th><td>${e(modeLabel[input.mode as Mode] ?? input.mode)}</td><th>承诺办结日期</th><td>${input.dueDate ? e(input.dueDate) : '以办理地答复为准'}</td></tr>
   <tr><th>办件编号</th><td colspan="3" class="mono">${e(input.caseId)}</td></tr>
 </table>
 

@@ -32,17 +32,3 @@ export type CheckpointClaims = z.infer<typeof CheckpointClaims>
 export function checkpointHash(jws: string): string {
   return createHash('sha256').update(jws, 'utf8').digest('hex')
 }
-
-/** The header and claims of a compact JWS, unverified; null when it is not one. */
-export function decodeJws(jws: string): { header: Record<string, unknown>; claims: Record<string, unknown> } | null {
-  const parts = jws.split('.')
-  if (parts.length !== 3) return null
-  try {
-    const header = JSON.parse(Buffer.from(parts[0] ?? '', 'base64url').toString('utf8'))
-    const claims = JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8'))
-    const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v)
-    return isObject(header) && isObject(claims) ? { header, claims } : null
-  } catch {
-    return null
-  }
-}

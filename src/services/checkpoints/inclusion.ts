@@ -7,9 +7,9 @@ import { z } from 'zod'
 import { type Jwks, signedAfterRevocation } from '../../domain/key-revocation.js'
 import { chainHeadLeafHash, inclusionProof, verifyInclusion } from '../../domain/merkle.js'
 import type { CheckpointStore } from '../../ports/checkpoint-store.js'
-import { verifyCompact } from '../../security/jws.js'
+import { decodeCompact, verifyCompact } from '../../security/jws.js'
 import { keysFromJwks } from '../../security/result-keys.js'
-import { CHECKPOINT_TYP, CheckpointClaims, decodeJws } from './claims.js'
+import { CHECKPOINT_TYP, CheckpointClaims } from './claims.js'
 
 export const CheckpointInclusion = z
   .object({
@@ -66,7 +66,7 @@ export function inclusionProblems(
 ): InclusionProblem[] {
   const problems: InclusionProblem[] = []
   const fail = (where: string, problem: string) => problems.push({ where, problem })
-  const decoded = decodeJws(p.checkpoint)
+  const decoded = decodeCompact(p.checkpoint)
   const claims = decoded ? CheckpointClaims.safeParse(decoded.claims) : null
   if (!decoded || !claims?.success) {
     fail('checkpoint.checkpoint', 'not a checkpoint JWS')

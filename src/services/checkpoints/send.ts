@@ -11,9 +11,9 @@ import type { BindingStore } from '../../ports/binding-store.js'
 import type { CheckpointStore } from '../../ports/checkpoint-store.js'
 import type { Clock } from '../../ports/clock.js'
 import type { AdapterResolver } from '../../ports/region-adapter.js'
-import { verifyCompact } from '../../security/jws.js'
+import { decodeCompact, verifyCompact } from '../../security/jws.js'
 import { keysFromJwks } from '../../security/result-keys.js'
-import { decodeJws, WITNESS_TYP } from './claims.js'
+import { WITNESS_TYP } from './claims.js'
 
 /** A gateway that witnesses our checkpoints. */
 export interface CheckpointWitness {
@@ -66,7 +66,7 @@ export async function sendToWitnesses(deps: SendDeps): Promise<Record<string, nu
       const cp = pending[i]!
       try {
         const { countersignature } = await w.countersign(cp.jws, AbortSignal.timeout(CALL_TIMEOUT_MS))
-        const claims = decodeJws(countersignature)
+        const claims = decodeCompact(countersignature)
         if (
           claims?.header.typ !== WITNESS_TYP ||
           claims.claims.sub !== deps.gatewayId ||

@@ -13,8 +13,9 @@ import type { Caller } from '../../ports/callers.js'
 import type { CheckpointStore, WitnessedCheckpoint } from '../../ports/checkpoint-store.js'
 import type { Clock } from '../../ports/clock.js'
 import type { ClientKeys } from '../../security/assertion.js'
+import { decodeCompact } from '../../security/jws.js'
 import type { Signer } from '../context.js'
-import { CHECKPOINT_TYP, CheckpointClaims, checkpointHash, decodeJws, WITNESS_TYP } from './claims.js'
+import { CHECKPOINT_TYP, CheckpointClaims, checkpointHash, WITNESS_TYP } from './claims.js'
 
 export interface WitnessDeps {
   gatewayId: string
@@ -74,7 +75,7 @@ export async function witnessCheckpoint(
   if (caller.kind !== 'client')
     throw new AppError('forbidden', 'only a peer gateway (a system client) hands in checkpoints')
   const jws = input.checkpoint
-  const decoded = decodeJws(jws)
+  const decoded = decodeCompact(jws)
   if (!decoded) throw invalid('not a compact JWS')
   if (decoded.header.typ !== CHECKPOINT_TYP) throw invalid(`typ must be ${CHECKPOINT_TYP}`)
   const parsed = CheckpointClaims.safeParse(decoded.claims)

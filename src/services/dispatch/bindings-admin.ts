@@ -8,8 +8,8 @@ import { bindingFor } from '../../domain/bindings.js'
 import { AppError } from '../../errors.js'
 import type { BindingStore } from '../../ports/binding-store.js'
 import type { Caller } from '../../ports/callers.js'
+import type { CircuitBreaker } from '../../ports/circuit-breaker.js'
 import type { LastDeliveryStore } from '../../ports/last-delivery.js'
-import type { RedisCircuitBreaker } from '../../queue/circuit.js'
 import { requireAdmin } from '../authz.js'
 import { actorOf } from '../cases/view.js'
 import type { DirectoryService } from '../directory/snapshot.js'
@@ -18,7 +18,7 @@ import type { BindingAdapterResolver } from './resolver.js'
 export interface BindingAdminDeps {
   bindings: BindingStore
   resolver: BindingAdapterResolver
-  circuit: RedisCircuitBreaker
+  circuit: CircuitBreaker
   directory: DirectoryService
   deliveries: LastDeliveryStore
 }

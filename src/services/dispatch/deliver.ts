@@ -7,9 +7,9 @@ import type { RetryPolicy } from '../../../config/schema.js'
 import { isParentCase } from '../../domain/bundle.js'
 import { AppError, isAppError } from '../../errors.js'
 import type { CaseRecord } from '../../ports/case-store.js'
+import type { CircuitBreaker } from '../../ports/circuit-breaker.js'
 import type { DeadLetterStore } from '../../ports/dead-letter-store.js'
 import type { AdapterResolver, OutboundCase } from '../../ports/region-adapter.js'
-import type { RedisCircuitBreaker } from '../../queue/circuit.js'
 import { recordGatewayEvent } from '../cases/gateway-events.js'
 import { openForm } from '../cases/sealed-form.js'
 import type { CaseDeps } from '../context.js'
@@ -17,7 +17,7 @@ import type { CaseDeps } from '../context.js'
 export interface DispatchDeps {
   cases: CaseDeps
   adapters: AdapterResolver
-  circuit: RedisCircuitBreaker
+  circuit: CircuitBreaker
   deadLetters: DeadLetterStore
   /** Counts each delivery attempt's result by the binding's region (metrics); optional. */
   observe?: ((region: string, result: DeliveryResult) => void) | undefined

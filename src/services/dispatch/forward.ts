@@ -54,7 +54,7 @@ export async function directionOf(
   if (isParentCase(c)) return null
   const side = eventSide[type]
   if (side === 'origin') return c.processingRegion && c.remoteRef ? 'to_processing' : null
-  // Deadline notices (催办, #7) go to the processing system, the one running late; a peer gateway runs
+  // Deadline notices (催办) go to the processing system, the one running late; a peer gateway runs
   // its own deadline clock for the case, so it is not told.
   if (type === 'deadline_warning' || type === 'overdue' || type === 'materials_overdue') {
     if (!c.processingRegion || !c.remoteRef) return null

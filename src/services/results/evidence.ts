@@ -1,6 +1,6 @@
 /**
  * `GET /v1/cases/{id}/evidence`: every signed artefact of a case in one JSON document that stands on its
- * own (issue #5): the submitter's assertion and the body hash, the receipts, the whole hash-chained
+ * own: the submitter's assertion and the body hash, the receipts, the whole hash-chained
  * timeline, the result and how it was verified, the recognition receipt, the public keys of every issuer
  * (revoked keys marked `revokedAt`), and the gateway's signature over the whole. `tongban verify-evidence`
  * checks it offline (verify-evidence.ts). The applicant appears only by `idHash`, never by number.
@@ -14,6 +14,7 @@ import { z } from 'zod'
 import { canonicalJson } from '../../domain/hash-chain.js'
 import type { Jwks } from '../../domain/key-revocation.js'
 import type { CaseEvent } from '../../ports/case-store.js'
+import { decodeSegment } from '../../security/jws.js'
 import { applicantIdHash } from '../../security/pii.js'
 import type { IssuerJwks } from '../../security/result-keys.js'
 import { loadVisibleCase } from '../cases/read.js'
@@ -132,12 +133,8 @@ export function evidenceDigests(b: Omit<EvidenceBundle, 'signature'>) {
 /** The issuers whose signatures appear in a case's artefacts (compact JWS `iss` claims). */
 function issuerOf(jws: string | null | undefined): string | null {
   if (!jws) return null
-  try {
-    const claims = JSON.parse(Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8'))
-    return typeof claims?.iss === 'string' ? claims.iss : null
-  } catch {
-    return null
-  }
+  const iss = decodeSegment(jws.split('.')[1])?.iss
+  return typeof iss === 'string' ? iss : null
 }
 
 /** The `proofs` member: each event's proof as stored (all null for events before proofs). */

@@ -15,11 +15,20 @@ import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { TrustLevel } from '../../../config/schema.js'
 import { isParentCase } from '../../domain/bundle.js'
-import { RESULT_TYP, type ResultClaims, resultProblems } from '../../domain/result.js'
+import {
+  RESULT_TYP,
+  ResultCertificate,
+  type ResultClaims,
+  ResultDecision,
+  ResultDocument,
+  ResultOutcome,
+  resultProblems,
+} from '../../domain/result.js'
 import { AppError, isAppError } from '../../errors.js'
 import type { CaseRecord } from '../../ports/case-store.js'
 import type { CheckpointStore } from '../../ports/checkpoint-store.js'
 import type { ResultStore } from '../../ports/result-store.js'
+import { decodeSegment } from '../../security/jws.js'
 import { applicantIdHash } from '../../security/pii.js'
 import type { IssuerJwks, ResultKeys } from '../../security/result-keys.js'
 import { appendCaseEvent } from '../cases/gateway-events.js'
@@ -30,31 +39,17 @@ import { verifyResult } from './verify.js'
 
 export const RECOGNITION_TYP = 'tongban-recognition+jwt'
 
-const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/)
 export const SubmitResultBody = z
   .union([
     z.strictObject({
       result: z.string().min(20).max(20_000).meta({ description: 'Compact JWS, typ tongban-result+jwt' }),
     }),
     z.strictObject({
-      outcome: z.enum(['approved', 'denied']),
-      decision: z.strictObject({ number: z.string().min(1).max(100), date: z.iso.date() }),
-      certificates: z
-        .array(
-          z.strictObject({
-            id: z.string().min(1),
-            type: z.string().min(1),
-            validFrom: z.iso.date(),
-            validTo: z.iso.date().nullable(),
-            sha256: Sha256Hex,
-          }),
-        )
-        .max(50)
-        .default([]),
-      documents: z
-        .array(z.strictObject({ name: z.string().min(1), mediaType: z.string().min(1), sha256: Sha256Hex }))
-        .max(50)
-        .default([]),
+      outcome: ResultOutcome,
+      // The gateway signs what it is posted: a bound on what it will sign.
+      decision: ResultDecision.extend({ number: ResultDecision.shape.number.max(100) }),
+      certificates: z.array(ResultCertificate).max(50).default([]),
+      documents: z.array(ResultDocument).max(50).default([]),
       trust: TrustLevel,
     }),
   ])
@@ -177,7 +172,7 @@ export async function submitResult(ctx: VerbContext, rd: ResultDeps, caseId: str
     }
     jws = await deps.signer.sign(claims, RESULT_TYP)
     issuer = deps.gatewayId
-    kid = JSON.parse(Buffer.from(jws.split('.')[0] as string, 'base64url').toString()).kid
+    kid = decodeSegment(jws.split('.')[0])?.kid as string
     attested = true
   }
   const problems = resultProblems(claims, expectation)

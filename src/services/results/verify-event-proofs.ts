@@ -12,7 +12,7 @@ import { canonicalJson } from '../../domain/hash-chain.js'
 import { revokedReason, signedAfterRevocation } from '../../domain/key-revocation.js'
 import { ASSERTION_TYP, bodyHash } from '../../security/assertion.js'
 import { EVENT_PROOF_TYP } from '../../security/event-proofs.js'
-import { decodeSegment, verifyCompact } from '../../security/jws.js'
+import { decodeCompact, decodeSegment, verifyCompact } from '../../security/jws.js'
 import type { VerificationKey } from '../../security/result-keys.js'
 
 export interface ProofEvent {
@@ -55,10 +55,9 @@ export function checkSignedJws(
   issuer: string,
   keysOf: ProofContext['keysOf'],
 ): { claims: Record<string, unknown> } | { problem: string } {
-  const parts = jws.split('.')
-  const header = parts.length === 3 ? decodeSegment(parts[0]) : null
-  const claims = parts.length === 3 ? decodeSegment(parts[1]) : null
-  if (!header || !claims) return { problem: 'not a compact JWS' }
+  const decoded = decodeCompact(jws)
+  if (!decoded) return { problem: 'not a compact JWS' }
+  const { header, claims } = decoded
   if (header.typ !== typ) return { problem: `typ is ${String(header.typ)}, not ${typ}` }
   const alg = String(header.alg)
   if (alg !== 'ES256' && alg !== 'EdDSA') return { problem: `alg ${alg} is not allowed` }

@@ -5,7 +5,7 @@
  */
 import { revokedReason, signedAfterRevocation } from '../../domain/key-revocation.js'
 import { certificateProblems, RESULT_TYP, ResultClaims } from '../../domain/result.js'
-import { decodeSegment, verifyCompact } from '../../security/jws.js'
+import { decodeCompact, verifyCompact } from '../../security/jws.js'
 import type { ResultKeys } from '../../security/result-keys.js'
 
 export interface ResultVerdict {
@@ -28,13 +28,12 @@ export async function verifyResult(token: string, keys: ResultKeys): Promise<Res
     claims: null,
     trust: null,
   }
-  const parts = token.split('.')
-  const header = parts.length === 3 ? decodeSegment(parts[0]) : null
-  const payload = parts.length === 3 ? decodeSegment(parts[1]) : null
-  if (!header || !payload) {
+  const decoded = decodeCompact(token)
+  if (!decoded) {
     verdict.reasons.push('not a compact JWS')
     return verdict
   }
+  const { header, claims: payload } = decoded
   verdict.claims = payload
   verdict.issuer = typeof payload.iss === 'string' ? payload.iss : null
   verdict.kid = typeof header.kid === 'string' ? header.kid : null

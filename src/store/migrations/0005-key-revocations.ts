@@ -1,5 +1,5 @@
 /**
- * Keys revoked as compromised (issue #5): the gateway's own (issuer = its id) and registered system
+ * Keys revoked as compromised: the gateway's own (issuer = its id) and registered system
  * clients'. A signature whose `iat` is at or after `revoked_at` is refused; earlier ones still verify.
  * A second revocation of the same key may only move the time earlier.
  */

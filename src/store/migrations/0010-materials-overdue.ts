@@ -1,5 +1,5 @@
 /**
- * 容缺 supply dates (#6, #7): the supply date whose passing the deadline timers reported
+ * 容缺 supply dates: the supply date whose passing the deadline timers reported
  * (`materials_overdue`), so each is reported once, by the queue or by the sweep, whichever comes first.
  */
 export const migration0010 = {

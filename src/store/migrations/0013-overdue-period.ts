@@ -1,5 +1,5 @@
 /**
- * The performance report's `wentOverdue` (#7): cases whose `overdue_at` falls in the period, whatever they are
+ * The performance report's `wentOverdue`: cases whose `overdue_at` falls in the period, whatever they are
  * now. `cases_overdue_open_idx` (0006) holds only the cases still open, so it cannot serve a period filter on
  * `overdue_at` over all cases; this index does.
  */

@@ -6,6 +6,8 @@ import { agreementStatusLabel, cst, type Html, label, problemBox, scopeLabel } f
 import { type PageContext, signedIn } from '../session.js'
 
 type Wrap = Parameters<typeof signedIn>[0]
+/** A page handler for admins only. */
+type Admin = (h: Parameters<typeof signedIn>[1]) => ReturnType<typeof signedIn>
 
 const postButton = (p: PageContext, action: string, text: string, extra: Html = html``, confirm?: string) =>
   html`<form method="post" action="${action}" class="no-print inline">
@@ -88,9 +90,8 @@ const queueLabels: Record<string, string> = {
   'case.deadline': '时限计时',
 }
 
-export function registerAdminPages(api: Api, wrap: Wrap): void {
-  const admin = (h: Parameters<typeof signedIn>[1]) => signedIn(wrap, h, 'admin')
-
+/** The overview: how many agreements, bindings (and open circuits), dead letters and waiting jobs. */
+function registerOverview(api: Api, admin: Admin): void {
   api.get(
     '/console/admin',
     admin(async (p) => {
@@ -117,7 +118,10 @@ export function registerAdminPages(api: Api, wrap: Wrap): void {
       )
     }),
   )
+}
 
+/** Agreements: the list, one agreement's versions with the editor and diff, and its status changes. */
+function registerAgreementPages(api: Api, admin: Admin): void {
   api.get(
     '/console/admin/agreements',
     admin(async (p) => {
@@ -185,7 +189,10 @@ ${got.body.agreements.map(
       })
     }),
   )
+}
 
+/** The directory and its connections: regions and zones, bindings with their circuits, system clients. */
+function registerDirectoryPages(api: Api, admin: Admin): void {
   api.get(
     '/console/admin/regions',
     admin(async (p) => {
@@ -251,7 +258,10 @@ ${got.body.clients.map((x) => html`<tr><td class="mono">${x.id}</td><td>${x.name
       )
     }),
   )
+}
 
+/** Person tokens: issue (shown once) and revoke. */
+function registerTokenPages(api: Api, admin: Admin): void {
   const tokensPage = async (p: PageContext, extra: Html = html``) => {
     const got = await p.api.tokens()
     return p.render(
@@ -312,7 +322,10 @@ ${got.body.tokens.map(
       )
     }),
   )
+}
 
+/** Operations: dead letters (with re-drive) and what each queue holds. */
+function registerOperationsPages(api: Api, admin: Admin): void {
   const deadPage = async (p: PageContext, extra: Html = html``) => {
     const got = await p.api.deadLetters()
     return p.render(
@@ -372,4 +385,13 @@ ${got.body.queues.map(
       )
     }),
   )
+}
+
+export function registerAdminPages(api: Api, wrap: Wrap): void {
+  const admin: Admin = (h) => signedIn(wrap, h, 'admin')
+  registerOverview(api, admin)
+  registerAgreementPages(api, admin)
+  registerDirectoryPages(api, admin)
+  registerTokenPages(api, admin)
+  registerOperationsPages(api, admin)
 }

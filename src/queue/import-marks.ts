@@ -5,7 +5,7 @@
  * already in PostgreSQL stays as it is, and a second start finds no keys.
  */
 import type { Redis } from 'ioredis'
-import type { EventForwardStore, ForwardDirection } from '../../ports/event-forward-store.js'
+import type { EventForwardStore, ForwardDirection } from '../ports/event-forward-store.js'
 
 /** Copies the Redis marks into the store; returns how many marks were copied. */
 export async function importRedisMarks(

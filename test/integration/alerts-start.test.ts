@@ -50,7 +50,7 @@ describe('alerts from the first start', () => {
 
     // Thu 8 Oct: its overdue timer is due; the sweep fires it (the warning first).
     t.clock.set('2026-10-08T09:00:00+08:00')
-    expect(await t.runtime.evaluation.sweep()).toBe(2)
+    expect(await t.runtime.sweepTimers()).toBe(2)
     const types = (await shiyan.call('GET', `/v1/cases/${id}/events`)).body.events.map((e: { type: string }) => e.type)
     expect(types.slice(-2)).toEqual(['deadline_warning', 'overdue'])
     expect(await scrape(t.app)).toContain('tongban_cases_overdue 1')

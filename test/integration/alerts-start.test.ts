@@ -1,7 +1,7 @@
 /**
- * Alerts are on from the first start, without configuration (#7 item 5): a gateway process that starts over
- * a database holding an open dead letter and an overdue case logs both as warnings by itself (the check
- * `startEvaluation` runs at start; nobody calls `checkAlerts`), and `/metrics` counts them.
+ * Alerts are on from the first start, without configuration: a gateway whose workers start over a database
+ * holding an open dead letter and an overdue case logs both as warnings by itself (the `alerts` schedule
+ * runs at once when it is first made; nobody calls `checkAlerts`), and `/metrics` counts them.
  */
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -64,8 +64,8 @@ describe('alerts from the first start', () => {
       attempts: 5,
     })
 
-    // Another process of this gateway starts now, with the same configuration (no alert settings) and a
-    // logger that keeps its lines.
+    // The gateway's workers start now (the test's runtime runs none), with the same configuration (no
+    // alert settings) and a logger that keeps its lines.
     const lines: Record<string, unknown>[] = []
     const sink = new Writable({
       write(chunk, _enc, done) {
@@ -73,7 +73,7 @@ describe('alerts from the first start', () => {
         done()
       },
     })
-    second = await createRuntime(t.config, createLogger('info', sink), { clock: t.clock, workers: false })
+    second = await createRuntime(t.config, createLogger('info', sink), { clock: t.clock, workers: true })
     const alerts = await waitFor('the start-up alert warnings', async () => {
       const found = lines.filter((l) => l.alert !== undefined)
       return found.some((l) => l.alert === 'dead_letters') && found.some((l) => l.alert === 'overdue_cases') && found

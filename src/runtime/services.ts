@@ -5,6 +5,7 @@
  */
 
 import type { AdapterLogger, GatewayIdentity, RegionAdapter } from '../ports/region-adapter.js'
+import { redisAlertState } from '../queue/alert-state.js'
 import { RedisCircuitBreaker } from '../queue/circuit.js'
 import { QueueInspector } from '../queue/inspect.js'
 import { OutboxRelay } from '../queue/outbox-relay.js'
@@ -56,6 +57,7 @@ export async function createServices(infra: Infrastructure, stores: Stores, crea
     stranded: async () => (await stranded({ limit: 1000 })).length,
     now: () => clock.now(),
     logger,
+    alertState: redisAlertState(redis, config.redis.queuePrefix),
   })
 
   const directory = new DirectoryService(infra.directoryStore, clock, logger)

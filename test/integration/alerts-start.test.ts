@@ -1,7 +1,8 @@
 /**
  * Alerts are on from the first start, without configuration: a gateway whose workers start over a database
  * holding an open dead letter and an overdue case logs both as warnings by itself (the `alerts` schedule
- * runs at once when it is first made; nobody calls `checkAlerts`), and `/metrics` counts them.
+ * runs at once when it is first made; nobody calls `checkAlerts`), and `/metrics` counts them, in that
+ * process and in the others (the figures are kept in Redis for the gateway).
  */
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -90,5 +91,9 @@ describe('alerts from the first start', () => {
     expect(text).toContain('tongban_alert_warnings_total{kind="dead_letters"} 1')
     expect(text).toContain('tongban_alert{kind="overdue_cases"} 1')
     expect(text).toContain('tongban_cases_overdue 1')
+    // The check ran in the workers' process; the API process reports its figures all the same.
+    const api = await scrape(t.app)
+    expect(api).toContain('tongban_alert{kind="dead_letters"} 1')
+    expect(api).toContain('tongban_alert{kind="overdue_cases"} 1')
   })
 })

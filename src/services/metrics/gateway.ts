@@ -37,8 +37,19 @@ export interface MetricsSources {
   stranded?: () => Promise<number>
   now: () => Date
   logger: Logger
+  /**
+   * The figures of the last alert check, kept for every process of the gateway (the check runs once per
+   * fleet: queue/alert-state.ts); omitted: this process's own memory.
+   */
+  alertState?: AlertState
   /** How long the case figures are reused between scrapes; default 10 s. */
   cacheMs?: number
+}
+
+/** Where the last alert check's figures are kept, so that any process reports them and a change is said once. */
+export interface AlertState {
+  read(): Promise<Partial<Record<AlertKind, number>>>
+  write(figures: Record<AlertKind, number>): Promise<void>
 }
 
 const circuitValue = { closed: 0, half_open: 1, open: 2 } as const
@@ -225,9 +236,18 @@ export class GatewayMetrics {
         { aggregator: 'first', collect: async (g) => g.set(await stranded()) },
       )
     }
-    // Every process checks the alerts from the same database: the primary takes the largest figure.
+    // The last check's figures, wherever it ran (the shared state when there is one): the primary takes the largest.
+    const alertState = sources.alertState
     this.alert = r.gauge('tongban_alert', 'Active alerts: how many things each is about', ['kind'], {
       aggregator: 'max',
+      ...(alertState
+        ? {
+            collect: async (g: Gauge) => {
+              const figures = await alertState.read().catch(() => ({}) as Partial<Record<AlertKind, number>>)
+              for (const kind of alertKinds) g.set({ kind }, figures[kind] ?? this.lastAlert.get(kind) ?? 0)
+            },
+          }
+        : {}),
     })
     this.alertWarnings = r.counter('tongban_alert_warnings_total', 'Alert warnings logged since start', ['kind'], {
       aggregator: 'max',
@@ -299,9 +319,12 @@ export class GatewayMetrics {
       // Needs Redis too: while it cannot be asked, the last figure stands and the other alerts still run.
       stranded_cases: (await this.sources.stranded?.().catch(() => this.lastAlert.get('stranded_cases'))) ?? 0,
     }
+    // A change is said once for the gateway: compared with the last check wherever it ran.
+    const shared = await this.sources.alertState?.read().catch(() => undefined)
+    await this.sources.alertState?.write(figures).catch(() => {})
     for (const [kind, count] of Object.entries(figures) as [AlertKind, number][]) {
       this.alert.set({ kind }, count)
-      const last = this.lastAlert.get(kind) ?? 0
+      const last = shared?.[kind] ?? this.lastAlert.get(kind) ?? 0
       this.lastAlert.set(kind, count)
       if (count === 0 || count === last) continue
       this.alertWarnings.inc({ kind })

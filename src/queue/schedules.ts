@@ -5,8 +5,8 @@
  * scheduler, so each run happens once across the fleet whatever `WORKERS` and the number of instances.
  *
  * A new scheduler's first run is at once (or `firstAfterMs` later); upserting one that exists keeps its
- * next run. A run that fails is logged and not retried: the next interval runs it again. A schedule whose
- * interval is 0 is removed.
+ * next run, and they are upserted again whenever Redis comes back (it may have lost them). A run that fails
+ * is logged and not retried: the next interval runs it again. A schedule whose interval is 0 is removed.
  */
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
@@ -40,7 +40,7 @@ export function startSchedules(opts: WorkerOptions & { schedules: readonly Sched
   connection.on('error', () => {})
   const queue = new Queue(SCHEDULE_QUEUE, { connection, prefix: opts.prefix })
   queue.on('error', () => {})
-  const installed = (async () => {
+  const install = async () => {
     for (const s of opts.schedules) {
       if (s.everyMs <= 0) {
         await queue.removeJobScheduler(s.id)
@@ -53,8 +53,24 @@ export function startSchedules(opts: WorkerOptions & { schedules: readonly Sched
         { name: s.id, data: {}, opts: { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 50 } } },
       )
     }
-  })()
-  installed.catch((err: Error) => opts.logger.warn({ err: { message: err.message } }, 'schedules not installed'))
+  }
+  let closed = false
+  const installed = install()
+  installed.catch((err: Error) =>
+    opts.logger[closed ? 'debug' : 'warn']({ err: { message: err.message } }, 'schedules not installed'),
+  )
+  // A Redis that came back may have lost its data, the schedulers with it: upserted again at each
+  // reconnection (an upsert keeps a scheduler's next run when it is there).
+  let connected = false
+  connection.on('ready', () => {
+    if (!connected) {
+      connected = true
+      return
+    }
+    install().catch((err: Error) =>
+      opts.logger[closed ? 'debug' : 'warn']({ err: { message: err.message } }, 'schedules not installed again'),
+    )
+  })
 
   const worker = runWorker(
     SCHEDULE_QUEUE,
@@ -82,6 +98,7 @@ export function startSchedules(opts: WorkerOptions & { schedules: readonly Sched
     worker,
     close() {
       closing ??= (async () => {
+        closed = true
         await worker.close()
         await Promise.race([
           installed.catch(() => {}).then(() => queue.close()),

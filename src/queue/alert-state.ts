@@ -4,15 +4,15 @@
  * process's `/metrics` reports its figures, and a change is logged once.
  */
 import type { Redis } from 'ioredis'
-import type { AlertKind, AlertState } from '../services/metrics/gateway.js'
+import type { AlertState } from '../ports/alert-state.js'
 
 export function redisAlertState(redis: Redis, prefix: string): AlertState {
   const key = `${prefix}:alerts`
   return {
     async read() {
       const stored = await redis.hgetall(key)
-      const figures: Partial<Record<AlertKind, number>> = {}
-      for (const [kind, count] of Object.entries(stored)) figures[kind as AlertKind] = Number(count)
+      const figures: Record<string, number> = {}
+      for (const [kind, count] of Object.entries(stored)) figures[kind] = Number(count)
       return figures
     },
     async write(figures) {

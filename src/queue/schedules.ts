@@ -80,7 +80,9 @@ export function startSchedules(opts: WorkerOptions & { schedules: readonly Sched
       // A scheduler another version of the gateway made: this process does not know it.
       if (!schedule) return { skipped: 'unknown schedule' }
       try {
-        return await schedule.run(signal)
+        // What a run returns stays in this process (nothing of it is kept in Redis).
+        await schedule.run(signal)
+        return undefined
       } catch (err) {
         opts.logger[schedule.quiet?.() ? 'debug' : 'warn'](
           { err: { message: (err as Error).message }, schedule: schedule.id },

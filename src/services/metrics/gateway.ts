@@ -10,6 +10,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { Counter, Gauge, Histogram } from 'prom-client'
 import type { Logger } from '../../logger.js'
+import type { AlertState } from '../../ports/alert-state.js'
 import type { CaseGauges, EvaluationStore } from '../../ports/evaluation-store.js'
 import { MetricsRegistry } from './registry.js'
 
@@ -44,12 +45,6 @@ export interface MetricsSources {
   alertState?: AlertState
   /** How long the case figures are reused between scrapes; default 10 s. */
   cacheMs?: number
-}
-
-/** Where the last alert check's figures are kept, so that any process reports them and a change is said once. */
-export interface AlertState {
-  read(): Promise<Partial<Record<AlertKind, number>>>
-  write(figures: Record<AlertKind, number>): Promise<void>
 }
 
 const circuitValue = { closed: 0, half_open: 1, open: 2 } as const
@@ -243,7 +238,7 @@ export class GatewayMetrics {
       ...(alertState
         ? {
             collect: async (g: Gauge) => {
-              const figures = await alertState.read().catch(() => ({}) as Partial<Record<AlertKind, number>>)
+              const figures = await alertState.read().catch((): Record<string, number> => ({}))
               for (const kind of alertKinds) g.set({ kind }, figures[kind] ?? this.lastAlert.get(kind) ?? 0)
             },
           }

@@ -38,13 +38,8 @@ import { startPrivateRedis } from './startup/private-redis.js'
 import { serveHealth } from './startup/worker-health.js'
 import { version } from './version.js'
 
-export {
-  connectRedis,
-  createOutages,
-  loadSecrets,
-  type Outages,
-  openStore,
-} from './runtime/infrastructure.js'
+// The CLI's commands open the database and the keys on their own.
+export { loadSecrets, openStore } from './runtime/infrastructure.js'
 
 export interface Gateway {
   /** The port the server listens on (useful with PORT=0). */

@@ -145,7 +145,7 @@ export async function openStore(
   return { database, store }
 }
 
-export function connectRedis(url: string, logger: Logger, name: string, outage?: Outage): Redis {
+function connectRedis(url: string, logger: Logger, name: string, outage?: Outage): Redis {
   // Fail fast instead of queueing commands while Redis is away; reconnect in the background.
   // Auto-pipelining: the commands of concurrent requests (a jti claim each) leave in one write.
   const redis = new Redis(url, {
@@ -197,7 +197,7 @@ export interface Outages {
 }
 
 /** The outage reporters of one process: one for Redis (every client), one for PostgreSQL (pings and the pool). */
-export function createOutages(config: Config, logger: Logger): Outages {
+function createOutages(config: Config, logger: Logger): Outages {
   const reminderMs = config.redis.outageReminderMs
   const redis = new Outage({
     logger,

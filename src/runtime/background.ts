@@ -3,14 +3,9 @@
  * hands what the API committed to the queues); where the workers run, the queue workers and the schedules
  * (queue/schedules.ts: one run per interval across the fleet).
  *
- * | schedule      | every                                   | runs                                                    |
- * | ------------- | --------------------------------------- | ------------------------------------------------------- |
- * | `sweep`       | `SWEEP_INTERVAL_MS`                     | lost dispatch and event jobs queued again               |
- * | `deadlines`   | `SWEEP_INTERVAL_MS`                     | deadline timers and 容缺 supply dates Redis did not fire |
- * | `poll:<kind>` | 5 s (each binding its own interval)     | events of systems that cannot call back                 |
- * | `alerts`      | 60 s                                    | the alert check (warnings when an alert changes)        |
- * | `retention`   | `RETENTION_INTERVAL_MS` (first after 1 min) | unused files and old idempotency answers deleted    |
- * | `checkpoint`  | `CHECKPOINT_INTERVAL_MS`                | a signed checkpoint, sent to the peer witnesses         |
+ * The schedules (the table in docs/operations.md says what each does): `sweep` and `deadlines` every
+ * `SWEEP_INTERVAL_MS`, `poll:<kind>` every 5 s for each adapter kind that polls, `alerts` every minute,
+ * `retention` every `RETENTION_INTERVAL_MS`, `checkpoint` every `CHECKPOINT_INTERVAL_MS`.
  */
 import type { ReadinessCheck } from '../http/deps.js'
 import type { AdapterKind } from '../ports/region-adapter.js'

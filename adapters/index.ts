@@ -4,12 +4,18 @@
  * only its own settings, a logger and an HTTP client limited to the hosts of its binding.
  */
 import type { Dispatcher } from 'undici'
-import type { AdapterKind, AdapterLogger, GatewayIdentity, RegionAdapter } from '../src/ports/region-adapter.js'
+import type {
+  AdapterCapabilities,
+  AdapterKind,
+  AdapterLogger,
+  GatewayIdentity,
+  RegionAdapter,
+} from '../src/ports/region-adapter.js'
 import { HttpClient } from './_shared/http.js'
-import { createManualAdapter } from './manual/adapter.js'
-import { createPeerAdapter } from './peer/adapter.js'
-import { createRestAdapter } from './rest/adapter.js'
-import { createSimAdapter } from './sim/adapter.js'
+import { createManualAdapter, manualCapabilities } from './manual/adapter.js'
+import { createPeerAdapter, peerCapabilities } from './peer/adapter.js'
+import { createRestAdapter, restCapabilities } from './rest/adapter.js'
+import { createSimAdapter, simCapabilities } from './sim/adapter.js'
 
 export interface AdapterDeps {
   logger: AdapterLogger
@@ -66,4 +72,17 @@ export function createAdapter(binding: AdapterBinding, deps: AdapterDeps): Regio
   } catch (e) {
     throw new Error(`binding of region ${binding.region} (${binding.adapter}): ${(e as Error).message}`)
   }
+}
+
+/** What each kind declares about itself (exhaustive, as the factories). */
+const capabilities: { [K in AdapterKind]: AdapterCapabilities } = {
+  peer: peerCapabilities,
+  rest: restCapabilities,
+  manual: manualCapabilities,
+  sim: simCapabilities,
+}
+
+/** The kinds whose systems are polled for their events (the background phase schedules one poll each). */
+export function pollingKinds(): AdapterKind[] {
+  return (Object.keys(capabilities) as AdapterKind[]).filter((kind) => capabilities[kind].polls)
 }

@@ -16,6 +16,7 @@
 import { z } from 'zod'
 import { AppError } from '../../src/errors.js'
 import type {
+  AdapterCapabilities,
   AdapterLogger,
   CallContext,
   DeliveryReceipt,
@@ -46,6 +47,9 @@ export function transferSlipNumber(caseId: string, date: Date): string {
   if (hex.length < 8) throw new AppError('upstream_failed', 'case id has no 8 hex digits for a slip number')
   return `LZD-${day}-${hex.slice(0, 8)}`
 }
+
+/** A person carries the case; its events are entered at the console. */
+export const manualCapabilities: AdapterCapabilities = { polls: false }
 
 /**
  * Creates the manual adapter.

@@ -9,6 +9,7 @@
 import { z } from 'zod'
 import { AppError } from '../../src/errors.js'
 import type {
+  AdapterCapabilities,
   AdapterHealth,
   AdapterLogger,
   CallContext,
@@ -71,6 +72,9 @@ function problemOf(res: HttpResponse): z.infer<typeof Problem> {
     return {}
   }
 }
+
+/** Another gateway calls back with its events. */
+export const peerCapabilities: AdapterCapabilities = { polls: false }
 
 /**
  * Creates the adapter for one peer gateway. Throws an `Error` listing the issues if `settings` do not parse

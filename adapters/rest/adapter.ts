@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import type {
+  AdapterCapabilities,
   AdapterHealth,
   AdapterLogger,
   CallContext,
@@ -59,6 +60,9 @@ function appSecret(s: RestSettings, env: Record<string, string | undefined>): st
   }
   return secret
 }
+
+/** A legacy system cannot call back: its status is polled. */
+export const restCapabilities: AdapterCapabilities = { polls: true }
 
 /**
  * Creates the adapter for one legacy system. Throws an `Error` listing the issues if `settings` do not parse

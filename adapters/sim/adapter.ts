@@ -17,6 +17,7 @@
  */
 import { z } from 'zod'
 import type {
+  AdapterCapabilities,
   AdapterHealth,
   AdapterLogger,
   CallContext,
@@ -47,6 +48,9 @@ export function simHttpOptions(settings: unknown): HttpClientOptions {
 }
 
 const Delivered = z.object({ ref: z.string().min(1).max(200), receipt: z.string().min(1).max(8192) })
+
+/** The simulator calls back with its events. */
+export const simCapabilities: AdapterCapabilities = { polls: false }
 
 /**
  * Creates the sim adapter.

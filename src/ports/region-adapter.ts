@@ -17,6 +17,15 @@ import type { EventType } from '../domain/lifecycle.js'
 
 export type AdapterKind = 'peer' | 'rest' | 'manual' | 'sim'
 
+/** What an adapter kind declares about itself, before any binding of it exists (adapters/index.ts). */
+export interface AdapterCapabilities {
+  /**
+   * Its systems cannot call back: the gateway asks them for events (`fetchStatus`, which its adapters then
+   * implement) on a schedule, every `pollIntervalSeconds` of the binding (default 60).
+   */
+  polls: boolean
+}
+
 /** A case as delivered to the processing side: everything it needs to handle it. */
 export interface OutboundCase {
   /** This gateway's case id: the other side's `externalRef`, and the idempotency key of the delivery. */

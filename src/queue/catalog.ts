@@ -78,6 +78,12 @@ export function queueNameOf(name: JobName): string {
   return name
 }
 
+/**
+ * The queue of the gateway's schedules (queue/schedules.ts): sweeps, polls, alert checks, retention and
+ * checkpoints, each a BullMQ job scheduler with a fixed id, so one run per interval across the fleet.
+ */
+export const SCHEDULE_QUEUE = 'gateway.schedule'
+
 export function isJobName(name: string): name is JobName {
   return Object.hasOwn(jobs, name)
 }

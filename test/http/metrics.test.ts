@@ -78,7 +78,7 @@ describe('GET /metrics', () => {
       reason: 'test',
       attempts: 3,
     })
-    const figures = await t.runtime.evaluation.metrics.checkAlerts()
+    const figures = await t.runtime.metrics.checkAlerts()
     expect(figures).toEqual({
       dead_letters: 1,
       open_circuits: 1,

@@ -137,7 +137,7 @@ describe('results', () => {
   })
 
   it('records a refusal (wrong aud) on the case without changing its status; a correct result is then recognised', async () => {
-    const refusedOpen = async () => (await t.runtime.evaluation.metrics.checkAlerts()).results_refused
+    const refusedOpen = async () => (await t.runtime.metrics.checkAlerts()).results_refused
     const before = await refusedOpen()
     const id = await acceptedCase()
     expect((await xiangyang.call('POST', `/v1/cases/${id}/events`, { type: 'in_review' })).status).toBe(201)

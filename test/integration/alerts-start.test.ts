@@ -1,7 +1,8 @@
 /**
- * Alerts are on from the first start, without configuration: a gateway process that starts over
- * a database holding an open dead letter and an overdue case logs both as warnings by itself (the check
- * `startEvaluation` runs at start; nobody calls `checkAlerts`), and `/metrics` counts them.
+ * Alerts are on from the first start, without configuration: a gateway whose workers start over a database
+ * holding an open dead letter and an overdue case logs both as warnings by itself (the `alerts` schedule
+ * runs at once when it is first made; nobody calls `checkAlerts`), and `/metrics` counts them, in that
+ * process and in the others (the figures are kept in Redis for the gateway).
  */
 import { Writable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -50,7 +51,7 @@ describe('alerts from the first start', () => {
 
     // Thu 8 Oct: its overdue timer is due; the sweep fires it (the warning first).
     t.clock.set('2026-10-08T09:00:00+08:00')
-    expect(await t.runtime.evaluation.sweep()).toBe(2)
+    expect(await t.runtime.sweepTimers()).toBe(2)
     const types = (await shiyan.call('GET', `/v1/cases/${id}/events`)).body.events.map((e: { type: string }) => e.type)
     expect(types.slice(-2)).toEqual(['deadline_warning', 'overdue'])
     expect(await scrape(t.app)).toContain('tongban_cases_overdue 1')
@@ -64,8 +65,8 @@ describe('alerts from the first start', () => {
       attempts: 5,
     })
 
-    // Another process of this gateway starts now, with the same configuration (no alert settings) and a
-    // logger that keeps its lines.
+    // The gateway's workers start now (the test's runtime runs none), with the same configuration (no
+    // alert settings) and a logger that keeps its lines.
     const lines: Record<string, unknown>[] = []
     const sink = new Writable({
       write(chunk, _enc, done) {
@@ -73,7 +74,7 @@ describe('alerts from the first start', () => {
         done()
       },
     })
-    second = await createRuntime(t.config, createLogger('info', sink), { clock: t.clock, workers: false })
+    second = await createRuntime(t.config, createLogger('info', sink), { clock: t.clock, workers: true })
     const alerts = await waitFor('the start-up alert warnings', async () => {
       const found = lines.filter((l) => l.alert !== undefined)
       return found.some((l) => l.alert === 'dead_letters') && found.some((l) => l.alert === 'overdue_cases') && found
@@ -90,5 +91,9 @@ describe('alerts from the first start', () => {
     expect(text).toContain('tongban_alert_warnings_total{kind="dead_letters"} 1')
     expect(text).toContain('tongban_alert{kind="overdue_cases"} 1')
     expect(text).toContain('tongban_cases_overdue 1')
+    // The check ran in the workers' process; the API process reports its figures all the same.
+    const api = await scrape(t.app)
+    expect(api).toContain('tongban_alert{kind="dead_letters"} 1')
+    expect(api).toContain('tongban_alert{kind="overdue_cases"} 1')
   })
 })

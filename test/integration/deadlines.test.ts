@@ -262,7 +262,7 @@ describe('deadline timers', () => {
     const types = (await events(id)).map((e) => e.type)
     expect(types).not.toContain('deadline_warning')
     expect(types).not.toContain('overdue')
-    expect(await t.runtime.evaluation.sweep()).toBe(0)
+    expect(await t.runtime.sweepTimers()).toBe(0)
     // Completed in time: 0.625 + 0.5 working days, on time.
     const [row] = await t.runtime.database.query<{ handling_days: number; on_time: boolean; completed_at: Date }>(
       'select handling_days, on_time, completed_at from cases where id = $1',
@@ -297,10 +297,10 @@ describe('deadline timers', () => {
       // Redis loses the overdue job (a flush): the sweep fires it from the instant kept in PostgreSQL.
       await queue.obliterate({ force: true })
       t.clock.set(cst('2026-10-09T00:00:01').toISOString())
-      expect(await second.evaluation.sweep()).toBeGreaterThanOrEqual(1)
+      expect(await second.sweepTimers()).toBeGreaterThanOrEqual(1)
       const late = (await events(id, second)).find((e) => e.type === 'overdue')
       expect(late?.at.toISOString()).toBe(cst('2026-10-09T00:00:01').toISOString())
-      expect(await second.evaluation.sweep()).toBe(0)
+      expect(await second.sweepTimers()).toBe(0)
     } finally {
       await worker?.close()
       worker = undefined

@@ -156,12 +156,12 @@ describe('no stranded case', () => {
     expect(sick.out[1]).toBe(`${waiting}\tsubmitted\tno case.dispatch job ${waiting} in the queue`)
     const metrics = await (await t.app.request('/metrics')).text()
     expect(metrics).toContain('tongban_cases_stranded 1')
-    expect((await t.runtime.evaluation.metrics.checkAlerts()).stranded_cases).toBe(1)
+    expect((await t.runtime.metrics.checkAlerts()).stranded_cases).toBe(1)
 
     // The sweep queues it again: healthy once more.
     expect((await t.runtime.sweep()).dispatches).toBe(1)
     await waitFor('queued again', () => queue.getJob(waiting), 10_000)
     expect((await doctor()).code).toBe(0)
-    expect((await t.runtime.evaluation.metrics.checkAlerts()).stranded_cases).toBe(0)
+    expect((await t.runtime.metrics.checkAlerts()).stranded_cases).toBe(0)
   })
 })

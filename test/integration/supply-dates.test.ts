@@ -100,7 +100,7 @@ describe('容缺 supply date timers', () => {
     at('2026-10-09T23:59:59')
     await promote()
     expect(await reports(id)).toEqual([])
-    expect(await t.runtime.evaluation.sweep()).toBe(0)
+    expect(await t.runtime.sweepTimers()).toBe(0)
 
     at('2026-10-10T00:00:00')
     await promote()
@@ -122,11 +122,11 @@ describe('容缺 supply date timers', () => {
     await queue.add('case.deadline', job.data, { jobId: `${id}-again` })
     at('2026-10-12T09:00:00')
     await promote()
-    expect(await t.runtime.evaluation.sweep()).toBe(0)
+    expect(await t.runtime.sweepTimers()).toBe(0)
     expect(await reports(id)).toHaveLength(1)
 
     // Counted in the metrics and the alerts while the materials are missing.
-    const figures = await t.runtime.evaluation.metrics.checkAlerts()
+    const figures = await t.runtime.metrics.checkAlerts()
     expect(figures.materials_overdue).toBe(1)
     const metrics = await t.app.request('/metrics')
     expect(await metrics.text()).toContain('tongban_cases_materials_overdue 1')
@@ -137,7 +137,7 @@ describe('容缺 supply date timers', () => {
       data: { materials: [{ code: 'staff-health-certificates' }] },
     })
     expect(supplied.status, JSON.stringify(supplied.body)).toBe(201)
-    expect((await t.runtime.evaluation.metrics.checkAlerts()).materials_overdue).toBe(0)
+    expect((await t.runtime.metrics.checkAlerts()).materials_overdue).toBe(0)
   })
 
   it('names only what is still missing after a partial supplement, and nothing once all was supplied in time', async () => {
@@ -163,7 +163,7 @@ describe('容缺 supply date timers', () => {
     )
     expect(report?.data).toMatchObject({ supplyBy: '2026-10-09', materials: ['food-business-licence-cert'] })
     expect(await reports(complete.id)).toEqual([])
-    expect(await t.runtime.evaluation.sweep()).toBe(0)
+    expect(await t.runtime.sweepTimers()).toBe(0)
   })
 
   it('does nothing for a case that finished before the date', async () => {
@@ -179,7 +179,7 @@ describe('容缺 supply date timers', () => {
     worker = startWorker()
     at('2026-10-10T08:00:00')
     await promote()
-    expect(await t.runtime.evaluation.sweep()).toBe(0)
+    expect(await t.runtime.sweepTimers()).toBe(0)
     expect(await reports(id)).toEqual([])
   })
 
@@ -189,10 +189,10 @@ describe('容缺 supply date timers', () => {
     await queue.obliterate({ force: true })
     // (The sweep also fires the deadline clocks of the other accepted cases here.)
     at('2026-10-12T23:00:00')
-    await t.runtime.evaluation.sweep()
+    await t.runtime.sweepTimers()
     expect(await reports(id)).toEqual([])
     at('2026-10-13T00:00:05')
-    expect(await t.runtime.evaluation.sweep()).toBeGreaterThanOrEqual(1)
+    expect(await t.runtime.sweepTimers()).toBeGreaterThanOrEqual(1)
     const [report] = await reports(id)
     expect(report?.data).toMatchObject({
       plannedAt: cst('2026-10-13T00:00:00').toISOString(),
@@ -200,7 +200,7 @@ describe('容缺 supply date timers', () => {
       materials: ['fire-safety-proof'],
     })
     expect(report?.at.toISOString()).toBe(cst('2026-10-13T00:00:05').toISOString())
-    expect(await t.runtime.evaluation.sweep()).toBe(0)
+    expect(await t.runtime.sweepTimers()).toBe(0)
     expect(await reports(id)).toHaveLength(1)
   })
 })

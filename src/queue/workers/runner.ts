@@ -9,7 +9,7 @@ import { type Job, Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { Logger } from '../../logger.js'
 import { type Outage, watchRedis } from '../../outage.js'
-import { type JobName, queueNameOf } from '../catalog.js'
+import { type JobName, queueNameOf, type SCHEDULE_QUEUE } from '../catalog.js'
 
 export interface WorkerOptions {
   redisUrl: string
@@ -36,7 +36,7 @@ export interface WorkerHandle {
 }
 
 export function runWorker(
-  name: JobName,
+  name: JobName | typeof SCHEDULE_QUEUE,
   opts: WorkerOptions,
   process: (job: Job, token: string | undefined, signal: AbortSignal) => Promise<unknown>,
   backoff: (attemptsMade: number, err: Error | undefined) => number,
@@ -47,7 +47,8 @@ export function runWorker(
   connection.on('error', () => {})
   if (opts.outage) watchRedis(connection, opts.outage.source(`worker:${name}`))
   const lockMs = opts.lockMs ?? 30_000
-  const worker = new Worker(queueNameOf(name), (job: Job, token?: string) => process(job, token, aborter.signal), {
+  const queue = name === 'gateway.schedule' ? name : queueNameOf(name)
+  const worker = new Worker(queue, (job: Job, token?: string) => process(job, token, aborter.signal), {
     connection,
     prefix: opts.prefix,
     concurrency: opts.concurrency,
@@ -56,7 +57,7 @@ export function runWorker(
     settings: { backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => backoff(attemptsMade, err) },
   })
   // A plain queue handle (its own connection) to count waiting jobs; the worker's connection blocks.
-  const probe = new Queue(queueNameOf(name), {
+  const probe = new Queue(queue, {
     connection: { url: opts.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
     prefix: opts.prefix,
   })

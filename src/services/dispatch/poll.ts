@@ -1,6 +1,6 @@
 /**
- * Status polling for systems that cannot call back (the `rest` adapter's `fetchStatus`): for each such
- * binding, every `pollIntervalSeconds`, the open cases delivered to it are asked for new events, which are
+ * Status polling for systems that cannot call back (an adapter kind that polls, whose adapter has
+ * `fetchStatus`): for each binding of that kind, every `pollIntervalSeconds` (default 60), the open cases delivered to it are asked for new events, which are
  * recorded as the processing side's (actor `adapter:<kind>:<binding region>`), once each (the other
  * system's event id is kept in the event's data as `remoteId`). An event the case's status does not allow
  * is skipped and logged, never forced.
@@ -10,7 +10,7 @@ import { bindingFor } from '../../domain/bindings.js'
 import { eventSide } from '../../domain/lifecycle.js'
 import { isAppError } from '../../errors.js'
 import type { BindingStore } from '../../ports/binding-store.js'
-import type { AdapterResolver } from '../../ports/region-adapter.js'
+import type { AdapterKind, AdapterResolver } from '../../ports/region-adapter.js'
 import { recordGatewayEvent } from '../cases/gateway-events.js'
 import type { CaseDeps } from '../context.js'
 
@@ -18,22 +18,21 @@ export interface PollDeps {
   cases: CaseDeps
   adapters: AdapterResolver
   bindings: BindingStore
+  /**
+   * Whether a binding's turn has come, claiming it when it has: true at most once per `intervalMs` for a
+   * binding, across every process of the gateway (queue/schedules.ts).
+   */
+  due(bindingRegion: string, intervalMs: number): Promise<boolean>
 }
 
-/** Polls every binding whose adapter can be polled and whose interval has passed; returns events recorded. */
-export async function pollBindings(
-  deps: PollDeps,
-  lastPolled: Map<string, number>,
-  now: number,
-  signal: AbortSignal,
-): Promise<number> {
+/** Polls every binding of `kind` whose turn has come; returns the events recorded. */
+export async function pollBindings(deps: PollDeps, kind: AdapterKind, signal: AbortSignal): Promise<number> {
   const snap = await deps.cases.directory.snapshot()
   const all = (await deps.bindings.list()).map((s) => s.binding)
   let recorded = 0
   for (const binding of all) {
     const interval = Number((binding.settings as { pollIntervalSeconds?: number }).pollIntervalSeconds ?? 60) * 1000
-    if (binding.adapter !== 'rest' || now - (lastPolled.get(binding.region) ?? 0) < interval) continue
-    lastPolled.set(binding.region, now)
+    if (binding.adapter !== kind || !(await deps.due(binding.region, interval))) continue
     const regions = snap.directory.regions
       .map((r) => r.code)
       .filter((code) => bindingFor(code, all, snap.regions)?.region === binding.region)

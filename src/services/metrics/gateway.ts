@@ -10,6 +10,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { Counter, Gauge, Histogram } from 'prom-client'
 import type { Logger } from '../../logger.js'
+import type { AlertState } from '../../ports/alert-state.js'
 import type { CaseGauges, EvaluationStore } from '../../ports/evaluation-store.js'
 import { MetricsRegistry } from './registry.js'
 
@@ -37,6 +38,11 @@ export interface MetricsSources {
   stranded?: () => Promise<number>
   now: () => Date
   logger: Logger
+  /**
+   * The figures of the last alert check, kept for every process of the gateway (the check runs once per
+   * fleet: queue/alert-state.ts); omitted: this process's own memory.
+   */
+  alertState?: AlertState
   /** How long the case figures are reused between scrapes; default 10 s. */
   cacheMs?: number
 }
@@ -225,9 +231,18 @@ export class GatewayMetrics {
         { aggregator: 'first', collect: async (g) => g.set(await stranded()) },
       )
     }
-    // Every process checks the alerts from the same database: the primary takes the largest figure.
+    // The last check's figures, wherever it ran (the shared state when there is one): the primary takes the largest.
+    const alertState = sources.alertState
     this.alert = r.gauge('tongban_alert', 'Active alerts: how many things each is about', ['kind'], {
       aggregator: 'max',
+      ...(alertState
+        ? {
+            collect: async (g: Gauge) => {
+              const figures = await alertState.read().catch((): Record<string, number> => ({}))
+              for (const kind of alertKinds) g.set({ kind }, figures[kind] ?? this.lastAlert.get(kind) ?? 0)
+            },
+          }
+        : {}),
     })
     this.alertWarnings = r.counter('tongban_alert_warnings_total', 'Alert warnings logged since start', ['kind'], {
       aggregator: 'max',
@@ -299,9 +314,12 @@ export class GatewayMetrics {
       // Needs Redis too: while it cannot be asked, the last figure stands and the other alerts still run.
       stranded_cases: (await this.sources.stranded?.().catch(() => this.lastAlert.get('stranded_cases'))) ?? 0,
     }
+    // A change is said once for the gateway: compared with the last check wherever it ran.
+    const shared = await this.sources.alertState?.read().catch(() => undefined)
+    await this.sources.alertState?.write(figures).catch(() => {})
     for (const [kind, count] of Object.entries(figures) as [AlertKind, number][]) {
       this.alert.set({ kind }, count)
-      const last = this.lastAlert.get(kind) ?? 0
+      const last = shared?.[kind] ?? this.lastAlert.get(kind) ?? 0
       this.lastAlert.set(kind, count)
       if (count === 0 || count === last) continue
       this.alertWarnings.inc({ kind })

@@ -9,12 +9,12 @@
  */
 import type { ReadinessCheck } from '../http/deps.js'
 import type { AdapterKind } from '../ports/region-adapter.js'
+import { importRedisMarks } from '../queue/import-marks.js'
 import { claimTurns, type Schedule, startSchedules } from '../queue/schedules.js'
 import { startDeadlineWorker } from '../queue/workers/deadlines.js'
 import { startDispatchWorker } from '../queue/workers/dispatch.js'
 import { startEventWorker } from '../queue/workers/events.js'
 import type { WorkerHandle } from '../queue/workers/runner.js'
-import { importRedisMarks } from '../queue/import-marks.js'
 import type { Infrastructure } from './infrastructure.js'
 import type { Services } from './services.js'
 import type { Stores } from './stores.js'

@@ -1,6 +1,6 @@
 /** Case ids: UUIDv7, sortable by creation time. */
 import { describe, expect, it } from 'vitest'
-import { newCaseId } from '../../src/store/ids.js'
+import { newCaseId } from '../../src/domain/case-id.js'
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 

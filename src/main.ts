@@ -25,7 +25,7 @@ import { gatewayEventProver } from './security/event-proofs.js'
 import { JwksFetcher } from './security/jwks-fetch.js'
 import { KeyRevocations, revokedKeysIn, withRevocations } from './security/key-revocations.js'
 import { type KeySet, keySetFileOf, loadKeySet, watchKeySetFile } from './security/keys.js'
-import { IdentityVault, loadIdentityKey } from './security/pii.js'
+import { decodeKey, IdentityVault, loadIdentityKey } from './security/pii.js'
 import { RedisRateLimits } from './security/rate-limits.js'
 import { RedisReplayGuard } from './security/replay.js'
 import { issuerJwks, resultKeys } from './security/result-keys.js'
@@ -182,7 +182,8 @@ export async function loadSecrets(config: Config, logger: Logger): Promise<{ key
     ...(config.identityKey.file !== undefined ? { keyFile: config.identityKey.file } : {}),
     log: (m) => logger.warn(m),
   })
-  return { keys, vault: new IdentityVault(identityKey) }
+  const previous = config.identityKey.previous.map((k, i) => decodeKey(k, `IDENTITY_KEY_PREVIOUS[${i}]`))
+  return { keys, vault: new IdentityVault(identityKey, { cipher: config.identityKey.cipher, previous }) }
 }
 
 export interface RuntimeOptions {
@@ -285,7 +286,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const directory = new DirectoryService(store, clock, logger)
   await directory.reload()
   const prover = gatewayEventProver(config.gateway.id, keys)
-  const cases = new PgCaseStore(database, { prover })
+  const cases = new PgCaseStore(database, { prover, hashAlg: config.hashAlg })
   const clients = new PgClientStore(database.db)
   // Lookups cached for 5 s; revocations through this instance apply at once (the wrapper's revoke clears it).
   const tokens = cachedTokenLookups(new PgTokenStore(database.db))
@@ -513,7 +514,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     jwks: async () => (await jwksOf(config.gateway.id)) ?? keys.jwks(),
     files: fileDeps,
     checkpoints: { gatewayId: config.gateway.id, clock, store: checkpoints, signer: keys, clients: clientAuth },
-    inspections: { cases: caseDeps, inspections: new PgInspectionStore(database, { prover }) },
+    inspections: { cases: caseDeps, inspections: new PgInspectionStore(database, { prover, hashAlg: config.hashAlg }) },
     reports: evaluation.store,
     metrics: evaluation.metrics,
     rateLimits: {

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Item } from '../../../config/schema.js'
 import { validateForm } from '../../domain/form.js'
-import { eventHash, GENESIS_HASH } from '../../domain/hash-chain.js'
+import { eventHash, GENESIS_HASH, type HashAlg } from '../../domain/hash-chain.js'
 import {
   isValidECertificateId,
   isValidResidentId,
@@ -295,8 +295,14 @@ interface BuiltCases {
 }
 
 /** The first event of a new case: seq 1 of its chain. */
-function firstEvent(caseId: string, at: Date, actor: string, data: Record<string, unknown>): CaseEvent {
-  const event = { caseId, seq: 1, type: 'submitted' as const, at, actor, data, prevHash: GENESIS_HASH }
+function firstEvent(
+  caseId: string,
+  at: Date,
+  actor: string,
+  data: Record<string, unknown>,
+  hashAlg: HashAlg,
+): CaseEvent {
+  const event = { caseId, seq: 1, type: 'submitted' as const, at, actor, data, prevHash: GENESIS_HASH, hashAlg }
   return { ...event, hash: eventHash(event) }
 }
 
@@ -413,13 +419,19 @@ async function buildCases(
   }
   const cases: NewCase[] = [parent]
   const events: CaseEvent[] = [
-    firstEvent(id, now, actor, {
-      scope: route.scope,
-      mode: body.mode,
-      ...(parent.agreement ? { agreement: parent.agreement } : {}),
-      dueDate: route.dueDate,
-      bodyHash: input.bodyHash,
-    }),
+    firstEvent(
+      id,
+      now,
+      actor,
+      {
+        scope: route.scope,
+        mode: body.mode,
+        ...(parent.agreement ? { agreement: parent.agreement } : {}),
+        dueDate: route.dueDate,
+        bodyHash: input.bodyHash,
+      },
+      deps.cases.hashAlg,
+    ),
   ]
   const outbox: IntakeWrite['outbox'] = []
   const children: NonNullable<CaseView['children']> = []
@@ -449,13 +461,19 @@ async function buildCases(
         receipt: await sign(childId),
       })
       events.push(
-        firstEvent(childId, now, actor, {
-          scope: r.scope,
-          mode: body.mode,
-          agreement: { id: r.agreement.id, version: r.agreement.version },
-          dueDate: r.dueDate,
-          parentId: id,
-        }),
+        firstEvent(
+          childId,
+          now,
+          actor,
+          {
+            scope: r.scope,
+            mode: body.mode,
+            agreement: { id: r.agreement.id, version: r.agreement.version },
+            dueDate: r.dueDate,
+            parentId: id,
+          },
+          deps.cases.hashAlg,
+        ),
       )
       outbox.push({ topic: 'case.dispatch', key: childId, payload: { caseId: childId } })
       children.push({

@@ -11,7 +11,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
-import { canonicalJson } from '../../domain/hash-chain.js'
+import { canonicalJson, HASH_ALGS } from '../../domain/hash-chain.js'
 import type { Jwks } from '../../domain/key-revocation.js'
 import type { CaseEvent } from '../../ports/case-store.js'
 import { applicantIdHash } from '../../security/pii.js'
@@ -81,6 +81,10 @@ export const EvidenceBundle = z
         data: z.record(z.string(), z.unknown()),
         prevHash: z.string(),
         hash: z.string(),
+        hashAlg: z
+          .enum(HASH_ALGS)
+          .optional()
+          .meta({ description: 'The digest this link was made with (`sha256` or `sm3`); absent: `sha256`' }),
       }),
     ),
     result: z

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js'
 import { createLogger } from '../logger.js'
 import { loadSecrets, openStore } from '../main.js'
 import { systemClock } from '../ports/clock.js'
+import { resealCommand } from './keys-reseal.js'
 import { rotateKeySet } from '../security/keys.js'
 import {
   AddClientBody,
@@ -210,6 +211,7 @@ const KEYS_USAGE = `usage: tongban keys rotate [--alg ES256|EdDSA]
 
 export async function keysCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args
+  if (sub === 'reseal') return resealCommand(rest)
   if (sub === 'revoke' || sub === 'revocations') return keyRevocationCommand(sub, rest)
   if (sub !== 'rotate') {
     console.error(KEYS_USAGE)

@@ -99,7 +99,9 @@ export function eventHash(e: ChainEvent): string {
     data: e.data,
     prevHash: e.prevHash,
   })
-  return createHash(e.hashAlg ?? 'sha256').update(canonical, 'utf8').digest('hex')
+  return createHash(e.hashAlg ?? 'sha256')
+    .update(canonical, 'utf8')
+    .digest('hex')
 }
 
 export type ChainVerdict = { ok: true; head: string } | { ok: false; seq: number; reason: string }

@@ -14,6 +14,7 @@ import {
   isValidUscc,
   maskIdentity,
   maskPhone,
+  normalizeIdNumber,
 } from '../../domain/identity.js'
 import { AppError, type FieldError } from '../../errors.js'
 import type { CaseEvent, IntakeResult, IntakeWrite, NewCase } from '../../ports/case-store.js'
@@ -353,8 +354,7 @@ async function buildCases(
   checkForm(body, snap, route)
   if (deps.files) await ensureMaterialFiles(caller, deps.files, body.originRegion, body.materials)
 
-  const idNumber =
-    body.applicant.idType === 'resident_id' ? body.applicant.idNumber.toUpperCase() : body.applicant.idNumber
+  const idNumber = normalizeIdNumber(body.applicant.idType, body.applicant.idNumber)
   const applicant = {
     kind: body.applicant.kind,
     name: body.applicant.name,

@@ -229,7 +229,7 @@ export function verifyEvidence(input: unknown, trusted: Jwks | null = null): Evi
             originRegion: c.originRegion,
             item: c.item,
             processingRegion: c.processingRegion,
-            applicantIdHash: c.applicant.idHash,
+            applicantMatches: sameApplicant(c.applicant, resultClaims.applicant),
             minTrust: (c.agreement?.minTrust ?? 'D') as TrustLevel,
           })) {
             fail('result', p)
@@ -280,4 +280,10 @@ export function verifyEvidence(input: unknown, trusted: Jwks | null = null): Evi
   checked.push(...events.checked)
 
   return verdict(b)
+}
+
+/** Whether the bundle's applicant (digested from the case) is the one the result names, in the result's form. */
+function sameApplicant(bundle: EvidenceBundle['case']['applicant'], result: ResultClaims['applicant']): boolean {
+  if ('idHash' in result) return bundle.idHash === result.idHash
+  return bundle.idSalt === result.idSalt && bundle.idDigest === result.idDigest
 }

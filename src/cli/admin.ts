@@ -10,7 +10,6 @@ import type { Logger } from '../logger.js'
 import { createLogger } from '../logger.js'
 import { loadSecrets, openStore } from '../main.js'
 import { systemClock } from '../ports/clock.js'
-import { resealCommand } from './keys-reseal.js'
 import { rotateKeySet } from '../security/keys.js'
 import {
   AddClientBody,
@@ -42,6 +41,7 @@ import { PgFileStore } from '../store/file-store.js'
 import { PgKeyRevocationStore } from '../store/key-revocation-store.js'
 import { PgResultStore } from '../store/result-store.js'
 import { PgTokenStore } from '../store/token-store.js'
+import { resealCommand } from './keys-reseal.js'
 import { gatewayIssuerJwks } from './verify.js'
 
 async function withAdmin<T>(fn: (deps: AdminDeps, database: Database) => Promise<T>): Promise<T> {

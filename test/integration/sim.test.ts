@@ -20,8 +20,8 @@ import { createSimApp, type RunningSim, type SimApp } from '../../adapters/sim/s
 import { parseSimArgs } from '../../src/cli/sim.js'
 import { AppError } from '../../src/errors.js'
 import type { OutboundCase } from '../../src/ports/region-adapter.js'
-import { verifyClientAssertion } from '../../src/security/assertion.js'
 import { applicantMatches } from '../../src/security/applicant-digest.js'
+import { verifyClientAssertion } from '../../src/security/assertion.js'
 import { staticResultKeys } from '../../src/security/result-keys.js'
 import { verifyResult } from '../../src/services/results/verify.js'
 import {

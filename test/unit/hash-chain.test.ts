@@ -337,7 +337,11 @@ describe('SM3 links (HASH_ALG=sm3)', () => {
     const events = rechain(chain(4), () => 'sm3')
     const edited: ChainEvent = { ...events[1]!, data: { step: 2, forged: true } }
     events[1] = { ...edited, hash: eventHash(edited) }
-    expect(verifyChain(CASE, events)).toEqual({ ok: false, seq: 3, reason: 'prevHash does not match the hash of seq 2' })
+    expect(verifyChain(CASE, events)).toEqual({
+      ok: false,
+      seq: 3,
+      reason: 'prevHash does not match the hash of seq 2',
+    })
     const unknown = rechain(chain(2), () => 'sm3')
     unknown[1] = { ...unknown[1]!, hashAlg: 'md5' as HashAlg }
     expect(verifyChain(CASE, unknown)).toEqual({ ok: false, seq: 2, reason: 'unknown hash algorithm "md5"' })

@@ -3,8 +3,9 @@
  * header, the issuer's signature (with a key that was not revoked before the result's `iat`), the claims'
  * shape and the certificate identifiers. Every failing check is a reason; `valid` only when there is none.
  */
-import { revokedReason, signedAfterRevocation } from '../../domain/key-revocation.js'
+
 import { normalizeIdNumber } from '../../domain/identity.js'
+import { revokedReason, signedAfterRevocation } from '../../domain/key-revocation.js'
 import { certificateProblems, RESULT_TYP, ResultApplicant, ResultClaims } from '../../domain/result.js'
 import { applicantMatches } from '../../security/applicant-digest.js'
 import { decodeSegment, verifyCompact } from '../../security/jws.js'

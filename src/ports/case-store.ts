@@ -10,7 +10,7 @@ export interface StoredApplicant {
   idType: string
   /** The sealed identity number (security/pii.ts: its header names the cipher and the key). */
   idNumberEnc: Buffer
-  /** HMAC-SHA256 of `idType:idNumber` under the gateway's lookup key. */
+  /** HMAC (SHA-256, or SM3 beside SM4) of `idType:idNumber` under the gateway's lookup key. */
   idNumberHmac: Buffer
   /** First 6 and last 4 characters visible. */
   idNumberMasked: string

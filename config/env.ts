@@ -84,9 +84,23 @@ export const Env = z
     /** The gateway's key set as JSON (shared by every instance), or a file holding it; else generated in the data dir. */
     TONGBAN_KEYS: optionalString,
     TONGBAN_KEYS_FILE: optionalString,
+    /** The digest of each new event's link in its case's hash chain (docs/operations.md); stored with the event. */
+    HASH_ALG: z.enum(['sha256', 'sm3']).default('sha256'),
+    /** The cipher that seals identity numbers and phones at rest; older values stay readable (`tongban keys reseal`). */
+    PII_CIPHER: z.enum(['aes-256-gcm', 'sm4-gcm']).default('aes-256-gcm'),
     /** 32 bytes, base64: encrypts identity numbers at rest; or a file holding it; else generated in the data dir. */
     IDENTITY_KEY: optionalString,
     IDENTITY_KEY_FILE: optionalString,
+    /** Identity keys replaced by IDENTITY_KEY (comma-separated base64), still read until `tongban keys reseal` ran. */
+    IDENTITY_KEY_PREVIOUS: z
+      .string()
+      .default('')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((k) => k.trim())
+          .filter(Boolean),
+      ),
     /** Comma-separated hosts a client's JWKS URL may point at. */
     JWKS_ALLOW_HOSTS: z
       .string()
@@ -249,7 +263,13 @@ export const Env = z
     },
     gateway: { id: env.GATEWAY_ID },
     keys: { alg: env.SIGNING_ALG, json: env.TONGBAN_KEYS, file: env.TONGBAN_KEYS_FILE },
-    identityKey: { base64: env.IDENTITY_KEY, file: env.IDENTITY_KEY_FILE },
+    identityKey: {
+      base64: env.IDENTITY_KEY,
+      file: env.IDENTITY_KEY_FILE,
+      previous: env.IDENTITY_KEY_PREVIOUS,
+      cipher: env.PII_CIPHER,
+    },
+    hashAlg: env.HASH_ALG,
     jwksAllowHosts: env.JWKS_ALLOW_HOSTS,
     files: {
       maxBytes: env.FILE_MAX_BYTES,

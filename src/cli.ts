@@ -44,6 +44,8 @@ Commands:
                         add a new signing key; the old public key stays published
   keys revoke KID --at ISO-TIME [--client ID] [--reason TEXT] | keys revocations
                         revoke a key (this gateway's, or a client's) as compromised from a time
+  keys reseal [--batch N] [--after CASE] [--max-batches N]
+                        seal stored identity numbers and phones again under IDENTITY_KEY and PII_CIPHER
   audit verify [CASE] [--witness URL …]
                         recompute the hash chains of every case (or one) and check them against the signed
                         checkpoints and the copies the witnesses hold; exits 1 on a break or a difference

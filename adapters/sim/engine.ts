@@ -4,9 +4,9 @@
  * rejected, then in_review, then the decision: by default a result JWS signed with the sim's own key (PROTOCOL §5,
  * `attest: 'sim'`), or result fields the gateway attests (`attest: 'gateway'`). Follow-ups are recorded;
  * `withdrawn` stops a case's pipeline. Identity numbers are never stored: only a masked form, and the
- * applicant hash (`idHash`, SHA-256 of `idType:idNumber`) that binds the result to the applicant.
+ * applicant's salted digest (PROTOCOL 1.1 §5 `idSalt` + `idDigest`) that binds the result to the applicant.
  */
-import { createHash, randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID, scrypt } from 'node:crypto'
 import { z } from 'zod'
 import type { AdapterLogger } from '../../src/ports/region-adapter.js'
 import { type SimKey, signJws } from './keys.js'
@@ -74,8 +74,8 @@ export interface SimCaseView {
 
 interface Held {
   view: SimCaseView
-  /** base64url SHA-256 of `idType:idNumber` (PROTOCOL §5 `applicant.idHash`): the number itself is not kept. */
-  applicantIdHash: string
+  /** The result's `applicant` (PROTOCOL 1.1 §5 `idSalt` + `idDigest`), started on receipt: the number itself is not kept. */
+  applicant: Promise<{ idSalt: string; idDigest: string }>
   receipt: string
   abort: AbortController
   shipped: { promise: Promise<void>; resolve: () => void }
@@ -90,9 +90,18 @@ export function maskIdNumber(id: string): string {
   return `${id[0]}${'*'.repeat(id.length - 2)}${id.slice(-1)}`
 }
 
-/** PROTOCOL §5 `applicant.idHash`: base64url SHA-256 of `idType:idNumber` (as the gateway computes it). */
-export function applicantIdHash(idType: string, idNumber: string): string {
-  return createHash('sha256').update(`${idType}:${idNumber}`, 'utf8').digest('base64url')
+/**
+ * PROTOCOL 1.1 §5 `applicant`: 16 random bytes of salt, and scrypt(`idType:idNumber`, salt, N = 32768, r = 8,
+ * p = 1, 32 bytes), both base64url; node's async scrypt, off the event loop. (An adapter sees only src/ports,
+ * so the gateway's own security/applicant-digest.ts is written out again here, as a city system would.)
+ */
+export function saltedApplicantDigest(idType: string, idNumber: string): Promise<{ idSalt: string; idDigest: string }> {
+  const salt = randomBytes(16)
+  return new Promise((resolve, reject) =>
+    scrypt(`${idType}:${idNumber}`, salt, 32, { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }, (err, key) =>
+      err ? reject(err) : resolve({ idSalt: salt.toString('base64url'), idDigest: key.toString('base64url') }),
+    ),
+  )
 }
 
 function deferred(): Held['shipped'] {
@@ -137,6 +146,9 @@ export class SimEngine {
       iat: Math.floor(now.getTime() / 1000),
       caseId: c.caseId,
     })
+    const applicant = saltedApplicantDigest(c.applicant.idType, c.applicant.idNumber)
+    // Awaited only when the sim signs a result; a failure then surfaces there, never as an unhandled rejection.
+    applicant.catch(() => {})
     const held: Held = {
       view: {
         ref,
@@ -161,7 +173,7 @@ export class SimEngine {
         followUps: [],
         posted: [],
       },
-      applicantIdHash: applicantIdHash(c.applicant.idType, c.applicant.idNumber),
+      applicant,
       receipt,
       abort: new AbortController(),
       shipped: deferred(),
@@ -250,7 +262,7 @@ export class SimEngine {
         trust: 'B',
       }
       // The decision: a result JWS signed with the sim's own key, or fields the gateway attests (att: gateway).
-      const result = o.attest === 'sim' ? this.#signResult(held, fields) : null
+      const result = o.attest === 'sim' ? await this.#signResult(held, fields) : null
       const data = result === null ? fields : { result }
       if (!(await this.#post(held, { type: 'completed', data }, signal))) return
       view.decision = decision
@@ -269,8 +281,12 @@ export class SimEngine {
   }
 
   /** The PROTOCOL §5 result JWS for the decision, signed with the sim's key (iss: its client id at the gateway). */
-  #signResult(held: Held, fields: { outcome: string; decision: { number: string; date: string }; trust: string }) {
+  async #signResult(
+    held: Held,
+    fields: { outcome: string; decision: { number: string; date: string }; trust: string },
+  ) {
     const { view } = held
+    const applicant = await held.applicant
     return signJws(this.#d.key, 'tongban-result+jwt', {
       iss: this.#d.options.clientId,
       sub: view.caseId,
@@ -280,7 +296,7 @@ export class SimEngine {
       item: view.item,
       region: view.processingRegion,
       ...fields,
-      applicant: { idHash: held.applicantIdHash },
+      applicant,
       certificates: [],
       documents: [],
     })

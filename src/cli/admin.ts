@@ -41,6 +41,7 @@ import { PgFileStore } from '../store/file-store.js'
 import { PgKeyRevocationStore } from '../store/key-revocation-store.js'
 import { PgResultStore } from '../store/result-store.js'
 import { PgTokenStore } from '../store/token-store.js'
+import { resealCommand } from './keys-reseal.js'
 import { gatewayIssuerJwks } from './verify.js'
 
 async function withAdmin<T>(fn: (deps: AdminDeps, database: Database) => Promise<T>): Promise<T> {
@@ -210,6 +211,7 @@ const KEYS_USAGE = `usage: tongban keys rotate [--alg ES256|EdDSA]
 
 export async function keysCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args
+  if (sub === 'reseal') return resealCommand(rest)
   if (sub === 'revoke' || sub === 'revocations') return keyRevocationCommand(sub, rest)
   if (sub !== 'rotate') {
     console.error(KEYS_USAGE)

@@ -8,6 +8,18 @@ import { createHash } from 'node:crypto'
 export const GENESIS_HASH = '0'.repeat(64)
 
 /**
+ * The digests a chain link may be made with (`HASH_ALG`): SHA-256, or SM3 (GB/T 32905) for deployments assessed
+ * under GB/T 39786. Both give 32 bytes, so hashes and `GENESIS_HASH` keep their 64 hex digits. Each event
+ * records the one it was made with, so a chain that spans a change of setting still verifies.
+ */
+export const HASH_ALGS = ['sha256', 'sm3'] as const
+export type HashAlg = (typeof HASH_ALGS)[number]
+
+export function isHashAlg(v: unknown): v is HashAlg {
+  return typeof v === 'string' && (HASH_ALGS as readonly string[]).includes(v)
+}
+
+/**
  * Deterministic JSON (the RFC 8785 / JCS ordering): object keys sorted by UTF-16 code units, no whitespace,
  * strings and numbers as `JSON.stringify` writes them, `undefined` properties omitted (in arrays they become
  * `null`, as `JSON.stringify` does). The same value read back from a PostgreSQL `jsonb` column (keys
@@ -69,10 +81,12 @@ export interface ChainEvent {
   actor: string
   data: Record<string, unknown>
   prevHash: string
+  /** The digest the event was chained with; absent: `sha256` (events written before the setting existed). */
+  hashAlg?: HashAlg | undefined
 }
 
 /**
- * Hex SHA-256 of the canonical JSON of `{ caseId, seq, type, at (ISO string), actor, data, prevHash }`.
+ * Hex digest (`e.hashAlg`, default SHA-256; SM3 with `sm3`) of the canonical JSON of `{ caseId, seq, type, at (ISO string), actor, data, prevHash }`.
  * Any other field of `e` (such as a stored `hash`) is ignored.
  */
 export function eventHash(e: ChainEvent): string {
@@ -85,7 +99,9 @@ export function eventHash(e: ChainEvent): string {
     data: e.data,
     prevHash: e.prevHash,
   })
-  return createHash('sha256').update(canonical, 'utf8').digest('hex')
+  return createHash(e.hashAlg ?? 'sha256')
+    .update(canonical, 'utf8')
+    .digest('hex')
 }
 
 export type ChainVerdict = { ok: true; head: string } | { ok: false; seq: number; reason: string }
@@ -93,7 +109,8 @@ export type ChainVerdict = { ok: true; head: string } | { ok: false; seq: number
 /**
  * Checks a case's events (in any order; they are sorted by seq): seq runs 1, 2, 3 … without gaps, each
  * event belongs to `caseId`, each `prevHash` is the previous event's hash (`GENESIS_HASH` for seq 1) and
- * each stored hash is `eventHash` of the event. Reports the first break with its seq; on success, `head`
+ * each stored hash is `eventHash` of the event under the algorithm the event records (SHA-256 when it
+ * records none), so one chain may mix SHA-256 and SM3 links. Reports the first break with its seq; on success, `head`
  * is the last event's hash.
  *
  * A chain cut off at its end still links up: pass `lastSeq` (the case's `lastSeq`) to catch that too.
@@ -120,6 +137,9 @@ export function verifyChain(
           ? `prevHash of seq 1 is ${e.prevHash}, not the genesis hash`
           : `prevHash does not match the hash of seq ${seq - 1}`
       return { ok: false, seq, reason }
+    }
+    if (e.hashAlg !== undefined && !isHashAlg(e.hashAlg)) {
+      return { ok: false, seq, reason: `unknown hash algorithm ${JSON.stringify(e.hashAlg)}` }
     }
     const computed = eventHash(e)
     if (e.hash !== computed) return { ok: false, seq, reason: `hash mismatch: stored ${e.hash}, computed ${computed}` }

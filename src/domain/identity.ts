@@ -82,6 +82,16 @@ export function maskIdentity(s: string): string {
   return chars.slice(0, 6).join('') + '*'.repeat(chars.length - 10) + chars.slice(-4).join('')
 }
 
+/**
+ * An identity number as the gateway stores and digests it: a resident id with its check character `x`
+ * upper-cased; other kinds as given.
+ *
+ * @example normalizeIdNumber('resident_id', '11010519491231002x') // '11010519491231002X'
+ */
+export function normalizeIdNumber(idType: string, idNumber: string): string {
+  return idType === 'resident_id' ? idNumber.toUpperCase() : idNumber
+}
+
 const MOD37_36_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ'
 
 /**

@@ -28,6 +28,35 @@ export const ResultDocument = z.strictObject({
   sha256: Sha256,
 })
 
+/**
+ * The applicant of a result, never by number (PROTOCOL 1.1 §5): the salted scrypt digest, or from a v1 issuer
+ * the unsalted `idHash` (still accepted, never produced).
+ */
+export const ResultApplicant = z
+  .union([
+    z.strictObject({
+      idSalt: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{22}$/, 'base64url of 16 bytes')
+        .meta({ description: 'base64url of 16 random bytes' }),
+      idDigest: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{43}$/, 'base64url of 32 bytes')
+        .meta({
+          description:
+            'base64url(scrypt(`idType:idNumber` as UTF-8, salt = the decoded idSalt, N = 32768, r = 8, p = 1, 32 bytes))',
+        }),
+    }),
+    z.strictObject({
+      idHash: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256')
+        .meta({ description: 'v1 only: base64url SHA-256 of `idType:idNumber` (accepted, no longer produced)' }),
+    }),
+  ])
+  .meta({ id: 'ResultApplicant' })
+export type ResultApplicant = z.infer<typeof ResultApplicant>
+
 export const ResultClaims = z
   .looseObject({
     iss: z.string().min(1),
@@ -39,7 +68,7 @@ export const ResultClaims = z
     region: z.string().min(1).meta({ description: 'The processing region' }),
     outcome: ResultOutcome,
     decision: ResultDecision,
-    applicant: z.strictObject({ idHash: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'base64url SHA-256') }),
+    applicant: ResultApplicant,
     certificates: z.array(ResultCertificate).default([]),
     documents: z.array(ResultDocument).default([]),
     trust: TrustLevel,
@@ -56,7 +85,8 @@ export interface ResultExpectation {
   originRegion: string
   item: string
   processingRegion: string
-  applicantIdHash: string
+  /** Whether the result's applicant claim names the case's applicant (computed by the caller: scrypt is async). */
+  applicantMatches: boolean
   /** The agreement's minimum trust level. */
   minTrust: TrustLevel
 }
@@ -78,8 +108,7 @@ export function resultProblems(claims: ResultClaims, expect: ResultExpectation):
   if (claims.region !== expect.processingRegion) {
     problems.push(`region is ${claims.region}, not the processing region ${expect.processingRegion}`)
   }
-  if (claims.applicant.idHash !== expect.applicantIdHash)
-    problems.push('the applicant hash does not match the case’s applicant')
+  if (!expect.applicantMatches) problems.push('the applicant hash does not match the case’s applicant')
   if (!trustMeets(claims.trust, expect.minTrust)) {
     problems.push(`trust level ${claims.trust} is below the agreement’s minimum ${expect.minTrust}`)
   }

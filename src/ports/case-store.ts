@@ -1,5 +1,6 @@
 import type { Mode, Scope, TimeLimit } from '../../config/schema.js'
 import type { DeadlineClock } from '../domain/deadline.js'
+import type { HashAlg } from '../domain/hash-chain.js'
 import type { CaseStatus, EventType } from '../domain/lifecycle.js'
 
 /** The applicant as stored: the identity number only encrypted, with a keyed hash for look-ups. */
@@ -7,13 +8,13 @@ export interface StoredApplicant {
   kind: 'person' | 'organization'
   name: string
   idType: string
-  /** AES-256-GCM ciphertext (iv ‖ tag ‖ data) of the identity number. */
+  /** The sealed identity number (security/pii.ts: its header names the cipher and the key). */
   idNumberEnc: Buffer
-  /** HMAC-SHA256 of `idType:idNumber` under the gateway's lookup key. */
+  /** HMAC (SHA-256, or SM3 beside SM4) of `idType:idNumber` under the gateway's lookup key. */
   idNumberHmac: Buffer
   /** First 6 and last 4 characters visible. */
   idNumberMasked: string
-  /** AES-256-GCM ciphertext of the phone number under the same key as the identity number, like it. */
+  /** The sealed phone number, sealed like the identity number. */
   phoneEnc: Buffer | null
   /** The first 3 and last 4 characters visible (`maskPhone`). */
   phoneMasked: string | null
@@ -74,9 +75,12 @@ export interface CaseEvent {
   /** Who posted it: `client:<id>`, `person:<token id>` or `gateway`. */
   actor: string
   data: Record<string, unknown>
-  /** Hex SHA-256 of the previous event (64 zeros for the first). */
+  /** The previous event's hash (64 zeros for the first). */
   prevHash: string
+  /** Hex digest of this event under `hashAlg` (domain/hash-chain.ts). */
   hash: string
+  /** The digest this link was made with: the deployment's `HASH_ALG` when it was appended. */
+  hashAlg: HashAlg
   /** Who vouches for the event (docs/trust.md); absent or all null for events written before proofs. */
   proof?: EventProof
 }
@@ -237,6 +241,8 @@ export type IntakeResult =
   | { kind: 'jti_used' }
 
 export interface CaseStore {
+  /** The digest new events are chained with (`HASH_ALG`); stored with each event. */
+  readonly hashAlg: HashAlg
   /**
    * A submission in one statement (one round trip, one implicit transaction): takes the
    * (caller, key) lock without waiting, claims the key unless an unexpired answer exists, and only

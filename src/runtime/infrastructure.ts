@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js'
 import { addressOf, Outage, watchDatabase, watchRedis } from '../outage.js'
 import type { Clock } from '../ports/clock.js'
 import { type KeySet, keySetFileOf, loadKeySet, watchKeySetFile } from '../security/keys.js'
-import { IdentityVault, loadIdentityKey } from '../security/pii.js'
+import { decodeKey, IdentityVault, loadIdentityKey } from '../security/pii.js'
 import { PgBindingStore } from '../store/binding-store.js'
 import { type Database, openDatabase } from '../store/db.js'
 import { PgDirectoryStore } from '../store/directory-store.js'
@@ -185,7 +185,8 @@ export async function loadSecrets(config: Config, logger: Logger): Promise<{ key
     ...(config.identityKey.file !== undefined ? { keyFile: config.identityKey.file } : {}),
     log: (m) => logger.warn(m),
   })
-  return { keys, vault: new IdentityVault(identityKey) }
+  const previous = config.identityKey.previous.map((k, i) => decodeKey(k, `IDENTITY_KEY_PREVIOUS[${i}]`))
+  return { keys, vault: new IdentityVault(identityKey, { cipher: config.identityKey.cipher, previous }) }
 }
 
 export interface Outages {

@@ -30,8 +30,8 @@ export function openStores({ config, database, keys }: Infrastructure) {
   // Every event the case store appends carries the gateway's signed proof of it.
   const prover = gatewayEventProver(config.gateway.id, keys)
   return {
-    cases: new PgCaseStore(database, { prover }),
-    inspections: new PgInspectionStore(database, { prover }),
+    cases: new PgCaseStore(database, { prover, hashAlg: config.hashAlg }),
+    inspections: new PgInspectionStore(database, { prover, hashAlg: config.hashAlg }),
     clients: new PgClientStore(database.db),
     // Lookups cached for 5 s; revocations through this instance apply at once (the wrapper's revoke clears it).
     tokens: cachedTokenLookups(new PgTokenStore(database.db)),

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-orm'
 import type { DeadlineClock } from '../domain/deadline.js'
-import { eventHash, GENESIS_HASH } from '../domain/hash-chain.js'
+import { eventHash, GENESIS_HASH, type HashAlg } from '../domain/hash-chain.js'
 import { AppError } from '../errors.js'
 import type {
   CaseEvent,
@@ -42,20 +42,29 @@ type CasePatch = Parameters<CaseTx['updateCase']>[1]
  * })
  * relay.poke()
  */
+/** How appended events are made: who signs them, and the digest of their chain links. */
+export interface EventWriting {
+  /** Signs every appended event's hash (the gateway's proof); without it events carry none. */
+  prover?: EventProver | undefined
+  /** The deployment's `HASH_ALG` (default `sha256`). */
+  hashAlg?: HashAlg | undefined
+}
+
 export class PgCaseStore implements CaseStore {
   private readonly database: Database
   private readonly intake: IntakeBatcher
   private readonly prover: EventProver | undefined
+  readonly hashAlg: HashAlg
 
-  /** `prover` signs every appended event's hash (the gateway's proof); without it events carry none. */
-  constructor(database: Database, opts: { prover?: EventProver | undefined } = {}) {
+  constructor(database: Database, opts: EventWriting = {}) {
     this.database = database
     this.intake = new IntakeBatcher(database)
     this.prover = opts.prover
+    this.hashAlg = opts.hashAlg ?? 'sha256'
   }
 
   transaction<T>(fn: (tx: CaseTx) => Promise<T>): Promise<T> {
-    return this.database.transaction((tx) => fn(new PgCaseTx(tx.db, this.prover)))
+    return this.database.transaction((tx) => fn(new PgCaseTx(tx.db, { prover: this.prover, hashAlg: this.hashAlg })))
   }
 
   /** Concurrent submissions are written together (group commit, `intake-batch.ts`). */
@@ -229,10 +238,12 @@ export class PgCaseStore implements CaseStore {
 export class PgCaseTx implements CaseTx {
   private readonly db: Db
   private readonly prover: EventProver | undefined
+  private readonly hashAlg: HashAlg
 
-  constructor(db: Db, prover?: EventProver) {
+  constructor(db: Db, opts: EventWriting = {}) {
     this.db = db
-    this.prover = prover
+    this.prover = opts.prover
+    this.hashAlg = opts.hashAlg ?? 'sha256'
   }
 
   async tryLockIdempotencyKey(callerId: string, key: string): Promise<boolean> {
@@ -353,13 +364,25 @@ export class PgCaseTx implements CaseTx {
     // and the data as JSON would store it (undefined members dropped, dates as strings).
     const at = new Date(Math.round(event.at.getTime()))
     const data = JSON.parse(JSON.stringify(event.data)) as Record<string, unknown>
-    const hash = eventHash({ caseId, seq, type: event.type, at, actor: event.actor, data, prevHash })
+    const hashAlg = this.hashAlg
+    const hash = eventHash({ caseId, seq, type: event.type, at, actor: event.actor, data, prevHash, hashAlg })
     const proof: EventProof = {
       gateway: this.prover ? await this.prover.prove({ caseId, seq, hash, at }) : null,
       assertion: event.request?.assertion ?? null,
       body: event.request?.body ?? null,
     }
-    const stored: CaseEvent = { caseId, seq, type: event.type, at, actor: event.actor, data, prevHash, hash, proof }
+    const stored: CaseEvent = {
+      caseId,
+      seq,
+      type: event.type,
+      at,
+      actor: event.actor,
+      data,
+      prevHash,
+      hash,
+      hashAlg,
+      proof,
+    }
     await this.db.insert(caseEvents).values({
       ...stored,
       proof: proof.gateway,
@@ -452,6 +475,7 @@ function toEvent(r: EventRow): CaseEvent {
     data: r.data,
     prevHash: r.prevHash,
     hash: r.hash,
+    hashAlg: r.hashAlg,
     proof: { gateway: r.proof, assertion: r.assertion, body: r.body },
   }
 }

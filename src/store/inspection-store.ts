@@ -1,7 +1,6 @@
 import { sql } from 'drizzle-orm'
-import type { EventProver } from '../ports/case-store.js'
 import type { Inspection, InspectionStore, InspectionTx } from '../ports/inspection-store.js'
-import { PgCaseTx } from './case-store.js'
+import { type EventWriting, PgCaseTx } from './case-store.js'
 import { type Database, type Db, queryRows } from './db.js'
 
 interface Row extends Record<string, unknown> {
@@ -39,11 +38,11 @@ export class PgInspectionStore implements InspectionStore {
   /** `prover` signs the events the inspection appends, as the case store's does. */
   constructor(
     private readonly database: Database,
-    private readonly opts: { prover?: EventProver | undefined } = {},
+    private readonly opts: EventWriting = {},
   ) {}
 
   transaction<T>(fn: (tx: InspectionTx) => Promise<T>): Promise<T> {
-    return this.database.transaction((tx) => fn(inspectionTx(tx.db, this.opts.prover)))
+    return this.database.transaction((tx) => fn(inspectionTx(tx.db, this.opts)))
   }
 
   async get(id: string): Promise<Inspection | null> {
@@ -60,9 +59,9 @@ export class PgInspectionStore implements InspectionStore {
   }
 }
 
-function inspectionTx(db: Db, prover: EventProver | undefined): InspectionTx {
+function inspectionTx(db: Db, writing: EventWriting): InspectionTx {
   return {
-    cases: new PgCaseTx(db, prover),
+    cases: new PgCaseTx(db, writing),
     async insert(i) {
       await db.execute(
         sql`insert into inspections (id, parent_id, children, date, place, status, created_by, created_at)

@@ -45,6 +45,7 @@ export const eventColumns: Column<CaseEvent>[] = [
   ['data', 'jsonb', (e) => json(e.data)],
   ['prev_hash', 'text', (e) => e.prevHash],
   ['hash', 'text', (e) => e.hash],
+  ['hash_alg', 'text', (e) => e.hashAlg],
   ['proof', 'text', (e) => e.proof?.gateway ?? null],
   ['assertion', 'text', (e) => e.proof?.assertion ?? null],
   ['body', 'text', (e) => e.proof?.body ?? null],

@@ -30,6 +30,7 @@ import type {
   Thing,
   TimeLimit,
 } from '../../config/schema.js'
+import type { HashAlg } from '../domain/hash-chain.js'
 import type { CaseStatus, EventType } from '../domain/lifecycle.js'
 import type { Role } from '../ports/callers.js'
 
@@ -218,6 +219,8 @@ export const caseEvents = pgTable(
     proof: text('proof'),
     assertion: text('assertion'),
     body: text('body'),
+    /** The digest this link was made with (migration 0023). */
+    hashAlg: text('hash_alg').$type<HashAlg>().notNull().default('sha256'),
   },
   (t) => [primaryKey({ columns: [t.caseId, t.seq] }), index('case_events_at_idx').on(t.at)],
 )

@@ -70,6 +70,7 @@ afterAll(async () => {
 const waitFor = <T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 20_000) => waitUntil(what, f, ms)
 
 describe('two gateways through peer adapters', () => {
+  // Three CLI processes and several scrypt digests (PROTOCOL 1.1 §5): more than 30 s on a loaded machine.
   it('online_transfer: 十堰 window → 襄阳 gateway → its system; its status and its result come back, recognised at 十堰', async () => {
     const res = await call(
       shiyan,
@@ -154,7 +155,7 @@ describe('two gateways through peer adapters', () => {
       const checked = await runCli(['verify-evidence', file, '--jwks', `${side.gw.url}/.well-known/jwks.json`])
       expect(checked.code, checked.stdout).toBe(0)
     }
-  })
+  }, 120_000)
 
   it('full_online: an online application from 张湾区, accepted and in review at 襄阳', async () => {
     const res = await call(shiyan, 'POST', '/v1/cases', hukouCertificate({ externalRef: 'ZW-FED-0' }), operator, {

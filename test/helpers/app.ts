@@ -107,6 +107,9 @@ export async function createTestApp(
     LOG_LEVEL: 'silent',
     // Tests move the clock by weeks: no background pruning of what a later step may replay.
     RETENTION_INTERVAL_MS: '0',
+    // The deployment's cryptographic profile comes from the environment, so that any suite can run under it
+    // (e.g. HASH_ALG=sm3 PII_CIPHER=sm4-gcm npx vitest run test/http/evidence.test.ts).
+    ...profileFromEnvironment(),
     ...opts.env,
   })
   const clock = fixedClock(opts.now ?? '2026-09-29T09:00:00+08:00')
@@ -183,6 +186,12 @@ export async function createTestApp(
       await rm(dataDir, { recursive: true, force: true })
     },
   }
+}
+
+const PROFILE_VARIABLES = ['HASH_ALG', 'PII_CIPHER'] as const
+
+function profileFromEnvironment(): Record<string, string> {
+  return Object.fromEntries(PROFILE_VARIABLES.flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])))
 }
 
 function withUser(url: string, user: string, password: string): string {

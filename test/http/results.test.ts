@@ -99,7 +99,9 @@ describe('results', () => {
       trust: 'B',
     })
     expect(res.status, JSON.stringify(res.body)).toBe(201)
-    expect(res.body.claims).toMatchObject({ iss: 'gw-test', att: 'gateway', applicant: { idHash }, aud: '420303' })
+    // PROTOCOL 1.1 §5: the gateway names the applicant by a salted digest, never by v1's idHash.
+    expect(res.body.claims).toMatchObject({ iss: 'gw-test', att: 'gateway', aud: '420303' })
+    expect(Object.keys(res.body.claims.applicant).sort()).toEqual(['idDigest', 'idSalt'])
     const verdict = await t.call('POST', '/v1/results/verify', { result: res.body.result })
     expect(verdict.body).toMatchObject({ valid: true, issuer: 'gw-test' })
   })

@@ -86,6 +86,7 @@ function intakeOf(c: NewCase): IntakeWrite {
         data: {},
         prevHash: GENESIS_HASH,
         hash: randomBytes(32).toString('hex'),
+        hashAlg: 'sha256',
       },
     ],
     outbox: [],

@@ -78,6 +78,7 @@ function write(key: string, over: { cases?: NewCase[]; createdAt?: Date; caller?
       data: { bodyHash: c.bodyHash },
       prevHash: GENESIS_HASH,
       hash: randomBytes(32).toString('hex'),
+      hashAlg: 'sha256' as const,
     })),
     outbox: cases.map((c) => ({ topic: 'case.dispatch', key: c.id, payload: { caseId: c.id } })),
     answer: { status: 201, headers: {}, body: { case: { id: cases[0]?.id } } },

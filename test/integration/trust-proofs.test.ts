@@ -239,7 +239,17 @@ describe('tamper evidence', () => {
         const data = r.type === 'completed' ? { ...r.data, outcome: 'denied' } : r.data
         if (r.type === 'completed') completedSeq = r.seq
         const prevHash = prev === '' ? r.prev_hash : prev
-        const hash = eventHash({ caseId: victim, seq: r.seq, type: r.type, at: r.at, actor: r.actor, data, prevHash })
+        // Recomputed as the gateway would, with the digest each event records (HASH_ALG).
+        const hash = eventHash({
+          caseId: victim,
+          seq: r.seq,
+          type: r.type,
+          at: r.at,
+          actor: r.actor,
+          data,
+          prevHash,
+          hashAlg: r.hash_alg,
+        })
         await owner.query(
           'update case_events set data = $3, prev_hash = $4, hash = $5 where case_id = $1 and seq = $2',
           [victim, r.seq, JSON.stringify(data), prevHash, hash],

@@ -64,6 +64,16 @@ describe('loadConfig', () => {
     expect(() => loadConfig(env)).toThrow(expected)
   })
 
+  it('reads the cryptographic profile: HASH_ALG, PII_CIPHER and the replaced identity keys', () => {
+    expect(loadConfig({}).hashAlg).toBe('sha256')
+    expect(loadConfig({}).identityKey).toMatchObject({ cipher: 'aes-256-gcm', previous: [] })
+    const c = loadConfig({ HASH_ALG: 'sm3', PII_CIPHER: 'sm4-gcm', IDENTITY_KEY_PREVIOUS: ' a2V5MQ== , a2V5Mg==,' })
+    expect(c.hashAlg).toBe('sm3')
+    expect(c.identityKey).toMatchObject({ cipher: 'sm4-gcm', previous: ['a2V5MQ==', 'a2V5Mg=='] })
+    expect(() => loadConfig({ HASH_ALG: 'md5' })).toThrow(/HASH_ALG/)
+    expect(() => loadConfig({ PII_CIPHER: 'sm4-cbc' })).toThrow(/PII_CIPHER/)
+  })
+
   it('lists every invalid variable at once', () => {
     try {
       loadConfig({ PORT: '-1', LOG_LEVEL: 'x' })

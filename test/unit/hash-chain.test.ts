@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { type ChainEvent, canonicalJson, eventHash, GENESIS_HASH, verifyChain } from '../../src/domain/hash-chain.js'
+import {
+  type ChainEvent,
+  canonicalJson,
+  eventHash,
+  GENESIS_HASH,
+  type HashAlg,
+  verifyChain,
+} from '../../src/domain/hash-chain.js'
 
 type Stored = ChainEvent & { hash: string }
 
@@ -272,5 +279,71 @@ describe('verifyChain', () => {
       reason: "seq 4 missing (the case's last seq is 5)",
     })
     expect(verifyChain(CASE, chain(5), { lastSeq: 4 })).toMatchObject({ ok: false, seq: 5 })
+  })
+})
+
+describe('SM3 links (HASH_ALG=sm3)', () => {
+  /** Rechains `events` from `from` (1-based seq) on, each link with the algorithm `algOf(seq)` gives. */
+  function rechain(events: Stored[], algOf: (seq: number) => HashAlg): Stored[] {
+    let prevHash = GENESIS_HASH
+    return events.map((e) => {
+      const { hash: _old, ...rest } = e
+      const next: ChainEvent = { ...rest, prevHash, hashAlg: algOf(e.seq) }
+      const hash = eventHash(next)
+      prevHash = hash
+      return { ...next, hash }
+    })
+  }
+
+  it('hashes the same canonical form with SM3 (GB/T 32905) when the event says sm3', () => {
+    // GB/T 32905 appendix A, example 1: SM3("abc").
+    expect(createHash('sm3').update('abc').digest('hex')).toBe(
+      '66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0',
+    )
+    const [e] = chain(1)
+    const { hash: _h, ...plain } = e!
+    const sm3 = eventHash({ ...plain, hashAlg: 'sm3' })
+    expect(sm3).toMatch(/^[0-9a-f]{64}$/)
+    expect(sm3).not.toBe(e!.hash)
+    expect(eventHash({ ...plain, hashAlg: 'sha256' })).toBe(e!.hash)
+    const canonical = canonicalJson({ ...plain, at: plain.at.toISOString() })
+    expect(sm3).toBe(createHash('sm3').update(canonical, 'utf8').digest('hex'))
+  })
+
+  it('verifies a chain whose links switch from SHA-256 to SM3 (and back)', () => {
+    const mixed = rechain(chain(6), (seq) => (seq <= 2 ? 'sha256' : seq <= 5 ? 'sm3' : 'sha256'))
+    expect(mixed.map((e) => e.hashAlg)).toEqual(['sha256', 'sha256', 'sm3', 'sm3', 'sm3', 'sha256'])
+    expect(verifyChain(CASE, mixed, { lastSeq: 6 })).toEqual({ ok: true, head: mixed[5]!.hash })
+    // An event from before the setting names no algorithm: SHA-256.
+    const legacy = mixed.map((e) => (e.hashAlg === 'sha256' ? { ...e, hashAlg: undefined } : e))
+    expect(verifyChain(CASE, legacy).ok).toBe(true)
+  })
+
+  it.each<[string, (e: Stored) => Stored]>([
+    ['data', (e) => ({ ...e, data: { ...e.data, step: 99 } })],
+    ['actor', (e) => ({ ...e, actor: 'person:tok-1' })],
+    ['the recorded algorithm', (e) => ({ ...e, hashAlg: 'sha256' })],
+  ])('catches an edited %s of an SM3 link', (_, edit) => {
+    for (const seq of [1, 3, 4]) {
+      const events = rechain(chain(4), (s) => (s === 2 ? 'sha256' : 'sm3'))
+      events[seq - 1] = edit(events[seq - 1]!)
+      const r = verifyChain(CASE, events)
+      expect(r, `seq ${seq}`).toMatchObject({ ok: false, seq })
+      if (!r.ok) expect(r.reason).toMatch(/^hash mismatch/)
+    }
+  })
+
+  it('catches an SM3 edit whose own hash was recomputed at the next seq, and an unknown algorithm', () => {
+    const events = rechain(chain(4), () => 'sm3')
+    const edited: ChainEvent = { ...events[1]!, data: { step: 2, forged: true } }
+    events[1] = { ...edited, hash: eventHash(edited) }
+    expect(verifyChain(CASE, events)).toEqual({
+      ok: false,
+      seq: 3,
+      reason: 'prevHash does not match the hash of seq 2',
+    })
+    const unknown = rechain(chain(2), () => 'sm3')
+    unknown[1] = { ...unknown[1]!, hashAlg: 'md5' as HashAlg }
+    expect(verifyChain(CASE, unknown)).toEqual({ ok: false, seq: 2, reason: 'unknown hash algorithm "md5"' })
   })
 })

@@ -15,7 +15,7 @@ const expectation = {
   originRegion: '420303',
   item: 'hukou-certificate',
   processingRegion: '420600',
-  applicantIdHash: 'a'.repeat(43),
+  applicantMatches: true,
   minTrust: 'B' as const,
 }
 
@@ -47,7 +47,6 @@ describe('result claims against the case', () => {
     ['aud', { aud: '420302' }, 'not the origin region'],
     ['item', { item: 'hukou-transfer-work' }, 'not hukou-certificate'],
     ['region', { region: '421300' }, 'not the processing region'],
-    ['applicant', { applicant: { idHash: 'c'.repeat(43) } }, 'applicant hash'],
     ['trust below the minimum', { trust: 'C' }, 'below the agreement’s minimum B'],
     [
       'a certificate id with a bad check character',
@@ -60,6 +59,29 @@ describe('result claims against the case', () => {
     const problems = resultProblems(claims(overrides), expectation)
     expect(problems).toHaveLength(1)
     expect(problems[0]).toContain(reason)
+  })
+
+  it('refuses a result whose applicant is not the case’s (the caller digests it: scrypt is async)', () => {
+    expect(resultProblems(claims(), { ...expectation, applicantMatches: false })).toEqual([
+      'the applicant hash does not match the case’s applicant',
+    ])
+  })
+
+  it('takes the applicant as v1.1’s salted digest or v1’s idHash, nothing else', () => {
+    const salted = { idSalt: 's'.repeat(22), idDigest: 'd'.repeat(43) }
+    expect(claims({ applicant: salted }).applicant).toEqual(salted)
+    expect(claims().applicant).toEqual({ idHash: 'a'.repeat(43) })
+    for (const applicant of [
+      { ...salted, idHash: 'a'.repeat(43) },
+      { idSalt: 's'.repeat(22) },
+      { idSalt: 's'.repeat(21), idDigest: 'd'.repeat(43) },
+      { idSalt: 's'.repeat(22), idDigest: 'd'.repeat(44) },
+      { idDigest: 'd'.repeat(43) },
+      { idNumber: '11010519491231002X' },
+      {},
+    ]) {
+      expect(ResultClaims.safeParse({ ...claims(), applicant }).success, JSON.stringify(applicant)).toBe(false)
+    }
   })
 
   it('orders trust levels A (highest) to D', () => {

@@ -20,11 +20,11 @@ import { createSimApp, type RunningSim, type SimApp } from '../../adapters/sim/s
 import { parseSimArgs } from '../../src/cli/sim.js'
 import { AppError } from '../../src/errors.js'
 import type { OutboundCase } from '../../src/ports/region-adapter.js'
+import { applicantMatches } from '../../src/security/applicant-digest.js'
 import { verifyClientAssertion } from '../../src/security/assertion.js'
-import { applicantIdHash } from '../../src/security/pii.js'
 import { staticResultKeys } from '../../src/security/result-keys.js'
 import { verifyResult } from '../../src/services/results/verify.js'
-import { applicant } from '../fixtures/cases.js'
+import { applicant, residentId } from '../fixtures/cases.js'
 import { waitFor as wait } from '../helpers/wait.js'
 
 const GATEWAY_ID = 'gw-420300'
@@ -224,12 +224,16 @@ describe('the simulated city system', () => {
       region: '420600',
       outcome: 'approved',
       trust: 'B',
-      applicant: { idHash: applicantIdHash(applicant.idType, applicant.idNumber) },
+      applicant: { idSalt: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/), idDigest: expect.any(String) },
       decision: { number: `${body.ref}-决定`, date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) },
     })
     expect(typeof verified.payload.iat).toBe('number')
     expect(typeof verified.payload.jti).toBe('string')
     expect(jws).not.toContain(applicant.idNumber)
+    // PROTOCOL 1.1 §5: the salted digest, which names this applicant and no other.
+    const named = verified.payload.applicant as { idSalt: string; idDigest: string }
+    expect(await applicantMatches(named, applicant.idType, applicant.idNumber)).toBe(true)
+    expect(await applicantMatches(named, applicant.idType, residentId('42030319900307124'))).toBe(false)
     // The gateway's own verifier (PROTOCOL §5 claims, signature) finds nothing wrong with it.
     const verdict = await verifyResult(jws, staticResultKeys({ keys: [{ ...s.sim.key.publicJwk }] }))
     expect(verdict).toMatchObject({ valid: true, reasons: [], issuer: s.sim.options.clientId, case: c.caseId })

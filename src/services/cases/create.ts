@@ -8,13 +8,14 @@ import { randomUUID } from 'node:crypto'
 import type { Item } from '../../../config/schema.js'
 import { newCaseId } from '../../domain/case-id.js'
 import { validateForm } from '../../domain/form.js'
-import { eventHash, GENESIS_HASH } from '../../domain/hash-chain.js'
+import { eventHash, GENESIS_HASH, type HashAlg } from '../../domain/hash-chain.js'
 import {
   isValidECertificateId,
   isValidResidentId,
   isValidUscc,
   maskIdentity,
   maskPhone,
+  normalizeIdNumber,
 } from '../../domain/identity.js'
 import { AppError, type FieldError } from '../../errors.js'
 import type { CaseEvent, IntakeResult, IntakeWrite, NewCase } from '../../ports/case-store.js'
@@ -294,8 +295,14 @@ interface BuiltCases {
 }
 
 /** The first event of a new case: seq 1 of its chain. */
-function firstEvent(caseId: string, at: Date, actor: string, data: Record<string, unknown>): CaseEvent {
-  const event = { caseId, seq: 1, type: 'submitted' as const, at, actor, data, prevHash: GENESIS_HASH }
+function firstEvent(
+  caseId: string,
+  at: Date,
+  actor: string,
+  data: Record<string, unknown>,
+  hashAlg: HashAlg,
+): CaseEvent {
+  const event = { caseId, seq: 1, type: 'submitted' as const, at, actor, data, prevHash: GENESIS_HASH, hashAlg }
   return { ...event, hash: eventHash(event) }
 }
 
@@ -346,8 +353,7 @@ async function buildCases(
   checkForm(body, route)
   if (deps.files) await ensureMaterialFiles(caller, deps.files, body.originRegion, body.materials)
 
-  const idNumber =
-    body.applicant.idType === 'resident_id' ? body.applicant.idNumber.toUpperCase() : body.applicant.idNumber
+  const idNumber = normalizeIdNumber(body.applicant.idType, body.applicant.idNumber)
   const applicant = {
     kind: body.applicant.kind,
     name: body.applicant.name,
@@ -412,13 +418,19 @@ async function buildCases(
   }
   const cases: NewCase[] = [parent]
   const events: CaseEvent[] = [
-    firstEvent(id, now, actor, {
-      scope: route.scope,
-      mode: body.mode,
-      ...(parent.agreement ? { agreement: parent.agreement } : {}),
-      dueDate: route.dueDate,
-      bodyHash: input.bodyHash,
-    }),
+    firstEvent(
+      id,
+      now,
+      actor,
+      {
+        scope: route.scope,
+        mode: body.mode,
+        ...(parent.agreement ? { agreement: parent.agreement } : {}),
+        dueDate: route.dueDate,
+        bodyHash: input.bodyHash,
+      },
+      deps.cases.hashAlg,
+    ),
   ]
   const outbox: IntakeWrite['outbox'] = []
   const children: NonNullable<CaseView['children']> = []
@@ -448,13 +460,19 @@ async function buildCases(
         receipt: await sign(childId),
       })
       events.push(
-        firstEvent(childId, now, actor, {
-          scope: r.scope,
-          mode: body.mode,
-          agreement: { id: r.agreement.id, version: r.agreement.version },
-          dueDate: r.dueDate,
-          parentId: id,
-        }),
+        firstEvent(
+          childId,
+          now,
+          actor,
+          {
+            scope: r.scope,
+            mode: body.mode,
+            agreement: { id: r.agreement.id, version: r.agreement.version },
+            dueDate: r.dueDate,
+            parentId: id,
+          },
+          deps.cases.hashAlg,
+        ),
       )
       outbox.push({ topic: 'case.dispatch', key: childId, payload: { caseId: childId } })
       children.push({

@@ -1,6 +1,7 @@
 /** Request and response schemas of the case routes (PROTOCOL §4), shared by routes and verbs. */
 import { z } from 'zod'
 import { Mode, RegionRef, Scope, Slug, TimeLimit } from '../../../config/schema.js'
+import { HASH_ALGS } from '../../domain/hash-chain.js'
 import { CaseStatus, EventType } from '../../domain/lifecycle.js'
 
 const printable = /^[\x20-\x7e]+$/
@@ -227,6 +228,9 @@ export const EventView = z
     data: z.record(z.string(), z.unknown()),
     prevHash: z.string(),
     hash: z.string(),
+    hashAlg: z.enum(HASH_ALGS).meta({
+      description: 'The digest this link of the chain was made with: `sha256`, or `sm3` (GB/T 32905)',
+    }),
   })
   .meta({ id: 'CaseEvent' })
 

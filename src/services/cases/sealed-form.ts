@@ -1,7 +1,7 @@
 /**
  * Form values that an item declares personal (`personal: 'identity' | 'phone'` on the form field) are sealed at
  * rest like the applicant's identity number: the stored form holds `{ sealed, masked }` in their place, where
- * `sealed` is the base64 AES-256-GCM ciphertext under the identity key and `kind` what it holds. `openForm` gives
+ * `sealed` is the base64 sealed value (security/pii.ts: AES-256-GCM or SM4-GCM under the identity key) and `kind` what it holds. `openForm` gives
  * the real values to the parties' systems and the adapters (the processing side is a party), phone numbers also to
  * the case's own window, and the masked ones to everyone else.
  */
@@ -69,4 +69,18 @@ export function openForm(
     out[k] = open ? vault.decrypt(Buffer.from(v.sealed, 'base64')) : v.masked
   }
   return out ?? form
+}
+
+/**
+ * The stored form with each sealed value that is not under the vault's current key and cipher sealed again
+ * (`tongban keys reseal`); null when every value already is. Throws like `decrypt` for a value it cannot open.
+ */
+export function resealForm(form: Record<string, unknown>, vault: IdentityVault): Record<string, unknown> | null {
+  let out: Record<string, unknown> | null = null
+  for (const [k, v] of Object.entries(form)) {
+    if (!isSealed(v) || vault.isCurrent(Buffer.from(v.sealed, 'base64'))) continue
+    out ??= { ...form }
+    out[k] = { ...v, sealed: vault.encrypt(vault.decrypt(Buffer.from(v.sealed, 'base64'))).toString('base64') }
+  }
+  return out
 }

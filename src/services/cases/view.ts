@@ -87,6 +87,7 @@ export function toEventView(e: CaseEvent) {
     data: e.data,
     prevHash: e.prevHash,
     hash: e.hash,
+    hashAlg: e.hashAlg,
   }
 }
 

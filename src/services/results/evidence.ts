@@ -3,7 +3,7 @@
  * own: the submitter's assertion and the body hash, the receipts, the whole hash-chained
  * timeline, the result and how it was verified, the recognition receipt, the public keys of every issuer
  * (revoked keys marked `revokedAt`), and the gateway's signature over the whole. `tongban verify-evidence`
- * checks it offline (verify-evidence.ts). The applicant appears only by `idHash`, never by number.
+ * checks it offline (verify-evidence.ts). The applicant appears only digested (as the result names it), never by number.
  *
  * The signature is a compact JWS (`typ: tongban-evidence+jwt`) whose claims carry the base64url SHA-256 of
  * the canonical JSON (RFC 8785 ordering, domain/hash-chain.ts) of the bundle without its `signature`
@@ -11,9 +11,11 @@
  */
 import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
-import { canonicalJson } from '../../domain/hash-chain.js'
+import { canonicalJson, HASH_ALGS } from '../../domain/hash-chain.js'
 import type { Jwks } from '../../domain/key-revocation.js'
+import { ResultApplicant } from '../../domain/result.js'
 import type { CaseEvent } from '../../ports/case-store.js'
+import { applicantIdDigest, saltedApplicant } from '../../security/applicant-digest.js'
 import { decodeSegment } from '../../security/jws.js'
 import { applicantIdHash } from '../../security/pii.js'
 import type { IssuerJwks } from '../../security/result-keys.js'
@@ -53,11 +55,20 @@ export const EvidenceBundle = z
       remoteRef: z.string().nullable().meta({ description: 'The case’s id or reference on the other side' }),
       createdAt: z.string(),
       lastSeq: z.number().int(),
-      applicant: z.object({
-        kind: z.string(),
-        idType: z.string(),
-        idHash: z.string().meta({ description: 'base64url SHA-256 of `idType:idNumber` (PROTOCOL §5)' }),
-      }),
+      applicant: z
+        .object({
+          kind: z.string(),
+          idType: z.string(),
+          idSalt: z.string().optional().meta({ description: 'The salt of `idDigest` (the result’s, if it has one)' }),
+          idDigest: z.string().optional().meta({
+            description: 'The case’s applicant digested as PROTOCOL 1.1 §5 fixes (scrypt, salt `idSalt`)',
+          }),
+          idHash: z.string().optional().meta({
+            description:
+              'Only when the result is a v1 issuer’s, which names the applicant by `idHash`: the case’s, computed alike',
+          }),
+        })
+        .meta({ description: 'The applicant never by number: digested with the result’s salt, to compare with it' }),
     }),
     submission: z.object({
       by: z.string().meta({ description: '`client:<id>` or `person:<token id>`' }),
@@ -82,6 +93,10 @@ export const EvidenceBundle = z
         data: z.record(z.string(), z.unknown()),
         prevHash: z.string(),
         hash: z.string(),
+        hashAlg: z
+          .enum(HASH_ALGS)
+          .optional()
+          .meta({ description: 'The digest this link was made with (`sha256` or `sm3`); absent: `sha256`' }),
       }),
     ),
     result: z
@@ -145,6 +160,23 @@ function eventProofsOf(events: CaseEvent[]): NonNullable<EvidenceBundle['proofs'
     assertion: e.proof?.assertion ?? null,
     body: e.proof?.body ?? null,
   }))
+}
+
+/**
+ * The case's applicant in the form the result names it, computed from the case (so the verifier compares two
+ * independent values): under the result's salt; as v1's `idHash` for a v1 issuer's result, which already
+ * shows it; under a fresh salt while there is no result.
+ */
+async function bundleApplicant(
+  resultApplicant: unknown,
+  idType: string,
+  idNumber: string,
+): Promise<{ idSalt: string; idDigest: string } | { idHash: string }> {
+  const named = ResultApplicant.safeParse(resultApplicant)
+  if (!named.success) return saltedApplicant(idType, idNumber)
+  if ('idHash' in named.data) return { idHash: applicantIdHash(idType, idNumber) }
+  const { idSalt } = named.data
+  return { idSalt, idDigest: await applicantIdDigest(idType, idNumber, Buffer.from(idSalt, 'base64url')) }
 }
 
 export async function caseEvidence(
@@ -219,7 +251,11 @@ export async function caseEvidence(
       applicant: {
         kind: c.applicant.kind,
         idType: c.applicant.idType,
-        idHash: applicantIdHash(c.applicant.idType, deps.vault.decrypt(c.applicant.idNumberEnc)),
+        ...(await bundleApplicant(
+          stored?.claims.applicant,
+          c.applicant.idType,
+          deps.vault.decrypt(c.applicant.idNumberEnc),
+        )),
       },
     },
     submission: {

@@ -28,8 +28,8 @@ import { AppError, isAppError } from '../../errors.js'
 import type { CaseRecord } from '../../ports/case-store.js'
 import type { CheckpointStore } from '../../ports/checkpoint-store.js'
 import type { ResultStore } from '../../ports/result-store.js'
+import { applicantMatches, saltedApplicant } from '../../security/applicant-digest.js'
 import { decodeSegment } from '../../security/jws.js'
-import { applicantIdHash } from '../../security/pii.js'
 import type { IssuerJwks, ResultKeys } from '../../security/result-keys.js'
 import { appendCaseEvent } from '../cases/gateway-events.js'
 import { loadVisibleCase, visibleChildren } from '../cases/read.js'
@@ -115,9 +115,9 @@ export async function submitResult(ctx: VerbContext, rd: ResultDeps, caseId: str
     originRegion: c.originRegion,
     item: c.item,
     processingRegion: c.processingRegion,
-    applicantIdHash: applicantIdHash(c.applicant.idType, deps.vault.decrypt(c.applicant.idNumberEnc)),
     minTrust: agreement?.agreement.minTrust ?? 'A',
   }
+  const idNumber = deps.vault.decrypt(c.applicant.idNumberEnc)
   const now = deps.clock.now()
   let jws: string
   let claims: ResultClaims
@@ -164,7 +164,7 @@ export async function submitResult(ctx: VerbContext, rd: ResultDeps, caseId: str
       region: c.processingRegion,
       outcome: body.outcome,
       decision: body.decision,
-      applicant: { idHash: expectation.applicantIdHash },
+      applicant: await saltedApplicant(c.applicant.idType, idNumber),
       certificates: body.certificates,
       documents: body.documents,
       trust: body.trust,
@@ -175,7 +175,10 @@ export async function submitResult(ctx: VerbContext, rd: ResultDeps, caseId: str
     kid = decodeSegment(jws.split('.')[0])?.kid as string
     attested = true
   }
-  const problems = resultProblems(claims, expectation)
+  const problems = resultProblems(claims, {
+    ...expectation,
+    applicantMatches: await applicantMatches(claims.applicant, c.applicant.idType, idNumber),
+  })
   if (problems.length) throw await refused(problems, { issuer, jti: claims.jti })
 
   // The completion decides: only one result per case gets past the status machine.

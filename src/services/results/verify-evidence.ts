@@ -248,7 +248,7 @@ function bindingProblems(b: EvidenceBundle, claims: ResultClaims): EvidenceProbl
       originRegion: c.originRegion,
       item: c.item,
       processingRegion: c.processingRegion,
-      applicantIdHash: c.applicant.idHash,
+      applicantMatches: sameApplicant(c.applicant, claims.applicant),
       minTrust: (c.agreement?.minTrust ?? 'D') as TrustLevel,
     }
     for (const problem of resultProblems(claims, expectation)) found.push({ where: 'result', problem })
@@ -325,4 +325,10 @@ export function verifyEvidence(input: unknown, trusted: Jwks | null = null): Evi
   problems.push(...events.problems)
   checked.push(...events.checked)
   return verdict(b)
+}
+
+/** Whether the bundle's applicant (digested from the case) is the one the result names, in the result's form. */
+function sameApplicant(bundle: EvidenceBundle['case']['applicant'], result: ResultClaims['applicant']): boolean {
+  if ('idHash' in result) return bundle.idHash === result.idHash
+  return bundle.idSalt === result.idSalt && bundle.idDigest === result.idDigest
 }

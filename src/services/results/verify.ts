@@ -3,8 +3,11 @@
  * header, the issuer's signature (with a key that was not revoked before the result's `iat`), the claims'
  * shape and the certificate identifiers. Every failing check is a reason; `valid` only when there is none.
  */
+
+import { normalizeIdNumber } from '../../domain/identity.js'
 import { revokedReason, signedAfterRevocation } from '../../domain/key-revocation.js'
-import { certificateProblems, RESULT_TYP, ResultClaims } from '../../domain/result.js'
+import { certificateProblems, RESULT_TYP, ResultApplicant, ResultClaims } from '../../domain/result.js'
+import { applicantMatches } from '../../security/applicant-digest.js'
 import { decodeCompact, verifyCompact } from '../../security/jws.js'
 import type { ResultKeys } from '../../security/result-keys.js'
 
@@ -64,4 +67,29 @@ export async function verifyResult(token: string, keys: ResultKeys): Promise<Res
   }
   verdict.valid = verdict.reasons.length === 0
   return verdict
+}
+
+/** An applicant a verifier holds (the applicant themself, a bank, a clerk): used for one comparison, never kept. */
+export interface ApplicantToCheck {
+  idType: string
+  idNumber: string
+}
+
+/**
+ * `POST /v1/results/verify` (PROTOCOL 1.1 §5): the verdict, and with `applicant` also `applicantMatches`,
+ * whether the result's applicant claim (salted digest, or v1 `idHash`) names that applicant. The number is
+ * normalised as the gateway stores it (a resident id's `x` upper-cased) and is neither stored nor logged.
+ */
+export async function verifyResultFor(
+  token: string,
+  keys: ResultKeys,
+  applicant?: ApplicantToCheck,
+): Promise<ResultVerdict & { applicantMatches?: boolean }> {
+  const verdict = await verifyResult(token, keys)
+  if (!applicant) return verdict
+  const named = ResultApplicant.safeParse(verdict.claims?.applicant)
+  const matches =
+    named.success &&
+    (await applicantMatches(named.data, applicant.idType, normalizeIdNumber(applicant.idType, applicant.idNumber)))
+  return { ...verdict, applicantMatches: matches }
 }

@@ -223,6 +223,7 @@ async function detailPage(
   id: string,
   problem: Parameters<typeof problemBox>[0],
   done?: string,
+  applicantCheck?: ApplicantCheck,
 ) {
   const got = await p.api.case(id)
   if (!got.ok || !(await windowMaySee(deps, p.caller, got.body)))
@@ -269,7 +270,8 @@ ${
     ? bundleResultsSection(c, together?.ok ? together.body : null, snap)
     : result?.ok
       ? html`<section class="card"><p>结论：<strong>${outcomeLabel(String((result.body.claims as Record<string, unknown> | undefined)?.outcome ?? ''))}</strong></p>
-<p>验证：${verification ? html`<span class="badge ok">签名已验证</span> 签发方 ${String(verification.issuer)}（密钥 ${String(verification.kid)}）${verification.attested ? '，由网关代为签章' : ''}，验证于 ${cst(String(verification.verifiedAt))}${verification.recognition ? '，已互认' : ''}` : '—'}</p></section>`
+<p>验证：${verification ? html`<span class="badge ok">签名已验证</span> 签发方 ${String(verification.issuer)}（密钥 ${String(verification.kid)}）${verification.attested ? '，由网关代为签章' : ''}，验证于 ${cst(String(verification.verifiedAt))}${verification.recognition ? '，已互认' : ''}` : '—'}</p>
+${applicantCheckForm(p, c, applicantCheck)}</section>`
       : html`<p class="muted">尚无结果。</p>`
 }
 <h2>窗口操作</h2>
@@ -277,6 +279,33 @@ ${actionForms(p, c, evs)}`,
     '/console/cases',
     problem ? refusalStatus(problem.status) : 200,
   )
+}
+
+/** The outcome of the applicant check on the result page: matched, did not, or the result could not be read. */
+type ApplicantCheck = 'matches' | 'differs' | 'unavailable'
+
+const ID_TYPES: Record<string, string> = { resident_id: '居民身份证', uscc: '统一社会信用代码', passport: '护照' }
+
+/**
+ * The clerk's check that a result is about the person at the counter (PROTOCOL 1.1 §5): the number is posted in
+ * the form body, compared with the result's salted digest, and neither kept, logged nor put into a URL.
+ */
+function applicantCheckForm(p: PageContext, c: Case, check: ApplicantCheck | undefined): Html {
+  const types = { ...ID_TYPES, ...(ID_TYPES[c.applicant.idType] ? {} : { [c.applicant.idType]: c.applicant.idType }) }
+  const answer =
+    check === 'matches'
+      ? html`<p class="alert info" role="status" id="applicant-check">核对一致：结果所载申请人即此证件号码的持有人。</p>`
+      : check === 'differs'
+        ? html`<p class="alert error" role="alert" id="applicant-check">核对不一致：结果所载申请人不是此证件号码的持有人。</p>`
+        : check === 'unavailable'
+          ? html`<p class="alert error" role="alert" id="applicant-check">暂时无法核对，请稍后再试。</p>`
+          : ''
+  return html`${answer}<form method="post" action="/console/cases/${c.id}/applicant-check" class="no-print" autocomplete="off">
+<h3>核对申请人</h3><input type="hidden" name="_csrf" value="${p.csrf}">
+<label>证件类型 <select name="idType">${Object.entries(types).map(([k, t]) => html`<option value="${k}"${k === c.applicant.idType ? html` selected` : ''}>${t}</option>`)}</select></label>
+<label>证件号码 <input name="idNumber" required maxlength="64" autocomplete="off" spellcheck="false"></label>
+<button type="submit">核对</button>
+<p class="muted">号码只用于这一次核对：与结果中加盐的申请人摘要比较，不保存、不记录。</p></form>`
 }
 
 /** The page's status for a refusal by the API: the same class of answer. */
@@ -334,6 +363,27 @@ export function registerCasePages(api: Api, wrap: Wrap, deps: HttpDeps): void {
         'content-disposition': `attachment; filename="${String(material?.code)}-${sha256.slice(0, 12)}${ext ? `.${ext}` : ''}"`,
         'cache-control': 'private, no-store',
       })
+    }),
+  )
+  api.post(
+    '/console/cases/:id/applicant-check',
+    signedIn(wrap, async (p) => {
+      const id = p.c.req.param('id') ?? ''
+      const got = await p.api.case(id)
+      if (!got.ok || !(await windowMaySee(deps, p.caller, got.body))) return detailPage(p, deps, id, null)
+      const result = await p.api.result(id)
+      const jws = result.ok ? result.body.result : undefined
+      const idType = (p.form.idType ?? '').trim()
+      const idNumber = (p.form.idNumber ?? '').trim()
+      if (typeof jws !== 'string' || !idType || !idNumber)
+        return detailPage(p, deps, id, null, undefined, 'unavailable')
+      const checked = await p.api.verifyResult(jws, { idType, idNumber })
+      const outcome: ApplicantCheck = !checked.ok
+        ? 'unavailable'
+        : checked.body.applicantMatches
+          ? 'matches'
+          : 'differs'
+      return detailPage(p, deps, id, null, undefined, outcome)
     }),
   )
   api.post(

@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi'
 import { z } from 'zod'
 import { ResultClaims } from '../../../domain/result.js'
 import { getResult, SubmitResultBody, submitResult } from '../../../services/results/submit.js'
-import { verifyResult } from '../../../services/results/verify.js'
+import { verifyResultFor } from '../../../services/results/verify.js'
 import type { HttpDeps } from '../../deps.js'
 import { type Api, callerSecurity, json, jsonBody, problems, publicSecurity } from '../../openapi.js'
 import { requestProof } from '../../request-proof.js'
@@ -92,7 +92,20 @@ const verify = createRoute({
   security: publicSecurity,
   tags: ['results'],
   summary: 'Verify any result JWS (for anyone: the applicant, a bank, a court); no authentication',
-  request: { body: jsonBody(z.strictObject({ result: z.string().min(1).max(20_000) })) },
+  request: {
+    body: jsonBody(
+      z.strictObject({
+        result: z.string().min(1).max(20_000),
+        applicant: z
+          .strictObject({ idType: z.string().min(1).max(32), idNumber: z.string().min(1).max(64) })
+          .optional()
+          .meta({
+            description:
+              '(1.1) Whom the verifier believes the result is about: answered by `applicantMatches`; used for that one check, never stored or logged',
+          }),
+      }),
+    ),
+  },
   responses: {
     200: json(
       z
@@ -103,6 +116,10 @@ const verify = createRoute({
           case: z.string().nullable(),
           claims: z.record(z.string(), z.unknown()).nullable(),
           trust: z.string().nullable(),
+          applicantMatches: z.boolean().optional().meta({
+            description:
+              '(1.1) With `applicant` in the request: whether the result’s applicant (`idSalt` + `idDigest`, or v1 `idHash`) is that one',
+          }),
         })
         .meta({ id: 'ResultVerdict' }),
       'The verdict, with the reasons for a refusal',
@@ -124,7 +141,8 @@ export function registerResults(api: Api, deps: HttpDeps) {
     return c.json(await getResult({ caller: c.get('caller'), deps: deps.cases }, deps.results, id), 200)
   })
   api.openapi(verify, async (c) => {
-    const verdict = await verifyResult(c.req.valid('json').result, deps.results.keys)
+    const { result, applicant } = c.req.valid('json')
+    const verdict = await verifyResultFor(result, deps.results.keys, applicant)
     const { kid: _kid, ...answer } = verdict
     return c.json(answer, 200)
   })

@@ -65,7 +65,7 @@ export function startBackground(
   const schedules = startSchedules({ ...common, schedules: schedulesOf(infra, tasks, options) })
   const workers = [dispatch, events, deadlines]
   return {
-    readiness: [workersCheck(workers)],
+    readiness: [workersCheck([...workers, schedules.worker])],
     async close() {
       await schedules.close()
       for (const w of workers) await w.close()

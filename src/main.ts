@@ -60,6 +60,7 @@ import { PgLastDeliveryStore } from './store/last-delivery-store.js'
 import { migrate } from './store/migrate.js'
 import { PgOutboxStore } from './store/outbox-store.js'
 import { PgResultStore } from './store/result-store.js'
+import { listenForRevocations, type RevocationNotice } from './store/revocation-listener.js'
 import { checkRuntimeRole, ensureRuntimeRole } from './store/roles.js'
 import { sealClearPhones } from './store/seal-phones.js'
 import { PgSessionStore } from './store/session-store.js'
@@ -189,6 +190,10 @@ export interface RuntimeOptions {
   clock?: Clock
   /** Run the queue workers in this process (default true; `tongban serve` and `tongban worker`). */
   workers?: boolean
+  /** How long client records and token look-ups are reused (default 5 s; tests lengthen it). */
+  authCacheMs?: number
+  /** Told of each revocation notice that reached this instance (after the caches dropped the entry). */
+  onRevocationNotice?: (notice: RevocationNotice) => void
 }
 
 export interface Runtime {
@@ -288,18 +293,35 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const cases = new PgCaseStore(database, { prover })
   const clients = new PgClientStore(database.db)
   // Lookups cached for 5 s; revocations through this instance apply at once (the wrapper's revoke clears it).
-  const tokens = cachedTokenLookups(new PgTokenStore(database.db))
+  const tokens = cachedTokenLookups(new PgTokenStore(database.db), options.authCacheMs)
   const jwksFetcher = new JwksFetcher({ allowHosts: [...config.jwksAllowHosts] })
   const revocationStore = new PgKeyRevocationStore(database)
   const revocations = new KeyRevocations(revocationStore)
-  const clientKeys = clientKeysFrom(clients, jwksFetcher, () => Date.now())
+  const clientKeys = clientKeysFrom(clients, jwksFetcher, () => Date.now(), options.authCacheMs)
   const jwksOf = issuerJwks({
     gatewayId: config.gateway.id,
     gatewayJwks: () => keys.jwks(),
     clients,
     fetcher: jwksFetcher,
     revocations,
+    ...(options.authCacheMs !== undefined ? { recordTtlMs: options.authCacheMs } : {}),
   })
+  // Revocations made anywhere (another instance, the CLI) drop the cached entry here at once (migration 28).
+  const revocationListener =
+    database.kind === 'postgres' && config.database.url !== undefined
+      ? listenForRevocations({
+          url: config.database.url,
+          logger,
+          onNotice: (notice) => {
+            if (notice.table === 'person_tokens') tokens.drop(notice.id)
+            else if (notice.table === 'key_revocations') revocations.invalidate()
+            else clientKeys.invalidate(notice.id), jwksOf.invalidate(notice.id)
+            options.onRevocationNotice?.(notice)
+          },
+          onGap: () => (tokens.invalidate(), clientKeys.invalidate(), jwksOf.invalidate(), revocations.invalidate()),
+        })
+      : undefined
+  await revocationListener?.ready
   const producer = new QueueProducer({
     connection: config.redis.url,
     prefix: config.redis.queuePrefix,
@@ -675,6 +697,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       redis.disconnect()
       stopWatchingDatabase()
       stopWatchingKeys()
+      await revocationListener?.close()
       await database.close()
     })()
     return closing

@@ -10,7 +10,7 @@ import { loadConfig } from '../../config/env.js'
 import { createApp } from '../../src/app.js'
 import type { ReadinessCheck } from '../../src/http/deps.js'
 import { createLogger, type Logger } from '../../src/logger.js'
-import { createRuntime, type Runtime } from '../../src/main.js'
+import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/main.js'
 import type { Clock } from '../../src/ports/clock.js'
 import { createToken } from '../../src/services/admin/clients.js'
 import { type ClientKey, newClientKey, signAssertion } from './client-assertion.js'
@@ -89,6 +89,8 @@ export async function createTestApp(
     runtimeRole?: string
     /** The runtime's and the app's logger (default: silent); log-privacy tests capture its lines. */
     logger?: Logger
+    /** More runtime options (the caches' time-out, a listener for revocation notices). */
+    runtime?: Pick<RuntimeOptions, 'authCacheMs' | 'onRevocationNotice'>
   } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase({ migrate: false })
@@ -113,6 +115,7 @@ export async function createTestApp(
   const runtime = await createRuntime(config, opts.logger ?? createLogger('silent'), {
     clock,
     workers: opts.workers ?? false,
+    ...opts.runtime,
   })
   if (opts.readiness) runtime.deps.readiness = opts.readiness
   const app = createApp(runtime.deps)

@@ -21,6 +21,8 @@ import { migration0017 } from './0017-checkpoints.js'
 import { migration0018 } from './0018-sealed-phones.js'
 import { migration0019 } from './0019-external-ref-unique.js'
 import { migration0020 } from './0020-client-jtis.js'
+import { migration0027 } from './0027-departments.js'
+import { migration0028 } from './0028-revocation-notices.js'
 
 export interface Migration {
   /** Strictly increasing, starting at 1 (numbers are assigned per branch, so gaps may occur). */
@@ -50,4 +52,6 @@ export const migrations: readonly Migration[] = [
   migration0018,
   migration0019,
   migration0020,
+  migration0027,
+  migration0028,
 ]

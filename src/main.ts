@@ -315,10 +315,18 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
           onNotice: (notice) => {
             if (notice.table === 'person_tokens') tokens.drop(notice.id)
             else if (notice.table === 'key_revocations') revocations.invalidate()
-            else clientKeys.invalidate(notice.id), jwksOf.invalidate(notice.id)
+            else {
+              clientKeys.invalidate(notice.id)
+              jwksOf.invalidate(notice.id)
+            }
             options.onRevocationNotice?.(notice)
           },
-          onGap: () => (tokens.invalidate(), clientKeys.invalidate(), jwksOf.invalidate(), revocations.invalidate()),
+          onGap: () => {
+            tokens.invalidate()
+            clientKeys.invalidate()
+            jwksOf.invalidate()
+            revocations.invalidate()
+          },
         })
       : undefined
   await revocationListener?.ready

@@ -61,6 +61,7 @@ export async function verifyPersonToken(token: string, store: TokenStore): Promi
     region: found.region,
     window: found.window,
     name: found.name,
+    ...(found.departments ? { departments: found.departments } : {}),
   }
 }
 

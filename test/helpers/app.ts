@@ -61,7 +61,8 @@ export interface TestApp {
   /** A request with the admin token. */
   admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
   operator(region: string, window: string, name?: string): Promise<{ token: string; call: TestApp['call'] }>
-  client(id: string, regions: string[], alg?: 'ES256' | 'EdDSA'): Promise<TestClient>
+  /** A registered system client; with `departments`, limited to them (PROTOCOL 1.1 §2). */
+  client(id: string, regions: string[], alg?: 'ES256' | 'EdDSA', departments?: string[]): Promise<TestClient>
   close(): Promise<void>
 }
 
@@ -156,9 +157,14 @@ export async function createTestApp(
       })
       return { token: t.token, call: withToken(t.token) }
     },
-    async client(id, regions, alg = 'ES256') {
+    async client(id, regions, alg = 'ES256', departments) {
       const key = await newClientKey(alg)
-      const res = await withToken(admin.token)('POST', '/v1/admin/clients', { id, regions, jwks: key.jwks })
+      const res = await withToken(admin.token)('POST', '/v1/admin/clients', {
+        id,
+        regions,
+        jwks: key.jwks,
+        ...(departments ? { departments } : {}),
+      })
       if (res.status !== 201) throw new Error(`registering ${id}: ${res.status} ${JSON.stringify(res.body)}`)
       return {
         id,

@@ -58,6 +58,8 @@ const onlineTable: Table = {
   in_review: { accepted: 'in_review' },
   suspended: { accepted: 'accepted', supplement_requested: 'supplement_requested', in_review: 'in_review' },
   resumed: {},
+  inspection_scheduled: { accepted: 'accepted', supplement_requested: 'supplement_requested', in_review: 'in_review' },
+  inspection_completed: {},
   completed: { accepted: 'completed', in_review: 'completed' },
   recognized: { completed: 'completed', result_delivered: 'result_delivered' },
   recognition_failed: {
@@ -89,9 +91,9 @@ const tables: [Mode, Table][] = [
 ]
 
 describe('the enums', () => {
-  it('has 13 statuses and 23 event types', () => {
+  it('has 13 statuses and 25 event types', () => {
     expect(CaseStatus.options).toHaveLength(13)
-    expect(EventType.options).toHaveLength(23)
+    expect(EventType.options).toHaveLength(25)
   })
 
   it('knows which side posts each event', () => {
@@ -108,7 +110,16 @@ describe('the enums', () => {
       ].sort(),
     )
     expect(by('origin')).toEqual(
-      ['closed', 'materials_shipped', 'rated', 'result_delivered', 'supplement_provided', 'withdrawn'].sort(),
+      [
+        'closed',
+        'inspection_completed',
+        'inspection_scheduled',
+        'materials_shipped',
+        'rated',
+        'result_delivered',
+        'supplement_provided',
+        'withdrawn',
+      ].sort(),
     )
     expect(by('gateway')).toEqual(
       [

@@ -149,8 +149,8 @@ describe('the enums', () => {
 describe.each(tables)('applyEvent, every (status, event) pair in mode %s', (mode, table) => {
   const pairs = CaseStatus.options.flatMap((status) => EventType.options.map((type) => [status, type] as const))
 
-  it('covers 13 × 23 pairs', () => {
-    expect(pairs).toHaveLength(299)
+  it('covers 13 × 25 pairs', () => {
+    expect(pairs).toHaveLength(325)
   })
 
   it.each(pairs)('%s + %s', (status, type) => {
@@ -166,7 +166,12 @@ describe.each(tables)('applyEvent, every (status, event) pair in mode %s', (mode
     }
     expect(result, JSON.stringify(result)).toEqual({
       ok: true,
-      state: { status: expected, mode, suspended: type === 'suspended', rated: type === 'rated' },
+      state: {
+        status: expected,
+        mode,
+        suspended: type === 'suspended' || type === 'inspection_scheduled',
+        rated: type === 'rated',
+      },
     })
   })
 })
@@ -328,6 +333,7 @@ describe('allowedEvents', () => {
         'supplement_requested',
         'in_review',
         'suspended',
+        'inspection_scheduled',
         'completed',
         'recognition_failed',
         'withdrawn',
@@ -337,7 +343,15 @@ describe('allowedEvents', () => {
     ],
     [
       state('in_review', { suspended: true }),
-      ['resumed', 'completed', 'recognition_failed', 'withdrawn', 'deadline_warning', 'overdue'],
+      [
+        'resumed',
+        'inspection_completed',
+        'completed',
+        'recognition_failed',
+        'withdrawn',
+        'deadline_warning',
+        'overdue',
+      ],
     ],
     [state('completed'), ['recognized', 'recognition_failed', 'result_delivered']],
     [state('result_delivered'), ['recognized', 'recognition_failed', 'rated', 'closed']],

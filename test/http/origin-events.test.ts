@@ -131,6 +131,12 @@ describe('a joint inspection posted by the origin', () => {
       'inspection_scheduled',
       'inspection_scheduled',
     ])
+    // Where the staff work from the transfer slip (`manual`), it shows the inspection.
+    const slip = await window.call('GET', `/v1/cases/${fire}/transfer-slip`)
+    expect(slip.status).toBe(200)
+    expect(String(slip.body)).toContain('联合踏勘')
+    expect(String(slip.body)).toContain('十堰市张湾区车城路1号')
+    expect(String(slip.body)).toContain('已安排（暂停计时）')
     // The 襄阳 child's event goes to its processing side (here a `rest` system, say; a peer alike).
     const record = (await t.runtime.deps.cases.cases.get(food)) as CaseRecord
     expect(await directionOf({ adapters: resolverOf('rest') }, record, 'inspection_scheduled')).toBe('to_processing')

@@ -92,6 +92,11 @@ describe('a client limited to departments', () => {
     // The unlimited system of the same region sees all five.
     const all = await zwAll.call('GET', `/v1/cases/${bundle.id}`)
     expect(all.body.children).toHaveLength(5)
+    // Evidence: of its own children; the bundle's (signed over every child) only for the unlimited.
+    expect((await zwCivil.call('GET', `/v1/cases/${child('elderly-care-home-filing')}/evidence`)).status).toBe(200)
+    expect((await zwCivil.call('GET', `/v1/cases/${child('food-business-licence')}/evidence`)).status).toBe(404)
+    expect((await zwCivil.call('GET', `/v1/cases/${bundle.id}/evidence`)).status).toBe(404)
+    expect((await zwAll.call('GET', `/v1/cases/${bundle.id}/evidence`)).status).toBe(200)
   })
 
   it('submits only its departments’ items: 403 for another department’s', async () => {

@@ -1,18 +1,22 @@
 /**
  * What PROTOCOL 1.1 settles between two gateways (issue #20), with two real `tongban serve` processes paired
  * through `peer` adapters: 十堰 (gw-420300) holds a 开养老院 bundle whose food licence is processed by 襄阳's
- * gateway (gw-420600), the rest in 张湾区 (recorded by its staff at 十堰, `manual`).
+ * gateway (gw-420600), the rest by 张湾区's legacy system (a `rest` binding at 十堰; its staff record their
+ * steps at 十堰 too).
  * - Departments: a 公安 person of 襄阳 limited to its department sees neither the 市场监管 child nor the
  *   bundle, at either gateway; the unlimited 襄阳 staff see the child (and at 十堰 the parent with it).
  * - A joint inspection scheduled at 十堰 over the 襄阳 child and a 张湾区 child stops and resumes both clocks,
- *   襄阳's too; both gateways then show the same due date.
+ *   襄阳's too (both gateways then show the same due date), and reaches the `rest` system as follow-ups.
  * - 十堰 requires trust A for the licence (its agreement, version 2), 襄阳 B (version 1): 襄阳's result with
  *   trust B is refused at 十堰, and shows as `recognition_failed` with the reason at 襄阳; the corrected
  *   result (trust A) posted again at 襄阳 is recognised at 十堰.
  */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { elderlyCareHome } from '../fixtures/one-thing.js'
 import {
+  bind,
   type Cleanups,
   call,
   lastEventOf,
@@ -40,8 +44,9 @@ let xyPoliceAtShiyan: string
 let parentId: string
 let food: string
 let fire: string
-/** 襄阳's case for the food licence. */
+/** 襄阳's case for the food licence; 张湾区's system's for the fire inspection. */
 let remote: string
+let fireRef: string
 
 const waitFor = <T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 40_000) =>
   waitUntil(what, f, ms).catch((e) => {
@@ -57,11 +62,52 @@ const waitFor = <T>(what: string, f: () => Promise<T | undefined | null | false>
     }
     throw e
   })
+/** 张湾区's legacy system: takes cases, acknowledges follow-ups, and records what it received. */
+const restFollowUps: { ref: string; body: { type: string; data: Record<string, unknown> } }[] = []
+let restServer: Server
+async function startRestSystem(): Promise<string> {
+  let n = 0
+  restServer = createServer((req, res) => {
+    let raw = ''
+    req.on('data', (chunk) => {
+      raw += chunk
+    })
+    req.on('end', () => {
+      const reply = (body: unknown) => {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify(body))
+      }
+      const events = /^\/api\/cases\/([^/]+)\/events$/.exec(req.url ?? '')
+      if (req.method === 'POST' && req.url === '/api/cases')
+        return reply({ code: '200', data: { caseNo: `ZW-${++n}` } })
+      if (req.method === 'POST' && events?.[1]) {
+        restFollowUps.push({ ref: decodeURIComponent(events[1]), body: JSON.parse(raw) })
+        return reply({ code: '200', data: {} })
+      }
+      if (req.method === 'GET' && /\/status$/.test(req.url ?? '')) return reply({ code: '200', data: { events: [] } })
+      return reply({ code: '200', data: {} })
+    })
+  })
+  await new Promise<void>((resolve) => restServer.listen(0, '127.0.0.1', resolve))
+  cleanups.push(() => new Promise((resolve) => restServer.close(resolve)))
+  return `http://127.0.0.1:${(restServer.address() as AddressInfo).port}`
+}
+
 const cstDay = (days: number) => new Date(Date.now() + 8 * 3_600_000 + days * 86_400_000).toISOString().slice(0, 10)
 
 beforeAll(async () => {
-  ;[shiyan, xiangyang] = await Promise.all([startSide('gw-420300', cleanups), startSide('gw-420600', cleanups)])
+  const restUrl = await startRestSystem()
+  ;[shiyan, xiangyang] = await Promise.all([
+    startSide('gw-420300', cleanups, { ZW_REST_SECRET: 'zw-rest-secret' }),
+    startSide('gw-420600', cleanups),
+  ])
   await pairShiyanXiangyang(shiyan, xiangyang)
+  await bind(shiyan, '420303', 'rest', {
+    baseUrl: restUrl,
+    appKey: 'tongban-420300',
+    appSecretEnv: 'ZW_REST_SECRET',
+    allowPrivateAddresses: true,
+  })
   ;[window, zwStaff, xyStaff, xyPolice, xyAtShiyan, xyPoliceAtShiyan] = await Promise.all([
     tokenAt(shiyan, 'operator', '420303', 'ZW-ZH-01', '王窗口'),
     tokenAt(shiyan, 'operator', '420303', 'ZW-BM-01', '张湾区审批'),
@@ -100,6 +146,10 @@ beforeAll(async () => {
   fire = children.find((c) => c.item === 'fire-safety-inspection-public-venue')?.id as string
   remote = await waitFor('the food licence delivered to 襄阳', async () => {
     const sent = await lastEventOf(shiyan, food, 'dispatched', window)
+    return sent?.data.remoteRef as string | undefined
+  })
+  fireRef = await waitFor('the fire inspection delivered to 张湾区’s system', async () => {
+    const sent = await lastEventOf(shiyan, fire, 'dispatched', window)
     return sent?.data.remoteRef as string | undefined
   })
 }, 240_000)
@@ -152,6 +202,10 @@ describe('PROTOCOL 1.1 across two gateways', () => {
     for (const id of [food, fire]) {
       expect((await call(shiyan, 'GET', `/v1/cases/${id}`, undefined, window)).body.suspended).toBe(true)
     }
+    const toRest = await waitFor('the inspection at 张湾区’s system', async () =>
+      restFollowUps.find((f) => f.ref === fireRef && f.body.type === 'inspection_scheduled'),
+    )
+    expect(toRest.body.data).toMatchObject({ inspection, place: '十堰市张湾区车城路1号' })
     const done = await call(
       shiyan,
       'POST',
@@ -164,6 +218,10 @@ describe('PROTOCOL 1.1 across two gateways', () => {
       const v = (await call(xiangyang, 'GET', `/v1/cases/${remote}`, undefined, xyStaff)).body
       return v.suspended === false && v.deadline?.state === 'running' ? v : undefined
     })
+    await waitFor('the end of the inspection at 张湾区’s system', async () =>
+      restFollowUps.some((f) => f.ref === fireRef && f.body.type === 'inspection_completed'),
+    )
+    expect((await call(shiyan, 'GET', `/v1/cases/${fire}`, undefined, window)).body.suspended).toBe(false)
     const ours = (await call(shiyan, 'GET', `/v1/cases/${food}`, undefined, window)).body
     expect(ours.suspended).toBe(false)
     expect(theirs.deadline.dueDate).toBe(ours.deadline.dueDate)

@@ -190,7 +190,7 @@ export interface RuntimeOptions {
   clock?: Clock
   /** Run the queue workers in this process (default true; `tongban serve` and `tongban worker`). */
   workers?: boolean
-  /** How long client records and token look-ups are reused (default 5 s; tests lengthen it). */
+  /** How long client records, token look-ups and key revocations are reused (default 5 s; tests lengthen it). */
   authCacheMs?: number
   /** Told of each revocation notice that reached this instance (after the caches dropped the entry). */
   onRevocationNotice?: (notice: RevocationNotice) => void
@@ -296,7 +296,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const tokens = cachedTokenLookups(new PgTokenStore(database.db), options.authCacheMs)
   const jwksFetcher = new JwksFetcher({ allowHosts: [...config.jwksAllowHosts] })
   const revocationStore = new PgKeyRevocationStore(database)
-  const revocations = new KeyRevocations(revocationStore)
+  const revocations = new KeyRevocations(revocationStore, options.authCacheMs)
   const clientKeys = clientKeysFrom(clients, jwksFetcher, () => Date.now(), options.authCacheMs)
   const jwksOf = issuerJwks({
     gatewayId: config.gateway.id,

@@ -71,4 +71,28 @@ describe('revocations announced to every instance', () => {
     await heardOf('clients', client.id)
     expect((await read()).status).toBe(401)
   })
+
+  it('a client key revoked as compromised is refused by the second instance once the notice arrived', async () => {
+    const client = await t.client('rev-key-client', ['420300'])
+    const read = async () => {
+      const assertion = await signAssertion({
+        clientId: client.id,
+        key: client.key,
+        audience: t.gatewayId,
+        method: 'GET',
+        pathAndQuery: '/v1/cases',
+        now: t.clock.now(),
+      })
+      return app2.request('/v1/cases', { headers: { authorization: `Bearer ${assertion}` } })
+    }
+    expect((await read()).status).toBe(200)
+    const revoked = await t.admin('POST', '/v1/admin/key-revocations', {
+      issuer: client.id,
+      kid: client.key.kid,
+      revokedAt: new Date(t.clock.now().getTime() - 60_000).toISOString(),
+    })
+    expect(revoked.status, JSON.stringify(revoked.body)).toBe(201)
+    await heardOf('key_revocations', client.id)
+    expect((await read()).status).toBe(401)
+  })
 })

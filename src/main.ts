@@ -28,7 +28,7 @@ import {
   openInfrastructure,
   openStore,
 } from './runtime/infrastructure.js'
-import { createServices, type Services } from './runtime/services.js'
+import { createServices, type ServiceOptions, type Services } from './runtime/services.js'
 import { openStores, type Stores } from './runtime/stores.js'
 import { createTasks, type Tasks } from './runtime/tasks.js'
 import type { StrandedCase } from './services/dispatch/stranded.js'
@@ -53,6 +53,10 @@ export interface RuntimeOptions {
   workers?: boolean
   /** How often the bindings of a polling adapter kind are looked at (default 5 s; tests make it shorter). */
   pollTickMs?: number
+  /** How long client records, token look-ups and key revocations are reused (default 5 s; tests lengthen it). */
+  authCacheMs?: number
+  /** Told of each revocation notice that reached this instance (after the caches dropped the entry). */
+  onRevocationNotice?: ServiceOptions['onRevocationNotice']
 }
 
 /** Everything a gateway process runs, without the HTTP listener (tests use it with `app.request`). */
@@ -86,8 +90,11 @@ export interface Runtime {
 /** The phases in order; `close` runs them in reverse. */
 export async function createRuntime(config: Config, logger: Logger, options: RuntimeOptions = {}): Promise<Runtime> {
   const infra = await openInfrastructure(config, logger, options.clock ?? systemClock)
-  const stores = openStores(infra)
-  const services = await createServices(infra, stores, createAdapter)
+  const stores = openStores(infra, options.authCacheMs)
+  const services = await createServices(infra, stores, createAdapter, {
+    ...(options.authCacheMs !== undefined ? { authCacheMs: options.authCacheMs } : {}),
+    ...(options.onRevocationNotice ? { onRevocationNotice: options.onRevocationNotice } : {}),
+  })
   const tasks = createTasks(infra, stores, services)
   const http = createHttpDeps(infra, stores, services)
   const background = startBackground(infra, stores, services, tasks, {

@@ -21,6 +21,8 @@ const all: Record<EventType, true> = {
   in_review: true,
   suspended: true,
   resumed: true,
+  inspection_scheduled: true,
+  inspection_completed: true,
   completed: true,
   recognized: true,
   recognition_failed: true,

@@ -194,6 +194,9 @@ export function createPeerAdapter(settings: unknown, deps: PeerAdapterDeps): Reg
       const path = `/v1/cases/${encodeURIComponent(remoteRef)}/result`
       const res = await (await call('POST', path, ctx.signal, { result })).send()
       if (res.status === 201) return
+      // (PROTOCOL 1.1 §4) The origin refused the result: it was delivered, and the origin posts
+      // `recognition_failed` with the reasons back here, so that the issuer corrects it and posts it again.
+      if (res.status === 422 && problemOf(res).code === 'result_refused') return
       if (res.status === 409) {
         const problem = problemOf(res)
         // An earlier attempt landed and only its answer was lost: the case completed with this result.

@@ -29,12 +29,15 @@ const appliedIn: Partial<Record<EventType, ReadonlySet<string>>> = {
   result_delivered: new Set(['result_delivered', 'closed']),
   closed: new Set(['closed']),
   suspended: new Set(['accepted', 'supplement_requested', 'in_review']),
+  inspection_scheduled: new Set(['accepted', 'supplement_requested', 'in_review']),
   rated: new Set(['result_delivered', 'closed']),
+  // Changes nothing but the timeline: a 409 in a status that takes it cannot come from a first delivery.
+  recognition_failed: new Set(['accepted', 'in_review', 'completed', 'result_delivered']),
 }
 
 /** Whether a 409 `invalid_transition` with `currentStatus` shows that an event of `type` is already applied. */
 export function alreadyApplied(type: EventType, currentStatus: string): boolean {
   // `resumed` is allowed in every status: its only refusal is "the case is not suspended".
-  if (type === 'resumed') return true
+  if (type === 'resumed' || type === 'inspection_completed') return true
   return appliedIn[type]?.has(currentStatus) ?? false
 }

@@ -84,6 +84,7 @@ export async function clientsCommand(args: string[]): Promise<number> {
         jwks: { type: 'string' },
         'jwks-url': { type: 'string' },
         name: { type: 'string' },
+        departments: { type: 'string' },
       },
     })
     const body = AddClientBody.safeParse({
@@ -92,16 +93,18 @@ export async function clientsCommand(args: string[]): Promise<number> {
       regions: values.regions?.split(',').map((r) => r.trim()),
       jwks: values.jwks ? JSON.parse(await readFile(values.jwks, 'utf8')) : undefined,
       jwksUrl: values['jwks-url'],
+      departments: values.departments?.split(',').map((d) => d.trim()),
     })
     if (!body.success) {
       for (const i of body.error.issues) console.error(`error: ${i.path.join('.') || '(arguments)'}: ${i.message}`)
       console.error(
-        'usage: tongban clients add --id ID --regions CODE[,CODE…] (--jwks FILE | --jwks-url URL) [--name TEXT]',
+        'usage: tongban clients add --id ID --regions CODE[,CODE…] (--jwks FILE | --jwks-url URL) [--name TEXT] [--departments CODE,…]',
       )
       return 2
     }
     const client = await withAdmin((deps) => addClient(null, deps, body.data))
-    console.log(`registered client ${client.id} for ${client.regions.join(', ')}`)
+    const limited = client.departments?.length ? `, limited to ${client.departments.join(', ')}` : ''
+    console.log(`registered client ${client.id} for ${client.regions.join(', ')}${limited}`)
     return 0
   }
   if (sub === 'list') {
@@ -112,10 +115,11 @@ export async function clientsCommand(args: string[]): Promise<number> {
           id: c.id,
           status: c.status,
           regions: c.regions.join(','),
+          departments: c.departments?.join(',') ?? '',
           keys: c.jwksUrl ?? `${c.jwks?.keys.length ?? 0} inline`,
           created: c.createdAt.toISOString(),
         })),
-        ['id', 'status', 'regions', 'keys', 'created'],
+        ['id', 'status', 'regions', 'departments', 'keys', 'created'],
       ),
     )
     return 0
@@ -168,12 +172,18 @@ export async function tokensCommand(args: string[]): Promise<number> {
         region: { type: 'string' },
         window: { type: 'string' },
         name: { type: 'string' },
+        departments: { type: 'string' },
       },
     })
-    const body = CreateTokenBody.safeParse(values)
+    const body = CreateTokenBody.safeParse({
+      ...values,
+      departments: values.departments?.split(',').map((d) => d.trim()),
+    })
     if (!body.success) {
       for (const i of body.error.issues) console.error(`error: ${i.path.join('.') || '(arguments)'}: ${i.message}`)
-      console.error('usage: tongban tokens create --role admin|operator [--region CODE --window ID] [--name TEXT]')
+      console.error(
+        'usage: tongban tokens create --role admin|operator [--region CODE --window ID] [--name TEXT] [--departments CODE,…]',
+      )
       return 2
     }
     const { token, record } = await withAdmin((deps) => createToken(null, deps, body.data))
@@ -189,8 +199,9 @@ export async function tokensCommand(args: string[]): Promise<number> {
           ...t,
           createdAt: t.createdAt.toISOString(),
           revokedAt: t.revokedAt?.toISOString() ?? '',
+          departments: t.departments?.join(',') ?? '',
         })),
-        ['id', 'role', 'region', 'window', 'name', 'createdAt', 'revokedAt'],
+        ['id', 'role', 'region', 'window', 'name', 'departments', 'createdAt', 'revokedAt'],
       ),
     )
     return 0

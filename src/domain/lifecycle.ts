@@ -37,6 +37,8 @@ export const EventType = z.enum([
   'in_review',
   'suspended',
   'resumed',
+  'inspection_scheduled',
+  'inspection_completed',
   'completed',
   'recognized',
   'recognition_failed',
@@ -53,6 +55,15 @@ export type EventType = z.infer<typeof EventType>
 /** Who may post an event: the processing region, the origin region, or only the gateway itself. */
 export type Side = 'origin' | 'processing' | 'gateway'
 
+/**
+ * The side that may post an event through `POST /v1/cases/{id}/events`: as `eventSide`, except
+ * `recognition_failed`, which a gateway records of its own and an origin gateway also posts to the peer that
+ * processes the case (PROTOCOL 1.1 §4).
+ */
+export function postingSide(type: EventType): Side {
+  return type === 'recognition_failed' ? 'origin' : eventSide[type]
+}
+
 export const eventSide: Record<EventType, Side> = {
   submitted: 'gateway',
   dispatched: 'gateway',
@@ -67,6 +78,10 @@ export const eventSide: Record<EventType, Side> = {
   in_review: 'processing',
   suspended: 'processing',
   resumed: 'processing',
+  // (1.1) A joint site inspection (联合踏勘) of a bundle's children, posted by the origin, which holds the parent:
+  // the child's clock stops and resumes as for suspended/resumed.
+  inspection_scheduled: 'origin',
+  inspection_completed: 'origin',
   // Recorded by the gateway when the processing side posts its result (POST /v1/cases/{id}/result).
   completed: 'gateway',
   recognized: 'gateway',
@@ -104,6 +119,11 @@ export interface LifecycleState {
   rated: boolean
   /** 容缺受理: materials accepted as outstanding are still to be supplied (unset: none). */
   outstanding?: boolean
+  /**
+   * (1.1) The origin refused the result of this completed case (`recognition_failed` posted by the origin
+   * gateway): a corrected result completes it again. Unset: no.
+   */
+  resultRefused?: boolean
 }
 
 export type TransitionResult = { ok: true; state: LifecycleState } | { ok: false; reason: string }
@@ -166,7 +186,22 @@ const rules: Record<EventType, Rule> = {
     guard: (s) => (s.suspended ? null : 'the case is not suspended'),
     set: { suspended: false },
   },
-  completed: { from: always('accepted', 'in_review'), to: 'completed' },
+  inspection_scheduled: {
+    from: always('accepted', 'supplement_requested', 'in_review'),
+    guard: (s) => (s.suspended ? 'the case is already suspended' : null),
+    set: { suspended: true },
+  },
+  inspection_completed: {
+    from: always(...CaseStatus.options),
+    guard: (s) => (s.suspended ? null : 'the case is not suspended'),
+    set: { suspended: false },
+  },
+  completed: {
+    from: always('accepted', 'in_review', 'completed'),
+    to: 'completed',
+    guard: (s) =>
+      s.status === 'completed' && !s.resultRefused ? 'the case is completed; only a refused result is replaced' : null,
+  },
   recognized: { from: always('completed', 'result_delivered') },
   // A result refused (bad signature, not matching the case …) is recorded where a result may be posted, and
   // after completion (a second result); the status does not change.
@@ -281,6 +316,15 @@ export const SuspendedData = z.strictObject({
   inspection: z.string().min(1).max(64).optional(),
 })
 export const ResumedData = z.strictObject({ note: Note.optional(), inspection: z.string().min(1).max(64).optional() })
+/** (1.1) 联合踏勘 scheduled by the origin over several children of its bundle: the child's clock stops. */
+export const InspectionScheduledData = z.strictObject({
+  inspection: z.string().min(1).max(64),
+  date: IsoDate,
+  place: z.string().min(1).max(200),
+  reason: Note.optional(),
+})
+/** (1.1) The joint inspection is over: the child's clock resumes. */
+export const InspectionCompletedData = z.strictObject({ inspection: z.string().min(1).max(64), note: Note.optional() })
 export const MaterialsShippedData = z.strictObject({
   carrier: z.string().min(1).max(64),
   trackingNumber: z.string().regex(/^[A-Za-z0-9-]{4,40}$/, '4 to 40 letters, digits or hyphens'),
@@ -309,6 +353,15 @@ export const ResultDeliveredData = z
       if (d[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `${key} is required for mail` })
     }
   })
+/**
+ * (1.1) The origin refused the processing side's result: posted by the origin gateway to a peer that processes
+ * the case, so that its issuer can correct the result and post it again.
+ */
+export const RecognitionFailedData = z.strictObject({
+  reasons: z.array(z.string().min(1).max(300)).min(1).max(20),
+  issuer: z.string().min(1).max(100).optional(),
+  jti: z.string().min(1).max(100).optional(),
+})
 export const RatedData = z.strictObject({ score: z.int().min(1).max(5), comment: Note.optional() })
 
 /** A party's event with data that has required fields. */
@@ -329,11 +382,14 @@ export const PartyEvent = z
     optional('in_review', NoteData),
     required('suspended', SuspendedData),
     optional('resumed', ResumedData),
+    required('inspection_scheduled', InspectionScheduledData),
+    required('inspection_completed', InspectionCompletedData),
     required('materials_shipped', MaterialsShippedData),
     required('supplement_provided', SupplementProvidedData),
     optional('withdrawn', WithdrawnData),
     required('result_delivered', ResultDeliveredData),
     required('rated', RatedData),
+    required('recognition_failed', RecognitionFailedData),
     optional('closed', NoteData),
   ])
   .meta({ id: 'PartyEvent' })

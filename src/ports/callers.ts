@@ -11,6 +11,11 @@ export interface ClientCaller {
   id: string
   /** Region codes (or zone ids) it acts for; each covers its descendants. */
   regions: string[]
+  /**
+   * (PROTOCOL 1.1 §2) The department codes it is limited to: it sees and acts on only the cases of those
+   * departments' items. Null or absent: every department of its regions.
+   */
+  departments?: string[] | null
   /** The verified assertion: kept with a case as the submitter's signature over the exact body. */
   assertion: {
     token: string
@@ -36,6 +41,8 @@ export interface PersonCaller {
   region: string | null
   window: string | null
   name: string | null
+  /** (PROTOCOL 1.1 §2) The department codes the token is limited to; null or absent: not limited. */
+  departments?: string[] | null
 }
 
 export type Caller = ClientCaller | PersonCaller
@@ -45,6 +52,8 @@ export interface SystemClient {
   id: string
   name: string | null
   regions: string[]
+  /** The department codes it is limited to (PROTOCOL 1.1 §2); null: not limited. */
+  departments?: string[] | null
   /** Inline public keys, or … */
   jwks: { keys: Record<string, unknown>[] } | null
   /** … a JWKS URL on the allow-list, fetched with a timeout and cached. */
@@ -63,6 +72,7 @@ export interface ClientStore {
     id: string
     name?: string | null
     regions: string[]
+    departments?: string[] | null
     jwks?: SystemClient['jwks']
     jwksUrl?: string | null
   }): Promise<SystemClient>
@@ -80,6 +90,8 @@ export interface PersonToken {
   region: string | null
   window: string | null
   name: string | null
+  /** The department codes the token is limited to (PROTOCOL 1.1 §2); null or absent: not limited. */
+  departments?: string[] | null
   createdAt: Date
   revokedAt: Date | null
 }

@@ -127,6 +127,11 @@ export interface CaseFilter {
   visibleRegions: string[] | null
   /** With `visibleRegions`: of the cases those regions originated, only those this window collected. */
   originWindow?: string | null | undefined
+  /**
+   * A department-limited caller's item codes (PROTOCOL 1.1 §2): only cases of those items, and parents with a
+   * child of one. Null or absent: no such limit.
+   */
+  items?: string[] | null | undefined
   status?: CaseStatus | undefined
   scope?: Scope | undefined
   mode?: Mode | undefined

@@ -18,6 +18,8 @@ export interface FileReference {
   processingRegion: string | null
   /** The window that collected the case, if one did. */
   agentWindow: string | null
+  /** The case's item (null for a bundle's parent): a department-limited caller's cases are those of its items. */
+  item?: string | null
 }
 
 export interface FileStore {

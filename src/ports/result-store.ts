@@ -16,7 +16,10 @@ export interface StoredResult {
 /** One result per case; written once. */
 export interface ResultStore {
   get(caseId: string): Promise<StoredResult | null>
-  /** false when the case already has a result. */
-  put(result: StoredResult): Promise<boolean>
+  /**
+   * false when the case already has a result. With `replace`, a result the origin refused is replaced by the
+   * corrected one (PROTOCOL 1.1 §4 `recognition_failed`).
+   */
+  put(result: StoredResult, opts?: { replace?: boolean }): Promise<boolean>
   setRecognition(caseId: string, recognition: string): Promise<void>
 }

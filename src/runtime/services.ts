@@ -21,6 +21,7 @@ import { type AdapterFactory, BindingAdapterResolver } from '../services/dispatc
 import { findStrandedCases } from '../services/dispatch/stranded.js'
 import type { FileDeps } from '../services/files/files.js'
 import { GatewayMetrics } from '../services/metrics/gateway.js'
+import { listenForRevocations, type RevocationNotice } from '../store/revocation-listener.js'
 import type { Infrastructure } from './infrastructure.js'
 import type { Stores } from './stores.js'
 
@@ -32,7 +33,19 @@ export type AdapterMaker = (
   deps: { logger: AdapterLogger; identity: GatewayIdentity },
 ) => RegionAdapter
 
-export async function createServices(infra: Infrastructure, stores: Stores, createAdapter: AdapterMaker) {
+export interface ServiceOptions {
+  /** How long client records, token look-ups and key revocations are reused (default 5 s; tests lengthen it). */
+  authCacheMs?: number
+  /** Told of each revocation notice that reached this instance (after the caches dropped the entry). */
+  onRevocationNotice?: (notice: RevocationNotice) => void
+}
+
+export async function createServices(
+  infra: Infrastructure,
+  stores: Stores,
+  createAdapter: AdapterMaker,
+  options: ServiceOptions = {},
+) {
   const { config, logger, clock, redis, keys, vault, outages } = infra
   // Real time, not the business clock: the circuit's delays are BullMQ delays.
   const circuit = new RedisCircuitBreaker(redis, config.redis.queuePrefix)
@@ -103,7 +116,31 @@ export async function createServices(infra: Infrastructure, stores: Stores, crea
     observe: (region, result) => metrics.observeDelivery(region, result),
   }
 
-  const { revocations, clientKeys, jwksOf, clientAuth } = issuerKeys(infra, stores)
+  const { revocations, clientKeys, jwksOf, clientAuth } = issuerKeys(infra, stores, options.authCacheMs)
+  // Revocations made anywhere (another instance, the CLI) drop the cached entry here at once (migration 28).
+  const revocationListener =
+    infra.database.kind === 'postgres' && config.database.url !== undefined
+      ? listenForRevocations({
+          url: config.database.url,
+          logger,
+          onNotice: (notice) => {
+            if (notice.table === 'person_tokens') stores.tokens.drop(notice.id)
+            else if (notice.table === 'key_revocations') revocations.invalidate()
+            else {
+              clientKeys.invalidate(notice.id)
+              jwksOf.invalidate(notice.id)
+            }
+            options.onRevocationNotice?.(notice)
+          },
+          onGap: () => {
+            stores.tokens.invalidate()
+            clientKeys.invalidate()
+            jwksOf.invalidate()
+            revocations.invalidate()
+          },
+        })
+      : undefined
+  await revocationListener?.ready
 
   return {
     metrics,
@@ -122,6 +159,7 @@ export async function createServices(infra: Infrastructure, stores: Stores, crea
     jwksOf,
     clientAuth,
     async close() {
+      await revocationListener?.close()
       await resolver.close()
       await relay.stop()
       await inspector.close()
@@ -132,16 +170,17 @@ export async function createServices(infra: Infrastructure, stores: Stores, crea
 }
 
 /** The keys of the gateway and its clients as this gateway knows them, revocations applied. */
-function issuerKeys({ config, keys }: Infrastructure, stores: Stores) {
+function issuerKeys({ config, keys }: Infrastructure, stores: Stores, authCacheMs?: number) {
   const jwksFetcher = new JwksFetcher({ allowHosts: [...config.jwksAllowHosts] })
-  const revocations = new KeyRevocations(stores.revocations)
-  const clientKeys = clientKeysFrom(stores.clients, jwksFetcher, () => Date.now())
+  const revocations = new KeyRevocations(stores.revocations, authCacheMs)
+  const clientKeys = clientKeysFrom(stores.clients, jwksFetcher, () => Date.now(), authCacheMs)
   const jwksOf = issuerJwks({
     gatewayId: config.gateway.id,
     gatewayJwks: () => keys.jwks(),
     clients: stores.clients,
     fetcher: jwksFetcher,
     revocations,
+    ...(authCacheMs !== undefined ? { recordTtlMs: authCacheMs } : {}),
   })
   const clientAuth = withRevocations(clientKeys, async (id) => revokedKeysIn(await jwksOf(id)))
   return { revocations, clientKeys, jwksOf, clientAuth }

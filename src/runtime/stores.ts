@@ -26,7 +26,7 @@ import type { Infrastructure } from './infrastructure.js'
 export type Stores = ReturnType<typeof openStores>
 
 /** Every store of the gateway, over the infrastructure's database. */
-export function openStores({ config, database, keys }: Infrastructure) {
+export function openStores({ config, database, keys }: Infrastructure, authCacheMs?: number) {
   // Every event the case store appends carries the gateway's signed proof of it.
   const prover = gatewayEventProver(config.gateway.id, keys)
   return {
@@ -34,7 +34,7 @@ export function openStores({ config, database, keys }: Infrastructure) {
     inspections: new PgInspectionStore(database, { prover, hashAlg: config.hashAlg }),
     clients: new PgClientStore(database.db),
     // Lookups cached for 5 s; revocations through this instance apply at once (the wrapper's revoke clears it).
-    tokens: cachedTokenLookups(new PgTokenStore(database.db)),
+    tokens: cachedTokenLookups(new PgTokenStore(database.db), authCacheMs),
     sessions: new PgSessionStore(database),
     revocations: new PgKeyRevocationStore(database),
     outbox: new PgOutboxStore(database),

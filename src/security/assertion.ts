@@ -50,6 +50,8 @@ export interface VerifyAssertionInput {
 export interface RegisteredClientKeys {
   id: string
   regions: string[]
+  /** The department codes it is limited to (PROTOCOL 1.1 §2); null or absent: not limited. */
+  departments?: string[] | null
   status: 'active' | 'revoked'
   /** The verification key for a header's kid (jose's key-resolver shape); rejects for an unknown kid. */
   keys: (protectedHeader: JWSHeaderParameters) => Promise<CryptoKey | KeyObject | Uint8Array>
@@ -173,6 +175,7 @@ export async function verifyClientAssertion(input: VerifyAssertionInput): Promis
     kind: 'client',
     id: client.id,
     regions: [...client.regions],
+    ...(client.departments ? { departments: [...client.departments] } : {}),
     assertion: { token, jti, kid: header.kid, bodyHash: hash, ...(deferredReplay ? { deferredReplay } : {}) },
   }
 }

@@ -78,7 +78,13 @@ export function clientKeysFrom(
       let keys: RegisteredClientKeys['keys'] = noKeys
       if (found.jwks) keys = inline({ ...found, jwks: found.jwks })
       else if (found.jwksUrl) keys = fetcher.keyFor(found.jwksUrl)
-      return { id: found.id, regions: found.regions, status: found.status, keys }
+      return {
+        id: found.id,
+        regions: found.regions,
+        departments: found.departments ?? null,
+        status: found.status,
+        keys,
+      }
     },
   }
 }

@@ -61,19 +61,21 @@ export async function verifyPersonToken(token: string, store: TokenStore): Promi
     region: found.region,
     window: found.window,
     name: found.name,
+    ...(found.departments ? { departments: found.departments } : {}),
   }
 }
 
 /**
  * A token store whose `findByHash` answers are reused for `ttlMs` (default 5 s), so that a person's
  * every request does not cost a database round trip. `invalidate()` drops them all at once (the admin
- * verbs call it after a revocation); other gateway instances see a revocation within `ttlMs`.
+ * verbs call it after a revocation), `drop(id)` one token's (a revocation announced by PostgreSQL, see
+ * store/revocation-listener.ts); without that announcement other instances see a revocation within `ttlMs`.
  */
 export function cachedTokenLookups(
   store: TokenStore,
   ttlMs = 5_000,
   now: () => number = Date.now,
-): TokenStore & { invalidate(): void } {
+): TokenStore & { invalidate(): void; drop(id: string): void } {
   const cache = new Map<string, { token: PersonToken | null; at: number }>()
   return {
     create: (token, hash) => store.create(token, hash),
@@ -84,6 +86,9 @@ export function cachedTokenLookups(
       return revoked
     },
     invalidate: () => cache.clear(),
+    drop(id) {
+      for (const [k, hit] of cache) if (hit.token?.id === id) cache.delete(k)
+    },
     async findByHash(hash) {
       const k = hash.toString('base64')
       const hit = cache.get(k)

@@ -74,3 +74,34 @@ export function requireVisible(caller: Caller, sides: Sides, id: string): void {
   if (isAdmin(caller) || sides.origin || sides.processing) return
   throw new AppError('not_found', `no case ${id}`)
 }
+
+/**
+ * (PROTOCOL 1.1 §2) The department codes the caller is limited to (`departmentCode` of the items), or null
+ * when it is not limited (the case before 1.1: every department of its regions).
+ */
+export function departmentsOf(caller: Caller): readonly string[] | null {
+  const d = caller.departments
+  return d && d.length > 0 ? d : null
+}
+
+/** Whether a department-limited caller may see a case of `item` (always, for a caller without a limit). */
+export function departmentAllows(
+  caller: Caller,
+  item: string | null,
+  items: ReadonlyMap<string, { departmentCode: string }>,
+): boolean {
+  const mine = departmentsOf(caller)
+  if (mine === null) return true
+  const department = item === null ? undefined : items.get(item)?.departmentCode
+  return department !== undefined && mine.includes(department)
+}
+
+/** The item codes of the caller's departments, or null when it is not limited (list filters). */
+export function itemsOfDepartments(
+  caller: Caller,
+  items: ReadonlyMap<string, { departmentCode: string }>,
+): string[] | null {
+  const mine = departmentsOf(caller)
+  if (mine === null) return null
+  return [...items.entries()].filter(([, i]) => mine.includes(i.departmentCode)).map(([code]) => code)
+}

@@ -163,6 +163,19 @@ export class PgCaseStore implements CaseStore {
         : inArray(cases.originRegion, filter.visibleRegions)
       where.push(or(origin, inArray(cases.processingRegion, filter.visibleRegions)))
     }
+    if (filter.items !== undefined && filter.items !== null) {
+      if (filter.items.length === 0) return { cases: [], nextCursor: null }
+      const codes = sql.join(
+        filter.items.map((i) => sql`${i}`),
+        sql`, `,
+      )
+      where.push(
+        or(
+          inArray(cases.item, filter.items),
+          sql`exists (select 1 from cases k where k.parent_id = ${cases.id} and k.item in (${codes}))`,
+        ),
+      )
+    }
     if (filter.status !== undefined) where.push(eq(cases.status, filter.status))
     if (filter.scope !== undefined) where.push(eq(cases.scope, filter.scope))
     if (filter.mode !== undefined) where.push(eq(cases.mode, filter.mode))

@@ -32,7 +32,14 @@ export class PgClientStore implements ClientStore {
     try {
       const [row] = await this.db
         .insert(clients)
-        .values({ id: client.id, name: client.name ?? null, regions: client.regions, jwks, jwksUrl })
+        .values({
+          id: client.id,
+          name: client.name ?? null,
+          regions: client.regions,
+          departments: client.departments ?? null,
+          jwks,
+          jwksUrl,
+        })
         .returning()
       return toClient(row!)
     } catch (error) {
@@ -109,6 +116,7 @@ function toClient(r: ClientRow): SystemClient {
     id: r.id,
     name: r.name,
     regions: r.regions,
+    departments: r.departments,
     jwks: r.jwks,
     jwksUrl: r.jwksUrl,
     status: r.status,

@@ -141,8 +141,9 @@ export class PgFileStore implements FileStore {
       origin_region: string
       processing_region: string | null
       agent_window: string | null
+      item: string | null
     }>(
-      `select id, origin_region, processing_region, agent_window from cases where materials @> $1::jsonb
+      `select id, origin_region, processing_region, agent_window, item from cases where materials @> $1::jsonb
        order by id limit 1000`,
       [JSON.stringify([{ sha256 }])],
     )
@@ -151,6 +152,7 @@ export class PgFileStore implements FileStore {
       originRegion: r.origin_region,
       processingRegion: r.processing_region,
       agentWindow: r.agent_window,
+      item: r.item,
     }))
   }
 }

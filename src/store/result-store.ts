@@ -34,10 +34,14 @@ export class PgResultStore implements ResultStore {
     }
   }
 
-  async put(x: StoredResult): Promise<boolean> {
+  async put(x: StoredResult, opts: { replace?: boolean } = {}): Promise<boolean> {
+    const conflict = opts.replace
+      ? `do update set jws = excluded.jws, claims = excluded.claims, issuer = excluded.issuer, kid = excluded.kid,
+           attested = excluded.attested, verified_at = excluded.verified_at, recognition = null`
+      : 'do nothing'
     const rows = await this.database.query(
       `insert into results (case_id, jws, claims, issuer, kid, attested, verified_at)
-       values ($1, $2, $3::jsonb, $4, $5, $6, $7) on conflict (case_id) do nothing returning case_id`,
+       values ($1, $2, $3::jsonb, $4, $5, $6, $7) on conflict (case_id) ${conflict} returning case_id`,
       [x.caseId, x.jws, JSON.stringify(x.claims), x.issuer, x.kid, x.attested, x.verifiedAt.toISOString()],
     )
     return rows.length > 0

@@ -102,6 +102,7 @@ export const clients = pgTable('clients', {
   id: text('id').primaryKey(),
   name: text('name'),
   regions: text('regions').array().notNull(),
+  departments: text('departments').array(),
   jwks: jsonb('jwks').$type<{ keys: Record<string, unknown>[] }>(),
   jwksUrl: text('jwks_url'),
   status: text('status').$type<'active' | 'revoked'>().notNull().default('active'),
@@ -116,6 +117,7 @@ export const personTokens = pgTable('person_tokens', {
   region: text('region'),
   windowId: text('window_id'),
   name: text('name'),
+  departments: text('departments').array(),
   createdAt: ts('created_at').notNull().defaultNow(),
   revokedAt: ts('revoked_at'),
 })

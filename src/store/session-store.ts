@@ -12,6 +12,7 @@ interface Row extends Record<string, unknown> {
   region: string | null
   window_id: string | null
   name: string | null
+  departments: string[] | null
   token_created_at: Date | string
 }
 
@@ -34,7 +35,7 @@ export class PgSessionStore implements SessionStore {
         where s.secret_hash = $1 and t.id = s.token_id and t.revoked_at is null and s.ended_at is null
           and s.expires_at > $2 and s.last_seen_at > $2::timestamptz - make_interval(secs => $3::double precision / 1000)
        returning s.token_id, s.csrf, s.created_at, s.last_seen_at, s.expires_at,
-                 t.role, t.region, t.window_id, t.name, t.created_at as token_created_at`,
+                 t.role, t.region, t.window_id, t.name, t.departments, t.created_at as token_created_at`,
       [secretHash, now, idleMs],
     )
     if (!row) return null
@@ -50,6 +51,7 @@ export class PgSessionStore implements SessionStore {
         region: row.region,
         window: row.window_id,
         name: row.name,
+        departments: row.departments ?? null,
         createdAt: new Date(row.token_created_at),
         revokedAt: null,
       },

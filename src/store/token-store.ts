@@ -35,6 +35,7 @@ export class PgTokenStore implements TokenStore {
           region: token.region,
           windowId: token.window,
           name: token.name,
+          departments: token.departments ?? null,
         })
         .returning()
       return toToken(row!)
@@ -78,6 +79,7 @@ function toToken(r: TokenRow): PersonToken {
     region: r.region,
     window: r.windowId,
     name: r.name,
+    departments: r.departments,
     createdAt: r.createdAt,
     revokedAt: r.revokedAt,
   }

@@ -192,6 +192,20 @@ describe('peer adapter: PROTOCOL v1', () => {
     expect(e).toMatchObject({ retryable: false, context: { status: 422, upstreamCode: 'idempotency_key_reused' } })
   })
 
+  it('counts a result the origin refused (422 result_refused) as delivered; other 422s fail', async () => {
+    const reply = (code: string) =>
+      s.mock
+        .get(s.origin)
+        .intercept({ path: '/v1/cases/R-1/result', method: 'POST' })
+        .reply(422, JSON.stringify({ code }), { headers: { 'content-type': 'application/problem+json' } })
+    reply('result_refused')
+    await expect(s.adapter.deliverResult?.('R-1', 'a.b.c', ctx())).resolves.toBeUndefined()
+    reply('validation_failed')
+    expect(await failure(s.adapter.deliverResult?.('R-1', 'a.b.c', ctx()) ?? Promise.resolve())).toMatchObject({
+      retryable: false,
+    })
+  })
+
   it('posts a follow-up as { type, data } to /v1/cases/{remoteRef}/events with a verifying assertion', async () => {
     const calls = intercept('deliverFollowUp', undefined, { remoteRef: REMOTE_ID })
     await s.adapter.deliverFollowUp(sampleFollowUp(REMOTE_ID), ctx())

@@ -413,7 +413,11 @@ describe('开养老院 submitted once at a 张湾区 window, children in 张湾�
     for (const id of [fire, home]) {
       const v = (await call(shiyan, 'GET', `/v1/cases/${id}`, undefined, window)).body
       expect(v.suspended).toBe(false)
-      expect((await typesOf(shiyan, id, window)).slice(-3)).toEqual(['accepted', 'suspended', 'resumed'])
+      expect((await typesOf(shiyan, id, window)).slice(-3)).toEqual([
+        'accepted',
+        'inspection_scheduled',
+        'inspection_completed',
+      ])
     }
 
     // --- Decisions: 张湾区's departments first, then 襄阳's; the parent waits for the last child. --------------

@@ -10,7 +10,7 @@ import { loadConfig } from '../../config/env.js'
 import { createApp } from '../../src/app.js'
 import type { ReadinessCheck } from '../../src/http/deps.js'
 import { createLogger, type Logger } from '../../src/logger.js'
-import { createRuntime, type Runtime } from '../../src/main.js'
+import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/main.js'
 import type { Clock } from '../../src/ports/clock.js'
 import { createToken } from '../../src/services/admin/clients.js'
 import { type ClientKey, newClientKey, signAssertion } from './client-assertion.js'
@@ -61,7 +61,8 @@ export interface TestApp {
   /** A request with the admin token. */
   admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
   operator(region: string, window: string, name?: string): Promise<{ token: string; call: TestApp['call'] }>
-  client(id: string, regions: string[], alg?: 'ES256' | 'EdDSA'): Promise<TestClient>
+  /** A registered system client; with `departments`, limited to them (PROTOCOL 1.1 §2). */
+  client(id: string, regions: string[], alg?: 'ES256' | 'EdDSA', departments?: string[]): Promise<TestClient>
   close(): Promise<void>
 }
 
@@ -89,6 +90,8 @@ export async function createTestApp(
     runtimeRole?: string
     /** The runtime's and the app's logger (default: silent); log-privacy tests capture its lines. */
     logger?: Logger
+    /** More runtime options (the caches' time-out, a listener for revocation notices). */
+    runtime?: Pick<RuntimeOptions, 'authCacheMs' | 'onRevocationNotice'>
   } = {},
 ): Promise<TestApp> {
   const db = await createTestDatabase({ migrate: false })
@@ -116,6 +119,7 @@ export async function createTestApp(
   const runtime = await createRuntime(config, opts.logger ?? createLogger('silent'), {
     clock,
     workers: opts.workers ?? false,
+    ...opts.runtime,
   })
   if (opts.readiness) runtime.deps.readiness = opts.readiness
   const app = createApp(runtime.deps)
@@ -156,9 +160,14 @@ export async function createTestApp(
       })
       return { token: t.token, call: withToken(t.token) }
     },
-    async client(id, regions, alg = 'ES256') {
+    async client(id, regions, alg = 'ES256', departments) {
       const key = await newClientKey(alg)
-      const res = await withToken(admin.token)('POST', '/v1/admin/clients', { id, regions, jwks: key.jwks })
+      const res = await withToken(admin.token)('POST', '/v1/admin/clients', {
+        id,
+        regions,
+        jwks: key.jwks,
+        ...(departments ? { departments } : {}),
+      })
       if (res.status !== 201) throw new Error(`registering ${id}: ${res.status} ${JSON.stringify(res.body)}`)
       return {
         id,

@@ -110,11 +110,14 @@ export async function tokenAt(
   region?: string,
   window?: string,
   name?: string,
+  /** Limits the token to these department codes (PROTOCOL 1.1 §2). */
+  departments?: string[],
 ): Promise<string> {
   const args = ['tokens', 'create', '--role', role]
   if (region) args.push('--region', region)
   if (window) args.push('--window', window)
   if (name) args.push('--name', name)
+  if (departments) args.push('--departments', departments.join(','))
   const res = await runCli(args, side.env)
   expect(res.code, res.stderr).toBe(0)
   return res.stdout.trim()
@@ -125,4 +128,12 @@ export async function typesOf(side: Side, id: string, token?: string): Promise<s
   return ((await call(side, 'GET', `/v1/cases/${id}/events`, undefined, token)).body?.events ?? []).map(
     (e: { type: string }) => e.type,
   )
+}
+
+/** The latest event of `type` on a case at a side, once there is one (undefined before). */
+export async function lastEventOf(side: Side, id: string, type: string, token?: string) {
+  const events = (await call(side, 'GET', `/v1/cases/${id}/events`, undefined, token)).body?.events ?? []
+  return (events as { type: string; data: Record<string, unknown>; actor: string }[])
+    .filter((e) => e.type === type)
+    .at(-1)
 }

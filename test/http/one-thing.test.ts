@@ -660,14 +660,14 @@ describe('联合踏勘: POST /v1/cases/{id}/inspections', () => {
     const inspection = res.body.inspection
     expect(inspection).toMatchObject({ parentId: id, children: [fire, food].sort(), status: 'scheduled' })
     expect(res.body.events.map((e: { caseId: string; type: string }) => [e.caseId, e.type])).toEqual(
-      [fire, food].sort().map((c) => [c, 'suspended']),
+      [fire, food].sort().map((c) => [c, 'inspection_scheduled']),
     )
     for (const c of [fire, food]) {
       expect((await caseOf(c)).suspended).toBe(true)
       const last = (await window.call('GET', `/v1/cases/${c}/events`)).body.events.at(-1)
       expect(last).toMatchObject({
-        type: 'suspended',
-        data: { inspection: inspection.id, reason: expect.stringContaining('联合踏勘') },
+        type: 'inspection_scheduled',
+        data: { inspection: inspection.id, date: '2026-10-09', reason: expect.stringContaining('联合踏勘') },
       })
     }
     const done = await window.call('POST', `/v1/cases/${id}/inspections/${inspection.id}/complete`)
@@ -676,7 +676,7 @@ describe('联合踏勘: POST /v1/cases/{id}/inspections', () => {
     for (const c of [fire, food]) {
       expect((await caseOf(c)).suspended).toBe(false)
       const last = (await window.call('GET', `/v1/cases/${c}/events`)).body.events.at(-1)
-      expect(last).toMatchObject({ type: 'resumed', data: { inspection: inspection.id } })
+      expect(last).toMatchObject({ type: 'inspection_completed', data: { inspection: inspection.id } })
     }
     const twice = await window.call('POST', `/v1/cases/${id}/inspections/${inspection.id}/complete`)
     expect(twice.status).toBe(409)
@@ -765,7 +765,7 @@ describe('联合踏勘: POST /v1/cases/{id}/inspections', () => {
     for (const c of [fire, food, clinic]) {
       expect((await caseOf(c)).suspended).toBe(false)
       const types = (await window.call('GET', `/v1/cases/${c}/events`)).body.events.map((e: { type: string }) => e.type)
-      expect(types).not.toContain('suspended')
+      expect(types).not.toContain('inspection_scheduled')
     }
     const [row] = await t.runtime.database.query<{ n: number }>(
       'select count(*)::int as n from inspections where parent_id = $1',

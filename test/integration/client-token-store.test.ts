@@ -46,6 +46,7 @@ describe.each(backends)('client and token stores on $name', (backend) => {
         id: 'zw-420303',
         name: '张湾区政务服务网',
         regions: ['420303'],
+        departments: null,
         jwks,
         jwksUrl: null,
         status: 'active',
@@ -103,17 +104,30 @@ describe.each(backends)('client and token stores on $name', (backend) => {
         region: null,
         window: null,
         name: null,
+        departments: null,
         createdAt: expect.any(Date),
         revokedAt: null,
       })
       const operator = await tokens.create(
-        { id: 'tok-op', role: 'operator', region: '420303', window: 'window-3', name: '李四' },
+        {
+          id: 'tok-op',
+          role: 'operator',
+          region: '420303',
+          window: 'window-3',
+          name: '李四',
+          departments: ['public-security'],
+        },
         sha256(randomBytes(32)),
       )
       expect(await tokens.findByHash(sha256(secret))).toEqual(admin)
       expect(await tokens.findByHash(sha256(randomBytes(32)))).toBeNull()
       expect((await tokens.list()).map((t) => t.id)).toEqual([admin.id, operator.id])
-      expect(operator).toMatchObject({ region: '420303', window: 'window-3', name: '李四' })
+      expect(operator).toMatchObject({
+        region: '420303',
+        window: 'window-3',
+        name: '李四',
+        departments: ['public-security'],
+      })
     })
 
     it('refuses a duplicate id or secret with conflict', async () => {

@@ -47,7 +47,7 @@ function provenStatuses(type: EventType): Set<Status> {
     const graph = edges(mode)
     // Only statuses a case of this mode can be in (materials_shipped is none of a full_online case's).
     const reachable = reach(['submitted'], graph)
-    const flags = { suspended: type === 'resumed', rated: false }
+    const flags = { suspended: type === 'resumed' || type === 'inspection_completed', rated: false }
     const allowedIn = CaseStatus.options.filter(
       (status) => reachable.has(status) && applyEvent({ status, mode, ...flags }, type).ok,
     )

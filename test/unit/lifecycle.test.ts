@@ -58,6 +58,8 @@ const onlineTable: Table = {
   in_review: { accepted: 'in_review' },
   suspended: { accepted: 'accepted', supplement_requested: 'supplement_requested', in_review: 'in_review' },
   resumed: {},
+  inspection_scheduled: { accepted: 'accepted', supplement_requested: 'supplement_requested', in_review: 'in_review' },
+  inspection_completed: {},
   completed: { accepted: 'completed', in_review: 'completed' },
   recognized: { completed: 'completed', result_delivered: 'result_delivered' },
   recognition_failed: {
@@ -89,9 +91,9 @@ const tables: [Mode, Table][] = [
 ]
 
 describe('the enums', () => {
-  it('has 13 statuses and 23 event types', () => {
+  it('has 13 statuses and 25 event types', () => {
     expect(CaseStatus.options).toHaveLength(13)
-    expect(EventType.options).toHaveLength(23)
+    expect(EventType.options).toHaveLength(25)
   })
 
   it('knows which side posts each event', () => {
@@ -108,7 +110,16 @@ describe('the enums', () => {
       ].sort(),
     )
     expect(by('origin')).toEqual(
-      ['closed', 'materials_shipped', 'rated', 'result_delivered', 'supplement_provided', 'withdrawn'].sort(),
+      [
+        'closed',
+        'inspection_completed',
+        'inspection_scheduled',
+        'materials_shipped',
+        'rated',
+        'result_delivered',
+        'supplement_provided',
+        'withdrawn',
+      ].sort(),
     )
     expect(by('gateway')).toEqual(
       [
@@ -138,8 +149,8 @@ describe('the enums', () => {
 describe.each(tables)('applyEvent, every (status, event) pair in mode %s', (mode, table) => {
   const pairs = CaseStatus.options.flatMap((status) => EventType.options.map((type) => [status, type] as const))
 
-  it('covers 13 × 23 pairs', () => {
-    expect(pairs).toHaveLength(299)
+  it('covers 13 × 25 pairs', () => {
+    expect(pairs).toHaveLength(325)
   })
 
   it.each(pairs)('%s + %s', (status, type) => {
@@ -155,7 +166,12 @@ describe.each(tables)('applyEvent, every (status, event) pair in mode %s', (mode
     }
     expect(result, JSON.stringify(result)).toEqual({
       ok: true,
-      state: { status: expected, mode, suspended: type === 'suspended', rated: type === 'rated' },
+      state: {
+        status: expected,
+        mode,
+        suspended: type === 'suspended' || type === 'inspection_scheduled',
+        rated: type === 'rated',
+      },
     })
   })
 })
@@ -317,6 +333,7 @@ describe('allowedEvents', () => {
         'supplement_requested',
         'in_review',
         'suspended',
+        'inspection_scheduled',
         'completed',
         'recognition_failed',
         'withdrawn',
@@ -326,7 +343,15 @@ describe('allowedEvents', () => {
     ],
     [
       state('in_review', { suspended: true }),
-      ['resumed', 'completed', 'recognition_failed', 'withdrawn', 'deadline_warning', 'overdue'],
+      [
+        'resumed',
+        'inspection_completed',
+        'completed',
+        'recognition_failed',
+        'withdrawn',
+        'deadline_warning',
+        'overdue',
+      ],
     ],
     [state('completed'), ['recognized', 'recognition_failed', 'result_delivered']],
     [state('result_delivered'), ['recognized', 'recognition_failed', 'rated', 'closed']],

@@ -72,6 +72,7 @@ export interface ClientRow {
   id: string
   name: string | null
   regions: string[]
+  departments?: string[] | null
   status: string
   createdAt: string
   jwksUrl: string | null
@@ -82,6 +83,7 @@ export interface TokenRow {
   region: string | null
   window: string | null
   name: string | null
+  departments?: string[] | null
   createdAt: string
   revokedAt: string | null
 }

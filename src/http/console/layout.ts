@@ -35,6 +35,8 @@ export const eventLabel: Record<string, string> = {
   supplement_provided: '已补正',
   suspended: '暂停计时',
   resumed: '恢复计时',
+  inspection_scheduled: '联合踏勘（暂停计时）',
+  inspection_completed: '联合踏勘结束（恢复计时）',
   recognized: '结果已互认',
   recognition_failed: '结果互认失败',
   rated: '已评价',

@@ -24,6 +24,29 @@ const Jwk = z
   .refine((k) => !('d' in k), 'a JWKS of public keys only: this key has a private part ("d")')
 export const Jwks = z.strictObject({ keys: z.array(Jwk).min(1).max(10) })
 
+/** Department codes (the items' `departmentCode`) a caller is limited to (PROTOCOL 1.1 §2). */
+export const Departments = z
+  .array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a department code such as public-security'))
+  .min(1)
+  .max(30)
+  .meta({
+    description:
+      'Limit to the cases of these departments’ items (department codes, e.g. `public-security`); left out: every department',
+  })
+
+/** Refuses department codes that no item of the directory has (a typo would lock the caller out). */
+async function checkDepartments(deps: AdminDeps, departments: string[] | undefined): Promise<void> {
+  if (!departments) return
+  const snap = await deps.directory.snapshot()
+  const known = new Set([...snap.items.values()].map((i) => i.departmentCode))
+  const unknown = departments.filter((d) => !known.has(d))
+  if (unknown.length) {
+    throw new AppError('validation_failed', `no item of department ${unknown.join(', ')}`, {
+      errors: unknown.map((d) => ({ path: 'departments', message: `unknown department ${d}` })),
+    })
+  }
+}
+
 export const ClientId = z.string().regex(/^[a-z0-9][a-z0-9._-]{1,62}$/, 'lower-case letters, digits, ".", "_" and "-"')
 
 export const AddClientBody = z
@@ -31,6 +54,7 @@ export const AddClientBody = z
     id: ClientId,
     name: z.string().min(1).max(100).optional(),
     regions: z.array(RegionRef).min(1).max(50),
+    departments: Departments.optional(),
     jwks: Jwks.optional(),
     jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
   })
@@ -46,6 +70,7 @@ export const ClientView = z
     id: z.string(),
     name: z.string().nullable(),
     regions: z.array(z.string()),
+    departments: z.array(z.string()).nullable().meta({ description: 'The departments it is limited to; null: all' }),
     jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).nullable(),
     jwksUrl: z.string().nullable(),
     status: z.enum(['active', 'revoked']),
@@ -55,7 +80,12 @@ export const ClientView = z
   .meta({ id: 'SystemClient' })
 
 export function toClientView(c: SystemClient): z.infer<typeof ClientView> {
-  return { ...c, createdAt: c.createdAt.toISOString(), revokedAt: c.revokedAt?.toISOString() ?? null }
+  return {
+    ...c,
+    departments: c.departments ?? null,
+    createdAt: c.createdAt.toISOString(),
+    revokedAt: c.revokedAt?.toISOString() ?? null,
+  }
 }
 
 function checkJwksUrl(url: string, allow: readonly string[]): void {
@@ -77,11 +107,13 @@ export async function addClient(caller: Caller | null, deps: AdminDeps, body: Ad
     })
   }
   if (body.jwksUrl) checkJwksUrl(body.jwksUrl, deps.jwksAllowHosts)
+  await checkDepartments(deps, body.departments)
   deps.onClientChanged?.(body.id)
   return deps.clients.add({
     id: body.id,
     name: body.name ?? null,
     regions: body.regions,
+    departments: body.departments ?? null,
     jwks: body.jwks ?? null,
     jwksUrl: body.jwksUrl ?? null,
   })
@@ -189,6 +221,7 @@ export const CreateTokenBody = z
     region: RegionRef.optional(),
     window: z.string().min(1).max(64).optional(),
     name: z.string().min(1).max(100).optional(),
+    departments: Departments.optional(),
   })
   .refine((b) => b.role === 'admin' || (b.region !== undefined && b.window !== undefined), {
     message: 'an operator token needs a region and a window',
@@ -203,13 +236,19 @@ export const TokenView = z
     region: z.string().nullable(),
     window: z.string().nullable(),
     name: z.string().nullable(),
+    departments: z.array(z.string()).nullable().meta({ description: 'The departments it is limited to; null: all' }),
     createdAt: z.string(),
     revokedAt: z.string().nullable(),
   })
   .meta({ id: 'PersonToken' })
 
 export function toTokenView(t: PersonToken): z.infer<typeof TokenView> {
-  return { ...t, createdAt: t.createdAt.toISOString(), revokedAt: t.revokedAt?.toISOString() ?? null }
+  return {
+    ...t,
+    departments: t.departments ?? null,
+    createdAt: t.createdAt.toISOString(),
+    revokedAt: t.revokedAt?.toISOString() ?? null,
+  }
 }
 
 /** Creates a token; the secret is in the answer once and stored only as a hash. `caller` null: the CLI. */
@@ -223,6 +262,7 @@ export async function createToken(
     const snap = await deps.directory.snapshot()
     if (!snap.regions.has(body.region)) throw new AppError('unknown_region', `unknown region ${body.region}`)
   }
+  await checkDepartments(deps, body.departments)
   const fresh = newPersonToken()
   const record = await deps.tokens.create(
     {
@@ -231,6 +271,7 @@ export async function createToken(
       region: body.region ?? null,
       window: body.window ?? null,
       name: body.name ?? null,
+      departments: body.departments ?? null,
     },
     fresh.hash,
   )

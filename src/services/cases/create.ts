@@ -20,7 +20,7 @@ import {
 import { AppError, type FieldError } from '../../errors.js'
 import type { CaseEvent, IntakeResult, IntakeWrite, NewCase } from '../../ports/case-store.js'
 import { EVENT_PROOF_TYP, eventProofClaims } from '../../security/event-proofs.js'
-import { actsFor, originWindowOf } from '../authz.js'
+import { actsFor, departmentAllows, departmentsOf, originWindowOf } from '../authz.js'
 import type { VerbContext } from '../context.js'
 import { type ResolvedRoute, resolveRoute } from '../directory/resolve.js'
 import type { DirectorySnapshot } from '../directory/snapshot.js'
@@ -120,6 +120,15 @@ export async function createCase(ctx: VerbContext, input: CreateCaseInput): Prom
   }
   if (!actsFor(caller, body.originRegion, snap.regions)) {
     throw new AppError('forbidden', `you do not act for origin region ${body.originRegion}`)
+  }
+  // A department-limited caller submits only its departments' items (a bundle: with one of them at least).
+  // (An unknown item or thing is left to the route's own answer.)
+  const submitted = (
+    body.item !== undefined ? [body.item] : (snap.things.get(body.thing ?? '')?.items ?? []).map((m) => m.item)
+  ).filter((item) => snap.items.has(item))
+  const mine = submitted.some((item) => departmentAllows(caller, item, snap.items))
+  if (departmentsOf(caller) !== null && submitted.length > 0 && !mine) {
+    throw new AppError('forbidden', 'you are limited to departments that do not handle this item')
   }
   const now = deps.clock.now()
   const callerKey = `${caller.kind}:${caller.id}`

@@ -3,7 +3,7 @@
  * (processing events only from the processing side, origin events only from the origin side), then
  * the status machine under the case's row lock, then the event is appended to the hash chain.
  */
-import { eventSide, type PartyEvent } from '../../domain/lifecycle.js'
+import { type PartyEvent, postingSide } from '../../domain/lifecycle.js'
 import { AppError } from '../../errors.js'
 import { isAdmin } from '../authz.js'
 import type { VerbContext } from '../context.js'
@@ -16,7 +16,7 @@ import { actorOf, toEventView } from './view.js'
 export async function postEvent(ctx: VerbContext, id: string, event: PartyEvent) {
   const { caller, deps } = ctx
   const { sides, record, snap } = await loadVisibleCase(ctx, id)
-  const side = eventSide[event.type]
+  const side = postingSide(event.type)
   if (isAdmin(caller) || (side === 'origin' && !sides.origin) || (side === 'processing' && !sides.processing)) {
     throw new AppError('forbidden', `${event.type} is posted by the ${side} side of the case, and you are not on it`)
   }

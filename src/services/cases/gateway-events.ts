@@ -33,6 +33,8 @@ export interface AppendEvent {
   patch?: CasePatch | ((current: CaseRecord) => CasePatch)
   /** The client request that carried the event, kept as its proof (also on the children it cascades to). */
   request?: RequestProof | undefined
+  /** (1.1) A corrected result replacing one the origin refused: `completed` again on a completed case. */
+  resultRefused?: boolean
   /** More outbox rows in the same transaction (a re-drive queues the dispatch again). */
   outbox?: { topic: string; key: string; payload: Record<string, unknown> }[]
 }
@@ -67,7 +69,7 @@ async function applyTo(
   now: Date,
   snapshot: DirectorySnapshot,
 ): Promise<{ event: CaseEvent; record: CaseRecord }> {
-  const state = stateOf(c)
+  const state = { ...stateOf(c), ...(e.resultRefused ? { resultRefused: true } : {}) }
   const next = applyEvent(state, e.type)
   if (!next.ok) throw refusal(next.reason, state, {}, c.id)
   const own = typeof e.patch === 'function' ? e.patch(c) : e.patch

@@ -1,7 +1,11 @@
 /**
  * Joint site inspections (联合踏勘): one inspection that several children of a parent case share. Scheduling
- * it appends `suspended` (data `{ reason, inspection }`) to each child and completing it appends `resumed` to
- * each, in one transaction: every child's deadline clock stops together and restarts together, or none does.
+ * it appends `inspection_scheduled` (data `{ inspection, date, place, reason }`) to each child and completing
+ * it appends `inspection_completed` to each, in one transaction: every child's deadline clock stops together
+ * and restarts together, or none does (PROTOCOL 1.1 §4: as for suspended/resumed). They are origin-side
+ * events, so each is forwarded to the child's processing side like any other (a peer gateway, whose clock
+ * for the child then stops too; a `rest` system through its follow-up mapping; a `manual` region's staff see
+ * them on the child's timeline and transfer slip).
  */
 import { z } from 'zod'
 import { newCaseId } from '../../domain/case-id.js'
@@ -54,9 +58,12 @@ const view = (i: Inspection) => ({
   completedAt: i.completedAt?.toISOString() ?? null,
 })
 
-/** The parent and the named children; the caller must be an admin or the processing side of every one. */
+/**
+ * The parent and the named children; the caller must be an admin, the parent's origin side (which holds the
+ * bundle), or the processing side of every child named.
+ */
 async function involved(caller: Caller, deps: InspectionDeps, parentId: string, childIds: string[]) {
-  const { record, children, snap } = await loadVisibleCase({ caller, deps: deps.cases }, parentId)
+  const { record, children, snap, sides } = await loadVisibleCase({ caller, deps: deps.cases }, parentId)
   if (record.parentId !== null || children.length === 0) {
     throw new AppError('rule_violation', `case ${parentId} is not a parent case (a thing or multi_site case)`)
   }
@@ -67,7 +74,7 @@ async function involved(caller: Caller, deps: InspectionDeps, parentId: string, 
       errors: strangers.map((id) => ({ path: 'children', message: `${id} is not a child of this case` })),
     })
   }
-  if (!isAdmin(caller)) {
+  if (!isAdmin(caller) && !sides.origin) {
     const notMine = childIds.filter((id) => {
       const region = byId.get(id)?.processingRegion
       return !region || !actsFor(caller, region, snap.regions)
@@ -79,7 +86,7 @@ async function involved(caller: Caller, deps: InspectionDeps, parentId: string, 
 }
 
 /**
- * Schedules a joint inspection: `suspended` on each child, all or none (one refused child refuses them all,
+ * Schedules a joint inspection: `inspection_scheduled` on each child, all or none (one refused child refuses them all,
  * with the 409 `invalid_transition` naming it).
  */
 export async function scheduleInspection(
@@ -114,11 +121,16 @@ export async function scheduleInspection(
     const appended: CaseEvent[] = []
     // Ids in order: two inspections over overlapping children lock them in the same order.
     for (const id of childIds) {
-      const data = { reason: `联合踏勘 ${body.date} ${body.place}`, inspection: inspection.id }
+      const data = {
+        inspection: inspection.id,
+        date: body.date,
+        place: body.place,
+        reason: `联合踏勘 ${body.date} ${body.place}`,
+      }
       const r = await appendCaseEventInTx(
         tx.cases,
         id,
-        { type: 'suspended', actor: inspection.createdBy, data, request },
+        { type: 'inspection_scheduled', actor: inspection.createdBy, data, request },
         now,
         snapshot,
       )
@@ -131,7 +143,7 @@ export async function scheduleInspection(
   return { inspection: view(inspection), events: events.map((e) => ({ caseId: e.caseId, ...toEventView(e) })) }
 }
 
-/** Completes a joint inspection: `resumed` on each of its children, all or none. */
+/** Completes a joint inspection: `inspection_completed` on each of its children, all or none. */
 export async function completeInspection(
   caller: Caller,
   deps: InspectionDeps,
@@ -159,7 +171,15 @@ export async function completeInspection(
     for (const id of current.children) {
       const data = { inspection: inspectionId }
       appended.push(
-        (await appendCaseEventInTx(tx.cases, id, { type: 'resumed', actor: by, data, request }, now, snapshot)).event,
+        (
+          await appendCaseEventInTx(
+            tx.cases,
+            id,
+            { type: 'inspection_completed', actor: by, data, request },
+            now,
+            snapshot,
+          )
+        ).event,
       )
     }
     await tx.complete(inspectionId, by, now)

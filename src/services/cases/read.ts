@@ -3,7 +3,17 @@
 import type { z } from 'zod'
 import { AppError } from '../../errors.js'
 import type { CaseRecord } from '../../ports/case-store.js'
-import { actsFor, isAdmin, originWindowOf, requireVisible, sidesOf, visibleRegions } from '../authz.js'
+import {
+  actsFor,
+  departmentAllows,
+  departmentsOf,
+  isAdmin,
+  itemsOfDepartments,
+  originWindowOf,
+  requireVisible,
+  sidesOf,
+  visibleRegions,
+} from '../authz.js'
 import type { VerbContext } from '../context.js'
 import type { CaseView, ListCasesQuery } from './schemas.js'
 import { toCaseView, toEventView } from './view.js'
@@ -20,7 +30,18 @@ export async function loadVisibleCase({ caller, deps }: VerbContext, id: string)
     sides = { origin: false, processing: false }
   }
   requireVisible(caller, sides, id)
+  // A department-limited caller (PROTOCOL 1.1 §2): a case of its departments' items, or a parent with such a
+  // child; anything else is as unknown to it as another region's case.
+  if (departmentsOf(caller) !== null) {
+    const mine = (k: CaseRecord) => departmentAllows(caller, k.item, snap.items)
+    if (!(children.length ? children.some(mine) : mine(record))) throw new AppError('not_found', `no case ${id}`)
+  }
   return { record, children, sides, snap }
+}
+
+/** Whether the caller sees the parent with only part of its children (a processing party, a department). */
+function seesPart(ctx: VerbContext, sides: { origin: boolean }): boolean {
+  return (!sides.origin && !isAdmin(ctx.caller)) || departmentsOf(ctx.caller) !== null
 }
 
 /**
@@ -30,8 +51,9 @@ export async function loadVisibleCase({ caller, deps }: VerbContext, id: string)
  */
 export function visibleChildren(ctx: VerbContext, loaded: Awaited<ReturnType<typeof loadVisibleCase>>): CaseRecord[] {
   const { children, sides, snap } = loaded
-  if (sides.origin || isAdmin(ctx.caller)) return children
-  return children.filter((k) => k.processingRegion !== null && actsFor(ctx.caller, k.processingRegion, snap.regions))
+  const ofMine = children.filter((k) => departmentAllows(ctx.caller, k.item, snap.items))
+  if (sides.origin || isAdmin(ctx.caller)) return ofMine
+  return ofMine.filter((k) => k.processingRegion !== null && actsFor(ctx.caller, k.processingRegion, snap.regions))
 }
 
 export async function getCase(ctx: VerbContext, id: string): Promise<CaseView> {
@@ -39,7 +61,7 @@ export async function getCase(ctx: VerbContext, id: string): Promise<CaseView> {
   const { record, children, sides, snap } = loaded
   let shown = record
   let parts = children
-  if (record.parentId === null && children.length && !sides.origin && !isAdmin(ctx.caller)) {
+  if (record.parentId === null && children.length && seesPart(ctx, sides)) {
     // A processing party sees the parent with its own children only, and of the one form and the materials
     // submitted once only what those children's items ask for.
     parts = visibleChildren(ctx, loaded)
@@ -70,6 +92,7 @@ export async function listCases(ctx: VerbContext, q: z.infer<typeof ListCasesQue
   const page = await ctx.deps.cases.list({
     visibleRegions: regions,
     originWindow: originWindowOf(ctx.caller),
+    items: itemsOfDepartments(ctx.caller, snap.items),
     status: q.status,
     scope: q.scope,
     mode: q.mode,
@@ -89,7 +112,18 @@ export async function listCases(ctx: VerbContext, q: z.infer<typeof ListCasesQue
 }
 
 export async function listEvents(ctx: VerbContext, id: string) {
-  await loadVisibleCase(ctx, id)
-  const events = await ctx.deps.cases.events(id)
-  return { events: events.map(toEventView) }
+  const loaded = await loadVisibleCase(ctx, id)
+  const events = (await ctx.deps.cases.events(id)).map(toEventView)
+  if (!loaded.children.length || !seesPart(ctx, loaded.sides)) return { events }
+  // A parent's events name only the children the caller may see (PROTOCOL 1.1 §2). Such an event's hash is
+  // over what the gateway recorded: it is recomputed from the whole event, which this caller is not shown.
+  const shown = new Set(visibleChildren(ctx, loaded).map((k) => k.id))
+  return {
+    events: events.map((e) => {
+      const named = e.data.children
+      if (!Array.isArray(named)) return e
+      const children = named.filter((k) => shown.has(String((k as { id?: unknown }).id)))
+      return { ...e, data: { ...e.data, children } }
+    }),
+  }
 }

@@ -37,5 +37,14 @@ export async function transferSlip(ctx: VerbContext, id: string): Promise<string
     dueDate: c.dueDate,
     submittedAt: c.createdAt.toISOString(),
     gatewayId: ctx.deps.gatewayId,
+    inspections: events
+      .filter((ev) => ev.type === 'inspection_scheduled')
+      .map((ev) => ({
+        date: String(ev.data.date ?? ''),
+        place: String(ev.data.place ?? ''),
+        completed: events.some(
+          (done) => done.type === 'inspection_completed' && done.data.inspection === ev.data.inspection,
+        ),
+      })),
   })
 }

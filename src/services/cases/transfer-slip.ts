@@ -25,6 +25,8 @@ export interface TransferSlipInput {
   dueDate: string | null
   submittedAt: string
   gatewayId: string
+  /** (PROTOCOL 1.1) Joint site inspections (联合踏勘) of the bundle this child belongs to; none: no section. */
+  inspections?: { date: string; place: string; completed: boolean }[]
 }
 
 const formNames: Record<string, string> = {
@@ -166,7 +168,18 @@ ${materialRows(input.materials)}
   <tr><th>寄递单位</th><td>${filled(input.carrier)}</td><th>运单号</th><td class="mono">${filled(input.trackingNumber, '16em')}</td></tr>
 </table>
 
-<div class="signs">
+${
+  input.inspections?.length
+    ? `<h2>六、联合踏勘</h2>
+<table>
+  <thead><tr><th>踏勘日期</th><th>地点</th><th>状态</th></tr></thead>
+  <tbody>
+${input.inspections.map((i) => `    <tr><td>${e(i.date)}</td><td>${e(i.place)}</td><td>${i.completed ? '已结束（恢复计时）' : '已安排（暂停计时）'}</td></tr>`).join('\n')}
+  </tbody>
+</table>
+`
+    : ''
+}<div class="signs">
   <div class="sign">
     <p><b>受理窗口（寄出方）</b></p>
     <p>经办人签字：${blank('10em')}</p>

@@ -67,6 +67,7 @@ export async function sessionOf(deps: SessionDeps, cookie: string | undefined): 
       region: s.person.region,
       window: s.person.window,
       name: s.person.name,
+      ...(s.person.departments ? { departments: s.person.departments } : {}),
     },
   }
 }

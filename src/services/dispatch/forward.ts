@@ -54,6 +54,12 @@ export async function directionOf(
   if (isParentCase(c)) return null
   const side = eventSide[type]
   if (side === 'origin') return c.processingRegion && c.remoteRef ? 'to_processing' : null
+  // (1.1) A result refused here goes back to the peer gateway that relayed it, so that its issuer can correct
+  // it; a system posting here directly had the refusal as its answer.
+  if (type === 'recognition_failed') {
+    if (!c.processingRegion || !c.remoteRef) return null
+    return (await deps.adapters.resolve(c.processingRegion))?.kind === 'peer' ? 'to_processing' : null
+  }
   // Deadline notices (催办) go to the processing system, the one running late; a peer gateway runs
   // its own deadline clock for the case, so it is not told.
   if (type === 'deadline_warning' || type === 'overdue' || type === 'materials_overdue') {
@@ -74,7 +80,7 @@ export const forwardableTypes: { toProcessing: EventType[]; toOrigin: EventType[
   const notices: EventType[] = ['deadline_warning', 'overdue', 'materials_overdue']
   const all = Object.keys(eventSide) as EventType[]
   return {
-    toProcessing: [...all.filter((t) => eventSide[t] === 'origin'), ...notices],
+    toProcessing: [...all.filter((t) => eventSide[t] === 'origin'), ...notices, 'recognition_failed'],
     toOrigin: [...all.filter((t) => eventSide[t] === 'processing'), 'completed'],
   }
 })()

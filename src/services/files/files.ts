@@ -10,7 +10,7 @@ import { AppError, type FieldError, isAppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
 import type { FileStore, StoredFileMeta } from '../../ports/file-store.js'
 import type { AdapterResolver } from '../../ports/region-adapter.js'
-import { actsFor, isAdmin, isOriginParty } from '../authz.js'
+import { actsFor, departmentAllows, isAdmin, isOriginParty } from '../authz.js'
 import type { DirectoryService } from '../directory/snapshot.js'
 
 export interface FileDeps {
@@ -93,12 +93,13 @@ async function mayUse(caller: Caller, deps: FileDeps, sha256: string): Promise<b
   const refs = await deps.files.references(sha256)
   return refs.some(
     (r) =>
-      isOriginParty(
+      departmentAllows(caller, r.item ?? null, snap.items) &&
+      (isOriginParty(
         caller,
         { originRegion: r.originRegion, agent: r.agentWindow ? { window: r.agentWindow } : null },
         snap.regions,
       ) ||
-      (r.processingRegion !== null && actsFor(caller, r.processingRegion, snap.regions)),
+        (r.processingRegion !== null && actsFor(caller, r.processingRegion, snap.regions))),
   )
 }
 

@@ -7,7 +7,7 @@ import { cstDate, type WorkCalendar } from '../../domain/calendar.js'
 import { AppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
 import type { EvaluationStore, PerformanceRow, ReportDimension } from '../../ports/evaluation-store.js'
-import { requireAdmin } from '../authz.js'
+import { departmentsOf, requireAdmin } from '../authz.js'
 
 export const ReportBy = z.enum(['region', 'department', 'item', 'scope', 'mode', 'window'])
 
@@ -83,6 +83,8 @@ export async function performanceReport(
   q: { from?: string | undefined; to?: string | undefined; by: ReportDimension },
   now: Date,
   calendar: () => Promise<WorkCalendar>,
+  /** The directory's items: a department-limited caller's report by department shows only its departments. */
+  items?: () => Promise<ReadonlyMap<string, { department: string; departmentCode: string }>>,
 ): Promise<PerformanceReport> {
   requireAdmin(caller)
   if ((q.from === undefined) !== (q.to === undefined)) {
@@ -103,7 +105,15 @@ export async function performanceReport(
       errors: [{ path: 'to', message: 'ask for a shorter period' }],
     })
   }
-  const rows = await store.performance({ from, to, by: q.by, now, calendar: await calendar() })
+  let rows = await store.performance({ from, to, by: q.by, now, calendar: await calendar() })
+  const mine = departmentsOf(caller)
+  if (mine !== null && q.by === 'department' && items) {
+    // The report groups by the department's name (denormalised on each case from its item).
+    const names = new Set(
+      [...(await items()).values()].filter((i) => mine.includes(i.departmentCode)).map((i) => i.department),
+    )
+    rows = rows.filter((r) => r.key !== null && names.has(r.key))
+  }
   return { from: from.toISOString(), to: to.toISOString(), by: q.by, rows }
 }
 

@@ -14,11 +14,13 @@ import { z } from 'zod'
 import { canonicalJson, HASH_ALGS } from '../../domain/hash-chain.js'
 import type { Jwks } from '../../domain/key-revocation.js'
 import { ResultApplicant } from '../../domain/result.js'
+import { AppError } from '../../errors.js'
 import type { CaseEvent } from '../../ports/case-store.js'
 import { applicantIdDigest, saltedApplicant } from '../../security/applicant-digest.js'
 import { decodeSegment } from '../../security/jws.js'
 import { applicantIdHash } from '../../security/pii.js'
 import type { IssuerJwks } from '../../security/result-keys.js'
+import { departmentsOf } from '../authz.js'
 import { loadVisibleCase } from '../cases/read.js'
 import { toEventView } from '../cases/view.js'
 import { CheckpointInclusion, inclusionOf } from '../checkpoints/inclusion.js'
@@ -186,6 +188,11 @@ export async function caseEvidence(
 ): Promise<EvidenceBundle> {
   const { deps } = ctx
   const { record: c, children } = await loadVisibleCase(ctx, caseId)
+  // A parent's bundle is signed over every child's name and summary: a department-limited caller (PROTOCOL 1.1
+  // §2) gets the evidence of its own children instead, never a shortened copy that would not verify.
+  if (children.length > 0 && departmentsOf(ctx.caller) !== null) {
+    throw new AppError('not_found', `case ${caseId} is a bundle: ask for the evidence of each of your child cases`)
+  }
   const storedEvents = await deps.cases.events(c.id)
   const events = storedEvents.map(toEventView)
   const proofs = eventProofsOf(storedEvents)

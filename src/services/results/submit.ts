@@ -102,6 +102,13 @@ async function recordRefusal(
   }
 }
 
+/** Whether the last word on the case's result is the origin's refusal (a party's `recognition_failed`). */
+async function refusedByOrigin(ctx: VerbContext, caseId: string): Promise<boolean> {
+  const events = await ctx.deps.cases.events(caseId)
+  const last = events.filter((e) => e.type === 'completed' || e.type === 'recognition_failed').at(-1)
+  return last?.type === 'recognition_failed' && last.actor !== 'gateway'
+}
+
 export async function submitResult(ctx: VerbContext, rd: ResultDeps, caseId: string, body: SubmitResultBody) {
   const { caller, deps } = ctx
   const { record: c, sides, snap } = await loadVisibleCase(ctx, caseId)
@@ -181,8 +188,11 @@ export async function submitResult(ctx: VerbContext, rd: ResultDeps, caseId: str
   })
   if (problems.length) throw await refused(problems, { issuer, jti: claims.jti })
 
-  // The completion decides: only one result per case gets past the status machine.
+  // The completion decides: only one result per case gets past the status machine, but for a result the origin
+  // refused (its gateway posted `recognition_failed` here, PROTOCOL 1.1 §4): the corrected one replaces it.
+  const resultRefused = c.status === 'completed' && (await refusedByOrigin(ctx, c.id))
   await appendCaseEvent(deps, c.id, {
+    resultRefused,
     type: 'completed',
     actor: actorOf(caller),
     // Decision and certificates too: the evidence verifier checks the event means what the result says.
@@ -197,7 +207,10 @@ export async function submitResult(ctx: VerbContext, rd: ResultDeps, caseId: str
     request: caller.kind === 'client' ? ctx.request : undefined,
     patch: { outcome: claims.outcome },
   })
-  await rd.results.put({ caseId: c.id, jws, claims, issuer, kid, attested, verifiedAt: now, recognition: null })
+  await rd.results.put(
+    { caseId: c.id, jws, claims, issuer, kid, attested, verifiedAt: now, recognition: null },
+    { replace: resultRefused },
+  )
 
   let recognition: string | null = null
   if (!(await rd.originIsRemote(c.originRegion))) {

@@ -251,7 +251,7 @@ ${got.body.bindings.map(
         '系统客户端',
         got.ok
           ? html`<p class="muted">注册与吊销：<code>tongban clients add|remove</code> 或 <code>/v1/admin/clients</code>。</p><div class="table-wrap"><table><thead><tr><th>标识</th><th>名称</th><th>代表区划</th><th>状态</th><th>注册时间</th></tr></thead><tbody>
-${got.body.clients.map((x) => html`<tr><td class="mono">${x.id}</td><td>${x.name ?? ''}</td><td class="mono">${x.regions.join(', ')}</td><td>${x.status === 'active' ? '有效' : '已吊销'}</td><td>${cst(x.createdAt)}</td></tr>`)}
+${got.body.clients.map((x) => html`<tr><td class="mono">${x.id}</td><td>${x.name ?? ''}</td><td class="mono">${x.regions.join(', ')}${x.departments?.length ? html`<br><span class="muted">限定部门：${x.departments.join('、')}</span>` : ''}</td><td>${x.status === 'active' ? '有效' : '已吊销'}</td><td>${cst(x.createdAt)}</td></tr>`)}
 </tbody></table></div>`
           : problemBox(got.problem),
         '/console/admin/clients',
@@ -274,6 +274,7 @@ function registerTokenPages(api: Api, admin: Admin): void {
     <div><label for="t-region">区划代码（窗口人员）</label><input id="t-region" name="region" type="text"></div>
     <div><label for="t-window">窗口编号（窗口人员）</label><input id="t-window" name="window" type="text"></div>
     <div><label for="t-name">姓名</label><input id="t-name" name="name" type="text"></div>
+    <div><label for="t-departments">限定部门（部门代码，逗号分隔；不填为不限）</label><input id="t-departments" name="departments" type="text" placeholder="public-security"></div>
     <div><button type="submit">签发</button></div>
   </div>
 </form>
@@ -283,7 +284,7 @@ ${
 ${got.body.tokens.map(
   (
     t,
-  ) => html`<tr><td class="mono">${t.id}</td><td>${t.role === 'admin' ? '管理员' : '窗口人员'}</td><td>${t.region ?? ''} ${t.window ?? ''}</td><td>${t.name ?? ''}</td><td>${cst(t.createdAt)}</td>
+  ) => html`<tr><td class="mono">${t.id}</td><td>${t.role === 'admin' ? '管理员' : '窗口人员'}</td><td>${t.region ?? ''} ${t.window ?? ''}</td><td>${t.name ?? ''}${t.departments?.length ? html`<br><span class="muted">限定部门：${t.departments.join('、')}</span>` : ''}</td><td>${cst(t.createdAt)}</td>
 <td>${t.revokedAt ? `已吊销（${cst(t.revokedAt)}）` : postButton(p, `/console/admin/tokens/${t.id}/revoke`, '吊销', html``, '吊销后该令牌及其登录会话立即失效，确定？')}</td></tr>`,
 )}
 </tbody></table></div>`
@@ -302,6 +303,8 @@ ${got.body.tokens.map(
       const f = p.form
       const body: Record<string, unknown> = { role: f.role }
       for (const k of ['region', 'window', 'name'] as const) if (f[k]?.trim()) body[k] = f[k].trim()
+      const departments = (f.departments ?? '').split(/[,，、\s]+/).filter(Boolean)
+      if (departments.length) body.departments = departments
       const created = await p.api.createToken(body)
       if (!created.ok) return tokensPage(p, problemBox(created.problem))
       return tokensPage(

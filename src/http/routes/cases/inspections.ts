@@ -33,8 +33,10 @@ const schedule = createRoute({
   tags: ['cases'],
   summary: 'Schedule a joint site inspection (联合踏勘) of several children: suspends all their clocks together',
   description:
-    'For the processing side of every child named (or an admin). Appends `suspended` with `{ reason, inspection }` ' +
-    'to each child in one transaction: if one child cannot be suspended (409 `invalid_transition`), none is.',
+    'For the origin side of the parent, the processing side of every child named, or an admin. Appends ' +
+    '`inspection_scheduled` with `{ inspection, date, place, reason }` to each child in one transaction (the ' +
+    "child's deadline clock stops, as for `suspended`): if one child cannot take it (409 `invalid_transition`), " +
+    'none does. Each is forwarded to the child’s processing side (a peer gateway, a `rest` system).',
   security: callerSecurity,
   request: { params: ParentParam, body: jsonBody(ScheduleInspectionBody) },
   responses: {

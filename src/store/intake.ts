@@ -53,6 +53,7 @@ export const caseColumns: Column<NewCase>[] = [
   ['body_hash', 'text', (c) => c.bodyHash],
   ['assertion', 'text', (c) => c.assertion],
   ['receipt', 'text', (c) => c.receipt],
+  ['number', 'text', (c) => c.number ?? null],
   // The first event is written in the same statement.
   ['last_seq', 'int', () => 1],
   ['created_at', 'timestamptz', (c) => iso(c.createdAt)],

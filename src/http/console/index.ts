@@ -10,7 +10,7 @@ import { html } from 'hono/html'
 import type { HttpDeps } from '../deps.js'
 import { rateLimit, sourceAddress } from '../middleware/rate-limit.js'
 import type { Api } from '../openapi.js'
-import { consoleCss, consoleJs } from './assets.js'
+import { consoleCss, consoleFavicon, consoleJs } from './assets.js'
 import { page } from './layout.js'
 import { registerAdminPages } from './pages/admin.js'
 import { registerCasePages } from './pages/cases.js'
@@ -32,6 +32,21 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
     c.body(body, 200, { 'content-type': type, 'cache-control': 'public, max-age=300' })
   api.get('/console/static/console.css', asset(consoleCss, 'text/css; charset=utf-8'))
   api.get('/console/static/console.js', asset(consoleJs, 'text/javascript; charset=utf-8'))
+  api.get('/console/static/favicon.svg', asset(consoleFavicon, 'image/svg+xml'))
+  // A console address that names no page: the console's own 404 page, not the API's problem JSON.
+  api.use('/console/*', async (c, next) => {
+    await next()
+    if (c.res.status === 404 && c.res.headers.get('content-type')?.includes('application/problem+json')) {
+      c.res = undefined
+      c.res = await c.html(
+        page(
+          { title: '页面不存在', caller: null },
+          html`<p class="alert error" role="alert">没有这个页面。请检查地址，或<a href="/console">返回工作台</a>。</p>`,
+        ),
+        404,
+      )
+    }
+  })
 
   // A console form carries at most a few scans (each at most FILE_MAX_BYTES, checked again by POST /v1/files).
   const formMax = CONSOLE_FORM_FILES * deps.files.maxBytes + 1024 * 1024

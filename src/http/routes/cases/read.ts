@@ -93,7 +93,11 @@ const slip = createRoute({
 export function registerCaseReads(api: Api, deps: HttpDeps) {
   registerCaseSearch(api, deps)
   api.openapi(slip, async (c) => {
-    const html = await transferSlip({ caller: c.get('caller'), deps: deps.cases }, c.req.valid('param').id)
+    const html = await transferSlip(
+      { caller: c.get('caller'), deps: deps.cases },
+      c.req.valid('param').id,
+      deps.bindings.bindings,
+    )
     return c.html(html, 200)
   })
   api.openapi(get, async (c) => {

@@ -107,7 +107,7 @@ describe.skipIf(!hasChromium || !wanted)('docs/console.md screenshots', () => {
     await page.locator('a[href="/console/new/route?item=hukou-transfer-spouse"]').waitFor()
     await shot(page, 'console-workbench')
     await page.locator('a[href="/console/new/route?item=hukou-transfer-spouse"]').click()
-    await page.getByLabel('办理地').selectOption('420600')
+    await page.locator('#processingRegion').selectOption('420600')
     await page.getByLabel('办理模式').selectOption('online_transfer')
     await page.getByRole('button', { name: '查看一次告知' }).click()
     await page.locator('#notice-h').waitFor()

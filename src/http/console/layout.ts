@@ -54,6 +54,12 @@ export const agreementStatusLabel: Record<string, string> = {
   retired: '废止',
 }
 
+/**
+ * A tracking number's `pattern`: browsers compile patterns with the `v` flag, where a bare `-` in a class is an
+ * error (and the check silently off), so it is escaped.
+ */
+export const TRACKING_PATTERN = '[A-Za-z0-9\\-]{4,40}'
+
 export const label = (table: Record<string, string>, key: string | null | undefined): string =>
   key ? (table[key] ?? key) : '—'
 

@@ -3,7 +3,7 @@
  * name them, zod's validation messages (its zh-CN locale, with plainer texts for the common cases), and a
  * summary of an adapter failure. The English original stays available to people in a folded 技术详情.
  */
-import { z } from 'zod'
+import type { z } from 'zod'
 import { zhCN } from 'zod/locales'
 import type { ErrorCode } from '../../errors.js'
 
@@ -155,7 +155,10 @@ export function checkZh<T extends z.ZodType>(
   return {
     ok: false,
     errors: parsed.error.issues.map((i) => ({
-      path: fieldName(i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : `${n ? '.' : ''}${String(p)}`)).join(''), formLabels),
+      path: fieldName(
+        i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : `${n ? '.' : ''}${String(p)}`)).join(''),
+        formLabels,
+      ),
       message: i.message,
     })),
   }

@@ -9,10 +9,7 @@ import { renderTransferSlip } from './transfer-slip.js'
  * The receiving office (承办机构) of a case delivered through a `manual` binding: the `office` of the binding
  * nearest the processing region (the region, then its ancestors, then `*`); undefined for any other kind.
  */
-async function manualOffice(
-  bindings: BindingStore,
-  lineage: string[],
-): Promise<string | undefined> {
+async function manualOffice(bindings: BindingStore, lineage: string[]): Promise<string | undefined> {
   for (const code of [...lineage, '*']) {
     const found = await bindings.get(code)
     if (!found) continue

@@ -26,8 +26,7 @@ export function processingChoices(snap: DirectorySnapshot, item: string, origin:
   for (const region of snap.directory.regions) {
     if (region.status !== 'active' || region.code === origin) continue
     const allowed = entry.modes.some(
-      (mode) =>
-        matchAgreement({ index: snap.regions, agreements, item, origin, processing: region.code, mode, on }).ok,
+      (mode) => matchAgreement({ index: snap.regions, agreements, item, origin, processing: region.code, mode, on }).ok,
     )
     if (!allowed) continue
     const provinceCode = snap.regions.provinceOf(region.code)
@@ -49,9 +48,7 @@ export function processingChoices(snap: DirectorySnapshot, item: string, origin:
     (a, b) => a.province.code.localeCompare(b.province.code) || a.city.code.localeCompare(b.city.code),
   )
   for (const g of sorted) {
-    g.regions.sort(
-      (a, b) => (levelOrder[a.level] ?? 9) - (levelOrder[b.level] ?? 9) || a.code.localeCompare(b.code),
-    )
+    g.regions.sort((a, b) => (levelOrder[a.level] ?? 9) - (levelOrder[b.level] ?? 9) || a.code.localeCompare(b.code))
   }
   return sorted
 }

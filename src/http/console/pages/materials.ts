@@ -7,8 +7,8 @@
 import { html } from 'hono/html'
 import type { Problem, ResolveAnswer } from '../client.js'
 import type { Html } from '../layout.js'
-import { problemTitle } from '../zh.js'
 import type { PageContext } from '../session.js'
+import { problemTitle } from '../zh.js'
 
 type Material = ResolveAnswer['checklist']['materials'][number]
 

@@ -296,11 +296,7 @@ export function registerWorkbench(api: Api, wrap: Wrap, deps: HttpDeps): void {
           html`<form class="card" method="get" action="/console/new/notice">
   <p><strong>${title}</strong></p>
   ${q.thing ? html`<input type="hidden" name="thing" value="${q.thing}">` : html`<input type="hidden" name="item" value="${q.item}">`}
-  ${
-    q.thing
-      ? html`<p class="muted">“一件事”各事项的办理地由事项和协议确定。</p>`
-      : regionPicker(groups)
-  }
+  ${q.thing ? html`<p class="muted">“一件事”各事项的办理地由事项和协议确定。</p>` : regionPicker(groups)}
   <label for="mode">办理模式</label>
   <select id="mode" name="mode" required>${modes.map((m) => html`<option value="${m}">${label(modeLabel, m)}</option>`)}</select>
   <p><button type="submit">查看一次告知</button> <a href="/console/new">返回</a></p>

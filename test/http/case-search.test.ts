@@ -129,3 +129,37 @@ describe('POST /v1/cases/search', () => {
     expect(JSON.stringify(extra.body)).not.toContain(wang.idNumber)
   })
 })
+
+describe('the public progress check (/console/check)', () => {
+  it('answers a case number with its applicant’s name, and one “not found” for a wrong name or number', async () => {
+    const op = await t.operator('420303', 'ZW-CHECK-01', '郑窗口')
+    const res = await op.call('POST', '/v1/cases', hukouSpouse({ agent: undefined, applicant: wang }), {
+      'idempotency-key': `check-${++keys}`,
+    })
+    const number = res.body.case.number as string
+    const check = async (form: Record<string, string>) => {
+      const r = await t.app.request('/console/check', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(form).toString(),
+      })
+      return { status: r.status, page: await r.text() }
+    }
+    const found = await check({ number: number.toLowerCase(), applicantName: ' 王小芳 ' })
+    expect(found.status, found.page).toBe(200)
+    expect(found.page).toContain(`办件 ${number}`)
+    expect(found.page).toContain('当前状态：<strong>已提交</strong>')
+    expect(found.page).not.toContain(wang.idNumber)
+    const wrongName = await check({ number, applicantName: '王小' })
+    const wrongNumber = await check({ number: `${number}9`, applicantName: '王小芳' })
+    expect([wrongName.status, wrongNumber.status]).toEqual([404, 404])
+    for (const p of [wrongName.page, wrongNumber.page]) {
+      expect(p).toContain('没有查到该办件')
+      expect(p).not.toContain('已提交')
+    }
+    // The form the receipt's QR code opens, with the number filled in.
+    const form = await t.app.request(`/console/check?number=${encodeURIComponent(number)}`)
+    expect(form.status).toBe(200)
+    expect(await form.text()).toContain(`name="number" type="text" value="${number}"`)
+  })
+})

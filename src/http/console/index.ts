@@ -14,6 +14,7 @@ import { consoleCss, consoleFavicon, consoleJs } from './assets.js'
 import { page } from './layout.js'
 import { registerAdminPages } from './pages/admin.js'
 import { registerCasePages } from './pages/cases.js'
+import { registerProgressCheck } from './pages/check.js'
 import { registerKeyPages } from './pages/keys.js'
 import { loginRoutes, tooManySignIns } from './pages/login.js'
 import { megabytes } from './pages/materials.js'
@@ -78,6 +79,8 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
     api.use('/console/login', perAddress)
   }
   api.get('/console/login', login.show)
+  // Public: the receipt's QR code opens it.
+  registerProgressCheck(api, deps)
   api.post('/console/login', login.submit)
   api.post('/console/logout', login.logout)
 

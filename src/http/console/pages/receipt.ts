@@ -12,8 +12,9 @@ import { materialFormLabel, travelsOnPaper } from './cases.js'
 
 type Wrap = Parameters<typeof signedIn>[0]
 
-export async function receiptQr(caseId: string): Promise<string> {
-  return QRCode.toString(caseId, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 })
+/** The QR code of a receipt: the public progress check's address for the case number (or, without one, the id). */
+export async function receiptQr(text: string): Promise<string> {
+  return QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 1 })
 }
 
 export function registerReceipt(api: Api, wrap: Wrap, deps: HttpDeps): void {
@@ -60,7 +61,7 @@ export function registerReceipt(api: Api, wrap: Wrap, deps: HttpDeps): void {
     <dt>承诺办结日期</dt><dd><strong>${c.dueDate ?? '—'}</strong></dd>
     <dt>当前状态</dt><dd>${statusText}</dd>
   </dl></div>
-  <div class="qr" aria-label="办件编号二维码">${raw(await receiptQr(c.number ?? c.id))}<div class="muted">凭办件编号查询办理进度</div></div></div>
+  <div class="qr" aria-label="办件进度查询二维码">${raw(await receiptQr(c.number ? `${new URL(p.c.req.url).origin}/console/check?number=${encodeURIComponent(c.number)}` : c.id))}<div class="muted">扫码或访问 /console/check，凭办件编号和申请人姓名查询进度</div></div></div>
   <h3>已收材料</h3>
   ${
     c.materials.length === 0

@@ -71,7 +71,7 @@ details.tech summary { cursor:pointer; }
 details.tech pre, details.tech .mono { white-space:pre-wrap; word-break:break-all; margin:.25rem 0; }
 .receipt .seal { display:flex; justify-content:space-between; gap:2rem; margin-top:2rem; }
 .receipt .seal div { flex:1; border-top:1px solid var(--ink); padding-top:.3rem; }
-.receipt .receipt-no { font-size:1.35rem; font-weight:700; letter-spacing:.03em; }
+.receipt .receipt-no { font-size:1.35rem; font-weight:700; letter-spacing:.03em; white-space:nowrap; word-break:keep-all; }
 select[data-filtered] { max-width:36rem; }
 @media (max-width: 40rem) { header.top nav { order:3; width:100%; } th, td { padding:.35rem .3rem; font-size:.92rem; } .receipt dl { grid-template-columns: 1fr; } }
 @media print { header.top, nav, .no-print, form.no-print { display:none !important; } body { background:#fff; } main { margin:0; max-width:none; } .receipt { border:none; } }

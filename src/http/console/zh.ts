@@ -124,7 +124,8 @@ export const zodZh: z.core.$ZodErrorMap = (issue) => {
     case 'invalid_type':
       return issue.input === undefined || issue.input === null ? '必填' : '格式不正确'
     case 'too_small':
-      if (issue.origin === 'string') return Number(issue.minimum) <= 1 ? '必填' : `至少 ${issue.minimum} 个字符`
+      if (issue.origin === 'string')
+        return issue.input === '' || Number(issue.minimum) <= 1 ? '必填' : `至少 ${issue.minimum} 个字符`
       if (issue.origin === 'array') return `至少 ${issue.minimum} 项`
       return `不能小于 ${issue.minimum}`
     case 'too_big':
@@ -152,15 +153,25 @@ export function checkZh<T extends z.ZodType>(
 ): { ok: true; value: z.infer<T> } | { ok: false; errors: { path: string; message: string }[] } {
   const parsed = schema.safeParse(value, { error: zodZh })
   if (parsed.success) return { ok: true, value: parsed.data }
+  const seen = new Set<string>()
   return {
     ok: false,
-    errors: parsed.error.issues.map((i) => ({
-      path: fieldName(
-        i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : `${n ? '.' : ''}${String(p)}`)).join(''),
-        formLabels,
-      ),
-      message: i.message,
-    })),
+    // One message per field: the first zod reports (an empty field is 必填, not also 格式不正确).
+    errors: parsed.error.issues
+      .filter((i) => {
+        const key = i.path.join('.')
+        if (seen.has(key)) return false
+        seen.add(key)
+        return true
+      })
+      .map((i) => ({
+        path: fieldName(
+          i.path.map((p, n) => (typeof p === 'number' ? `[${p}]` : `${n ? '.' : ''}${String(p)}`)).join(''),
+          formLabels,
+        ),
+        // A schema's own message (English, for API callers) gives way to a plain Chinese one.
+        message: isChinese(i.message) ? i.message : '格式不正确',
+      })),
   }
 }
 

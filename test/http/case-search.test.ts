@@ -6,9 +6,11 @@
  */
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { recordGatewayEvent } from '../../src/services/cases/gateway-events.js'
 import { CaseSearchPage } from '../../src/services/cases/schemas.js'
 import { hukouSpouse, residentId } from '../fixtures/cases.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
+import { consoleSignIn } from '../helpers/console.js'
 
 let t: TestApp
 let db: pg.Client
@@ -67,6 +69,8 @@ describe('POST /v1/cases/search', () => {
     const op = await t.operator('420303', 'ZW-SEARCH-01', '孙窗口')
     const mine: { id: string; number: string }[] = []
     for (const who of [wang, wang, undefined]) {
+      // A second apart: ids (UUIDv7) order cases by their creation time.
+      t.clock.advance(1000)
       const res = await op.call(
         'POST',
         '/v1/cases',
@@ -161,5 +165,43 @@ describe('the public progress check (/console/check)', () => {
     const form = await t.app.request(`/console/check?number=${encodeURIComponent(number)}`)
     expect(form.status).toBe(200)
     expect(await form.text()).toContain(`name="number" type="text" value="${number}"`)
+  })
+})
+
+describe('a case delivered through a manual binding', () => {
+  it('links its transfer slip on the case page and the receipt, the slip naming the receiving office and the materials in Chinese', async () => {
+    const office = '茅箭区政务服务中心 市内通办窗口'
+    const bound = await t.admin('PUT', '/v1/admin/bindings/420302', { adapter: 'manual', settings: { office } })
+    expect(bound.status, JSON.stringify(bound.body)).toBe(200)
+    const op = await t.operator('420303', 'ZW-SLIP-01', '冯窗口')
+    const body = hukouSpouse({ agent: undefined, processingRegion: '420302' }) as {
+      materials: Record<string, unknown>[]
+    }
+    // A client's own English text for a material: the slip names it in Chinese all the same.
+    body.materials = body.materials.map((m) => (m.code === 'hukou-booklet' ? { ...m, name: 'Hukou booklet' } : m))
+    const res = await op.call('POST', '/v1/cases', body, { 'idempotency-key': `slip-${++keys}` })
+    expect(res.status, JSON.stringify(res.body)).toBe(201)
+    const id = res.body.case.id as string
+    expect(res.body.case.mode).toBe('online_transfer')
+    const b = await consoleSignIn(t, op.token)
+    // Not yet delivered: no slip for an online case.
+    expect(await (await b.get(`/console/cases/${id}`)).text()).not.toContain('id="slip-link"')
+    await recordGatewayEvent(
+      t.runtime.deps.cases,
+      id,
+      'dispatched',
+      { adapter: 'manual', remoteRef: 'LZD-1' },
+      { remoteRef: 'LZD-1' },
+    )
+    expect(await (await b.get(`/console/cases/${id}`)).text()).toContain(
+      `id="slip-link" href="/v1/cases/${id}/transfer-slip"`,
+    )
+    expect(await (await b.get(`/console/cases/${id}/receipt`)).text()).toContain(`href="/v1/cases/${id}/transfer-slip"`)
+    const slip = await b.get(`/v1/cases/${id}/transfer-slip`)
+    const html = await slip.text()
+    expect(slip.status, html).toBe(200)
+    expect(html).toContain(`<th>承办机构</th><td>${office}</td>`)
+    expect(html).toContain('居民户口簿')
+    expect(html).not.toContain('Hukou booklet')
   })
 })

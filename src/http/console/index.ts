@@ -84,7 +84,11 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
   api.post('/console/login', login.submit)
   api.post('/console/logout', login.logout)
 
-  const wrap = { sessions, api: () => api }
+  const wrap = {
+    sessions,
+    api: () => api,
+    regionName: async (code: string) => (await deps.directory.snapshot()).regions.get(code)?.name,
+  }
   api.get(
     '/console',
     signedIn(wrap, ({ c, caller }) => c.redirect(caller.role === 'admin' ? '/console/admin' : '/console/new', 303)),

@@ -76,6 +76,8 @@ export interface Shell {
   csrf?: string
   /** The nav entry to mark current. */
   current?: string
+  /** The signed-in operator's region by name. */
+  regionName?: string
 }
 
 function nav(caller: PersonCaller, current: string | undefined): Html {
@@ -125,7 +127,7 @@ export function page(shell: Shell, body: Html): Html {
   ${
     who
       ? html`<div class="who">
-    <span>${who.name ?? who.id}（${who.role === 'admin' ? '管理员' : `窗口 ${who.window ?? ''} · ${who.region ?? ''}`}）</span>
+    <span>${who.name ?? who.id}（${who.role === 'admin' ? '管理员' : `${shell.regionName ?? who.region ?? ''} · 窗口 ${who.window ?? ''}`}）</span>
     <form method="post" action="/console/logout" class="no-print">
       <input type="hidden" name="_csrf" value="${shell.csrf ?? ''}">
       <button class="small secondary" type="submit">退出登录</button>

@@ -139,7 +139,7 @@ function noticeAndForm(
   <h2 id="notice-h">一次告知：${target.title}</h2>
   <p>办理地：<strong>${target.processingName}</strong> · 模式：<strong>${label(modeLabel, target.mode)}</strong> · 范围：${label(scopeLabel, route.scope)}
   ${route.agreement ? html` · 依据：${route.agreement.name}（第 ${route.agreement.version} 版）` : ''}</p>
-  <p>承诺办结时限：<strong>${route.dueDate}</strong> 前办结（按工作日历计算）。</p>
+  <p>承诺办结日期：<strong>${route.dueDate}</strong>（按工作日历计算，此日前办结）。</p>
   ${route.refused.length > 0 ? html`<div class="alert error"><strong>以下事项无法按此方式办理：</strong><ul>${route.refused.map((r) => html`<li>${r.item.name}：${r.detail}</li>`)}</ul></div>` : ''}
   <h3>办理条件</h3>
   ${cl.conditions.length === 0 ? html`<p class="muted">无特别条件。</p>` : html`<ul>${cl.conditions.map((x) => html`<li>${x.text}</li>`)}</ul>`}

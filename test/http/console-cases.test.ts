@@ -187,7 +187,9 @@ describe('console: a family on the case page', () => {
     expect(before).toContain('子办件（0/2 已办结）')
     for (const [region, id] of Object.entries(child)) {
       const row = new RegExp(`<tr data-child="${id}">([\\s\\S]*?)</tr>`).exec(before)?.[1]
-      expect(row, region).toContain(region)
+      // The processing region by name, the child by its number after the parent's.
+      expect(row, region).toContain(`<td>${{ '420302': '茅箭区', Z42030001: '十堰经济技术开发区' }[region]}</td>`)
+      expect(row).toContain(`>${created.body.case.number}-`)
       expect(row).toContain('已送达办理地')
       expect(row).toMatch(/\d{4}-\d{2}-\d{2}/) // its due date
     }

@@ -54,6 +54,11 @@ export interface CaseRecord {
   assertion: string | null
   /** The gateway's receipt JWS. */
   receipt: string
+  /**
+   * The short number for people (`420303-20261206-0001`: origin region, CST day, sequence; a child: its
+   * parent's and `-k`); null for a case stored before numbers existed and not numbered since.
+   */
+  number?: string | null
   /** The processing side's reference once delivered (its case id, or a transfer slip number). */
   remoteRef: string | null
   /** 容缺受理: codes of materials accepted as outstanding and not yet supplied. */
@@ -143,6 +148,12 @@ export interface CaseFilter {
   updatedSince?: Date | undefined
   /** Only top-level cases (no children), default false. */
   topLevelOnly?: boolean | undefined
+  /** The case with this number (`CaseRecord.number`), exactly. */
+  number?: string | undefined
+  /** Cases whose applicant's name contains this text (case-insensitive, no wildcards). */
+  applicantName?: string | undefined
+  /** Cases whose applicant's identity lookup hash (the blind index, `applicant_id_hmac`) is one of these. */
+  applicantIdHmacs?: Buffer[] | undefined
   /** Opaque cursor from the previous page. */
   cursor?: string | undefined
   limit: number
@@ -280,6 +291,14 @@ export interface CaseStore {
   get(id: string): Promise<CaseRecord | null>
   children(parentId: string): Promise<CaseRecord[]>
   list(filter: CaseFilter): Promise<{ cases: CaseRecord[]; nextCursor: string | null }>
+  /** How many cases `filter` matches over all pages (its cursor and limit ignored). */
+  count(filter: CaseFilter): Promise<number>
+  /**
+   * The next sequence number of the cases `originRegion` submitted on `day` (YYYY-MM-DD, CST), allocated
+   * atomically (one statement): 1 for the day's first. A number taken by a submission that is then not written
+   * is not given again.
+   */
+  allocateNumber(originRegion: string, day: string): Promise<number>
   events(caseId: string): Promise<CaseEvent[]>
   /** The deadline clock of a case as stored, without a lock (for reading; `CaseTx.loadClock` to change it). */
   clock(caseId: string): Promise<DeadlineClock>

@@ -48,6 +48,7 @@ export const newCaseColumns = {
   bodyHash: (c) => c.bodyHash,
   assertion: (c) => c.assertion,
   receipt: (c) => c.receipt,
+  number: (c) => c.number ?? null,
   // No event yet: appending the first one moves it to 1 (the intake statement writes both at once).
   lastSeq: () => 0,
   createdAt: (c) => c.createdAt,

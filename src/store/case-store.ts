@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, gte, ilike, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-orm'
 import type { DeadlineClock } from '../domain/deadline.js'
 import { eventHash, GENESIS_HASH, type HashAlg } from '../domain/hash-chain.js'
 import { AppError } from '../errors.js'
@@ -155,37 +155,8 @@ export class PgCaseStore implements CaseStore {
     if (!Number.isInteger(filter.limit) || filter.limit < 1) {
       throw new AppError('validation_failed', 'limit must be a positive integer', { context: { limit: filter.limit } })
     }
-    const where: (SQL | undefined)[] = []
-    if (filter.visibleRegions !== null) {
-      if (filter.visibleRegions.length === 0) return { cases: [], nextCursor: null }
-      const origin = filter.originWindow
-        ? and(inArray(cases.originRegion, filter.visibleRegions), eq(cases.agentWindow, filter.originWindow))
-        : inArray(cases.originRegion, filter.visibleRegions)
-      where.push(or(origin, inArray(cases.processingRegion, filter.visibleRegions)))
-    }
-    if (filter.items !== undefined && filter.items !== null) {
-      if (filter.items.length === 0) return { cases: [], nextCursor: null }
-      const codes = sql.join(
-        filter.items.map((i) => sql`${i}`),
-        sql`, `,
-      )
-      where.push(
-        or(
-          inArray(cases.item, filter.items),
-          sql`exists (select 1 from cases k where k.parent_id = ${cases.id} and k.item in (${codes}))`,
-        ),
-      )
-    }
-    if (filter.status !== undefined) where.push(eq(cases.status, filter.status))
-    if (filter.scope !== undefined) where.push(eq(cases.scope, filter.scope))
-    if (filter.mode !== undefined) where.push(eq(cases.mode, filter.mode))
-    if (filter.item !== undefined) where.push(eq(cases.item, filter.item))
-    if (filter.region !== undefined) {
-      where.push(or(eq(cases.originRegion, filter.region), eq(cases.processingRegion, filter.region)))
-    }
-    if (filter.window !== undefined) where.push(eq(cases.agentWindow, filter.window))
-    if (filter.updatedSince !== undefined) where.push(gte(cases.updatedAt, filter.updatedSince))
-    if (filter.topLevelOnly === true) where.push(isNull(cases.parentId))
+    const where = whereOf(filter)
+    if (where === null) return { cases: [], nextCursor: null }
     if (filter.cursor !== undefined) where.push(lt(cases.id, decodeCursor(filter.cursor)))
 
     const rows = await this.database.db
@@ -200,6 +171,28 @@ export class PgCaseStore implements CaseStore {
       cases: page.map(toCase),
       nextCursor: rows.length > filter.limit && last !== undefined ? encodeCursor(last.id) : null,
     }
+  }
+
+  async count(filter: CaseFilter): Promise<number> {
+    const where = whereOf(filter)
+    if (where === null) return 0
+    const [row] = await this.database.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(cases)
+      .where(and(...where))
+    return Number(row?.n ?? 0)
+  }
+
+  async allocateNumber(originRegion: string, day: string): Promise<number> {
+    const [row] = await this.database.query<{ last: number }>(
+      `insert into case_numbers (origin_region, day, last) values ($1, $2::date, 1)
+       on conflict (origin_region, day) do update set last = case_numbers.last + 1
+       returning last`,
+      [originRegion, day],
+      'tongban-case-number',
+    )
+    if (!row) throw new Error('case number allocation returned no row')
+    return Number(row.last)
   }
 
   async events(caseId: string): Promise<CaseEvent[]> {
@@ -427,6 +420,52 @@ function laterOf(at: Date): SQL {
   return sql`greatest(${cases.updatedAt}, ${at.toISOString()}::timestamptz)`
 }
 
+/** The conditions of a case filter (without its cursor); null when it can match nothing. */
+function whereOf(filter: CaseFilter): (SQL | undefined)[] | null {
+  const where: (SQL | undefined)[] = []
+  if (filter.visibleRegions !== null) {
+    if (filter.visibleRegions.length === 0) return null
+    const origin = filter.originWindow
+      ? and(inArray(cases.originRegion, filter.visibleRegions), eq(cases.agentWindow, filter.originWindow))
+      : inArray(cases.originRegion, filter.visibleRegions)
+    where.push(or(origin, inArray(cases.processingRegion, filter.visibleRegions)))
+  }
+  if (filter.items !== undefined && filter.items !== null) {
+    if (filter.items.length === 0) return null
+    const codes = sql.join(
+      filter.items.map((i) => sql`${i}`),
+      sql`, `,
+    )
+    where.push(
+      or(
+        inArray(cases.item, filter.items),
+        sql`exists (select 1 from cases k where k.parent_id = ${cases.id} and k.item in (${codes}))`,
+      ),
+    )
+  }
+  if (filter.status !== undefined) where.push(eq(cases.status, filter.status))
+  if (filter.scope !== undefined) where.push(eq(cases.scope, filter.scope))
+  if (filter.mode !== undefined) where.push(eq(cases.mode, filter.mode))
+  if (filter.item !== undefined) where.push(eq(cases.item, filter.item))
+  if (filter.region !== undefined) {
+    where.push(or(eq(cases.originRegion, filter.region), eq(cases.processingRegion, filter.region)))
+  }
+  if (filter.window !== undefined) where.push(eq(cases.agentWindow, filter.window))
+  if (filter.updatedSince !== undefined) where.push(gte(cases.updatedAt, filter.updatedSince))
+  if (filter.topLevelOnly === true) where.push(isNull(cases.parentId))
+  if (filter.number !== undefined) where.push(eq(cases.number, filter.number))
+  if (filter.applicantName !== undefined) {
+    // A literal substring: LIKE's wildcards and escape character in the text match themselves.
+    const literal = filter.applicantName.replace(/[\\%_]/g, (ch) => `\\${ch}`)
+    where.push(ilike(cases.applicantName, `%${literal}%`))
+  }
+  if (filter.applicantIdHmacs !== undefined) {
+    if (filter.applicantIdHmacs.length === 0) return null
+    where.push(inArray(cases.applicantIdHmac, filter.applicantIdHmacs))
+  }
+  return where
+}
+
 function toCase(r: CaseRow): CaseRecord {
   return {
     id: r.id,
@@ -469,6 +508,7 @@ function toCase(r: CaseRow): CaseRecord {
     bodyHash: r.bodyHash,
     assertion: r.assertion,
     receipt: r.receipt,
+    number: r.number,
     remoteRef: r.remoteRef,
     outstandingMaterials: r.outstandingMaterials,
     supplyBy: r.supplyBy,

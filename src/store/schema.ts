@@ -147,6 +147,7 @@ export const cases = pgTable(
     applicantIdType: text('applicant_id_type').notNull(),
     applicantIdEnc: bytea('applicant_id_enc').notNull(),
     applicantIdHmac: bytea('applicant_id_hmac').notNull(),
+    number: text('number'),
     applicantIdMasked: text('applicant_id_masked').notNull(),
     /** Clear phone numbers of cases stored before migration 18; sealed at start (store/seal-phones.ts). */
     applicantPhone: text('applicant_phone'),

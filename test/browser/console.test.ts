@@ -183,7 +183,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
     await page.getByLabel('事项或“一件事”名称、编码').fill('夫妻投靠')
     await page.getByRole('button', { name: '查找' }).click()
     await page.locator('a[href="/console/new/route?item=hukou-transfer-spouse"]').click()
-    await page.getByLabel('办理地').selectOption('420600')
+    await page.locator('#processingRegion').selectOption('420600')
     await page.getByLabel('办理模式').selectOption('online_transfer')
     await page.getByRole('button', { name: '查看一次告知' }).click()
     await page.locator('#notice-h').waitFor()
@@ -230,7 +230,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
     await page.locator(`a[href="/console/cases/${caseId}"]`).click()
     await page.locator('#case-status').waitFor()
     expect(await page.locator('ol.timeline').textContent()).toContain('提交申请')
-    expect(await page.locator('main').textContent()).toContain('xiang-shi-sui-shen 第 1 版')
+    expect(await page.locator('main').textContent()).toContain('襄十随神城市群跨市通办（第 1 版）')
     // The simulated 襄阳 system accepts, reviews and decides; the page shows it on reload.
     await expect
       .poll(
@@ -241,7 +241,9 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
         { timeout: 30_000, interval: 500 },
       )
       .toContain('已办结')
-    expect(await page.locator('ol.timeline').textContent()).toContain('已受理')
+    expect(await page.locator('ol.timeline').textContent()).toMatch(
+      /襄阳市政务服务系统 于 [\d-]+ [\d:]+ 受理|对接系统 于 [\d-]+ [\d:]+ 受理/,
+    )
     expect(await page.locator('main').textContent()).toContain('签名已验证')
     await screenshot(page, '3-case')
     // The window hands the result over and records the applicant's rating.
@@ -252,7 +254,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
     await page.getByLabel('评分').selectOption('5')
     await page.getByRole('button', { name: '登记评价（好差评）' }).click()
     await page.waitForURL(/done=rated/)
-    expect(await page.locator('ol.timeline').textContent()).toContain('已评价')
+    expect(await page.locator('ol.timeline').textContent()).toContain('登记评价（5 分（非常满意））')
     // A tablet: the same page fits its width.
     await page.setViewportSize({ width: 768, height: 1024 })
     await page.goto(`${gw.url}/console/cases`)
@@ -434,6 +436,150 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
     await page.close()
   })
 
+  it('the clerk picks 襄阳 by typing, meets a refused upload in Chinese with the form kept, sees their name in the timeline and finds the case by identity number, the number in no URL', async () => {
+    const page = await signIn(browser.context, operatorToken)
+    const requested: string[] = []
+    page.on('request', (r) => void requested.push(r.url()))
+    await page.goto(`${gw.url}/console/new/route?item=hukou-transfer-spouse`)
+    const select = page.locator('#processingRegion')
+    // Nothing chosen at first; only active regions an agreement in force allows, never the origin, none twice.
+    expect(await select.inputValue()).toBe('')
+    type Opt = { value: string; text: string; group: string }
+    const options = () =>
+      select.locator('option').evaluateAll((os) =>
+        os.map((o) => {
+          const el = o as unknown as {
+            value: string
+            textContent: string
+            hidden: boolean
+            parentElement: { getAttribute(n: string): string | null }
+          }
+          return {
+            value: el.value,
+            text: el.textContent,
+            group: el.parentElement.getAttribute('label') ?? '',
+            hidden: el.hidden,
+          }
+        }),
+      )
+    const offered = (await options()).filter((o) => o.value !== '') as (Opt & { hidden: boolean })[]
+    const regions = (await api('GET', '/v1/regions')).body.regions as { code: string; name: string; status?: string }[]
+    const known = new Map(regions.map((r) => [r.code, r]))
+    expect(offered.length).toBeGreaterThan(5)
+    expect(new Set(offered.map((o) => o.value)).size).toBe(offered.length)
+    expect(offered.map((o) => o.value)).not.toContain('420303')
+    for (const o of offered) expect(known.get(o.value)?.status ?? 'active', o.value).toBe('active')
+    for (const r of regions.filter((x) => x.status === 'retired'))
+      expect(offered.map((o) => o.value)).not.toContain(r.code)
+    expect(offered.filter((o) => o.text.startsWith('随州市（')).length).toBe(1)
+    // Each one offered routes in at least one of the item's modes (as the API resolves it).
+    for (const o of offered) {
+      let routes = false
+      for (const mode of ['online_transfer', 'offline_proxy', 'full_online']) {
+        const res = await api('POST', '/v1/routes/resolve', {
+          item: 'hukou-transfer-spouse',
+          originRegion: '420303',
+          processingRegion: o.value,
+          mode,
+        })
+        if (res.status === 200) {
+          routes = true
+          break
+        }
+      }
+      expect(routes, o.value).toBe(true)
+    }
+    // Grouped by province and city: 襄阳's districts under 湖北省 · 襄阳市.
+    expect(offered.find((o) => o.value === '420600')?.group).toBe('湖北省 · 襄阳市')
+    // Typing 襄阳 narrows the list to 襄阳; Enter moves to the list, one arrow press reaches 襄阳市.
+    await page.locator('#region-filter').focus()
+    await page.keyboard.type('襄阳')
+    await expect.poll(() => page.locator('#region-filter-msg').textContent()).toContain('匹配')
+    const shown = (await options()).filter((o) => o.value !== '' && !o.hidden)
+    expect(shown.length).toBeGreaterThan(0)
+    expect(shown.length).toBeLessThan(offered.length)
+    for (const o of shown) expect(`${o.text}${o.group}`).toContain('襄阳')
+    expect(shown.map((o) => o.value)).toContain('420600')
+    await page.keyboard.press('Enter')
+    expect((await focused(page)).id).toBe('processingRegion')
+    await page.keyboard.press('ArrowDown')
+    expect(await select.inputValue()).toBe('420600')
+    await screenshot(page, 'find-1-region-picker')
+    await page.getByLabel('办理模式').selectOption('online_transfer')
+    await page.getByRole('button', { name: '查看一次告知' }).click()
+    await page.locator('#notice-h').waitFor()
+
+    // A scan the API refuses (not a PDF inside): a Chinese message at the material, everything typed kept.
+    const idNumber = residentId('42060219880808123')
+    await page.getByLabel('姓名或名称 *').fill('周八')
+    await page.getByLabel('证件号码 *').fill(idNumber)
+    await page.getByLabel(/^联系电话/).fill('13800138000')
+    const fields: Record<string, string> = {
+      'form.currentHukouAddress': '湖北省十堰市张湾区车城路5号',
+      'form.moveToAddress': '湖北省襄阳市樊城区人民路6号',
+      'form.spouseName': '吴九',
+    }
+    for (const [name, value] of Object.entries(fields)) await page.locator(`[name="${name}"]`).fill(value)
+    const relation = page.locator('[name="form.relationshipToHouseholder"]')
+    if ((await relation.evaluate((el) => el.tagName)) === 'SELECT') await relation.selectOption('配偶')
+    else await relation.fill('配偶')
+    for (const m of ['applicant-id-card', 'hukou-booklet', 'marriage-certificate'])
+      await page.locator(`[name="mat.${m}.form"]`).selectOption('paper')
+    await page.locator('[name="mat.residence-property-proof.file"]').setInputFiles({
+      name: '房产证明.pdf',
+      mimeType: 'application/pdf',
+      buffer: Buffer.from('这不是 PDF 文件'),
+    })
+    await page.getByRole('button', { name: '提交办件' }).click()
+    await page.locator('[role=alert]').waitFor()
+    const alert = (await page.locator('[role=alert]').textContent()) ?? ''
+    expect(alert).toContain('材料文件未能提交，办件未创建')
+    expect(await page.locator('#m-residence-property-proof-file-msg').textContent()).toContain(
+      '文件内容与其类型不符：房产证明.pdf',
+    )
+    expect(alert).not.toMatch(/[A-Za-z]{4,}/)
+    expect(await page.getByLabel('姓名或名称 *').inputValue()).toBe('周八')
+    expect(await page.getByLabel('证件号码 *').inputValue()).toBe(idNumber)
+    expect(await page.locator('[name="form.spouseName"]').inputValue()).toBe('吴九')
+    await screenshot(page, 'find-2-upload-refused')
+    // Paper instead: the case is made.
+    await page.locator('[name="mat.residence-property-proof.file"]').setInputFiles([])
+    await page.locator('[name="mat.residence-property-proof.form"]').selectOption('paper')
+    await page.getByRole('button', { name: '提交办件' }).click()
+    await page.waitForURL(/\/console\/cases\/[0-9a-f-]{36}\/receipt$/)
+    const id = (await page.locator('#case-id').textContent())?.trim() ?? ''
+    const number = (await page.locator('#case-number').textContent())?.trim() ?? ''
+    expect(number).toMatch(/^420303-\d{8}-\d{4}$/)
+
+    // The timeline names the clerk, in a sentence.
+    await page.goto(`${gw.url}/console/cases/${id}`)
+    const first = (await page.locator('#timeline li').first().locator('.sentence').textContent()) ?? ''
+    expect(first).toMatch(/^李窗口 于 \d{4}-\d{2}-\d{2} \d{2}:\d{2} 提交申请/)
+    await screenshot(page, 'find-3-case-timeline')
+
+    // Found by the identity number typed into the search form (posted), and by the case number.
+    await page.goto(`${gw.url}/console/cases`)
+    await page.locator('#idNumber').fill(idNumber)
+    await page.getByRole('button', { name: '查询' }).click()
+    await page.locator('#case-total').waitFor()
+    expect(await page.locator('#case-total').textContent()).toContain('共 1 件')
+    expect(await page.locator('tbody tr').count()).toBe(1)
+    expect(await page.locator(`a[href="/console/cases/${id}"]`).textContent()).toBe(number)
+    expect(await page.locator('#idNumber').inputValue()).toBe(idNumber)
+    await screenshot(page, 'find-4-search-by-id')
+    await page.locator('#idNumber').fill('')
+    await page.locator('#number').fill(number)
+    await page.getByRole('button', { name: '查询' }).click()
+    await expect.poll(() => page.locator('#case-total').textContent()).toContain('共 1 件')
+    for (const url of requested) {
+      const plain = decodeURIComponent(url)
+      expect(plain).not.toContain(idNumber)
+      expect(plain).not.toMatch(/(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])/)
+    }
+    await signOut(page)
+    await page.close()
+  })
+
   it('an admin makes a new version without a mode, sees the difference and activates it; the window is refused, the earlier case keeps its version', async () => {
     expect(caseId).not.toBe('')
     const page = await signIn(browser.context, adminToken)
@@ -475,7 +621,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
     expect(refused?.status()).toBe(422)
     expect(await clerk.locator('[role=alert]').textContent()).toMatch(/mode|模式/)
     await clerk.goto(`${gw.url}/console/cases/${caseId}`)
-    expect(await clerk.locator('main').textContent()).toContain('xiang-shi-sui-shen 第 1 版')
+    expect(await clerk.locator('main').textContent()).toContain('襄十随神城市群跨市通办（第 1 版）')
     const stored = await api('GET', `/v1/cases/${caseId}`)
     expect(stored.body.agreement).toEqual({ id: 'xiang-shi-sui-shen', version: 1 })
     await signOut(clerk)

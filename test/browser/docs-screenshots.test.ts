@@ -107,7 +107,11 @@ describe.skipIf(!hasChromium || !wanted)('docs/console.md screenshots', () => {
     await page.locator('a[href="/console/new/route?item=hukou-transfer-spouse"]').waitFor()
     await shot(page, 'console-workbench')
     await page.locator('a[href="/console/new/route?item=hukou-transfer-spouse"]').click()
-    await page.getByLabel('办理地').selectOption('420600')
+    // 选择办理地: typing narrows the grouped list.
+    await page.locator('#region-filter').fill('襄阳')
+    await expect.poll(() => page.locator('#region-filter-msg').textContent()).toContain('匹配')
+    await shot(page, 'console-region-picker')
+    await page.locator('#processingRegion').selectOption('420600')
     await page.getByLabel('办理模式').selectOption('online_transfer')
     await page.getByRole('button', { name: '查看一次告知' }).click()
     await page.locator('#notice-h').waitFor()
@@ -115,10 +119,27 @@ describe.skipIf(!hasChromium || !wanted)('docs/console.md screenshots', () => {
     await page.goto(`${gw.url}/console/cases`)
     await page.locator(`a[href="/console/cases/${caseId}"]`).waitFor()
     await shot(page, 'console-my-cases')
+    // Found by the applicant's identity number (the form is posted; the number is in no URL).
+    await page.locator('#idNumber').fill(hukouSpouse().applicant.idNumber)
+    await page.getByRole('button', { name: '查询' }).click()
+    await page.locator('#case-total').waitFor()
+    await shot(page, 'console-search')
     await page.goto(`${gw.url}/console/cases/${caseId}`)
     await page.locator('#case-status').waitFor()
     await shot(page, 'console-case')
+    await page.goto(`${gw.url}/console/cases/${caseId}/receipt`)
+    await page.locator('#case-number').waitFor()
+    await shot(page, 'console-receipt')
+    const number = (await page.locator('#case-number').textContent())?.trim() ?? ''
     await page.close()
+    // The public progress check the receipt's QR code opens.
+    const check = await browser.context.newPage()
+    await check.goto(`${gw.url}/console/check?number=${encodeURIComponent(number)}`)
+    await check.getByLabel(/申请人姓名/).fill(hukouSpouse().applicant.name)
+    await check.getByRole('button', { name: '查询' }).click()
+    await check.locator('#progress').waitFor()
+    await shot(check, 'console-check')
+    await check.close()
   })
 
   it('the control room', async () => {

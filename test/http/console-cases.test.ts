@@ -90,7 +90,7 @@ describe('console: uploading a material’s scan', () => {
         422,
         /文件类型不被接受：说明\.txt（text\/plain），仅接受 PDF、JPEG、PNG、OFD/,
       ],
-      [new File(['not a png'], '照片.png', { type: 'image/png' }), 422, /文件内容与类型不符：照片\.png/],
+      [new File(['not a png'], '照片.png', { type: 'image/png' }), 422, /文件内容与其类型不符：照片\.png/],
     ]
     for (const [file, status, message] of refusals) {
       const res = await b.postMultipart(
@@ -187,7 +187,9 @@ describe('console: a family on the case page', () => {
     expect(before).toContain('子办件（0/2 已办结）')
     for (const [region, id] of Object.entries(child)) {
       const row = new RegExp(`<tr data-child="${id}">([\\s\\S]*?)</tr>`).exec(before)?.[1]
-      expect(row, region).toContain(region)
+      // The processing region by name, the child by its number after the parent's.
+      expect(row, region).toContain(`<td>${{ '420302': '茅箭区', Z42030001: '十堰经济技术开发区' }[region]}</td>`)
+      expect(row).toContain(`>${created.body.case.number}-`)
       expect(row).toContain('已送达办理地')
       expect(row).toMatch(/\d{4}-\d{2}-\d{2}/) // its due date
     }
@@ -345,6 +347,11 @@ describe('console: an offline_proxy case from the wizard, its transfer slip and 
     expect(shipForm).toContain('name="type" value="materials_shipped"')
     expect(shipForm).toContain('name="carrier"')
     expect(shipForm).toContain('name="trackingNumber"')
+    // Browsers compile `pattern` with the v flag: the pattern must be valid there, or the check is silently off.
+    const pattern = /name="trackingNumber"[^>]*pattern="([^"]+)"/.exec(shipForm ?? '')?.[1] ?? ''
+    const tracking = new RegExp(`^(?:${pattern})$`, 'v')
+    expect(['SF1234567890', 'EMS-2026-01'].map((n) => tracking.test(n))).toEqual([true, true])
+    expect(['ab', 'SF 123', '运单123'].map((n) => tracking.test(n))).toEqual([false, false, false])
     // The slip opens with the console session (the link's target), the applicant's number masked.
     const slip = await b.get(`/v1/cases/${id}/transfer-slip`)
     const slipHtml = await slip.text()
@@ -374,10 +381,15 @@ describe('console: an offline_proxy case from the wizard, its transfer slip and 
     const after = await (await b.get(shipped.headers.get('location')!)).text()
     expect(after).toContain('已登记：材料已寄出')
     expect(/<strong id="case-status">([^<]*)</.exec(after)?.[1]).toBe('材料已寄出')
-    const timeline = /<ol class="timeline">([\s\S]*?)<\/ol>/.exec(after)?.[1] ?? ''
-    expect(timeline).toContain('材料已寄出')
-    expect(timeline).toContain('carrier: 中国邮政EMS')
-    expect(timeline).toContain('trackingNumber: EA987654321CN')
+    // The timeline in a sentence: who (the clerk by name), when, what, with the carrier and tracking number.
+    const timeline = /<ol class="timeline" id="timeline">([\s\S]*?)<\/ol>/.exec(after)?.[1] ?? ''
+    expect(timeline).toMatch(
+      /<strong>[^<]+<\/strong> 于 \d{4}-\d{2}-\d{2} \d{2}:\d{2} 寄出纸质材料（中国邮政EMS，运单号 EA987654321CN）/,
+    )
+    // The raw data, the hash chain and the actor's id stay available, folded.
+    expect(timeline).toMatch(
+      /<details class="tech"><summary>技术详情<\/summary>[\s\S]*?&quot;trackingNumber&quot;: &quot;EA987654321CN&quot;/,
+    )
     // Shipped once: the form is no longer offered.
     expect(after).not.toContain('登记材料寄出')
   })

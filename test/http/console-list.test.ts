@@ -149,8 +149,12 @@ describe('console: my cases, page by page', () => {
       expect(res.status, page).toBe(200)
       pages.push(idsOf(page))
       const link = /<div class="pager">([\s\S]*?)<\/div>/.exec(page)?.[1] ?? ''
-      if (pages.length > 1) expect(link).toContain('<a href="/console/cases">第一页</a>')
-      else expect(link).not.toContain('第一页')
+      // The total on every page; from the second page on, a link back that keeps the filter.
+      expect(page).toContain('共 <strong>120</strong> 件')
+      if (pages.length > 1) expect(link).toMatch(/<a href="\/console\/cases\?mode=online_transfer[^"]*">上一页<\/a>/)
+      else expect(link).not.toContain('上一页')
+      const prev = /<a href="([^"]+)">上一页<\/a>/.exec(link)?.[1]?.replaceAll('&amp;', '&')
+      if (prev && pages.length === 3) expect(idsOf(await (await b.get(prev)).text())).toEqual(pages[1])
       next = /<a href="([^"]+)">下一页<\/a>/.exec(link)?.[1]?.replaceAll('&amp;', '&') ?? null
       // The next page keeps the filter.
       if (next) expect(next).toMatch(/[?&]mode=online_transfer(&|$)/)

@@ -251,9 +251,13 @@ describe('console workbench', () => {
     const receipt = await (await b.get(receiptUrl)).text()
     expect(receipt).toContain(id)
     expect(receipt).toContain('<svg')
-    expect(receipt).toContain('受理回执')
+    expect(receipt).toContain('收件回执')
     const stored = await t.admin('GET', `/v1/cases/${id}`)
     expect(stored.body).toMatchObject({ mode: 'online_transfer', agent: { window: 'ZW-KSTB-01' }, status: 'submitted' })
+    // The short case number is what the receipt leads with; the signature and seal lines are there to sign.
+    expect(stored.body.number).toMatch(/^420303-\d{8}-\d{4}$/)
+    expect(receipt).toContain(`id="case-number">${stored.body.number}</dd>`)
+    expect(receipt).toContain('收件单位（盖章）')
     // the same form again (a double click): the same case, not a second one
     const again = await b.post('/console/new', form)
     expect(again.headers.get('location')).toBe(receiptUrl)

@@ -26,6 +26,8 @@ const backends: Backend[] = [
 ]
 
 let clock = Date.parse('2026-03-02T01:00:00.000Z')
+/** Each case its own short number (the column is unique). */
+let numbered = 0
 /** Strictly increasing timestamps, so ids sort in creation order even within one test. */
 function tick(ms = 1): Date {
   clock += ms
@@ -71,6 +73,7 @@ function newCase(over: Partial<NewCase> = {}): NewCase {
     bodyHash: randomBytes(32).toString('base64url'),
     assertion: 'eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ6dyJ9.c2ln',
     receipt: 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJjYXNlIn0.c2ln',
+    number: `420303-20261206-${String(++numbered).padStart(4, '0')}`,
     createdAt,
     ...over,
   }

@@ -34,7 +34,7 @@ button.small { padding:.2rem .6rem; min-height:2rem; font-size:.9rem; }
 .row > div { flex: 1 1 12rem; }
 table { width:100%; border-collapse:collapse; background:#fff; }
 th, td { text-align:left; padding:.45rem .5rem; border-bottom:1px solid var(--line); vertical-align:top; }
-th { background:#eef1f5; font-weight:600; }
+th { background:#eef1f5; font-weight:600; white-space:nowrap; word-break:keep-all; }
 .table-wrap { overflow-x:auto; }
 .muted { color:var(--muted); }
 .mono { font-family: ui-monospace, Consolas, monospace; word-break: break-all; }
@@ -65,7 +65,14 @@ form.inline { display:inline; }
 label.inline-label { display:inline; font-weight:400; }
 fieldset { border:1px solid var(--line); border-radius:4px; margin:1rem 0; padding:.5rem 1rem 1rem; }
 legend { font-weight:700; padding:0 .35rem; }
-.pager { display:flex; gap:1rem; margin:1rem 0; }
+.pager { display:flex; gap:1rem; margin:1rem 0; align-items:center; }
+details.tech { margin:.35rem 0 0; font-size:.88rem; color:var(--muted); }
+details.tech summary { cursor:pointer; }
+details.tech pre, details.tech .mono { white-space:pre-wrap; word-break:break-all; margin:.25rem 0; }
+.receipt .seal { display:flex; justify-content:space-between; gap:2rem; margin-top:2rem; }
+.receipt .seal div { flex:1; border-top:1px solid var(--ink); padding-top:.3rem; }
+.receipt .receipt-no { font-size:1.35rem; font-weight:700; letter-spacing:.03em; white-space:nowrap; word-break:keep-all; }
+select[data-filtered] { max-width:36rem; }
 @media (max-width: 40rem) { header.top nav { order:3; width:100%; } th, td { padding:.35rem .3rem; font-size:.92rem; } .receipt dl { grid-template-columns: 1fr; } }
 @media print { header.top, nav, .no-print, form.no-print { display:none !important; } body { background:#fff; } main { margin:0; max-width:none; } .receipt { border:none; } }
 `
@@ -148,6 +155,47 @@ export const consoleJs = `
     if (t && t.hasAttribute && t.hasAttribute('data-print')) { e.preventDefault(); window.print(); }
     if (t && t.hasAttribute && t.hasAttribute('data-confirm') && !window.confirm(t.getAttribute('data-confirm'))) e.preventDefault();
   });
+  // A select's options narrowed to those whose text (or group's label) holds what is typed; groups left empty hide.
+  function filterSelect(input) {
+    var sel = document.getElementById(input.getAttribute('data-filter-select') || '');
+    if (!sel) return;
+    var q = input.value.trim().toLowerCase();
+    var shown = 0, only = null;
+    var groups = sel.querySelectorAll('optgroup');
+    for (var g = 0; g < groups.length; g++) {
+      var label = (groups[g].getAttribute('label') || '').toLowerCase();
+      var opts = groups[g].querySelectorAll('option');
+      var any = false;
+      for (var i = 0; i < opts.length; i++) {
+        var hit = q === '' || opts[i].textContent.toLowerCase().indexOf(q) >= 0 || label.indexOf(q) >= 0;
+        opts[i].hidden = !hit;
+        opts[i].disabled = !hit;
+        if (hit) { any = true; shown++; only = opts[i]; }
+      }
+      groups[g].hidden = !any;
+    }
+    if (sel.selectedOptions && sel.selectedOptions[0] && sel.selectedOptions[0].hidden) sel.value = '';
+    if (shown === 1 && only) sel.value = only.value;
+    var msg = document.getElementById(input.id + '-msg');
+    if (msg) msg.textContent = q === '' ? '' : shown === 0 ? '没有匹配的办理地' : '匹配 ' + shown + ' 个办理地' + (shown === 1 ? '，已选中' : '，请在下方选择');
+  }
+  document.addEventListener('input', function (e) {
+    var t = e.target;
+    if (t && t.hasAttribute && t.hasAttribute('data-filter-select')) filterSelect(t);
+  });
+  document.addEventListener('keydown', function (e) {
+    var t = e.target;
+    // Enter in the filter moves to the list instead of sending the form half-filled.
+    if (t && t.hasAttribute && t.hasAttribute('data-filter-select') && (e.key === 'Enter' || e.key === 'ArrowDown')) {
+      var sel = document.getElementById(t.getAttribute('data-filter-select'));
+      if (sel) { e.preventDefault(); sel.focus(); }
+    }
+  });
+  var filters = document.querySelectorAll('[data-filter-select]');
+  for (var f = 0; f < filters.length; f++) { filters[f].hidden = false; var l = document.querySelector('label[for="' + filters[f].id + '"]'); if (l) l.hidden = false; filterSelect(filters[f]); }
   document.documentElement.setAttribute('data-js', 'ready');
 })();
 `
+
+/** The console's icon: a red seal-like square with 通. */
+export const consoleFavicon = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect x="4" y="4" width="56" height="56" rx="10" fill="#b3261e"/><text x="32" y="45" font-size="36" text-anchor="middle" fill="#fff" font-family="sans-serif">通</text></svg>`

@@ -203,6 +203,9 @@ export class ConsoleClient {
   // My cases, a case
   cases = (query: URLSearchParams) =>
     this.call<{ cases: Case[]; nextCursor: string | null }>('GET', `/v1/cases?${query.toString()}`)
+  /** `POST /v1/cases/search`: the list's filters and the search terms in a body (identity numbers never in a URL). */
+  searchCases = (body: Record<string, unknown>) =>
+    this.call<{ cases: Case[]; nextCursor: string | null; total: number }>('POST', '/v1/cases/search', body)
   case = (id: string) => this.call<Case>('GET', `/v1/cases/${encodeURIComponent(id)}`)
   events = (id: string) => this.call<{ events: CaseEvent[] }>('GET', `/v1/cases/${encodeURIComponent(id)}/events`)
   result = (id: string) => this.call<Record<string, unknown>>('GET', `/v1/cases/${encodeURIComponent(id)}/result`)

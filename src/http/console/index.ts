@@ -10,10 +10,11 @@ import { html } from 'hono/html'
 import type { HttpDeps } from '../deps.js'
 import { rateLimit, sourceAddress } from '../middleware/rate-limit.js'
 import type { Api } from '../openapi.js'
-import { consoleCss, consoleJs } from './assets.js'
+import { consoleCss, consoleFavicon, consoleJs } from './assets.js'
 import { page } from './layout.js'
 import { registerAdminPages } from './pages/admin.js'
 import { registerCasePages } from './pages/cases.js'
+import { registerProgressCheck } from './pages/check.js'
 import { registerKeyPages } from './pages/keys.js'
 import { loginRoutes, tooManySignIns } from './pages/login.js'
 import { megabytes } from './pages/materials.js'
@@ -32,6 +33,21 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
     c.body(body, 200, { 'content-type': type, 'cache-control': 'public, max-age=300' })
   api.get('/console/static/console.css', asset(consoleCss, 'text/css; charset=utf-8'))
   api.get('/console/static/console.js', asset(consoleJs, 'text/javascript; charset=utf-8'))
+  api.get('/console/static/favicon.svg', asset(consoleFavicon, 'image/svg+xml'))
+  // A console address that names no page: the console's own 404 page, not the API's problem JSON.
+  api.use('/console/*', async (c, next) => {
+    await next()
+    if (c.res.status === 404 && c.res.headers.get('content-type')?.includes('application/problem+json')) {
+      c.res = undefined
+      c.res = await c.html(
+        page(
+          { title: '页面不存在', caller: null },
+          html`<p class="alert error" role="alert">没有这个页面。请检查地址，或<a href="/console">返回工作台</a>。</p>`,
+        ),
+        404,
+      )
+    }
+  })
 
   // A console form carries at most a few scans (each at most FILE_MAX_BYTES, checked again by POST /v1/files).
   const formMax = CONSOLE_FORM_FILES * deps.files.maxBytes + 1024 * 1024
@@ -63,10 +79,16 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
     api.use('/console/login', perAddress)
   }
   api.get('/console/login', login.show)
+  // Public: the receipt's QR code opens it.
+  registerProgressCheck(api, deps)
   api.post('/console/login', login.submit)
   api.post('/console/logout', login.logout)
 
-  const wrap = { sessions, api: () => api }
+  const wrap = {
+    sessions,
+    api: () => api,
+    regionName: async (code: string) => (await deps.directory.snapshot()).regions.get(code)?.name,
+  }
   api.get(
     '/console',
     signedIn(wrap, ({ c, caller }) => c.redirect(caller.role === 'admin' ? '/console/admin' : '/console/new', 303)),

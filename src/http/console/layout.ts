@@ -1,6 +1,7 @@
 /** The console's page shell and the Chinese labels of the protocol's identifiers. */
 import { html } from 'hono/html'
 import type { PersonCaller } from '../../ports/callers.js'
+import { fieldName, isChinese, problemTitle } from './zh.js'
 
 export type Html = ReturnType<typeof html>
 
@@ -51,6 +52,12 @@ export const agreementStatusLabel: Record<string, string> = {
   retired: '废止',
 }
 
+/**
+ * A tracking number's `pattern`: browsers compile patterns with the `v` flag, where a bare `-` in a class is an
+ * error (and the check silently off), so it is escaped.
+ */
+export const TRACKING_PATTERN = '[A-Za-z0-9\\-]{4,40}'
+
 export const label = (table: Record<string, string>, key: string | null | undefined): string =>
   key ? (table[key] ?? key) : '—'
 
@@ -67,6 +74,8 @@ export interface Shell {
   csrf?: string
   /** The nav entry to mark current. */
   current?: string
+  /** The signed-in operator's region by name. */
+  regionName?: string
 }
 
 function nav(caller: PersonCaller, current: string | undefined): Html {
@@ -104,6 +113,7 @@ export function page(shell: Shell, body: Html): Html {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${shell.title} · 通办网关</title>
+<link rel="icon" href="/console/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/console/static/console.css">
 <script src="/console/static/console.js" defer></script>
 </head>
@@ -115,7 +125,7 @@ export function page(shell: Shell, body: Html): Html {
   ${
     who
       ? html`<div class="who">
-    <span>${who.name ?? who.id}（${who.role === 'admin' ? '管理员' : `窗口 ${who.window ?? ''} · ${who.region ?? ''}`}）</span>
+    <span>${who.name ?? who.id}（${who.role === 'admin' ? '管理员' : `${shell.regionName ?? who.region ?? ''} · 窗口 ${who.window ?? ''}`}）</span>
     <form method="post" action="/console/logout" class="no-print">
       <input type="hidden" name="_csrf" value="${shell.csrf ?? ''}">
       <button class="small secondary" type="submit">退出登录</button>
@@ -132,13 +142,39 @@ ${body}
 </html>`
 }
 
-/** A problem from the API, shown above a form. */
+/** Technical detail for those who need it (codes, ids, raw messages), folded away from the sentence above it. */
+export function tech(content: Html | string): Html {
+  return html`<details class="tech"><summary>技术详情</summary>${content}</details>`
+}
+
+/**
+ * A problem above a form. One the console made itself (no `code`) is Chinese already and shown as it is; one
+ * from the API gets its Chinese title by code, its fields by their Chinese names, and keeps the API's English
+ * text in 技术详情. `formLabels`: the labels of the item's form fields, for `form.*` paths.
+ */
 export function problemBox(
-  problem: { status?: number; detail?: string; title?: string; errors?: { path: string; message: string }[] } | null,
+  problem: {
+    status?: number
+    code?: string
+    detail?: string
+    title?: string
+    errors?: { path: string; message: string }[]
+    [k: string]: unknown
+  } | null,
+  formLabels: Record<string, string> = {},
 ): Html {
   if (!problem) return html``
-  return html`<div class="alert error" role="alert">
-    <strong>${problem.title ?? '操作未完成'}</strong>${problem.detail ? html`：${problem.detail}` : ''}
-    ${problem.errors?.length ? html`<ul>${problem.errors.map((e) => html`<li><code>${e.path}</code> ${e.message}</li>`)}</ul>` : ''}
+  if (!problem.code) {
+    return html`<div class="alert error" role="alert">
+    <strong>${problem.title && isChinese(problem.title) ? problem.title : problemTitle(problem)}</strong>${problem.detail && isChinese(problem.detail) ? html`：${problem.detail}` : ''}
+    ${problem.errors?.length ? html`<ul>${problem.errors.map((e) => html`<li>${e.path}：${e.message}</li>`)}</ul>` : ''}
+    ${problem.detail && !isChinese(problem.detail) ? tech(html`<div class="mono">${problem.detail}</div>`) : ''}
+  </div>`
+  }
+  const current = typeof problem.currentStatus === 'string' ? problem.currentStatus : undefined
+  return html`<div class="alert error" role="alert" data-code="${problem.code}">
+    <strong>${problemTitle(problem)}</strong>${current ? html`（办件当前状态：${label(statusLabel, current)}）` : ''}
+    ${problem.errors?.length ? html`<ul>${problem.errors.map((e) => html`<li>${fieldName(e.path, formLabels)}：${isChinese(e.message) ? e.message : '填写有误'}</li>`)}</ul>` : ''}
+    ${tech(html`<div class="mono">${problem.code}（HTTP ${problem.status ?? ''}）${problem.title ? ` · ${problem.title}` : ''}</div>${problem.detail ? html`<div class="mono">${problem.detail}</div>` : ''}${problem.errors?.length ? html`<ul>${problem.errors.map((e) => html`<li class="mono">${e.path}: ${e.message}</li>`)}</ul>` : ''}`)}
   </div>`
 }

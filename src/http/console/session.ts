@@ -57,7 +57,7 @@ type PageHandler = (p: PageContext) => Response | Promise<Response>
  * token → 403. `role` restricts the page to admins or operators.
  */
 export function signedIn(
-  deps: { sessions: SessionDeps; api: () => Api },
+  deps: { sessions: SessionDeps; api: () => Api; regionName?: (code: string) => Promise<string | undefined> },
   handler: PageHandler,
   role?: 'admin' | 'operator',
 ) {
@@ -78,8 +78,22 @@ export function signedIn(
         401,
       )
     }
+    const regionName =
+      session.caller.region && deps.regionName ? await deps.regionName(session.caller.region) : undefined
     const render: PageContext['render'] = (title, body, current, status = 200) =>
-      c.html(page({ title, caller: session.caller, csrf: session.csrf, ...(current ? { current } : {}) }, body), status)
+      c.html(
+        page(
+          {
+            title,
+            caller: session.caller,
+            csrf: session.csrf,
+            ...(current ? { current } : {}),
+            ...(regionName ? { regionName } : {}),
+          },
+          body,
+        ),
+        status,
+      )
     let form: Record<string, string> = {}
     let files: Record<string, File> = {}
     if (c.req.method === 'POST') {

@@ -6,7 +6,9 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Item } from '../../../config/schema.js'
+import { cstDate } from '../../domain/calendar.js'
 import { newCaseId } from '../../domain/case-id.js'
+import { caseNumber, childNumber } from '../../domain/case-number.js'
 import { validateForm } from '../../domain/form.js'
 import { eventHash, GENESIS_HASH, type HashAlg } from '../../domain/hash-chain.js'
 import {
@@ -174,6 +176,9 @@ export async function createCase(ctx: VerbContext, input: CreateCaseInput): Prom
     }
     return answerFor(caller, body, { replayed: true, stored: previous.body as CreateCaseResult['body'] })
   }
+  // The short number for people: one statement of its own (the intake statement's answer must hold it).
+  const day = cstDate(now)
+  numberCases(built, caseNumber(body.originRegion, day, await deps.cases.allocateNumber(body.originRegion, day)))
   const stored = { case: built.view, receipt: built.receipt }
   const write = {
     callerId: callerKey,
@@ -301,6 +306,19 @@ interface BuiltCases {
   outbox: IntakeWrite['outbox']
   view: CaseView
   receipt: string
+}
+
+/** Gives the built cases their numbers: the parent `number`, each child its place after it. */
+function numberCases(built: BuiltCases, number: string): void {
+  const [parent, ...children] = built.cases
+  if (parent) parent.number = number
+  children.forEach((k, i) => {
+    k.number = childNumber(number, i + 1)
+  })
+  built.view.number = number
+  built.view.children?.forEach((k, i) => {
+    k.number = childNumber(number, i + 1)
+  })
 }
 
 /** The first event of a new case: seq 1 of its chain. */

@@ -2,7 +2,7 @@
 
 import type { z } from 'zod'
 import { AppError } from '../../errors.js'
-import type { CaseRecord } from '../../ports/case-store.js'
+import type { CaseFilter, CaseRecord } from '../../ports/case-store.js'
 import {
   actsFor,
   departmentAllows,
@@ -15,7 +15,7 @@ import {
   visibleRegions,
 } from '../authz.js'
 import type { VerbContext } from '../context.js'
-import type { CaseView, ListCasesQuery } from './schemas.js'
+import { type CaseView, IdType, type ListCasesQuery, type SearchCasesBody } from './schemas.js'
 import { toCaseView, toEventView } from './view.js'
 
 /** Loads a case the caller may see, with its children and which sides the caller is on. */
@@ -85,11 +85,30 @@ export async function getCase(ctx: VerbContext, id: string): Promise<CaseView> {
 }
 
 export async function listCases(ctx: VerbContext, q: z.infer<typeof ListCasesQuery>) {
+  const { cases, nextCursor } = await findCases(ctx, q, false)
+  return { cases, nextCursor }
+}
+
+/**
+ * Search (`POST /v1/cases/search`): the list's filters, a case number, part of the applicant's name, and the
+ * applicant's identity number, looked up by its keyed hash (under each identity document type unless one is
+ * given; resident ID numbers upper-cased as at intake). The number is used for that hash only: never stored,
+ * logged or echoed.
+ */
+export async function searchCases(ctx: VerbContext, q: SearchCasesBody) {
+  return findCases(ctx, q, true)
+}
+
+async function findCases(
+  ctx: VerbContext,
+  q: z.infer<typeof ListCasesQuery> & Partial<Pick<SearchCasesBody, 'number' | 'applicantName' | 'applicant'>>,
+  counted: boolean,
+) {
   const snap = await ctx.deps.directory.snapshot()
   const all = snap.directory.regions.map((r) => r.code)
   const regions = visibleRegions(ctx.caller, snap.regions, all)
-  if (regions !== null && regions.length === 0) return { cases: [], nextCursor: null }
-  const page = await ctx.deps.cases.list({
+  if (regions !== null && regions.length === 0) return { cases: [], nextCursor: null, total: 0 }
+  const filter: CaseFilter = {
     visibleRegions: regions,
     originWindow: originWindowOf(ctx.caller),
     items: itemsOfDepartments(ctx.caller, snap.items),
@@ -100,15 +119,28 @@ export async function listCases(ctx: VerbContext, q: z.infer<typeof ListCasesQue
     region: q.region,
     window: q.window,
     updatedSince: q.updatedSince ? new Date(q.updatedSince) : undefined,
+    number: q.number?.toUpperCase(),
+    applicantName: q.applicantName,
+    applicantIdHmacs: q.applicant ? lookupHashes(ctx, q.applicant) : undefined,
     cursor: q.cursor,
     limit: q.limit,
-  })
+  }
+  const [page, total] = await Promise.all([ctx.deps.cases.list(filter), counted ? ctx.deps.cases.count(filter) : 0])
   return {
     cases: page.cases.map((c: CaseRecord) =>
       toCaseView(c, ctx.caller, snap.regions, ctx.deps.vault, undefined, ctx.deps.clock.now()),
     ),
     nextCursor: page.nextCursor,
+    total,
   }
+}
+
+/** The blind-index values an identity number may be stored under. */
+function lookupHashes(ctx: VerbContext, applicant: NonNullable<SearchCasesBody['applicant']>): Buffer[] {
+  const types = applicant.idType ? [applicant.idType] : IdType.options
+  return types.map((t) =>
+    ctx.deps.vault.lookupHash(t, t === 'resident_id' ? applicant.idNumber.toUpperCase() : applicant.idNumber),
+  )
 }
 
 export async function listEvents(ctx: VerbContext, id: string) {

@@ -154,6 +154,15 @@ export type CaseDeadline = z.infer<typeof CaseDeadline>
 export const CaseView = z
   .object({
     id: z.string(),
+    number: z
+      .string()
+      .nullable()
+      .optional()
+      .meta({
+        description:
+          'The short case number for people (办件编号): origin region, day (CST) and a sequence, e.g. `420303-20261206-0001`; ' +
+          "a bundle's child has its parent's with `-k`. Null for cases stored before numbers existed.",
+      }),
     externalRef: z.string().nullable(),
     parentId: z.string().nullable(),
     item: z.string().nullable(),
@@ -201,6 +210,7 @@ export const CaseView = z
       .array(
         z.object({
           id: z.string(),
+          number: z.string().nullable().optional(),
           item: z.string().nullable(),
           processingRegion: z.string().nullable(),
           status: CaseStatus,
@@ -250,3 +260,45 @@ export const ListCasesQuery = z.strictObject({
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 })
+
+/**
+ * `POST /v1/cases/search`: the filters of `GET /v1/cases` and what people search by, in a body, because an
+ * identity number never goes into a URL. Identity numbers are found through their keyed lookup hash (the
+ * blind index), never by decrypting stored ones.
+ */
+export const SearchCasesBody = z
+  .strictObject({
+    ...ListCasesQuery.shape,
+    limit: z.number().int().min(1).max(200).default(50),
+    number: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .optional()
+      .meta({ description: 'The case number (办件编号), exactly, e.g. `420303-20261206-0001`' }),
+    applicantName: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      .optional()
+      .meta({ description: "Part of the applicant's name (case-insensitive)" }),
+    applicant: z
+      .strictObject({
+        idType: IdType.optional().meta({ description: 'Omitted: any type of identity document' }),
+        idNumber: z.string().trim().min(1).max(64),
+      })
+      .optional()
+      .meta({ description: "The applicant's identity document; matched through its keyed lookup hash" }),
+  })
+  .meta({ id: 'SearchCasesBody' })
+export type SearchCasesBody = z.infer<typeof SearchCasesBody>
+
+export const CaseSearchPage = z
+  .object({
+    cases: z.array(CaseView),
+    nextCursor: z.string().nullable(),
+    total: z.number().int().meta({ description: 'How many cases match over all pages' }),
+  })
+  .meta({ id: 'CaseSearchPage' })

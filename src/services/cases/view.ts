@@ -26,6 +26,7 @@ export function toCaseView(
   const phoneVisible = full || ownWindow
   return {
     id: c.id,
+    number: c.number ?? null,
     externalRef: c.externalRef,
     parentId: c.parentId,
     item: c.item,
@@ -68,6 +69,7 @@ export function toCaseView(
       ? {
           children: children.map((k) => ({
             id: k.id,
+            number: k.number ?? null,
             item: k.item,
             processingRegion: k.processingRegion,
             status: k.status,

@@ -24,6 +24,7 @@ import { migration0020 } from './0020-client-jtis.js'
 import { migration0023 } from './0023-event-hash-alg.js'
 import { migration0027 } from './0027-departments.js'
 import { migration0028 } from './0028-revocation-notices.js'
+import { migration0029 } from './0029-case-numbers.js'
 
 export interface Migration {
   /** Strictly increasing, starting at 1 (numbers are assigned per branch, so gaps may occur). */
@@ -56,4 +57,5 @@ export const migrations: readonly Migration[] = [
   migration0023,
   migration0027,
   migration0028,
+  migration0029,
 ]

@@ -2,8 +2,9 @@
 import { html } from 'hono/html'
 import type { Api } from '../../openapi.js'
 import type { Problem } from '../client.js'
-import { agreementStatusLabel, cst, type Html, label, problemBox, scopeLabel } from '../layout.js'
+import { agreementStatusLabel, cst, type Html, label, problemBox, scopeLabel, tech } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
+import { failureSummary } from '../zh.js'
 
 type Wrap = Parameters<typeof signedIn>[0]
 /** A page handler for admins only. */
@@ -285,7 +286,7 @@ ${got.body.tokens.map(
   (
     t,
   ) => html`<tr><td class="mono">${t.id}</td><td>${t.role === 'admin' ? '管理员' : '窗口人员'}</td><td>${t.region ?? ''} ${t.window ?? ''}</td><td>${t.name ?? ''}${t.departments?.length ? html`<br><span class="muted">限定部门：${t.departments.join('、')}</span>` : ''}</td><td>${cst(t.createdAt)}</td>
-<td>${t.revokedAt ? `已吊销（${cst(t.revokedAt)}）` : postButton(p, `/console/admin/tokens/${t.id}/revoke`, '吊销', html``, '吊销后该令牌及其登录会话立即失效，确定？')}</td></tr>`,
+<td>${t.revokedAt ? `已吊销（${cst(t.revokedAt)}）` : t.id === p.caller.id ? html`<span class="badge soon">当前登录</span> ${postButton(p, `/console/admin/tokens/${t.id}/revoke`, '吊销', html``, '这是您当前登录所用的令牌：吊销后您将立即退出登录，且不能再用它登录。确定吊销？')}` : postButton(p, `/console/admin/tokens/${t.id}/revoke`, '吊销', html``, '吊销后该令牌及其登录会话立即失效，确定？')}</td></tr>`,
 )}
 </tbody></table></div>`
     : problemBox(got.problem)
@@ -316,7 +317,15 @@ ${got.body.tokens.map(
   api.post(
     '/console/admin/tokens/:id/revoke',
     admin(async (p) => {
-      const done = await p.api.revokeToken(p.c.req.param('id') ?? '')
+      const id = p.c.req.param('id') ?? ''
+      const done = await p.api.revokeToken(id)
+      // The signed-in token itself: its session ended with it; say so instead of a page that can no longer load.
+      if (done.ok && id === p.caller.id) {
+        return p.render(
+          '已吊销当前令牌',
+          html`<p class="alert info" role="status">您吊销了自己当前登录所用的令牌，已退出登录。请使用其他管理员令牌<a href="/console/login">重新登录</a>。</p>`,
+        )
+      }
       return tokensPage(
         p,
         done.ok
@@ -341,7 +350,7 @@ function registerOperationsPages(api: Api, admin: Admin): void {
 ${got.body.deadLetters.map(
   (
     d,
-  ) => html`<tr data-dead-letter="${d.id}"><td>${d.id}</td><td class="mono"><a href="/console/cases/${d.caseId}">${d.caseId.slice(0, 13)}…</a></td><td>${d.kind === 'dispatch' ? '投递' : `事件 #${d.seq ?? '?'}`}</td><td>${d.region} · ${d.adapter}</td><td>${d.reason}</td><td>${d.attempts}</td><td>${cst(d.createdAt)}</td>
+  ) => html`<tr data-dead-letter="${d.id}"><td>${d.id}</td><td class="mono"><a href="/console/cases/${d.caseId}">${d.caseId.slice(0, 13)}…</a></td><td>${d.kind === 'dispatch' ? '投递' : `事件 #${d.seq ?? '?'}`}</td><td>${d.region} · ${d.adapter}</td><td>${failureSummary(d.reason)}${tech(html`<div class="mono">${d.reason}</div>`)}</td><td>${d.attempts}</td><td>${cst(d.createdAt)}</td>
 <td>${d.redrivenAt ? `已重投（${cst(d.redrivenAt)}）` : postButton(p, `/console/admin/dead-letters/${d.id}/redrive`, '重新投递')}</td></tr>`,
 )}
 </tbody></table></div>`

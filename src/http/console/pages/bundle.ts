@@ -22,20 +22,20 @@ export function isParent(c: Case): boolean {
 
 export function parentNote(c: Case): Html {
   if (!c.parentId) return html``
-  return html`<p class="alert info" id="parent-link">本件是一件事（或多地联办）的子办件，结果交付、评价、归档和撤回在<a href="/console/cases/${c.parentId}">总办件 <span class="mono">${c.parentId.slice(0, 13)}…</span></a>上统一办理。</p>`
+  return html`<p class="alert info" id="parent-link">本件是一件事（或多地联办）的子办件，结果交付、评价、归档和撤回在<a href="/console/cases/${c.parentId}">总办件 <span class="mono">${c.number ? c.number.replace(/-\d+$/, '') : `${c.parentId.slice(0, 13)}…`}</span></a>上统一办理。</p>`
 }
 
 export function childrenSection(c: Case, snap: Snapshot, now: number): Html {
   const children = c.children ?? []
   if (children.length === 0) return html``
   const done = children.filter((ch) => finalish.has(ch.status)).length
-  const region = (code: string | null) => (code ? `${snap.regions.get(code)?.name ?? code}（${code}）` : '—')
+  const region = (code: string | null) => (code ? (snap.regions.get(code)?.name ?? code) : '—')
   // Siblings are created together: their ids share the time prefix, so the tail tells them apart.
   return html`<h2>子办件（${done}/${children.length} 已办结）</h2>
-<div class="table-wrap"><table id="children"><thead><tr><th>子办件</th><th>事项</th><th>办理地</th><th>状态</th><th>办结期限</th></tr></thead><tbody>
+<div class="table-wrap"><table id="children"><thead><tr><th>子办件</th><th>事项</th><th>办理地</th><th>状态</th><th>承诺办结日期</th></tr></thead><tbody>
 ${children.map((ch) => {
   const late = ch.dueAt !== null && !finalish.has(ch.status) && new Date(ch.dueAt).getTime() < now
-  return html`<tr data-child="${ch.id}"><td class="mono"><a href="/console/cases/${ch.id}" title="${ch.id}">…${ch.id.slice(-12)}</a></td>
+  return html`<tr data-child="${ch.id}"><td class="mono"><a href="/console/cases/${ch.id}" title="${ch.id}">${ch.number ?? `…${ch.id.slice(-12)}`}</a></td>
 <td>${ch.item ? (snap.items.get(ch.item)?.name ?? ch.item) : '—'}</td><td>${region(ch.processingRegion)}</td>
 <td>${label(statusLabel, ch.status)}</td><td>${ch.dueAt ? cst(ch.dueAt).slice(0, 10) : '—'}${late ? html` <span class="badge overdue">已超期</span>` : ''}</td></tr>`
 })}

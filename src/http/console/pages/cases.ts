@@ -11,9 +11,21 @@ import { actsFor } from '../../../services/authz.js'
 import type { HttpDeps } from '../../deps.js'
 import type { Api } from '../../openapi.js'
 import { type Case, problemOf } from '../client.js'
-import { cst, eventLabel, type Html, label, modeLabel, problemBox, scopeLabel, statusLabel } from '../layout.js'
+import {
+  cst,
+  eventLabel,
+  type Html,
+  label,
+  modeLabel,
+  problemBox,
+  scopeLabel,
+  statusLabel,
+  TRACKING_PATTERN,
+  tech,
+} from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
 import { bundleResultsSection, childrenSection, familyEvents, isParent, parentNote } from './bundle.js'
+import { actorNames, timelineSection } from './timeline.js'
 
 type Wrap = Parameters<typeof signedIn>[0]
 
@@ -43,48 +55,141 @@ function options(table: Record<string, string>, selected: string | undefined): H
   return html`<option value="">全部</option>${Object.entries(table).map(([k, t]) => html`<option value="${k}"${selected === k ? html` selected` : ''}>${t}</option>`)}`
 }
 
-async function listPage(p: PageContext, deps: HttpDeps) {
-  const q = p.c.req.query()
-  const params = new URLSearchParams({ limit: '50' })
-  for (const k of ['status', 'mode', 'scope', 'cursor'] as const) if (q[k]) params.set(k, q[k])
-  // My cases: an operator's list is their window's; the page's own check below still applies to every row.
-  if (p.caller.role === 'operator' && p.caller.window) params.set('window', p.caller.window)
-  if (q.since && /^\d{4}-\d{2}-\d{2}$/.test(q.since)) params.set('updatedSince', `${q.since}T00:00:00+08:00`)
-  const answer = await p.api.cases(params)
+/** What the list is asked for: filters, search terms, and where in the pages it is. */
+interface ListInput {
+  status: string
+  mode: string
+  scope: string
+  since: string
+  number: string
+  name: string
+  idType: string
+  /** Only ever from a posted form: an identity number never travels in a URL. */
+  idNumber: string
+  cursor: string
+  /** The cursors of the pages before this one ('' for the first), for 上一页. */
+  trail: string[]
+}
+
+const pick = (v: string | undefined, allowed: Record<string, string>) => (v && v in allowed ? v : '')
+
+function listInput(source: Record<string, string>, posted: boolean): ListInput {
+  const trail = (source.trail ?? '') === '' ? [] : (source.trail ?? '').split(',')
+  let cursor = source.cursor ?? ''
+  if (posted && source.page === 'next' && source.next) {
+    trail.push(cursor)
+    cursor = source.next
+  } else if (posted && source.page === 'prev') {
+    cursor = trail.pop() ?? ''
+  } else if (posted) {
+    // A new search starts on its first page.
+    cursor = ''
+    trail.length = 0
+  }
+  return {
+    status: pick(source.status, statusLabel),
+    mode: pick(source.mode, modeLabel),
+    scope: pick(source.scope, scopeLabel),
+    since: /^\d{4}-\d{2}-\d{2}$/.test(source.since ?? '') ? (source.since as string) : '',
+    number: (source.number ?? '').trim().slice(0, 64),
+    name: (source.name ?? '').trim().slice(0, 100),
+    idType: pick(source.idType, idTypeLabel),
+    idNumber: posted ? (source.idNumber ?? '').trim().slice(0, 64) : '',
+    cursor: /^[A-Za-z0-9_-]{0,200}$/.test(cursor) ? cursor : '',
+    trail: trail.filter((c) => /^[A-Za-z0-9_-]{0,200}$/.test(c)),
+  }
+}
+
+const idTypeLabel: Record<string, string> = {
+  resident_id: '居民身份证',
+  uscc: '统一社会信用代码',
+  passport: '护照',
+  hk_macao_permit: '港澳居民来往内地通行证',
+  taiwan_permit: '台湾居民来往大陆通行证',
+  foreign_permanent_resident: '外国人永久居留身份证',
+}
+
+/** The API's search body for the list. */
+function searchBody(p: PageContext, i: ListInput): Record<string, unknown> {
+  return {
+    limit: 50,
+    ...(i.status ? { status: i.status } : {}),
+    ...(i.mode ? { mode: i.mode } : {}),
+    ...(i.scope ? { scope: i.scope } : {}),
+    ...(i.since ? { updatedSince: `${i.since}T00:00:00+08:00` } : {}),
+    // My cases: an operator's list is their window's; the page's own check below still applies to every row.
+    ...(p.caller.role === 'operator' && p.caller.window ? { window: p.caller.window } : {}),
+    ...(i.number ? { number: i.number } : {}),
+    ...(i.name ? { applicantName: i.name } : {}),
+    ...(i.idNumber ? { applicant: { ...(i.idType ? { idType: i.idType } : {}), idNumber: i.idNumber } } : {}),
+    ...(i.cursor ? { cursor: i.cursor } : {}),
+  }
+}
+
+/** A GET address of the list (never with an identity number or a name: those pages are posted). */
+function listUrl(i: ListInput, cursor: string, trail: string[]): string {
+  const q = new URLSearchParams()
+  for (const k of ['status', 'mode', 'scope', 'since', 'number'] as const) if (i[k]) q.set(k, i[k])
+  if (cursor) q.set('cursor', cursor)
+  if (trail.length) q.set('trail', trail.join(','))
+  const text = q.toString()
+  return text ? `/console/cases?${text}` : '/console/cases'
+}
+
+async function listPage(p: PageContext, deps: HttpDeps, posted: boolean) {
+  const i = listInput(posted ? p.form : p.c.req.query(), posted)
+  const answer = await p.api.searchCases(searchBody(p, i))
   const snap = await deps.directory.snapshot()
   const now = deps.clock.now().getTime()
   const rows: Case[] = []
   if (answer.ok) for (const c of answer.body.cases) if (await windowMaySee(deps, p.caller, c)) rows.push(c)
   const nameOf = (c: Case) =>
     c.item ? (snap.items.get(c.item)?.name ?? c.item) : c.thing ? (snap.things.get(c.thing)?.name ?? c.thing) : ''
-  const nextQuery = new URLSearchParams({ ...q })
-  if (answer.ok && answer.body.nextCursor) nextQuery.set('cursor', answer.body.nextCursor)
+  const regionName = (code: string | null) => (code ? (snap.regions.get(code)?.name ?? code) : '各事项办理地')
+  const next = answer.ok ? answer.body.nextCursor : null
+  const pageNo = i.trail.length + 1
+  const total = answer.ok ? answer.body.total : 0
+  // Pages of a search by name or identity number are posted again (buttons); the others are links.
+  const privateSearch = i.idNumber !== '' || i.name !== ''
+  const pager = privateSearch
+    ? html`${i.trail.length ? html`<button class="secondary" type="submit" name="page" value="prev" form="case-search">上一页</button>` : ''}${next ? html`<button class="secondary" type="submit" name="page" value="next" form="case-search">下一页</button>` : ''}`
+    : html`${i.trail.length > 1 || (i.trail.length === 1 && i.cursor) ? html`<a href="${listUrl(i, '', [])}">第一页</a>` : ''}${i.cursor ? html`<a href="${listUrl(i, i.trail.at(-1) ?? '', i.trail.slice(0, -1))}">上一页</a>` : ''}${next ? html`<a href="${listUrl(i, next, [...i.trail, i.cursor])}">下一页</a>` : ''}`
   return p.render(
     p.caller.role === 'admin' ? '全部办件' : '我的办件',
-    html`<form class="card" method="get" action="/console/cases" aria-label="筛选">
+    html`<form class="card" id="case-search" method="post" action="/console/cases" aria-label="查找和筛选">
+  <input type="hidden" name="_csrf" value="${p.csrf}">
+  <input type="hidden" name="cursor" value="${i.cursor}"><input type="hidden" name="trail" value="${i.trail.join(',')}">
+  ${next ? html`<input type="hidden" name="next" value="${next}">` : ''}
   <div class="row">
-    <div><label for="status">状态</label><select id="status" name="status">${options(statusLabel, q.status)}</select></div>
-    <div><label for="mode">模式</label><select id="mode" name="mode">${options(modeLabel, q.mode)}</select></div>
-    <div><label for="scope">范围</label><select id="scope" name="scope">${options(scopeLabel, q.scope)}</select></div>
-    <div><label for="since">更新于此日期之后</label><input id="since" name="since" type="date" value="${q.since ?? ''}"></div>
-    <div><button type="submit">筛选</button></div>
+    <div><label for="number">办件编号</label><input id="number" name="number" type="text" value="${i.number}" placeholder="如：420303-20261206-0001" autocomplete="off" spellcheck="false"></div>
+    <div><label for="name">申请人姓名</label><input id="name" name="name" type="text" value="${i.name}" autocomplete="off"></div>
+    <div><label for="idType">证件类型</label><select id="idType" name="idType"><option value="">不限</option>${Object.entries(idTypeLabel).map(([k, t]) => html`<option value="${k}"${i.idType === k ? html` selected` : ''}>${t}</option>`)}</select></div>
+    <div><label for="idNumber">证件号码</label><input id="idNumber" name="idNumber" type="text" value="${i.idNumber}" autocomplete="off" spellcheck="false"></div>
+  </div>
+  <div class="row">
+    <div><label for="status">状态</label><select id="status" name="status">${options(statusLabel, i.status)}</select></div>
+    <div><label for="mode">模式</label><select id="mode" name="mode">${options(modeLabel, i.mode)}</select></div>
+    <div><label for="scope">范围</label><select id="scope" name="scope">${options(scopeLabel, i.scope)}</select></div>
+    <div><label for="since">更新于此日期之后</label><input id="since" name="since" type="date" value="${i.since}"></div>
+    <div><button type="submit" name="page" value="search">查询</button> <a href="/console/cases">清除条件</a></div>
   </div>
 </form>
 ${answer.ok ? '' : problemBox(answer.problem)}
+<p id="case-total" role="status">共 <strong>${total}</strong> 件${total > 0 ? html`，第 ${pageNo} 页（每页 50 件）` : ''}</p>
 ${
   rows.length === 0
     ? html`<p class="muted">没有符合条件的办件。</p>`
-    : html`<div class="table-wrap"><table><thead><tr><th>办件编号</th><th>事项</th><th>申请人</th><th>模式</th><th>状态</th><th>办结期限</th><th>提交时间</th></tr></thead><tbody>
+    : html`<div class="table-wrap"><table><thead><tr><th>办件编号</th><th>事项</th><th>申请人</th><th>办理地</th><th>模式</th><th>状态</th><th>承诺办结日期</th><th>提交时间</th></tr></thead><tbody>
 ${rows.map(
   (
     c,
-  ) => html`<tr><td class="mono"><a href="/console/cases/${c.id}">${c.id.slice(0, 13)}…</a></td><td>${nameOf(c)}</td><td>${c.applicant.name}</td>
+  ) => html`<tr><td class="mono"><a href="/console/cases/${c.id}">${c.number ?? `${c.id.slice(0, 13)}…`}</a></td><td>${nameOf(c)}</td><td>${c.applicant.name}</td><td>${regionName(c.processingRegion)}</td>
 <td>${label(modeLabel, c.mode)}<div class="muted">${label(scopeLabel, c.scope)}</div></td><td>${label(statusLabel, c.status)}</td>
 <td>${c.dueDate ?? '—'}${dueBadge(c, now)}</td><td>${cst(c.createdAt)}</td></tr>`,
 )}
 </tbody></table></div>`
 }
-<div class="pager">${q.cursor ? html`<a href="/console/cases">第一页</a>` : ''}${answer.ok && answer.body.nextCursor ? html`<a href="/console/cases?${nextQuery.toString()}">下一页</a>` : ''}</div>`,
+<div class="pager">${pager}</div>`,
     '/console/cases',
   )
 }
@@ -115,7 +220,7 @@ function actionForms(p: PageContext, c: Case, events: { type: string; data: Reco
       form(
         'materials_shipped',
         '登记材料寄出',
-        html`<div class="row"><div><label for="carrier">寄递单位</label><input id="carrier" name="carrier" type="text" required></div><div><label for="trackingNumber">运单号</label><input id="trackingNumber" name="trackingNumber" type="text" required pattern="[A-Za-z0-9-]{4,40}"></div></div>`,
+        html`<div class="row"><div><label for="carrier">寄递单位</label><input id="carrier" name="carrier" type="text" required></div><div><label for="trackingNumber">运单号</label><input id="trackingNumber" name="trackingNumber" type="text" required pattern="${TRACKING_PATTERN}" title="4–40 位字母、数字或连字符"></div></div>`,
       ),
     )
   if (allowed.has('supplement_provided')) {
@@ -163,26 +268,26 @@ ${wanted.map((m, i) => html`<div><input id="sup-${i}" type="checkbox" name="code
   return parts.length === 0 ? html`<p class="muted">当前状态下窗口无可办理的操作。</p>` : html`${parts}`
 }
 
-const materialFormLabel: Record<string, string> = { paper: '纸质', electronic: '电子扫描件', e_certificate: '电子证照' }
+export const materialFormLabel: Record<string, string> = {
+  paper: '纸质',
+  electronic: '电子扫描件',
+  e_certificate: '电子证照',
+}
+
+/** Whether the case's materials travel on paper with a transfer slip: offline_proxy, or delivered to a `manual` binding. */
+export function travelsOnPaper(c: Case, events: { type: string; data: Record<string, unknown> }[]): boolean {
+  if (!c.processingRegion || !c.item) return false
+  return c.mode === 'offline_proxy' || events.some((e) => e.type === 'dispatched' && e.data.adapter === 'manual')
+}
 
 /** The materials submitted: a scan with its link (through the console, by hash), a certificate with its id. */
-function materialsSection(c: Case): Html {
+function materialsSection(c: Case, materialName: (code: string) => string): Html {
   if (c.materials.length === 0) return html``
   return html`<h2>已提交材料</h2><ul id="materials">${c.materials.map((m) => {
     const sha = typeof m.sha256 === 'string' ? m.sha256 : null
-    return html`<li>${String(m.name ?? m.code)}：${label(materialFormLabel, String(m.form))}${sha ? html` <a href="/console/cases/${c.id}/files/${sha}" download>下载</a>` : ''}${m.certificateId ? html` <span class="mono">${String(m.certificateId)}</span>` : ''}</li>`
+    const named = materialName(String(m.code))
+    return html`<li>${named !== String(m.code) ? named : String(m.name ?? m.code)}：${label(materialFormLabel, String(m.form))}${sha ? html` <a href="/console/cases/${c.id}/files/${sha}" download>下载</a>` : ''}${m.certificateId ? html` <span class="mono">${String(m.certificateId)}</span>` : ''}</li>`
   })}</ul>`
-}
-
-/** An event's data for people: short values as they are, signatures and hashes named rather than shown. */
-function eventDetails(data: Record<string, unknown>): Html {
-  const parts = Object.entries(data).map(([k, v]) => {
-    // Why a result was refused (recognition_failed) is the point of the event: shown in full.
-    if (k === 'reasons' && Array.isArray(v)) return `原因: ${v.map(String).join('；')}`
-    const text = typeof v === 'string' ? v : JSON.stringify(v)
-    return text.length > 80 ? `${k}: （${text.split('.').length === 3 ? '签名凭证' : '略'}）` : `${k}: ${text}`
-  })
-  return parts.length === 0 ? html`` : html`<div class="muted mono">${parts.join(' · ')}</div>`
 }
 
 function eventData(f: Record<string, string>): Record<string, unknown> {
@@ -242,35 +347,41 @@ async function detailPage(
   ])
   const evs = events.ok ? events.body.events : []
   const snap = await deps.directory.snapshot()
-  const region = (code: string | null) => (code ? `${snap.regions.get(code)?.name ?? code}（${code}）` : '—')
+  const names = await actorNames(deps, snap)
+  const region = (code: string | null) => (code ? (snap.regions.get(code)?.name ?? code) : '—')
   const verification = result?.ok ? (result.body.verification as Record<string, unknown> | undefined) : undefined
+  const itemMaterials = c.item ? (snap.items.get(c.item)?.materials ?? []) : []
+  const materialName = (code: string) => itemMaterials.find((m) => m.code === code)?.name ?? code
+  const agreement = c.agreement ? snap.agreements.get(c.agreement.id) : undefined
+  const issuer = verification ? String(verification.issuer) : ''
   return p.render(
-    `办件 ${c.id.slice(0, 13)}…`,
+    `办件 ${c.number ?? `${c.id.slice(0, 13)}…`}`,
     html`${problemBox(problem)}${done ? html`<p class="alert info" role="status">已登记：${label(eventLabel, done)}</p>` : ''}
 <section class="card"><div class="table-wrap"><table><tbody>
-<tr><th>办件编号</th><td class="mono">${c.id}</td></tr>
-<tr><th>事项</th><td>${c.item ? (snap.items.get(c.item)?.name ?? c.item) : (snap.things.get(c.thing ?? '')?.name ?? c.thing)}</td></tr>
+<tr><th>办件编号</th><td><strong class="mono" id="case-number">${c.number ?? '—'}</strong>${tech(html`<div class="mono">办件标识 ${c.id}</div>`)}</td></tr>
+<tr><th>事项</th><td>${c.item ? (snap.items.get(c.item)?.name ?? c.item) : (snap.things.get(c.thing ?? '')?.name ?? c.thing)}${tech(html`<div class="mono">${c.item ?? c.thing ?? ''}</div>`)}</td></tr>
 <tr><th>状态</th><td><strong id="case-status">${label(statusLabel, c.status)}</strong>${c.outcome ? `（${c.outcome === 'approved' ? '准予' : '不予'}）` : ''}${c.suspended ? '（计时暂停）' : ''}${dueBadge(c, deps.clock.now().getTime())}</td></tr>
 <tr><th>模式 · 范围</th><td>${label(modeLabel, c.mode)} · ${label(scopeLabel, c.scope)}</td></tr>
-<tr><th>受理地 → 办理地</th><td>${region(c.originRegion)} → ${region(c.processingRegion)}</td></tr>
-<tr><th>协议</th><td>${c.agreement ? `${c.agreement.id} 第 ${c.agreement.version} 版` : '—'}</td></tr>
+<tr><th>受理地 → 办理地</th><td>${region(c.originRegion)} → ${c.processingRegion ? region(c.processingRegion) : '各事项办理地'}${tech(html`<div class="mono">${c.originRegion} → ${c.processingRegion ?? '—'}</div>`)}</td></tr>
+<tr><th>协议</th><td>${c.agreement ? html`${agreement?.name ?? '通办协议'}（第 ${c.agreement.version} 版）${tech(html`<div class="mono">${c.agreement.id}</div>`)}` : '—'}</td></tr>
 <tr><th>申请人</th><td>${c.applicant.name}（${c.applicant.idNumber}）</td></tr>
-<tr><th>受理窗口</th><td>${c.agent ? `${c.agent.window} · ${c.agent.operator}` : '—'}</td></tr>
-<tr><th>办结期限</th><td>${c.dueDate ?? '—'}</td></tr>
-${c.outstanding ? html`<tr id="outstanding"><th>容缺待补</th><td>${c.outstanding.materials.map((code) => (c.item ? snap.items.get(c.item)?.materials.find((m) => m.code === code)?.name : undefined) ?? code).join('、')}${c.outstanding.supplyBy ? `，须于 ${c.outstanding.supplyBy} 前补交` : ''}${c.outstanding.overdue ? html` <span class="badge overdue">已逾期</span>` : ''}</td></tr>` : ''}
+<tr><th>受理窗口</th><td>${c.agent ? `${c.agent.operator}（窗口 ${c.agent.window}）` : '—'}</td></tr>
+<tr><th>承诺办结日期</th><td>${c.dueDate ?? '—'}</td></tr>
+${c.outstanding ? html`<tr id="outstanding"><th>容缺待补</th><td>${c.outstanding.materials.map(materialName).join('、')}${c.outstanding.supplyBy ? `，须于 ${c.outstanding.supplyBy} 前补交` : ''}${c.outstanding.overdue ? html` <span class="badge overdue">已逾期</span>` : ''}</td></tr>` : ''}
 </tbody></table></div>
-<p class="no-print"><a href="/console/cases/${c.id}/receipt">受理回执</a> · <a id="evidence-link" href="/console/cases/${c.id}/evidence" download>下载证据包（JSON，可用 tongban verify-evidence 核验）</a>${c.mode === 'offline_proxy' && c.processingRegion ? html` · <a href="/v1/cases/${c.id}/transfer-slip" target="_blank" rel="noopener">流转单</a>` : ''}</p>
+<p class="no-print"><a href="/console/cases/${c.id}/receipt">收件回执</a>${travelsOnPaper(c, evs) ? html` · <a id="slip-link" href="/v1/cases/${c.id}/transfer-slip" target="_blank" rel="noopener">流转单</a>` : ''} · <a id="evidence-link" href="/console/cases/${c.id}/evidence" download>下载证据包</a></p>
+${tech(html`<p>证据包是办件全部签名材料的 JSON 文件，可用 <code>tongban verify-evidence</code> 离线核验。</p>`)}
 </section>
-${materialsSection(c)}${parentNote(c)}${childrenSection(c, snap, deps.clock.now().getTime())}
+${materialsSection(c, materialName)}${parentNote(c)}${childrenSection(c, snap, deps.clock.now().getTime())}
 <h2>办理进程</h2>
-<ol class="timeline">${evs.map((e) => html`<li><strong>${label(eventLabel, e.type)}</strong> <span class="muted">${cst(e.at)} · ${e.actor}</span>${eventDetails(e.data)}</li>`)}</ol>
+${timelineSection(evs, names, materialName)}
 <h2>办理结果</h2>
 ${
   parent
     ? bundleResultsSection(c, together?.ok ? together.body : null, snap)
     : result?.ok
       ? html`<section class="card"><p>结论：<strong>${outcomeLabel(String((result.body.claims as Record<string, unknown> | undefined)?.outcome ?? ''))}</strong></p>
-<p>验证：${verification ? html`<span class="badge ok">签名已验证</span> 签发方 ${String(verification.issuer)}（密钥 ${String(verification.kid)}）${verification.attested ? '，由网关代为签章' : ''}，验证于 ${cst(String(verification.verifiedAt))}${verification.recognition ? '，已互认' : ''}` : '—'}</p>
+<p>验证：${verification ? html`<span class="badge ok">签名已验证</span> 签发方 ${names.get(`client:${issuer}`) ?? (issuer === deps.gateway.id ? '通办网关' : issuer)}${verification.attested ? '，由网关代为签章' : ''}，验证于 ${cst(String(verification.verifiedAt))}${verification.recognition ? '，已互认' : ''}${tech(html`<div class="mono">issuer ${issuer} · kid ${String(verification.kid)}</div>`)}` : '—'}</p>
 ${applicantCheckForm(p, c, applicantCheck)}</section>`
       : html`<p class="muted">尚无结果。</p>`
 }
@@ -316,7 +427,12 @@ function refusalStatus(status: number | undefined): 400 | 403 | 409 | 422 {
 export function registerCasePages(api: Api, wrap: Wrap, deps: HttpDeps): void {
   api.get(
     '/console/cases',
-    signedIn(wrap, (p) => listPage(p, deps)),
+    signedIn(wrap, (p) => listPage(p, deps, false)),
+  )
+  // The search form is posted: an identity number (and a name) never goes into a URL.
+  api.post(
+    '/console/cases',
+    signedIn(wrap, (p) => listPage(p, deps, true)),
   )
   api.get(
     '/console/cases/:id',

@@ -8,6 +8,7 @@ import { html } from 'hono/html'
 import type { Problem, ResolveAnswer } from '../client.js'
 import type { Html } from '../layout.js'
 import type { PageContext } from '../session.js'
+import { problemTitle } from '../zh.js'
 
 type Material = ResolveAnswer['checklist']['materials'][number]
 
@@ -84,9 +85,9 @@ function uploadMessage(file: File, mediaType: string, problem: Problem, limits: 
     case 415:
       return `文件类型不被接受：${file.name}（${mediaType || '未知类型'}），仅接受 ${typeList(limits)}`
     case 422:
-      return `文件内容与类型不符：${file.name}（${problem.detail ?? '无法识别'}）`
+      return `文件内容与其类型不符：${file.name}（文件可能已损坏，或扩展名与内容不一致）`
     default:
-      return `上传失败：${file.name}（${problem.detail ?? problem.title ?? problem.status}）`
+      return `上传失败：${file.name}（${problemTitle(problem)}）`
   }
 }
 

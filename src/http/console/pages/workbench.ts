@@ -4,11 +4,14 @@
  */
 import { randomUUID } from 'node:crypto'
 import { html } from 'hono/html'
+import { CreateCaseBody } from '../../../services/cases/schemas.js'
+import { type ChoiceGroup, processingChoices } from '../../../services/directory/processing-choices.js'
 import type { HttpDeps } from '../../deps.js'
 import type { Api } from '../../openapi.js'
 import type { Answer, Problem, ResolveAnswer } from '../client.js'
 import { type Html, label, modeLabel, problemBox, scopeLabel } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
+import { checkZh } from '../zh.js'
 import { type FileLimits, materialsBody, materialsFieldset, materialsProblem, uploadMaterials } from './materials.js'
 
 type Wrap = Parameters<typeof signedIn>[0]
@@ -60,6 +63,31 @@ ${items.map((i) => html`<tr><td>${i.name}</td><td>${i.department}</td><td class=
   )
 }
 
+/**
+ * 选择办理地: a native select grouped by province and city (keyboard and screen readers as the browser gives
+ * them), nothing chosen at first, and a filter that the script shows and wires: typing part of a Chinese name
+ * or a code narrows the list.
+ */
+function regionPicker(groups: ChoiceGroup[]): Html {
+  if (groups.length === 0) {
+    return html`<p class="alert error" role="alert">没有通办协议允许本窗口为此事项选择办理地。</p>`
+  }
+  const count = groups.reduce((n, g) => n + g.regions.length, 0)
+  return html`<label for="region-filter" hidden>查找办理地（输入名称或代码）</label>
+  <input id="region-filter" type="search" hidden autocomplete="off" placeholder="如：襄阳、420600" data-filter-select="processingRegion" aria-describedby="region-filter-msg" aria-controls="processingRegion">
+  <div id="region-filter-msg" class="field-msg" aria-live="polite"></div>
+  <label for="processingRegion">办理地（受理后由该地办理，共 ${count} 个可选）</label>
+  <select id="processingRegion" name="processingRegion" required>
+    <option value="" selected>请选择办理地</option>
+    ${groups.map(
+      (g) =>
+        html`<optgroup label="${g.city.code === g.province.code ? g.province.name : `${g.province.name} · ${g.city.name}`}">${g.regions.map(
+          (r) => html`<option value="${r.code}">${r.name}（${r.code}）</option>`,
+        )}</optgroup>`,
+    )}
+  </select>`
+}
+
 async function regionName(deps: HttpDeps, code: string): Promise<string> {
   const snap = await deps.directory.snapshot()
   return snap.regions.get(code)?.name ?? code
@@ -105,12 +133,13 @@ function noticeAndForm(
         return html`${lab}<input id="${id}" name="${name}" type="text" value="${v(name)}"${f.maxLength ? html` maxlength="${f.maxLength}"` : ''}${req}>`
     }
   }
-  return html`${problemBox(problem)}
+  const formLabels = Object.fromEntries(cl.formFields.map((f) => [f.name, f.label]))
+  return html`${problemBox(problem, formLabels)}
 <section class="card notice" aria-labelledby="notice-h">
   <h2 id="notice-h">一次告知：${target.title}</h2>
   <p>办理地：<strong>${target.processingName}</strong> · 模式：<strong>${label(modeLabel, target.mode)}</strong> · 范围：${label(scopeLabel, route.scope)}
   ${route.agreement ? html` · 依据：${route.agreement.name}（第 ${route.agreement.version} 版）` : ''}</p>
-  <p>承诺办结时限：<strong>${route.dueDate}</strong> 前办结（按工作日历计算）。</p>
+  <p>承诺办结日期：<strong>${route.dueDate}</strong>（按工作日历计算，此日前办结）。</p>
   ${route.refused.length > 0 ? html`<div class="alert error"><strong>以下事项无法按此方式办理：</strong><ul>${route.refused.map((r) => html`<li>${r.item.name}：${r.detail}</li>`)}</ul></div>` : ''}
   <h3>办理条件</h3>
   ${cl.conditions.length === 0 ? html`<p class="muted">无特别条件。</p>` : html`<ul>${cl.conditions.map((x) => html`<li>${x.text}</li>`)}</ul>`}
@@ -249,7 +278,7 @@ export function registerWorkbench(api: Api, wrap: Wrap, deps: HttpDeps): void {
         const snap = await deps.directory.snapshot()
         let title: string
         let modes: string[]
-        let regions: { code: string; name: string }[] = []
+        let groups: ChoiceGroup[] = []
         if (q.thing) {
           const t = await p.api.thing(q.thing)
           if (!t.ok) return refusal(p, t, '/console/new')
@@ -260,32 +289,14 @@ export function registerWorkbench(api: Api, wrap: Wrap, deps: HttpDeps): void {
           if (!i.ok) return refusal(p, i, '/console/new')
           title = `${i.body.name}（${i.body.department}）`
           modes = i.body.modes
-          // Candidate processing regions: the parties of the agreements in force that name the item.
-          const codes = new Set<string>()
-          for (const a of snap.agreements.values()) {
-            if (a.status === 'active' && a.items.some((e) => e.item === q.item)) {
-              for (const party of a.parties) {
-                codes.add(party)
-                for (const child of snap.regions.children(party)) codes.add(child.code)
-              }
-            }
-          }
-          codes.delete(p.caller.region ?? '')
-          regions = [...codes].sort().map((code) => ({ code, name: snap.regions.get(code)?.name ?? code }))
+          groups = processingChoices(snap, q.item ?? '', p.caller.region ?? '', deps.clock.now())
         }
         return p.render(
           '选择办理地和模式',
           html`<form class="card" method="get" action="/console/new/notice">
   <p><strong>${title}</strong></p>
   ${q.thing ? html`<input type="hidden" name="thing" value="${q.thing}">` : html`<input type="hidden" name="item" value="${q.item}">`}
-  ${
-    q.thing
-      ? html`<p class="muted">“一件事”各事项的办理地由事项和协议确定。</p>`
-      : html`<label for="processingRegion">办理地（受理后由该地办理）</label>
-  <select id="processingRegion" name="processingRegion" required>
-    ${regions.map((r) => html`<option value="${r.code}">${r.name}（${r.code}）</option>`)}
-  </select>`
-  }
+  ${q.thing ? html`<p class="muted">“一件事”各事项的办理地由事项和协议确定。</p>` : regionPicker(groups)}
   <label for="mode">办理模式</label>
   <select id="mode" name="mode" required>${modes.map((m) => html`<option value="${m}">${label(modeLabel, m)}</option>`)}</select>
   <p><button type="submit">查看一次告知</button> <a href="/console/new">返回</a></p>
@@ -338,7 +349,30 @@ export function registerWorkbench(api: Api, wrap: Wrap, deps: HttpDeps): void {
             422,
           )
         }
-        const created = await p.api.createCase(caseBody(p, route.body, values), f.key || randomUUID())
+        const body = caseBody(p, route.body, values)
+        // Checked here first with the API's own schema, so that what is wrong is said in Chinese, field by field.
+        const checked = checkZh(
+          CreateCaseBody,
+          body,
+          Object.fromEntries(route.body.checklist.formFields.map((x) => [x.name, x.label])),
+        )
+        if (!checked.ok) {
+          return p.render(
+            '一次告知与申请表',
+            noticeAndForm(
+              p,
+              route.body,
+              await targetOf(p, deps, f),
+              values,
+              { status: 422, title: '填写的内容未通过校验，办件未创建', errors: checked.errors },
+              deps.files,
+              messages,
+            ),
+            '/console/new',
+            422,
+          )
+        }
+        const created = await p.api.createCase(body, f.key || randomUUID())
         if (!created.ok) {
           return p.render(
             '一次告知与申请表',

@@ -9,6 +9,7 @@ import { transferSlip } from '../../../services/cases/slip.js'
 import type { HttpDeps } from '../../deps.js'
 import { type Api, callerSecurity, json, jsonBody, problems } from '../../openapi.js'
 import { requestProof } from '../../request-proof.js'
+import { registerCaseSearch } from './search.js'
 
 const IdParam = z.object({
   id: z
@@ -90,8 +91,13 @@ const slip = createRoute({
 })
 
 export function registerCaseReads(api: Api, deps: HttpDeps) {
+  registerCaseSearch(api, deps)
   api.openapi(slip, async (c) => {
-    const html = await transferSlip({ caller: c.get('caller'), deps: deps.cases }, c.req.valid('param').id)
+    const html = await transferSlip(
+      { caller: c.get('caller'), deps: deps.cases },
+      c.req.valid('param').id,
+      deps.bindings.bindings,
+    )
     return c.html(html, 200)
   })
   api.openapi(get, async (c) => {

@@ -26,6 +26,12 @@ export interface CaseDeps {
   afterCommit?: () => void
 }
 
+/** What every verb takes first: who calls it, and the dependencies of its module; its input comes second. */
+export interface Ctx<D> {
+  caller: Caller
+  deps: D
+}
+
 /** Every verb takes who calls it first. */
 export interface VerbContext {
   caller: Caller

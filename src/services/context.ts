@@ -26,9 +26,12 @@ export interface CaseDeps {
   afterCommit?: () => void
 }
 
-/** What every verb takes first: who calls it, and the dependencies of its module; its input comes second. */
-export interface Ctx<D> {
-  caller: Caller
+/**
+ * What every verb takes first: who calls it, and the dependencies of its module; its input comes second.
+ * Verbs the command line also runs take `Ctx<D, Caller | null>`, where null is the local operator.
+ */
+export interface Ctx<D, C extends Caller | null = Caller> {
+  caller: C
   deps: D
 }
 

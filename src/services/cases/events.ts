@@ -31,7 +31,11 @@ export async function postEvent(ctx: VerbContext, id: string, event: PartyEvent)
   }
   if (event.type === 'supplement_provided') {
     // Files submitted with a supplement are required like those at intake (fetched from a peer origin).
-    if (deps.files) await ensureMaterialFiles(caller, deps.files, record.originRegion, event.data.materials)
+    if (deps.files)
+      await ensureMaterialFiles(
+        { caller, deps: deps.files },
+        { originRegion: record.originRegion, materials: event.data.materials },
+      )
     const supplied = event.data.materials
     patch = (current) => afterSupplement(current, supplied)
   }

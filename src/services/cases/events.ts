@@ -13,7 +13,7 @@ import { afterSupplement, checkOutstanding } from './outstanding.js'
 import { loadVisibleCase } from './read.js'
 import { actorOf, toEventView } from './view.js'
 
-export async function postEvent(ctx: VerbContext, id: string, event: PartyEvent) {
+export async function postEvent(ctx: VerbContext, { id, event }: { id: string; event: PartyEvent }) {
   const { caller, deps } = ctx
   const { sides, record, snap } = await loadVisibleCase(ctx, id)
   const side = eventSide[event.type]

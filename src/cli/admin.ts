@@ -102,7 +102,7 @@ export async function clientsCommand(args: string[]): Promise<number> {
       )
       return 2
     }
-    const client = await withAdmin((deps) => addClient(null, deps, body.data))
+    const client = await withAdmin((deps) => addClient({ caller: null, deps }, body.data))
     const limited = client.departments?.length ? `, limited to ${client.departments.join(', ')}` : ''
     console.log(`registered client ${client.id} for ${client.regions.join(', ')}${limited}`)
     return 0
@@ -146,7 +146,9 @@ export async function clientsCommand(args: string[]): Promise<number> {
       console.error(usage)
       return 2
     }
-    const { client, kept, dropped } = await withAdmin((deps) => replaceClientKeys(null, deps, id, body.data))
+    const { client, kept, dropped } = await withAdmin((deps) =>
+      replaceClientKeys({ caller: null, deps }, { id, body: body.data }),
+    )
     const kids = (client.jwks?.keys ?? []).map((k) => String(k.kid))
     console.log(`client ${client.id} now has ${kids.length} key(s): ${kids.join(', ')}`)
     console.log(`kept: ${kept.join(', ') || '(none)'}; dropped: ${dropped.join(', ') || '(none)'}`)
@@ -154,7 +156,7 @@ export async function clientsCommand(args: string[]): Promise<number> {
   }
   if (sub === 'remove' && rest[0]) {
     const id = rest[0]
-    await withAdmin((deps) => revokeClient(null, deps, id))
+    await withAdmin((deps) => revokeClient({ caller: null, deps }, id))
     console.log(`revoked client ${id}: its requests are refused from now on`)
     return 0
   }
@@ -186,7 +188,7 @@ export async function tokensCommand(args: string[]): Promise<number> {
       )
       return 2
     }
-    const { token, record } = await withAdmin((deps) => createToken(null, deps, body.data))
+    const { token, record } = await withAdmin((deps) => createToken({ caller: null, deps }, body.data))
     console.error(`created ${record.role} token ${record.id}; it is shown once, keep it now:`)
     console.log(token)
     return 0
@@ -208,7 +210,7 @@ export async function tokensCommand(args: string[]): Promise<number> {
   }
   if (sub === 'revoke' && rest[0]) {
     const id = rest[0]
-    await withAdmin((deps) => revokeToken(null, deps, id))
+    await withAdmin((deps) => revokeToken({ caller: null, deps }, id))
     console.log(`revoked token ${id}`)
     return 0
   }
@@ -421,14 +423,14 @@ async function keyRevocationCommand(sub: 'revoke' | 'revocations', rest: string[
       clock: systemClock,
     }
     if (body) {
-      const r = await revokeKey(null, deps, body)
+      const r = await revokeKey({ caller: null, deps }, body)
       console.log(
         `revoked key ${r.kid} of ${r.issuer} from ${r.revokedAt.toISOString()}: what it signed from then on is refused ` +
           '(running gateways apply it within 5 s)',
       )
       return 0
     }
-    const rows = (await listKeyRevocations(null, deps)).map((r) => ({
+    const rows = (await listKeyRevocations({ caller: null, deps })).map((r) => ({
       issuer: r.issuer,
       kid: r.kid,
       revokedAt: r.revokedAt.toISOString(),

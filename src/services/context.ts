@@ -26,6 +26,15 @@ export interface CaseDeps {
   afterCommit?: () => void
 }
 
+/**
+ * What every verb takes first: who calls it, and the dependencies of its module; its input comes second.
+ * Verbs the command line also runs take `Ctx<D, Caller | null>`, where null is the local operator.
+ */
+export interface Ctx<D, C extends Caller | null = Caller> {
+  caller: C
+  deps: D
+}
+
 /** Every verb takes who calls it first. */
 export interface VerbContext {
   caller: Caller

@@ -1,3 +1,4 @@
+import { and, eq } from 'drizzle-orm'
 import type { EventType } from '../domain/lifecycle.js'
 import type {
   EventForwardStore,
@@ -6,24 +7,24 @@ import type {
   UnforwardedQuery,
 } from '../ports/event-forward-store.js'
 import type { Database } from './db.js'
+import { eventForwards } from './schema.js'
 
 export class PgEventForwardStore implements EventForwardStore {
   constructor(private readonly database: Database) {}
 
   async isForwarded(caseId: string, seq: number): Promise<boolean> {
-    const rows = await this.database.query('select 1 as x from event_forwards where case_id = $1 and seq = $2', [
-      caseId,
-      seq,
-    ])
+    const rows = await this.database.db
+      .select({ seq: eventForwards.seq })
+      .from(eventForwards)
+      .where(and(eq(eventForwards.caseId, caseId), eq(eventForwards.seq, seq)))
     return rows.length > 0
   }
 
   async markForwarded(caseId: string, seq: number, direction: ForwardDirection, at: Date): Promise<void> {
-    await this.database.query(
-      `insert into event_forwards (case_id, seq, direction, forwarded_at) values ($1, $2, $3, $4)
-       on conflict (case_id, seq) do nothing`,
-      [caseId, seq, direction, at.toISOString()],
-    )
+    await this.database.db
+      .insert(eventForwards)
+      .values({ caseId, seq, direction, forwardedAt: at })
+      .onConflictDoNothing({ target: [eventForwards.caseId, eventForwards.seq] })
   }
 
   async unforwarded(q: UnforwardedQuery): Promise<UnforwardedEvent[]> {

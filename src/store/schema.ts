@@ -33,6 +33,7 @@ import type {
 import type { HashAlg } from '../domain/hash-chain.js'
 import type { CaseStatus, EventType } from '../domain/lifecycle.js'
 import type { Role } from '../ports/callers.js'
+import type { ForwardDirection } from '../ports/event-forward-store.js'
 
 export const regions = pgTable('regions', {
   code: text('code').primaryKey(),
@@ -248,4 +249,45 @@ export const idempotencyKeys = pgTable(
     createdAt: ts('created_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.callerId, t.key] }), index('idempotency_keys_created_at_idx').on(t.createdAt)],
+)
+
+/** A case's result as it was verified: the JWS, its claims, and the recognition receipt once recognised. */
+export const results = pgTable('results', {
+  caseId: text('case_id')
+    .primaryKey()
+    .references(() => cases.id),
+  jws: text('jws').notNull(),
+  claims: jsonb('claims').notNull(),
+  issuer: text('issuer').notNull(),
+  kid: text('kid').notNull(),
+  attested: boolean('attested').notNull(),
+  verifiedAt: ts('verified_at').notNull(),
+  recognition: text('recognition'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+})
+
+/** The events forwarded to the other side of their case (the relay's and the sweeper's mark). */
+export const eventForwards = pgTable(
+  'event_forwards',
+  {
+    caseId: text('case_id').notNull(),
+    seq: integer('seq').notNull(),
+    direction: text('direction').$type<ForwardDirection>().notNull(),
+    forwardedAt: timestamp('forwarded_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.caseId, t.seq] })],
+)
+
+/** Keys revoked as compromised; a second revocation of a key may only move its time earlier. */
+export const keyRevocations = pgTable(
+  'key_revocations',
+  {
+    issuer: text('issuer').notNull(),
+    kid: text('kid').notNull(),
+    revokedAt: ts('revoked_at').notNull(),
+    reason: text('reason'),
+    recordedBy: text('recorded_by'),
+    recordedAt: ts('recorded_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.issuer, t.kid] })],
 )

@@ -137,7 +137,7 @@ export async function createTestApp(
     (method: string, p: string, body?: unknown, headers: Record<string, string> = {}) =>
       raw(method, p, body, { authorization: `Bearer ${token}`, ...headers })
 
-  const admin = await createToken(null, runtime.deps.admin, { role: 'admin', name: 'test admin' })
+  const admin = await createToken({ caller: null, deps: runtime.deps.admin }, { role: 'admin', name: 'test admin' })
 
   return {
     app,
@@ -152,12 +152,15 @@ export async function createTestApp(
     call: raw,
     admin: withToken(admin.token),
     async operator(region, window, name) {
-      const t = await createToken(null, runtime.deps.admin, {
-        role: 'operator',
-        region,
-        window,
-        name: name ?? `operator ${window}`,
-      })
+      const t = await createToken(
+        { caller: null, deps: runtime.deps.admin },
+        {
+          role: 'operator',
+          region,
+          window,
+          name: name ?? `operator ${window}`,
+        },
+      )
       return { token: t.token, call: withToken(t.token) }
     },
     async client(id, regions, alg = 'ES256', departments) {

@@ -14,6 +14,7 @@ import { caseRow } from '../../src/store/case-row.js'
 import type { Database } from '../../src/store/db.js'
 import { caseColumns, intakeStatement, submitIntake } from '../../src/store/intake.js'
 import * as schema from '../../src/store/schema.js'
+import { storedCase } from '../fixtures/cases.js'
 import { createTestDatabase, createTestPglite } from '../helpers/db.js'
 
 const { cases } = schema
@@ -27,47 +28,7 @@ const tables = Object.values(schema as Record<string, unknown>)
  */
 const typeName = (t: string) => (t === 'bigserial' ? 'bigint' : t === 'serial' ? 'integer' : t.replace(/ \(/g, '('))
 
-function newCase(createdAt: Date): NewCase {
-  return {
-    id: newCaseId(createdAt),
-    externalRef: 'ZW-0001',
-    parentId: null,
-    createdBy: 'zw-420303',
-    createdByKind: 'client',
-    item: 'hukou-certificate',
-    thing: null,
-    mode: 'offline_proxy',
-    scope: 'cross_city',
-    originRegion: '420303',
-    processingRegion: '420600',
-    agreement: { id: 'shiyan-xiangyang', version: 2 },
-    status: 'submitted',
-    outcome: null,
-    suspended: false,
-    rated: false,
-    applicant: {
-      kind: 'person',
-      name: '张三',
-      idType: 'resident_id',
-      idNumberEnc: randomBytes(46),
-      idNumberHmac: randomBytes(32),
-      idNumberMasked: '420303********123X',
-      phoneEnc: randomBytes(30),
-      phoneMasked: '138****8000',
-    },
-    agent: { window: 'ZW-01', operator: '李窗口' },
-    form: { reason: '户籍"迁移"\\', nested: { n: 3, list: ['a', null] } },
-    materials: [{ code: 'M01', name: '居民身份证', form: 'paper' }],
-    delivery: { method: 'post', address: '襄阳市樊城区人民路2号' },
-    timeLimit: { days: 5, unit: 'working_days' },
-    dueDate: '2026-03-09',
-    dueAt: new Date('2026-03-09T09:30:00.123Z'),
-    bodyHash: randomBytes(32).toString('base64url'),
-    assertion: 'eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ6dyJ9.c2ln',
-    receipt: 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJjYXNlIn0.c2ln',
-    createdAt,
-  }
-}
+const newCase = (createdAt: Date) => storedCase(createdAt, { externalRef: 'ZW-0001' })
 
 function intakeOf(c: NewCase): IntakeWrite {
   return {

@@ -71,7 +71,7 @@ beforeAll(async () => {
     workers: false,
   })
   app = createApp(runtime.deps)
-  token = (await createToken(null, runtime.deps.admin, { role: 'admin', name: 'outage admin' })).token
+  token = (await createToken({ caller: null, deps: runtime.deps.admin }, { role: 'admin', name: 'outage admin' })).token
 }, 120_000)
 
 afterAll(async () => {

@@ -12,6 +12,7 @@ import { AppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
 import type { DirectoryStore, StoredAgreement } from '../../ports/directory-store.js'
 import { requireAdmin } from '../authz.js'
+import type { Ctx } from '../context.js'
 import type { DirectoryService } from '../directory/snapshot.js'
 
 export interface AgreementAdminDeps {
@@ -84,7 +85,7 @@ function toView(s: StoredAgreement, inForce: number | null): AgreementVersionVie
   }
 }
 
-export async function listAgreementsAdmin(caller: Caller, deps: AgreementAdminDeps): Promise<AgreementSummary[]> {
+export async function listAgreementsAdmin({ caller, deps }: Ctx<AgreementAdminDeps>): Promise<AgreementSummary[]> {
   requireAdmin(caller)
   const latest = await deps.store.listAgreements()
   const snap = await deps.directory.snapshot()
@@ -108,8 +109,7 @@ export async function listAgreementsAdmin(caller: Caller, deps: AgreementAdminDe
 }
 
 export async function listAgreementVersions(
-  caller: Caller,
-  deps: AgreementAdminDeps,
+  { caller, deps }: Ctx<AgreementAdminDeps>,
   id: string,
 ): Promise<AgreementVersionView[]> {
   requireAdmin(caller)
@@ -125,10 +125,8 @@ export async function listAgreementVersions(
  * @throws AppError `rule_violation` (422) with every problem in `errors`; `not_found` for an unknown id
  */
 export async function createAgreementVersion(
-  caller: Caller,
-  deps: AgreementAdminDeps,
-  id: string,
-  document: Record<string, unknown>,
+  { caller, deps }: Ctx<AgreementAdminDeps>,
+  { id, document }: { id: string; document: Record<string, unknown> },
 ): Promise<AgreementVersionView> {
   requireAdmin(caller)
   await versionsOf(deps, id)
@@ -152,11 +150,8 @@ export async function createAgreementVersion(
 }
 
 export async function diffAgreementVersions(
-  caller: Caller,
-  deps: AgreementAdminDeps,
-  id: string,
-  fromVersion?: number,
-  toVersion?: number,
+  { caller, deps }: Ctx<AgreementAdminDeps>,
+  { id, from: fromVersion, to: toVersion }: { id: string; from?: number | undefined; to?: number | undefined },
 ): Promise<{ id: string; from: number; to: number; changes: JsonChange[] }> {
   requireAdmin(caller)
   const all = await versionsOf(deps, id)
@@ -184,11 +179,8 @@ const target: Record<StatusAction, AgreementStatus> = { activate: 'active', susp
  * @throws AppError `conflict` when the version's status does not allow the action
  */
 export async function setAgreementVersionStatus(
-  caller: Caller,
-  deps: AgreementAdminDeps,
-  id: string,
-  version: number,
-  action: StatusAction,
+  { caller, deps }: Ctx<AgreementAdminDeps>,
+  { id, version, action }: { id: string; version: number; action: StatusAction },
 ): Promise<AgreementVersionView> {
   requireAdmin(caller)
   const all = await versionsOf(deps, id)

@@ -6,6 +6,7 @@ import type { Caller, ClientStore, PersonToken, SystemClient, TokenStore } from 
 import type { Clock } from '../../ports/clock.js'
 import { newPersonToken } from '../../security/tokens.js'
 import { requireAdmin } from '../authz.js'
+import type { Ctx } from '../context.js'
 import type { DirectoryService } from '../directory/snapshot.js'
 
 export interface AdminDeps {
@@ -97,7 +98,10 @@ function checkJwksUrl(url: string, allow: readonly string[]): void {
   }
 }
 
-export async function addClient(caller: Caller | null, deps: AdminDeps, body: AddClientBody): Promise<SystemClient> {
+export async function addClient(
+  { caller, deps }: Ctx<AdminDeps, Caller | null>,
+  body: AddClientBody,
+): Promise<SystemClient> {
   if (caller) requireAdmin(caller)
   const snap = await deps.directory.snapshot()
   const unknown = body.regions.filter((r) => !snap.regions.has(r))
@@ -119,19 +123,19 @@ export async function addClient(caller: Caller | null, deps: AdminDeps, body: Ad
   })
 }
 
-export async function listClients(caller: Caller, deps: AdminDeps): Promise<SystemClient[]> {
+export async function listClients({ caller, deps }: Ctx<AdminDeps>): Promise<SystemClient[]> {
   requireAdmin(caller)
   return deps.clients.list()
 }
 
-export async function getClient(caller: Caller, deps: AdminDeps, id: string): Promise<SystemClient> {
+export async function getClient({ caller, deps }: Ctx<AdminDeps>, id: string): Promise<SystemClient> {
   requireAdmin(caller)
   const c = await deps.clients.get(id)
   if (!c) throw new AppError('not_found', `no client ${id}`)
   return c
 }
 
-export async function revokeClient(caller: Caller | null, deps: AdminDeps, id: string): Promise<SystemClient> {
+export async function revokeClient({ caller, deps }: Ctx<AdminDeps, Caller | null>, id: string): Promise<SystemClient> {
   if (caller) requireAdmin(caller)
   const revoked = await deps.clients.revoke(id, deps.clock.now())
   deps.onClientChanged?.(id)
@@ -166,10 +170,8 @@ function keyMaterial(k: JwkEntry): string {
  * time (`revokeKey`) if it was compromised. `caller` null: the CLI.
  */
 export async function replaceClientKeys(
-  caller: Caller | null,
-  deps: AdminDeps,
-  id: string,
-  body: ReplaceClientKeysBody,
+  { caller, deps }: Ctx<AdminDeps, Caller | null>,
+  { id, body }: { id: string; body: ReplaceClientKeysBody },
 ): Promise<{ client: SystemClient; kept: string[]; dropped: string[] }> {
   if (caller) requireAdmin(caller)
   const current = await deps.clients.get(id)
@@ -253,8 +255,7 @@ export function toTokenView(t: PersonToken): z.infer<typeof TokenView> {
 
 /** Creates a token; the secret is in the answer once and stored only as a hash. `caller` null: the CLI. */
 export async function createToken(
-  caller: Caller | null,
-  deps: AdminDeps,
+  { caller, deps }: Ctx<AdminDeps, Caller | null>,
   body: z.infer<typeof CreateTokenBody>,
 ): Promise<{ token: string; record: PersonToken }> {
   if (caller) requireAdmin(caller)
@@ -278,12 +279,12 @@ export async function createToken(
   return { token: fresh.token, record }
 }
 
-export async function listTokens(caller: Caller, deps: AdminDeps): Promise<PersonToken[]> {
+export async function listTokens({ caller, deps }: Ctx<AdminDeps>): Promise<PersonToken[]> {
   requireAdmin(caller)
   return deps.tokens.list()
 }
 
-export async function revokeToken(caller: Caller | null, deps: AdminDeps, id: string): Promise<PersonToken> {
+export async function revokeToken({ caller, deps }: Ctx<AdminDeps, Caller | null>, id: string): Promise<PersonToken> {
   if (caller) requireAdmin(caller)
   return deps.tokens.revoke(id, deps.clock.now())
 }

@@ -11,6 +11,7 @@ import type { Caller, ClientStore } from '../../ports/callers.js'
 import type { Clock } from '../../ports/clock.js'
 import type { KeyRevocation, KeyRevocationStore } from '../../ports/key-revocation-store.js'
 import { requireAdmin } from '../authz.js'
+import type { Ctx } from '../context.js'
 
 export const RevokeKeyBody = z
   .strictObject({
@@ -57,8 +58,7 @@ export interface KeyAdminDeps {
 
 /** Records a revocation; `caller` null is the CLI. Revoking again may only move the time earlier. */
 export async function revokeKey(
-  caller: Caller | null,
-  deps: KeyAdminDeps,
+  { caller, deps }: Ctx<KeyAdminDeps, Caller | null>,
   body: RevokeKeyBody,
 ): Promise<KeyRevocation> {
   if (caller) requireAdmin(caller)
@@ -93,7 +93,7 @@ export async function revokeKey(
   return recorded
 }
 
-export async function listKeyRevocations(caller: Caller | null, deps: KeyAdminDeps): Promise<KeyRevocation[]> {
+export async function listKeyRevocations({ caller, deps }: Ctx<KeyAdminDeps, Caller | null>): Promise<KeyRevocation[]> {
   if (caller) requireAdmin(caller)
   return deps.store.list()
 }

@@ -378,7 +378,11 @@ async function buildCases(
   const items = route.routes.map((r) => snap.items.get(r.item.code) as Item)
   checkMaterials(body, items)
   checkForm(body, route)
-  if (deps.files) await ensureMaterialFiles(caller, deps.files, body.originRegion, body.materials)
+  if (deps.files)
+    await ensureMaterialFiles(
+      { caller, deps: deps.files },
+      { originRegion: body.originRegion, materials: body.materials },
+    )
 
   const idNumber = normalizeIdNumber(body.applicant.idType, body.applicant.idNumber)
   const applicant = {

@@ -13,7 +13,7 @@ import { afterSupplement, checkOutstanding } from './outstanding.js'
 import { loadVisibleCase } from './read.js'
 import { actorOf, toEventView } from './view.js'
 
-export async function postEvent(ctx: VerbContext, id: string, event: PartyEvent) {
+export async function postEvent(ctx: VerbContext, { id, event }: { id: string; event: PartyEvent }) {
   const { caller, deps } = ctx
   const { sides, record, snap } = await loadVisibleCase(ctx, id)
   const side = postingSide(event.type)
@@ -31,7 +31,11 @@ export async function postEvent(ctx: VerbContext, id: string, event: PartyEvent)
   }
   if (event.type === 'supplement_provided') {
     // Files submitted with a supplement are required like those at intake (fetched from a peer origin).
-    if (deps.files) await ensureMaterialFiles(caller, deps.files, record.originRegion, event.data.materials)
+    if (deps.files)
+      await ensureMaterialFiles(
+        { caller, deps: deps.files },
+        { originRegion: record.originRegion, materials: event.data.materials },
+      )
     const supplied = event.data.materials
     patch = (current) => afterSupplement(current, supplied)
   }

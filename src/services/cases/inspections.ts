@@ -14,7 +14,7 @@ import type { Caller } from '../../ports/callers.js'
 import type { CaseEvent, RequestProof } from '../../ports/case-store.js'
 import type { Inspection, InspectionStore } from '../../ports/inspection-store.js'
 import { actsFor, isAdmin } from '../authz.js'
-import type { CaseDeps } from '../context.js'
+import type { CaseDeps, Ctx } from '../context.js'
 import { appendCaseEventInTx } from './gateway-events.js'
 import { loadVisibleCase } from './read.js'
 import { actorOf, toEventView } from './view.js'
@@ -85,16 +85,16 @@ async function involved(caller: Caller, deps: InspectionDeps, parentId: string, 
   }
 }
 
+/** Who asks, the inspection verbs' dependencies, and a system client's signed request (kept as the events' proof). */
+type InspectionContext = Ctx<InspectionDeps> & { request?: RequestProof | undefined }
+
 /**
  * Schedules a joint inspection: `inspection_scheduled` on each child, all or none (one refused child refuses them all,
  * with the 409 `invalid_transition` naming it).
  */
 export async function scheduleInspection(
-  caller: Caller,
-  deps: InspectionDeps,
-  parentId: string,
-  body: ScheduleInspectionBody,
-  request?: RequestProof,
+  { caller, deps, request }: InspectionContext,
+  { parentId, body }: { parentId: string; body: ScheduleInspectionBody },
 ): Promise<{ inspection: ReturnType<typeof view>; events: (ReturnType<typeof toEventView> & { caseId: string })[] }> {
   const childIds = [...new Set(body.children)].sort()
   await involved(caller, deps, parentId, childIds)
@@ -145,11 +145,8 @@ export async function scheduleInspection(
 
 /** Completes a joint inspection: `inspection_completed` on each of its children, all or none. */
 export async function completeInspection(
-  caller: Caller,
-  deps: InspectionDeps,
-  parentId: string,
-  inspectionId: string,
-  request?: RequestProof,
+  { caller, deps, request }: InspectionContext,
+  { parentId, inspectionId }: { parentId: string; inspectionId: string },
 ): Promise<{ inspection: ReturnType<typeof view>; events: (ReturnType<typeof toEventView> & { caseId: string })[] }> {
   const known = await deps.inspections.get(inspectionId)
   // Visibility first: a non-party learns nothing of the parent or its inspections.
@@ -193,7 +190,7 @@ export async function completeInspection(
 }
 
 /** The joint inspections of a parent case, for its parties (others: 404). */
-export async function listInspections(caller: Caller, deps: InspectionDeps, parentId: string) {
+export async function listInspections({ caller, deps }: InspectionContext, parentId: string) {
   await loadVisibleCase({ caller, deps: deps.cases }, parentId)
   return { inspections: (await deps.inspections.ofParent(parentId)).map(view) }
 }

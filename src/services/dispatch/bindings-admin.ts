@@ -7,11 +7,11 @@ import { Binding } from '../../../config/schema.js'
 import { bindingFor } from '../../domain/bindings.js'
 import { AppError } from '../../errors.js'
 import type { BindingStore } from '../../ports/binding-store.js'
-import type { Caller } from '../../ports/callers.js'
 import type { CircuitBreaker } from '../../ports/circuit-breaker.js'
 import type { LastDeliveryStore } from '../../ports/last-delivery.js'
 import { requireAdmin } from '../authz.js'
 import { actorOf } from '../cases/view.js'
+import type { Ctx } from '../context.js'
 import type { DirectoryService } from '../directory/snapshot.js'
 import type { BindingAdapterResolver } from './resolver.js'
 
@@ -43,7 +43,7 @@ export const BindingView = z
   })
   .meta({ id: 'BindingView' })
 
-export async function listBindings(caller: Caller, deps: BindingAdminDeps): Promise<z.infer<typeof BindingView>[]> {
+export async function listBindings({ caller, deps }: Ctx<BindingAdminDeps>): Promise<z.infer<typeof BindingView>[]> {
   requireAdmin(caller)
   const all = await deps.bindings.list()
   const index = (await deps.directory.snapshot()).regions
@@ -74,7 +74,7 @@ export async function listBindings(caller: Caller, deps: BindingAdminDeps): Prom
   )
 }
 
-export async function putBinding(caller: Caller, deps: BindingAdminDeps, binding: Binding) {
+export async function putBinding({ caller, deps }: Ctx<BindingAdminDeps>, binding: Binding) {
   requireAdmin(caller)
   if (binding.region !== '*' && !(await deps.directory.snapshot()).regions.has(binding.region)) {
     throw new AppError('unknown_region', `unknown region ${binding.region}`)
@@ -92,7 +92,7 @@ export async function putBinding(caller: Caller, deps: BindingAdminDeps, binding
   return stored
 }
 
-export async function removeBinding(caller: Caller, deps: BindingAdminDeps, region: string) {
+export async function removeBinding({ caller, deps }: Ctx<BindingAdminDeps>, region: string) {
   requireAdmin(caller)
   if (!(await deps.bindings.remove(region))) throw new AppError('not_found', `no binding for ${region}`)
   deps.resolver.invalidate()

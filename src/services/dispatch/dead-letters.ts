@@ -4,12 +4,11 @@
  */
 import { z } from 'zod'
 import { AppError } from '../../errors.js'
-import type { Caller } from '../../ports/callers.js'
 import type { DeadLetter, DeadLetterStore } from '../../ports/dead-letter-store.js'
 import { requireAdmin } from '../authz.js'
 import { appendCaseEvent } from '../cases/gateway-events.js'
 import { actorOf } from '../cases/view.js'
-import type { CaseDeps } from '../context.js'
+import type { CaseDeps, Ctx } from '../context.js'
 
 export const DeadLetterView = z
   .object({
@@ -31,13 +30,18 @@ export function toDeadLetterView(d: DeadLetter): z.infer<typeof DeadLetterView> 
   return { ...d, createdAt: d.createdAt.toISOString(), redrivenAt: d.redrivenAt?.toISOString() ?? null }
 }
 
+/** What the dead-letter verbs work with: the case verbs' dependencies (a re-drive appends an event) and the store. */
+export interface DeadLetterDeps {
+  cases: CaseDeps
+  deadLetters: DeadLetterStore
+}
+
 export async function listDeadLetters(
-  caller: Caller,
-  store: DeadLetterStore,
+  { caller, deps }: Ctx<Pick<DeadLetterDeps, 'deadLetters'>>,
   q: { open: boolean; limit: number; before?: number },
 ) {
   requireAdmin(caller)
-  return store.list(q)
+  return deps.deadLetters.list(q)
 }
 
 /**
@@ -48,7 +52,9 @@ export async function listDeadLetters(
  *   event is written and the status stays (the case may have moved on: accepted, in review …). The
  *   forwarder's order marks still hold: later events going the same way waited for this one.
  */
-export async function redriveDeadLetter(caller: Caller, deps: CaseDeps, store: DeadLetterStore, id: number) {
+export async function redriveDeadLetter(ctx: Ctx<DeadLetterDeps>, id: number) {
+  const { caller } = ctx
+  const { cases: deps, deadLetters: store } = ctx.deps
   requireAdmin(caller)
   const letter = await store.get(id)
   if (!letter) throw new AppError('not_found', `no dead letter ${id}`)

@@ -60,10 +60,12 @@ function checkContent(deps: FileDeps, mediaType: string, bytes: Uint8Array): voi
   }
 }
 
+/** Who asks and the file verbs' dependencies (`Ctx<FileDeps>` of context.ts, spelled out: context.ts imports FileDeps). */
+type FileContext = { caller: Caller; deps: FileDeps }
+
 /** Stores an upload (raw body, declared `Content-Type`); the same bytes are stored once. */
 export async function uploadFile(
-  caller: Caller,
-  deps: FileDeps,
+  { caller, deps }: FileContext,
   input: { contentType: string | undefined; body: Uint8Array },
 ): Promise<UploadedFile> {
   if (isAdmin(caller)) throw new AppError('forbidden', 'files are submitted by window operators and systems')
@@ -117,8 +119,7 @@ async function unusable(caller: Caller, deps: FileDeps, wanted: string[]): Promi
 }
 
 export async function readFile(
-  caller: Caller,
-  deps: FileDeps,
+  { caller, deps }: FileContext,
   sha256: string,
 ): Promise<{ meta: StoredFileMeta; content: Buffer }> {
   const notFound = () => new AppError('not_found', `no file ${sha256}`)
@@ -134,10 +135,8 @@ export async function readFile(
  * hash and type checked, and stored; any still missing is 422 `unknown_file` naming each.
  */
 export async function ensureMaterialFiles(
-  caller: Caller,
-  deps: FileDeps,
-  originRegion: string,
-  materials: { sha256?: string | undefined }[],
+  { caller, deps }: FileContext,
+  { originRegion, materials }: { originRegion: string; materials: { sha256?: string | undefined }[] },
 ): Promise<void> {
   const wanted = [...new Set(materials.flatMap((m) => (m.sha256 ? [m.sha256] : [])))]
   let missing = await unusable(caller, deps, wanted)

@@ -119,21 +119,28 @@ const retire = statusRoute('retire', 'Retire a version for good (admins)')
 
 export function registerAdminAgreements(api: Api, deps: HttpDeps) {
   api.openapi(list, async (c) =>
-    c.json({ agreements: await listAgreementsAdmin(c.get('caller'), deps.agreements) }, 200),
+    c.json({ agreements: await listAgreementsAdmin({ caller: c.get('caller'), deps: deps.agreements }) }, 200),
   )
   api.openapi(versions, async (c) => {
     const { id } = c.req.valid('param')
-    return c.json({ versions: await listAgreementVersions(c.get('caller'), deps.agreements, id) }, 200)
+    return c.json(
+      { versions: await listAgreementVersions({ caller: c.get('caller'), deps: deps.agreements }, id) },
+      200,
+    )
   })
   api.openapi(create, async (c) => {
     const { id } = c.req.valid('param')
-    const view = await createAgreementVersion(c.get('caller'), deps.agreements, id, c.req.valid('json').agreement)
+    const document = c.req.valid('json').agreement
+    const view = await createAgreementVersion({ caller: c.get('caller'), deps: deps.agreements }, { id, document })
     return c.json(view, 201)
   })
   api.openapi(diff, async (c) => {
     const { id } = c.req.valid('param')
     const { from, to } = c.req.valid('query')
-    return c.json(await diffAgreementVersions(c.get('caller'), deps.agreements, id, from, to), 200)
+    return c.json(
+      await diffAgreementVersions({ caller: c.get('caller'), deps: deps.agreements }, { id, from, to }),
+      200,
+    )
   })
   for (const [route, action] of [
     [activate, 'activate'],
@@ -142,7 +149,10 @@ export function registerAdminAgreements(api: Api, deps: HttpDeps) {
   ] as const) {
     api.openapi(route, async (c) => {
       const { id, version } = c.req.valid('param')
-      return c.json(await setAgreementVersionStatus(c.get('caller'), deps.agreements, id, version, action), 200)
+      return c.json(
+        await setAgreementVersionStatus({ caller: c.get('caller'), deps: deps.agreements }, { id, version, action }),
+        200,
+      )
     })
   }
 }

@@ -47,14 +47,19 @@ const remove = createRoute({
 })
 
 export function registerBindings(api: Api, deps: HttpDeps) {
-  api.openapi(list, async (c) => c.json({ bindings: await listBindings(c.get('caller'), deps.bindings) }, 200))
+  api.openapi(list, async (c) =>
+    c.json({ bindings: await listBindings({ caller: c.get('caller'), deps: deps.bindings }) }, 200),
+  )
   api.openapi(put, async (c) => {
     const { region } = c.req.valid('param')
-    const stored = await putBinding(c.get('caller'), deps.bindings, Binding.parse({ ...c.req.valid('json'), region }))
+    const stored = await putBinding(
+      { caller: c.get('caller'), deps: deps.bindings },
+      Binding.parse({ ...c.req.valid('json'), region }),
+    )
     return c.json(stored.binding, 200)
   })
   api.openapi(remove, async (c) => {
-    await removeBinding(c.get('caller'), deps.bindings, c.req.valid('param').region)
+    await removeBinding({ caller: c.get('caller'), deps: deps.bindings }, c.req.valid('param').region)
     return c.body(null, 204)
   })
 }

@@ -1,5 +1,6 @@
 import { createRoute } from '@hono/zod-openapi'
 import { z } from 'zod'
+import type { Caller } from '../../../ports/callers.js'
 import {
   AddClientBody,
   addClient,
@@ -126,37 +127,29 @@ const routes = {
 }
 
 export function registerAdminClients(api: Api, deps: HttpDeps) {
-  const d = deps.admin
-  api.openapi(routes.addClient, async (c) =>
-    c.json(toClientView(await addClient(c.get('caller'), d, c.req.valid('json'))), 201),
-  )
-  api.openapi(routes.listClients, async (c) =>
-    c.json({ clients: (await listClients(c.get('caller'), d)).map(toClientView) }, 200),
-  )
+  const ctx = (c: { get(key: 'caller'): Caller }) => ({ caller: c.get('caller'), deps: deps.admin })
+  api.openapi(routes.addClient, async (c) => c.json(toClientView(await addClient(ctx(c), c.req.valid('json'))), 201))
+  api.openapi(routes.listClients, async (c) => c.json({ clients: (await listClients(ctx(c))).map(toClientView) }, 200))
   api.openapi(routes.getClient, async (c) =>
-    c.json(toClientView(await getClient(c.get('caller'), d, c.req.valid('param').id)), 200),
+    c.json(toClientView(await getClient(ctx(c), c.req.valid('param').id)), 200),
   )
   api.openapi(routes.revokeClient, async (c) =>
-    c.json(toClientView(await revokeClient(c.get('caller'), d, c.req.valid('param').id)), 200),
+    c.json(toClientView(await revokeClient(ctx(c), c.req.valid('param').id)), 200),
   )
   api.openapi(routes.replaceClientKeys, async (c) => {
-    const { client, kept, dropped } = await replaceClientKeys(
-      c.get('caller'),
-      d,
-      c.req.valid('param').id,
-      c.req.valid('json'),
-    )
+    const { client, kept, dropped } = await replaceClientKeys(ctx(c), {
+      id: c.req.valid('param').id,
+      body: c.req.valid('json'),
+    })
     return c.json({ client: toClientView(client), kept, dropped }, 200)
   })
   api.openapi(routes.createToken, async (c) => {
-    const { token, record } = await createToken(c.get('caller'), d, c.req.valid('json'))
+    const { token, record } = await createToken(ctx(c), c.req.valid('json'))
     c.header('Cache-Control', 'no-store')
     return c.json({ token, record: toTokenView(record) }, 201)
   })
-  api.openapi(routes.listTokens, async (c) =>
-    c.json({ tokens: (await listTokens(c.get('caller'), d)).map(toTokenView) }, 200),
-  )
+  api.openapi(routes.listTokens, async (c) => c.json({ tokens: (await listTokens(ctx(c))).map(toTokenView) }, 200))
   api.openapi(routes.revokeToken, async (c) =>
-    c.json(toTokenView(await revokeToken(c.get('caller'), d, c.req.valid('param').id)), 200),
+    c.json(toTokenView(await revokeToken(ctx(c), c.req.valid('param').id)), 200),
   )
 }

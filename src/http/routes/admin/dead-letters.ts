@@ -57,15 +57,18 @@ const redrive = createRoute({
 export function registerDeadLetters(api: Api, deps: HttpDeps) {
   api.openapi(list, async (c) => {
     const q = c.req.valid('query')
-    const rows = await listDeadLetters(c.get('caller'), deps.deadLetters, {
-      open: q.open === 'true',
-      limit: q.limit,
-      ...(q.before !== undefined ? { before: q.before } : {}),
-    })
+    const rows = await listDeadLetters(
+      { caller: c.get('caller'), deps },
+      {
+        open: q.open === 'true',
+        limit: q.limit,
+        ...(q.before !== undefined ? { before: q.before } : {}),
+      },
+    )
     return c.json({ deadLetters: rows.map(toDeadLetterView) }, 200)
   })
   api.openapi(redrive, async (c) => {
-    const d = await redriveDeadLetter(c.get('caller'), deps.cases, deps.deadLetters, c.req.valid('param').id)
+    const d = await redriveDeadLetter({ caller: c.get('caller'), deps }, c.req.valid('param').id)
     return c.json(toDeadLetterView(d), 200)
   })
 }

@@ -47,9 +47,17 @@ const list = createRoute({
 
 export function registerKeyRevocations(api: Api, deps: HttpDeps) {
   api.openapi(post, async (c) =>
-    c.json(toRevocationView(await revokeKey(c.get('caller'), deps.keyAdmin, c.req.valid('json'))), 201),
+    c.json(
+      toRevocationView(await revokeKey({ caller: c.get('caller'), deps: deps.keyAdmin }, c.req.valid('json'))),
+      201,
+    ),
   )
   api.openapi(list, async (c) =>
-    c.json({ revocations: (await listKeyRevocations(c.get('caller'), deps.keyAdmin)).map(toRevocationView) }, 200),
+    c.json(
+      {
+        revocations: (await listKeyRevocations({ caller: c.get('caller'), deps: deps.keyAdmin })).map(toRevocationView),
+      },
+      200,
+    ),
   )
 }

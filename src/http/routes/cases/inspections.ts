@@ -75,19 +75,21 @@ const list = createRoute({
 
 export function registerInspections(api: Api, deps: HttpDeps) {
   api.openapi(list, async (c) =>
-    c.json(await listInspections(c.get('caller'), deps.inspections, c.req.valid('param').id), 200),
+    c.json(await listInspections({ caller: c.get('caller'), deps: deps.inspections }, c.req.valid('param').id), 200),
   )
   api.openapi(schedule, async (c) => {
     const { id } = c.req.valid('param')
     c.get('logFields').caseId = id
     const request = await requestProof(c)
-    const answer = await scheduleInspection(c.get('caller'), deps.inspections, id, c.req.valid('json'), request)
+    const ctx = { caller: c.get('caller'), deps: deps.inspections, request }
+    const answer = await scheduleInspection(ctx, { parentId: id, body: c.req.valid('json') })
     return c.json(answer, 201)
   })
   api.openapi(complete, async (c) => {
     const { id, inspectionId } = c.req.valid('param')
     c.get('logFields').caseId = id
     const request = await requestProof(c)
-    return c.json(await completeInspection(c.get('caller'), deps.inspections, id, inspectionId, request), 200)
+    const ctx = { caller: c.get('caller'), deps: deps.inspections, request }
+    return c.json(await completeInspection(ctx, { parentId: id, inspectionId }), 200)
   })
 }

@@ -118,6 +118,6 @@ export function registerCaseReads(api: Api, deps: HttpDeps) {
     const event = c.req.valid('json')
     Object.assign(c.get('logFields'), { caseId: id, event: event.type })
     const ctx = { caller: c.get('caller'), deps: deps.cases, request: await requestProof(c) }
-    return c.json(await postEvent(ctx, id, event), 201)
+    return c.json(await postEvent(ctx, { id, event }), 201)
   })
 }

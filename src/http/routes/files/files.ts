@@ -73,14 +73,17 @@ const download = createRoute({
 export function registerFiles(api: Api, deps: HttpDeps) {
   api.openapi(upload, async (c) => {
     const body = new Uint8Array(await c.req.arrayBuffer())
-    const stored = await uploadFile(c.get('caller'), deps.files, { contentType: c.req.header('content-type'), body })
+    const stored = await uploadFile(
+      { caller: c.get('caller'), deps: deps.files },
+      { contentType: c.req.header('content-type'), body },
+    )
     c.get('logFields').file = stored.sha256
     c.header('Location', `/v1/files/${stored.sha256}`)
     return c.json(stored, stored.created ? 201 : 200)
   })
   api.openapi(download, async (c) => {
     const { sha256 } = c.req.valid('param')
-    const { meta, content } = await readFile(c.get('caller'), deps.files, sha256)
+    const { meta, content } = await readFile({ caller: c.get('caller'), deps: deps.files }, sha256)
     c.get('logFields').file = sha256
     return c.body(new Uint8Array(content), 200, {
       'content-type': meta.mediaType,

@@ -165,8 +165,8 @@ describe('results', () => {
     expect(scraped).toContain(`tongban_alert{kind="results_refused"} ${before + 1}`)
     // … and the case's timeline in the console says why.
     const page = await (await (await consoleSignIn(t, t.adminToken)).get(`/console/cases/${id}`)).text()
-    expect(page).toContain('结果互认失败')
-    expect(page).toContain('原因: aud is 420302, not the origin region 420303')
+    expect(page).toContain('未能互认办理结果')
+    expect(page).toContain('aud is 420302, not the origin region 420303')
 
     const right = await xiangyang.call('POST', `/v1/cases/${id}/result`, { result: await sign(claims(id)) })
     expect(right.status, JSON.stringify(right.body)).toBe(201)
@@ -296,7 +296,7 @@ describe('results', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
-  })
+  }, 120_000)
 
   it('tongban verify without --jwks checks a result against what this gateway trusts', async () => {
     const id = await acceptedCase()
@@ -312,5 +312,5 @@ describe('results', () => {
     const refused = await runCli(['verify', unknown], env)
     expect(refused.code).toBe(1)
     expect(JSON.parse(refused.stdout).reasons.join(' ')).toMatch(/unknown issuer somewhere-else/)
-  })
+  }, 120_000)
 })

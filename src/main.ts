@@ -41,6 +41,7 @@ import { findStrandedCases, type StrandedCase } from './services/dispatch/strand
 import { type EventSweepState, sweepUndelivered, sweepUnforwardedEvents } from './services/dispatch/sweep.js'
 import type { FileDeps } from './services/files/files.js'
 import { answerClusterScrapes, clusterScrape } from './services/metrics/cluster.js'
+import { startAuditTrail } from './startup/audit-trail.js'
 import { createFirstToken, localBaseUrl, printFirstStart } from './startup/first-start.js'
 import { startPrivateRedis } from './startup/private-redis.js'
 import { serveHealth } from './startup/worker-health.js'
@@ -533,6 +534,9 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   redis.on('ready', () => {
     limitsFellBack = false
   })
+  // The audit trail of administrative and security actions (docs/audit.md).
+  const audit = startAuditTrail({ config, logger, database, clock, tokens, runWorkers, metrics: evaluation.metrics })
+  audit.attach(deps)
 
   // The sweeper runs beside the workers: a dispatch or event job lost with Redis's memory is queued again.
   const eventSweep: EventSweepState = { after: null }
@@ -675,6 +679,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       redis.disconnect()
       stopWatchingDatabase()
       stopWatchingKeys()
+      await audit.close()
       await database.close()
     })()
     return closing

@@ -11,8 +11,9 @@ import type { HttpDeps } from '../deps.js'
 import { rateLimit, sourceAddress } from '../middleware/rate-limit.js'
 import type { Api } from '../openapi.js'
 import { consoleCss, consoleJs } from './assets.js'
-import { page } from './layout.js'
+import { homeOf, page } from './layout.js'
 import { registerAdminPages } from './pages/admin.js'
+import { registerAuditPages } from './pages/audit.js'
 import { registerCasePages } from './pages/cases.js'
 import { registerKeyPages } from './pages/keys.js'
 import { loginRoutes, tooManySignIns } from './pages/login.js'
@@ -69,7 +70,7 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
   const wrap = { sessions, api: () => api }
   api.get(
     '/console',
-    signedIn(wrap, ({ c, caller }) => c.redirect(caller.role === 'admin' ? '/console/admin' : '/console/new', 303)),
+    signedIn(wrap, ({ c, caller }) => c.redirect(homeOf(caller.role), 303)),
   )
   registerWorkbench(api, wrap, deps)
   registerReceipt(api, wrap, deps)
@@ -77,4 +78,5 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
   registerAdminPages(api, wrap)
   registerReportPages(api, wrap, deps)
   registerKeyPages(api, wrap)
+  registerAuditPages(api, wrap)
 }

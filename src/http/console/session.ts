@@ -6,7 +6,7 @@
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { html } from 'hono/html'
-import type { PersonCaller } from '../../ports/callers.js'
+import type { PersonCaller, Role } from '../../ports/callers.js'
 import {
   csrfMatches,
   type LiveSession,
@@ -17,7 +17,7 @@ import {
 import type { AppEnv } from '../context.js'
 import type { Api } from '../openapi.js'
 import { ConsoleClient } from './client.js'
-import { type Html, page } from './layout.js'
+import { type Html, page, roleLabel } from './layout.js'
 
 export function overTls(c: Context<AppEnv>): boolean {
   const forwarded = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase()
@@ -59,8 +59,9 @@ type PageHandler = (p: PageContext) => Response | Promise<Response>
 export function signedIn(
   deps: { sessions: SessionDeps; api: () => Api },
   handler: PageHandler,
-  role?: 'admin' | 'operator',
+  role?: Role | readonly Role[],
 ) {
+  const roles: readonly Role[] | undefined = role === undefined ? undefined : typeof role === 'string' ? [role] : role
   return async (c: Context<AppEnv>) => {
     const cookie = getCookie(c, SESSION_COOKIE)
     const session: LiveSession | null = await sessionOf(deps.sessions, cookie)
@@ -101,10 +102,10 @@ export function signedIn(
         )
       }
     }
-    if (role && session.caller.role !== role) {
+    if (roles && !roles.includes(session.caller.role)) {
       return render(
         '无权访问',
-        html`<p class="alert error" role="alert">此页面仅供${role === 'admin' ? '管理员' : '窗口人员'}使用。</p>`,
+        html`<p class="alert error" role="alert">此页面仅供${roles.map((r) => roleLabel[r]).join('、')}使用。</p>`,
         undefined,
         403,
       )

@@ -11,12 +11,15 @@ import { diffJson, type JsonChange } from '../../domain/json-diff.js'
 import { AppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
 import type { DirectoryStore, StoredAgreement } from '../../ports/directory-store.js'
+import { type AuditTrail, auditedBy } from '../audit-trail/trail.js'
 import { requireAdmin } from '../authz.js'
 import type { DirectoryService } from '../directory/snapshot.js'
 
 export interface AgreementAdminDeps {
   store: DirectoryStore
   directory: DirectoryService
+  /** The audit trail every change is recorded in. */
+  trail?: AuditTrail | undefined
 }
 
 export const AgreementVersionView = z
@@ -130,6 +133,22 @@ export async function createAgreementVersion(
   id: string,
   document: Record<string, unknown>,
 ): Promise<AgreementVersionView> {
+  return auditedBy(deps.trail, caller, 'agreement.version.create', `agreement:${id}`, async () => {
+    const view = await createAgreementVersionUnaudited(caller, deps, id, document)
+    return {
+      value: view,
+      target: `agreement:${id}@${view.version}`,
+      change: { before: null, after: view.agreement },
+    }
+  })
+}
+
+async function createAgreementVersionUnaudited(
+  caller: Caller,
+  deps: AgreementAdminDeps,
+  id: string,
+  document: Record<string, unknown>,
+): Promise<AgreementVersionView> {
   requireAdmin(caller)
   await versionsOf(deps, id)
   if (document.id !== undefined && document.id !== id) {
@@ -184,6 +203,23 @@ const target: Record<StatusAction, AgreementStatus> = { activate: 'active', susp
  * @throws AppError `conflict` when the version's status does not allow the action
  */
 export async function setAgreementVersionStatus(
+  caller: Caller,
+  deps: AgreementAdminDeps,
+  id: string,
+  version: number,
+  action: StatusAction,
+): Promise<AgreementVersionView> {
+  return auditedBy(deps.trail, caller, `agreement.version.${action}`, `agreement:${id}@${version}`, async () => {
+    const before = (await deps.store.listAgreementVersions(id)).find((s) => s.agreement.version === version)
+    const view = await setStatusUnaudited(caller, deps, id, version, action)
+    return {
+      value: view,
+      change: { before: { status: before?.agreement.status ?? null }, after: { status: view.status } },
+    }
+  })
+}
+
+async function setStatusUnaudited(
   caller: Caller,
   deps: AgreementAdminDeps,
   id: string,

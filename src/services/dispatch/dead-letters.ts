@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { AppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
 import type { DeadLetter, DeadLetterStore } from '../../ports/dead-letter-store.js'
+import { type AuditTrail, auditedBy } from '../audit-trail/trail.js'
 import { requireAdmin } from '../authz.js'
 import { appendCaseEvent } from '../cases/gateway-events.js'
 import { actorOf } from '../cases/view.js'
@@ -48,7 +49,29 @@ export async function listDeadLetters(
  *   event is written and the status stays (the case may have moved on: accepted, in review …). The
  *   forwarder's order marks still hold: later events going the same way waited for this one.
  */
-export async function redriveDeadLetter(caller: Caller, deps: CaseDeps, store: DeadLetterStore, id: number) {
+export async function redriveDeadLetter(
+  caller: Caller,
+  deps: CaseDeps,
+  store: DeadLetterStore,
+  id: number,
+  trail?: AuditTrail,
+) {
+  return auditedBy(trail, caller, 'dead_letter.redrive', `dead_letter:${id}`, async () => {
+    const before = await store.get(id)
+    const after = await redriveUnaudited(caller, deps, store, id)
+    return {
+      value: after,
+      change: {
+        case: after.caseId,
+        kind: after.kind,
+        before: { redrivenAt: before?.redrivenAt ?? null },
+        after: { redrivenAt: after.redrivenAt },
+      },
+    }
+  })
+}
+
+async function redriveUnaudited(caller: Caller, deps: CaseDeps, store: DeadLetterStore, id: number) {
   requireAdmin(caller)
   const letter = await store.get(id)
   if (!letter) throw new AppError('not_found', `no dead letter ${id}`)

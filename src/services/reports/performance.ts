@@ -7,7 +7,8 @@ import { cstDate, type WorkCalendar } from '../../domain/calendar.js'
 import { AppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
 import type { EvaluationStore, PerformanceRow, ReportDimension } from '../../ports/evaluation-store.js'
-import { requireAdmin } from '../authz.js'
+import { type AuditTrail, auditedBy } from '../audit-trail/trail.js'
+import { requireDuty } from '../authz.js'
 
 export const ReportBy = z.enum(['region', 'department', 'item', 'scope', 'mode', 'window'])
 
@@ -83,8 +84,22 @@ export async function performanceReport(
   q: { from?: string | undefined; to?: string | undefined; by: ReportDimension },
   now: Date,
   calendar: () => Promise<WorkCalendar>,
+  trail?: AuditTrail,
 ): Promise<PerformanceReport> {
-  requireAdmin(caller)
+  return auditedBy(trail, caller, 'report.export', 'report:performance', async () => ({
+    value: await performanceReportUnaudited(caller, store, q, now, calendar),
+    change: { query: { from: q.from ?? null, to: q.to ?? null, by: q.by } },
+  }))
+}
+
+async function performanceReportUnaudited(
+  caller: Caller,
+  store: Pick<EvaluationStore, 'performance'>,
+  q: { from?: string | undefined; to?: string | undefined; by: ReportDimension },
+  now: Date,
+  calendar: () => Promise<WorkCalendar>,
+): Promise<PerformanceReport> {
+  requireDuty(caller, 'report')
   if ((q.from === undefined) !== (q.to === undefined)) {
     throw new AppError('validation_failed', 'give both from and to, or neither (last month)', {
       errors: [{ path: q.from === undefined ? 'from' : 'to', message: 'required with the other one' }],

@@ -2,7 +2,7 @@
 import { html } from 'hono/html'
 import type { Api } from '../../openapi.js'
 import type { Problem } from '../client.js'
-import { agreementStatusLabel, cst, type Html, label, problemBox, scopeLabel } from '../layout.js'
+import { agreementStatusLabel, cst, type Html, label, problemBox, roleLabel, scopeLabel } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
 
 type Wrap = Parameters<typeof signedIn>[0]
@@ -90,6 +90,8 @@ const queueLabels: Record<string, string> = {
 
 export function registerAdminPages(api: Api, wrap: Wrap): void {
   const admin = (h: Parameters<typeof signedIn>[1]) => signedIn(wrap, h, 'admin')
+  // Tokens are the security administrator's; an admin may issue the first security and auditor tokens.
+  const tokenKeeper = (h: Parameters<typeof signedIn>[1]) => signedIn(wrap, h, ['security', 'admin'])
 
   api.get(
     '/console/admin',
@@ -238,29 +240,47 @@ ${got.body.bindings.map(
 
   api.get(
     '/console/admin/clients',
-    admin(async (p) => {
-      const got = await p.api.clients()
-      return p.render(
-        '系统客户端',
-        got.ok
-          ? html`<p class="muted">注册与吊销：<code>tongban clients add|remove</code> 或 <code>/v1/admin/clients</code>。</p><div class="table-wrap"><table><thead><tr><th>标识</th><th>名称</th><th>代表区划</th><th>状态</th><th>注册时间</th></tr></thead><tbody>
+    signedIn(
+      wrap,
+      async (p) => {
+        const got = await p.api.clients()
+        return p.render(
+          '系统客户端',
+          got.ok
+            ? html`<p class="muted">注册与吊销：<code>tongban clients add|remove</code> 或 <code>/v1/admin/clients</code>。</p><div class="table-wrap"><table><thead><tr><th>标识</th><th>名称</th><th>代表区划</th><th>状态</th><th>注册时间</th></tr></thead><tbody>
 ${got.body.clients.map((x) => html`<tr><td class="mono">${x.id}</td><td>${x.name ?? ''}</td><td class="mono">${x.regions.join(', ')}</td><td>${x.status === 'active' ? '有效' : '已吊销'}</td><td>${cst(x.createdAt)}</td></tr>`)}
 </tbody></table></div>`
-          : problemBox(got.problem),
-        '/console/admin/clients',
-      )
-    }),
+            : problemBox(got.problem),
+          '/console/admin/clients',
+        )
+      },
+      ['admin', 'security'],
+    ),
   )
 
   const tokensPage = async (p: PageContext, extra: Html = html``) => {
-    const got = await p.api.tokens()
+    const bootstrap = p.caller.role !== 'security'
+    const roles = bootstrap
+      ? (['security', 'auditor'] as const)
+      : (['operator', 'admin', 'security', 'auditor'] as const)
+    const got = bootstrap
+      ? {
+          ok: false as const,
+          status: 403,
+          problem: {
+            status: 403,
+            title: '令牌由安全管理员管理',
+            detail: '管理员只能签发第一个安全管理员令牌和第一个审计员令牌（初始化）；其余令牌由安全管理员签发和吊销。',
+          },
+        }
+      : await p.api.tokens()
     return p.render(
       '人员令牌',
       html`${extra}<form class="card" method="post" action="/console/admin/tokens">
   <input type="hidden" name="_csrf" value="${p.csrf}">
   <h2>签发令牌</h2>
   <div class="row">
-    <div><label for="role">角色</label><select id="role" name="role"><option value="operator">窗口人员</option><option value="admin">管理员</option></select></div>
+    <div><label for="role">角色</label><select id="role" name="role">${roles.map((r) => html`<option value="${r}">${roleLabel[r]}</option>`)}</select></div>
     <div><label for="t-region">区划代码（窗口人员）</label><input id="t-region" name="region" type="text"></div>
     <div><label for="t-window">窗口编号（窗口人员）</label><input id="t-window" name="window" type="text"></div>
     <div><label for="t-name">姓名</label><input id="t-name" name="name" type="text"></div>
@@ -273,7 +293,7 @@ ${
 ${got.body.tokens.map(
   (
     t,
-  ) => html`<tr><td class="mono">${t.id}</td><td>${t.role === 'admin' ? '管理员' : '窗口人员'}</td><td>${t.region ?? ''} ${t.window ?? ''}</td><td>${t.name ?? ''}</td><td>${cst(t.createdAt)}</td>
+  ) => html`<tr><td class="mono">${t.id}</td><td>${roleLabel[t.role as keyof typeof roleLabel] ?? t.role}</td><td>${t.region ?? ''} ${t.window ?? ''}</td><td>${t.name ?? ''}</td><td>${cst(t.createdAt)}</td>
 <td>${t.revokedAt ? `已吊销（${cst(t.revokedAt)}）` : postButton(p, `/console/admin/tokens/${t.id}/revoke`, '吊销', html``, '吊销后该令牌及其登录会话立即失效，确定？')}</td></tr>`,
 )}
 </tbody></table></div>`
@@ -284,11 +304,11 @@ ${got.body.tokens.map(
   }
   api.get(
     '/console/admin/tokens',
-    admin((p) => tokensPage(p)),
+    tokenKeeper((p) => tokensPage(p)),
   )
   api.post(
     '/console/admin/tokens',
-    admin(async (p) => {
+    tokenKeeper(async (p) => {
       const f = p.form
       const body: Record<string, unknown> = { role: f.role }
       for (const k of ['region', 'window', 'name'] as const) if (f[k]?.trim()) body[k] = f[k].trim()
@@ -302,7 +322,7 @@ ${got.body.tokens.map(
   )
   api.post(
     '/console/admin/tokens/:id/revoke',
-    admin(async (p) => {
+    tokenKeeper(async (p) => {
       const done = await p.api.revokeToken(p.c.req.param('id') ?? '')
       return tokensPage(
         p,

@@ -15,7 +15,7 @@ import {
 } from '../../../services/console/sessions.js'
 import type { AppEnv } from '../../context.js'
 import { type RateLimitDeps, retryAfterSeconds, sourceAddress } from '../../middleware/rate-limit.js'
-import { page } from '../layout.js'
+import { homeOf, page } from '../layout.js'
 import { clearSessionCookie, setSessionCookie } from '../session.js'
 
 /** The sign-in form's own CSRF token (no session yet): a double-submit cookie. */
@@ -80,7 +80,7 @@ export function loginRoutes(sessions: SessionDeps, limits?: RateLimitDeps) {
   return {
     async show(c: Context<AppEnv>) {
       const live = await sessionOf(sessions, getCookie(c, SESSION_COOKIE))
-      if (live) return c.redirect(live.caller.role === 'admin' ? '/console/admin' : '/console/new', 303)
+      if (live) return c.redirect(homeOf(live.caller.role), 303)
       const q = c.req.query()
       const message = q.expired === '1' ? '登录已超时，请重新登录。' : null
       return loginPage(c, message, 200, safeNext(q.next) ?? '', q.bye === '1' ? '您已退出登录。' : null)
@@ -99,6 +99,12 @@ export function loginRoutes(sessions: SessionDeps, limits?: RateLimitDeps) {
         if (locked > 0) {
           limits.observer?.observeRateLimited('signin_lockout')
           c.get('logFields').rateLimit = 'signin_lockout'
+          const tried = personTokenId(token)
+          sessions.trail?.refusedInBulk(null, {
+            action: 'session.sign_in',
+            target: tried === undefined ? null : `token:${tried}`,
+            reason: 'rate_limited: sign-in locked after repeated failures',
+          })
           return tooManySignIns(c, retryAfterSeconds(locked))
         }
       }
@@ -108,7 +114,7 @@ export function loginRoutes(sessions: SessionDeps, limits?: RateLimitDeps) {
         setSessionCookie(c, SESSION_COOKIE, s.cookie)
         deleteCookie(c, LOGIN_CSRF_COOKIE, { path: '/' })
         const next = safeNext(typeof body.next === 'string' ? body.next : undefined)
-        return c.redirect(next ?? (s.caller.role === 'admin' ? '/console/admin' : '/console/new'), 303)
+        return c.redirect(next ?? homeOf(s.caller.role), 303)
       } catch (e) {
         if (isAppError(e) && e.code === 'unauthenticated') {
           const lock = limits && keys.length > 0 ? await limits.limits.signIn.failed(keys) : 0
@@ -128,7 +134,7 @@ export function loginRoutes(sessions: SessionDeps, limits?: RateLimitDeps) {
           403,
         )
       }
-      await signOut(sessions, cookie)
+      await signOut(sessions, cookie, live?.caller)
       clearSessionCookie(c)
       return c.redirect('/console/login?bye=1', 303)
     },

@@ -65,7 +65,13 @@ export function registerDeadLetters(api: Api, deps: HttpDeps) {
     return c.json({ deadLetters: rows.map(toDeadLetterView) }, 200)
   })
   api.openapi(redrive, async (c) => {
-    const d = await redriveDeadLetter(c.get('caller'), deps.cases, deps.deadLetters, c.req.valid('param').id)
+    const d = await redriveDeadLetter(
+      c.get('caller'),
+      deps.cases,
+      deps.deadLetters,
+      c.req.valid('param').id,
+      deps.auditTrail,
+    )
     return c.json(toDeadLetterView(d), 200)
   })
 }

@@ -51,6 +51,7 @@ export function registerReports(api: Api, deps: HttpDeps) {
       c.req.valid('query'),
       deps.clock.now(),
       async () => (await deps.directory.snapshot()).calendar,
+      deps.auditTrail,
     )
     if (/\btext\/csv\b/i.test(c.req.header('accept') ?? '')) {
       const name = `performance-${report.by}-${report.from.slice(0, 10)}.csv`

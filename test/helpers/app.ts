@@ -56,10 +56,17 @@ export interface TestApp {
   /** The configuration the runtime was built with (its data directory holds the gateway's key set). */
   config: ReturnType<typeof loadConfig>
   adminToken: string
+  /** Tokens of the separated duties (三员分立): the security administrator and the auditor. */
+  securityToken: string
+  auditorToken: string
   /** An unauthenticated-or-token request. */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
   /** A request with the admin token. */
   admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
+  /** A request with the security administrator's token (tokens, keys, revocations). */
+  security(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
+  /** A request with the auditor's token (the audit trail, the reports). */
+  auditor(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
   operator(region: string, window: string, name?: string): Promise<{ token: string; call: TestApp['call'] }>
   client(id: string, regions: string[], alg?: 'ES256' | 'EdDSA'): Promise<TestClient>
   close(): Promise<void>
@@ -131,6 +138,8 @@ export async function createTestApp(
       raw(method, p, body, { authorization: `Bearer ${token}`, ...headers })
 
   const admin = await createToken(null, runtime.deps.admin, { role: 'admin', name: 'test admin' })
+  const security = await createToken(null, runtime.deps.admin, { role: 'security', name: 'test security' })
+  const auditor = await createToken(null, runtime.deps.admin, { role: 'auditor', name: 'test auditor' })
 
   return {
     app,
@@ -142,8 +151,12 @@ export async function createTestApp(
     runtimeDatabaseUrl: runtimeUrl,
     config,
     adminToken: admin.token,
+    securityToken: security.token,
+    auditorToken: auditor.token,
     call: raw,
     admin: withToken(admin.token),
+    security: withToken(security.token),
+    auditor: withToken(auditor.token),
     async operator(region, window, name) {
       const t = await createToken(null, runtime.deps.admin, {
         role: 'operator',

@@ -166,7 +166,9 @@ export function registerAuditPages(api: Api, wrap: Wrap): void {
         }
         return p.render('无法导出', problemBox(problem), '/console/audit', 400)
       }
-      return p.c.body(got.body, 200, {
+      // The in-process answer was read as text, which drops the BOM that spreadsheets need: put it back.
+      const csv = got.body.startsWith('\uFEFF') ? got.body : `\uFEFF${got.body}`
+      return p.c.body(csv, 200, {
         'content-type': 'text/csv; charset=utf-8',
         'content-disposition': 'attachment; filename="audit-trail.csv"',
         'cache-control': 'no-store',

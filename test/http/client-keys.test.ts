@@ -191,5 +191,6 @@ describe('tongban clients keys', () => {
     const usage = await runCli(['clients', 'keys', 'zw-keys-cli'], env)
     expect(usage.code).toBe(2)
     expect(usage.stderr).toContain('usage: tongban clients keys')
-  })
+    // Four CLI processes: slow on a loaded machine.
+  }, 120_000)
 })

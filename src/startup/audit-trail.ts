@@ -54,12 +54,16 @@ export function httpSink(url: string, logger: Logger): (record: AuditRecord) => 
   }
 }
 
-/** Warns while admin tokens exist without a security administrator or an auditor (三员分立 not set up). */
-export async function warnUnseparatedDuties(tokens: TokenStore, logger: Logger): Promise<void> {
+/**
+ * Warns while admin tokens from before this start exist without a security administrator or an auditor
+ * (三员分立 not set up). A first start's own admin token is not one: its message explains the bootstrap.
+ */
+export async function warnUnseparatedDuties(tokens: TokenStore, logger: Logger, startedAt: Date): Promise<void> {
   const live = (await tokens.list()).filter((t) => t.revokedAt === null)
   const has = (role: string) => live.some((t) => t.role === role)
   const missing = ['security', 'auditor'].filter((r) => !has(r))
-  if (has('admin') && missing.length > 0) {
+  const earlierAdmin = live.some((t) => t.role === 'admin' && t.createdAt < startedAt)
+  if (earlierAdmin && missing.length > 0) {
     logger.warn(
       { missing },
       `duties not separated: no ${missing.join(' or ')} token yet; an admin issues the first ones ` +
@@ -93,7 +97,7 @@ export function startAuditTrail(opts: {
       workingHours: config.audit.workingHours,
     }),
   )
-  void warnUnseparatedDuties(opts.tokens, logger).catch(() => undefined)
+  void warnUnseparatedDuties(opts.tokens, logger, new Date()).catch(() => undefined)
 
   // Retention where the workers run, with the other retention (RETENTION_INTERVAL_MS).
   let pruning: Promise<unknown> | undefined

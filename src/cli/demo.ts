@@ -28,6 +28,7 @@ interface Gw {
   env: Record<string, string>
   child: ChildProcess
   admin: string
+  security: string
 }
 
 function run(args: string[], env: Record<string, string>): Promise<string> {
@@ -62,6 +63,8 @@ async function startGateway(id: string, region: string, dir: string, prefix: str
   }
   // The embedded database belongs to one process at a time: tokens first, then the gateway.
   const admin = await run(['tokens', 'create', '--role', 'admin', '--name', 'demo'], env)
+  // People's tokens are the security administrator's (docs/audit.md).
+  const security = await run(['tokens', 'create', '--role', 'security', '--name', 'demo'], env)
   const child = spawn(process.execPath, [...nodeArgs, cli, 'serve'], {
     env: { ...process.env, ...env, LOG_LEVEL: 'info' },
   })
@@ -80,7 +83,7 @@ async function startGateway(id: string, region: string, dir: string, prefix: str
     child.stdout?.on('data', onData)
     child.on('exit', (code) => reject(new Error(`${id} exited (${code}):\n${out.slice(-2000)}`)))
   })
-  return { id, url, env, child, admin }
+  return { id, url, env, child, admin, security }
 }
 
 interface Answer {
@@ -205,12 +208,13 @@ export async function demoCommand(args: string[] = []): Promise<number> {
     await api(xiangyang, 'PUT', '/v1/admin/bindings/420300', peer(shiyan, 'gw-420600'))
     await api(xiangyang, 'PUT', '/v1/admin/bindings/420600', { adapter: 'sim', settings: { baseUrl: running.url } })
     const window = (
-      await api(shiyan, 'POST', '/v1/admin/tokens', {
-        role: 'operator',
-        region: '420303',
-        window: 'ZW-KSTB-01',
-        name: '张湾区跨省通办专窗 李窗口',
-      })
+      await api(
+        shiyan,
+        'POST',
+        '/v1/admin/tokens',
+        { role: 'operator', region: '420303', window: 'ZW-KSTB-01', name: '张湾区跨省通办专窗 李窗口' },
+        shiyan.security,
+      )
     ).token as string
     console.log(
       '  Registered each gateway at the other and 襄阳’s system at both, bound 襄阳 to its system, issued a window token.\n',
@@ -294,12 +298,13 @@ export async function demoCommand(args: string[] = []): Promise<number> {
 
     // 随州 has no system: its staff record their part at 十堰's gateway with a token for their region.
     const staff = (
-      await api(shiyan, 'POST', '/v1/admin/tokens', {
-        role: 'operator',
-        region: '421300',
-        window: 'SZ-SCJ-01',
-        name: '随州市市场监管局 审批科',
-      })
+      await api(
+        shiyan,
+        'POST',
+        '/v1/admin/tokens',
+        { role: 'operator', region: '421300', window: 'SZ-SCJ-01', name: '随州市市场监管局 审批科' },
+        shiyan.security,
+      )
     ).token as string
     const parentId = multi.case?.id as string
     let issued = false

@@ -205,6 +205,13 @@ export const Env = z
     AUDIT_SIGNIN_ALERT: z.coerce.number().int().min(1).default(10),
     /** Every audit record is also POSTed here as JSON (a central log platform's HTTP input); unset: none. */
     AUDIT_SINK_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    /** Every audit record is also sent as an RFC 5424 syslog message over UDP (`udp://host:514`); unset: none. */
+    AUDIT_SYSLOG_URL: optionalString.pipe(
+      z
+        .url({ protocol: /^udp$/ })
+        .refine((u) => new URL(u).port !== '', 'udp://HOST:PORT, e.g. udp://10.0.0.5:514')
+        .optional(),
+    ),
   })
   .superRefine((env, ctx) => {
     if (env.SIGNIN_LOCK_MAX_SECONDS < env.SIGNIN_LOCK_SECONDS) {
@@ -297,6 +304,7 @@ export const Env = z
       workingHours: env.AUDIT_WORKING_HOURS,
       signinAlert: env.AUDIT_SIGNIN_ALERT,
       sinkUrl: env.AUDIT_SINK_URL,
+      syslogUrl: env.AUDIT_SYSLOG_URL,
     },
     dataDir: path.resolve(env.TONGBAN_DATA_DIR),
     configDir: path.resolve(env.TONGBAN_CONFIG_DIR),

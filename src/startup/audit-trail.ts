@@ -3,6 +3,8 @@
  * the alert figures, the retention timer, the start-up warning about the separated duties, and handing
  * the trail to every verb's dependencies.
  */
+import { createSocket } from 'node:dgram'
+import { isIPv6 } from 'node:net'
 import type { Config } from '../../config/env.js'
 import type { AuditRecord } from '../domain/audit-trail.js'
 import type { HttpDeps } from '../http/deps.js'
@@ -54,6 +56,49 @@ export function httpSink(url: string, logger: Logger): (record: AuditRecord) => 
   }
 }
 
+/** Syslog facility 13 (log audit), RFC 5424; severity 5 (notice) for done, 4 (warning) otherwise. */
+const SYSLOG_AUDIT_FACILITY = 13
+/** A UDP datagram's payload stays below this; a larger record is sent without its change. */
+const SYSLOG_MAX_BYTES = 60_000
+
+/** One record as an RFC 5424 message: the record's JSON as the message, its action as MSGID. */
+export function syslogMessage(record: AuditRecord, gatewayId: string): Buffer {
+  const pri = SYSLOG_AUDIT_FACILITY * 8 + (record.outcome === 'done' ? 5 : 4)
+  const head = `<${pri}>1 ${record.at.toISOString()} ${gatewayId} tongban ${process.pid} ${record.action.slice(0, 32)} - `
+  const json = { ...record, at: record.at.toISOString() }
+  let message = Buffer.from(head + JSON.stringify(json), 'utf8')
+  if (message.length > SYSLOG_MAX_BYTES) {
+    message = Buffer.from(head + JSON.stringify({ ...json, change: { truncated: true } }), 'utf8')
+  }
+  return message
+}
+
+/** A syslog sink over UDP (`udp://host:port`): fire and forget, failures logged once a minute at most. */
+export function syslogSink(
+  url: string,
+  gatewayId: string,
+  logger: Logger,
+): ((record: AuditRecord) => void) & { close(): void } {
+  const target = new URL(url)
+  const host = target.hostname.replace(/^\[|\]$/g, '')
+  const socket = createSocket(isIPv6(host) ? 'udp6' : 'udp4')
+  socket.unref()
+  let lastWarned = 0
+  const warn = (err: Error) => {
+    if (Date.now() - lastWarned > 60_000) {
+      lastWarned = Date.now()
+      logger.warn({ err: { message: err.message } }, 'audit syslog: a record could not be sent')
+    }
+  }
+  socket.on('error', warn)
+  const send = (record: AuditRecord) => {
+    socket.send(syslogMessage(record, gatewayId), Number(target.port), host, (err) => {
+      if (err) warn(err)
+    })
+  }
+  return Object.assign(send, { close: () => socket.close() })
+}
+
 /**
  * Warns while admin tokens from before this start exist without a security administrator or an auditor
  * (三员分立 not set up). A first start's own admin token is not one: its message explains the bootstrap.
@@ -83,11 +128,19 @@ export function startAuditTrail(opts: {
 }): AuditTrailRuntime {
   const { config, logger, clock } = opts
   const store = new PgAuditTrailStore(opts.database)
+  const syslog = config.audit.syslogUrl ? syslogSink(config.audit.syslogUrl, config.gateway.id, logger) : undefined
+  const http = config.audit.sinkUrl ? httpSink(config.audit.sinkUrl, logger) : undefined
   const trail = new AuditTrail({
     store,
     clock,
     logger,
-    onRecord: config.audit.sinkUrl ? httpSink(config.audit.sinkUrl, logger) : undefined,
+    onRecord:
+      syslog || http
+        ? (record) => {
+            http?.(record)
+            syslog?.(record)
+          }
+        : undefined,
   })
   opts.metrics?.useAuditFigures(() =>
     auditAlertFigures({
@@ -129,6 +182,7 @@ export function startAuditTrail(opts: {
       clearInterval(timer)
       await pruning
       await trail.flush()
+      syslog?.close()
     },
   }
 }

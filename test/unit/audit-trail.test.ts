@@ -2,6 +2,7 @@
  * The audit trail's pure parts and small services: the record hash and chain check, what a change keeps,
  * the aggregation of bulk refusals, the alert figures, working hours, the HTTP sink and the configuration.
  */
+import { createSocket } from 'node:dgram'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, expect, it } from 'vitest'
@@ -20,7 +21,7 @@ import type { AuditFilter, AuditTrailStore } from '../../src/ports/audit-trail-s
 import { auditAlertFigures, outsideWorkingHours, parseWorkingHours } from '../../src/services/audit-trail/alerts.js'
 import { withAuditOrigin } from '../../src/services/audit-trail/context.js'
 import { AuditTrail } from '../../src/services/audit-trail/trail.js'
-import { httpSink } from '../../src/startup/audit-trail.js'
+import { httpSink, syslogSink } from '../../src/startup/audit-trail.js'
 import { residentId } from '../fixtures/cases.js'
 
 /** An in-memory store with the real chaining, for the services. */
@@ -246,13 +247,40 @@ describe('the HTTP sink and the configuration', () => {
     }
   })
 
+  it('sends each record as an RFC 5424 syslog message over UDP (facility log audit)', async () => {
+    const server = createSocket('udp4')
+    await new Promise<void>((r) => server.bind(0, '127.0.0.1', r))
+    const received = new Promise<string>((r) => server.once('message', (m) => r(m.toString('utf8'))))
+    const sink = syslogSink(`udp://127.0.0.1:${server.address().port}`, 'gw-test', createLogger('silent'))
+    try {
+      const store = memoryStore()
+      const trail = new AuditTrail({
+        store,
+        clock: clockAt('2026-10-01T00:00:00Z'),
+        logger: createLogger('silent'),
+        onRecord: sink,
+      })
+      await trail.record(null, { action: 'binding.put', target: 'binding:420600', outcome: 'refused', reason: 'x' })
+      const message = await received
+      // PRI 13 × 8 + 4 (warning: not done), version 1, time, host, app, procid, msgid, no structured data.
+      expect(message).toMatch(/^<108>1 2026-10-01T00:00:00\.000Z gw-test tongban \d+ binding\.put - \{/)
+      expect(JSON.parse(message.slice(message.indexOf('{')))).toMatchObject({ seq: 1, target: 'binding:420600' })
+    } finally {
+      sink.close()
+      server.close()
+    }
+  })
+
   it('keeps records at least 180 days; working hours and the sink URL are checked', () => {
     expect(loadConfig({}).audit).toEqual({
       retentionDays: 180,
       workingHours: undefined,
       signinAlert: 10,
       sinkUrl: undefined,
+      syslogUrl: undefined,
     })
+    expect(() => loadConfig({ AUDIT_SYSLOG_URL: 'udp://127.0.0.1' })).toThrow(/AUDIT_SYSLOG_URL/)
+    expect(loadConfig({ AUDIT_SYSLOG_URL: 'udp://127.0.0.1:514' }).audit.syslogUrl).toBe('udp://127.0.0.1:514')
     expect(() => loadConfig({ AUDIT_RETENTION_DAYS: '90' })).toThrow(/AUDIT_RETENTION_DAYS: at least 180/)
     expect(() => loadConfig({ AUDIT_WORKING_HOURS: '9-18' })).toThrow(/AUDIT_WORKING_HOURS/)
     expect(() => loadConfig({ AUDIT_SINK_URL: 'ftp://x' })).toThrow(/AUDIT_SINK_URL/)

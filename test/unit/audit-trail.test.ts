@@ -18,10 +18,11 @@ import {
 import { maskPersonalNumbers } from '../../src/domain/identity.js'
 import { createLogger } from '../../src/logger.js'
 import type { AuditFilter, AuditTrailStore } from '../../src/ports/audit-trail-store.js'
+import type { PersonToken, Role, TokenStore } from '../../src/ports/callers.js'
 import { auditAlertFigures, outsideWorkingHours, parseWorkingHours } from '../../src/services/audit-trail/alerts.js'
 import { withAuditOrigin } from '../../src/services/audit-trail/context.js'
 import { AuditTrail } from '../../src/services/audit-trail/trail.js'
-import { httpSink, syslogSink } from '../../src/startup/audit-trail.js'
+import { httpSink, syslogSink, warnUnseparatedDuties } from '../../src/startup/audit-trail.js'
 import { residentId } from '../fixtures/cases.js'
 
 /** An in-memory store with the real chaining, for the services. */
@@ -204,6 +205,54 @@ describe('alerts', () => {
       offHours: 1,
     })
     expect(await auditAlertFigures({ store, now, signinThreshold: 5 })).toEqual({ signinFailures: 0, offHours: 0 })
+  })
+})
+
+describe('the start-up warning', () => {
+  it('warns while admin tokens from before this start have no security administrator or auditor beside them', async () => {
+    const lines: string[] = []
+    const logger = createLogger('warn', { write: (l: string) => void lines.push(l) })
+    const started = new Date('2026-10-01T00:00:00Z')
+    const token = (role: Role, createdAt: string, revoked = false): PersonToken => ({
+      id: `${role}-${createdAt}`,
+      role,
+      region: null,
+      window: null,
+      name: null,
+      createdAt: new Date(createdAt),
+      revokedAt: revoked ? new Date(createdAt) : null,
+    })
+    const store = (tokens: PersonToken[]): TokenStore => ({
+      list: async () => tokens,
+      create: async () => tokens[0]!,
+      findByHash: async () => null,
+      revoke: async () => tokens[0]!,
+    })
+    await warnUnseparatedDuties(store([token('admin', '2026-09-01T00:00:00Z')]), logger, started)
+    expect(lines).toHaveLength(1)
+    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 40, missing: ['security', 'auditor'] })
+    // A first start's own admin token (made after the start): its message explains the bootstrap instead.
+    await warnUnseparatedDuties(store([token('admin', '2026-10-01T00:00:01Z')]), logger, started)
+    // A revoked auditor does not count; a live one and a security administrator end the warning.
+    await warnUnseparatedDuties(
+      store([
+        token('admin', '2026-09-01T00:00:00Z'),
+        token('security', '2026-09-02T00:00:00Z'),
+        token('auditor', '2026-09-03T00:00:00Z', true),
+      ]),
+      logger,
+      started,
+    )
+    await warnUnseparatedDuties(
+      store([
+        token('admin', '2026-09-01T00:00:00Z'),
+        token('security', '2026-09-02T00:00:00Z'),
+        token('auditor', '2026-09-03T00:00:00Z'),
+      ]),
+      logger,
+      started,
+    )
+    expect(lines.map((l) => JSON.parse(l).missing)).toEqual([['security', 'auditor'], ['auditor']])
   })
 })
 

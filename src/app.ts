@@ -6,7 +6,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { AppError } from './errors.js'
 import { registerConsole } from './http/console/index.js'
 import type { HttpDeps } from './http/deps.js'
-import { auditOrigin, isAdminPath, recordUnauthenticated, requireRouteDuty } from './http/middleware/audit.js'
+import { bindCallerOrigin, isAdminPath, recordUnauthenticated, requireRouteDuty } from './http/middleware/audit.js'
 import { authenticate } from './http/middleware/auth.js'
 import { notFound, onError } from './http/middleware/errors.js'
 import { jsonText } from './http/middleware/json-text.js'
@@ -50,13 +50,10 @@ export function createApp(deps: HttpDeps): Api {
   api.use('*', requestContext(deps.logger))
   api.use('*', requestMetrics(deps.metrics))
   // Where each request comes from, for the audit trail (channel, source address, user agent).
-  api.use(
-    '*',
-    auditOrigin(() => {
-      const trust = deps.rateLimits?.trustProxy
-      return typeof trust === 'number' ? trust : 0
-    }),
-  )
+  const trustProxy = () => {
+    const trust = deps.rateLimits?.trustProxy
+    return typeof trust === 'number' ? trust : 0
+  }
   api.use('*', securityHeaders())
   const limits = deps.rateLimits
   // The public verification, per source address, before its body is read.
@@ -104,13 +101,15 @@ export function createApp(deps: HttpDeps): Api {
     await next()
   })
   // Unauthenticated calls to administrative routes go into the audit trail (aggregated).
-  const adminRefusals = recordUnauthenticated(() => deps.auditTrail)
+  const adminRefusals = recordUnauthenticated(() => deps.auditTrail, trustProxy)
   api.use('/v1/*', (c, next) => (isAdminPath(c.req.path) ? adminRefusals(c, next) : next()))
   // Every /v1 route needs a caller, except those that anyone may use.
   const auth = authenticate(deps.auth)
   api.use('/v1/*', async (c, next) =>
     publicPaths.has(c.req.path) || isPublicCheckpointPath(c.req.method, c.req.path) ? next() : auth(c, next),
   )
+  // What the caller does in this request is recorded with where the request came from (docs/audit.md).
+  api.use('/v1/*', bindCallerOrigin(trustProxy))
   // Each authenticated caller, once it is known (a client by its id, a person by their token).
   if (limits) api.use('/v1/*', callerRateLimit(limits))
   // NUL and unpaired surrogates are refused in every JSON body, path and query, once (after authentication,

@@ -176,7 +176,8 @@ export function startAuditTrail(opts: {
       deps.bindings.trail = trail
       deps.keyAdmin.trail = trail
       if (deps.auth.sessions) deps.auth.sessions.trail = trail
-      if (deps.rateLimits) deps.rateLimits.onRefused = (c, limit) => recordRateLimited(trail, c, limit)
+      const limits = deps.rateLimits
+      if (limits) limits.onRefused = (c, limit) => recordRateLimited(trail, c, limit, limits.trustProxy)
     },
     async close() {
       clearInterval(timer)

@@ -67,7 +67,7 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
   api.post('/console/login', login.submit)
   api.post('/console/logout', login.logout)
 
-  const wrap = { sessions, api: () => api }
+  const wrap = { sessions, api: () => api, trustProxy: limits?.trustProxy ?? 0 }
   api.get(
     '/console',
     signedIn(wrap, ({ c, caller }) => c.redirect(homeOf(caller.role), 303)),

@@ -15,6 +15,7 @@ import {
   sessionOf,
 } from '../../services/console/sessions.js'
 import type { AppEnv } from '../context.js'
+import { consoleOrigin } from '../middleware/audit.js'
 import type { Api } from '../openapi.js'
 import { ConsoleClient } from './client.js'
 import { type Html, page, roleLabel } from './layout.js'
@@ -57,7 +58,7 @@ type PageHandler = (p: PageContext) => Response | Promise<Response>
  * token → 403. `role` restricts the page to admins or operators.
  */
 export function signedIn(
-  deps: { sessions: SessionDeps; api: () => Api },
+  deps: { sessions: SessionDeps; api: () => Api; trustProxy?: number },
   handler: PageHandler,
   role?: Role | readonly Role[],
 ) {
@@ -111,7 +112,13 @@ export function signedIn(
       )
     }
     const app = deps.api()
-    const api = new ConsoleClient((path, init) => app.request(path, init), `${SESSION_COOKIE}=${cookie}`, session.csrf)
+    // The page's origin goes with its API calls, for the audit trail (they come through no socket).
+    const env = { auditOrigin: consoleOrigin(c, deps.trustProxy ?? 0) }
+    const api = new ConsoleClient(
+      (path, init) => app.request(path, init, env),
+      `${SESSION_COOKIE}=${cookie}`,
+      session.csrf,
+    )
     return handler({ c, caller: session.caller, csrf: session.csrf, api, form, files, render })
   }
 }

@@ -5,18 +5,32 @@
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { AppError } from '../../errors.js'
-import { requestOrigin, withAuditOrigin } from '../../services/audit-trail/context.js'
+import { type AuditOrigin, bindOrigin, requestOrigin } from '../../services/audit-trail/context.js'
 import type { AuditTrail } from '../../services/audit-trail/trail.js'
 import { adminRouteOf, requireDuty } from '../../services/authz.js'
 import type { AppEnv } from '../context.js'
 import { sourceAddress } from './rate-limit.js'
 
-/** Sets the origin (channel, source address, user agent) of whatever the request records. */
-export function auditOrigin(trustProxy: () => number): MiddlewareHandler<AppEnv> {
-  return (c, next) => {
-    const origin = requestOrigin(sourceAddress(c, trustProxy()), c.req.header('user-agent'))
-    const consolePage = c.req.path === '/console' || c.req.path.startsWith('/console/')
-    return withAuditOrigin(consolePage ? { ...origin, via: 'console' } : origin, () => next())
+/**
+ * The origin (channel, source address, user agent) of a request: its own, or for an API call a console page
+ * makes in-process, the page's (handed over as `auditOrigin` in the request's env).
+ */
+export function originFrom(c: Context<AppEnv>, trustProxy: number): AuditOrigin {
+  const outer = (c.env as { auditOrigin?: AuditOrigin } | undefined)?.auditOrigin
+  return requestOrigin(sourceAddress(c, trustProxy), c.req.header('user-agent'), outer)
+}
+
+/** A console page's origin, for what it records and for the API calls it makes in-process. */
+export function consoleOrigin(c: Context<AppEnv>, trustProxy: number): AuditOrigin {
+  return { ...originFrom(c, trustProxy), via: 'console' }
+}
+
+/** After authentication: the caller's actions in this request are recorded with the request's origin. */
+export function bindCallerOrigin(trustProxy: () => number): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const caller = c.get('caller')
+    if (caller) bindOrigin(caller, originFrom(c, trustProxy()))
+    await next()
   }
 }
 
@@ -53,24 +67,35 @@ export function requireRouteDuty(trail: () => AuditTrail | undefined): Middlewar
 }
 
 /** After the request: a 401 on an administrative route is recorded (aggregated per source address). */
-export function recordUnauthenticated(trail: () => AuditTrail | undefined): MiddlewareHandler<AppEnv> {
+export function recordUnauthenticated(
+  trail: () => AuditTrail | undefined,
+  trustProxy: () => number,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     await next()
     if (c.res.status !== 401) return
     const rule = adminRouteOf(c.req.method, c.req.path)
-    trail()?.refusedInBulk(null, {
-      action: 'access.refused',
-      target: rule ? `${rule.method} ${rule.path}` : `${c.req.method} ${c.req.path}`.slice(0, 200),
-      reason: 'unauthenticated: no valid token, session or assertion',
-    })
+    trail()?.refusedInBulk(
+      null,
+      {
+        action: 'access.refused',
+        target: rule ? `${rule.method} ${rule.path}` : `${c.req.method} ${c.req.path}`.slice(0, 200),
+        reason: 'unauthenticated: no valid token, session or assertion',
+      },
+      originFrom(c, trustProxy()),
+    )
   }
 }
 
 /** A rate-limit refusal, recorded in bulk per limit and caller (or source address). */
-export function recordRateLimited(trail: AuditTrail, c: Context<AppEnv>, limit: string): void {
-  trail.refusedInBulk(c.get('caller') ?? null, {
-    action: 'rate_limit.refused',
-    target: `${c.req.method} ${c.req.path}`.slice(0, 200),
-    reason: `rate_limited: ${limit} limit`,
-  })
+export function recordRateLimited(trail: AuditTrail, c: Context<AppEnv>, limit: string, trustProxy: number): void {
+  trail.refusedInBulk(
+    c.get('caller') ?? null,
+    {
+      action: 'rate_limit.refused',
+      target: `${c.req.method} ${c.req.path}`.slice(0, 200),
+      reason: `rate_limited: ${limit} limit`,
+    },
+    originFrom(c, trustProxy),
+  )
 }

@@ -1,12 +1,14 @@
 /**
  * Where the action being recorded came from: the channel (API, console, CLI, the gateway itself), the
- * source address and the user agent. The HTTP edge and the CLI set it around the work they start, so the
- * verbs record who did what without knowing about transports. A console page calls the API in-process: the
- * outer request's address and agent are kept, and the channel becomes `console`.
+ * source address and the user agent. The HTTP edge binds it to the request's caller once authenticated
+ * (`bindOrigin`), so the verbs record who did what from where without knowing about transports; a console
+ * page hands its own origin to the API calls it makes in-process. Work without a caller (the CLI, the
+ * gateway's timers) takes the process's origin (`withAuditOrigin`). No AsyncLocalStorage: its promise hooks
+ * would slow every request of the process.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { userInfo } from 'node:os'
 import type { AuditVia } from '../../domain/audit-trail.js'
+import type { Caller } from '../../ports/callers.js'
 
 export interface AuditOrigin {
   via: AuditVia
@@ -16,22 +18,41 @@ export interface AuditOrigin {
   osUser?: string | null
 }
 
-const storage = new AsyncLocalStorage<AuditOrigin>()
+const SYSTEM: AuditOrigin = { via: 'system', source: null, userAgent: null }
+const byCaller = new WeakMap<Caller, AuditOrigin>()
+let processOrigin: AuditOrigin = SYSTEM
 
-/** Runs `fn` with `origin` as the origin of the actions it records. */
-export function withAuditOrigin<T>(origin: AuditOrigin, fn: () => T): T {
-  return storage.run(origin, fn)
+/** The origin of what `caller` does in this request (a caller object lives for one request). */
+export function bindOrigin(caller: Caller, origin: AuditOrigin): void {
+  byCaller.set(caller, origin)
 }
 
-/** The origin set around the current work, or the gateway itself (a worker, a timer). */
-export function currentAuditOrigin(): AuditOrigin {
-  return storage.getStore() ?? { via: 'system', source: null, userAgent: null }
+/** The origin bound to `caller`, else the process's (the gateway itself, or the CLI). */
+export function originOf(caller: Caller | null): AuditOrigin {
+  return (caller && byCaller.get(caller)) || processOrigin
 }
 
-/** For a request: a console page's in-process API call keeps the page's origin, as `console`. */
-export function requestOrigin(source: string | undefined, userAgent: string | undefined): AuditOrigin {
-  const outer = storage.getStore()
-  if (outer && outer.via !== 'system') return { ...outer, via: 'console' }
+/**
+ * Runs `fn` with `origin` as the process's origin (the CLI, or a timer of the gateway), then restores the
+ * one before. Work with a caller bound by the HTTP edge keeps its own.
+ */
+export async function withAuditOrigin<T>(origin: AuditOrigin, fn: () => T | Promise<T>): Promise<T> {
+  const before = processOrigin
+  processOrigin = origin
+  try {
+    return await fn()
+  } finally {
+    processOrigin = before
+  }
+}
+
+/** A request's origin: its own address and agent, or those of the console page that made it in-process. */
+export function requestOrigin(
+  source: string | undefined,
+  userAgent: string | undefined,
+  outer?: AuditOrigin | undefined,
+): AuditOrigin {
+  if (outer) return { ...outer, via: 'console' }
   return { via: 'api', source: source ?? null, userAgent: userAgent?.slice(0, 256) ?? null }
 }
 

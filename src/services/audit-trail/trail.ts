@@ -21,7 +21,7 @@ import type { Logger } from '../../logger.js'
 import type { AuditTrailStore } from '../../ports/audit-trail-store.js'
 import type { Caller } from '../../ports/callers.js'
 import type { Clock } from '../../ports/clock.js'
-import { type AuditOrigin, currentAuditOrigin } from './context.js'
+import { type AuditOrigin, originOf } from './context.js'
 
 export interface AuditTrailDeps {
   store: AuditTrailStore
@@ -47,7 +47,7 @@ export interface Audited<T> {
 }
 
 /** The actor of `caller`; `null` is the CLI (the OS user from the origin). */
-export function actorOf(caller: Caller | null, origin: AuditOrigin = currentAuditOrigin()): AuditActor {
+export function actorOf(caller: Caller | null, origin: AuditOrigin = originOf(caller)): AuditActor {
   if (caller === null && origin.via === 'system') return { kind: 'system', id: null, name: null, role: null }
   if (caller === null) return { kind: 'cli', id: origin.osUser ?? null, name: null, role: null }
   if (caller.kind === 'client') return { kind: 'client', id: caller.id, name: null, role: null }
@@ -84,8 +84,10 @@ export class AuditTrail {
       count?: number
       actor?: AuditActor
     },
+    /** Where it came from, when no caller carries it (a refused sign-in); default: the caller's. */
+    from?: AuditOrigin,
   ): Promise<AuditRecord> {
-    const origin = currentAuditOrigin()
+    const origin = from ?? originOf(caller)
     const entry: AuditEntry = {
       at: this.deps.clock.now(),
       actor: r.actor ?? actorOf(caller, origin),
@@ -153,8 +155,12 @@ export class AuditTrail {
    * A refusal anyone can cause in bulk: recorded at once the first time per `key` in a window, then counted;
    * the window's further ones become one record with their count when it ends.
    */
-  refusedInBulk(caller: Caller | null, r: { action: string; target: string | null; reason: string }): void {
-    const origin = currentAuditOrigin()
+  refusedInBulk(
+    caller: Caller | null,
+    r: { action: string; target: string | null; reason: string },
+    from?: AuditOrigin,
+  ): void {
+    const origin = from ?? originOf(caller)
     const actor = actorOf(caller, origin)
     const key = [r.action, r.reason, actor.kind, actor.id ?? '', origin.source ?? ''].join('\u0000')
     const open = this.pending.get(key)

@@ -9,6 +9,7 @@ import type { PersonCaller, TokenStore } from '../../ports/callers.js'
 import type { Clock } from '../../ports/clock.js'
 import type { SessionStore } from '../../ports/session-store.js'
 import { looksLikePersonToken, personTokenId, verifyPersonToken } from '../../security/tokens.js'
+import { type AuditOrigin, bindOrigin } from '../audit-trail/context.js'
 import type { AuditTrail } from '../audit-trail/trail.js'
 
 export interface SessionDeps {
@@ -40,6 +41,7 @@ const hashOf = (secret: string) => createHash('sha256').update(secret, 'utf8').d
 export async function signIn(
   deps: SessionDeps,
   token: string,
+  from?: AuditOrigin,
 ): Promise<{ cookie: string; csrf: string; caller: PersonCaller }> {
   // The token's id (not secret) names what was tried; never the token itself.
   const tried = personTokenId(token)
@@ -51,13 +53,17 @@ export async function signIn(
   } catch (error) {
     if (error instanceof AppError) {
       await deps.trail
-        ?.record(null, {
-          action: 'session.sign_in',
-          target,
-          outcome: 'refused',
-          reason: `${error.code}: ${error.message}`,
-          actor: { kind: 'anonymous', id: null, name: null, role: null },
-        })
+        ?.record(
+          null,
+          {
+            action: 'session.sign_in',
+            target,
+            outcome: 'refused',
+            reason: `${error.code}: ${error.message}`,
+            actor: { kind: 'anonymous', id: null, name: null, role: null },
+          },
+          from,
+        )
         .catch(() => undefined)
     }
     throw error
@@ -72,6 +78,7 @@ export async function signIn(
     now,
     expiresAt: new Date(now.getTime() + (deps.maxAgeMs ?? 12 * 3600_000)),
   })
+  if (from) bindOrigin(caller, from)
   await deps.trail?.record(caller, { action: 'session.sign_in', target, outcome: 'done' }).catch(() => undefined)
   return { cookie, csrf, caller }
 }

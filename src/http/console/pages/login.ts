@@ -5,6 +5,7 @@ import { deleteCookie, getCookie } from 'hono/cookie'
 import { html } from 'hono/html'
 import { isAppError } from '../../../errors.js'
 import { personTokenId } from '../../../security/tokens.js'
+import { bindOrigin } from '../../../services/audit-trail/context.js'
 import {
   csrfMatches,
   SESSION_COOKIE,
@@ -14,6 +15,7 @@ import {
   signOut,
 } from '../../../services/console/sessions.js'
 import type { AppEnv } from '../../context.js'
+import { consoleOrigin } from '../../middleware/audit.js'
 import { type RateLimitDeps, retryAfterSeconds, sourceAddress } from '../../middleware/rate-limit.js'
 import { homeOf, page } from '../layout.js'
 import { clearSessionCookie, setSessionCookie } from '../session.js'
@@ -100,16 +102,20 @@ export function loginRoutes(sessions: SessionDeps, limits?: RateLimitDeps) {
           limits.observer?.observeRateLimited('signin_lockout')
           c.get('logFields').rateLimit = 'signin_lockout'
           const tried = personTokenId(token)
-          sessions.trail?.refusedInBulk(null, {
-            action: 'session.sign_in',
-            target: tried === undefined ? null : `token:${tried}`,
-            reason: 'rate_limited: sign-in locked after repeated failures',
-          })
+          sessions.trail?.refusedInBulk(
+            null,
+            {
+              action: 'session.sign_in',
+              target: tried === undefined ? null : `token:${tried}`,
+              reason: 'rate_limited: sign-in locked after repeated failures',
+            },
+            consoleOrigin(c, limits.trustProxy),
+          )
           return tooManySignIns(c, retryAfterSeconds(locked))
         }
       }
       try {
-        const s = await signIn(sessions, token)
+        const s = await signIn(sessions, token, consoleOrigin(c, limits?.trustProxy ?? 0))
         if (limits && keys.length > 0) await limits.limits.signIn.succeeded(keys)
         setSessionCookie(c, SESSION_COOKIE, s.cookie)
         deleteCookie(c, LOGIN_CSRF_COOKIE, { path: '/' })
@@ -134,6 +140,7 @@ export function loginRoutes(sessions: SessionDeps, limits?: RateLimitDeps) {
           403,
         )
       }
+      if (live) bindOrigin(live.caller, consoleOrigin(c, limits?.trustProxy ?? 0))
       await signOut(sessions, cookie, live?.caller)
       clearSessionCookie(c)
       return c.redirect('/console/login?bye=1', 303)

@@ -197,6 +197,33 @@ export const Env = z
      * address; N takes the Nth address from the right of X-Forwarded-For (the one the outermost trusted proxy saw).
      */
     TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+    /** Audit records are kept this many days (at least 180, the Cybersecurity Law's floor for network logs). */
+    AUDIT_RETENTION_DAYS: z.coerce
+      .number()
+      .int()
+      .min(180, 'at least 180 (six months, 网络安全法 第二十一条)')
+      .default(180),
+    /**
+     * Working hours in China Standard Time, Monday to Friday, e.g. `08:30-18:00`: administrative actions
+     * outside them raise the `audit_off_hours` alert. Unset: no such alert.
+     */
+    AUDIT_WORKING_HOURS: optionalString.pipe(
+      z
+        .string()
+        .regex(/^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/, 'HH:MM-HH:MM, e.g. 08:30-18:00')
+        .optional(),
+    ),
+    /** Failed sign-ins from one source address within 15 minutes that raise the `signin_failures` alert. */
+    AUDIT_SIGNIN_ALERT: z.coerce.number().int().min(1).default(10),
+    /** Every audit record is also POSTed here as JSON (a central log platform's HTTP input); unset: none. */
+    AUDIT_SINK_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    /** Every audit record is also sent as an RFC 5424 syslog message over UDP (`udp://host:514`); unset: none. */
+    AUDIT_SYSLOG_URL: optionalString.pipe(
+      z
+        .url({ protocol: /^udp$/ })
+        .refine((u) => new URL(u).port !== '', 'udp://HOST:PORT, e.g. udp://10.0.0.5:514')
+        .optional(),
+    ),
   })
   .superRefine((env, ctx) => {
     if (env.SIGNIN_LOCK_MAX_SECONDS < env.SIGNIN_LOCK_SECONDS) {
@@ -290,6 +317,13 @@ export const Env = z
       trustProxy: env.TRUST_PROXY,
     },
     checkpoints: { intervalMs: env.CHECKPOINT_INTERVAL_MS },
+    audit: {
+      retentionDays: env.AUDIT_RETENTION_DAYS,
+      workingHours: env.AUDIT_WORKING_HOURS,
+      signinAlert: env.AUDIT_SIGNIN_ALERT,
+      sinkUrl: env.AUDIT_SINK_URL,
+      syslogUrl: env.AUDIT_SYSLOG_URL,
+    },
     dataDir: path.resolve(env.TONGBAN_DATA_DIR),
     configDir: path.resolve(env.TONGBAN_CONFIG_DIR),
     logLevel: env.LOG_LEVEL,

@@ -6,6 +6,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { AppError } from './errors.js'
 import { registerConsole } from './http/console/index.js'
 import type { HttpDeps } from './http/deps.js'
+import { bindCallerOrigin, isAdminPath, recordUnauthenticated, requireRouteDuty } from './http/middleware/audit.js'
 import { authenticate } from './http/middleware/auth.js'
 import { notFound, onError } from './http/middleware/errors.js'
 import { jsonText } from './http/middleware/json-text.js'
@@ -21,6 +22,7 @@ import { registerDeadLetters } from './http/routes/admin/dead-letters.js'
 import { registerKeyRevocations } from './http/routes/admin/key-revocations.js'
 import { registerQueues } from './http/routes/admin/queues.js'
 import { registerReports } from './http/routes/admin/reports.js'
+import { registerAudit } from './http/routes/audit/audit.js'
 import { registerCreateCase } from './http/routes/cases/create.js'
 import { registerEvidence } from './http/routes/cases/evidence.js'
 import { registerInspections } from './http/routes/cases/inspections.js'
@@ -38,7 +40,6 @@ import { registerHealth } from './http/routes/ops/health.js'
 import { registerJwks } from './http/routes/ops/jwks.js'
 import { registerMetrics } from './http/routes/ops/metrics.js'
 import { registerResolveRoute } from './http/routes/routes/resolve.js'
-import { requireAdmin } from './services/authz.js'
 import { SESSION_COOKIE } from './services/console/sessions.js'
 
 /** /v1 paths that need no caller. */
@@ -48,6 +49,11 @@ export function createApp(deps: HttpDeps): Api {
   const api = createApi()
   api.use('*', requestContext(deps.logger))
   api.use('*', requestMetrics(deps.metrics))
+  // Where each request comes from, for the audit trail (channel, source address, user agent).
+  const trustProxy = () => {
+    const trust = deps.rateLimits?.trustProxy
+    return typeof trust === 'number' ? trust : 0
+  }
   api.use('*', securityHeaders())
   const limits = deps.rateLimits
   // The public verification, per source address, before its body is read.
@@ -94,21 +100,24 @@ export function createApp(deps: HttpDeps): Api {
     }
     await next()
   })
+  // Unauthenticated calls to administrative routes go into the audit trail (aggregated).
+  const adminRefusals = recordUnauthenticated(() => deps.auditTrail, trustProxy)
+  api.use('/v1/*', (c, next) => (isAdminPath(c.req.path) ? adminRefusals(c, next) : next()))
   // Every /v1 route needs a caller, except those that anyone may use.
   const auth = authenticate(deps.auth)
   api.use('/v1/*', async (c, next) =>
     publicPaths.has(c.req.path) || isPublicCheckpointPath(c.req.method, c.req.path) ? next() : auth(c, next),
   )
+  // What the caller does in this request is recorded with where the request came from (docs/audit.md).
+  api.use('/v1/*', bindCallerOrigin(trustProxy))
   // Each authenticated caller, once it is known (a client by its id, a person by their token).
   if (limits) api.use('/v1/*', callerRateLimit(limits))
   // NUL and unpaired surrogates are refused in every JSON body, path and query, once (after authentication,
   // which hashes the raw bytes).
   api.use('/v1/*', jsonText())
-  // Configuration is for admins only: refused before any input is looked at (PROTOCOL §2).
-  api.use('/v1/admin/*', async (c, next) => {
-    requireAdmin(c.get('caller'))
-    await next()
-  })
+  // Administrative routes, each for the roles of its duty (三员分立): refused before any input is looked at.
+  const duty = requireRouteDuty(() => deps.auditTrail)
+  api.use('/v1/*', (c, next) => (isAdminPath(c.req.path) ? duty(c, next) : next()))
   api.onError(onError)
   api.notFound(notFound)
   api.openAPIRegistry.registerComponent('securitySchemes', 'session', {
@@ -150,6 +159,7 @@ export function createApp(deps: HttpDeps): Api {
   registerBindings(api, deps)
   registerAdminAgreements(api, deps)
   registerReports(api, deps)
+  registerAudit(api, deps)
   registerMetrics(api, deps)
   registerDocs(api, deps.gateway.id)
   registerConsole(api, deps)

@@ -7,7 +7,7 @@ import cluster from 'node:cluster'
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config/env.js'
 import { ConfigCheckError, checkDirectory, formatProblem, loadDirectory } from '../config/load.js'
-import { auditCommand, clientsCommand, keysCommand, pruneCommand, tokensCommand } from './cli/admin.js'
+import { auditCommand, clientsCommand, cliTrail, keysCommand, pruneCommand, tokensCommand } from './cli/admin.js'
 import { demoCommand } from './cli/demo.js'
 import { doctorCommand } from './cli/doctor.js'
 import { simCommand } from './cli/sim.js'
@@ -15,6 +15,7 @@ import { verifyCommand } from './cli/verify.js'
 import { verifyEvidenceCommand } from './cli/verify-evidence.js'
 import { createLogger, flushLogger, type Logger } from './logger.js'
 import { openStore, startGateway, startWorker, superviseWorkers } from './main.js'
+import { cliOrigin, withAuditOrigin } from './services/audit-trail/context.js'
 import { logDestination } from './startup/log-format.js'
 import { PgBindingStore } from './store/binding-store.js'
 import { openDatabase } from './store/db.js'
@@ -37,7 +38,7 @@ Commands:
   clients list | clients remove ID
   clients keys ID --jwks FILE [--keep KID[,KID…] | --drop-old]
                         system clients (other regions' systems, peer gateways) and their keys
-  tokens create --role admin|operator [--region CODE --window ID] [--name TEXT]
+  tokens create --role admin|security|auditor|operator [--region CODE --window ID] [--name TEXT]
   tokens list | tokens revoke ID
                         people's tokens; the token is printed once, only its hash is stored
   keys rotate [--alg ES256|EdDSA]
@@ -49,6 +50,8 @@ Commands:
   audit verify [CASE] [--witness URL …]
                         recompute the hash chains of every case (or one) and check them against the signed
                         checkpoints and the copies the witnesses hold; exits 1 on a break or a difference
+  audit log [--from ISO] [--to ISO] [--actor ID] [--action A] [--target T] [--outcome O] [--limit N] [--json]
+                        the audit trail of administrative and security actions, newest first
   prune [--dry-run]     delete uploaded files that no case uses (after FILE_UNUSED_RETENTION_HOURS) and
                         idempotency answers older than 48 h; the workers also do it every hour
   sim [--port N --gateway-url URL --gateway-id ID --key-file F …] | sim --print-jwks --key-file F
@@ -139,8 +142,15 @@ const commands: Record<string, Command> = {
     try {
       const { directory, bindings, warnings } = await loadDirectory(values.config ?? config.configDir)
       for (const w of warnings) console.warn(`warning: ${formatProblem(w)}`)
-      const report = await new PgDirectoryStore(database.db).seed(directory, 'cli')
-      const bound = await new PgBindingStore(database).seed(bindings, 'cli')
+      const trail = cliTrail(database, logger)
+      const { report, bound } = await withAuditOrigin(cliOrigin(), () =>
+        trail.audited(null, 'config.seed', `config:${values.config ?? config.configDir}`, async () => {
+          const report = await new PgDirectoryStore(database.db).seed(directory, 'cli')
+          const bound = await new PgBindingStore(database).seed(bindings, 'cli')
+          const { agreementConflicts: _c, ...counts } = report
+          return { value: { report, bound }, change: { after: { ...counts, bindingsAdded: bound } } }
+        }),
+      )
       console.log(
         `regions ${report.regions}, items ${report.items}, things ${report.things}, calendars ${report.calendars}; ` +
           `agreement versions inserted ${report.agreementsInserted}, unchanged ${report.agreementsUnchanged}; ` +

@@ -33,6 +33,7 @@ import { openStores, type Stores } from './runtime/stores.js'
 import { createTasks, type Tasks } from './runtime/tasks.js'
 import type { StrandedCase } from './services/dispatch/stranded.js'
 import { answerClusterScrapes, clusterScrape } from './services/metrics/cluster.js'
+import { startAuditTrail } from './startup/audit-trail.js'
 import { createFirstToken, localBaseUrl, printFirstStart } from './startup/first-start.js'
 import { startPrivateRedis } from './startup/private-redis.js'
 import { serveHealth } from './startup/worker-health.js'
@@ -97,12 +98,24 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   })
   const tasks = createTasks(infra, stores, services)
   const http = createHttpDeps(infra, stores, services)
+  const runWorkers = options.workers !== false && config.redis.concurrency > 0
   const background = startBackground(infra, stores, services, tasks, {
-    workers: options.workers !== false && config.redis.concurrency > 0,
+    workers: runWorkers,
     pollingKinds: pollingKinds(),
     ...(options.pollTickMs !== undefined ? { pollTickMs: options.pollTickMs } : {}),
   })
   const deps: HttpDeps = { ...http, readiness: [...http.readiness, ...background.readiness] }
+  // The audit trail of administrative and security actions (docs/audit.md), handed to every verb's deps.
+  const audit = startAuditTrail({
+    config,
+    logger,
+    database: infra.database,
+    clock: infra.clock,
+    tokens: stores.tokens,
+    runWorkers,
+    metrics: services.metrics,
+  })
+  audit.attach(deps)
 
   let closing: Promise<void> | undefined
   const close = () => {
@@ -110,6 +123,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
       // From here on, connections closing are no outage to report.
       infra.outages.close()
       await background.close()
+      await audit.close()
       await services.close()
       await infra.close()
     })()

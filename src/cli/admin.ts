@@ -25,6 +25,11 @@ import {
 import { type KeyAdminDeps, listKeyRevocations, RevokeKeyBody, revokeKey } from '../services/admin/key-revocations.js'
 import { auditChains } from '../services/audit.js'
 import { auditProofs, type ProofAuditDeps } from '../services/audit-proofs.js'
+import { cliOrigin, withAuditOrigin } from '../services/audit-trail/context.js'
+import { pruneAuditTrail } from '../services/audit-trail/prune.js'
+import { AuditQuery, type AuditRecordView, EXPORT_MAX, toAuditView } from '../services/audit-trail/read.js'
+import { AuditTrail } from '../services/audit-trail/trail.js'
+import { verifyAuditTrail } from '../services/audit-trail/verify.js'
 import {
   auditCheckpoints,
   type CheckpointAuditDeps,
@@ -33,6 +38,7 @@ import {
 } from '../services/checkpoints/audit.js'
 import { DirectoryService } from '../services/directory/snapshot.js'
 import { pruneStorage } from '../services/retention.js'
+import { PgAuditTrailStore } from '../store/audit-trail-store.js'
 import { PgCaseStore } from '../store/case-store.js'
 import { PgCheckpointStore } from '../store/checkpoint-store.js'
 import { PgClientStore } from '../store/client-store.js'
@@ -44,10 +50,106 @@ import { PgTokenStore } from '../store/token-store.js'
 import { resealCommand } from './keys-reseal.js'
 import { gatewayIssuerJwks } from './verify.js'
 
+/** Runs `fn` with an audit trail on the gateway's database, flushed and closed after. */
+async function withCliTrail<T>(config: Config, fn: (trail: AuditTrail) => Promise<T>): Promise<T> {
+  const logger = createLogger('warn')
+  const { database } = await openStore(config, logger)
+  const trail = cliTrail(database, logger)
+  try {
+    return await fn(trail)
+  } finally {
+    await trail.flush()
+    await database.close()
+  }
+}
+
+const AUDIT_LOG_OPTIONS = {
+  from: { type: 'string' },
+  to: { type: 'string' },
+  actor: { type: 'string' },
+  action: { type: 'string' },
+  target: { type: 'string' },
+  outcome: { type: 'string' },
+  limit: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const
+
+/** `audit log`: the trail, newest first, with the API's filters; `--json`: one JSON record per line (for shipping). */
+async function auditLogCommand(args: string[], usage: string): Promise<number> {
+  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof AUDIT_LOG_OPTIONS }>>['values']
+  try {
+    values = parseArgs({ args, options: AUDIT_LOG_OPTIONS }).values
+  } catch {
+    console.error(usage)
+    return 2
+  }
+  const { json, limit, ...filters } = values
+  const q = AuditQuery.omit({ cursor: true, limit: true }).safeParse(filters)
+  const max = limit === undefined ? 100 : Number(limit)
+  if (!q.success || !Number.isInteger(max) || max < 1 || max > EXPORT_MAX) {
+    for (const i of q.error?.issues ?? []) console.error(`error: ${i.path.join('.')}: ${i.message}`)
+    if (q.success) console.error(`error: --limit: a whole number from 1 to ${EXPORT_MAX}`)
+    console.error(usage)
+    return 2
+  }
+  const config = loadConfig()
+  const logger = createLogger('warn')
+  const { database } = await openStore(config, logger)
+  try {
+    const store = new PgAuditTrailStore(database)
+    const filter = {
+      from: q.data.from ? new Date(q.data.from) : undefined,
+      to: q.data.to ? new Date(q.data.to) : undefined,
+      actor: q.data.actor,
+      action: q.data.action,
+      target: q.data.target,
+      outcome: q.data.outcome,
+    }
+    const rows: AuditRecordView[] = []
+    let before: number | null = null
+    while (rows.length < max) {
+      const want = Math.min(1000, max - rows.length)
+      const page = await store.list(filter, before, want)
+      rows.push(...page.map(toAuditView))
+      if (page.length < want) break
+      before = page.at(-1)?.seq ?? null
+    }
+    if (json) {
+      for (const r of rows) console.log(JSON.stringify(r))
+      return 0
+    }
+    console.log(
+      table(
+        rows.map((r) => ({
+          seq: r.seq,
+          at: r.at,
+          actor: [r.actor.kind, r.actor.id, r.actor.name].filter(Boolean).join(':'),
+          via: r.via,
+          source: r.source ?? '',
+          action: r.action,
+          target: r.target ?? '',
+          outcome: r.count > 1 ? `${r.outcome} ×${r.count}` : r.outcome,
+          reason: r.reason ?? '',
+        })),
+        ['seq', 'at', 'actor', 'via', 'source', 'action', 'target', 'outcome', 'reason'],
+      ),
+    )
+    return 0
+  } finally {
+    await database.close()
+  }
+}
+
+/** The audit trail of a CLI command: its actions are recorded as `cli` with the OS user. */
+export function cliTrail(database: Database, logger: Logger): AuditTrail {
+  return new AuditTrail({ store: new PgAuditTrailStore(database), clock: systemClock, logger })
+}
+
 async function withAdmin<T>(fn: (deps: AdminDeps, database: Database) => Promise<T>): Promise<T> {
   const config = loadConfig()
   const logger = createLogger('warn')
   const { database, store } = await openStore(config, logger)
+  const trail = cliTrail(database, logger)
   try {
     const deps: AdminDeps = {
       clients: new PgClientStore(database.db),
@@ -55,9 +157,11 @@ async function withAdmin<T>(fn: (deps: AdminDeps, database: Database) => Promise
       directory: new DirectoryService(store, systemClock, logger),
       clock: systemClock,
       jwksAllowHosts: config.jwksAllowHosts,
+      trail,
     }
-    return await fn(deps, database)
+    return await withAuditOrigin(cliOrigin(), () => fn(deps, database))
   } finally {
+    await trail.flush()
     await database.close()
   }
 }
@@ -184,7 +288,7 @@ export async function tokensCommand(args: string[]): Promise<number> {
     if (!body.success) {
       for (const i of body.error.issues) console.error(`error: ${i.path.join('.') || '(arguments)'}: ${i.message}`)
       console.error(
-        'usage: tongban tokens create --role admin|operator [--region CODE --window ID] [--name TEXT] [--departments CODE,…]',
+        'usage: tongban tokens create --role admin|security|auditor|operator [--region CODE --window ID] [--name TEXT] [--departments CODE,…]',
       )
       return 2
     }
@@ -240,11 +344,18 @@ export async function keysCommand(args: string[]): Promise<number> {
     console.error('the key set comes from TONGBAN_KEYS: rotate it where that value is kept')
     return 1
   }
-  const { kid, previous } = await rotateKeySet({
-    dataDir: config.dataDir,
-    ...(config.keys.file !== undefined ? { keysFile: config.keys.file } : {}),
-    ...(values.alg ? { alg: values.alg as 'ES256' | 'EdDSA' } : {}),
-  })
+  const { kid, previous } = await withCliTrail(config, (trail) =>
+    withAuditOrigin(cliOrigin(), () =>
+      trail.audited(null, 'key.rotate', `key:${config.gateway.id}`, async () => {
+        const rotated = await rotateKeySet({
+          dataDir: config.dataDir,
+          ...(config.keys.file !== undefined ? { keysFile: config.keys.file } : {}),
+          ...(values.alg ? { alg: values.alg as 'ES256' | 'EdDSA' } : {}),
+        })
+        return { value: rotated, change: { before: { kid: rotated.previous }, after: { kid: rotated.kid } } }
+      }),
+    ),
+  )
   console.log(
     `new signing key ${kid}; ${previous} stays published so earlier signatures verify. A running gateway on this key set file signs with it within a second.`,
   )
@@ -252,7 +363,10 @@ export async function keysCommand(args: string[]): Promise<number> {
 }
 
 export async function auditCommand(args: string[]): Promise<number> {
-  const usage = 'usage: tongban audit verify [CASE] [--witness URL …]'
+  const usage =
+    'usage: tongban audit verify [CASE] [--witness URL …]\n' +
+    '       tongban audit log [--from ISO] [--to ISO] [--actor ID] [--action A] [--target T] [--outcome O] [--limit N] [--json]'
+  if (args[0] === 'log') return auditLogCommand(args.slice(1), usage)
   let parsed: ReturnType<typeof parseAuditArgs>
   try {
     parsed = parseAuditArgs(args)
@@ -291,7 +405,21 @@ export async function auditCommand(args: string[]): Promise<number> {
       `${proofs.proven} event(s) proven, ${proofs.unproven} unproven (before proofs), ` +
         `${proofs.breaks.length} proof or meaning problem(s)`,
     )
-    return report.breaks.length === 0 && proofs.breaks.length === 0 && checkpoints === 0 ? 0 : 1
+    // The audit trail of administrative and security actions (docs/audit.md), unless one case was asked for.
+    let trailBreaks = 0
+    if (!caseId) {
+      const trail = await verifyAuditTrail({
+        store: new PgAuditTrailStore(database),
+        checkpoints: new PgCheckpointStore(database),
+      })
+      for (const b of trail.breaks) console.log(`BROKEN audit record ${b.seq}: ${b.problem}`)
+      const pruned = trail.prunedThrough > 0 ? ` (pruned through ${trail.prunedThrough})` : ''
+      console.log(
+        `${trail.records} audit record(s) up to seq ${trail.latest}${pruned}, ${trail.breaks.length} broken link(s)`,
+      )
+      trailBreaks = trail.breaks.length
+    }
+    return report.breaks.length === 0 && proofs.breaks.length === 0 && checkpoints === 0 && trailBreaks === 0 ? 0 : 1
   } finally {
     await database.close()
   }
@@ -380,6 +508,15 @@ export async function pruneCommand(args: string[]): Promise<number> {
       `${verb} ${report.files} unused file(s) (${report.bytes} bytes, unused for ${config.files.unusedRetentionHours} h ` +
         `and referenced by no case) and ${report.idempotencyKeys} expired idempotency answer(s)`,
     )
+    if (!report.dryRun) {
+      const trail = cliTrail(database, logger)
+      const pruned = await withAuditOrigin(cliOrigin(), () => pruneAuditTrail(trail, config.audit.retentionDays))
+      console.log(
+        pruned
+          ? `audit trail: deleted ${pruned.records} record(s) through seq ${pruned.throughSeq}, older than ${pruned.olderThan.toISOString()}`
+          : `audit trail: nothing older than ${config.audit.retentionDays} days under a checkpoint to delete`,
+      )
+    }
     return 0
   } finally {
     await database.close()
@@ -421,9 +558,11 @@ async function keyRevocationCommand(sub: 'revoke' | 'revocations', rest: string[
       clients: new PgClientStore(database.db),
       store: new PgKeyRevocationStore(database),
       clock: systemClock,
+      trail: cliTrail(database, logger),
     }
     if (body) {
-      const r = await revokeKey({ caller: null, deps }, body)
+      const revoking = body
+      const r = await withAuditOrigin(cliOrigin(), () => revokeKey({ caller: null, deps }, revoking))
       console.log(
         `revoked key ${r.kid} of ${r.issuer} from ${r.revokedAt.toISOString()}: what it signed from then on is refused ` +
           '(running gateways apply it within 5 s)',

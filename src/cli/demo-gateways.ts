@@ -15,6 +15,7 @@ export interface Gw {
   env: Record<string, string>
   child: ChildProcess
   admin: string
+  security: string
 }
 
 function run(args: string[], env: Record<string, string>): Promise<string> {
@@ -48,6 +49,8 @@ export async function startGateway(id: string, dir: string, prefix: string): Pro
   }
   // The embedded database belongs to one process at a time: tokens first, then the gateway.
   const admin = await run(['tokens', 'create', '--role', 'admin', '--name', 'demo'], env)
+  // People's tokens are the security administrator's (docs/audit.md).
+  const security = await run(['tokens', 'create', '--role', 'security', '--name', 'demo'], env)
   const child = spawn(process.execPath, [...nodeArgs, cli, 'serve'], {
     env: { ...process.env, ...env, LOG_LEVEL: 'info' },
   })
@@ -66,7 +69,7 @@ export async function startGateway(id: string, dir: string, prefix: string): Pro
     child.stdout?.on('data', onData)
     child.on('exit', (code) => reject(new Error(`${id} exited (${code}):\n${out.slice(-2000)}`)))
   })
-  return { id, url, env, child, admin }
+  return { id, url, env, child, admin, security }
 }
 
 export interface Answer {

@@ -95,12 +95,13 @@ async function connect(shiyan: Gw, xiangyang: Gw, simUrl: string): Promise<strin
   await api(xiangyang, 'PUT', '/v1/admin/bindings/420300', peer(shiyan, 'gw-420600'))
   await api(xiangyang, 'PUT', '/v1/admin/bindings/420600', { adapter: 'sim', settings: { baseUrl: simUrl } })
   const window = (
-    await api(shiyan, 'POST', '/v1/admin/tokens', {
-      role: 'operator',
-      region: '420303',
-      window: 'ZW-KSTB-01',
-      name: '张湾区跨省通办专窗 李窗口',
-    })
+    await api(
+      shiyan,
+      'POST',
+      '/v1/admin/tokens',
+      { role: 'operator', region: '420303', window: 'ZW-KSTB-01', name: '张湾区跨省通办专窗 李窗口' },
+      shiyan.security,
+    )
   ).token as string
   console.log(
     '  Registered each gateway at the other and 襄阳’s system at both, bound 襄阳 to its system, issued a window token.\n',
@@ -238,12 +239,13 @@ async function issueTogether(shiyan: Gw, parentId: string, window: string): Prom
 async function follow(shiyan: Gw, window: string, cases: Followed[], parentId: string): Promise<void> {
   // 随州 has no system: its staff record their part at 十堰's gateway with a token for their region.
   const staff = (
-    await api(shiyan, 'POST', '/v1/admin/tokens', {
-      role: 'operator',
-      region: '421300',
-      window: 'SZ-SCJ-01',
-      name: '随州市市场监管局 审批科',
-    })
+    await api(
+      shiyan,
+      'POST',
+      '/v1/admin/tokens',
+      { role: 'operator', region: '421300', window: 'SZ-SCJ-01', name: '随州市市场监管局 审批科' },
+      shiyan.security,
+    )
   ).token as string
   let issued = false
   const until = Date.now() + 60_000

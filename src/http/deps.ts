@@ -6,6 +6,7 @@ import type { QueueDepths } from '../ports/queue-depths.js'
 import type { AgreementAdminDeps } from '../services/admin/agreements.js'
 import type { AdminDeps } from '../services/admin/clients.js'
 import type { KeyAdminDeps } from '../services/admin/key-revocations.js'
+import type { AuditTrail } from '../services/audit-trail/trail.js'
 import type { InspectionDeps } from '../services/cases/inspections.js'
 import type { WitnessDeps } from '../services/checkpoints/witness.js'
 import type { CaseDeps } from '../services/context.js'
@@ -55,6 +56,8 @@ export interface HttpDeps {
   queues?: QueueDepths | undefined
   /** Rate limits (PROTOCOL 1.1 §6); omitted: none. */
   rateLimits?: RateLimitDeps | undefined
+  /** The audit trail of administrative and security actions; omitted: nothing is recorded (unit tests). */
+  auditTrail?: AuditTrail | undefined
   /** `GET /metrics` and the request counters; omitted: an empty page. */
   metrics?: (RequestObserver & RateLimitObserver & { render(): Promise<string> }) | undefined
 }

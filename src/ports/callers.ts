@@ -3,7 +3,14 @@
  * (a bearer token issued by an admin). Produced by the authentication middleware, consumed by services.
  */
 
-export type Role = 'admin' | 'operator'
+/**
+ * A person's role. `operator`: a window clerk. The administration is split in three (三员分立): `admin`
+ * configures (regions, items, agreements, bindings, clients), `security` manages tokens, keys and
+ * revocations, `auditor` reads the audit trail and the reports and changes nothing.
+ */
+export type Role = 'admin' | 'operator' | 'security' | 'auditor'
+
+export const ROLES: readonly Role[] = ['admin', 'operator', 'security', 'auditor']
 
 export interface ClientCaller {
   kind: 'client'

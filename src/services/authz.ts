@@ -5,7 +5,7 @@
  */
 import type { RegionIndex } from '../domain/regions.js'
 import { AppError } from '../errors.js'
-import type { Caller } from '../ports/callers.js'
+import type { Caller, Role } from '../ports/callers.js'
 import type { CaseRecord } from '../ports/case-store.js'
 
 export function regionsOf(caller: Caller): string[] {
@@ -22,8 +22,85 @@ export function isAdmin(caller: Caller): boolean {
   return caller.kind === 'person' && caller.role === 'admin'
 }
 
+/** Configuration (regions, items, agreements, bindings, clients, dead letters, queues): admins only. */
 export function requireAdmin(caller: Caller): void {
   if (!isAdmin(caller)) throw new AppError('forbidden', 'only an admin may do this')
+}
+
+/**
+ * The separated duties of the administration (三员分立): each is held by the roles listed, and no role holds
+ * both configuration and the audit trail. `report` is reading the performance report.
+ */
+export type Duty = 'configure' | 'secure' | 'audit' | 'report'
+
+export const DUTY_ROLES: Readonly<Record<Duty, readonly Role[]>> = {
+  configure: ['admin'],
+  secure: ['security'],
+  audit: ['auditor'],
+  report: ['admin', 'auditor'],
+}
+
+const dutyText: Record<Duty, string> = {
+  configure: 'only an admin may change or read the configuration',
+  secure: 'only a security administrator (role security) may manage tokens, keys and revocations',
+  audit: 'only an auditor may read the audit trail',
+  report: 'only an admin or an auditor may read the reports',
+}
+
+export function hasDuty(caller: Caller, duty: Duty): boolean {
+  return caller.kind === 'person' && DUTY_ROLES[duty].includes(caller.role)
+}
+
+/** @throws AppError `forbidden` unless the caller's role holds one of `duties`. */
+export function requireDuty(caller: Caller, ...duties: Duty[]): void {
+  if (!duties.some((d) => hasDuty(caller, d))) {
+    throw new AppError('forbidden', duties.map((d) => dutyText[d]).join('; '))
+  }
+}
+
+/**
+ * Which duties may call each administrative route (method, OpenAPI path): checked at the edge before any
+ * input is read, again by the verbs. An administrative route not listed here is answered 404.
+ */
+export const ADMIN_ROUTE_DUTIES: readonly { method: string; path: string; duties: readonly Duty[] }[] = [
+  { method: 'GET', path: '/v1/admin/agreements', duties: ['configure'] },
+  { method: 'GET', path: '/v1/admin/agreements/{id}/versions', duties: ['configure'] },
+  { method: 'POST', path: '/v1/admin/agreements/{id}/versions', duties: ['configure'] },
+  { method: 'GET', path: '/v1/admin/agreements/{id}/diff', duties: ['configure'] },
+  { method: 'POST', path: '/v1/admin/agreements/{id}/versions/{version}/activate', duties: ['configure'] },
+  { method: 'POST', path: '/v1/admin/agreements/{id}/versions/{version}/suspend', duties: ['configure'] },
+  { method: 'POST', path: '/v1/admin/agreements/{id}/versions/{version}/retire', duties: ['configure'] },
+  { method: 'GET', path: '/v1/admin/bindings', duties: ['configure'] },
+  { method: 'PUT', path: '/v1/admin/bindings/{region}', duties: ['configure'] },
+  { method: 'DELETE', path: '/v1/admin/bindings/{region}', duties: ['configure'] },
+  { method: 'POST', path: '/v1/admin/clients', duties: ['configure'] },
+  { method: 'GET', path: '/v1/admin/clients', duties: ['configure', 'secure'] },
+  { method: 'GET', path: '/v1/admin/clients/{id}', duties: ['configure', 'secure'] },
+  { method: 'DELETE', path: '/v1/admin/clients/{id}', duties: ['configure'] },
+  { method: 'PUT', path: '/v1/admin/clients/{id}/jwks', duties: ['secure'] },
+  // An admin may issue the first security and auditor tokens (the bootstrap); the verb checks the rest.
+  { method: 'POST', path: '/v1/admin/tokens', duties: ['secure', 'configure'] },
+  { method: 'GET', path: '/v1/admin/tokens', duties: ['secure'] },
+  { method: 'DELETE', path: '/v1/admin/tokens/{id}', duties: ['secure'] },
+  { method: 'POST', path: '/v1/admin/key-revocations', duties: ['secure'] },
+  { method: 'GET', path: '/v1/admin/key-revocations', duties: ['secure'] },
+  { method: 'GET', path: '/v1/admin/dead-letters', duties: ['configure'] },
+  { method: 'POST', path: '/v1/admin/dead-letters/{id}/redrive', duties: ['configure'] },
+  { method: 'GET', path: '/v1/admin/queues', duties: ['configure'] },
+  { method: 'GET', path: '/v1/admin/reports/performance', duties: ['report'] },
+  { method: 'GET', path: '/v1/audit', duties: ['audit'] },
+  { method: 'GET', path: '/v1/audit/export', duties: ['audit'] },
+]
+
+const routeMatchers = ADMIN_ROUTE_DUTIES.map((r) => ({
+  ...r,
+  pattern: new RegExp(`^${r.path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+}))
+
+/** The rule of an administrative request (`HEAD` counts as `GET`), or undefined when none. */
+export function adminRouteOf(method: string, path: string): (typeof ADMIN_ROUTE_DUTIES)[number] | undefined {
+  const m = method === 'HEAD' ? 'GET' : method
+  return routeMatchers.find((r) => r.method === m && r.pattern.test(path))
 }
 
 /** Every region code the caller's regions cover (their subtrees), or null for an admin (all). */

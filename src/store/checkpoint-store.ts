@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm'
+import { AUDIT_LEAF_ID } from '../domain/audit-trail.js'
 import type { ChainHeadLeaf } from '../domain/merkle.js'
 import type {
   CheckpointStore,
@@ -89,10 +90,18 @@ export class PgCheckpointStore implements CheckpointStore {
                     from cases c
                    where ${since?.toISOString() ?? null}::timestamptz is null or c.updated_at >= ${since?.toISOString() ?? null}::timestamptz
                 )
-                select e.case_id, e.seq, e.hash
-                  from cand join case_events e on e.case_id = cand.id and e.seq > cand.done
-                 where cand.last_seq > cand.done
-                 order by e.case_id, e.seq
+                select * from (
+                  select e.case_id, e.seq, e.hash
+                    from cand join case_events e on e.case_id = cand.id and e.seq > cand.done
+                   where cand.last_seq > cand.done
+                  union all
+                  -- The audit trail's records, under the reserved leaf id (docs/audit.md).
+                  select ${AUDIT_LEAF_ID}::text, a.seq::int, a.hash
+                    from audit_records a
+                   where a.seq > (select coalesce(max(l.event_seq), 0) from checkpoint_leaves l
+                                   where l.case_id = ${AUDIT_LEAF_ID})
+                ) t
+                 order by t.case_id, t.seq
                  limit ${limit}`,
           )
           return rows.map((r) => ({ caseId: r.case_id, seq: r.seq, head: r.hash }))
@@ -161,13 +170,18 @@ export class PgCheckpointStore implements CheckpointStore {
 
   async mismatchedLeaves(upTo: number, caseId?: string): Promise<(StoredLeaf & { stored: string | null })[]> {
     const rows = await this.database.query<LeafRow & { stored: string | null }>(
-      `select distinct on (l.case_id) l.checkpoint_seq, l.idx, l.case_id, l.event_seq, l.head, e.hash as stored
+      `select distinct on (l.case_id) l.checkpoint_seq, l.idx, l.case_id, l.event_seq, l.head,
+              coalesce(e.hash, a.hash) as stored
          from checkpoint_leaves l
          left join case_events e on e.case_id = l.case_id and e.seq = l.event_seq
+         left join audit_records a on l.case_id = $3 and a.seq = l.event_seq
         where l.checkpoint_seq <= $1 and ($2::text is null or l.case_id = $2)
-          and e.hash is distinct from l.head
+          and coalesce(e.hash, a.hash) is distinct from l.head
+          -- Audit records pruned after their retention are gone by design (the anchor is checked instead).
+          and not (l.case_id = $3
+                   and l.event_seq <= (select coalesce(max(p.through_seq), 0) from audit_prunes p))
         order by l.case_id, l.event_seq`,
-      [upTo, caseId ?? null],
+      [upTo, caseId ?? null, AUDIT_LEAF_ID],
     )
     return rows.map((r) => ({ ...toLeaf(r), stored: r.stored }))
   }

@@ -19,6 +19,8 @@ export const APPEND_ONLY_TABLES: readonly string[] = [
   'checkpoint_leaves',
   'checkpoint_countersignatures',
   'witnessed_checkpoints',
+  'audit_records',
+  'audit_prunes',
 ]
 
 /** Tables the gateway deletes rows from: the outbox relay, retention (files, idempotency answers), unbinding. */

@@ -26,6 +26,7 @@ import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from '../helpers/redi
 const cleanups: (() => Promise<unknown>)[] = []
 let gw: Gateway
 let adminToken: string
+let securityToken: string
 let operatorToken: string
 let otherWindowToken: string
 let browser: Awaited<ReturnType<typeof launchBrowser>>
@@ -62,19 +63,21 @@ beforeAll(async () => {
   }
   gw = await startGateway(env)
   adminToken = (await runCli(['tokens', 'create', '--role', 'admin', '--name', '管理员'], env)).stdout.trim()
-  const op = await api('POST', '/v1/admin/tokens', {
-    role: 'operator',
-    region: '420303',
-    window: 'ZW-KSTB-01',
-    name: '李窗口',
-  })
+  // Tokens are the security administrator's (docs/audit.md).
+  securityToken = (await runCli(['tokens', 'create', '--role', 'security', '--name', '安全员'], env)).stdout.trim()
+  const op = await api(
+    'POST',
+    '/v1/admin/tokens',
+    { role: 'operator', region: '420303', window: 'ZW-KSTB-01', name: '李窗口' },
+    securityToken,
+  )
   operatorToken = op.body.token
-  const other = await api('POST', '/v1/admin/tokens', {
-    role: 'operator',
-    region: '420303',
-    window: 'ZW-KSTB-02',
-    name: '钱窗口',
-  })
+  const other = await api(
+    'POST',
+    '/v1/admin/tokens',
+    { role: 'operator', region: '420303', window: 'ZW-KSTB-02', name: '钱窗口' },
+    securityToken,
+  )
   otherWindowToken = other.body.token
   // 襄阳's processing system is the simulator: it accepts, reviews and decides, and posts its result back.
   const sim = await createSimApp({
@@ -665,8 +668,8 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
     await page.close()
   })
 
-  it('an admin reads the performance report, downloads it as CSV, and sees the key revocations', async () => {
-    const page = await signIn(browser.context, adminToken)
+  it('an admin reads the performance report, downloads it as CSV; the security administrator sees the key revocations', async () => {
+    let page = await signIn(browser.context, adminToken)
     await page.getByRole('navigation', { name: '主导航' }).getByRole('link', { name: '考评报表' }).click()
     await page.waitForURL(/\/console\/admin\/reports/)
     // This month so far (the cases of this run), by processing region.
@@ -685,6 +688,11 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
     expect(csv.split('\n')[0]).toContain('onTimeRate')
     expect(csv).toContain('420600')
 
+    await signOut(page)
+    await page.close()
+
+    // Key revocations are the security administrator's (docs/audit.md).
+    page = await signIn(browser.context, securityToken)
     await page.getByRole('navigation', { name: '主导航' }).getByRole('link', { name: '密钥吊销' }).click()
     await page.getByLabel('签发方（系统客户端标识；留空为本网关）').fill('sim-420600')
     await page.getByLabel('密钥标识（kid）*').fill('no-such-kid')
@@ -698,10 +706,10 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
   })
 
   it('refuses a forged form and a signed-out session', async () => {
-    const page = await signIn(browser.context, adminToken)
+    const page = await signIn(browser.context, securityToken)
     await page.goto(`${gw.url}/console/admin/tokens`)
     // Forge the CSRF field of the token form: refused, no token issued.
-    const before = (await api('GET', '/v1/admin/tokens')).body.tokens.length
+    const before = (await api('GET', '/v1/admin/tokens', undefined, securityToken)).body.tokens.length
     await page
       .locator('form[action="/console/admin/tokens"] input[name=_csrf]')
       .evaluate((el) => el.setAttribute('value', 'forged'))
@@ -711,7 +719,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
       page.getByRole('button', { name: '签发' }).click(),
     ])
     expect(res.status()).toBe(403)
-    expect((await api('GET', '/v1/admin/tokens')).body.tokens.length).toBe(before)
+    expect((await api('GET', '/v1/admin/tokens', undefined, securityToken)).body.tokens.length).toBe(before)
 
     await page.goto(`${gw.url}/console/admin/tokens`)
     await screenshot(page, '5-tokens')

@@ -66,11 +66,13 @@ describe.skipIf(!hasChromium || !wanted)('docs/console.md screenshots', () => {
     }
     gw = await startGateway(env)
     adminToken = (await runCli(['tokens', 'create', '--role', 'admin', '--name', '管理员'], env)).stdout.trim()
+    // Tokens are the security administrator's (docs/audit.md).
+    const security = (await runCli(['tokens', 'create', '--role', 'security', '--name', '安全员'], env)).stdout.trim()
     const op = await api(
       'POST',
       '/v1/admin/tokens',
       { role: 'operator', region: '420303', window: 'ZW-01', name: '李窗口' },
-      adminToken,
+      security,
     )
     expect(op.status, JSON.stringify(op.body)).toBe(201)
     operatorToken = op.body.token

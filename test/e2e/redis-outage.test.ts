@@ -87,13 +87,21 @@ describe('Redis unreachable at start', () => {
     expect(explained).toContain('start Redis, or correct REDIS_URL')
     expect(explained).toContain('outbox')
 
-    // The first-start token (admin) issues an operator's token; a case is submitted while Redis is away.
+    // The first-start token (admin) issues the first security token, which issues an operator's token; a
+    // case is submitted while Redis is away.
     const admin = /^ {4}(tbp_\S+)$/m.exec(
       await waitFor('the first-start token', async () => /^ {4}tbp_/m.test(gw.output()) && gw.output()),
     )?.[1]
-    const issued = await fetch(`${gw.url}/v1/admin/tokens`, {
+    const bootstrap = await fetch(`${gw.url}/v1/admin/tokens`, {
       method: 'POST',
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'security' }),
+    })
+    expect(bootstrap.status).toBe(201)
+    const security = ((await bootstrap.json()) as { token: string }).token
+    const issued = await fetch(`${gw.url}/v1/admin/tokens`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${security}`, 'content-type': 'application/json' },
       body: JSON.stringify({ role: 'operator', region: '420303', window: 'ZW-01' }),
     })
     const { token } = (await issued.json()) as { token: string }

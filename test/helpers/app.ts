@@ -56,10 +56,17 @@ export interface TestApp {
   /** The configuration the runtime was built with (its data directory holds the gateway's key set). */
   config: ReturnType<typeof loadConfig>
   adminToken: string
+  /** Tokens of the separated duties (三员分立): the security administrator and the auditor. */
+  securityToken: string
+  auditorToken: string
   /** An unauthenticated-or-token request. */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
   /** A request with the admin token. */
   admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
+  /** A request with the security administrator's token (tokens, keys, revocations). */
+  security(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
+  /** A request with the auditor's token (the audit trail, the reports). */
+  auditor(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
   operator(region: string, window: string, name?: string): Promise<{ token: string; call: TestApp['call'] }>
   /** A registered system client; with `departments`, limited to them (PROTOCOL 1.1 §2). */
   client(id: string, regions: string[], alg?: 'ES256' | 'EdDSA', departments?: string[]): Promise<TestClient>
@@ -138,6 +145,14 @@ export async function createTestApp(
       raw(method, p, body, { authorization: `Bearer ${token}`, ...headers })
 
   const admin = await createToken({ caller: null, deps: runtime.deps.admin }, { role: 'admin', name: 'test admin' })
+  const security = await createToken(
+    { caller: null, deps: runtime.deps.admin },
+    { role: 'security', name: 'test security' },
+  )
+  const auditor = await createToken(
+    { caller: null, deps: runtime.deps.admin },
+    { role: 'auditor', name: 'test auditor' },
+  )
 
   return {
     app,
@@ -149,8 +164,12 @@ export async function createTestApp(
     runtimeDatabaseUrl: runtimeUrl,
     config,
     adminToken: admin.token,
+    securityToken: security.token,
+    auditorToken: auditor.token,
     call: raw,
     admin: withToken(admin.token),
+    security: withToken(security.token),
+    auditor: withToken(auditor.token),
     async operator(region, window, name) {
       const t = await createToken(
         { caller: null, deps: runtime.deps.admin },

@@ -44,7 +44,7 @@ describe('PUT /v1/admin/clients/{id}/jwks', () => {
     expect((await listWith(system, old)).status).toBe(200)
     expect((await listWith(system, fresh)).status).toBe(401)
 
-    const both = await t.admin('PUT', '/v1/admin/clients/zw-rotate/jwks', { jwks: fresh.jwks, keep: true })
+    const both = await t.security('PUT', '/v1/admin/clients/zw-rotate/jwks', { jwks: fresh.jwks, keep: true })
     expect(both.status, JSON.stringify(both.body)).toBe(200)
     expect(both.body.kept).toEqual([old.kid])
     expect(both.body.dropped).toEqual([])
@@ -56,14 +56,14 @@ describe('PUT /v1/admin/clients/{id}/jwks', () => {
     expect(stored.body.jwks.keys).toHaveLength(2)
 
     // The client publishes its whole new set again (old and new): stored once each, nothing changes.
-    const again = await t.admin('PUT', '/v1/admin/clients/zw-rotate/jwks', {
+    const again = await t.security('PUT', '/v1/admin/clients/zw-rotate/jwks', {
       jwks: { keys: [old.publicJwk, fresh.publicJwk] },
       keep: true,
     })
     expect(again.status, JSON.stringify(again.body)).toBe(200)
     expect(again.body.client.jwks.keys).toHaveLength(2)
 
-    const dropped = await t.admin('PUT', '/v1/admin/clients/zw-rotate/jwks', { jwks: fresh.jwks, keep: false })
+    const dropped = await t.security('PUT', '/v1/admin/clients/zw-rotate/jwks', { jwks: fresh.jwks, keep: false })
     expect(dropped.status, JSON.stringify(dropped.body)).toBe(200)
     expect(dropped.body.dropped).toEqual([old.kid])
     expect(dropped.body.client.jwks.keys.map((k: { kid: string }) => k.kid)).toEqual([fresh.kid])
@@ -78,9 +78,9 @@ describe('PUT /v1/admin/clients/{id}/jwks', () => {
     const second = await newClientKey()
     const third = await newClientKey()
     expect(
-      (await t.admin('PUT', '/v1/admin/clients/zw-keep-list/jwks', { jwks: second.jwks, keep: true })).status,
+      (await t.security('PUT', '/v1/admin/clients/zw-keep-list/jwks', { jwks: second.jwks, keep: true })).status,
     ).toBe(200)
-    const res = await t.admin('PUT', '/v1/admin/clients/zw-keep-list/jwks', { jwks: third.jwks, keep: [second.kid] })
+    const res = await t.security('PUT', '/v1/admin/clients/zw-keep-list/jwks', { jwks: third.jwks, keep: [second.kid] })
     expect(res.status, JSON.stringify(res.body)).toBe(200)
     expect(res.body.kept).toEqual([second.kid])
     expect(res.body.dropped).toEqual([system.key.kid])
@@ -107,7 +107,7 @@ describe('PUT /v1/admin/clients/{id}/jwks', () => {
       ['no-such-client', { jwks: other.jwks, keep: true }, 404, 'no-such-client'],
     ]
     for (const [id, body, status, text] of cases) {
-      const res = await t.admin('PUT', `/v1/admin/clients/${id}/jwks`, body)
+      const res = await t.security('PUT', `/v1/admin/clients/${id}/jwks`, body)
       expect(res.status, `${JSON.stringify(body).slice(0, 80)}: ${JSON.stringify(res.body)}`).toBe(status)
       expect(res.headers.get('content-type')).toContain('application/problem+json')
       expect(JSON.stringify(res.body)).toContain(text)
@@ -122,7 +122,7 @@ describe('PUT /v1/admin/clients/{id}/jwks', () => {
     const key = await newClientKey()
     await t.client('zw-keys-revoked', ['420303'])
     expect((await t.admin('DELETE', '/v1/admin/clients/zw-keys-revoked')).status).toBe(200)
-    const revoked = await t.admin('PUT', '/v1/admin/clients/zw-keys-revoked/jwks', { jwks: key.jwks, keep: true })
+    const revoked = await t.security('PUT', '/v1/admin/clients/zw-keys-revoked/jwks', { jwks: key.jwks, keep: true })
     expect(revoked.status).toBe(409)
     expect(revoked.body.detail).toContain('revoked')
     await t.runtime.deps.admin.clients.add({
@@ -130,7 +130,7 @@ describe('PUT /v1/admin/clients/{id}/jwks', () => {
       regions: ['420303'],
       jwksUrl: 'https://keys.example.gov.cn/jwks.json',
     })
-    const atUrl = await t.admin('PUT', '/v1/admin/clients/zw-keys-url/jwks', { jwks: key.jwks, keep: false })
+    const atUrl = await t.security('PUT', '/v1/admin/clients/zw-keys-url/jwks', { jwks: key.jwks, keep: false })
     expect(atUrl.status).toBe(409)
     expect(atUrl.body.detail).toContain('JWKS URL')
     expect((await t.admin('GET', '/v1/admin/clients/zw-keys-url')).body.jwks).toBeNull()
@@ -191,5 +191,6 @@ describe('tongban clients keys', () => {
     const usage = await runCli(['clients', 'keys', 'zw-keys-cli'], env)
     expect(usage.code).toBe(2)
     expect(usage.stderr).toContain('usage: tongban clients keys')
-  })
+    // Four CLI processes: slow on a loaded machine.
+  }, 120_000)
 })

@@ -1,5 +1,5 @@
 /**
- * The control room's performance report (period, grouping, late rows marked, CSV) and key revocations page,
+ * The control room's performance report (period, grouping, late rows marked, CSV) and key revocations page (the security administrator's),
  * over HTTP with a signed-in admin, against cases written straight into the case table.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -108,7 +108,7 @@ describe('console: the performance report', () => {
 describe('console: key revocations', () => {
   it('lists revocations and revokes a client’s key from a CST time; refusals are shown with what was typed', async () => {
     const system = await t.client('xiangyang-keys', ['420600'])
-    const b = await consoleSignIn(t, t.adminToken)
+    const b = await consoleSignIn(t, t.securityToken)
     const empty = await (await b.get('/console/admin/key-revocations')).text()
     expect(empty).toContain('尚未吊销任何密钥')
     const csrf = csrfOf(empty)
@@ -134,7 +134,7 @@ describe('console: key revocations', () => {
     expect(done.status, page).toBe(200)
     expect(page).toContain('role="status"')
     expect(page).toContain('私钥泄露')
-    const stored = (await t.admin('GET', '/v1/admin/key-revocations')).body.revocations
+    const stored = (await t.security('GET', '/v1/admin/key-revocations')).body.revocations
     expect(stored).toEqual([
       expect.objectContaining({ issuer: system.id, kid: system.key.kid, revokedAt: '2026-09-29T02:00:00.000Z' }),
     ])

@@ -133,7 +133,7 @@ describe('console sign-in', () => {
     const { b } = await signIn(other.token)
     expect((await b.get('/console/cases')).status).toBe(200)
     const id = /tbp_([0-9a-f]{12})_/.exec(other.token)![1]
-    expect((await t.admin('DELETE', `/v1/admin/tokens/${id}`)).status).toBe(200)
+    expect((await t.security('DELETE', `/v1/admin/tokens/${id}`)).status).toBe(200)
     expect((await b.get('/console/cases')).status).toBe(303)
   })
 
@@ -159,10 +159,8 @@ describe('console control room', () => {
       ['/console/admin/regions?q=%E7%A5%9E%E5%86%9C%E6%9E%B6', ['429021']],
       ['/console/admin/bindings', ['manual', '正常']],
       ['/console/admin/clients', ['xiangyang-sys', '420600']],
-      ['/console/admin/tokens', ['ZW-KSTB-01', '签发']],
       ['/console/admin/dead-letters', ['没有死信']],
       ['/console/admin/reports', ['考评报表', '生成报表', '该期间没有办件']],
-      ['/console/admin/key-revocations', ['密钥吊销', '尚未吊销任何密钥']],
     ]
     for (const [path, texts] of pages) {
       const res = await b.get(path)
@@ -174,11 +172,29 @@ describe('console control room', () => {
     }
   })
 
+  it('the security administrator’s pages render for the security administrator', async () => {
+    const { b, res } = await signIn(t.securityToken)
+    expect(res.headers.get('location')).toBe('/console/admin/tokens')
+    const pages: [string, string[]][] = [
+      ['/console/admin/tokens', ['ZW-KSTB-01', '签发', '安全管理员']],
+      ['/console/admin/key-revocations', ['密钥吊销', '尚未吊销任何密钥']],
+      ['/console/admin/clients', ['标识']],
+    ]
+    for (const [path, texts] of pages) {
+      const page = await b.get(path)
+      const text = await page.text()
+      expect(page.status, path).toBe(200)
+      for (const want of texts) expect(text, `${path}: ${want}`).toContain(want)
+    }
+    expect((await b.get('/console/admin/agreements')).status).toBe(403)
+  })
+
   it('issues a token shown once, and refuses an agreement edit that config check refuses', async () => {
+    const security = await signIn(t.securityToken)
     const { b } = await signIn(t.adminToken)
-    const csrf = csrfOf(await (await b.get('/console/admin/tokens')).text())
+    const csrf = csrfOf(await (await security.b.get('/console/admin/tokens')).text())
     const issued = await (
-      await b.post('/console/admin/tokens', {
+      await security.b.post('/console/admin/tokens', {
         _csrf: csrf,
         role: 'operator',
         region: '420303',
@@ -191,8 +207,9 @@ describe('console control room', () => {
     const fresh = await signIn(token!)
     expect(fresh.res.headers.get('location')).toBe('/console/new')
 
+    const adminCsrf = csrfOf(await (await b.get('/console/admin/agreements')).text())
     const edit = await b.post('/console/admin/agreements/xiang-shi-sui-shen/versions', {
-      _csrf: csrf,
+      _csrf: adminCsrf,
       document: '{"id":',
     })
     expect(edit.status).toBe(422)

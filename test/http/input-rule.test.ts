@@ -78,7 +78,9 @@ describe('NUL and unpaired surrogates', () => {
     expect(await counts()).toEqual(before)
   })
 
-  const routes: Array<[string, string, string, (s: string) => unknown, string, 'client' | 'admin' | 'operator']> = [
+  const routes: Array<
+    [string, string, string, (s: string) => unknown, string, 'client' | 'admin' | 'security' | 'operator']
+  > = [
     [
       'applicant name',
       'POST',
@@ -118,7 +120,7 @@ describe('NUL and unpaired surrogates', () => {
       '/v1/admin/tokens',
       (s) => ({ role: 'operator', region: '420303', window: s }),
       'window',
-      'admin',
+      'security',
     ],
     ['a binding', 'PUT', '/v1/admin/bindings/420600', (s) => ({ adapter: 'manual', note: s }), 'note', 'admin'],
     [
@@ -127,7 +129,7 @@ describe('NUL and unpaired surrogates', () => {
       '/v1/admin/key-revocations',
       (s) => ({ kid: 'k1', revokedAt: '2026-09-29T09:00:00+08:00', reason: s }),
       'reason',
-      'admin',
+      'security',
     ],
     ['a member name', 'POST', '/v1/routes/resolve', (s) => ({ [s]: 1 }), '(key)', 'client'],
   ]
@@ -143,7 +145,9 @@ describe('NUL and unpaired surrogates', () => {
           ? await shiyan.call(method, p, b, key())
           : who === 'admin'
             ? await t.admin(method, p, b)
-            : await operator.call(method, p, b)
+            : who === 'security'
+              ? await t.security(method, p, b)
+              : await operator.call(method, p, b)
       expect(res.status, JSON.stringify(res.body)).toBe(400)
       expect(res.body.code).toBe('validation_failed')
       expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(errorPath)

@@ -106,7 +106,7 @@ describe('a client key revoked as compromised', () => {
     const signedBefore = await sign(claims(beforeCase, T0, system.id), key)
     const signedAfter = await sign(claims(afterCase, T0 + 7200, system.id), key)
 
-    const revoked = await t.admin('POST', '/v1/admin/key-revocations', {
+    const revoked = await t.security('POST', '/v1/admin/key-revocations', {
       issuer: system.id,
       kid: key.kid,
       revokedAt: iso(T0 + 3600),
@@ -147,7 +147,7 @@ describe('a client key revoked as compromised', () => {
   it('refuses the client’s assertions signed with it from then on', async () => {
     const system = await t.client('zw-kr-assert', ['420303'])
     expect((await system.call('GET', '/v1/cases')).status).toBe(200)
-    const res = await t.admin('POST', '/v1/admin/key-revocations', {
+    const res = await t.security('POST', '/v1/admin/key-revocations', {
       issuer: system.id,
       kid: system.key.kid,
       revokedAt: t.clock.now().toISOString(),
@@ -173,29 +173,35 @@ describe('a client key revoked as compromised', () => {
     expect(await verify(await sign(claims(id, T0 - 86_400, 'zw-kr-published'), key))).toMatchObject({ valid: true })
   })
 
-  it('admins only; unknown clients and keys, and the gateway’s current key, are refused; a later time never replaces an earlier one', async () => {
+  it('security administrators only; unknown clients and keys, and the gateway’s current key, are refused; a later time never replaces an earlier one', async () => {
     const operator = await t.operator('420303', 'ZW-KR')
     const body = { issuer: xiangyang.id, kid: xiangyang.key.kid, revokedAt: '2030-01-01T00:00:00Z' }
     expect((await operator.call('POST', '/v1/admin/key-revocations', body)).status).toBe(403)
     expect((await xiangyang.call('GET', '/v1/admin/key-revocations')).status).toBe(403)
-    const unknownClient = await t.admin('POST', '/v1/admin/key-revocations', { ...body, issuer: 'nobody' })
+    const unknownClient = await t.security('POST', '/v1/admin/key-revocations', { ...body, issuer: 'nobody' })
     expect(unknownClient.status).toBe(404)
-    const unknownKid = await t.admin('POST', '/v1/admin/key-revocations', { ...body, kid: 'no-such-kid' })
+    const unknownKid = await t.security('POST', '/v1/admin/key-revocations', { ...body, kid: 'no-such-kid' })
     expect(unknownKid.status).toBe(422)
     const current = (await t.call('GET', '/.well-known/jwks.json')).body.keys[0].kid
-    const own = await t.admin('POST', '/v1/admin/key-revocations', { kid: current, revokedAt: '2030-01-01T00:00:00Z' })
+    const own = await t.security('POST', '/v1/admin/key-revocations', {
+      kid: current,
+      revokedAt: '2030-01-01T00:00:00Z',
+    })
     expect(own.status).toBe(409)
     expect(own.body.detail).toContain('rotate first')
-    const bad = await t.admin('POST', '/v1/admin/key-revocations', { ...body, revokedAt: 'tomorrow' })
+    const bad = await t.security('POST', '/v1/admin/key-revocations', { ...body, revokedAt: 'tomorrow' })
     expect(bad.status).toBe(400)
 
-    const first = await t.admin('POST', '/v1/admin/key-revocations', body)
+    const first = await t.security('POST', '/v1/admin/key-revocations', body)
     expect(first.status).toBe(201)
-    const later = await t.admin('POST', '/v1/admin/key-revocations', { ...body, revokedAt: '2031-01-01T00:00:00Z' })
+    const later = await t.security('POST', '/v1/admin/key-revocations', { ...body, revokedAt: '2031-01-01T00:00:00Z' })
     expect(later.body.revokedAt).toBe('2030-01-01T00:00:00.000Z')
-    const earlier = await t.admin('POST', '/v1/admin/key-revocations', { ...body, revokedAt: '2029-06-01T00:00:00Z' })
+    const earlier = await t.security('POST', '/v1/admin/key-revocations', {
+      ...body,
+      revokedAt: '2029-06-01T00:00:00Z',
+    })
     expect(earlier.body.revokedAt).toBe('2029-06-01T00:00:00.000Z')
-    const list = await t.admin('GET', '/v1/admin/key-revocations')
+    const list = await t.security('GET', '/v1/admin/key-revocations')
     expect(list.status).toBe(200)
     expect(list.body.revocations).toEqual(
       expect.arrayContaining([
@@ -221,7 +227,7 @@ describe('tongban keys revoke', () => {
     )
     expect(res.code, res.stderr).toBe(0)
     expect(res.stdout).toContain(`revoked key ${system.key.kid} of ${system.id} from 2026-10-01T00:00:00.000Z`)
-    const list = (await t.admin('GET', '/v1/admin/key-revocations')).body.revocations
+    const list = (await t.security('GET', '/v1/admin/key-revocations')).body.revocations
     expect(list).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ issuer: system.id, kid: system.key.kid, reason: 'leak', recordedBy: 'cli' }),
@@ -301,7 +307,8 @@ describe('the gateway’s own keys, rotated then revoked', () => {
     // The old key is found compromised from a time after those signatures.
     const iat = JSON.parse(Buffer.from(attested.body.result.split('.')[1], 'base64url').toString()).iat as number
     const revokedAt = iso(iat + 60)
-    const r = await post('/v1/admin/key-revocations', { kid: oldKid, revokedAt, reason: 'HSM lost' }, admin)
+    const security = { authorization: `Bearer ${t.securityToken}` }
+    const r = await post('/v1/admin/key-revocations', { kid: oldKid, revokedAt, reason: 'HSM lost' }, security)
     expect(r.status, JSON.stringify(r.body)).toBe(201)
     const marked = (await get('/.well-known/jwks.json')).body
     expect(marked.keys.find((k: { kid: string }) => k.kid === oldKid).revokedAt).toBe(revokedAt)
@@ -325,8 +332,9 @@ describe('the gateway’s own keys, rotated then revoked', () => {
     expect(offline.code).toBe(1)
     expect(offline.stdout).toContain('key_revoked')
     // Moved earlier than those signatures: the evidence's receipt and result signed with it are refused too.
-    const revokedEarly = (await post('/v1/admin/key-revocations', { kid: oldKid, revokedAt: iso(iat - 3600) }, admin))
-      .body
+    const revokedEarly = (
+      await post('/v1/admin/key-revocations', { kid: oldKid, revokedAt: iso(iat - 3600) }, security)
+    ).body
     expect(revokedEarly.revokedAt).toBe(iso(iat - 3600))
     const markedEarly = (await get('/.well-known/jwks.json')).body
     const early = verifyEvidence(bundle, markedEarly)

@@ -87,6 +87,8 @@ describe('GET /metrics', () => {
       results_refused: 0,
       key_expiry: 0,
       stranded_cases: 0,
+      signin_failures: 0,
+      audit_off_hours: 0,
     })
     const text = await scrape()
     expect(text).toContain('tongban_alert{kind="dead_letters"} 1')

@@ -132,6 +132,8 @@ describe('operations', () => {
         '/v1/cases/{id}/transfer-slip',
         '/v1/agreements',
         '/v1/agreements/{id}',
+        '/v1/audit',
+        '/v1/audit/export',
         '/v1/items',
         '/v1/items/{code}',
         '/v1/regions',

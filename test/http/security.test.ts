@@ -143,10 +143,10 @@ describe('every authenticated route refuses bad credentials with 401', () => {
   it('a revoked client and a revoked token', async () => {
     const gone = await t.client('revoked-sec', ['420300'])
     const operator = await t.operator('420303', 'ZW-SEC')
-    const list = (await t.admin('GET', '/v1/admin/tokens')).body.tokens
+    const list = (await t.security('GET', '/v1/admin/tokens')).body.tokens
     const tokenId = list.find((x: { window: string }) => x.window === 'ZW-SEC').id
     expect((await t.admin('DELETE', '/v1/admin/clients/revoked-sec')).status).toBe(200)
-    expect((await t.admin('DELETE', `/v1/admin/tokens/${tokenId}`)).status).toBe(200)
+    expect((await t.security('DELETE', `/v1/admin/tokens/${tokenId}`)).status).toBe(200)
     for (const r of routes) {
       const a = await gone.call(r.method, r.path, r.hasBody ? body : undefined)
       expect(a.status, `${r.method} ${r.path}`).toBe(401)

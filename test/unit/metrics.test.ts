@@ -47,6 +47,8 @@ describe('alerts', () => {
       results_refused: 0,
       key_expiry: 1,
       stranded_cases: 0,
+      signin_failures: 0,
+      audit_off_hours: 0,
     })
     await metrics.checkAlerts()
     overdue = 3

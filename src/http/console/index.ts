@@ -11,8 +11,9 @@ import type { HttpDeps } from '../deps.js'
 import { rateLimit, sourceAddress } from '../middleware/rate-limit.js'
 import type { Api } from '../openapi.js'
 import { consoleCss, consoleFavicon, consoleJs } from './assets.js'
-import { page } from './layout.js'
+import { homeOf, page } from './layout.js'
 import { registerAdminPages } from './pages/admin.js'
+import { registerAuditPages } from './pages/audit.js'
 import { registerCasePages } from './pages/cases.js'
 import { registerProgressCheck } from './pages/check.js'
 import { registerKeyPages } from './pages/keys.js'
@@ -88,10 +89,11 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
     sessions,
     api: () => api,
     regionName: async (code: string) => (await deps.directory.snapshot()).regions.get(code)?.name,
+    trustProxy: limits?.trustProxy ?? 0,
   }
   api.get(
     '/console',
-    signedIn(wrap, ({ c, caller }) => c.redirect(caller.role === 'admin' ? '/console/admin' : '/console/new', 303)),
+    signedIn(wrap, ({ c, caller }) => c.redirect(homeOf(caller.role), 303)),
   )
   registerWorkbench(api, wrap, deps)
   registerReceipt(api, wrap, deps)
@@ -99,4 +101,5 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
   registerAdminPages(api, wrap)
   registerReportPages(api, wrap, deps)
   registerKeyPages(api, wrap)
+  registerAuditPages(api, wrap)
 }

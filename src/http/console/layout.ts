@@ -1,6 +1,6 @@
 /** The console's page shell and the Chinese labels of the protocol's identifiers. */
 import { html } from 'hono/html'
-import type { PersonCaller } from '../../ports/callers.js'
+import type { PersonCaller, Role } from '../../ports/callers.js'
 import { fieldName, isChinese, problemTitle } from './zh.js'
 
 export type Html = ReturnType<typeof html>
@@ -78,9 +78,41 @@ export interface Shell {
   regionName?: string
 }
 
+/** The roles as the console names them. */
+export const roleLabel: Record<Role, string> = {
+  admin: '管理员',
+  operator: '窗口人员',
+  security: '安全管理员',
+  auditor: '审计员',
+}
+
+/** Where each role lands after signing in. */
+export function homeOf(role: Role): string {
+  return {
+    admin: '/console/admin',
+    operator: '/console/new',
+    security: '/console/admin/tokens',
+    auditor: '/console/audit',
+  }[role]
+}
+
+/** The nav of the separated duties (三员分立): the security administrator's and the auditor's pages. */
+const dutyLinks: Partial<Record<Role, [string, string][]>> = {
+  security: [
+    ['/console/admin/tokens', '人员令牌'],
+    ['/console/admin/key-revocations', '密钥吊销'],
+    ['/console/admin/clients', '系统客户端'],
+  ],
+  auditor: [
+    ['/console/audit', '审计日志'],
+    ['/console/admin/reports', '考评报表'],
+  ],
+}
+
 function nav(caller: PersonCaller, current: string | undefined): Html {
   const links: [string, string][] =
-    caller.role === 'admin'
+    dutyLinks[caller.role] ??
+    (caller.role === 'admin'
       ? [
           ['/console/admin', '总览'],
           ['/console/admin/agreements', '协议'],
@@ -91,13 +123,12 @@ function nav(caller: PersonCaller, current: string | undefined): Html {
           ['/console/admin/dead-letters', '死信'],
           ['/console/admin/queues', '队列'],
           ['/console/admin/reports', '考评报表'],
-          ['/console/admin/key-revocations', '密钥吊销'],
           ['/console/cases', '全部办件'],
         ]
       : [
           ['/console/new', '新建办件'],
           ['/console/cases', '我的办件'],
-        ]
+        ])
   return html`<nav aria-label="主导航">
     ${links.map(([href, text]) =>
       href === current ? html`<a href="${href}" aria-current="page">${text}</a>` : html`<a href="${href}">${text}</a>`,
@@ -125,7 +156,7 @@ export function page(shell: Shell, body: Html): Html {
   ${
     who
       ? html`<div class="who">
-    <span>${who.name ?? who.id}（${who.role === 'admin' ? '管理员' : `${shell.regionName ?? who.region ?? ''} · 窗口 ${who.window ?? ''}`}）</span>
+    <span>${who.name ?? who.id}（${who.role === 'operator' ? `${shell.regionName ?? who.region ?? ''} · 窗口 ${who.window ?? ''}` : roleLabel[who.role]}）</span>
     <form method="post" action="/console/logout" class="no-print">
       <input type="hidden" name="_csrf" value="${shell.csrf ?? ''}">
       <button class="small secondary" type="submit">退出登录</button>

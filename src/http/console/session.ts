@@ -6,7 +6,7 @@
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { html } from 'hono/html'
-import type { PersonCaller } from '../../ports/callers.js'
+import type { PersonCaller, Role } from '../../ports/callers.js'
 import {
   csrfMatches,
   type LiveSession,
@@ -15,9 +15,10 @@ import {
   sessionOf,
 } from '../../services/console/sessions.js'
 import type { AppEnv } from '../context.js'
+import { consoleOrigin } from '../middleware/audit.js'
 import type { Api } from '../openapi.js'
 import { ConsoleClient } from './client.js'
-import { type Html, page } from './layout.js'
+import { type Html, page, roleLabel } from './layout.js'
 
 export function overTls(c: Context<AppEnv>): boolean {
   const forwarded = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase()
@@ -57,10 +58,16 @@ type PageHandler = (p: PageContext) => Response | Promise<Response>
  * token → 403. `role` restricts the page to admins or operators.
  */
 export function signedIn(
-  deps: { sessions: SessionDeps; api: () => Api; regionName?: (code: string) => Promise<string | undefined> },
+  deps: {
+    sessions: SessionDeps
+    api: () => Api
+    regionName?: (code: string) => Promise<string | undefined>
+    trustProxy?: number
+  },
   handler: PageHandler,
-  role?: 'admin' | 'operator',
+  role?: Role | readonly Role[],
 ) {
+  const roles: readonly Role[] | undefined = role === undefined ? undefined : typeof role === 'string' ? [role] : role
   return async (c: Context<AppEnv>) => {
     const cookie = getCookie(c, SESSION_COOKIE)
     const session: LiveSession | null = await sessionOf(deps.sessions, cookie)
@@ -115,16 +122,22 @@ export function signedIn(
         )
       }
     }
-    if (role && session.caller.role !== role) {
+    if (roles && !roles.includes(session.caller.role)) {
       return render(
         '无权访问',
-        html`<p class="alert error" role="alert">此页面仅供${role === 'admin' ? '管理员' : '窗口人员'}使用。</p>`,
+        html`<p class="alert error" role="alert">此页面仅供${roles.map((r) => roleLabel[r]).join('、')}使用。</p>`,
         undefined,
         403,
       )
     }
     const app = deps.api()
-    const api = new ConsoleClient((path, init) => app.request(path, init), `${SESSION_COOKIE}=${cookie}`, session.csrf)
+    // The page's origin goes with its API calls, for the audit trail (they come through no socket).
+    const env = { auditOrigin: consoleOrigin(c, deps.trustProxy ?? 0) }
+    const api = new ConsoleClient(
+      (path, init) => app.request(path, init, env),
+      `${SESSION_COOKIE}=${cookie}`,
+      session.csrf,
+    )
     return handler({ c, caller: session.caller, csrf: session.csrf, api, form, files, render })
   }
 }

@@ -17,6 +17,8 @@ export interface RateLimitDeps {
   /** Proxies in front of the gateway whose X-Forwarded-For is believed (TRUST_PROXY); 0: the socket's address. */
   trustProxy: number
   observer?: RateLimitObserver | undefined
+  /** Told of each refusal (the audit trail records them, aggregated). */
+  onRefused?: ((c: Context<AppEnv>, limit: string) => void) | undefined
 }
 
 /** `Retry-After` for a wait of `ms`: whole seconds, rounded up, at least 1. */
@@ -58,6 +60,7 @@ export function rateLimit(
     if (decision.allowed) return next()
     const seconds = retryAfterSeconds(decision.retryAfterMs)
     deps.observer?.observeRateLimited(limit)
+    deps.onRefused?.(c, limit)
     c.get('logFields').rateLimit = limit
     if (refuse) {
       c.header('Retry-After', String(seconds))

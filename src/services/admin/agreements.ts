@@ -11,6 +11,7 @@ import { diffJson, type JsonChange } from '../../domain/json-diff.js'
 import { AppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
 import type { DirectoryStore, StoredAgreement } from '../../ports/directory-store.js'
+import { type AuditTrail, auditedBy } from '../audit-trail/trail.js'
 import { requireAdmin } from '../authz.js'
 import type { Ctx } from '../context.js'
 import type { DirectoryService } from '../directory/snapshot.js'
@@ -18,6 +19,8 @@ import type { DirectoryService } from '../directory/snapshot.js'
 export interface AgreementAdminDeps {
   store: DirectoryStore
   directory: DirectoryService
+  /** The audit trail every change is recorded in. */
+  trail?: AuditTrail | undefined
 }
 
 export const AgreementVersionView = z
@@ -128,6 +131,22 @@ export async function createAgreementVersion(
   { caller, deps }: Ctx<AgreementAdminDeps>,
   { id, document }: { id: string; document: Record<string, unknown> },
 ): Promise<AgreementVersionView> {
+  return auditedBy(deps.trail, caller, 'agreement.version.create', `agreement:${id}`, async () => {
+    const view = await createAgreementVersionUnaudited(caller, deps, id, document)
+    return {
+      value: view,
+      target: `agreement:${id}@${view.version}`,
+      change: { before: null, after: view.agreement },
+    }
+  })
+}
+
+async function createAgreementVersionUnaudited(
+  caller: Caller,
+  deps: AgreementAdminDeps,
+  id: string,
+  document: Record<string, unknown>,
+): Promise<AgreementVersionView> {
   requireAdmin(caller)
   await versionsOf(deps, id)
   if (document.id !== undefined && document.id !== id) {
@@ -181,6 +200,23 @@ const target: Record<StatusAction, AgreementStatus> = { activate: 'active', susp
 export async function setAgreementVersionStatus(
   { caller, deps }: Ctx<AgreementAdminDeps>,
   { id, version, action }: { id: string; version: number; action: StatusAction },
+): Promise<AgreementVersionView> {
+  return auditedBy(deps.trail, caller, `agreement.version.${action}`, `agreement:${id}@${version}`, async () => {
+    const before = (await deps.store.listAgreementVersions(id)).find((s) => s.agreement.version === version)
+    const view = await setStatusUnaudited(caller, deps, id, version, action)
+    return {
+      value: view,
+      change: { before: { status: before?.agreement.status ?? null }, after: { status: view.status } },
+    }
+  })
+}
+
+async function setStatusUnaudited(
+  caller: Caller,
+  deps: AgreementAdminDeps,
+  id: string,
+  version: number,
+  action: StatusAction,
 ): Promise<AgreementVersionView> {
   requireAdmin(caller)
   const all = await versionsOf(deps, id)

@@ -2,10 +2,18 @@
 import { z } from 'zod'
 import { RegionRef } from '../../../config/schema.js'
 import { AppError } from '../../errors.js'
-import type { Caller, ClientStore, PersonToken, SystemClient, TokenStore } from '../../ports/callers.js'
+import {
+  type Caller,
+  type ClientStore,
+  type PersonToken,
+  ROLES,
+  type SystemClient,
+  type TokenStore,
+} from '../../ports/callers.js'
 import type { Clock } from '../../ports/clock.js'
 import { newPersonToken } from '../../security/tokens.js'
-import { requireAdmin } from '../authz.js'
+import { type AuditTrail, auditedBy } from '../audit-trail/trail.js'
+import { hasDuty, isAdmin, requireAdmin, requireDuty } from '../authz.js'
 import type { Ctx } from '../context.js'
 import type { DirectoryService } from '../directory/snapshot.js'
 
@@ -18,7 +26,12 @@ export interface AdminDeps {
   jwksAllowHosts: readonly string[]
   /** Told when a client was added, revoked or given new keys, so that caches of client records drop it. */
   onClientChanged?: (id: string) => void
+  /** The audit trail every action is recorded in (unset in some unit tests: not recorded). */
+  trail?: AuditTrail | undefined
 }
+
+const kidsOf = (c: Pick<SystemClient, 'jwks' | 'jwksUrl'>) =>
+  c.jwks ? { kids: c.jwks.keys.map((k) => String(k.kid)) } : { jwksUrl: c.jwksUrl }
 
 const Jwk = z
   .looseObject({ kty: z.enum(['EC', 'OKP']), kid: z.string().min(1), crv: z.string(), x: z.string() })
@@ -102,6 +115,14 @@ export async function addClient(
   { caller, deps }: Ctx<AdminDeps, Caller | null>,
   body: AddClientBody,
 ): Promise<SystemClient> {
+  return auditedBy(deps.trail, caller, 'client.register', `client:${body.id}`, async () => {
+    const added = await addClientUnaudited(caller, deps, body)
+    const after = { name: added.name, regions: added.regions, departments: added.departments ?? null, ...kidsOf(added) }
+    return { value: added, change: { before: null, after } }
+  })
+}
+
+async function addClientUnaudited(caller: Caller | null, deps: AdminDeps, body: AddClientBody): Promise<SystemClient> {
   if (caller) requireAdmin(caller)
   const snap = await deps.directory.snapshot()
   const unknown = body.regions.filter((r) => !snap.regions.has(r))
@@ -124,22 +145,31 @@ export async function addClient(
 }
 
 export async function listClients({ caller, deps }: Ctx<AdminDeps>): Promise<SystemClient[]> {
-  requireAdmin(caller)
+  requireDuty(caller, 'configure', 'secure')
   return deps.clients.list()
 }
 
 export async function getClient({ caller, deps }: Ctx<AdminDeps>, id: string): Promise<SystemClient> {
-  requireAdmin(caller)
+  requireDuty(caller, 'configure', 'secure')
   const c = await deps.clients.get(id)
   if (!c) throw new AppError('not_found', `no client ${id}`)
   return c
 }
 
 export async function revokeClient({ caller, deps }: Ctx<AdminDeps, Caller | null>, id: string): Promise<SystemClient> {
-  if (caller) requireAdmin(caller)
-  const revoked = await deps.clients.revoke(id, deps.clock.now())
-  deps.onClientChanged?.(id)
-  return revoked
+  return auditedBy(deps.trail, caller, 'client.revoke', `client:${id}`, async () => {
+    if (caller) requireAdmin(caller)
+    const before = await deps.clients.get(id)
+    const revoked = await deps.clients.revoke(id, deps.clock.now())
+    deps.onClientChanged?.(id)
+    return {
+      value: revoked,
+      change: {
+        before: { status: before?.status ?? null },
+        after: { status: revoked.status, revokedAt: revoked.revokedAt },
+      },
+    }
+  })
 }
 
 export const ReplaceClientKeysBody = z
@@ -173,7 +203,28 @@ export async function replaceClientKeys(
   { caller, deps }: Ctx<AdminDeps, Caller | null>,
   { id, body }: { id: string; body: ReplaceClientKeysBody },
 ): Promise<{ client: SystemClient; kept: string[]; dropped: string[] }> {
-  if (caller) requireAdmin(caller)
+  return auditedBy(deps.trail, caller, 'client.keys.replace', `client:${id}`, async () => {
+    const before = await deps.clients.get(id)
+    const done = await replaceClientKeysUnaudited(caller, deps, id, body)
+    return {
+      value: done,
+      change: {
+        before: before ? kidsOf(before) : null,
+        after: kidsOf(done.client),
+        kept: done.kept,
+        dropped: done.dropped,
+      },
+    }
+  })
+}
+
+async function replaceClientKeysUnaudited(
+  caller: Caller | null,
+  deps: AdminDeps,
+  id: string,
+  body: ReplaceClientKeysBody,
+): Promise<{ client: SystemClient; kept: string[]; dropped: string[] }> {
+  if (caller) requireDuty(caller, 'secure')
   const current = await deps.clients.get(id)
   if (!current) throw new AppError('not_found', `no client ${id}`)
   if (current.status === 'revoked') throw new AppError('conflict', `client ${id} is revoked`)
@@ -219,13 +270,13 @@ export async function replaceClientKeys(
 
 export const CreateTokenBody = z
   .strictObject({
-    role: z.enum(['admin', 'operator']),
+    role: z.enum(ROLES),
     region: RegionRef.optional(),
     window: z.string().min(1).max(64).optional(),
     name: z.string().min(1).max(100).optional(),
     departments: Departments.optional(),
   })
-  .refine((b) => b.role === 'admin' || (b.region !== undefined && b.window !== undefined), {
+  .refine((b) => b.role !== 'operator' || (b.region !== undefined && b.window !== undefined), {
     message: 'an operator token needs a region and a window',
     path: ['region'],
   })
@@ -234,7 +285,7 @@ export const CreateTokenBody = z
 export const TokenView = z
   .object({
     id: z.string(),
-    role: z.enum(['admin', 'operator']),
+    role: z.enum(ROLES),
     region: z.string().nullable(),
     window: z.string().nullable(),
     name: z.string().nullable(),
@@ -253,12 +304,42 @@ export function toTokenView(t: PersonToken): z.infer<typeof TokenView> {
   }
 }
 
-/** Creates a token; the secret is in the answer once and stored only as a hash. `caller` null: the CLI. */
+/**
+ * Creates a token; the secret is in the answer once and stored only as a hash. `caller` null: the CLI.
+ * Tokens are the security administrator's (`security`); an `admin` may issue only the first `security` and
+ * the first `auditor` token (the bootstrap of a new installation, whose first-start token is an admin).
+ */
 export async function createToken(
   { caller, deps }: Ctx<AdminDeps, Caller | null>,
   body: z.infer<typeof CreateTokenBody>,
 ): Promise<{ token: string; record: PersonToken }> {
-  if (caller) requireAdmin(caller)
+  return auditedBy(deps.trail, caller, 'token.issue', null, async () => {
+    const issued = await createTokenUnaudited(caller, deps, body)
+    const { createdAt: _c, revokedAt: _r, ...after } = issued.record
+    return { value: issued, target: `token:${issued.record.id}`, change: { before: null, after } }
+  })
+}
+
+async function createTokenUnaudited(
+  caller: Caller | null,
+  deps: AdminDeps,
+  body: z.infer<typeof CreateTokenBody>,
+): Promise<{ token: string; record: PersonToken }> {
+  if (caller && !hasDuty(caller, 'secure')) {
+    if (!isAdmin(caller)) requireDuty(caller, 'secure')
+    if (body.role !== 'security' && body.role !== 'auditor') {
+      throw new AppError(
+        'forbidden',
+        'an admin issues only the first security and auditor tokens (the bootstrap); a security administrator issues the others',
+      )
+    }
+    if ((await deps.tokens.list()).some((t) => t.role === body.role)) {
+      throw new AppError(
+        'forbidden',
+        `the first ${body.role} token was issued already: further ones are issued by a security administrator`,
+      )
+    }
+  }
   if (body.region !== undefined) {
     const snap = await deps.directory.snapshot()
     if (!snap.regions.has(body.region)) throw new AppError('unknown_region', `unknown region ${body.region}`)
@@ -280,11 +361,17 @@ export async function createToken(
 }
 
 export async function listTokens({ caller, deps }: Ctx<AdminDeps>): Promise<PersonToken[]> {
-  requireAdmin(caller)
+  requireDuty(caller, 'secure')
   return deps.tokens.list()
 }
 
 export async function revokeToken({ caller, deps }: Ctx<AdminDeps, Caller | null>, id: string): Promise<PersonToken> {
-  if (caller) requireAdmin(caller)
-  return deps.tokens.revoke(id, deps.clock.now())
+  return auditedBy(deps.trail, caller, 'token.revoke', `token:${id}`, async () => {
+    if (caller) requireDuty(caller, 'secure')
+    const revoked = await deps.tokens.revoke(id, deps.clock.now())
+    return {
+      value: revoked,
+      change: { before: null, after: { role: revoked.role, name: revoked.name, revokedAt: revoked.revokedAt } },
+    }
+  })
 }

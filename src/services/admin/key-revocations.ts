@@ -10,7 +10,8 @@ import { AppError } from '../../errors.js'
 import type { Caller, ClientStore } from '../../ports/callers.js'
 import type { Clock } from '../../ports/clock.js'
 import type { KeyRevocation, KeyRevocationStore } from '../../ports/key-revocation-store.js'
-import { requireAdmin } from '../authz.js'
+import { type AuditTrail, auditedBy } from '../audit-trail/trail.js'
+import { requireDuty } from '../authz.js'
 import type { Ctx } from '../context.js'
 
 export const RevokeKeyBody = z
@@ -54,6 +55,8 @@ export interface KeyAdminDeps {
   /** Told after a change (drops cached revocations). */
   onChanged?: () => void
   clock: Clock
+  /** The audit trail every revocation is recorded in. */
+  trail?: AuditTrail | undefined
 }
 
 /** Records a revocation; `caller` null is the CLI. Revoking again may only move the time earlier. */
@@ -61,7 +64,22 @@ export async function revokeKey(
   { caller, deps }: Ctx<KeyAdminDeps, Caller | null>,
   body: RevokeKeyBody,
 ): Promise<KeyRevocation> {
-  if (caller) requireAdmin(caller)
+  const issuer = body.issuer ?? deps.gatewayId
+  return auditedBy(deps.trail, caller, 'key.revoke', `key:${issuer}/${body.kid}`, async () => {
+    const recorded = await revokeKeyUnaudited(caller, deps, body)
+    return {
+      value: recorded,
+      change: { before: null, after: { revokedAt: recorded.revokedAt, reason: recorded.reason } },
+    }
+  })
+}
+
+async function revokeKeyUnaudited(
+  caller: Caller | null,
+  deps: KeyAdminDeps,
+  body: RevokeKeyBody,
+): Promise<KeyRevocation> {
+  if (caller) requireDuty(caller, 'secure')
   const issuer = body.issuer ?? deps.gatewayId
   const unknownKey = () =>
     new AppError('rule_violation', `${issuer} has no key ${body.kid}`, {
@@ -94,6 +112,6 @@ export async function revokeKey(
 }
 
 export async function listKeyRevocations({ caller, deps }: Ctx<KeyAdminDeps, Caller | null>): Promise<KeyRevocation[]> {
-  if (caller) requireAdmin(caller)
+  if (caller) requireDuty(caller, 'secure')
   return deps.store.list()
 }

@@ -5,6 +5,7 @@
  * not names the case and the event that was changed); and with witnesses, every copy a witness holds must
  * be here unchanged.
  */
+import { AUDIT_LEAF_ID } from '../../domain/audit-trail.js'
 import { chainHeadLeafHash, merkleRoot } from '../../domain/merkle.js'
 import type { CheckpointStore, StoredCheckpoint } from '../../ports/checkpoint-store.js'
 import { CHECKPOINT_TYP, CheckpointClaims, checkpointHash, FIRST_PREV } from './claims.js'
@@ -100,6 +101,17 @@ export async function auditCheckpoints(
   }
 
   for (const leaf of await deps.store.mismatchedLeaves(prev?.seq ?? 0, opts.caseId)) {
+    if (leaf.caseId === AUDIT_LEAF_ID) {
+      findings.push({
+        where: `audit record ${leaf.seq}`,
+        seq: leaf.seq,
+        problem:
+          leaf.stored === null
+            ? `missing, but checkpoint ${leaf.checkpointSeq} covers it (deleted before its retention ended)`
+            : `its hash differs from the one signed in checkpoint ${leaf.checkpointSeq} (the record was changed)`,
+      })
+      continue
+    }
     findings.push({
       where: `case ${leaf.caseId} event ${leaf.seq}`,
       caseId: leaf.caseId,

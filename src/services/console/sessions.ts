@@ -8,7 +8,9 @@ import { AppError } from '../../errors.js'
 import type { PersonCaller, TokenStore } from '../../ports/callers.js'
 import type { Clock } from '../../ports/clock.js'
 import type { SessionStore } from '../../ports/session-store.js'
-import { looksLikePersonToken, verifyPersonToken } from '../../security/tokens.js'
+import { looksLikePersonToken, personTokenId, verifyPersonToken } from '../../security/tokens.js'
+import { type AuditOrigin, bindOrigin } from '../audit-trail/context.js'
+import type { AuditTrail } from '../audit-trail/trail.js'
 
 export interface SessionDeps {
   sessions: SessionStore
@@ -18,6 +20,8 @@ export interface SessionDeps {
   idleMs: number
   /** … and this long after sign-in in any case (default 12 h). */
   maxAgeMs?: number
+  /** The audit trail sign-ins (successful or not) and sign-outs are recorded in. */
+  trail?: AuditTrail | undefined
 }
 
 export const SESSION_COOKIE = 'tb_session'
@@ -37,9 +41,33 @@ const hashOf = (secret: string) => createHash('sha256').update(secret, 'utf8').d
 export async function signIn(
   deps: SessionDeps,
   token: string,
+  from?: AuditOrigin,
 ): Promise<{ cookie: string; csrf: string; caller: PersonCaller }> {
-  if (!looksLikePersonToken(token)) throw new AppError('unauthenticated', 'unknown token')
-  const caller = await verifyPersonToken(token, deps.tokens)
+  // The token's id (not secret) names what was tried; never the token itself.
+  const tried = personTokenId(token)
+  const target = tried === undefined ? null : `token:${tried}`
+  let caller: PersonCaller
+  try {
+    if (!looksLikePersonToken(token)) throw new AppError('unauthenticated', 'unknown token')
+    caller = await verifyPersonToken(token, deps.tokens)
+  } catch (error) {
+    if (error instanceof AppError) {
+      await deps.trail
+        ?.record(
+          null,
+          {
+            action: 'session.sign_in',
+            target,
+            outcome: 'refused',
+            reason: `${error.code}: ${error.message}`,
+            actor: { kind: 'anonymous', id: null, name: null, role: null },
+          },
+          from,
+        )
+        .catch(() => undefined)
+    }
+    throw error
+  }
   const cookie = randomBytes(32).toString('base64url')
   const csrf = randomBytes(24).toString('base64url')
   const now = deps.clock.now()
@@ -50,6 +78,8 @@ export async function signIn(
     now,
     expiresAt: new Date(now.getTime() + (deps.maxAgeMs ?? 12 * 3600_000)),
   })
+  if (from) bindOrigin(caller, from)
+  await deps.trail?.record(caller, { action: 'session.sign_in', target, outcome: 'done' }).catch(() => undefined)
   return { cookie, csrf, caller }
 }
 
@@ -72,9 +102,15 @@ export async function sessionOf(deps: SessionDeps, cookie: string | undefined): 
   }
 }
 
-export async function signOut(deps: SessionDeps, cookie: string | undefined): Promise<void> {
+/** Ends the session; `caller` (the session's person, when known) is recorded as signing out. */
+export async function signOut(deps: SessionDeps, cookie: string | undefined, caller?: PersonCaller): Promise<void> {
   if (!cookie || !COOKIE_PATTERN.test(cookie)) return
   await deps.sessions.end(hashOf(cookie), deps.clock.now())
+  if (caller) {
+    await deps.trail
+      ?.record(caller, { action: 'session.sign_out', target: `token:${caller.id}`, outcome: 'done' })
+      .catch(() => undefined)
+  }
 }
 
 /** Whether `sent` is the expected CSRF token (compared in constant time); an empty one never matches. */

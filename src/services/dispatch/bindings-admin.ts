@@ -7,8 +7,10 @@ import { Binding } from '../../../config/schema.js'
 import { bindingFor } from '../../domain/bindings.js'
 import { AppError } from '../../errors.js'
 import type { BindingStore } from '../../ports/binding-store.js'
+import type { Caller } from '../../ports/callers.js'
 import type { CircuitBreaker } from '../../ports/circuit-breaker.js'
 import type { LastDeliveryStore } from '../../ports/last-delivery.js'
+import { type AuditTrail, auditedBy } from '../audit-trail/trail.js'
 import { requireAdmin } from '../authz.js'
 import { actorOf } from '../cases/view.js'
 import type { Ctx } from '../context.js'
@@ -21,6 +23,8 @@ export interface BindingAdminDeps {
   circuit: CircuitBreaker
   directory: DirectoryService
   deliveries: LastDeliveryStore
+  /** The audit trail every change is recorded in. */
+  trail?: AuditTrail | undefined
 }
 
 export const BindingView = z
@@ -75,7 +79,15 @@ export async function listBindings({ caller, deps }: Ctx<BindingAdminDeps>): Pro
 }
 
 export async function putBinding({ caller, deps }: Ctx<BindingAdminDeps>, binding: Binding) {
-  requireAdmin(caller)
+  return auditedBy(deps.trail, caller, 'binding.put', `binding:${binding.region}`, async () => {
+    requireAdmin(caller)
+    const before = (await deps.bindings.list()).find((b) => b.binding.region === binding.region)?.binding ?? null
+    const stored = await putBindingUnaudited(caller, deps, binding)
+    return { value: stored, change: { before, after: binding } }
+  })
+}
+
+async function putBindingUnaudited(caller: Caller, deps: BindingAdminDeps, binding: Binding) {
   if (binding.region !== '*' && !(await deps.directory.snapshot()).regions.has(binding.region)) {
     throw new AppError('unknown_region', `unknown region ${binding.region}`)
   }
@@ -93,7 +105,11 @@ export async function putBinding({ caller, deps }: Ctx<BindingAdminDeps>, bindin
 }
 
 export async function removeBinding({ caller, deps }: Ctx<BindingAdminDeps>, region: string) {
-  requireAdmin(caller)
-  if (!(await deps.bindings.remove(region))) throw new AppError('not_found', `no binding for ${region}`)
-  deps.resolver.invalidate()
+  return auditedBy(deps.trail, caller, 'binding.remove', `binding:${region}`, async () => {
+    requireAdmin(caller)
+    const before = (await deps.bindings.list()).find((b) => b.binding.region === region)?.binding ?? null
+    if (!(await deps.bindings.remove(region))) throw new AppError('not_found', `no binding for ${region}`)
+    deps.resolver.invalidate()
+    return { value: undefined, change: { before, after: null } }
+  })
 }

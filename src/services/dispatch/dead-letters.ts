@@ -4,7 +4,9 @@
  */
 import { z } from 'zod'
 import { AppError } from '../../errors.js'
+import type { Caller } from '../../ports/callers.js'
 import type { DeadLetter, DeadLetterStore } from '../../ports/dead-letter-store.js'
+import { type AuditTrail, auditedBy } from '../audit-trail/trail.js'
 import { requireAdmin } from '../authz.js'
 import { appendCaseEvent } from '../cases/gateway-events.js'
 import { actorOf } from '../cases/view.js'
@@ -34,6 +36,8 @@ export function toDeadLetterView(d: DeadLetter): z.infer<typeof DeadLetterView> 
 export interface DeadLetterDeps {
   cases: CaseDeps
   deadLetters: DeadLetterStore
+  /** The audit trail a re-drive is recorded in. */
+  trail?: AuditTrail | undefined
 }
 
 export async function listDeadLetters(
@@ -54,7 +58,23 @@ export async function listDeadLetters(
  */
 export async function redriveDeadLetter(ctx: Ctx<DeadLetterDeps>, id: number) {
   const { caller } = ctx
-  const { cases: deps, deadLetters: store } = ctx.deps
+  const { cases: deps, deadLetters: store, trail } = ctx.deps
+  return auditedBy(trail, caller, 'dead_letter.redrive', `dead_letter:${id}`, async () => {
+    const before = await store.get(id)
+    const after = await redriveUnaudited(caller, deps, store, id)
+    return {
+      value: after,
+      change: {
+        case: after.caseId,
+        kind: after.kind,
+        before: { redrivenAt: before?.redrivenAt ?? null },
+        after: { redrivenAt: after.redrivenAt },
+      },
+    }
+  })
+}
+
+async function redriveUnaudited(caller: Caller, deps: CaseDeps, store: DeadLetterStore, id: number) {
   requireAdmin(caller)
   const letter = await store.get(id)
   if (!letter) throw new AppError('not_found', `no dead letter ${id}`)

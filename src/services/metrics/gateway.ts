@@ -22,6 +22,8 @@ export type AlertKind =
   | 'results_refused'
   | 'key_expiry'
   | 'stranded_cases'
+  | 'signin_failures'
+  | 'audit_off_hours'
 
 /** A signing key is meant to be rotated after this long; the alert starts `KEY_WARN_DAYS` before. */
 export const KEY_MAX_AGE_DAYS = 365
@@ -45,6 +47,8 @@ export interface MetricsSources {
   alertState?: AlertState
   /** How long the case figures are reused between scrapes; default 10 s. */
   cacheMs?: number
+  /** The audit trail's figures (services/audit-trail/alerts.ts); omitted: those alerts stay at 0. */
+  audit?: (() => Promise<{ signinFailures: number; offHours: number }>) | undefined
 }
 
 const circuitValue = { closed: 0, half_open: 1, open: 2 } as const
@@ -296,6 +300,11 @@ export class GatewayMetrics {
     return this.registry.render()
   }
 
+  /** Adds the audit trail's figures to the alerts (the trail is built after the metrics). */
+  useAuditFigures(source: NonNullable<MetricsSources['audit']>): void {
+    this.sources.audit = source
+  }
+
   /** The alert figures now; logs a warning for each alert that appeared or changed. Run at start and periodically. */
   async checkAlerts(): Promise<Record<AlertKind, number>> {
     const gauges = await this.sources.evaluation.gauges()
@@ -313,6 +322,13 @@ export class GatewayMetrics {
       key_expiry: keyAgeDays >= KEY_MAX_AGE_DAYS - KEY_WARN_DAYS ? 1 : 0,
       // Needs Redis too: while it cannot be asked, the last figure stands and the other alerts still run.
       stranded_cases: (await this.sources.stranded?.().catch(() => this.lastAlert.get('stranded_cases'))) ?? 0,
+      signin_failures: 0,
+      audit_off_hours: 0,
+    }
+    const audit = await this.sources.audit?.().catch(() => undefined)
+    if (audit) {
+      figures.signin_failures = audit.signinFailures
+      figures.audit_off_hours = audit.offHours
     }
     // A change is said once for the gateway: compared with the last check wherever it ran.
     const shared = await this.sources.alertState?.read().catch(() => undefined)
@@ -347,6 +363,8 @@ const alertKinds: readonly AlertKind[] = [
   'results_refused',
   'key_expiry',
   'stranded_cases',
+  'signin_failures',
+  'audit_off_hours',
 ]
 
 const alertMessage: Record<AlertKind, string> = {
@@ -357,4 +375,6 @@ const alertMessage: Record<AlertKind, string> = {
   results_refused: 'alert: results were refused (recognition_failed on the case timeline) and none accepted since',
   key_expiry: 'alert: the gateway signing key is near the end of its life: run tongban keys rotate',
   stranded_cases: 'alert: cases are stranded with nothing to move them: run tongban doctor',
+  signin_failures: 'alert: repeated failed sign-ins from one address (the audit trail, action session.sign_in)',
+  audit_off_hours: 'alert: administrative actions outside working hours (AUDIT_WORKING_HOURS; the audit trail)',
 }

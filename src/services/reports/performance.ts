@@ -7,7 +7,8 @@ import { cstDate, type WorkCalendar } from '../../domain/calendar.js'
 import { AppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
 import type { EvaluationStore, PerformanceRow, ReportDimension } from '../../ports/evaluation-store.js'
-import { departmentsOf, requireAdmin } from '../authz.js'
+import { type AuditTrail, auditedBy } from '../audit-trail/trail.js'
+import { departmentsOf, requireDuty } from '../authz.js'
 
 export const ReportBy = z.enum(['region', 'department', 'item', 'scope', 'mode', 'window'])
 
@@ -85,8 +86,23 @@ export async function performanceReport(
   calendar: () => Promise<WorkCalendar>,
   /** The directory's items: a department-limited caller's report by department shows only its departments. */
   items?: () => Promise<ReadonlyMap<string, { department: string; departmentCode: string }>>,
+  trail?: AuditTrail,
 ): Promise<PerformanceReport> {
-  requireAdmin(caller)
+  return auditedBy(trail, caller, 'report.export', 'report:performance', async () => ({
+    value: await performanceReportUnaudited(caller, store, q, now, calendar, items),
+    change: { query: { from: q.from ?? null, to: q.to ?? null, by: q.by } },
+  }))
+}
+
+async function performanceReportUnaudited(
+  caller: Caller,
+  store: Pick<EvaluationStore, 'performance'>,
+  q: { from?: string | undefined; to?: string | undefined; by: ReportDimension },
+  now: Date,
+  calendar: () => Promise<WorkCalendar>,
+  items?: () => Promise<ReadonlyMap<string, { department: string; departmentCode: string }>>,
+): Promise<PerformanceReport> {
+  requireDuty(caller, 'report')
   if ((q.from === undefined) !== (q.to === undefined)) {
     throw new AppError('validation_failed', 'give both from and to, or neither (last month)', {
       errors: [{ path: q.from === undefined ? 'from' : 'to', message: 'required with the other one' }],

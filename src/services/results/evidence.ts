@@ -9,6 +9,7 @@
  * the canonical JSON (RFC 8785 ordering, domain/hash-chain.ts) of the bundle without its `signature`
  * member, and of each section apart, so that a verifier can say which section was changed.
  */
+
 import { createHash, randomUUID } from 'node:crypto'
 import { z } from 'zod'
 import { canonicalJson, HASH_ALGS } from '../../domain/hash-chain.js'
@@ -20,6 +21,7 @@ import { applicantIdDigest, saltedApplicant } from '../../security/applicant-dig
 import { decodeSegment } from '../../security/jws.js'
 import { applicantIdHash } from '../../security/pii.js'
 import type { IssuerJwks } from '../../security/result-keys.js'
+import { type AuditTrail, auditedBy } from '../audit-trail/trail.js'
 import { departmentsOf } from '../authz.js'
 import { loadVisibleCase } from '../cases/read.js'
 import { toEventView } from '../cases/view.js'
@@ -182,6 +184,18 @@ async function bundleApplicant(
 }
 
 export async function caseEvidence(
+  ctx: VerbContext,
+  rd: Pick<ResultDeps, 'results' | 'keys' | 'checkpoints'> & { issuerJwks: IssuerJwks },
+  caseId: string,
+  trail?: AuditTrail,
+): Promise<EvidenceBundle> {
+  return auditedBy(trail, ctx.caller, 'evidence.export', `case:${caseId}`, async () => {
+    const bundle = await caseEvidenceUnaudited(ctx, rd, caseId)
+    return { value: bundle, change: { generatedAt: bundle.generatedAt, events: bundle.events.length } }
+  })
+}
+
+async function caseEvidenceUnaudited(
   ctx: VerbContext,
   rd: Pick<ResultDeps, 'results' | 'keys' | 'checkpoints'> & { issuerJwks: IssuerJwks },
   caseId: string,

@@ -22,6 +22,7 @@ import { migration0018 } from './0018-sealed-phones.js'
 import { migration0019 } from './0019-external-ref-unique.js'
 import { migration0020 } from './0020-client-jtis.js'
 import { migration0023 } from './0023-event-hash-alg.js'
+import { migration0025 } from './0025-audit-trail.js'
 import { migration0027 } from './0027-departments.js'
 import { migration0028 } from './0028-revocation-notices.js'
 import { migration0029 } from './0029-case-numbers.js'
@@ -55,6 +56,7 @@ export const migrations: readonly Migration[] = [
   migration0019,
   migration0020,
   migration0023,
+  migration0025,
   migration0027,
   migration0028,
   migration0029,

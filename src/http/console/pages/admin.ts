@@ -2,7 +2,7 @@
 import { html } from 'hono/html'
 import type { Api } from '../../openapi.js'
 import type { Problem } from '../client.js'
-import { agreementStatusLabel, cst, type Html, label, problemBox, scopeLabel, tech } from '../layout.js'
+import { agreementStatusLabel, cst, type Html, label, problemBox, roleLabel, scopeLabel, tech } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
 import { failureSummary } from '../zh.js'
 
@@ -193,7 +193,7 @@ ${got.body.agreements.map(
 }
 
 /** The directory and its connections: regions and zones, bindings with their circuits, system clients. */
-function registerDirectoryPages(api: Api, admin: Admin): void {
+function registerDirectoryPages(api: Api, admin: Admin, adminOrSecurity: Admin): void {
   api.get(
     '/console/admin/regions',
     admin(async (p) => {
@@ -246,7 +246,7 @@ ${got.body.bindings.map(
 
   api.get(
     '/console/admin/clients',
-    admin(async (p) => {
+    adminOrSecurity(async (p) => {
       const got = await p.api.clients()
       return p.render(
         '系统客户端',
@@ -262,16 +262,30 @@ ${got.body.clients.map((x) => html`<tr><td class="mono">${x.id}</td><td>${x.name
 }
 
 /** Person tokens: issue (shown once) and revoke. */
-function registerTokenPages(api: Api, admin: Admin): void {
+function registerTokenPages(api: Api, tokenKeeper: Admin): void {
   const tokensPage = async (p: PageContext, extra: Html = html``) => {
-    const got = await p.api.tokens()
+    const bootstrap = p.caller.role !== 'security'
+    const roles = bootstrap
+      ? (['security', 'auditor'] as const)
+      : (['operator', 'admin', 'security', 'auditor'] as const)
+    const got = bootstrap
+      ? {
+          ok: false as const,
+          status: 403,
+          problem: {
+            status: 403,
+            title: '令牌由安全管理员管理',
+            detail: '管理员只能签发第一个安全管理员令牌和第一个审计员令牌（初始化）；其余令牌由安全管理员签发和吊销。',
+          },
+        }
+      : await p.api.tokens()
     return p.render(
       '人员令牌',
       html`${extra}<form class="card" method="post" action="/console/admin/tokens">
   <input type="hidden" name="_csrf" value="${p.csrf}">
   <h2>签发令牌</h2>
   <div class="row">
-    <div><label for="role">角色</label><select id="role" name="role"><option value="operator">窗口人员</option><option value="admin">管理员</option></select></div>
+    <div><label for="role">角色</label><select id="role" name="role">${roles.map((r) => html`<option value="${r}">${roleLabel[r]}</option>`)}</select></div>
     <div><label for="t-region">区划代码（窗口人员）</label><input id="t-region" name="region" type="text"></div>
     <div><label for="t-window">窗口编号（窗口人员）</label><input id="t-window" name="window" type="text"></div>
     <div><label for="t-name">姓名</label><input id="t-name" name="name" type="text"></div>
@@ -285,7 +299,7 @@ ${
 ${got.body.tokens.map(
   (
     t,
-  ) => html`<tr><td class="mono">${t.id}</td><td>${t.role === 'admin' ? '管理员' : '窗口人员'}</td><td>${t.region ?? ''} ${t.window ?? ''}</td><td>${t.name ?? ''}${t.departments?.length ? html`<br><span class="muted">限定部门：${t.departments.join('、')}</span>` : ''}</td><td>${cst(t.createdAt)}</td>
+  ) => html`<tr><td class="mono">${t.id}</td><td>${roleLabel[t.role as keyof typeof roleLabel] ?? t.role}</td><td>${t.region ?? ''} ${t.window ?? ''}</td><td>${t.name ?? ''}${t.departments?.length ? html`<br><span class="muted">限定部门：${t.departments.join('、')}</span>` : ''}</td><td>${cst(t.createdAt)}</td>
 <td>${t.revokedAt ? `已吊销（${cst(t.revokedAt)}）` : t.id === p.caller.id ? html`<span class="badge soon">当前登录</span> ${postButton(p, `/console/admin/tokens/${t.id}/revoke`, '吊销', html``, '这是您当前登录所用的令牌：吊销后您将立即退出登录，且不能再用它登录。确定吊销？')}` : postButton(p, `/console/admin/tokens/${t.id}/revoke`, '吊销', html``, '吊销后该令牌及其登录会话立即失效，确定？')}</td></tr>`,
 )}
 </tbody></table></div>`
@@ -296,11 +310,11 @@ ${got.body.tokens.map(
   }
   api.get(
     '/console/admin/tokens',
-    admin((p) => tokensPage(p)),
+    tokenKeeper((p) => tokensPage(p)),
   )
   api.post(
     '/console/admin/tokens',
-    admin(async (p) => {
+    tokenKeeper(async (p) => {
       const f = p.form
       const body: Record<string, unknown> = { role: f.role }
       for (const k of ['region', 'window', 'name'] as const) if (f[k]?.trim()) body[k] = f[k].trim()
@@ -316,7 +330,7 @@ ${got.body.tokens.map(
   )
   api.post(
     '/console/admin/tokens/:id/revoke',
-    admin(async (p) => {
+    tokenKeeper(async (p) => {
       const id = p.c.req.param('id') ?? ''
       const done = await p.api.revokeToken(id)
       // The signed-in token itself: its session ended with it; say so instead of a page that can no longer load.
@@ -401,9 +415,12 @@ ${got.body.queues.map(
 
 export function registerAdminPages(api: Api, wrap: Wrap): void {
   const admin: Admin = (h) => signedIn(wrap, h, 'admin')
+  // Tokens are the security administrator's; an admin may issue the first security and auditor tokens.
+  const tokenKeeper: Admin = (h) => signedIn(wrap, h, ['security', 'admin'])
+  const adminOrSecurity: Admin = (h) => signedIn(wrap, h, ['admin', 'security'])
   registerOverview(api, admin)
   registerAgreementPages(api, admin)
-  registerDirectoryPages(api, admin)
-  registerTokenPages(api, admin)
+  registerDirectoryPages(api, admin, adminOrSecurity)
+  registerTokenPages(api, tokenKeeper)
   registerOperationsPages(api, admin)
 }

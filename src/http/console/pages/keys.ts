@@ -59,7 +59,7 @@ ${got.body.revocations.map(
 }
 
 export function registerKeyPages(api: Api, wrap: Wrap): void {
-  const admin = (h: Parameters<typeof signedIn>[1]) => signedIn(wrap, h, 'admin')
+  const admin = (h: Parameters<typeof signedIn>[1]) => signedIn(wrap, h, 'security')
   api.get(
     '/console/admin/key-revocations',
     admin((p) => keysPage(p)),

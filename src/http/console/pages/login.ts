@@ -5,6 +5,7 @@ import { deleteCookie, getCookie } from 'hono/cookie'
 import { html } from 'hono/html'
 import { isAppError } from '../../../errors.js'
 import { personTokenId } from '../../../security/tokens.js'
+import { bindOrigin } from '../../../services/audit-trail/context.js'
 import {
   csrfMatches,
   SESSION_COOKIE,
@@ -14,8 +15,9 @@ import {
   signOut,
 } from '../../../services/console/sessions.js'
 import type { AppEnv } from '../../context.js'
+import { consoleOrigin } from '../../middleware/audit.js'
 import { type RateLimitDeps, retryAfterSeconds, sourceAddress } from '../../middleware/rate-limit.js'
-import { page } from '../layout.js'
+import { homeOf, page } from '../layout.js'
 import { clearSessionCookie, setSessionCookie } from '../session.js'
 
 /** The sign-in form's own CSRF token (no session yet): a double-submit cookie. */
@@ -80,7 +82,7 @@ export function loginRoutes(sessions: SessionDeps, limits?: RateLimitDeps) {
   return {
     async show(c: Context<AppEnv>) {
       const live = await sessionOf(sessions, getCookie(c, SESSION_COOKIE))
-      if (live) return c.redirect(live.caller.role === 'admin' ? '/console/admin' : '/console/new', 303)
+      if (live) return c.redirect(homeOf(live.caller.role), 303)
       const q = c.req.query()
       const message = q.expired === '1' ? '登录已超时，请重新登录。' : null
       return loginPage(c, message, 200, safeNext(q.next) ?? '', q.bye === '1' ? '您已退出登录。' : null)
@@ -99,16 +101,26 @@ export function loginRoutes(sessions: SessionDeps, limits?: RateLimitDeps) {
         if (locked > 0) {
           limits.observer?.observeRateLimited('signin_lockout')
           c.get('logFields').rateLimit = 'signin_lockout'
+          const tried = personTokenId(token)
+          sessions.trail?.refusedInBulk(
+            null,
+            {
+              action: 'session.sign_in',
+              target: tried === undefined ? null : `token:${tried}`,
+              reason: 'rate_limited: sign-in locked after repeated failures',
+            },
+            consoleOrigin(c, limits.trustProxy),
+          )
           return tooManySignIns(c, retryAfterSeconds(locked))
         }
       }
       try {
-        const s = await signIn(sessions, token)
+        const s = await signIn(sessions, token, consoleOrigin(c, limits?.trustProxy ?? 0))
         if (limits && keys.length > 0) await limits.limits.signIn.succeeded(keys)
         setSessionCookie(c, SESSION_COOKIE, s.cookie)
         deleteCookie(c, LOGIN_CSRF_COOKIE, { path: '/' })
         const next = safeNext(typeof body.next === 'string' ? body.next : undefined)
-        return c.redirect(next ?? (s.caller.role === 'admin' ? '/console/admin' : '/console/new'), 303)
+        return c.redirect(next ?? homeOf(s.caller.role), 303)
       } catch (e) {
         if (isAppError(e) && e.code === 'unauthenticated') {
           const lock = limits && keys.length > 0 ? await limits.limits.signIn.failed(keys) : 0
@@ -128,7 +140,8 @@ export function loginRoutes(sessions: SessionDeps, limits?: RateLimitDeps) {
           403,
         )
       }
-      await signOut(sessions, cookie)
+      if (live) bindOrigin(live.caller, consoleOrigin(c, limits?.trustProxy ?? 0))
+      await signOut(sessions, cookie, live?.caller)
       clearSessionCookie(c)
       return c.redirect('/console/login?bye=1', 303)
     },

@@ -125,7 +125,7 @@ ${got.body.rows.map(
 }
 
 export function registerReportPages(api: Api, wrap: Wrap, deps: HttpDeps): void {
-  const admin = (h: Parameters<typeof signedIn>[1]) => signedIn(wrap, h, 'admin')
+  const admin = (h: Parameters<typeof signedIn>[1]) => signedIn(wrap, h, ['admin', 'auditor'])
   api.get(
     '/console/admin/reports',
     admin((p) => reportPage(p, deps)),

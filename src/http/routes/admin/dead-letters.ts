@@ -68,7 +68,10 @@ export function registerDeadLetters(api: Api, deps: HttpDeps) {
     return c.json({ deadLetters: rows.map(toDeadLetterView) }, 200)
   })
   api.openapi(redrive, async (c) => {
-    const d = await redriveDeadLetter({ caller: c.get('caller'), deps }, c.req.valid('param').id)
+    const d = await redriveDeadLetter(
+      { caller: c.get('caller'), deps: { ...deps, trail: deps.auditTrail } },
+      c.req.valid('param').id,
+    )
     return c.json(toDeadLetterView(d), 200)
   })
 }

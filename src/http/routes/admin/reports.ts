@@ -52,6 +52,7 @@ export function registerReports(api: Api, deps: HttpDeps) {
       deps.clock.now(),
       async () => (await deps.directory.snapshot()).calendar,
       async () => (await deps.directory.snapshot()).items,
+      deps.auditTrail,
     )
     if (/\btext\/csv\b/i.test(c.req.header('accept') ?? '')) {
       const name = `performance-${report.by}-${report.from.slice(0, 10)}.csv`

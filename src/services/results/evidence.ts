@@ -148,11 +148,10 @@ function eventProofsOf(events: CaseEvent[]): NonNullable<EvidenceBundle['proofs'
 }
 
 export async function caseEvidence(
-  ctx: VerbContext,
-  rd: Pick<ResultDeps, 'results' | 'keys' | 'checkpoints'> & { issuerJwks: IssuerJwks },
+  ctx: VerbContext & { results: Pick<ResultDeps, 'results' | 'keys' | 'checkpoints'> & { issuerJwks: IssuerJwks } },
   caseId: string,
 ): Promise<EvidenceBundle> {
-  const { deps } = ctx
+  const { deps, results: rd } = ctx
   const { record: c, children } = await loadVisibleCase(ctx, caseId)
   const storedEvents = await deps.cases.events(c.id)
   const events = storedEvents.map(toEventView)

@@ -5,9 +5,10 @@
 import { z } from 'zod'
 import { cstDate, type WorkCalendar } from '../../domain/calendar.js'
 import { AppError } from '../../errors.js'
-import type { Caller } from '../../ports/callers.js'
+import type { Clock } from '../../ports/clock.js'
 import type { EvaluationStore, PerformanceRow, ReportDimension } from '../../ports/evaluation-store.js'
 import { requireAdmin } from '../authz.js'
+import type { Ctx } from '../context.js'
 
 export const ReportBy = z.enum(['region', 'department', 'item', 'scope', 'mode', 'window'])
 
@@ -77,14 +78,20 @@ export function lastMonth(now: Date): { from: string; to: string } {
   return { from: m === 1 ? first(y - 1, 12) : first(y, m - 1), to: first(y, m) }
 }
 
+/** What the report reads: the figures, the time now and the working calendar. */
+export interface ReportDeps {
+  store: Pick<EvaluationStore, 'performance'>
+  clock: Clock
+  calendar: () => Promise<WorkCalendar>
+}
+
 export async function performanceReport(
-  caller: Caller,
-  store: Pick<EvaluationStore, 'performance'>,
+  { caller, deps }: Ctx<ReportDeps>,
   q: { from?: string | undefined; to?: string | undefined; by: ReportDimension },
-  now: Date,
-  calendar: () => Promise<WorkCalendar>,
 ): Promise<PerformanceReport> {
   requireAdmin(caller)
+  const { store, calendar } = deps
+  const now = deps.clock.now()
   if ((q.from === undefined) !== (q.to === undefined)) {
     throw new AppError('validation_failed', 'give both from and to, or neither (last month)', {
       errors: [{ path: q.from === undefined ? 'from' : 'to', message: 'required with the other one' }],

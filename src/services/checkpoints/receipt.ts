@@ -20,11 +20,14 @@ export const CaseReceipt = z
   .meta({ id: 'CaseReceipt' })
 export type CaseReceipt = z.infer<typeof CaseReceipt>
 
-export async function caseReceipt(ctx: VerbContext, store: CheckpointStore, id: string): Promise<CaseReceipt> {
+export async function caseReceipt(
+  ctx: VerbContext & { checkpoints: CheckpointStore },
+  id: string,
+): Promise<CaseReceipt> {
   const { record } = await loadVisibleCase(ctx, id)
   return {
     case: record.id,
     receipt: record.receipt,
-    checkpoint: await inclusionOf(store, record.id, record.lastSeq),
+    checkpoint: await inclusionOf(ctx.checkpoints, record.id, record.lastSeq),
   }
 }

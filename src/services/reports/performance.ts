@@ -6,9 +6,11 @@ import { z } from 'zod'
 import { cstDate, type WorkCalendar } from '../../domain/calendar.js'
 import { AppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
+import type { Clock } from '../../ports/clock.js'
 import type { EvaluationStore, PerformanceRow, ReportDimension } from '../../ports/evaluation-store.js'
 import { type AuditTrail, auditedBy } from '../audit-trail/trail.js'
 import { departmentsOf, requireDuty } from '../authz.js'
+import type { Ctx } from '../context.js'
 
 export const ReportBy = z.enum(['region', 'department', 'item', 'scope', 'mode', 'window'])
 
@@ -78,18 +80,23 @@ export function lastMonth(now: Date): { from: string; to: string } {
   return { from: m === 1 ? first(y - 1, 12) : first(y, m - 1), to: first(y, m) }
 }
 
-export async function performanceReport(
-  caller: Caller,
-  store: Pick<EvaluationStore, 'performance'>,
-  q: { from?: string | undefined; to?: string | undefined; by: ReportDimension },
-  now: Date,
-  calendar: () => Promise<WorkCalendar>,
+/** What the report reads: the figures, the time now and the working calendar. */
+export interface ReportDeps {
+  store: Pick<EvaluationStore, 'performance'>
+  clock: Clock
+  calendar: () => Promise<WorkCalendar>
   /** The directory's items: a department-limited caller's report by department shows only its departments. */
-  items?: () => Promise<ReadonlyMap<string, { department: string; departmentCode: string }>>,
-  trail?: AuditTrail,
+  items?: () => Promise<ReadonlyMap<string, { department: string; departmentCode: string }>>
+  /** The audit trail the report's export is recorded in. */
+  trail?: AuditTrail | undefined
+}
+
+export async function performanceReport(
+  { caller, deps }: Ctx<ReportDeps>,
+  q: { from?: string | undefined; to?: string | undefined; by: ReportDimension },
 ): Promise<PerformanceReport> {
-  return auditedBy(trail, caller, 'report.export', 'report:performance', async () => ({
-    value: await performanceReportUnaudited(caller, store, q, now, calendar, items),
+  return auditedBy(deps.trail, caller, 'report.export', 'report:performance', async () => ({
+    value: await performanceReportUnaudited(caller, deps.store, q, deps.clock.now(), deps.calendar, deps.items),
     change: { query: { from: q.from ?? null, to: q.to ?? null, by: q.by } },
   }))
 }

@@ -184,23 +184,22 @@ async function bundleApplicant(
 }
 
 export async function caseEvidence(
-  ctx: VerbContext,
-  rd: Pick<ResultDeps, 'results' | 'keys' | 'checkpoints'> & { issuerJwks: IssuerJwks },
+  ctx: EvidenceContext & { trail?: AuditTrail | undefined },
   caseId: string,
-  trail?: AuditTrail,
 ): Promise<EvidenceBundle> {
-  return auditedBy(trail, ctx.caller, 'evidence.export', `case:${caseId}`, async () => {
-    const bundle = await caseEvidenceUnaudited(ctx, rd, caseId)
+  return auditedBy(ctx.trail, ctx.caller, 'evidence.export', `case:${caseId}`, async () => {
+    const bundle = await caseEvidenceUnaudited(ctx, caseId)
     return { value: bundle, change: { generatedAt: bundle.generatedAt, events: bundle.events.length } }
   })
 }
 
-async function caseEvidenceUnaudited(
-  ctx: VerbContext,
-  rd: Pick<ResultDeps, 'results' | 'keys' | 'checkpoints'> & { issuerJwks: IssuerJwks },
-  caseId: string,
-): Promise<EvidenceBundle> {
-  const { deps } = ctx
+/** A case verb's context with what the evidence bundle reads beside the case's dependencies. */
+type EvidenceContext = VerbContext & {
+  results: Pick<ResultDeps, 'results' | 'keys' | 'checkpoints'> & { issuerJwks: IssuerJwks }
+}
+
+async function caseEvidenceUnaudited(ctx: EvidenceContext, caseId: string): Promise<EvidenceBundle> {
+  const { deps, results: rd } = ctx
   const { record: c, children } = await loadVisibleCase(ctx, caseId)
   // A parent's bundle is signed over every child's name and summary: a department-limited caller (PROTOCOL 1.1
   // §2) gets the evidence of its own children instead, never a shortened copy that would not verify.

@@ -109,7 +109,11 @@ async function refusedByOrigin(ctx: VerbContext, caseId: string): Promise<boolea
   return last?.type === 'recognition_failed' && last.actor !== 'gateway'
 }
 
-export async function submitResult(ctx: VerbContext, rd: ResultDeps, caseId: string, body: SubmitResultBody) {
+/** A case verb's context with the result verbs' own dependencies beside the case ones. */
+export type ResultContext = VerbContext & { results: ResultDeps }
+
+export async function submitResult(ctx: ResultContext, { caseId, body }: { caseId: string; body: SubmitResultBody }) {
+  const rd = ctx.results
   const { caller, deps } = ctx
   const { record: c, sides, snap } = await loadVisibleCase(ctx, caseId)
   if (!sides.processing) throw new AppError('forbidden', 'results come from the processing side of the case')
@@ -255,7 +259,8 @@ const issued: ReadonlySet<string> = new Set(['completed', 'result_delivered', 'c
  * A case's result; for a bundle or a `multi_site` parent, every child's result together, once the last
  * child has completed (before that, none: they are issued together).
  */
-export async function getResult(ctx: VerbContext, rd: ResultDeps, caseId: string) {
+export async function getResult(ctx: ResultContext, caseId: string) {
+  const rd = ctx.results
   const loaded = await loadVisibleCase(ctx, caseId)
   const { record } = loaded
   if (isParentCase(record)) {

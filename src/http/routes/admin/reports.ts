@@ -45,15 +45,18 @@ const performance = createRoute({
 
 export function registerReports(api: Api, deps: HttpDeps) {
   api.openapi(performance, async (c) => {
-    const report = await performanceReport(
-      c.get('caller'),
-      deps.reports,
-      c.req.valid('query'),
-      deps.clock.now(),
-      async () => (await deps.directory.snapshot()).calendar,
-      async () => (await deps.directory.snapshot()).items,
-      deps.auditTrail,
-    )
+    const snapshot = () => deps.directory.snapshot()
+    const ctx = {
+      caller: c.get('caller'),
+      deps: {
+        store: deps.reports,
+        clock: deps.clock,
+        calendar: async () => (await snapshot()).calendar,
+        items: async () => (await snapshot()).items,
+        trail: deps.auditTrail,
+      },
+    }
+    const report = await performanceReport(ctx, c.req.valid('query'))
     if (/\btext\/csv\b/i.test(c.req.header('accept') ?? '')) {
       const name = `performance-${report.by}-${report.from.slice(0, 10)}.csv`
       return c.body(reportCsv(report), 200, {

@@ -32,7 +32,10 @@ export function registerEvidence(api: Api, deps: HttpDeps) {
   api.openapi(route, async (c) => {
     const id = c.req.valid('param').id
     c.get('logFields').caseId = id
-    const bundle = await caseEvidence({ caller: c.get('caller'), deps: deps.cases }, deps.results, id, deps.auditTrail)
+    const bundle = await caseEvidence(
+      { caller: c.get('caller'), deps: deps.cases, results: deps.results, trail: deps.auditTrail },
+      id,
+    )
     c.header('Cache-Control', 'no-store')
     return c.json(bundle, 200)
   })

@@ -132,13 +132,13 @@ export function registerResults(api: Api, deps: HttpDeps) {
   api.openapi(post, async (c) => {
     const id = c.req.valid('param').id
     c.get('logFields').caseId = id
-    const ctx = { caller: c.get('caller'), deps: deps.cases, request: await requestProof(c) }
-    const out = await submitResult(ctx, deps.results, id, c.req.valid('json'))
+    const ctx = { caller: c.get('caller'), deps: deps.cases, results: deps.results, request: await requestProof(c) }
+    const out = await submitResult(ctx, { caseId: id, body: c.req.valid('json') })
     return c.json(out, 201)
   })
   api.openapi(get, async (c) => {
     const id = c.req.valid('param').id
-    return c.json(await getResult({ caller: c.get('caller'), deps: deps.cases }, deps.results, id), 200)
+    return c.json(await getResult({ caller: c.get('caller'), deps: deps.cases, results: deps.results }, id), 200)
   })
   api.openapi(verify, async (c) => {
     const { result, applicant } = c.req.valid('json')

@@ -129,7 +129,10 @@ export function registerCheckpoints(api: Api, deps: HttpDeps) {
   api.openapi(receipt, async (c) => {
     const id = c.req.valid('param').id
     c.get('logFields').caseId = id
-    const body = await caseReceipt({ caller: c.get('caller'), deps: deps.cases }, deps.checkpoints.store, id)
+    const body = await caseReceipt(
+      { caller: c.get('caller'), deps: deps.cases, checkpoints: deps.checkpoints.store },
+      id,
+    )
     c.header('Cache-Control', 'no-store')
     return c.json(body, 200)
   })

@@ -125,24 +125,24 @@ describe('a client limited to departments', () => {
 
 describe('tokens limited to departments', () => {
   it('are issued with their departments; an unknown department is refused', async () => {
-    const res = await t.admin('POST', '/v1/admin/tokens', {
+    const res = await t.security('POST', '/v1/admin/tokens', {
       role: 'operator',
       region: '420303',
       window: 'ZW-MZ-01',
       departments: ['civil-affairs'],
     })
     expect(res.status, JSON.stringify(res.body)).toBe(201)
-    const listed = await t.admin('GET', '/v1/admin/tokens')
+    const listed = await t.security('GET', '/v1/admin/tokens')
     expect(res.body.record.departments).toEqual(['civil-affairs'])
     const mine = listed.body.tokens.find((x: { id: string }) => x.id === res.body.record.id)
     expect(mine.departments).toEqual(['civil-affairs'])
-    const bad = await t.admin('POST', '/v1/admin/tokens', { role: 'admin', departments: ['no-such-department'] })
+    const bad = await t.security('POST', '/v1/admin/tokens', { role: 'admin', departments: ['no-such-department'] })
     expect(bad.status, JSON.stringify(bad.body)).toBe(400)
     expect(bad.body.errors[0].path).toBe('departments')
   })
 
   it('an admin limited to 民政 reads the report by department with 民政局 only', async () => {
-    const issued = await t.admin('POST', '/v1/admin/tokens', { role: 'admin', departments: ['civil-affairs'] })
+    const issued = await t.security('POST', '/v1/admin/tokens', { role: 'admin', departments: ['civil-affairs'] })
     expect(issued.status, JSON.stringify(issued.body)).toBe(201)
     const q = '/v1/admin/reports/performance?by=department&from=2026-09-01&to=2026-11-01'
     const limited = await t.call('GET', q, undefined, { authorization: `Bearer ${issued.body.token}` })

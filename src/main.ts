@@ -24,7 +24,7 @@ import { clientKeysFrom } from './security/client-keys.js'
 import { gatewayEventProver } from './security/event-proofs.js'
 import { JwksFetcher } from './security/jwks-fetch.js'
 import { KeyRevocations, revokedKeysIn, withRevocations } from './security/key-revocations.js'
-import { type KeySet, keySetFileOf, loadKeySet, watchKeySetFile } from './security/keys.js'
+import { type KeySet, keySetFileOf, loadKeySet, type SigningAlg, watchKeySetFile } from './security/keys.js'
 import { IdentityVault, loadIdentityKey } from './security/pii.js'
 import { RedisRateLimits } from './security/rate-limits.js'
 import { RedisReplayGuard } from './security/replay.js'
@@ -318,7 +318,15 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
   const bindings = new PgBindingStore(database)
   const identity = {
     gatewayId: config.gateway.id,
-    sign: (payload: Record<string, unknown>, typ: string) => keys.sign(payload, typ),
+    get alg() {
+      return keys.alg
+    },
+    sign: async (payload: Record<string, unknown>, typ: string, alg?: string) => {
+      if (alg && !keys.algorithms().includes(alg as SigningAlg)) {
+        throw new Error(`the gateway has no ${alg} signing key: run tongban keys rotate --alg ${alg}`)
+      }
+      return keys.sign(payload, typ, alg)
+    },
   }
   const resolver = new BindingAdapterResolver(bindings, directory, (binding) =>
     createAdapter(binding, { logger: logger.child({ adapter: binding.adapter, binding: binding.region }), identity }),
@@ -504,7 +512,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     },
     keyAdmin: {
       gatewayId: config.gateway.id,
-      gatewayKeys: () => ({ currentKid: keys.currentKid, jwks: keys.jwks() }),
+      gatewayKeys: () => ({ currentKid: keys.currentKid, inUse: keys.inUseKids(), jwks: keys.jwks() }),
       clients,
       store: revocationStore,
       onChanged: () => revocations.invalidate(),

@@ -21,6 +21,7 @@ import { parseSimArgs } from '../../src/cli/sim.js'
 import { AppError } from '../../src/errors.js'
 import type { OutboundCase } from '../../src/ports/region-adapter.js'
 import { verifyClientAssertion } from '../../src/security/assertion.js'
+import { keySetLookup, resolverOf } from '../../src/security/jwk-set.js'
 import { applicantIdHash } from '../../src/security/pii.js'
 import { staticResultKeys } from '../../src/security/result-keys.js'
 import { verifyResult } from '../../src/services/results/verify.js'
@@ -552,7 +553,7 @@ describe('the sim key and options', () => {
       audience: GATEWAY_ID,
       now: new Date(),
       clients: {
-        client: async (id) => ({ id, regions: ['420600'], status: 'active', keys: createLocalJWKSet(key.jwks) }),
+        client: async (id) => ({ id, regions: ['420600'], status: 'active', keys: resolverOf(keySetLookup(key.jwks)) }),
       },
       replay: { claim: async () => true },
     })

@@ -388,6 +388,7 @@ async function buildCases(
         status: 'submitted',
       },
       RECEIPT_TYP,
+      caller.kind === 'client' ? caller.assertion.alg : undefined,
     )
 
   const id = newCaseId(now)

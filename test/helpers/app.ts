@@ -61,7 +61,7 @@ export interface TestApp {
   /** A request with the admin token. */
   admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
   operator(region: string, window: string, name?: string): Promise<{ token: string; call: TestApp['call'] }>
-  client(id: string, regions: string[], alg?: 'ES256' | 'EdDSA'): Promise<TestClient>
+  client(id: string, regions: string[], alg?: 'ES256' | 'EdDSA' | 'SM2'): Promise<TestClient>
   close(): Promise<void>
 }
 

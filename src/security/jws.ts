@@ -53,8 +53,8 @@ export function keyFitsAlg(key: JwsKey, alg: string): boolean {
 
 function coordinate(jwk: Record<string, unknown>, member: string): Buffer {
   const v = jwk[member]
-  const bytes = typeof v === 'string' && /^[A-Za-z0-9_-]+$/.test(v) ? Buffer.from(v, 'base64url') : null
-  if (!bytes || bytes.length !== 32) throw new Error(`SM2 JWK: "${member}" must be 32 bytes in base64url`)
+  const bytes = typeof v === 'string' && /^[A-Za-z0-9_-]+$/.test(v) ? Buffer.from(v, 'base64url') : undefined
+  if (bytes?.length !== 32) throw new Error(`SM2 JWK: "${member}" must be 32 bytes in base64url`)
   return bytes
 }
 
@@ -75,7 +75,10 @@ export function keyFromJwk(jwk: Record<string, unknown>, kind: 'private' | 'publ
 }
 
 /** A fresh key pair of `alg` as JWKs (without kid, alg or use). */
-export function generateJwkPair(alg: JwsAlg): { privateJwk: Record<string, unknown>; publicJwk: Record<string, unknown> } {
+export function generateJwkPair(alg: JwsAlg): {
+  privateJwk: Record<string, unknown>
+  publicJwk: Record<string, unknown>
+} {
   if (alg === 'SM2') {
     const key = Sm2PrivateKey.generate()
     const publicJwk = {
@@ -106,7 +109,9 @@ export function signCompact(
   let signature: Buffer
   if (key instanceof Sm2PrivateKey) signature = sm2Sign(key, data)
   else if (key instanceof Sm2PublicKey) throw new Error('a public key cannot sign')
-  else signature = header.alg === 'ES256' ? sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' }) : sign(null, data, key)
+  else
+    signature =
+      header.alg === 'ES256' ? sign('sha256', data, { key, dsaEncoding: 'ieee-p1363' }) : sign(null, data, key)
   return `${input}.${signature.toString('base64url')}`
 }
 

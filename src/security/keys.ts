@@ -72,7 +72,10 @@ interface InUse {
 function keysInUse(file: KeySetFile, source: string): InUse[] {
   const current = file.keys.find((k) => k.kid === file.current)
   if (!current) throw new Error(`invalid key set in ${source}: "current" names no key of the set`)
-  const chosen = [current, ...JWS_ALGS.filter((a) => a !== current.alg).flatMap((a) => file.keys.find((k) => k.alg === a) ?? [])]
+  const chosen = [
+    current,
+    ...JWS_ALGS.filter((a) => a !== current.alg).flatMap((a) => file.keys.find((k) => k.alg === a) ?? []),
+  ]
   return chosen.map((stored) => {
     try {
       const key = keyFromJwk(stored.privateJwk as Record<string, unknown>, 'private')
@@ -356,7 +359,9 @@ export async function loadKeySet(opts: LoadKeySetOptions): Promise<KeySet> {
     if (!raced) throw new Error(`key set file ${target} vanished while it was being created`)
     return KeySet.fromFile(raced, target, opts.alg)
   }
-  opts.log?.(`generated a new ${key.alg} signing key ${key.kid} (and a ${beside.alg} key ${beside.kid} beside it) in ${target}`)
+  opts.log?.(
+    `generated a new ${key.alg} signing key ${key.kid} (and a ${beside.alg} key ${beside.kid} beside it) in ${target}`,
+  )
   return KeySet.fromFile(file, target, opts.alg)
 }
 

@@ -76,7 +76,9 @@ function verify(req: RecordedRequest, method: string) {
     now: new Date(),
     clients: {
       client: async (id) =>
-        id === 'gw-420300' ? { id, regions: ['420303'], status: 'active', keys: async () => [KeyObject.from(keys.publicKey)] } : null,
+        id === 'gw-420300'
+          ? { id, regions: ['420303'], status: 'active', keys: async () => [KeyObject.from(keys.publicKey)] }
+          : null,
     },
     replay: { claim: async () => true },
   })

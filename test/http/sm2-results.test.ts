@@ -23,7 +23,7 @@ let xiangyangEd: TestClient // another of 襄阳's systems, EdDSA
 let dir: string
 let n = 0
 const idHash = createHash('sha256').update(`resident_id:${applicant.idNumber}`).digest('base64url')
-const algOf = (jws: string) => JSON.parse(Buffer.from(jws.split('.')[0]!, 'base64url').toString()).alg
+const algOf = (jws: string | null) => JSON.parse(Buffer.from(String(jws).split('.')[0]!, 'base64url').toString()).alg
 
 beforeAll(async () => {
   t = await createTestApp({ env: { SIGNING_ALG: 'SM2' } })
@@ -90,7 +90,9 @@ describe('SIGNING_ALG=SM2', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(201)
     expect(res.body.claims).toMatchObject({ iss: 'gw-test', att: 'gateway' })
     expect(algOf(res.body.result)).toBe('SM2')
-    expect((await t.call('POST', '/v1/results/verify', { result: res.body.result })).body).toMatchObject({ valid: true })
+    expect((await t.call('POST', '/v1/results/verify', { result: res.body.result })).body).toMatchObject({
+      valid: true,
+    })
   })
 
   it('signs the evidence bundle with SM2; it verifies offline in process and with tongban verify-evidence', async () => {
@@ -106,7 +108,11 @@ describe('SIGNING_ALG=SM2', () => {
     const verdict = verifyEvidence(bundle, jwks)
     expect(verdict.problems).toEqual([])
     expect(verdict.valid).toBe(true)
-    expect([bundle.signature, bundle.submission.assertion, bundle.receipts[0]!.jws].map(algOf)).toEqual(['SM2', 'SM2', 'SM2'])
+    expect([bundle.signature, bundle.submission.assertion, bundle.receipts[0]!.jws].map(algOf)).toEqual([
+      'SM2',
+      'SM2',
+      'SM2',
+    ])
     const jwksFile = path.join(dir, 'jwks.json')
     await writeFile(jwksFile, JSON.stringify(jwks))
     const file = path.join(dir, `bundle-${randomUUID()}.json`)
@@ -116,7 +122,7 @@ describe('SIGNING_ALG=SM2', () => {
     expect(JSON.parse(out.stdout)).toMatchObject({ valid: true, case: id })
     // An edit anywhere in an SM2-signed artefact is found.
     const tampered = structuredClone(bundle)
-    tampered.submission.assertion = tampered.submission.assertion.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))
+    tampered.submission.assertion = String(tampered.submission.assertion).replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))
     expect(verifyEvidence(tampered, jwks).valid).toBe(false)
   }, 120_000)
 

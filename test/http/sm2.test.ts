@@ -86,8 +86,7 @@ describe('the refusals of PROTOCOL §2 hold for SM2', () => {
       now: t.clock.now(),
       ...(overrides ? { overrides } : {}),
     })
-  const post = (token: string) =>
-    t.call('POST', '/v1/cases', text, { authorization: `Bearer ${token}`, ...idem() })
+  const post = (token: string) => t.call('POST', '/v1/cases', text, { authorization: `Bearer ${token}`, ...idem() })
 
   it('refuses a bsh made with SHA-256 under alg SM2', async () => {
     const res = await post(await assertion({ claims: { bsh: bodySha256(text) } }))
@@ -123,7 +122,11 @@ describe('the refusals of PROTOCOL §2 hold for SM2', () => {
     const y = Buffer.from(String(key.publicJwk.y), 'base64url')
     y[31] = y[31]! ^ 1
     const offCurve = { ...key.publicJwk, y: y.toString('base64url') }
-    const reg = await t.admin('POST', '/v1/admin/clients', { id: 'shiyan-off-curve', regions: ['420300'], jwks: { keys: [offCurve] } })
+    const reg = await t.admin('POST', '/v1/admin/clients', {
+      id: 'shiyan-off-curve',
+      regions: ['420300'],
+      jwks: { keys: [offCurve] },
+    })
     expect(reg.status, JSON.stringify(reg.body)).toBe(201)
     const token = await signAssertion({
       clientId: 'shiyan-off-curve',

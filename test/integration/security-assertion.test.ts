@@ -118,7 +118,13 @@ describe('verifyClientAssertion', () => {
       kind: 'client',
       id: 'city-wuhan',
       regions: ['420100'],
-      assertion: { token, jti: 'happy-1', kid: es.kid, alg: 'ES256', bodyHash: bodyHash(new TextEncoder().encode(body)) },
+      assertion: {
+        token,
+        jti: 'happy-1',
+        kid: es.kid,
+        alg: 'ES256',
+        bodyHash: bodyHash(new TextEncoder().encode(body)),
+      },
     })
   })
 

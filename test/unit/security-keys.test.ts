@@ -51,7 +51,12 @@ describe('loadKeySet', () => {
     await loadKeySet({ dataDir })
     await rotateKeySet({ dataDir, alg: 'EdDSA' })
     const keys = await loadKeySet({ dataDir })
-    expect(keys.jwks().keys.map((k) => k.alg).sort()).toEqual(['ES256', 'EdDSA', 'SM2'])
+    expect(
+      keys
+        .jwks()
+        .keys.map((k) => k.alg)
+        .sort(),
+    ).toEqual(['ES256', 'EdDSA', 'SM2'])
     for (const jwk of keys.jwks().keys) {
       expect(jwk).not.toHaveProperty('d')
       expect(jwk.use).toBe('sig')
@@ -210,7 +215,10 @@ describe('SM2 beside ES256 (PROTOCOL §2 (1.1))', () => {
     const file = JSON.parse(await readFile(keysetPath(), 'utf8')) as KeySetFile
     const sm2 = file.keys.find((k) => k.alg === 'SM2')!
     const other = (await import('../../src/security/jws.js')).generateJwkPair('SM2').privateJwk
-    const broken = { ...file, keys: file.keys.map((k) => (k === sm2 ? { ...k, privateJwk: { ...k.privateJwk, d: other.d } } : k)) }
+    const broken = {
+      ...file,
+      keys: file.keys.map((k) => (k === sm2 ? { ...k, privateJwk: { ...k.privateJwk, d: other.d } } : k)),
+    }
     const error = await loadKeySet({ dataDir, keysJson: JSON.stringify(broken) }).then(
       () => null,
       (e: Error) => e,
@@ -219,4 +227,3 @@ describe('SM2 beside ES256 (PROTOCOL §2 (1.1))', () => {
     expect(error?.message).not.toContain(String(other.d))
   })
 })
-

@@ -74,7 +74,12 @@ describe('SM2 signature example on the recommended curve (GM/T 0003.5, GB/T 3291
     const y = Buffer.from(key.publicKey.y)
     y[31] = y[31]! ^ 1
     expect(() => Sm2PublicKey.fromCoordinates(key.publicKey.x, y)).toThrow()
-    expect(() => keyFromJwk({ kty: 'EC', crv: 'SM2', x: key.publicKey.x.toString('base64url'), y: y.toString('base64url') }, 'public')).toThrow()
+    expect(() =>
+      keyFromJwk(
+        { kty: 'EC', crv: 'SM2', x: key.publicKey.x.toString('base64url'), y: y.toString('base64url') },
+        'public',
+      ),
+    ).toThrow()
   })
 })
 
@@ -139,8 +144,19 @@ describe.skipIf(!hasOpenssl)('SM2 interoperation with the OpenSSL command line (
     ).toString('base64url')}`
     writeFileSync(file('input'), input)
     openssl([
-      'pkeyutl', '-sign', '-rawin', '-digest', 'sm3', '-pkeyopt', 'distid:1234567812345678',
-      '-inkey', file('key.pem'), '-in', file('input'), '-out', file('sig.der'),
+      'pkeyutl',
+      '-sign',
+      '-rawin',
+      '-digest',
+      'sm3',
+      '-pkeyopt',
+      'distid:1234567812345678',
+      '-inkey',
+      file('key.pem'),
+      '-in',
+      file('input'),
+      '-out',
+      file('sig.der'),
     ])
     const rs = derToRs(readFileSync(file('sig.der')))
     const token = `${input}.${rs.toString('base64url')}`
@@ -148,10 +164,23 @@ describe.skipIf(!hasOpenssl)('SM2 interoperation with the OpenSSL command line (
     expect(verifyCompact(token, 'SM2', key)).toBe(true)
     // Under another identifier OpenSSL's signature is another one: the gateway refuses it.
     openssl([
-      'pkeyutl', '-sign', '-rawin', '-digest', 'sm3', '-pkeyopt', 'distid:ALICE123@YAHOO.COM',
-      '-inkey', file('key.pem'), '-in', file('input'), '-out', file('sig2.der'),
+      'pkeyutl',
+      '-sign',
+      '-rawin',
+      '-digest',
+      'sm3',
+      '-pkeyopt',
+      'distid:ALICE123@YAHOO.COM',
+      '-inkey',
+      file('key.pem'),
+      '-in',
+      file('input'),
+      '-out',
+      file('sig2.der'),
     ])
-    expect(verifyCompact(`${input}.${derToRs(readFileSync(file('sig2.der'))).toString('base64url')}`, 'SM2', key)).toBe(false)
+    expect(verifyCompact(`${input}.${derToRs(readFileSync(file('sig2.der'))).toString('base64url')}`, 'SM2', key)).toBe(
+      false,
+    )
     // Nor is it an ES256 signature, whatever its length.
     expect(verifyCompact(token, 'ES256', key)).toBe(false)
   })
@@ -165,8 +194,20 @@ describe.skipIf(!hasOpenssl)('SM2 interoperation with the OpenSSL command line (
     writeFileSync(file('gw-sig.der'), rsToDer(Buffer.from(s, 'base64url')))
     const verify = (input: string) =>
       spawnSync('openssl', [
-        'pkeyutl', '-verify', '-pubin', '-inkey', file('pub.pem'), '-rawin', '-digest', 'sm3',
-        '-pkeyopt', 'distid:1234567812345678', '-in', input, '-sigfile', file('gw-sig.der'),
+        'pkeyutl',
+        '-verify',
+        '-pubin',
+        '-inkey',
+        file('pub.pem'),
+        '-rawin',
+        '-digest',
+        'sm3',
+        '-pkeyopt',
+        'distid:1234567812345678',
+        '-in',
+        input,
+        '-sigfile',
+        file('gw-sig.der'),
       ])
     const ok = verify(file('gw-input'))
     expect(ok.status, ok.stderr.toString()).toBe(0)

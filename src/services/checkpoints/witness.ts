@@ -88,8 +88,7 @@ export async function witnessCheckpoint(
   const registered = await deps.clients.client(caller.id)
   if (registered?.status !== 'active') throw new AppError('forbidden', 'the client is not active')
   const { alg, kid } = decoded.header
-  const keys =
-    isJwsAlg(alg) && typeof kid === 'string' ? await registered.keys({ alg, kid }).catch(() => []) : []
+  const keys = isJwsAlg(alg) && typeof kid === 'string' ? await registered.keys({ alg, kid }).catch(() => []) : []
   if (!isJwsAlg(alg) || !keys.some((key) => verifyCompact(jws, alg, key))) {
     throw invalid('the signature does not verify with the client’s registered keys')
   }

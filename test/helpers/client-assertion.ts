@@ -5,7 +5,7 @@
  */
 import { createHash, createHmac, createPublicKey, type JsonWebKey, randomUUID } from 'node:crypto'
 import { CompactSign, type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose'
-import { bodySm3, newSm2Key, type Sm2Key, sm2Jwk, sm2SignInput } from './sm2-client.js'
+import { bodySm3, newSm2Key, type Sm2Key, sm2Jwk, sm2SignInput } from '../../adapters/sim/sm2.js'
 
 export type ClientAlg = 'ES256' | 'EdDSA' | 'SM2'
 
@@ -14,7 +14,7 @@ export interface ClientKey {
   kid: string
   /** jose's key for ES256 and EdDSA (for SM2 a stand-in that jose refuses: sign with {@link signJws}). */
   privateKey: CryptoKey
-  /** For SM2: the scalar and point (test/helpers/sm2-client.ts). */
+  /** For SM2: the scalar and point (adapters/sim/sm2.ts). */
   sm2?: Sm2Key
   /** The public key as published: with kid, alg and use. */
   publicJwk: JWK & { kid: string; alg: ClientAlg; use: 'sig' }
@@ -100,7 +100,7 @@ export async function signAssertion(opts: AssertionOptions): Promise<string> {
   return signJws(opts.key, header, claims)
 }
 
-/** A compact JWS of `payload` under `header` with `key` (jose for ES256 and EdDSA, sm2-client.ts for SM2). */
+/** A compact JWS of `payload` under `header` with `key` (jose for ES256 and EdDSA, adapters/sim/sm2.ts for SM2). */
 export async function signJws(
   key: ClientKey,
   header: Record<string, unknown>,

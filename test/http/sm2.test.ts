@@ -5,13 +5,13 @@
 import { generateKeyPairSync, sign } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bodySm3 } from '../../adapters/sim/sm2.js'
 import { keySetLookup } from '../../src/security/jwk-set.js'
 import { verifyCompact } from '../../src/security/jws.js'
 import { CaseCreated } from '../../src/services/cases/schemas.js'
 import { hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
 import { bodySha256, newClientKey, signAssertion } from '../helpers/client-assertion.js'
-import { bodySm3 } from '../helpers/sm2-client.js'
 
 let t: TestApp
 let sm2: TestClient // 十堰's system, signing with SM2

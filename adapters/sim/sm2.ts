@@ -1,7 +1,8 @@
 /**
- * SM2 as a city's system would write it from docs/protocol.md alone (PROTOCOL §2 (1.1)): the curve of
- * GM/T 0003.5, Z with the identifier 1234567812345678, e = SM3(Z ‖ M), r ‖ s. Written apart from the
- * gateway's src/security/sm2.ts on purpose, so each checks the other; it imports nothing from src/.
+ * SM2 signing as a city's system would write it from docs/protocol.md alone (PROTOCOL §2 (1.1)): the curve
+ * of GM/T 0003.5, Z with the identifier 1234567812345678, e = SM3(Z ‖ M), r ‖ s. The simulated city system
+ * (`tongban sim --alg SM2`) and the tests' protocol client sign with it. Written apart from the gateway's
+ * src/security/sm2.ts on purpose, so that each checks the other; it imports nothing from src/.
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { Field, mod } from '@noble/curves/abstract/modular'
@@ -26,9 +27,26 @@ export interface Sm2Key {
 }
 
 export function newSm2Key(): Sm2Key {
-  const d = mod(int(randomBytes(40)), n - 2n) + 1n
+  return sm2KeyOf(mod(int(randomBytes(40)), n - 2n) + 1n)
+}
+
+/** The key of the private scalar `d` (1 ≤ d ≤ n − 2), its public point derived from it. */
+export function sm2KeyOf(d: bigint): Sm2Key {
+  if (d < 1n || d > n - 2n) throw new Error('SM2 private key out of range')
   const P = Point.BASE.multiply(d)
   return { d, x: bytes32(P.x), y: bytes32(P.y) }
+}
+
+/** The scalar of a private JWK's `d` (base64url, 32 bytes). */
+export function sm2ScalarOf(d: string): bigint {
+  const raw = Buffer.from(d, 'base64url')
+  if (raw.length !== 32) throw new Error('SM2 private key must be 32 bytes')
+  return int(raw)
+}
+
+/** The private scalar as JWK `d`. */
+export function sm2D(key: Sm2Key): string {
+  return bytes32(key.d).toString('base64url')
 }
 
 /** The public JWK: `{ kty: "EC", crv: "SM2", x, y }`, 32-byte base64url coordinates. */

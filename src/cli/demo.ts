@@ -49,8 +49,15 @@ function run(args: string[], env: Record<string, string>): Promise<string> {
   })
 }
 
-async function startGateway(id: string, region: string, dir: string, prefix: string): Promise<Gw> {
+async function startGateway(
+  id: string,
+  region: string,
+  dir: string,
+  prefix: string,
+  extra: Record<string, string> = {},
+): Promise<Gw> {
   const env = {
+    ...extra,
     GATEWAY_ID: id,
     GATEWAY_REGION: region,
     TONGBAN_DATA_DIR: dir,
@@ -149,8 +156,32 @@ function untilInterrupted(): Promise<void> {
   })
 }
 
+/** --sm2: the algorithms of what crossed for one case (襄阳's receipt, its system's result, 十堰's recognition). */
+async function printAlgorithms(shiyan: Gw, id: string | undefined, token: string): Promise<void> {
+  if (!id) return
+  const algOf = (jws: unknown) =>
+    typeof jws === 'string' ? JSON.parse(Buffer.from(jws.split('.')[0] ?? '', 'base64url').toString()).alg : '—'
+  const events = (await api(shiyan, 'GET', `/v1/cases/${id}/events`, undefined, token)).events ?? []
+  const receipt = events.find((e) => e.type === 'dispatched')?.data?.receipt
+  const result = (await api(shiyan, 'GET', `/v1/cases/${id}/result`, undefined, token).catch(() => ({}))) as {
+    result?: string
+    verification?: { recognition?: string }
+  }
+  console.log(
+    `\n签名算法 (online_transfer): 襄阳's receipt ${algOf(receipt)}, its system's result ${algOf(result.result)}, 十堰's recognition ${algOf(result.verification?.recognition)}`,
+  )
+}
+
 export async function demoCommand(args: string[] = []): Promise<number> {
-  const { values } = parseArgs({ args, options: { keep: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({
+    args,
+    options: { keep: { type: 'boolean', default: false }, sm2: { type: 'boolean', default: false } },
+  })
+  // --sm2: 襄阳's system signs with SM2 and the gateways sign their assertions to each other with SM2
+  // (PROTOCOL §2 (1.1)); each gateway holds an SM2 key beside its ES256 one from its first start.
+  const alg = values.sm2 ? ('SM2' as const) : undefined
+  // …and what the gateways sign themselves (receipts, recognitions, evidence) is SM2 too (SIGNING_ALG).
+  const signing: Record<string, string> = alg ? { SIGNING_ALG: alg } : {}
   const dir = await mkdtemp(path.join(tmpdir(), 'tongban-demo-'))
   const prefix = `demo-${process.pid}`
   const gateways: Gw[] = []
@@ -158,8 +189,8 @@ export async function demoCommand(args: string[] = []): Promise<number> {
   try {
     console.log('Starting two gateways (embedded databases, Redis queues) …')
     const [shiyan, xiangyang] = await Promise.all([
-      startGateway('gw-420300', '420300', path.join(dir, 'shiyan'), `${prefix}-sy`),
-      startGateway('gw-420600', '420600', path.join(dir, 'xiangyang'), `${prefix}-xy`),
+      startGateway('gw-420300', '420300', path.join(dir, 'shiyan'), `${prefix}-sy`, signing),
+      startGateway('gw-420600', '420600', path.join(dir, 'xiangyang'), `${prefix}-xy`, signing),
     ])
     gateways.push(shiyan, xiangyang)
     console.log(`  十堰 gw-420300 ${shiyan.url}   襄阳 gw-420600 ${xiangyang.url}`)
@@ -168,6 +199,7 @@ export async function demoCommand(args: string[] = []): Promise<number> {
       simId: 'sim-420600',
       gatewayUrl: xiangyang.url,
       gatewayId: 'gw-420600',
+      ...(alg ? { alg } : {}),
       acceptDelayMs: 1200,
       reviewDelayMs: 1500,
       decideDelayMs: 1500,
@@ -199,7 +231,13 @@ export async function demoCommand(args: string[] = []): Promise<number> {
     }
     const peer = (to: Gw, as: string) => ({
       adapter: 'peer',
-      settings: { baseUrl: to.url, gatewayId: to.id, clientId: as, allowPrivateAddresses: true },
+      settings: {
+        baseUrl: to.url,
+        gatewayId: to.id,
+        clientId: as,
+        allowPrivateAddresses: true,
+        ...(alg ? { signingAlg: alg } : {}),
+      },
     })
     await api(shiyan, 'PUT', '/v1/admin/bindings/420600', peer(xiangyang, 'gw-420300'))
     await api(xiangyang, 'PUT', '/v1/admin/bindings/420300', peer(shiyan, 'gw-420600'))
@@ -213,8 +251,14 @@ export async function demoCommand(args: string[] = []): Promise<number> {
       })
     ).token as string
     console.log(
-      '  Registered each gateway at the other and 襄阳’s system at both, bound 襄阳 to its system, issued a window token.\n',
+      '  Registered each gateway at the other and 襄阳’s system at both, bound 襄阳 to its system, issued a window token.',
     )
+    if (alg) {
+      console.log(
+        '  国密: 襄阳’s system signs with SM2 (bsh with SM3); the gateways exchange SM2 assertions and sign with SM2.',
+      )
+    }
+    console.log('')
 
     const applicant = {
       kind: 'person',
@@ -365,6 +409,7 @@ export async function demoCommand(args: string[] = []): Promise<number> {
     }
     const parentEvents = (await api(shiyan, 'GET', `/v1/cases/${parentId}/events`, undefined, window)).events ?? []
     console.log(`  ${'multi_site'.padEnd(16)} ${parentEvents.map((e) => e.type).join(' → ')} (the parent)`)
+    if (alg) await printAlgorithms(shiyan, cases[1]?.id, window)
     if (values.keep) {
       console.log('\nStill running (--keep). Sign in to each console with its admin token:')
       for (const g of gateways) {

@@ -1,0 +1,158 @@
+/**
+ * `npm run bench -- crypto`: the signature algorithms of PROTOCOL §2 side by side, all measured in one run.
+ * 1. Signatures and verifications per second for ES256, EdDSA and SM2 through the gateway's own JWS module
+ *    (security/jws.ts) over an assertion-sized signing input; SM2 verification also with a key seen for the
+ *    first time (no per-key table yet), which is what a one-off verifier pays.
+ * 2. Intake with an SM2 caller beside an ES256 caller against one gateway: the two callers' runs alternate
+ *    (ES256, SM2, ES256, SM2) so that load on the machine falls on both alike, and the gateway's CPU per
+ *    accepted request of each is compared (target: SM2 ≤ 1.5 × ES256).
+ * Every loop is bounded in count and time.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { generateJwkPair, type JwsAlg, keyFromJwk, signCompact, verifyCompact } from '../src/security/jws.js'
+import { Sm2PublicKey } from '../src/security/sm2.js'
+import { type ClientAlg, newClientKey, signAssertion } from '../test/helpers/client-assertion.js'
+import { caseBody } from './intake.js'
+import { diff, snapshot } from './lib/cpu.js'
+import { cli, startBenchGateway } from './lib/gateway.js'
+import { fmt, runLoad } from './lib/proc.js'
+
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 20)
+const durationMs = Number(process.env.BENCH_DURATION_MS ?? 6000)
+const warmupMs = 1000
+const perPhase = Number(process.env.BENCH_CRYPTO_REQUESTS ?? 8000)
+
+/** Operations per second of `op`, run for at most `ms` and `max` times. */
+function rate(op: () => void, ms = 1500, max = 200_000): number {
+  for (let i = 0; i < 50; i++) op()
+  const start = performance.now()
+  let n = 0
+  while (n < max && performance.now() - start < ms) {
+    op()
+    n++
+  }
+  return n / ((performance.now() - start) / 1000)
+}
+
+function micro(): void {
+  const payload = {
+    iss: 'bench-client',
+    sub: 'bench-client',
+    aud: 'gw-intake',
+    iat: 1_790_000_000,
+    exp: 1_790_000_060,
+    jti: '0194f5c2-7d3a-7b1e-9c4f-2a6b8e0d1f37',
+    htm: 'POST',
+    htu: '/v1/cases',
+    bsh: 'x'.repeat(43),
+  }
+  console.log('| alg | sign/s | verify/s |')
+  console.log('| --- | ---: | ---: |')
+  for (const alg of ['ES256', 'EdDSA', 'SM2'] as JwsAlg[]) {
+    const { privateJwk, publicJwk } = generateJwkPair(alg)
+    const priv = keyFromJwk(privateJwk, 'private')
+    const pub = keyFromJwk(publicJwk, 'public')
+    const header = { alg, kid: 'k', typ: 'tongban-client+jwt' }
+    const token = signCompact(payload, header, priv)
+    if (!verifyCompact(token, alg, pub)) throw new Error(`${alg}: the bench token does not verify`)
+    const signs = rate(() => signCompact(payload, header, priv))
+    const verifies = rate(() => verifyCompact(token, alg, pub))
+    console.log(`| ${alg} | ${signs.toFixed(0)} | ${verifies.toFixed(0)} |`)
+    if (alg === 'SM2') {
+      const x = Buffer.from(String(publicJwk.x), 'base64url')
+      const y = Buffer.from(String(publicJwk.y), 'base64url')
+      // A key object made anew for every verification: no wNAF table, no cached Z.
+      const cold = rate(() => verifyCompact(token, alg, Sm2PublicKey.fromCoordinates(x, y)), 1500, 2000)
+      console.log(`| SM2, key seen for the first time | | ${cold.toFixed(0)} |`)
+    }
+  }
+}
+
+async function intake(): Promise<void> {
+  const gw = await startBenchGateway('crypto', { WORKERS: process.env.BENCH_WORKERS ?? '1' })
+  const dir = await mkdtemp(path.join(tmpdir(), 'tongban-bench-crypto-'))
+  try {
+    const files: Record<string, string[]> = { ES256: [], SM2: [] }
+    let i = 0
+    for (const alg of ['ES256', 'SM2'] as ClientAlg[]) {
+      const key = await newClientKey(alg)
+      const id = `bench-${alg.toLowerCase()}`
+      const jwksFile = path.join(dir, `${id}.json`)
+      await writeFile(jwksFile, JSON.stringify(key.jwks))
+      await cli(['clients', 'add', '--id', id, '--regions', '420300', '--jwks', jwksFile], gw.env)
+      for (const round of [0, 1]) {
+        const lines: string[] = []
+        for (let k = 0; k < perPhase; k++, i++) {
+          const body = caseBody(i)
+          const assertion = await signAssertion({
+            clientId: id,
+            key,
+            audience: 'gw-crypto',
+            method: 'POST',
+            pathAndQuery: '/v1/cases',
+            body,
+            ttlSeconds: 300,
+          })
+          const headers = { authorization: `Bearer ${assertion}`, 'content-type': 'application/json' }
+          lines.push(
+            JSON.stringify({
+              method: 'POST',
+              path: '/v1/cases',
+              headers: { ...headers, 'idempotency-key': `b-${i}` },
+              body,
+            }),
+          )
+        }
+        const file = path.join(dir, `${id}-${round}.jsonl`)
+        await writeFile(file, `${lines.join('\n')}\n`)
+        files[alg]!.push(file)
+      }
+    }
+    const totals: Record<string, { cpu: number; served: number; rps: number[]; p99: number[]; non201: number }> = {
+      ES256: { cpu: 0, served: 0, rps: [], p99: [], non201: 0 },
+      SM2: { cpu: 0, served: 0, rps: [], p99: [], non201: 0 },
+    }
+    for (const round of [0, 1]) {
+      for (const alg of ['ES256', 'SM2']) {
+        const before = snapshot()
+        const r = await runLoad({ url: gw.url, connections, durationMs, warmupMs, requestsFile: files[alg]![round] })
+        const after = snapshot()
+        const cpu = diff(before, after, (pid, comm) =>
+          pid === gw.child.pid || (comm === 'node' && gw.workerPids().includes(pid)) ? 'gateway' : null,
+        ).get('gateway')
+        const served = perPhase - (r.preparedLeft ?? 0)
+        const t = totals[alg]!
+        t.cpu += cpu ?? 0
+        t.served += served
+        t.rps.push(r.rps)
+        t.p99.push(r.p99Ms)
+        t.non201 += r.requests - (r.statuses['201'] ?? 0)
+        console.log(
+          `round ${round + 1} ${alg.padEnd(5)} ${fmt(r)}; gateway CPU ${(((cpu ?? 0) / served) * 1e6).toFixed(0)} µs/request`,
+        )
+      }
+    }
+    const per = (alg: string) => totals[alg]!.cpu / totals[alg]!.served
+    for (const alg of ['ES256', 'SM2']) {
+      const t = totals[alg]!
+      console.log(
+        `${alg.padEnd(5)} caller: gateway CPU ${(per(alg) * 1e6).toFixed(0)} µs per request over ${t.served} requests, ` +
+          `${t.rps.map((x) => x.toFixed(0)).join(' / ')} req/s, p99 ${t.p99.join(' / ')} ms, non-201 ${t.non201}`,
+      )
+    }
+    console.log(`ratio SM2/ES256 gateway CPU per request: ${(per('SM2') / per('ES256')).toFixed(2)} (target ≤ 1.5)`)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+    await gw.cleanup()
+  }
+}
+
+export async function cryptoBench(): Promise<void> {
+  const [load1] = (await import('node:os')).loadavg()
+  console.log(`load average at start: ${load1?.toFixed(2)} on ${(await import('node:os')).cpus().length} CPU(s)`)
+  micro()
+  await intake()
+  console.log(`load average at end: ${(await import('node:os')).loadavg()[0]?.toFixed(2)}`)
+}

@@ -135,7 +135,7 @@ async function intake(): Promise<void> {
         const after = snapshot()
         const seconds = (performance.now() - started) / 1000
         const cpu = gatewayCpu(before, after)
-        const served = perPhase - (r.preparedLeft ?? 0)
+        const served = perPhase - Math.max(0, r.preparedLeft ?? 0)
         const t = totals[alg]!
         t.cpu += cpu
         t.idle += (idlePerS * (performance.now() - started)) / 1000

@@ -2,8 +2,10 @@
  * `npm run bench [-- NAME…]`: every benchmark measures its baseline in the same run and prints a ratio.
  * Scenarios: resolve (routing) and intake (authenticated case submission) against a hello-world;
  * deliveries (dispatch through sim and peer) against raw BullMQ; reports (the performance report over a
- * million cases) against count(*). Run one with `npm run bench -- resolve`.
+ * million cases) against count(*); crypto (ES256, EdDSA and SM2 signatures, and intake by an SM2 caller
+ * beside an ES256 one). Run one with `npm run bench -- resolve`.
  */
+import { cryptoBench } from './crypto.js'
 import { deliveriesBench } from './deliveries.js'
 import { intakeBench } from './intake.js'
 import { reportsBench } from './reports.js'
@@ -14,6 +16,7 @@ const scenarios: Record<string, () => Promise<void>> = {
   intake: intakeBench,
   deliveries: deliveriesBench,
   reports: reportsBench,
+  crypto: cryptoBench,
 }
 
 const wanted = process.argv.slice(2)

@@ -22,7 +22,7 @@ import type {
 import { failureFromStatus, unexpectedAnswer } from '../_shared/errors.js'
 import type { HttpClient, HttpClientOptions, HttpResponse } from '../_shared/http.js'
 import { parseSettings } from '../_shared/settings.js'
-import { bodySha256, signAssertion } from './assertion.js'
+import { bodyHashFor, signAssertion } from './assertion.js'
 import { createCaseBody } from './case-body.js'
 import { alreadyApplied } from './follow-up.js'
 import { PeerSettings } from './settings.js'
@@ -94,17 +94,20 @@ export function createPeerAdapter(settings: unknown, deps: PeerAdapterDeps): Reg
   async function call(method: 'GET' | 'POST', path: string, signal: AbortSignal, json?: unknown) {
     const url = base + path
     const body = json === undefined ? undefined : JSON.stringify(json)
+    const alg = s.signingAlg ?? identity.alg
     const assertion = await signAssertion(identity, {
       clientId: s.clientId,
       audience: s.gatewayId,
       method,
       url,
       ...(body === undefined ? {} : { body }),
+      ...(alg ? { alg } : {}),
     })
     const headers: Record<string, string> = { authorization: `Bearer ${assertion}`, accept: 'application/json' }
     if (body !== undefined) headers['content-type'] = 'application/json'
     return {
       body,
+      alg,
       send: (extra: Record<string, string> = {}) =>
         http.request({
           method,
@@ -146,7 +149,8 @@ export function createPeerAdapter(settings: unknown, deps: PeerAdapterDeps): Reg
       const { case: created, receipt } = parsed.data
       // The peer's receipt must be for this request: same body hash (`req`) and the case it names (`sub`).
       const claims = jwsClaims(receipt)
-      if (!claims || claims.sub !== created.id || claims.req !== bodySha256(req.body!)) {
+      // `req` is the `bsh` we sent: SM3 when our assertion was signed with SM2.
+      if (!claims || claims.sub !== created.id || claims.req !== bodyHashFor(req.body!, req.alg)) {
         throw unexpectedAnswer('deliverCase', 'the receipt does not match the request', { remoteRef: created.id })
       }
       return { remoteRef: created.id, receipt }

@@ -10,6 +10,11 @@ export function bodySha256(body: string | Buffer): string {
   return createHash('sha256').update(body).digest('base64url')
 }
 
+/** The `bsh` claim of an assertion signed with `alg` (PROTOCOL §2): SM3 for SM2, SHA-256 otherwise. */
+export function bodyHashFor(body: string | Buffer, alg?: string): string {
+  return alg === 'SM2' ? createHash('sm3').update(body).digest('base64url') : bodySha256(body)
+}
+
 export interface AssertionRequest {
   clientId: string
   /** The other gateway's id. */
@@ -20,11 +25,14 @@ export interface AssertionRequest {
   /** The exact body bytes sent; `bsh` is set when it is non-empty. */
   body?: string | Buffer
   now?: Date
+  /** The algorithm to sign with (the peer binding's `signingAlg`, else the gateway's own `identity.alg`). */
+  alg?: string
 }
 
 /**
  * Signs a fresh assertion: `iss` = `sub` = our client id, `aud` = the other gateway, `iat`, `exp` = `iat` + 60,
- * a random `jti`, `htm`, `htu`, and `bsh` for a body. The identity adds `alg` and `kid` to the header.
+ * a random `jti`, `htm`, `htu`, and `bsh` for a body (SM3 when signed with SM2). The identity adds `alg` and
+ * `kid` to the header.
  */
 export function signAssertion(identity: GatewayIdentity, r: AssertionRequest): Promise<string> {
   const url = new URL(r.url)
@@ -39,6 +47,6 @@ export function signAssertion(identity: GatewayIdentity, r: AssertionRequest): P
     htm: r.method.toUpperCase(),
     htu: url.pathname + url.search,
   }
-  if (r.body !== undefined && r.body.length > 0) claims.bsh = bodySha256(r.body)
-  return identity.sign(claims, ASSERTION_TYP)
+  if (r.body !== undefined && r.body.length > 0) claims.bsh = bodyHashFor(r.body, r.alg)
+  return r.alg ? identity.sign(claims, ASSERTION_TYP, r.alg) : identity.sign(claims, ASSERTION_TYP)
 }

@@ -13,6 +13,11 @@ export const PeerSettings = z.strictObject({
   gatewayId: z.string().min(1),
   /** Our client id as registered at the other gateway: `iss` and `sub` of our assertions. */
   clientId: z.string().min(1),
+  /**
+   * The algorithm our assertions to it are signed with (ES256, EdDSA or SM2, PROTOCOL §2); default the
+   * gateway's own (`SIGNING_ALG`). A peer that registered our SM2 key asks for `SM2`.
+   */
+  signingAlg: z.enum(['ES256', 'EdDSA', 'SM2']).optional(),
   /** Allow a base URL that resolves to a loopback or private address (a gateway on the same site). */
   allowPrivateAddresses: z.boolean().default(false),
 })

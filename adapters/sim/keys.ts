@@ -1,24 +1,30 @@
 /**
- * The sim's signing key (ES256, EC P-256) with node:crypto: loaded from a private JWK file, or generated
- * (into that file when a path is given, mode 0600), published as a JWKS, and used for compact JWS.
+ * The sim's signing key: ES256 (EC P-256, node:crypto) or SM2 (adapters/sim/sm2.ts, PROTOCOL §2 (1.1)),
+ * loaded from a private JWK file, or generated (into that file when a path is given, mode 0600), published as
+ * a JWKS, and used for compact JWS.
  */
 import { createHash, createPrivateKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
+import { newSm2Key, type Sm2Key, sm2D, sm2Jwk, sm2KeyOf, sm2ScalarOf, sm2SignInput } from './sm2.js'
+
+export type SimAlg = 'ES256' | 'SM2'
 
 export interface PublicJwk {
   kty: 'EC'
-  crv: 'P-256'
+  crv: 'P-256' | 'SM2'
   x: string
   y: string
   kid: string
-  alg: 'ES256'
+  alg: SimAlg
   use: 'sig'
 }
 
 export interface SimKey {
   kid: string
-  privateKey: KeyObject
+  alg: SimAlg
+  /** ES256: node's key; SM2: the scalar and point. */
+  privateKey: KeyObject | Sm2Key
   publicJwk: PublicJwk
   jwks: { keys: [PublicJwk] }
 }
@@ -33,8 +39,20 @@ function thumbprint(jwk: { crv: string; x: string; y: string }): string {
 
 function fromPrivateJwk(jwk: Record<string, unknown>, source: string): SimKey {
   const { kty, crv, x, y, d } = jwk
+  if (kty === 'EC' && crv === 'SM2' && typeof d === 'string') {
+    let privateKey: Sm2Key
+    try {
+      privateKey = sm2KeyOf(sm2ScalarOf(d))
+    } catch (e) {
+      throw new Error(`${source}: unusable key (${(e as Error).message})`)
+    }
+    const pub = sm2Jwk(privateKey)
+    const kid = typeof jwk.kid === 'string' && jwk.kid !== '' ? jwk.kid : thumbprint(pub)
+    const publicJwk: PublicJwk = { ...pub, kid, alg: 'SM2', use: 'sig' }
+    return { kid, alg: 'SM2', privateKey, publicJwk, jwks: { keys: [publicJwk] } }
+  }
   if (kty !== 'EC' || crv !== 'P-256' || typeof x !== 'string' || typeof y !== 'string' || typeof d !== 'string') {
-    throw new Error(`${source}: not a private EC P-256 JWK (kty EC, crv P-256, x, y, d)`)
+    throw new Error(`${source}: not a private EC P-256 or SM2 JWK (kty EC, crv P-256 or SM2, x, y, d)`)
   }
   let privateKey: KeyObject
   try {
@@ -46,11 +64,17 @@ function fromPrivateJwk(jwk: Record<string, unknown>, source: string): SimKey {
   const pub = privateKey.export({ format: 'jwk' }) as { x: string; y: string }
   const kid = typeof jwk.kid === 'string' && jwk.kid !== '' ? jwk.kid : thumbprint({ crv: 'P-256', x: pub.x, y: pub.y })
   const publicJwk: PublicJwk = { kty: 'EC', crv: 'P-256', x: pub.x, y: pub.y, kid, alg: 'ES256', use: 'sig' }
-  return { kid, privateKey, publicJwk, jwks: { keys: [publicJwk] } }
+  return { kid, alg: 'ES256', privateKey, publicJwk, jwks: { keys: [publicJwk] } }
 }
 
-/** A fresh key; its kid is its thumbprint. Returns the private JWK too, for saving. */
-export function generateSimKey(): { key: SimKey; privateJwk: Record<string, unknown> } {
+/** A fresh key of `alg` (default ES256); its kid is its thumbprint. Returns the private JWK too, for saving. */
+export function generateSimKey(alg: SimAlg = 'ES256'): { key: SimKey; privateJwk: Record<string, unknown> } {
+  if (alg === 'SM2') {
+    const sm2 = newSm2Key()
+    const pub = sm2Jwk(sm2)
+    const privateJwk = { ...pub, d: sm2D(sm2), kid: thumbprint(pub), alg: 'SM2', use: 'sig' }
+    return { key: fromPrivateJwk(privateJwk, 'generated key'), privateJwk }
+  }
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const jwk = privateKey.export({ format: 'jwk' }) as { crv: string; x: string; y: string; d: string }
   const privateJwk = { ...jwk, kty: 'EC', kid: thumbprint(jwk), alg: 'ES256', use: 'sig' }
@@ -58,17 +82,17 @@ export function generateSimKey(): { key: SimKey; privateJwk: Record<string, unkn
 }
 
 /**
- * The key in `keyFile`, created there (directories too, file mode 0600) when the file does not exist;
- * without a path, a key that lives as long as the process. Synchronous: it runs once at start-up.
+ * The key in `keyFile` (its algorithm is the file's), created there with `alg` (directories too, file mode
+ * 0600) when the file does not exist; without a path, a key of `alg` that lives as long as the process. Synchronous: it runs once at start-up.
  *
  * @example
  * const key = loadOrCreateSimKey('./data/sim-key.json')
  * console.log(JSON.stringify(key.jwks)) // register with: tongban clients add --jwks FILE
  */
-export function loadOrCreateSimKey(keyFile?: string): SimKey {
-  if (!keyFile) return generateSimKey().key
+export function loadOrCreateSimKey(keyFile?: string, alg: SimAlg = 'ES256'): SimKey {
+  if (!keyFile) return generateSimKey(alg).key
   if (!existsSync(keyFile)) {
-    const { key, privateJwk } = generateSimKey()
+    const { key, privateJwk } = generateSimKey(alg)
     mkdirSync(dirname(keyFile), { recursive: true })
     // `wx`: never overwrite a key another process wrote in the meantime.
     writeFileSync(keyFile, `${JSON.stringify(privateJwk, null, 2)}\n`, { mode: 0o600, flag: 'wx' })
@@ -86,9 +110,18 @@ export function loadOrCreateSimKey(keyFile?: string): SimKey {
   return fromPrivateJwk(parsed as Record<string, unknown>, keyFile)
 }
 
-/** A compact JWS with header `{ alg: ES256, kid, typ }` over the JSON of `payload`. */
+/** A compact JWS with header `{ alg, kid, typ }` over the JSON of `payload`. */
 export function signJws(key: SimKey, typ: string, payload: Record<string, unknown>): string {
-  const input = `${b64(JSON.stringify({ alg: 'ES256', kid: key.kid, typ }))}.${b64(JSON.stringify(payload))}`
-  const signature = sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' })
+  const input = `${b64(JSON.stringify({ alg: key.alg, kid: key.kid, typ }))}.${b64(JSON.stringify(payload))}`
+  const k = key.privateKey
+  if ('d' in k) return `${input}.${sm2SignInput(k, input)}`
+  const signature = sign('sha256', Buffer.from(input), { key: k, dsaEncoding: 'ieee-p1363' })
   return `${input}.${b64(signature)}`
+}
+
+/** The `bsh` of an assertion signed with `key` (PROTOCOL §2): base64url SM3 for SM2, SHA-256 otherwise. */
+export function bodyHashFor(key: SimKey, body: Uint8Array): string {
+  return createHash(key.alg === 'SM2' ? 'sm3' : 'sha256')
+    .update(body)
+    .digest('base64url')
 }

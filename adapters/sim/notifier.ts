@@ -7,9 +7,9 @@
  * This is the simulator's own server-side code (it plays another region's system), so it uses the global
  * fetch rather than the adapters' HTTP client; it never follows redirects.
  */
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { AdapterLogger } from '../../src/ports/region-adapter.js'
-import { type SimKey, signJws } from './keys.js'
+import { bodyHashFor, type SimKey, signJws } from './keys.js'
 
 /**
  * The processing side's events the sim posts (copied from the lifecycle: adapters cannot import it).
@@ -90,7 +90,7 @@ export class GatewayNotifier {
       htm: method,
       htu: pathAndQuery,
     }
-    if (body.byteLength > 0) claims.bsh = createHash('sha256').update(body).digest('base64url')
+    if (body.byteLength > 0) claims.bsh = bodyHashFor(this.#o.key, body)
     return signJws(this.#o.key, 'tongban-client+jwt', claims)
   }
 

@@ -21,8 +21,10 @@ export const SimOptions = z
     gatewayId: z.string().min(1).default('gw-local'),
     /** The sim's client id at the gateway (`iss` = `sub` of its assertions); default: `simId`. */
     clientId: ClientId.optional(),
-    /** A private JWK (EC P-256); generated into this path when absent. Without it the key lives in memory only. */
+    /** A private JWK (EC P-256 or SM2); generated into this path when absent. Without it the key lives in memory only. */
     keyFile: z.string().min(1).optional(),
+    /** The algorithm of a generated key (PROTOCOL §2): ES256 (default) or SM2, with SM3 `bsh`. A key file keeps its own. */
+    alg: z.enum(['ES256', 'SM2']).default('ES256'),
     /** From receipt (or, for offline_proxy, from materials_received) to `accepted` or `rejected`. */
     acceptDelayMs: Ms.default(2000),
     /** From `accepted` to `in_review`. */

@@ -76,7 +76,7 @@ export function createSimApp(options: SimOptionsInput | SimOptions, deps: SimApp
   const o = SimOptions.parse(options)
   const logger = deps.logger ?? silent
   const random = deps.random ?? Math.random
-  const key = deps.key ?? loadOrCreateSimKey(o.keyFile)
+  const key = deps.key ?? loadOrCreateSimKey(o.keyFile, o.alg)
   const notifier = new GatewayNotifier({ ...o, key, logger, random, ...(deps.fetch ? { fetch: deps.fetch } : {}) })
   const engine = new SimEngine({ options: o, key, notifier, logger, random })
   const state = { down: false }

@@ -322,7 +322,7 @@ export async function tokensCommand(args: string[]): Promise<number> {
   return 2
 }
 
-const KEYS_USAGE = `usage: tongban keys rotate [--alg ES256|EdDSA]
+const KEYS_USAGE = `usage: tongban keys rotate [--alg ES256|EdDSA|SM2]
        tongban keys revoke KID --at ISO-TIME [--client ID] [--reason TEXT]
        tongban keys revocations`
 
@@ -335,8 +335,8 @@ export async function keysCommand(args: string[]): Promise<number> {
     return 2
   }
   const { values } = parseArgs({ args: rest, options: { alg: { type: 'string' } } })
-  if (values.alg !== undefined && values.alg !== 'ES256' && values.alg !== 'EdDSA') {
-    console.error('--alg must be ES256 or EdDSA')
+  if (values.alg !== undefined && values.alg !== 'ES256' && values.alg !== 'EdDSA' && values.alg !== 'SM2') {
+    console.error('--alg must be ES256, EdDSA or SM2')
     return 2
   }
   const config = loadConfig()
@@ -350,7 +350,8 @@ export async function keysCommand(args: string[]): Promise<number> {
         const rotated = await rotateKeySet({
           dataDir: config.dataDir,
           ...(config.keys.file !== undefined ? { keysFile: config.keys.file } : {}),
-          ...(values.alg ? { alg: values.alg as 'ES256' | 'EdDSA' } : {}),
+          ...(values.alg ? { alg: values.alg as 'ES256' | 'EdDSA' | 'SM2' } : {}),
+          preferred: config.keys.alg,
         })
         return { value: rotated, change: { before: { kid: rotated.previous }, after: { kid: rotated.kid } } }
       }),
@@ -554,7 +555,7 @@ async function keyRevocationCommand(sub: 'revoke' | 'revocations', rest: string[
   try {
     const deps: KeyAdminDeps = {
       gatewayId: config.gateway.id,
-      gatewayKeys: () => ({ currentKid: keys.currentKid, jwks: keys.jwks() }),
+      gatewayKeys: () => ({ currentKid: keys.currentKid, inUse: keys.inUseKids(), jwks: keys.jwks() }),
       clients: new PgClientStore(database.db),
       store: new PgKeyRevocationStore(database),
       clock: systemClock,

@@ -37,8 +37,14 @@ function run(args: string[], env: Record<string, string>): Promise<string> {
   })
 }
 
-export async function startGateway(id: string, dir: string, prefix: string): Promise<Gw> {
+export async function startGateway(
+  id: string,
+  dir: string,
+  prefix: string,
+  extra: Record<string, string> = {},
+): Promise<Gw> {
   const env = {
+    ...extra,
     GATEWAY_ID: id,
     TONGBAN_DATA_DIR: dir,
     DATABASE_URL: '',

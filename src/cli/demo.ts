@@ -26,6 +26,8 @@ interface Running {
   prefix: string
   gateways: Gw[]
   sim?: { close(): Promise<void> }
+  /** `--sm2`: 襄阳's system and the gateways sign with SM2 (PROTOCOL §2 (1.1)). */
+  alg?: 'SM2'
 }
 
 /** A case the demo follows: the events printed so far, and whether its paper materials went out. */
@@ -47,9 +49,11 @@ function untilInterrupted(): Promise<void> {
 /** Starts 十堰's and 襄阳's gateways and the simulator as 襄阳's city system; returns the simulator's address. */
 async function startProcesses(running: Running): Promise<{ shiyan: Gw; xiangyang: Gw; simUrl: string }> {
   console.log('Starting two gateways (embedded databases, Redis queues) …')
+  // …and what the gateways sign themselves (receipts, recognitions, evidence) is SM2 too (SIGNING_ALG).
+  const signing: Record<string, string> = running.alg ? { SIGNING_ALG: running.alg } : {}
   const [shiyan, xiangyang] = await Promise.all([
-    startGateway('gw-420300', path.join(running.dir, 'shiyan'), `${running.prefix}-sy`),
-    startGateway('gw-420600', path.join(running.dir, 'xiangyang'), `${running.prefix}-xy`),
+    startGateway('gw-420300', path.join(running.dir, 'shiyan'), `${running.prefix}-sy`, signing),
+    startGateway('gw-420600', path.join(running.dir, 'xiangyang'), `${running.prefix}-xy`, signing),
   ])
   running.gateways.push(shiyan, xiangyang)
   console.log(`  十堰 gw-420300 ${shiyan.url}   襄阳 gw-420600 ${xiangyang.url}`)
@@ -58,6 +62,7 @@ async function startProcesses(running: Running): Promise<{ shiyan: Gw; xiangyang
     simId: 'sim-420600',
     gatewayUrl: xiangyang.url,
     gatewayId: 'gw-420600',
+    ...(running.alg ? { alg: running.alg } : {}),
     acceptDelayMs: 1200,
     reviewDelayMs: 1500,
     decideDelayMs: 1500,
@@ -70,7 +75,7 @@ async function startProcesses(running: Running): Promise<{ shiyan: Gw; xiangyang
 }
 
 /** Registers each gateway at the other and the system at both, binds the regions; returns a window token. */
-async function connect(shiyan: Gw, xiangyang: Gw, simUrl: string): Promise<string> {
+async function connect(shiyan: Gw, xiangyang: Gw, simUrl: string, alg?: 'SM2'): Promise<string> {
   const jwks = async (url: string) => (await fetch(`${url}/.well-known/jwks.json`)).json()
   await api(xiangyang, 'POST', '/v1/admin/clients', {
     id: 'gw-420300',
@@ -89,7 +94,13 @@ async function connect(shiyan: Gw, xiangyang: Gw, simUrl: string): Promise<strin
   }
   const peer = (to: Gw, as: string) => ({
     adapter: 'peer',
-    settings: { baseUrl: to.url, gatewayId: to.id, clientId: as, allowPrivateAddresses: true },
+    settings: {
+      baseUrl: to.url,
+      gatewayId: to.id,
+      clientId: as,
+      allowPrivateAddresses: true,
+      ...(alg ? { signingAlg: alg } : {}),
+    },
   })
   await api(shiyan, 'PUT', '/v1/admin/bindings/420600', peer(xiangyang, 'gw-420300'))
   await api(xiangyang, 'PUT', '/v1/admin/bindings/420300', peer(shiyan, 'gw-420600'))
@@ -104,8 +115,14 @@ async function connect(shiyan: Gw, xiangyang: Gw, simUrl: string): Promise<strin
     )
   ).token as string
   console.log(
-    '  Registered each gateway at the other and 襄阳’s system at both, bound 襄阳 to its system, issued a window token.\n',
+    '  Registered each gateway at the other and 襄阳’s system at both, bound 襄阳 to its system, issued a window token.',
   )
+  if (alg) {
+    console.log(
+      '  国密: 襄阳’s system signs with SM2 (bsh with SM3); the gateways exchange SM2 assertions and sign with SM2.',
+    )
+  }
+  console.log('')
   return window
 }
 
@@ -268,6 +285,22 @@ async function printTimelines(shiyan: Gw, window: string, cases: Followed[], par
   console.log(`  ${'multi_site'.padEnd(16)} ${parentEvents.map((e) => e.type).join(' → ')} (the parent)`)
 }
 
+/** --sm2: the algorithms of what crossed for one case (襄阳's receipt, its system's result, 十堰's recognition). */
+async function printAlgorithms(shiyan: Gw, id: string | undefined, token: string): Promise<void> {
+  if (!id) return
+  const algOf = (jws: unknown) =>
+    typeof jws === 'string' ? JSON.parse(Buffer.from(jws.split('.')[0] ?? '', 'base64url').toString()).alg : '—'
+  const events = (await api(shiyan, 'GET', `/v1/cases/${id}/events`, undefined, token)).events ?? []
+  const receipt = events.find((e) => e.type === 'dispatched')?.data?.receipt
+  const result = (await api(shiyan, 'GET', `/v1/cases/${id}/result`, undefined, token).catch(() => ({}))) as {
+    result?: string
+    verification?: { recognition?: string }
+  }
+  console.log(
+    `\n签名算法 (online_transfer): 襄阳's receipt ${algOf(receipt)}, its system's result ${algOf(result.result)}, 十堰's recognition ${algOf(result.verification?.recognition)}`,
+  )
+}
+
 /** `--keep`: prints how to sign in to each console, then waits for Ctrl-C. */
 async function keepRunning(gateways: Gw[]): Promise<void> {
   console.log('\nStill running (--keep). Sign in to each console with its admin token:')
@@ -299,20 +332,27 @@ async function cleanUp(running: Running): Promise<void> {
 }
 
 export async function demoCommand(args: string[] = []): Promise<number> {
-  const { values } = parseArgs({ args, options: { keep: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({
+    args,
+    options: { keep: { type: 'boolean', default: false }, sm2: { type: 'boolean', default: false } },
+  })
   const running: Running = {
     dir: await mkdtemp(path.join(tmpdir(), 'tongban-demo-')),
     prefix: `demo-${process.pid}`,
     gateways: [],
+    // --sm2: 襄阳's system signs with SM2 and the gateways sign their assertions to each other with SM2;
+    // each gateway holds an SM2 key beside its ES256 one from its first start.
+    ...(values.sm2 ? { alg: 'SM2' as const } : {}),
   }
   try {
     const { shiyan, xiangyang, simUrl } = await startProcesses(running)
-    const window = await connect(shiyan, xiangyang, simUrl)
+    const window = await connect(shiyan, xiangyang, simUrl, running.alg)
     const cases = await submitCertificates(shiyan, window)
     const { parentId, children } = await submitMultiSite(shiyan, window)
     cases.push(...children)
     await follow(shiyan, window, cases, parentId)
     await printTimelines(shiyan, window, cases, parentId)
+    if (running.alg) await printAlgorithms(shiyan, cases[1]?.id, window)
     if (values.keep) await keepRunning(running.gateways)
     return 0
   } finally {

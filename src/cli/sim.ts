@@ -23,7 +23,9 @@ Options (a JSON file with the same names in camelCase may give any of them: --co
   --gateway-url URL      where events go: {URL}/v1/cases/{id}/events (default http://127.0.0.1:8080)
   --gateway-id ID        the gateway's id, aud of the assertions (default gw-local)
   --client-id ID         the sim's client id at the gateway (default: the sim id)
-  --key-file PATH        private JWK (ES256); generated there when absent (default: an in-memory key)
+  --key-file PATH        private JWK (ES256 or SM2); generated there when absent (default: an in-memory key)
+  --alg ALG              ES256 (default) or SM2: the algorithm of a generated key; with SM2 the sim signs
+                         its assertions (bsh with SM3), receipts and results with SM2 (PROTOCOL §2)
   --accept-delay MS      until accepted / rejected (default 2000)
   --review-delay MS      accepted → in_review (default 3000)
   --decide-delay MS      in_review → decision, posted as the result (default 5000)
@@ -40,7 +42,7 @@ Options (a JSON file with the same names in camelCase may give any of them: --co
 
 Register the sim at the gateway as a client acting for the processing region it plays, and at every
 gateway that recognises its results (the origin's, when a peer gateway relays them):
-  tongban sim --key-file sim-key.json --print-jwks > sim-jwks.json
+  tongban sim --key-file sim-key.json [--alg SM2] --print-jwks > sim-jwks.json
   tongban clients add --id sim-420600 --regions 420600 --jwks sim-jwks.json
 `
 
@@ -53,6 +55,7 @@ const flags = {
   'gateway-id': { type: 'string' },
   'client-id': { type: 'string' },
   'key-file': { type: 'string' },
+  alg: { type: 'string' },
   'accept-delay': { type: 'string' },
   'review-delay': { type: 'string' },
   'decide-delay': { type: 'string' },
@@ -87,6 +90,7 @@ const textual: Record<string, string> = {
   'gateway-id': 'gatewayId',
   'client-id': 'clientId',
   'key-file': 'keyFile',
+  alg: 'alg',
   attest: 'attest',
 }
 
@@ -151,7 +155,7 @@ export async function simCommand(args: string[]): Promise<number> {
       console.error('error: --print-jwks needs --key-file (an in-memory key would be gone when the sim starts)')
       return 2
     }
-    console.log(JSON.stringify(loadOrCreateSimKey(options.keyFile).jwks, null, 2))
+    console.log(JSON.stringify(loadOrCreateSimKey(options.keyFile, options.alg).jwks, null, 2))
     return 0
   }
 

@@ -28,6 +28,8 @@ export interface ClientCaller {
     token: string
     jti: string
     kid: string
+    /** Its signature algorithm (ES256, EdDSA or SM2): answers to it (receipts) are signed in kind. */
+    alg?: string
     bodyHash: string | null
     /**
      * Set when the jti was not claimed at authentication but is left to the request's own write (intake

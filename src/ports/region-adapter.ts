@@ -116,8 +116,14 @@ export interface RegionAdapter {
 /** What this gateway lends an adapter: its identity and a way to sign requests as itself. */
 export interface GatewayIdentity {
   gatewayId: string
-  /** Signs a payload with the gateway's current key (compact JWS with header alg, kid, typ). */
-  sign(payload: Record<string, unknown>, typ: string): Promise<string>
+  /** The algorithm `sign` uses without `alg` (the deployment's `SIGNING_ALG`); absent means ES256 or EdDSA. */
+  readonly alg?: string
+  /**
+   * Signs a payload with the gateway's current key (compact JWS with header alg, kid, typ); with `alg`
+   * (ES256, EdDSA or SM2: what a peer binding asks for) with the gateway's key of that algorithm, and
+   * rejects when the gateway holds none.
+   */
+  sign(payload: Record<string, unknown>, typ: string, alg?: string): Promise<string>
 }
 
 /** A minimal logger shape (pino's), so that adapters do not depend on the logging library. */

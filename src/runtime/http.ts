@@ -71,7 +71,7 @@ export function createHttpDeps(infra: Infrastructure, stores: Stores, services: 
     },
     keyAdmin: {
       gatewayId,
-      gatewayKeys: () => ({ currentKid: keys.currentKid, jwks: keys.jwks() }),
+      gatewayKeys: () => ({ currentKid: keys.currentKid, inUse: keys.inUseKids(), jwks: keys.jwks() }),
       clients: stores.clients,
       store: stores.revocations,
       onChanged: () => services.revocations.invalidate(),

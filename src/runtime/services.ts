@@ -13,6 +13,7 @@ import { QueueProducer } from '../queue/producer.js'
 import { clientKeysFrom } from '../security/client-keys.js'
 import { JwksFetcher } from '../security/jwks-fetch.js'
 import { KeyRevocations, revokedKeysIn, withRevocations } from '../security/key-revocations.js'
+import type { SigningAlg } from '../security/keys.js'
 import { issuerJwks } from '../security/result-keys.js'
 import type { CaseDeps } from '../services/context.js'
 import { DirectoryService } from '../services/directory/snapshot.js'
@@ -84,7 +85,16 @@ export async function createServices(
   })
   const identity: GatewayIdentity = {
     gatewayId: config.gateway.id,
-    sign: (payload, typ) => keys.sign(payload, typ),
+    get alg() {
+      return keys.alg
+    },
+    // A peer binding may ask for another algorithm (`signingAlg`); the key set must hold a key of it.
+    sign: async (payload, typ, alg) => {
+      if (alg && !keys.algorithms().includes(alg as SigningAlg)) {
+        throw new Error(`the gateway has no ${alg} signing key: run tongban keys rotate --alg ${alg}`)
+      }
+      return keys.sign(payload, typ, alg)
+    },
   }
   const resolver = new BindingAdapterResolver(stores.bindings, directory, (binding) =>
     createAdapter(binding, { logger: logger.child({ adapter: binding.adapter, binding: binding.region }), identity }),

@@ -1,30 +1,23 @@
-/**
- * Per-request client assertions (PROTOCOL §2): a JWS that a system client signs for each request, binding
- * it to the method, the path and query, and the body. Every refusal is `AppError('unauthenticated', reason)`
- * with a short reason that callers see; the token itself is never echoed.
- */
-import { createHash } from 'node:crypto'
-import { type CryptoKey, errors, type JWSHeaderParameters, type KeyObject } from 'jose'
 import { signedAfterRevocation } from '../domain/key-revocation.js'
 import { AppError } from '../errors.js'
 import type { ClientCaller, ReplayGuard } from '../ports/callers.js'
-import { asKeyObject, decodeSegment, verifyCompact } from './jws.js'
+import type { KeyHeader } from './jwk-set.js'
+import { bodyDigest, decodeSegment, isJwsAlg, type JwsKey, verifyCompact } from './jws.js'
 
 export const ASSERTION_TYP = 'tongban-client+jwt'
-/** The only signature algorithms accepted (PROTOCOL §2); checked before any key is looked up. */
-const ALLOWED_ALGS: readonly string[] = ['ES256', 'EdDSA']
 const LEEWAY_S = 60
 const MAX_LIFETIME_S = 300
 const MAX_JTI = 128
 /** Far above any honest assertion; refuses megabyte headers before any decoding work. */
 const MAX_TOKEN_CHARS = 8192
 
-/** base64url(SHA-256(bytes)): the `bsh` claim of an assertion and the `req` claim of a receipt. */
-export function bodyHash(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('base64url')
+/**
+ * The `bsh` claim of an assertion signed with `alg` and the `req` claim of its receipt: base64url(SHA-256(bytes)),
+ * or base64url(SM3(bytes)) for SM2 (PROTOCOL §2).
+ */
+export function bodyHash(bytes: Uint8Array, alg?: string): string {
+  return bodyDigest(bytes, alg)
 }
-
-const EMPTY_BODY_HASH = bodyHash(new Uint8Array(0))
 
 export interface VerifyAssertionInput {
   /** The bearer value (without `Bearer `). */
@@ -53,8 +46,11 @@ export interface RegisteredClientKeys {
   /** The department codes it is limited to (PROTOCOL 1.1 §2); null or absent: not limited. */
   departments?: string[] | null
   status: 'active' | 'revoked'
-  /** The verification key for a header's kid (jose's key-resolver shape); rejects for an unknown kid. */
-  keys: (protectedHeader: JWSHeaderParameters) => Promise<CryptoKey | KeyObject | Uint8Array>
+  /**
+   * The candidate verification keys for a header's alg and kid (security/jwk-set.ts); rejects with
+   * `AppError('unauthenticated', …)` for an unknown kid.
+   */
+  keys: (header: KeyHeader) => Promise<JwsKey[]>
   /** Keys revoked as compromised (kid → time): refused from that time on (security/key-revocations.ts). */
   revokedKeys?: ReadonlyMap<string, Date>
 }
@@ -77,41 +73,21 @@ function segmentOf(segment: string): Record<string, unknown> {
   return value
 }
 
-type VerifyKey = CryptoKey | KeyObject | Uint8Array
-
-/** Resolves the key for the header's kid; several keys under one kid are all candidates. */
-async function candidateKeys(
-  keys: (header: JWSHeaderParameters) => Promise<VerifyKey>,
-  header: JWSHeaderParameters,
-): Promise<VerifyKey[]> {
+async function candidateKeys(keys: RegisteredClientKeys['keys'], header: KeyHeader): Promise<JwsKey[]> {
   try {
-    return [await keys(header)]
+    return await keys(header)
   } catch (e) {
-    if (e instanceof errors.JWKSMultipleMatchingKeys) {
-      const all: VerifyKey[] = []
-      for await (const key of e as unknown as AsyncIterable<VerifyKey>) all.push(key)
-      if (all.length > 0) return all
-    }
     if (e instanceof AppError && e.code === 'unauthenticated') throw e
     throw new AppError('unauthenticated', 'unknown key', { cause: e })
   }
 }
 
-function verifySignature(token: string, alg: string, keys: VerifyKey[]): boolean {
-  for (const key of keys) {
-    // A secret (Uint8Array) never verifies: only public keys of the algorithm's kind are tried.
-    const k = asKeyObject(key)
-    if (k && verifyCompact(token, alg, k)) return true
-  }
-  return false
-}
-
 /**
  * Verifies a client assertion for one request and returns the caller. Checks, in this order: the header
- * decodes; `alg` is ES256 or EdDSA (so `none` and HS256 die before any key lookup); `typ` is
+ * decodes; `alg` is ES256, EdDSA or SM2 (so `none` and HS256 die before any key lookup); `typ` is
  * `tongban-client+jwt`; `kid` is present; `iss` equals `sub`; the client is known and active; the signature
- * verifies with the client's key for `kid`; `aud` is the gateway; `iat`/`exp` within 60 s leeway and at most
- * 300 s apart; `jti`; `htm`; `htu`; `bsh`; and last the replay claim, so that only verified assertions use
+ * verifies with the client's key for `kid` and `alg`; `aud` is the gateway; `iat`/`exp` within 60 s leeway and at most
+ * 300 s apart; `jti`; `htm`; `htu`; `bsh` (SM3 for SM2, SHA-256 otherwise); and last the replay claim, so that only verified assertions use
  * up a jti.
  *
  * @example
@@ -122,8 +98,8 @@ export async function verifyClientAssertion(input: VerifyAssertionInput): Promis
   const { token } = input
   const parts = token.split('.')
   if (token.length > MAX_TOKEN_CHARS || parts.length !== 3) throw refuse('malformed assertion')
-  const header = segmentOf(parts[0]!) as JWSHeaderParameters
-  if (typeof header.alg !== 'string' || !ALLOWED_ALGS.includes(header.alg)) throw refuse('unsupported alg')
+  const header = segmentOf(parts[0]!)
+  if (!isJwsAlg(header.alg)) throw refuse('unsupported alg')
   if (header.typ !== ASSERTION_TYP) throw refuse('wrong typ')
   if (typeof header.kid !== 'string' || header.kid === '') throw refuse('missing kid')
   const claims = segmentOf(parts[1]!)
@@ -134,7 +110,9 @@ export async function verifyClientAssertion(input: VerifyAssertionInput): Promis
   const client = await input.clients.client(iss)
   if (!client) throw refuse('unknown client')
   if (client.status !== 'active') throw refuse('client revoked', { clientId: client.id })
-  if (!verifySignature(token, header.alg, await candidateKeys(client.keys, header))) {
+  const alg = header.alg
+  const keys = await candidateKeys(client.keys, { alg, kid: header.kid })
+  if (!keys.some((key) => verifyCompact(token, alg, key))) {
     throw refuse('bad signature', { clientId: client.id })
   }
 
@@ -161,9 +139,9 @@ export async function verifyClientAssertion(input: VerifyAssertionInput): Promis
   if (htu !== input.pathAndQuery) throw refuse('htu mismatch', context)
 
   const hasBody = input.body !== null && input.body.byteLength > 0
-  const hash = hasBody ? bodyHash(input.body!) : null
+  const hash = hasBody ? bodyHash(input.body!, alg) : null
   if (hasBody && bsh === undefined) throw refuse('missing bsh', context)
-  if (bsh !== undefined && bsh !== (hash ?? EMPTY_BODY_HASH)) throw refuse('bsh mismatch', context)
+  if (bsh !== undefined && bsh !== (hash ?? bodyHash(new Uint8Array(0), alg))) throw refuse('bsh mismatch', context)
 
   const deferredReplay = input.deferReplay
     ? { expiresAt: new Date((exp + LEEWAY_S) * 1000), claimed: false }
@@ -176,6 +154,6 @@ export async function verifyClientAssertion(input: VerifyAssertionInput): Promis
     id: client.id,
     regions: [...client.regions],
     ...(client.departments ? { departments: [...client.departments] } : {}),
-    assertion: { token, jti, kid: header.kid, bodyHash: hash, ...(deferredReplay ? { deferredReplay } : {}) },
+    assertion: { token, jti, kid: header.kid, alg, bodyHash: hash, ...(deferredReplay ? { deferredReplay } : {}) },
   }
 }

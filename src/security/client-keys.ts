@@ -1,11 +1,11 @@
 /**
- * {@link ClientKeys} from the client store: inline JWKS through jose's local key sets (kept per client for
+ * {@link ClientKeys} from the client store: inline JWKS through key set lookups (kept per client for
  * 60 s while the stored JWKS is unchanged), JWKS URLs through the {@link JwksFetcher}.
  */
-import { createLocalJWKSet } from 'jose'
 import { AppError } from '../errors.js'
 import type { ClientStore, SystemClient } from '../ports/callers.js'
 import type { ClientKeys, RegisteredClientKeys } from './assertion.js'
+import { keySetLookup, resolverOf } from './jwk-set.js'
 import type { JwksFetcher } from './jwks-fetch.js'
 
 const LOCAL_SET_MS = 60_000
@@ -48,7 +48,7 @@ export function clientKeysFrom(
     if (cached && cached.json === json && now() - cached.at < LOCAL_SET_MS) return cached.keys
     let keys: RegisteredClientKeys['keys']
     try {
-      keys = createLocalJWKSet(client.jwks as Parameters<typeof createLocalJWKSet>[0])
+      keys = resolverOf(keySetLookup(client.jwks))
     } catch (cause) {
       // A registration with an unusable JWKS: the client cannot authenticate until an admin fixes it.
       keys = () => Promise.reject(new AppError('unauthenticated', 'client keys unusable', { cause }))

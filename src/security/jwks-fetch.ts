@@ -3,11 +3,9 @@
  * timeout and a size cap, cached per URL. The allow-list and the limits keep a client registration from
  * turning the gateway into a probe of the internal network.
  */
-import { createLocalJWKSet, errors, type JWSHeaderParameters } from 'jose'
 import { AppError } from '../errors.js'
-
-type KeyResolver = ReturnType<typeof createLocalJWKSet>
-type ResolvedKey = Awaited<ReturnType<KeyResolver>>
+import { type KeyHeader, type KeySetLookup, keySetLookup } from './jwk-set.js'
+import type { JwsKey } from './jws.js'
 
 /** An unknown kid refetches a set at most this often, so a forged kid cannot make us hammer a client. */
 const KID_REFETCH_MS = 30_000
@@ -31,7 +29,7 @@ export interface JwksFetcherOptions {
 }
 
 interface Entry {
-  keys: KeyResolver
+  keys: KeySetLookup
   /** The set as fetched (public keys, with any extra members such as `revokedAt`). */
   json: { keys: Record<string, unknown>[] }
   fetchedAt: number
@@ -73,33 +71,28 @@ export class JwksFetcher {
   }
 
   /**
-   * A key resolver for the JWKS at `url` (jose's `(protectedHeader) => key` shape). It refuses URLs that
-   * are not https on an allowed host (http only for 127.0.0.1/localhost, when those are allowed), and a
-   * kid the set lacks with `AppError('unauthenticated', 'unknown key')` after at most one refetch per 30 s.
+   * A key resolver for the JWKS at `url`: the candidate keys for a header's alg and kid
+   * (security/jwk-set.ts). It refuses URLs that are not https on an allowed host (http only for
+   * 127.0.0.1/localhost, when those are allowed), and a kid the set lacks with
+   * `AppError('unauthenticated', 'unknown key')` after at most one refetch per 30 s.
    */
-  keyFor(url: string): (protectedHeader: JWSHeaderParameters) => Promise<ResolvedKey> {
-    return async (protectedHeader) => {
+  keyFor(url: string): (header: KeyHeader) => Promise<JwsKey[]> {
+    return async (header) => {
       const target = this.#check(url)
       const start = this.#now()
       let entry = this.#cache.get(target)
       if (!entry || (start - entry.fetchedAt >= this.#cacheMs && start >= entry.retryAt)) {
         entry = await this.#refresh(target)
       }
-      try {
-        return await entry.keys(protectedHeader)
-      } catch (e) {
-        // Several keys under one kid: the caller tries each (jose's iterator on the error).
-        if (e instanceof errors.JWKSMultipleMatchingKeys) throw e
-        if (!(e instanceof errors.JWKSNoMatchingKey)) throw refuse('unknown key', e)
-        const justFetched = entry.fetchedAt >= start
-        if (justFetched || start - entry.kidRefetchAt < KID_REFETCH_MS) throw refuse('unknown key')
-        entry.kidRefetchAt = start
-        entry = await this.#refresh(target)
-        return entry.keys(protectedHeader).catch((e2: unknown) => {
-          if (e2 instanceof errors.JWKSMultipleMatchingKeys) throw e2
-          throw refuse('unknown key', e2)
-        })
-      }
+      const found = entry.keys(header)
+      if (found.length > 0) return found
+      const justFetched = entry.fetchedAt >= start
+      if (justFetched || start - entry.kidRefetchAt < KID_REFETCH_MS) throw refuse('unknown key')
+      entry.kidRefetchAt = start
+      entry = await this.#refresh(target)
+      const again = entry.keys(header)
+      if (again.length === 0) throw refuse('unknown key')
+      return again
     }
   }
 
@@ -162,7 +155,7 @@ export class JwksFetcher {
     return run
   }
 
-  async #download(url: string): Promise<{ keys: KeyResolver; json: Entry['json'] }> {
+  async #download(url: string): Promise<{ keys: KeySetLookup; json: Entry['json'] }> {
     let res: Response
     try {
       res = await this.#fetch(url, {
@@ -184,7 +177,7 @@ export class JwksFetcher {
     const text = await this.#readCapped(res)
     try {
       const json = JSON.parse(text)
-      const keys = createLocalJWKSet(json)
+      const keys = keySetLookup(json)
       return { keys, json: { keys: Array.isArray(json?.keys) ? json.keys : [] } }
     } catch (e) {
       throw refuse('JWKS malformed', e instanceof SyntaxError ? undefined : e)

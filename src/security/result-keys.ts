@@ -5,17 +5,16 @@
  * earlier signatures still verify; a key revoked as compromised carries its revocation time
  * (domain/key-revocation.ts), recorded here (`key_revocations`) or published in the issuer's own JWKS.
  */
-import type { KeyObject } from 'node:crypto'
 import { type Jwks, jwkRevokedAt, markRevoked } from '../domain/key-revocation.js'
 import type { ClientStore, SystemClient } from '../ports/callers.js'
 import { CLIENT_RECORD_MS } from './client-keys.js'
 import type { JwksFetcher } from './jwks-fetch.js'
-import { keyFromJwk } from './jws.js'
+import { type JwsKey, keyFromJwk } from './jws.js'
 import type { KeyRevocations } from './key-revocations.js'
 
 /** A public key that may verify a signature, with its revocation time if it was revoked. */
 export interface VerificationKey {
-  key: KeyObject
+  key: JwsKey
   revokedAt: Date | null
 }
 

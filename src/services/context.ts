@@ -8,7 +8,11 @@ import type { FileDeps } from './files/files.js'
 
 /** What the receipt and evidence signer needs of the gateway's keys. */
 export interface Signer {
-  sign(payload: Record<string, unknown>, typ: string): Promise<string>
+  /**
+   * A compact JWS with the deployment's key; `like` answers a party that signs with that algorithm in kind
+   * (an SM2 caller gets an SM2 receipt, PROTOCOL §2).
+   */
+  sign(payload: Record<string, unknown>, typ: string, like?: string): Promise<string>
 }
 
 /** The dependencies of the case verbs, shared by HTTP routes and workers. */

@@ -1,5 +1,5 @@
 /** The peer adapter: the conformance suite, then what PROTOCOL v1 fixes about its requests. */
-import { createHash } from 'node:crypto'
+import { createHash, KeyObject } from 'node:crypto'
 import { CompactSign, type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { HttpClient } from '../../adapters/_shared/http.js'
@@ -76,7 +76,9 @@ function verify(req: RecordedRequest, method: string) {
     now: new Date(),
     clients: {
       client: async (id) =>
-        id === 'gw-420300' ? { id, regions: ['420303'], status: 'active', keys: async () => keys.publicKey } : null,
+        id === 'gw-420300'
+          ? { id, regions: ['420303'], status: 'active', keys: async () => [KeyObject.from(keys.publicKey)] }
+          : null,
     },
     replay: { claim: async () => true },
   })

@@ -69,7 +69,7 @@ export interface TestApp {
   auditor(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>
   operator(region: string, window: string, name?: string): Promise<{ token: string; call: TestApp['call'] }>
   /** A registered system client; with `departments`, limited to them (PROTOCOL 1.1 §2). */
-  client(id: string, regions: string[], alg?: 'ES256' | 'EdDSA', departments?: string[]): Promise<TestClient>
+  client(id: string, regions: string[], alg?: 'ES256' | 'EdDSA' | 'SM2', departments?: string[]): Promise<TestClient>
   close(): Promise<void>
 }
 

@@ -5,13 +5,17 @@
  */
 import { createHash, createHmac, createPublicKey, type JsonWebKey, randomUUID } from 'node:crypto'
 import { CompactSign, type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose'
+import { bodySm3, newSm2Key, type Sm2Key, sm2Jwk, sm2SignInput } from '../../adapters/sim/sm2.js'
 
-export type ClientAlg = 'ES256' | 'EdDSA'
+export type ClientAlg = 'ES256' | 'EdDSA' | 'SM2'
 
 export interface ClientKey {
   alg: ClientAlg
   kid: string
+  /** jose's key for ES256 and EdDSA (for SM2 a stand-in that jose refuses: sign with {@link signJws}). */
   privateKey: CryptoKey
+  /** For SM2: the scalar and point (adapters/sim/sm2.ts). */
+  sm2?: Sm2Key
   /** The public key as published: with kid, alg and use. */
   publicJwk: JWK & { kid: string; alg: ClientAlg; use: 'sig' }
   jwks: { keys: [JWK & { kid: string; alg: ClientAlg; use: 'sig' }] }
@@ -19,6 +23,14 @@ export interface ClientKey {
 
 /** A fresh signing key; its kid is its RFC 7638 thumbprint. */
 export async function newClientKey(alg: ClientAlg = 'ES256'): Promise<ClientKey> {
+  if (alg === 'SM2') {
+    const sm2 = newSm2Key()
+    const jwk = sm2Jwk(sm2)
+    const kid = await calculateJwkThumbprint(jwk)
+    const publicJwk = { ...jwk, kid, alg, use: 'sig' as const }
+    const privateKey = { type: 'private', algorithm: { name: 'SM2' } } as unknown as CryptoKey
+    return { alg, kid, privateKey, sm2, publicJwk, jwks: { keys: [publicJwk] } }
+  }
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
   const jwk = await exportJWK(publicKey)
   const kid = await calculateJwkThumbprint(jwk)
@@ -71,7 +83,9 @@ function headerAndClaims(opts: Omit<AssertionOptions, 'key'> & { alg: string; ki
     htm: opts.method,
     htu: opts.pathAndQuery,
   }
-  if (opts.body !== undefined && bytesOf(opts.body).byteLength > 0) claims.bsh = bodySha256(opts.body)
+  if (opts.body !== undefined && bytesOf(opts.body).byteLength > 0) {
+    claims.bsh = opts.alg === 'SM2' ? bodySm3(bytesOf(opts.body)) : bodySha256(opts.body)
+  }
   return {
     header: merge({ alg: opts.alg, kid: opts.kid, typ: 'tongban-client+jwt' }, opts.overrides?.header),
     claims: merge(claims, opts.overrides?.claims),
@@ -83,9 +97,22 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 /** A per-request assertion signed with `key` (compact JWS). */
 export async function signAssertion(opts: AssertionOptions): Promise<string> {
   const { header, claims } = headerAndClaims({ ...opts, alg: opts.key.alg, kid: opts.key.kid })
-  const signer = new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+  return signJws(opts.key, header, claims)
+}
+
+/** A compact JWS of `payload` under `header` with `key` (jose for ES256 and EdDSA, adapters/sim/sm2.ts for SM2). */
+export async function signJws(
+  key: ClientKey,
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+): Promise<string> {
+  if (key.sm2) {
+    const input = `${b64(header)}.${b64(payload)}`
+    return `${input}.${sm2SignInput(key.sm2, input)}`
+  }
+  const signer = new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
   // jose checks the header's alg against the key; a forged alg needs the forge helpers below.
-  return signer.setProtectedHeader(header as { alg: string }).sign(opts.key.privateKey)
+  return signer.setProtectedHeader(header as { alg: string }).sign(key.privateKey)
 }
 
 /** An unsigned assertion (`alg: none`, empty signature) for the client and request. */

@@ -84,9 +84,15 @@ export async function bind(side: Side, region: string, adapter: string, settings
 
 /**
  * Makes 十堰 and 襄阳 peers: each registered at the other as a client acting for its city, and each city bound
- * to the other's gateway through the `peer` adapter.
+ * to the other's gateway through the `peer` adapter. `signingAlg` (e.g. SM2) is what each binding asks the
+ * gateway to sign its assertions to the other with (PROTOCOL §2); default each gateway's own.
  */
-export async function pairShiyanXiangyang(shiyan: Side, xiangyang: Side): Promise<void> {
+export async function pairShiyanXiangyang(
+  shiyan: Side,
+  xiangyang: Side,
+  opts: { signingAlg?: 'ES256' | 'EdDSA' | 'SM2' } = {},
+): Promise<void> {
+  const alg = opts.signingAlg ? { signingAlg: opts.signingAlg } : {}
   await register(xiangyang, 'gw-420300', `${shiyan.gw.url}/.well-known/jwks.json`, ['420300'])
   await register(shiyan, 'gw-420600', `${xiangyang.gw.url}/.well-known/jwks.json`, ['420600'])
   await bind(shiyan, '420600', 'peer', {
@@ -94,12 +100,14 @@ export async function pairShiyanXiangyang(shiyan: Side, xiangyang: Side): Promis
     gatewayId: 'gw-420600',
     clientId: 'gw-420300',
     allowPrivateAddresses: true,
+    ...alg,
   })
   await bind(xiangyang, '420300', 'peer', {
     baseUrl: shiyan.gw.url,
     gatewayId: 'gw-420300',
     clientId: 'gw-420600',
     allowPrivateAddresses: true,
+    ...alg,
   })
 }
 

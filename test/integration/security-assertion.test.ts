@@ -4,12 +4,12 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { createLocalJWKSet } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AppError } from '../../src/errors.js'
 import type { ClientStore, SystemClient } from '../../src/ports/callers.js'
 import { bodyHash, type ClientKeys, verifyClientAssertion } from '../../src/security/assertion.js'
 import { clientKeysFrom } from '../../src/security/client-keys.js'
+import { keySetLookup, resolverOf } from '../../src/security/jwk-set.js'
 import { JwksFetcher } from '../../src/security/jwks-fetch.js'
 import { RedisReplayGuard } from '../../src/security/replay.js'
 import {
@@ -41,7 +41,7 @@ function memoryClientKeys(registry: Record<string, TestClient>): ClientKeys {
     async client(id) {
       const c = registry[id]
       if (!c) return null
-      return { id, regions: c.regions, status: c.status, keys: createLocalJWKSet(c.jwks as never) }
+      return { id, regions: c.regions, status: c.status, keys: resolverOf(keySetLookup(c.jwks)) }
     },
   }
 }
@@ -118,7 +118,13 @@ describe('verifyClientAssertion', () => {
       kind: 'client',
       id: 'city-wuhan',
       regions: ['420100'],
-      assertion: { token, jti: 'happy-1', kid: es.kid, bodyHash: bodyHash(new TextEncoder().encode(body)) },
+      assertion: {
+        token,
+        jti: 'happy-1',
+        kid: es.kid,
+        alg: 'ES256',
+        bodyHash: bodyHash(new TextEncoder().encode(body)),
+      },
     })
   })
 
@@ -274,7 +280,7 @@ describe('verifyClientAssertion', () => {
     const secret = new TextEncoder().encode(JSON.stringify(es.publicJwk))
     const lenient: ClientKeys = {
       async client(id) {
-        return { id, regions: ['420100'], status: 'active', keys: async () => secret }
+        return { id, regions: ['420100'], status: 'active', keys: async () => [secret as never] }
       },
     }
     const token = await forgeHs256WithPublicKey({ ...base(), secretForm: 'jwk' })

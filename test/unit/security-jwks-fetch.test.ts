@@ -51,6 +51,16 @@ async function reason(p: Promise<unknown>): Promise<string> {
 const header = (key: ClientKey) => ({ alg: key.alg, kid: key.kid })
 
 describe('JwksFetcher', () => {
+  it('resolves an SM2 key (crv SM2) by alg and kid, and none for another alg under its kid', async () => {
+    const sm2 = await newClientKey('SM2')
+    const es = await newClientKey('ES256')
+    const { url } = await serve(jwksHandler(() => ({ keys: [es.publicJwk, sm2.publicJwk] })))
+    const fetcher = new JwksFetcher({ allowHosts: ['127.0.0.1'] })
+    const keys = await fetcher.keyFor(url())(header(sm2))
+    expect(keys).toHaveLength(1)
+    expect(await reason(fetcher.keyFor(url())({ alg: 'ES256', kid: sm2.kid }))).toBe('unknown key')
+  })
+
   it('gives the whole set (extra members such as revokedAt kept), from the cache, refetching for an unknown kid', async () => {
     const first = await newClientKey()
     const second = await newClientKey('EdDSA')

@@ -51,7 +51,12 @@ describe('loadKeySet', () => {
     await loadKeySet({ dataDir })
     await rotateKeySet({ dataDir, alg: 'EdDSA' })
     const keys = await loadKeySet({ dataDir })
-    expect(keys.jwks().keys).toHaveLength(2)
+    expect(
+      keys
+        .jwks()
+        .keys.map((k) => k.alg)
+        .sort(),
+    ).toEqual(['ES256', 'EdDSA', 'SM2'])
     for (const jwk of keys.jwks().keys) {
       expect(jwk).not.toHaveProperty('d')
       expect(jwk.use).toBe('sig')
@@ -68,7 +73,8 @@ describe('loadKeySet', () => {
     expect(kid).not.toBe(previous)
     const after = await loadKeySet({ dataDir })
     expect(after.currentKid).toBe(kid)
-    expect(after.jwks().keys.map((k) => k.kid)).toEqual([kid, previous])
+    const sm2 = before.jwks().keys.find((k) => k.alg === 'SM2')?.kid
+    expect(after.jwks().keys.map((k) => k.kid)).toEqual([kid, previous, sm2])
     expect((await after.verify(old, 'tongban-receipt+jwt')).kid).toBe(previous)
     const fresh = await after.sign({ sub: 'case-2' }, 'tongban-receipt+jwt')
     expect(decodeProtectedHeader(fresh).kid).toBe(kid)
@@ -134,7 +140,8 @@ describe('a running gateway following its key set file', () => {
       expect(reloaded).toEqual([kid])
       const token = await keys.sign({ iss: 'gw-test' }, 'tongban-receipt+jwt')
       expect(decodeProtectedHeader(token).kid).toBe(kid)
-      expect(keys.jwks().keys.map((k) => k.kid)).toEqual([kid, first])
+      const sm2 = keys.jwks().keys.find((k) => k.alg === 'SM2')?.kid
+      expect(keys.jwks().keys.map((k) => k.kid)).toEqual([kid, first, sm2])
       // What the old key signed still verifies with the set in use.
       const verified = await jwtVerify(token, createLocalJWKSet(keys.jwks()))
       expect(verified.payload.iss).toBe('gw-test')
@@ -151,5 +158,72 @@ describe('a running gateway following its key set file', () => {
   it('follows no file for a key set given as JSON', () => {
     expect(keySetFileOf({ dataDir, keysJson: '{}' })).toBeUndefined()
     expect(keySetFileOf({ dataDir, keysFile: '/run/secrets/keyset.json' })).toBe('/run/secrets/keyset.json')
+  })
+})
+
+describe('SM2 beside ES256 (PROTOCOL §2 (1.1))', () => {
+  const algOf = (token: string) => decodeProtectedHeader(token).alg
+
+  it('generates an SM2 key beside the ES256 one on first start, signs SM2 parties with it and ES256 ones with ES256', async () => {
+    const keys = await loadKeySet({ dataDir })
+    expect(keys.jwks().keys.map((k) => [k.alg, k.crv])).toEqual([
+      ['ES256', 'P-256'],
+      ['SM2', 'SM2'],
+    ])
+    expect(keys.alg).toBe('ES256')
+    const plain = await keys.sign({ sub: 'c' }, 'tongban-receipt+jwt')
+    const toSm2 = await keys.sign({ sub: 'c' }, 'tongban-receipt+jwt', 'SM2')
+    const toEd = await keys.sign({ sub: 'c' }, 'tongban-receipt+jwt', 'EdDSA')
+    expect([algOf(plain), algOf(toSm2), algOf(toEd)]).toEqual(['ES256', 'SM2', 'ES256'])
+    expect((await keys.verify(toSm2, 'tongban-receipt+jwt')).payload).toEqual({ sub: 'c' })
+    // The SM2 signature is over the SM2 input: flipping the payload breaks it.
+    const [h, , sig] = toSm2.split('.')
+    const forged = `${h}.${Buffer.from('{"sub":"d"}').toString('base64url')}.${sig}`
+    await expect(keys.verify(forged, 'tongban-receipt+jwt')).rejects.toThrow(/signature/)
+  })
+
+  it('with SIGNING_ALG=SM2 signs with SM2 by default and keeps an ES256 key for ES256 parties', async () => {
+    const keys = await loadKeySet({ dataDir, alg: 'SM2' })
+    expect(keys.alg).toBe('SM2')
+    expect(keys.jwks().keys[0]?.crv).toBe('SM2')
+    expect(algOf(await keys.sign({}, 'tongban-result+jwt'))).toBe('SM2')
+    expect(algOf(await keys.sign({}, 'tongban-receipt+jwt', 'ES256'))).toBe('ES256')
+    // The same file read by a gateway that prefers ES256 signs with ES256.
+    expect((await loadKeySet({ dataDir, alg: 'ES256' })).alg).toBe('ES256')
+  })
+
+  it('rotates the SM2 key with --alg SM2 without changing the default ES256 key, and an old set gains one', async () => {
+    const keys = await loadKeySet({ dataDir })
+    const es = keys.currentKid
+    const oldSm2 = keys.jwks().keys.find((k) => k.alg === 'SM2')!.kid
+    const { kid, previous } = await rotateKeySet({ dataDir, alg: 'SM2', preferred: 'ES256' })
+    expect(previous).toBe(oldSm2)
+    const after = await loadKeySet({ dataDir, alg: 'ES256' })
+    expect(after.currentKid).toBe(es)
+    expect(after.inUseKids().sort()).toEqual([es, kid].sort())
+    expect(decodeProtectedHeader(await after.sign({}, 't', 'SM2')).kid).toBe(kid)
+    // A plain rotation then rotates the default (ES256) key, not the SM2 one.
+    const next = await rotateKeySet({ dataDir, preferred: 'ES256' })
+    expect(next.previous).toBe(es)
+    const last = await loadKeySet({ dataDir, alg: 'ES256' })
+    expect(last.currentKid).toBe(next.kid)
+    expect(decodeProtectedHeader(await last.sign({}, 't', 'SM2')).kid).toBe(kid)
+  })
+
+  it('refuses an SM2 private key that does not match its public half, without printing it', async () => {
+    await loadKeySet({ dataDir })
+    const file = JSON.parse(await readFile(keysetPath(), 'utf8')) as KeySetFile
+    const sm2 = file.keys.find((k) => k.alg === 'SM2')!
+    const other = (await import('../../src/security/jws.js')).generateJwkPair('SM2').privateJwk
+    const broken = {
+      ...file,
+      keys: file.keys.map((k) => (k === sm2 ? { ...k, privateJwk: { ...k.privateJwk, d: other.d } } : k)),
+    }
+    const error = await loadKeySet({ dataDir, keysJson: JSON.stringify(broken) }).then(
+      () => null,
+      (e: Error) => e,
+    )
+    expect(error?.message).toContain('SM2 private key cannot be imported')
+    expect(error?.message).not.toContain(String(other.d))
   })
 })

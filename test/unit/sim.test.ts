@@ -22,6 +22,7 @@ import { AppError } from '../../src/errors.js'
 import type { OutboundCase } from '../../src/ports/region-adapter.js'
 import { applicantMatches } from '../../src/security/applicant-digest.js'
 import { verifyClientAssertion } from '../../src/security/assertion.js'
+import { keySetLookup, resolverOf } from '../../src/security/jwk-set.js'
 import { staticResultKeys } from '../../src/security/result-keys.js'
 import { verifyResult } from '../../src/services/results/verify.js'
 import { applicant, residentId } from '../fixtures/cases.js'
@@ -535,8 +536,9 @@ describe('the sim adapter against the live sim', () => {
 })
 
 describe('the sim key and options', () => {
-  it("signs assertions that the gateway's own verifier accepts", async () => {
-    const key = loadOrCreateSimKey()
+  it.each(['ES256', 'SM2'] as const)("signs %s assertions that the gateway's own verifier accepts", async (alg) => {
+    const key = loadOrCreateSimKey(undefined, alg)
+    expect(key.publicJwk).toMatchObject({ alg, crv: alg === 'SM2' ? 'SM2' : 'P-256' })
     const silent = { info() {}, warn() {}, error() {}, debug() {} }
     const notifier = new GatewayNotifier({
       gatewayUrl: 'http://127.0.0.1:1',
@@ -559,11 +561,34 @@ describe('the sim key and options', () => {
       audience: GATEWAY_ID,
       now: new Date(),
       clients: {
-        client: async (id) => ({ id, regions: ['420600'], status: 'active', keys: createLocalJWKSet(key.jwks) }),
+        client: async (id) => ({ id, regions: ['420600'], status: 'active', keys: resolverOf(keySetLookup(key.jwks)) }),
       },
       replay: { claim: async () => true },
     })
-    expect(caller).toMatchObject({ kind: 'client', id: 'sim-420600' })
+    expect(caller).toMatchObject({ kind: 'client', id: 'sim-420600', assertion: { alg } })
+    // bsh is SM3 under SM2 (PROTOCOL §2): the gateway recomputed the same body hash.
+    const digest = createHash(alg === 'SM2' ? 'sm3' : 'sha256')
+      .update(body)
+      .digest('base64url')
+    expect(caller.assertion.bodyHash).toBe(digest)
+  })
+
+  it('keeps an SM2 key file an SM2 key, and its results verify offline with its JWKS', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tongban-sim-sm2-'))
+    try {
+      const file = join(dir, 'sim-key.json')
+      const first = loadOrCreateSimKey(file, 'SM2')
+      const again = loadOrCreateSimKey(file)
+      expect(again.alg).toBe('SM2')
+      expect(again.jwks).toEqual(first.jwks)
+      const { signJws } = await import('../../adapters/sim/keys.js')
+      const jws = signJws(again, 'tongban-result+jwt', { iss: 'sim-420600', sub: 'case-1' })
+      const verdict = await verifyResult(jws, staticResultKeys({ keys: again.jwks.keys.map((k) => ({ ...k })) }))
+      expect(verdict.reasons).not.toContain('signature does not verify')
+      expect(verdict.issuer).toBe('sim-420600')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('generates the key file (0600) once and reuses it', async () => {
@@ -606,6 +631,9 @@ describe('the sim key and options', () => {
     })
     expect(await parseSimArgs(['--attest', 'gateway'])).toMatchObject({ ok: true, options: { attest: 'gateway' } })
     expect((await parseSimArgs(['--attest', 'nobody'])).ok).toBe(false)
+    expect(await parseSimArgs(['--alg', 'SM2'])).toMatchObject({ ok: true, options: { alg: 'SM2' } })
+    expect((await parseSimArgs([])) as { options: { alg: string } }).toMatchObject({ options: { alg: 'ES256' } })
+    expect((await parseSimArgs(['--alg', 'HS256'])).ok).toBe(false)
     const bad = await parseSimArgs(['--reject-rate', '2', '--gateway-url', 'ftp://x'])
     expect(bad.ok).toBe(false)
     if (!bad.ok) expect(bad.errors.join('\n')).toMatch(/rejectRate[\s\S]*gatewayUrl|gatewayUrl[\s\S]*rejectRate/)

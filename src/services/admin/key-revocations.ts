@@ -49,7 +49,7 @@ export function toRevocationView(r: KeyRevocation): z.infer<typeof KeyRevocation
 export interface KeyAdminDeps {
   gatewayId: string
   /** The gateway's key set: the kid it signs with, and every published key. */
-  gatewayKeys: () => { currentKid: string; jwks: Jwks }
+  gatewayKeys: () => { currentKid: string; inUse?: string[]; jwks: Jwks }
   clients: Pick<ClientStore, 'get'>
   store: KeyRevocationStore
   /** Told after a change (drops cached revocations). */
@@ -88,7 +88,7 @@ async function revokeKeyUnaudited(
   if (issuer === deps.gatewayId) {
     const own = deps.gatewayKeys()
     if (!own.jwks.keys.some((k) => k.kid === body.kid)) throw unknownKey()
-    if (own.currentKid === body.kid) {
+    if (own.currentKid === body.kid || own.inUse?.includes(body.kid)) {
       throw new AppError(
         'conflict',
         `key ${body.kid} is the one the gateway signs with: rotate first (tongban keys rotate, then restart), then revoke it`,

@@ -39,7 +39,7 @@ export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
 
 export interface CreateCaseInput {
   body: CreateCaseBody
-  /** base64url SHA-256 of the raw body bytes as received. */
+  /** base64url SHA-256 of the raw body bytes as received (SM3 when the caller signed with SM2: its `bsh`). */
   bodyHash: string
   idempotencyKey: string
 }
@@ -424,6 +424,7 @@ async function buildCases(
         status: 'submitted',
       },
       RECEIPT_TYP,
+      caller.kind === 'client' ? caller.assertion.alg : undefined,
     )
 
   const id = newCaseId(now)

@@ -7,7 +7,7 @@ import { z } from 'zod'
 import { type Jwks, signedAfterRevocation } from '../../domain/key-revocation.js'
 import { chainHeadLeafHash, inclusionProof, verifyInclusion } from '../../domain/merkle.js'
 import type { CheckpointStore } from '../../ports/checkpoint-store.js'
-import { decodeCompact, verifyCompact } from '../../security/jws.js'
+import { decodeCompact, isJwsAlg, verifyCompact } from '../../security/jws.js'
 import { keysFromJwks } from '../../security/result-keys.js'
 import { CHECKPOINT_TYP, CheckpointClaims } from './claims.js'
 
@@ -77,7 +77,7 @@ export function inclusionProblems(
   if (c.iss !== expected.gateway) fail('checkpoint.checkpoint', `issued by ${c.iss}, not by ${expected.gateway}`)
   const alg = String(decoded.header.alg)
   const kid = typeof decoded.header.kid === 'string' ? decoded.header.kid : ''
-  const candidates = expected.jwks && (alg === 'ES256' || alg === 'EdDSA') ? keysFromJwks(expected.jwks, kid) : []
+  const candidates = expected.jwks && isJwsAlg(alg) ? keysFromJwks(expected.jwks, kid) : []
   const key = candidates.find((k) => verifyCompact(p.checkpoint, alg, k.key))
   if (candidates.length === 0) fail('checkpoint.checkpoint', `no public key ${kid || '(no kid)'} of ${c.iss}`)
   else if (!key) fail('checkpoint.checkpoint', 'signature does not verify')

@@ -11,7 +11,7 @@ import type { BindingStore } from '../../ports/binding-store.js'
 import type { CheckpointStore } from '../../ports/checkpoint-store.js'
 import type { Clock } from '../../ports/clock.js'
 import type { AdapterResolver } from '../../ports/region-adapter.js'
-import { decodeCompact, verifyCompact } from '../../security/jws.js'
+import { decodeCompact, isJwsAlg, verifyCompact } from '../../security/jws.js'
 import { keysFromJwks } from '../../security/result-keys.js'
 import { WITNESS_TYP } from './claims.js'
 
@@ -38,7 +38,7 @@ export interface SendDeps {
 /** Whether `jws` verifies with a key of `jwks` named by its header's kid. */
 function signedWith(jws: string, header: Record<string, unknown>, jwks: Jwks): boolean {
   const alg = String(header.alg)
-  if (alg !== 'ES256' && alg !== 'EdDSA') return false
+  if (!isJwsAlg(alg)) return false
   return keysFromJwks(jwks, String(header.kid)).some((k) => verifyCompact(jws, alg, k.key))
 }
 

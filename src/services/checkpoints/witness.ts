@@ -6,14 +6,13 @@
  * `expectedSeq`), stores the copy and answers with its countersignature. The first checkpoint a witness
  * sees from a gateway may have any seq (a witness bound later starts where the gateway is).
  */
-import { jwtVerify } from 'jose'
 import { z } from 'zod'
 import { AppError } from '../../errors.js'
 import type { Caller } from '../../ports/callers.js'
 import type { CheckpointStore, WitnessedCheckpoint } from '../../ports/checkpoint-store.js'
 import type { Clock } from '../../ports/clock.js'
 import type { ClientKeys } from '../../security/assertion.js'
-import { decodeCompact } from '../../security/jws.js'
+import { decodeCompact, isJwsAlg, verifyCompact } from '../../security/jws.js'
 import type { Signer } from '../context.js'
 import { CHECKPOINT_TYP, CheckpointClaims, checkpointHash, WITNESS_TYP } from './claims.js'
 
@@ -88,9 +87,9 @@ export async function witnessCheckpoint(
   if (claims.iss !== caller.id) throw invalid(`the checkpoint is issued by ${claims.iss}, not by the calling client`)
   const registered = await deps.clients.client(caller.id)
   if (registered?.status !== 'active') throw new AppError('forbidden', 'the client is not active')
-  try {
-    await jwtVerify(jws, registered.keys, { typ: CHECKPOINT_TYP, algorithms: ['ES256', 'EdDSA'] })
-  } catch {
+  const { alg, kid } = decoded.header
+  const keys = isJwsAlg(alg) && typeof kid === 'string' ? await registered.keys({ alg, kid }).catch(() => []) : []
+  if (!isJwsAlg(alg) || !keys.some((key) => verifyCompact(jws, alg, key))) {
     throw invalid('the signature does not verify with the client’s registered keys')
   }
   const revokedAt = registered.revokedKeys?.get(String(decoded.header.kid))

@@ -76,7 +76,9 @@ export const EvidenceBundle = z
     }),
     submission: z.object({
       by: z.string().meta({ description: '`client:<id>` or `person:<token id>`' }),
-      bodyHash: z.string().meta({ description: 'base64url SHA-256 of the request body as received' }),
+      bodyHash: z.string().meta({
+        description: 'base64url SHA-256 of the request body as received (SM3 when the assertion is SM2: its bsh)',
+      }),
       assertion: z.string().nullable().meta({
         description: 'The submitting system’s assertion (JWS, PROTOCOL §2) over that body; null for a window',
       }),

@@ -12,7 +12,7 @@ import { canonicalJson } from '../../domain/hash-chain.js'
 import { revokedReason, signedAfterRevocation } from '../../domain/key-revocation.js'
 import { ASSERTION_TYP, bodyHash } from '../../security/assertion.js'
 import { EVENT_PROOF_TYP } from '../../security/event-proofs.js'
-import { decodeCompact, decodeSegment, verifyCompact } from '../../security/jws.js'
+import { decodeSegment, isJwsAlg, verifyCompact } from '../../security/jws.js'
 import type { VerificationKey } from '../../security/result-keys.js'
 
 export interface ProofEvent {
@@ -54,13 +54,14 @@ export function checkSignedJws(
   typ: string,
   issuer: string,
   keysOf: ProofContext['keysOf'],
-): { claims: Record<string, unknown> } | { problem: string } {
-  const decoded = decodeCompact(jws)
-  if (!decoded) return { problem: 'not a compact JWS' }
-  const { header, claims } = decoded
+): { claims: Record<string, unknown>; alg: string } | { problem: string } {
+  const parts = jws.split('.')
+  const header = parts.length === 3 ? decodeSegment(parts[0]) : null
+  const claims = parts.length === 3 ? decodeSegment(parts[1]) : null
+  if (!header || !claims) return { problem: 'not a compact JWS' }
   if (header.typ !== typ) return { problem: `typ is ${String(header.typ)}, not ${typ}` }
   const alg = String(header.alg)
-  if (alg !== 'ES256' && alg !== 'EdDSA') return { problem: `alg ${alg} is not allowed` }
+  if (!isJwsAlg(alg)) return { problem: `alg ${alg} is not allowed` }
   if (claims.iss !== issuer) return { problem: `issued by ${String(claims.iss)}, not ${issuer}` }
   const kid = typeof header.kid === 'string' ? header.kid : ''
   const candidates = keysOf(issuer, kid)
@@ -70,7 +71,7 @@ export function checkSignedJws(
   if (key.revokedAt && signedAfterRevocation(claims.iat, key.revokedAt)) {
     return { problem: revokedReason(issuer, kid, key.revokedAt, claims.iat) }
   }
-  return { claims }
+  return { claims, alg }
 }
 
 const same = (a: unknown, b: unknown) => {
@@ -102,7 +103,7 @@ function assertionProblems(e: ProofEvent, ctx: ProofContext, client: string, ass
   if (body === null) return [...problems, 'the body the assertion binds is missing']
   // A bodiless request (completing an inspection) may leave bsh out.
   const unbound = a.bsh === undefined && body === ''
-  if (!unbound && a.bsh !== bodyHash(Buffer.from(body, 'utf8'))) {
+  if (!unbound && a.bsh !== bodyHash(Buffer.from(body, 'utf8'), checked.alg)) {
     problems.push("the body is not the one the assertion's bsh binds")
   }
   // A cascaded child event carries the request posted on its parent; so does a joint inspection's.

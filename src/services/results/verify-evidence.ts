@@ -16,7 +16,7 @@ import { verifyChain } from '../../domain/hash-chain.js'
 import { type Jwks, revokedReason, signedAfterRevocation } from '../../domain/key-revocation.js'
 import { RESULT_TYP, ResultClaims, resultProblems } from '../../domain/result.js'
 import { ASSERTION_TYP } from '../../security/assertion.js'
-import { decodeCompact, verifyCompact } from '../../security/jws.js'
+import { decodeCompact, isJwsAlg, verifyCompact } from '../../security/jws.js'
 import { keysFromJwks, type VerificationKey } from '../../security/result-keys.js'
 import { RECEIPT_TYP } from '../cases/create.js'
 import { inclusionProblems } from '../checkpoints/inclusion.js'
@@ -82,7 +82,7 @@ function newCheck(
     const alg = String(header.alg)
     const kid = typeof header.kid === 'string' ? header.kid : ''
     const iss = typeof claims.iss === 'string' ? claims.iss : ''
-    if (alg !== 'ES256' && alg !== 'EdDSA') fail(where, `alg ${alg} is not allowed`)
+    if (!isJwsAlg(alg)) fail(where, `alg ${alg} is not allowed`)
     else {
       const candidates = keysOf(iss, kid)
       const key = candidates.find((k) => verifyCompact(token, alg, k.key))

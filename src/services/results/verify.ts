@@ -8,7 +8,7 @@ import { normalizeIdNumber } from '../../domain/identity.js'
 import { revokedReason, signedAfterRevocation } from '../../domain/key-revocation.js'
 import { certificateProblems, RESULT_TYP, ResultApplicant, ResultClaims } from '../../domain/result.js'
 import { applicantMatches } from '../../security/applicant-digest.js'
-import { decodeCompact, verifyCompact } from '../../security/jws.js'
+import { decodeCompact, isJwsAlg, verifyCompact } from '../../security/jws.js'
 import type { ResultKeys } from '../../security/result-keys.js'
 
 export interface ResultVerdict {
@@ -44,7 +44,7 @@ export async function verifyResult(token: string, keys: ResultKeys): Promise<Res
   verdict.trust = typeof payload.trust === 'string' ? payload.trust : null
   if (header.typ !== RESULT_TYP) verdict.reasons.push(`typ is ${String(header.typ)}, not ${RESULT_TYP}`)
   const alg = String(header.alg)
-  if (alg !== 'ES256' && alg !== 'EdDSA') verdict.reasons.push(`alg ${alg} is not allowed`)
+  if (!isJwsAlg(alg)) verdict.reasons.push(`alg ${alg} is not allowed`)
   else if (!verdict.issuer) verdict.reasons.push('no issuer (iss)')
   else if (!verdict.kid) verdict.reasons.push('no key id (kid)')
   else {

@@ -1,0 +1,209 @@
+/**
+ * SM2 digital signatures (GB/T 32918.2, GM/T 0003.2) on the recommended curve of GM/T 0003.5, with SM3
+ * (GB/T 32905, node:crypto's `sm3`) as the hash and a distinguishing identifier in Z. Node's own SM2 keys sign
+ * plain ECDSA on the SM2 curve (no Z, no SM2 equations), so the scheme is written here on the curve arithmetic
+ * of `@noble/curves` (audited, pure JavaScript, no dependencies beyond `@noble/hashes`); docs/protocol.md says
+ * why. Only jws.ts uses this module: callers hold opaque JWS keys and never learn the algorithm.
+ *
+ * Speed: the base point's table (window 10) is built once per process, on the first SM2 use; a public key's
+ * table (window 8) from its second verification on, kept with the key (client keys are few and reused: the
+ * last 64 are kept), and each key remembers its Z for the default identifier. No verification is cached.
+ */
+import { createHash, randomBytes } from 'node:crypto'
+import { wNAF } from '@noble/curves/abstract/curve'
+import { Field, invert, mod } from '@noble/curves/abstract/modular'
+import { type WeierstrassPoint, weierstrassN } from '@noble/curves/abstract/weierstrass'
+
+/** GM/T 0009's default distinguishing identifier, the one PROTOCOL §2 fixes for `alg: "SM2"`. */
+export const SM2_DEFAULT_ID = '1234567812345678'
+
+const CURVE = {
+  p: 0xfffffffeffffffffffffffffffffffffffffffff00000000ffffffffffffffffn,
+  n: 0xfffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123n,
+  h: 1n,
+  a: 0xfffffffeffffffffffffffffffffffffffffffff00000000fffffffffffffffcn,
+  b: 0x28e9fa9e9d9f5e344d5a9e4bcf6509a7f39789f515ab8f92ddbcbd414d940e93n,
+  Gx: 0x32c4ae2c1f1981195f9904466a39c9948fe30bbff2660be1715a4589334c74c7n,
+  Gy: 0xbc3736a2f4f6779c59bdcee36b692153d0a9877cc62a474002df32e52139f0a0n,
+} as const
+const N = CURVE.n
+const Point = weierstrassN(CURVE, { Fp: Field(CURVE.p), Fn: Field(CURVE.n) })
+type Sm2Point = WeierstrassPoint<bigint>
+/**
+ * Variable-time multiplication with a point's cached table: noble's `multiplyUnsafe` on a point with a table
+ * takes the constant-time path (a dummy addition per window and a normalisation each), which verification,
+ * whose scalars are public, does not need.
+ */
+const windows = new wNAF(Point, 256)
+/**
+ * The base point with a window-10 table (about 13 000 points, 3 MB, built on the first SM2 use): a tenth less
+ * work per signature and verification than noble's default window of 8.
+ */
+let based: Sm2Point | undefined
+const base = (): Sm2Point => {
+  based ??= Point.BASE.precompute(10, false)
+  return based
+}
+
+const be32 = (v: bigint) => Buffer.from(v.toString(16).padStart(64, '0'), 'hex')
+const toBig = (b: Uint8Array) => (b.length === 0 ? 0n : BigInt(`0x${Buffer.from(b).toString('hex')}`))
+const CURVE_BYTES = Buffer.concat([be32(CURVE.a), be32(CURVE.b), be32(CURVE.Gx), be32(CURVE.Gy)])
+
+/** SM3 of the concatenated parts (node:crypto's OpenSSL SM3). */
+export function sm3(...parts: Uint8Array[]): Buffer {
+  const h = createHash('sm3')
+  for (const p of parts) h.update(p)
+  return h.digest()
+}
+
+/** An SM2 public key: a point of the curve (checked), with its cached Z for the default identifier. */
+export class Sm2PublicKey {
+  readonly point: Sm2Point
+  readonly x: Buffer
+  readonly y: Buffer
+  #defaultZ: Buffer | undefined
+
+  private constructor(point: Sm2Point) {
+    this.point = point
+    this.x = be32(point.x)
+    this.y = be32(point.y)
+  }
+
+  /** From the 32-byte big-endian coordinates; throws when they are not a point of the curve (or infinity). */
+  static fromCoordinates(x: Uint8Array, y: Uint8Array): Sm2PublicKey {
+    if (x.length !== 32 || y.length !== 32) throw new Error('SM2 coordinates must be 32 bytes')
+    const point = Point.fromAffine({ x: toBig(x), y: toBig(y) })
+    point.assertValidity()
+    return new Sm2PublicKey(point)
+  }
+
+  /** Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA) (GB/T 32918.2 §5.5). */
+  z(id: string = SM2_DEFAULT_ID): Buffer {
+    if (id === SM2_DEFAULT_ID && this.#defaultZ) return this.#defaultZ
+    const idBytes = Buffer.from(id, 'utf8')
+    if (idBytes.length >= 8192) throw new Error('SM2 identifier too long')
+    const entl = Buffer.alloc(2)
+    entl.writeUInt16BE(idBytes.length * 8)
+    const z = sm3(entl, idBytes, CURVE_BYTES, this.x, this.y)
+    if (id === SM2_DEFAULT_ID) this.#defaultZ = z
+    return z
+  }
+
+  /**
+   * The key for these coordinates, from a small per-process cache, so a client's key keeps its table and Z
+   * across re-imports of its JWKS (a table costs tens of milliseconds to build and about a megabyte).
+   */
+  static of(x: Uint8Array, y: Uint8Array): Sm2PublicKey {
+    const id = `${Buffer.from(x).toString('hex')}.${Buffer.from(y).toString('hex')}`
+    const hit = KNOWN.get(id)
+    if (hit) {
+      KNOWN.delete(id)
+      KNOWN.set(id, hit)
+      return hit
+    }
+    const key = Sm2PublicKey.fromCoordinates(x, y)
+    KNOWN.set(id, key)
+    if (KNOWN.size > KNOWN_MAX) KNOWN.delete(KNOWN.keys().next().value as string)
+    return key
+  }
+
+  /** The point for verification: from its second use on, with a window-8 wNAF table (a third of the cost). */
+  get verifyPoint(): Sm2Point {
+    if (!this.#tabled && ++this.#uses >= 2) {
+      this.point.precompute(8, false)
+      this.#tabled = true
+    }
+    return this.point
+  }
+  #uses = 0
+  #tabled = false
+}
+
+/** Public keys whose tables are kept (least recently used dropped first). */
+const KNOWN_MAX = 64
+const KNOWN = new Map<string, Sm2PublicKey>()
+
+/** An SM2 private key, with its public key and (1 + d)⁻¹ mod n computed once. */
+export class Sm2PrivateKey {
+  readonly d: bigint
+  readonly publicKey: Sm2PublicKey
+  readonly #inverse: bigint
+
+  private constructor(d: bigint, publicKey: Sm2PublicKey) {
+    this.d = d
+    this.publicKey = publicKey
+    this.#inverse = invert(d + 1n, N)
+  }
+
+  /** From the 32-byte big-endian scalar d, 1 ≤ d ≤ n − 2 (GB/T 32918.1 §6.1). */
+  static fromScalar(dBytes: Uint8Array): Sm2PrivateKey {
+    if (dBytes.length !== 32) throw new Error('SM2 private key must be 32 bytes')
+    const d = toBig(dBytes)
+    if (d < 1n || d > N - 2n) throw new Error('SM2 private key out of range')
+    const p = base().multiply(d)
+    return new Sm2PrivateKey(d, Sm2PublicKey.fromCoordinates(be32(p.x), be32(p.y)))
+  }
+
+  /** A fresh random key. */
+  static generate(): Sm2PrivateKey {
+    for (;;) {
+      const d = mod(toBig(randomBytes(40)), N - 2n) + 1n
+      try {
+        return Sm2PrivateKey.fromScalar(be32(d))
+      } catch {
+        // out of range: draw again (never happens with the reduction above)
+      }
+    }
+  }
+
+  get scalar(): Buffer {
+    return be32(this.d)
+  }
+
+  /** (1 + d)⁻¹ mod n, for signing. */
+  get inverseOfOnePlusD(): bigint {
+    return this.#inverse
+  }
+}
+
+function randomK(): bigint {
+  return mod(toBig(randomBytes(40)), N - 1n) + 1n
+}
+
+/**
+ * The SM2 signature of `message` as r ‖ s (64 bytes, big-endian), with `id` in Z. `k` is for published
+ * test vectors only: a signature must never reuse a k.
+ */
+export function sm2Sign(key: Sm2PrivateKey, message: Uint8Array, id = SM2_DEFAULT_ID, fixedK?: bigint): Buffer {
+  const e = toBig(sm3(key.publicKey.z(id), message))
+  for (;;) {
+    const k = fixedK ?? randomK()
+    const x1 = base().multiply(k).x
+    const r = mod(e + x1, N)
+    if (r === 0n || r + k === N) {
+      if (fixedK !== undefined) throw new Error('SM2: this k gives no signature')
+      continue
+    }
+    const s = mod(key.inverseOfOnePlusD * (k - r * key.d), N)
+    if (s === 0n) {
+      if (fixedK !== undefined) throw new Error('SM2: this k gives no signature')
+      continue
+    }
+    return Buffer.concat([be32(r), be32(s)])
+  }
+}
+
+/** Whether `signature` (r ‖ s, 64 bytes) is the SM2 signature of `message` by `key` with `id` in Z. */
+export function sm2Verify(key: Sm2PublicKey, message: Uint8Array, signature: Uint8Array, id = SM2_DEFAULT_ID): boolean {
+  if (signature.length !== 64) return false
+  const r = toBig(signature.subarray(0, 32))
+  const s = toBig(signature.subarray(32))
+  if (r < 1n || r >= N || s < 1n || s >= N) return false
+  const t = mod(r + s, N)
+  if (t === 0n) return false
+  const e = toBig(sm3(key.z(id), message))
+  // Both scalars are public: the variable-time path with the cached tables is safe here.
+  const sum = windows.unsafe(key.verifyPoint, t, undefined, windows.unsafe(base(), s))
+  if (sum.is0()) return false
+  return mod(e + sum.x, N) === r
+}

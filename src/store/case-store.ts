@@ -324,6 +324,7 @@ export class PgCaseTx implements CaseTx {
     if (patch.dueAt !== undefined) set.dueAt = patch.dueAt
     if (patch.receipt !== undefined) set.receipt = patch.receipt
     if (patch.remoteRef !== undefined) set.remoteRef = patch.remoteRef
+    if (patch.dispatchRoute !== undefined) set.dispatchRoute = patch.dispatchRoute
     if (patch.outstandingMaterials !== undefined) set.outstandingMaterials = patch.outstandingMaterials
     if (patch.supplyBy !== undefined) set.supplyBy = patch.supplyBy
     if (patch.materials !== undefined) set.materials = patch.materials
@@ -486,6 +487,7 @@ function toCase(r: CaseRow): CaseRecord {
     assertion: r.assertion,
     receipt: r.receipt,
     remoteRef: r.remoteRef,
+    dispatchRoute: r.dispatchRoute,
     outstandingMaterials: r.outstandingMaterials,
     supplyBy: r.supplyBy,
     lastSeq: r.lastSeq,

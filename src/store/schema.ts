@@ -20,6 +20,7 @@ import {
 import type {
   Agreement,
   AgreementStatus,
+  Binding,
   CalendarFile,
   Item,
   Mode,
@@ -159,6 +160,8 @@ export const cases = pgTable(
     assertion: text('assertion'),
     receipt: text('receipt').notNull(),
     remoteRef: text('remote_ref'),
+    /** The binding the case was delivered through, as it was then (migration 0032). */
+    dispatchRoute: jsonb('dispatch_route').$type<Binding>(),
     outstandingMaterials: text('outstanding_materials').array().notNull().default(sql`'{}'`),
     supplyBy: date('supply_by', { mode: 'string' }),
     lastSeq: integer('last_seq').notNull().default(0),

@@ -21,6 +21,7 @@ import { migration0017 } from './0017-checkpoints.js'
 import { migration0018 } from './0018-sealed-phones.js'
 import { migration0019 } from './0019-external-ref-unique.js'
 import { migration0020 } from './0020-client-jtis.js'
+import { migration0032 } from './0032-dispatch-route.js'
 
 export interface Migration {
   /** Strictly increasing, starting at 1 (numbers are assigned per branch, so gaps may occur). */
@@ -50,4 +51,5 @@ export const migrations: readonly Migration[] = [
   migration0018,
   migration0019,
   migration0020,
+  migration0032,
 ]

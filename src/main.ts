@@ -331,6 +331,7 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     mediaTypes: config.files.mediaTypes,
     adapters: resolver,
   }
+  const deadLetters = new PgDeadLetterStore(database)
   const caseDeps = {
     gatewayId: config.gateway.id,
     clock,
@@ -341,8 +342,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     vault,
     afterCommit: () => relay.poke(),
     files: fileDeps,
+    deadLetters,
   }
-  const deadLetters = new PgDeadLetterStore(database)
   const resultStore = new PgResultStore(database)
   const forwards = new PgEventForwardStore(database)
   // Marks an earlier version kept in Redis move to PostgreSQL (once, when Redis is connected: the client

@@ -14,6 +14,7 @@ import { type Case, problemOf } from '../client.js'
 import { cst, eventLabel, type Html, label, modeLabel, problemBox, scopeLabel, statusLabel } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
 import { bundleResultsSection, childrenSection, familyEvents, isParent, parentNote } from './bundle.js'
+import { forwardingAlert, forwardingBadge } from './forwarding.js'
 
 type Wrap = Parameters<typeof signedIn>[0]
 
@@ -79,7 +80,7 @@ ${rows.map(
   (
     c,
   ) => html`<tr><td class="mono"><a href="/console/cases/${c.id}">${c.id.slice(0, 13)}…</a></td><td>${nameOf(c)}</td><td>${c.applicant.name}</td>
-<td>${label(modeLabel, c.mode)}<div class="muted">${label(scopeLabel, c.scope)}</div></td><td>${label(statusLabel, c.status)}</td>
+<td>${label(modeLabel, c.mode)}<div class="muted">${label(scopeLabel, c.scope)}</div></td><td>${label(statusLabel, c.status)}${forwardingBadge(c)}</td>
 <td>${c.dueDate ?? '—'}${dueBadge(c, now)}</td><td>${cst(c.createdAt)}</td></tr>`,
 )}
 </tbody></table></div>`
@@ -245,7 +246,7 @@ async function detailPage(
   const verification = result?.ok ? (result.body.verification as Record<string, unknown> | undefined) : undefined
   return p.render(
     `办件 ${c.id.slice(0, 13)}…`,
-    html`${problemBox(problem)}${done ? html`<p class="alert info" role="status">已登记：${label(eventLabel, done)}</p>` : ''}
+    html`${problemBox(problem)}${done ? html`<p class="alert info" role="status">已登记：${label(eventLabel, done)}</p>` : ''}${forwardingAlert(c)}
 <section class="card"><div class="table-wrap"><table><tbody>
 <tr><th>办件编号</th><td class="mono">${c.id}</td></tr>
 <tr><th>事项</th><td>${c.item ? (snap.items.get(c.item)?.name ?? c.item) : (snap.things.get(c.thing ?? '')?.name ?? c.thing)}</td></tr>

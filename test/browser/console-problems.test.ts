@@ -1,0 +1,152 @@
+/**
+ * Problems after submission reach the clerk, in a real browser (Debian's Chromium through playwright-core)
+ * against the gateway served on loopback: 襄阳 is re-bound to a system that never received the clerk's
+ * earlier case; the withdrawal still goes on the case's old route; and when a withdrawal cannot be
+ * forwarded (its dead letter), the case page and the case list say so in Chinese, with what to do, while
+ * the admin's dead-letter list links back to the case.
+ */
+import { serve } from '@hono/node-server'
+import { Hono } from 'hono'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dispatchCase } from '../../src/services/dispatch/deliver.js'
+import { forwardEvent } from '../../src/services/dispatch/forward.js'
+import { PgEventForwardStore } from '../../src/store/event-forward-store.js'
+import { hukouCertificate } from '../fixtures/cases.js'
+import { createTestApp, type TestApp } from '../helpers/app.js'
+import { hasChromium, launchBrowser, screenshot } from '../helpers/browser.js'
+
+let t: TestApp
+let op: Awaited<ReturnType<TestApp['operator']>>
+let browser: Awaited<ReturnType<typeof launchBrowser>>
+const servers: ReturnType<typeof serve>[] = []
+let url = ''
+let systemUrl = ''
+let n = 0
+
+const listen = (fetch: (r: Request) => Response | Promise<Response>) =>
+  new Promise<string>((resolve) => {
+    servers.push(serve({ fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(`http://127.0.0.1:${info.port}`)))
+  })
+
+/** 襄阳's new system: it never received the earlier cases, so it answers 404 about them. */
+const system = new Hono()
+system.all('*', (c) => c.json({ title: 'no such case' }, 404))
+
+const signal = () => new AbortController().signal
+
+async function deliveredCase(): Promise<string> {
+  const res = await op.call('POST', '/v1/cases', hukouCertificate({ agent: undefined }), {
+    'idempotency-key': `problems-${n++}`,
+  })
+  expect(res.status, JSON.stringify(res.body)).toBe(201)
+  const id = res.body.case.id as string
+  const deps = {
+    cases: t.runtime.deps.cases,
+    adapters: t.runtime.resolver,
+    circuit: t.runtime.circuit,
+    deadLetters: t.runtime.deadLetters,
+  }
+  expect(await dispatchCase(deps, id, 0, signal())).toMatchObject({ kind: 'delivered' })
+  return id
+}
+
+async function withdraw(id: string): Promise<number> {
+  const r = await op.call('POST', `/v1/cases/${id}/events`, { type: 'withdrawn', data: { reason: '申请人撤回' } })
+  expect(r.status, JSON.stringify(r.body)).toBe(201)
+  return r.body.event.seq as number
+}
+
+async function signIn(token: string): Promise<Page> {
+  await browser.context.clearCookies()
+  const page = await browser.context.newPage()
+  await page.goto(`${url}/console/login`)
+  await page.getByLabel('人员令牌').fill(token)
+  await page.getByRole('button', { name: '登录' }).click()
+  await page.waitForURL((u) => !u.pathname.startsWith('/console/login'))
+  return page
+}
+
+beforeAll(async () => {
+  if (!hasChromium) return
+  t = await createTestApp({ workers: false })
+  op = await t.operator('420303', 'ZW-KSTB-01', '李窗口')
+  url = await listen(t.app.fetch)
+  systemUrl = await listen(system.fetch)
+  browser = await launchBrowser()
+}, 120_000)
+
+afterAll(async () => {
+  await browser?.close()
+  for (const s of servers) s.close()
+  await t?.close()
+})
+
+describe.skipIf(!hasChromium)('console: problems after submission reach the clerk', () => {
+  it('after 襄阳 is re-bound, the withdrawal of an earlier case goes on its old route; one that cannot be forwarded shows on the case page and list', async () => {
+    const earlier = await deliveredCase()
+    const failing = await deliveredCase()
+    const bound = await t.admin('PUT', '/v1/admin/bindings/420600', {
+      adapter: 'sim',
+      settings: { baseUrl: systemUrl },
+    })
+    expect(bound.status, JSON.stringify(bound.body)).toBe(200)
+
+    // The earlier case's withdrawal is forwarded on the route it was dispatched on (the manual binding).
+    const forwards = new PgEventForwardStore(t.runtime.database)
+    const fdeps = {
+      cases: t.runtime.deps.cases,
+      adapters: t.runtime.resolver,
+      results: t.runtime.deps.results.results,
+      forwards,
+    }
+    const seq = await withdraw(earlier)
+    expect(await forwardEvent(fdeps, earlier, seq, signal())).toMatchObject({ kind: 'forwarded', adapter: 'manual' })
+
+    // A forced failure: the other withdrawal could not be forwarded and became a dead letter.
+    const failedSeq = await withdraw(failing)
+    await t.runtime.deadLetters.add({
+      caseId: failing,
+      kind: 'event',
+      seq: failedSeq,
+      region: '420600',
+      adapter: 'sim',
+      reason: `event ${failedSeq}: upstream answered 404`,
+      attempts: 1,
+    })
+
+    const page = await signIn(op.token)
+    await page.goto(`${url}/console/cases/${failing}`)
+    const alert = page.locator('#forwarding-problems')
+    await expect.poll(() => alert.count()).toBe(1)
+    const text = ((await alert.textContent()) ?? '').replace(/\s+/g, ' ')
+    expect(text).toContain('有操作未能送达办理地')
+    expect(text).toContain('“撤回申请”未能送达办理地')
+    expect(text).toContain('请电话告知办理地窗口申请人已撤回')
+    // The adapter's reason is folded under 技术详情, not shown open.
+    expect(await page.locator('#forwarding-problems details').getAttribute('open')).toBeNull()
+    expect(await page.locator(`#forwarding-problems [data-forwarding-seq="${failedSeq}"]`).count()).toBe(1)
+    await screenshot(page, 'case-forwarding-problem')
+
+    // The earlier case (forwarded) shows no such warning.
+    await page.goto(`${url}/console/cases/${earlier}`)
+    expect(await page.locator('#forwarding-problems').count()).toBe(0)
+
+    // The case list marks the failing case only.
+    await page.goto(`${url}/console/cases`)
+    const rowOf = (id: string) => page.locator('tr', { has: page.locator(`a[href="/console/cases/${id}"]`) })
+    expect(await rowOf(failing).locator('[data-forwarding-problem]').textContent()).toBe('未送达办理地')
+    expect(await rowOf(earlier).locator('[data-forwarding-problem]').count()).toBe(0)
+    await page.close()
+
+    // The admin's dead-letter list links back to the case.
+    const admin = await signIn(t.adminToken)
+    await admin.goto(`${url}/console/admin/dead-letters`)
+    const link = admin.locator(`tr[data-dead-letter] a[href="/console/cases/${failing}"]`)
+    expect(await link.count()).toBe(1)
+    await link.click()
+    await admin.waitForURL(`${url}/console/cases/${failing}`)
+    expect(await admin.locator('#forwarding-problems').count()).toBe(1)
+    await admin.close()
+  }, 120_000)
+})

@@ -3,7 +3,8 @@
  * against the gateway served on loopback: 襄阳 is re-bound to a system that never received the clerk's
  * earlier case; the withdrawal still goes on the case's old route; and when a withdrawal cannot be
  * forwarded (its dead letter), the case page and the case list say so in Chinese, with what to do, while
- * the admin's dead-letter list links back to the case.
+ * the admin's dead-letter list links back to the case. And the 考评 report: the current month by default,
+ * its chart drawn by the ECharts the gateway serves (the series read back through `echarts.getInstanceByDom`).
  */
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
@@ -148,5 +149,54 @@ describe.skipIf(!hasChromium)('console: problems after submission reach the cler
     await admin.waitForURL(`${url}/console/cases/${failing}`)
     expect(await admin.locator('#forwarding-problems').count()).toBe(1)
     await admin.close()
+  }, 120_000)
+
+  it('the 考评 report defaults to the current month and draws its chart with ECharts served by the gateway', async () => {
+    // ECharts comes from the gateway itself, cacheable.
+    const asset = await fetch(`${url}/console/static/echarts.min.js`)
+    expect(asset.status).toBe(200)
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=86400')
+    const etag = asset.headers.get('etag') as string
+    expect((await fetch(`${url}/console/static/echarts.min.js`, { headers: { 'if-none-match': etag } })).status).toBe(
+      304,
+    )
+
+    const page = await signIn(t.adminToken)
+    await page.goto(`${url}/console/admin/reports`)
+    // The test clock stands in September 2026: the report is that month's.
+    expect(((await page.locator('#report-period').textContent()) ?? '').replace(/\s+/g, ' ')).toContain(
+      '2026-09-01 至 2026-09-30',
+    )
+    const volume = Number(
+      await page.locator('#report tr[data-key="420600"] td:nth-child(2)').evaluate((td) => td.firstChild?.textContent),
+    )
+    expect(volume).toBeGreaterThan(0)
+    // In the page: the chart element's ECharts instance (typed loosely: this file is compiled without the DOM lib).
+    type Option = { series: { name: string; type: string; data: unknown[] }[]; xAxis: { data: string[] }[] }
+    type PageGlobals = {
+      document: { getElementById(id: string): object | null }
+      echarts?: { getInstanceByDom(el: object): { getOption(): Option } | undefined }
+    }
+    await page.waitForFunction(() => {
+      const g = globalThis as unknown as PageGlobals
+      const el = g.document.getElementById('report-chart')
+      return !!el && !!g.echarts?.getInstanceByDom(el)
+    })
+    const series = await page.evaluate(() => {
+      const g = globalThis as unknown as PageGlobals
+      const option = g.echarts?.getInstanceByDom(g.document.getElementById('report-chart') as object)?.getOption()
+      return {
+        categories: option?.xAxis[0]?.data,
+        series: (option?.series ?? []).map((s) => ({ name: s.name, type: s.type, data: s.data })),
+      }
+    })
+    // One category per row of the table, in its order, with the row's volume.
+    const labels = await page.locator('#report tbody tr td:first-child').allTextContents()
+    expect(series.categories).toEqual(labels)
+    expect(series.series.map((s) => `${s.name}/${s.type}`)).toEqual(['受理/bar', '办结/bar', '按时率/line'])
+    expect(series.series[0]?.data[labels.indexOf('襄阳市（420600）')]).toBe(volume)
+    expect(await page.locator('#report-chart canvas').count()).toBeGreaterThan(0)
+    await screenshot(page, 'report-chart')
+    await page.close()
   }, 120_000)
 })

@@ -161,7 +161,11 @@ describe('console control room', () => {
       ['/console/admin/clients', ['xiangyang-sys', '420600']],
       ['/console/admin/tokens', ['ZW-KSTB-01', '签发']],
       ['/console/admin/dead-letters', ['没有死信']],
-      ['/console/admin/reports', ['考评报表', '生成报表', '该期间没有办件']],
+      // The current month (of the test clock) by default.
+      [
+        '/console/admin/reports',
+        ['考评报表', '生成报表', '统计期间：<strong>2026-09-01</strong> 至 <strong>2026-09-30</strong>'],
+      ],
       ['/console/admin/key-revocations', ['密钥吊销', '尚未吊销任何密钥']],
     ]
     for (const [path, texts] of pages) {

@@ -11,6 +11,7 @@ import type { HttpDeps } from '../deps.js'
 import { rateLimit, sourceAddress } from '../middleware/rate-limit.js'
 import type { Api } from '../openapi.js'
 import { consoleCss, consoleJs } from './assets.js'
+import { chartsJs, serveEcharts } from './charts.js'
 import { page } from './layout.js'
 import { registerAdminPages } from './pages/admin.js'
 import { registerCasePages } from './pages/cases.js'
@@ -32,6 +33,8 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
     c.body(body, 200, { 'content-type': type, 'cache-control': 'public, max-age=300' })
   api.get('/console/static/console.css', asset(consoleCss, 'text/css; charset=utf-8'))
   api.get('/console/static/console.js', asset(consoleJs, 'text/javascript; charset=utf-8'))
+  api.get('/console/static/echarts.min.js', serveEcharts)
+  api.get('/console/static/charts.js', asset(chartsJs, 'text/javascript; charset=utf-8'))
 
   // A console form carries at most a few scans (each at most FILE_MAX_BYTES, checked again by POST /v1/files).
   const formMax = CONSOLE_FORM_FILES * deps.files.maxBytes + 1024 * 1024

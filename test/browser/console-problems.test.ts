@@ -6,6 +6,7 @@
  * the admin's dead-letter list links back to the case. And the 考评 report: the current month by default,
  * its chart drawn by the ECharts the gateway serves (the series read back through `echarts.getInstanceByDom`).
  */
+import { readFile } from 'node:fs/promises'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import type { Page } from 'playwright-core'
@@ -197,6 +198,15 @@ describe.skipIf(!hasChromium)('console: problems after submission reach the cler
     expect(series.series[0]?.data[labels.indexOf('襄阳市（420600）')]).toBe(volume)
     expect(await page.locator('#report-chart canvas').count()).toBeGreaterThan(0)
     await screenshot(page, 'report-chart')
+
+    // The CSV for Excel: a BOM, Chinese headers, names beside codes, named by the month it covers.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#report-csv').click()])
+    expect(download.suggestedFilename()).toBe('performance-region-2026-09-01-2026-09-30.csv')
+    const bytes = await readFile((await download.path()) as string)
+    expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf])
+    const lines = bytes.subarray(3).toString('utf8').split('\r\n')
+    expect(lines[0]?.startsWith('办理地名称,代码,受理,办结,按时办结,按时率(%)')).toBe(true)
+    expect(lines.some((l) => l.startsWith(`襄阳市,420600,${volume},`))).toBe(true)
     await page.close()
   }, 120_000)
 })

@@ -536,7 +536,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#report-csv').click()])
     expect(download.suggestedFilename()).toMatch(/^performance-region-.*\.csv$/)
     const csv = await readFile((await download.path())!, 'utf8')
-    expect(csv.split('\n')[0]).toContain('onTimeRate')
+    expect(csv.split('\r\n')[0]).toContain('按时率')
     expect(csv).toContain('420600')
 
     await page.getByRole('navigation', { name: '主导航' }).getByRole('link', { name: '密钥吊销' }).click()

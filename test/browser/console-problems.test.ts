@@ -209,4 +209,45 @@ describe.skipIf(!hasChromium)('console: problems after submission reach the cler
     expect(lines.some((l) => l.startsWith(`襄阳市,420600,${volume},`))).toBe(true)
     await page.close()
   }, 120_000)
+
+  it('the overview counts today’s and this month’s cases, dead letters and circuits, each linking to its list, and charts the month by region', async () => {
+    const page = await signIn(t.adminToken)
+    await page.goto(`${url}/console/admin`)
+    const count = async (k: string) => Number(await page.locator(`[data-count="${k}"]`).textContent())
+    // Every case of this file was submitted today (the test clock), in September 2026.
+    expect(await count('today')).toBeGreaterThan(0)
+    expect(await count('month')).toBe(await count('today'))
+    expect(await count('dead-letters')).toBe(1)
+    expect(await count('circuits')).toBe(0)
+    expect(await page.getByRole('link', { name: '本月受理' }).getAttribute('href')).toBe(
+      '/console/admin/reports?from=2026-09-01&to=2026-10-01',
+    )
+    expect(await page.getByRole('link', { name: '死信' }).first().getAttribute('href')).toBe(
+      '/console/admin/dead-letters',
+    )
+    type Option = { series: { name: string; data: unknown[] }[]; xAxis: { data: string[] }[] }
+    type PageGlobals = {
+      document: { getElementById(id: string): object | null }
+      echarts?: { getInstanceByDom(el: object): { getOption(): Option } | undefined }
+    }
+    await page.waitForFunction(() => {
+      const g = globalThis as unknown as PageGlobals
+      const el = g.document.getElementById('overview-regions')
+      return !!el && !!g.echarts?.getInstanceByDom(el)
+    })
+    const drawn = await page.evaluate(() => {
+      const g = globalThis as unknown as PageGlobals
+      const option = g.echarts?.getInstanceByDom(g.document.getElementById('overview-regions') as object)?.getOption()
+      return {
+        categories: option?.xAxis[0]?.data ?? [],
+        series: (option?.series ?? []).map((x) => ({ name: x.name, data: x.data })),
+      }
+    })
+    expect(drawn.series.map((x) => x.name)).toEqual(['受理', '按时率'])
+    expect(drawn.categories).toContain('襄阳市')
+    const volumes = drawn.series[0]?.data as number[]
+    expect(volumes.reduce((a, b) => a + b, 0)).toBe(await count('month'))
+    await screenshot(page, 'admin-overview')
+    await page.close()
+  }, 120_000)
 })

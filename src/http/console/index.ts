@@ -77,7 +77,7 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
   registerWorkbench(api, wrap, deps)
   registerReceipt(api, wrap, deps)
   registerCasePages(api, wrap, deps)
-  registerAdminPages(api, wrap)
+  registerAdminPages(api, wrap, deps)
   registerReportPages(api, wrap, deps)
   registerKeyPages(api, wrap)
 }

@@ -1,9 +1,12 @@
 /** The control room: agreements (versions, editor, diff, status), bindings, clients, tokens, dead letters. */
 import { html } from 'hono/html'
+import type { HttpDeps } from '../../deps.js'
 import type { Api } from '../../openapi.js'
+import { chart, chartScripts } from '../charts.js'
 import type { Problem } from '../client.js'
 import { agreementStatusLabel, cst, type Html, label, problemBox, scopeLabel } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
+import { currentMonth } from './reports.js'
 
 type Wrap = Parameters<typeof signedIn>[0]
 
@@ -88,18 +91,38 @@ const queueLabels: Record<string, string> = {
   'case.deadline': '时限计时',
 }
 
-export function registerAdminPages(api: Api, wrap: Wrap): void {
+/** Sums a report's rows (the overview's counters). */
+const sumOf = (rows: { volume: number; overdueNow: number }[] | undefined) =>
+  rows?.reduce((t, r) => ({ volume: t.volume + r.volume, overdueNow: t.overdueNow + r.overdueNow }), {
+    volume: 0,
+    overdueNow: 0,
+  })
+
+export function registerAdminPages(api: Api, wrap: Wrap, deps?: Pick<HttpDeps, 'clock' | 'directory'>): void {
   const admin = (h: Parameters<typeof signedIn>[1]) => signedIn(wrap, h, 'admin')
 
   api.get(
     '/console/admin',
     admin(async (p) => {
-      const [agreements, bindings, dead, queues] = await Promise.all([
+      const now = deps?.clock.now() ?? new Date()
+      const month = currentMonth(now)
+      const today = new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 10)
+      const tomorrow = new Date(now.getTime() + 32 * 3600_000).toISOString().slice(0, 10)
+      const report = (from: string, to: string, by: string) => p.api.performance(new URLSearchParams({ from, to, by }))
+      const [agreements, bindings, dead, queues, daily, monthly, departments] = await Promise.all([
         p.api.agreements(),
         p.api.bindings(),
         p.api.deadLetters(),
         p.api.queues(),
+        report(today, tomorrow, 'region'),
+        report(month.from, month.to, 'region'),
+        report(month.from, month.to, 'department'),
       ])
+      const snap = await deps?.directory.snapshot()
+      const regionName = (code: string | null) => (code ? (snap?.regions.get(code)?.name ?? code) : '（未登记）')
+      const day = sumOf(daily.ok ? daily.body.rows : undefined)
+      const inMonth = sumOf(monthly.ok ? monthly.body.rows : undefined)
+      const monthLink = `/console/admin/reports?from=${month.from}&to=${month.to}`
       const waiting = queues.ok
         ? queues.body.queues.reduce((n, q) => n + q.counts.waiting + q.counts.prioritized, 0)
         : undefined
@@ -107,10 +130,39 @@ export function registerAdminPages(api: Api, wrap: Wrap): void {
       const openCircuits = bindings.ok ? bindings.body.bindings.filter((b) => b.circuit.state !== 'closed').length : 0
       return p.render(
         '管理总览',
-        html`<div class="row">
+        html`<div class="row" id="overview-today">
+  <section class="card"><h2><a href="/console/admin/reports?from=${today}&to=${tomorrow}">今日受理</a></h2><p><strong data-count="today">${day?.volume ?? '—'}</strong> 件</p></section>
+  <section class="card"><h2><a href="${monthLink}">本月受理</a></h2><p><strong data-count="month">${inMonth?.volume ?? '—'}</strong> 件</p></section>
+  <section class="card"><h2><a href="${monthLink}">当前超期</a></h2><p><strong data-count="overdue">${inMonth?.overdueNow ?? '—'}</strong> 件（本月受理的办件中）</p></section>
+  <section class="card"><h2><a href="/console/admin/dead-letters">死信</a></h2><p><strong data-count="dead-letters">${open}</strong> 条待处理</p></section>
+  <section class="card"><h2><a href="/console/admin/bindings">熔断</a></h2><p><strong data-count="circuits">${openCircuits}</strong> 个绑定熔断中</p></section>
+</div>
+${
+  monthly.ok && monthly.body.rows.length > 0
+    ? html`${chart('overview-regions', {
+        title: '本月各办理地受理量与按时率',
+        categories: monthly.body.rows.map((r) => regionName(r.key)),
+        series: [
+          { name: '受理', type: 'bar', data: monthly.body.rows.map((r) => r.volume) },
+          { name: '按时率', type: 'line', percent: true, data: monthly.body.rows.map((r) => r.onTimeRate) },
+        ],
+      })}${
+        departments.ok && departments.body.rows.length > 0
+          ? chart('overview-departments', {
+              title: '本月各部门受理量与按时率',
+              categories: departments.body.rows.map((r) => r.key ?? '（未登记）'),
+              series: [
+                { name: '受理', type: 'bar', data: departments.body.rows.map((r) => r.volume) },
+                { name: '按时率', type: 'line', percent: true, data: departments.body.rows.map((r) => r.onTimeRate) },
+              ],
+            })
+          : ''
+      }${chartScripts}`
+    : html`<p class="muted">本月尚无办件。</p>`
+}
+<div class="row">
   <section class="card"><h2><a href="/console/admin/agreements">协议</a></h2><p>${agreements.ok ? agreements.body.agreements.length : '—'} 份协议</p></section>
   <section class="card"><h2><a href="/console/admin/bindings">对接绑定</a></h2><p>${bindings.ok ? bindings.body.bindings.length : '—'} 条绑定，${openCircuits} 个熔断中</p></section>
-  <section class="card"><h2><a href="/console/admin/dead-letters">死信</a></h2><p>${open} 条待处理</p></section>
   <section class="card"><h2><a href="/console/admin/queues">队列</a></h2><p>${waiting ?? '—'} 个作业等待</p></section>
 </div>`,
         '/console/admin',

@@ -250,4 +250,22 @@ describe.skipIf(!hasChromium)('console: problems after submission reach the cler
     await screenshot(page, 'admin-overview')
     await page.close()
   }, 120_000)
+
+  it('asks before a re-drive, and warns when the binding’s circuit is open', async () => {
+    const page = await signIn(t.adminToken)
+    await page.goto(`${url}/console/admin/dead-letters`)
+    const button = page.locator('tr[data-dead-letter]').first().getByRole('button', { name: '重新投递' })
+    expect(await button.getAttribute('data-confirm')).toBe('确定重新投递？')
+    // 襄阳's binding fails five times: its circuit opens.
+    for (let i = 0; i < 5; i++)
+      await t.runtime.circuit.failure('420600', { failureThreshold: 5, openSeconds: 600 }, false)
+    await page.reload()
+    expect(await button.getAttribute('data-confirm')).toContain('熔断仍处于打开状态')
+    // Dismissed, nothing is re-driven.
+    page.once('dialog', (d) => void d.dismiss())
+    await button.click()
+    const letters = await t.admin('GET', '/v1/admin/dead-letters')
+    expect(letters.body.deadLetters.every((d: { redrivenAt: string | null }) => d.redrivenAt === null)).toBe(true)
+    await page.close()
+  }, 120_000)
 })

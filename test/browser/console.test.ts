@@ -504,6 +504,8 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
     ).toBe(200)
 
     const page = await signIn(browser.context, adminToken)
+    // 重新投递 asks for confirmation.
+    page.on('dialog', (d) => void d.accept())
     await page.getByRole('navigation', { name: '主导航' }).getByRole('link', { name: '死信' }).click()
     await page.waitForURL(/dead-letters/)
     const row = page.locator('tr[data-dead-letter]', { has: page.locator(`a[href="/console/cases/${id}"]`) })

@@ -51,7 +51,7 @@ ${versions.map(
   ) => html`<tr data-version="${v.version}"><td>第 ${v.version} 版${v.inForce ? html` <span class="badge active">路由中</span>` : ''}</td>
 <td><span class="badge${v.status === 'active' ? ' active' : ''}">${label(agreementStatusLabel, v.status)}</span></td>
 <td>${cst(v.createdAt)}<div class="muted">${v.createdBy}</div></td>
-<td>${v.status === 'draft' || v.status === 'suspended' ? postButton(p, `/console/admin/agreements/${id}/versions/${v.version}/activate`, '启用') : ''}
+<td>${v.status === 'draft' || v.status === 'suspended' ? postButton(p, `/console/admin/agreements/${id}/versions/${v.version}/activate`, '启用', html``, '启用后新办件按此版本路由，原生效版本将被废止，确定？') : ''}
 ${v.status === 'active' ? postButton(p, `/console/admin/agreements/${id}/versions/${v.version}/suspend`, '暂停', html``, '暂停后新办件将被拒绝，确定？') : ''}
 ${v.status !== 'retired' ? postButton(p, `/console/admin/agreements/${id}/versions/${v.version}/retire`, '废止', html``, '废止不可恢复，确定？') : ''}</td></tr>`,
 )}
@@ -366,7 +366,24 @@ ${got.body.tokens.map(
   )
 
   const deadPage = async (p: PageContext, extra: Html = html``) => {
-    const got = await p.api.deadLetters()
+    const [got, bindings] = await Promise.all([p.api.deadLetters(), p.api.bindings()])
+    // The binding that serves a region: the most specific whose code prefixes it, `*` last.
+    const bindingOf = (region: string) => {
+      const prefix = (code: string) => code.replace(/(00)+$/, '')
+      const rows = bindings.ok ? bindings.body.bindings : []
+      const covering = rows.filter(
+        (b) =>
+          b.binding.region !== '*' &&
+          prefix(b.binding.region).length > 0 &&
+          region.startsWith(prefix(b.binding.region)),
+      )
+      covering.sort((a, b) => prefix(b.binding.region).length - prefix(a.binding.region).length)
+      return covering[0] ?? rows.find((b) => b.binding.region === '*')
+    }
+    const redriveConfirm = (region: string) =>
+      bindingOf(region)?.circuit.state === 'open'
+        ? `该区划绑定的熔断仍处于打开状态，重投的办件将等待熔断恢复后才会投递。仍要重新投递吗？`
+        : '确定重新投递？'
     return p.render(
       '死信',
       html`${extra}${
@@ -378,7 +395,7 @@ ${got.body.deadLetters.map(
   (
     d,
   ) => html`<tr data-dead-letter="${d.id}"><td>${d.id}</td><td class="mono"><a href="/console/cases/${d.caseId}">${d.caseId.slice(0, 13)}…</a></td><td>${d.kind === 'dispatch' ? '投递' : `事件 #${d.seq ?? '?'}`}</td><td>${d.region} · ${d.adapter}</td><td>${d.reason}</td><td>${d.attempts}</td><td>${cst(d.createdAt)}</td>
-<td>${d.redrivenAt ? `已重投（${cst(d.redrivenAt)}）` : postButton(p, `/console/admin/dead-letters/${d.id}/redrive`, '重新投递')}</td></tr>`,
+<td>${d.redrivenAt ? `已重投（${cst(d.redrivenAt)}）` : postButton(p, `/console/admin/dead-letters/${d.id}/redrive`, '重新投递', html``, redriveConfirm(d.region))}</td></tr>`,
 )}
 </tbody></table></div>`
           : problemBox(got.problem)

@@ -1,4 +1,4 @@
-import type { Mode, Scope, TimeLimit } from '../../config/schema.js'
+import type { Binding, Mode, Scope, TimeLimit } from '../../config/schema.js'
 import type { DeadlineClock } from '../domain/deadline.js'
 import type { HashAlg } from '../domain/hash-chain.js'
 import type { CaseStatus, EventType } from '../domain/lifecycle.js'
@@ -61,6 +61,11 @@ export interface CaseRecord {
   number?: string | null
   /** The processing side's reference once delivered (its case id, or a transfer slip number). */
   remoteRef: string | null
+  /**
+   * The delivery route: the binding the case was delivered through, as it was then. Its later events
+   * follow it (services/dispatch/forward.ts); null before delivery and for cases delivered before 0032.
+   */
+  dispatchRoute: Binding | null
   /** 容缺受理: codes of materials accepted as outstanding and not yet supplied. */
   outstandingMaterials: string[]
   /** The date (CST) by which the outstanding materials are due; null when none are outstanding. */
@@ -70,7 +75,10 @@ export interface CaseRecord {
   updatedAt: Date
 }
 
-export type NewCase = Omit<CaseRecord, 'lastSeq' | 'updatedAt' | 'remoteRef' | 'outstandingMaterials' | 'supplyBy'>
+export type NewCase = Omit<
+  CaseRecord,
+  'lastSeq' | 'updatedAt' | 'remoteRef' | 'dispatchRoute' | 'outstandingMaterials' | 'supplyBy'
+>
 
 export interface CaseEvent {
   caseId: string
@@ -204,6 +212,7 @@ export interface CaseTx {
         | 'dueAt'
         | 'receipt'
         | 'remoteRef'
+        | 'dispatchRoute'
         | 'outstandingMaterials'
         | 'supplyBy'
         | 'materials'

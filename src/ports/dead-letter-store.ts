@@ -24,4 +24,6 @@ export interface DeadLetterStore {
   /** Marks it re-driven; false when it already was (two admins at once: one wins). */
   markRedriven(id: number, actor: string, at: Date): Promise<boolean>
   countOpen(): Promise<number>
+  /** The open dead letters of kind `event` of these cases, with the type of the event, oldest first. */
+  openEvents(caseIds: string[]): Promise<(DeadLetter & { eventType: string })[]>
 }

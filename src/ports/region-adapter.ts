@@ -12,7 +12,7 @@
  * - Adapters never log identity numbers or secrets, and never follow redirects.
  * - `signal` aborts the call (worker shutdown, overall deadline).
  */
-import type { Mode, Scope } from '../../config/schema.js'
+import type { Binding, Mode, Scope } from '../../config/schema.js'
 import type { EventType } from '../domain/lifecycle.js'
 
 export type AdapterKind = 'peer' | 'rest' | 'manual' | 'sim'
@@ -137,11 +137,31 @@ export interface AdapterLogger {
 /** Finds the adapter of a region's binding (the most specific binding of the region or an ancestor; `*` last). */
 export interface AdapterResolver {
   /** null when no binding covers the region (not even `*`). */
-  resolve(
-    region: string,
-  ): Promise<{ adapter: RegionAdapter; kind: AdapterKind; bindingRegion: string; circuit: CircuitSettings } | null>
+  resolve(region: string): Promise<ResolvedBinding | null>
+  /**
+   * The adapter of a case's delivery route (the binding it was dispatched on, as it was then): the binding
+   * in force for `region` when it still leads to the same system, otherwise one built from the route.
+   */
+  resolveRoute(region: string, route: Binding): Promise<ResolvedBinding>
   /** Drops cached adapters (after a binding changed). */
   invalidate(): void
+}
+
+export interface ResolvedBinding {
+  adapter: RegionAdapter
+  kind: AdapterKind
+  bindingRegion: string
+  circuit: CircuitSettings
+  /** The binding itself (recorded on a case as its delivery route). */
+  binding: Binding
+}
+
+/**
+ * Whether two bindings lead to the same system: the same adapter and the same address (`baseUrl`). A
+ * change of anything else (timeouts, credentials' names, mappings) is the same system with new settings.
+ */
+export function sameSystem(a: Binding, b: Binding): boolean {
+  return a.adapter === b.adapter && String(a.settings.baseUrl ?? '') === String(b.settings.baseUrl ?? '')
 }
 
 export interface CircuitSettings {

@@ -117,6 +117,8 @@ export async function createServices(
     vault,
     afterCommit: () => relay.poke(),
     files,
+    // A case's view names the events that could not be forwarded (open dead letters), for its window.
+    deadLetters: stores.deadLetters,
   }
   const dispatch: DispatchDeps = {
     cases,

@@ -2,6 +2,7 @@ import type { Logger } from '../logger.js'
 import type { Caller } from '../ports/callers.js'
 import type { CaseStore, RequestProof } from '../ports/case-store.js'
 import type { Clock } from '../ports/clock.js'
+import type { DeadLetterStore } from '../ports/dead-letter-store.js'
 import type { IdentityVault } from '../security/pii.js'
 import type { DirectoryService } from './directory/snapshot.js'
 import type { FileDeps } from './files/files.js'
@@ -26,6 +27,8 @@ export interface CaseDeps {
   vault: IdentityVault
   /** Files referenced by materials: required at intake (fetched from a peer origin). Unset: not checked. */
   files?: FileDeps
+  /** Open dead letters of cases' events, shown to the origin on the case (`forwardingProblems`). Unset: none shown. */
+  deadLetters?: Pick<DeadLetterStore, 'openEvents'>
   /** Called after a transaction that wrote outbox rows committed (wakes the relay). */
   afterCommit?: () => void
 }

@@ -333,6 +333,7 @@ export class PgCaseTx implements CaseTx {
     if (patch.dueAt !== undefined) set.dueAt = patch.dueAt
     if (patch.receipt !== undefined) set.receipt = patch.receipt
     if (patch.remoteRef !== undefined) set.remoteRef = patch.remoteRef
+    if (patch.dispatchRoute !== undefined) set.dispatchRoute = patch.dispatchRoute
     if (patch.outstandingMaterials !== undefined) set.outstandingMaterials = patch.outstandingMaterials
     if (patch.supplyBy !== undefined) set.supplyBy = patch.supplyBy
     if (patch.materials !== undefined) set.materials = patch.materials
@@ -510,6 +511,7 @@ function toCase(r: CaseRow): CaseRecord {
     receipt: r.receipt,
     number: r.number,
     remoteRef: r.remoteRef,
+    dispatchRoute: r.dispatchRoute,
     outstandingMaterials: r.outstandingMaterials,
     supplyBy: r.supplyBy,
     lastSeq: r.lastSeq,

@@ -69,6 +69,21 @@ export class PgDeadLetterStore implements DeadLetterStore {
     return rows.length > 0
   }
 
+  async openEvents(caseIds: string[]): Promise<(DeadLetter & { eventType: string })[]> {
+    if (caseIds.length === 0) return []
+    const rows = await this.database.query<Row & { event_type: string }>(
+      `select ${columns
+        .split(', ')
+        .map((c) => `d.${c}`)
+        .join(', ')}, e.type as event_type
+         from dead_letters d join case_events e on e.case_id = d.case_id and e.seq = d.seq
+        where d.case_id = any($1::text[]) and d.kind = 'event' and d.redriven_at is null
+        order by d.id`,
+      [caseIds],
+    )
+    return rows.map((r) => ({ ...toDeadLetter(r), eventType: r.event_type }))
+  }
+
   async countOpen(): Promise<number> {
     const [row] = await this.database.query<{ n: number }>(
       'select count(*)::int as n from dead_letters where redriven_at is null',

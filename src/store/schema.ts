@@ -22,6 +22,7 @@ import {
 import type {
   Agreement,
   AgreementStatus,
+  Binding,
   CalendarFile,
   Item,
   Mode,
@@ -166,6 +167,8 @@ export const cases = pgTable(
     assertion: text('assertion'),
     receipt: text('receipt').notNull(),
     remoteRef: text('remote_ref'),
+    /** The binding the case was delivered through, as it was then (migration 0032). */
+    dispatchRoute: jsonb('dispatch_route').$type<Binding>(),
     outstandingMaterials: text('outstanding_materials').array().notNull().default(sql`'{}'`),
     supplyBy: date('supply_by', { mode: 'string' }),
     /** The supply date whose passing the deadline timers last reported. */

@@ -653,6 +653,8 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
     ).toBe(200)
 
     const page = await signIn(browser.context, adminToken)
+    // 重新投递 asks for confirmation.
+    page.on('dialog', (d) => void d.accept())
     await page.getByRole('navigation', { name: '主导航' }).getByRole('link', { name: '死信' }).click()
     await page.waitForURL(/dead-letters/)
     const row = page.locator('tr[data-dead-letter]', { has: page.locator(`a[href="/console/cases/${id}"]`) })
@@ -685,7 +687,7 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
     const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#report-csv').click()])
     expect(download.suggestedFilename()).toMatch(/^performance-region-.*\.csv$/)
     const csv = await readFile((await download.path())!, 'utf8')
-    expect(csv.split('\n')[0]).toContain('onTimeRate')
+    expect(csv.split('\r\n')[0]).toContain('按时率')
     expect(csv).toContain('420600')
 
     await signOut(page)

@@ -81,13 +81,21 @@ describe('console: the performance report', () => {
     const csv = await b.get(link)
     expect(csv.status).toBe(200)
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/)
-    expect(csv.headers.get('content-disposition')).toMatch(/attachment; filename="performance-region-/)
-    const text = await csv.text()
-    const api = await t.app.request('/v1/admin/reports/performance?from=2026-10-01&to=2026-11-01&by=region', {
-      headers: { authorization: `Bearer ${t.adminToken}`, accept: 'text/csv' },
-    })
-    expect(text).toBe(await api.text())
-    expect(text.split('\n').find((l) => l.startsWith('420600'))).toBeDefined()
+    // Named by the period it covers (October: the 1st to the 31st).
+    expect(csv.headers.get('content-disposition')).toBe(
+      'attachment; filename="performance-region-2026-10-01-2026-10-31.csv"',
+    )
+    // For Excel: a BOM, Chinese headers, the name beside the code; the figures are the API's.
+    const bytes = new Uint8Array(await csv.arrayBuffer())
+    expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf])
+    const lines = new TextDecoder().decode(bytes.slice(3)).split('\r\n')
+    expect(lines[0]).toMatch(/^办理地名称,代码,受理,办结,按时办结,按时率\(%\),超期办结,/)
+    const api = await t.admin('GET', '/v1/admin/reports/performance?from=2026-10-01&to=2026-11-01&by=region')
+    const figures = api.body.rows.find((r: { key: string }) => r.key === '420600')
+    const rate = figures.onTimeRate === null ? '' : String(Math.round(figures.onTimeRate * 1000) / 10)
+    expect(lines.find((l) => l.startsWith('襄阳市,420600,'))).toMatch(
+      new RegExp(`^襄阳市,420600,${figures.volume},${figures.completed},${figures.onTime},${rate},${figures.late},`),
+    )
   })
 
   it('groups by mode with Chinese labels; a bad period shows the API’s reason; operators are kept out', async () => {

@@ -160,7 +160,11 @@ describe('console control room', () => {
       ['/console/admin/bindings', ['manual', '正常']],
       ['/console/admin/clients', ['xiangyang-sys', '420600']],
       ['/console/admin/dead-letters', ['没有死信']],
-      ['/console/admin/reports', ['考评报表', '生成报表', '该期间没有办件']],
+      // The current month (of the test clock) by default.
+      [
+        '/console/admin/reports',
+        ['考评报表', '生成报表', '统计期间：<strong>2026-09-01</strong> 至 <strong>2026-09-30</strong>'],
+      ],
     ]
     for (const [path, texts] of pages) {
       const res = await b.get(path)

@@ -146,8 +146,10 @@ describe('a joint inspection posted by the origin', () => {
 
 /** A resolver that binds every region to an adapter of `kind` (only the kind is read). */
 function resolverOf(kind: 'peer' | 'rest' | 'manual'): AdapterResolver {
+  const resolved = { kind, adapter: {} as never, bindingRegion: '*', circuit: {} as never, binding: {} as never }
   return {
-    resolve: async () => ({ kind, adapter: {} as never, bindingRegion: '*', circuit: {} as never }),
+    resolve: async () => resolved,
+    resolveRoute: async () => resolved,
     invalidate: () => {},
   }
 }

@@ -144,6 +144,7 @@ describe.each(backends)('case store on $name', (backend) => {
         lastSeq: 1,
         updatedAt: c.createdAt,
         remoteRef: null,
+        dispatchRoute: null,
         outstandingMaterials: [],
         supplyBy: null,
       }

@@ -77,6 +77,9 @@ describe('no stranded case', () => {
             calls++
             throw new Error('binding table unreadable')
           },
+          resolveRoute: async () => {
+            throw new Error('binding table unreadable')
+          },
           invalidate: () => {},
         },
         circuit: t.runtime.circuit,

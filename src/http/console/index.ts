@@ -11,6 +11,7 @@ import type { HttpDeps } from '../deps.js'
 import { rateLimit, sourceAddress } from '../middleware/rate-limit.js'
 import type { Api } from '../openapi.js'
 import { consoleCss, consoleFavicon, consoleJs } from './assets.js'
+import { chartsJs, serveEcharts } from './charts.js'
 import { homeOf, page } from './layout.js'
 import { registerAdminPages } from './pages/admin.js'
 import { registerAuditPages } from './pages/audit.js'
@@ -34,6 +35,8 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
     c.body(body, 200, { 'content-type': type, 'cache-control': 'public, max-age=300' })
   api.get('/console/static/console.css', asset(consoleCss, 'text/css; charset=utf-8'))
   api.get('/console/static/console.js', asset(consoleJs, 'text/javascript; charset=utf-8'))
+  api.get('/console/static/echarts.min.js', serveEcharts)
+  api.get('/console/static/charts.js', asset(chartsJs, 'text/javascript; charset=utf-8'))
   api.get('/console/static/favicon.svg', asset(consoleFavicon, 'image/svg+xml'))
   // A console address that names no page: the console's own 404 page, not the API's problem JSON.
   api.use('/console/*', async (c, next) => {
@@ -98,7 +101,7 @@ export function registerConsole(api: Api, deps: HttpDeps): void {
   registerWorkbench(api, wrap, deps)
   registerReceipt(api, wrap, deps)
   registerCasePages(api, wrap, deps)
-  registerAdminPages(api, wrap)
+  registerAdminPages(api, wrap, deps)
   registerReportPages(api, wrap, deps)
   registerKeyPages(api, wrap)
   registerAuditPages(api, wrap)

@@ -524,7 +524,15 @@ async function buildCases(
     e.proof = { gateway, assertion, body: null }
   }
   const view = toCaseView(
-    { ...parent, lastSeq: 1, updatedAt: now, remoteRef: null, outstandingMaterials: [], supplyBy: null },
+    {
+      ...parent,
+      lastSeq: 1,
+      updatedAt: now,
+      remoteRef: null,
+      dispatchRoute: null,
+      outstandingMaterials: [],
+      supplyBy: null,
+    },
     // The stored answer never holds the identity number in clear: render it as for a non-party.
     { kind: 'person', id: '-', role: 'operator', region: null, window: null, name: null },
     snap.regions,

@@ -40,7 +40,10 @@ export interface AppendEvent {
 }
 
 type CasePatch = Partial<
-  Pick<CaseRecord, 'outcome' | 'dueDate' | 'dueAt' | 'remoteRef' | 'outstandingMaterials' | 'supplyBy' | 'materials'>
+  Pick<
+    CaseRecord,
+    'outcome' | 'dueDate' | 'dueAt' | 'remoteRef' | 'dispatchRoute' | 'outstandingMaterials' | 'supplyBy' | 'materials'
+  >
 >
 
 const stateOf = (c: CaseRecord): LifecycleState => ({

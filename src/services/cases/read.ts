@@ -56,6 +56,33 @@ export function visibleChildren(ctx: VerbContext, loaded: Awaited<ReturnType<typ
   return ofMine.filter((k) => k.processingRegion !== null && actsFor(ctx.caller, k.processingRegion, snap.regions))
 }
 
+/**
+ * Adds the events that could not be forwarded to the views of the cases whose origin side the caller is
+ * on (the window that started them must learn of it), and for admins.
+ */
+async function withForwardingProblems(ctx: VerbContext, views: CaseView[], origin: (v: CaseView) => boolean) {
+  const store = ctx.deps.deadLetters
+  const shown = views.filter((v) => isAdmin(ctx.caller) || origin(v))
+  if (!store || shown.length === 0) return views
+  const letters = await store.openEvents(shown.map((v) => v.id))
+  if (letters.length === 0) return views
+  const byCase = new Map<string, typeof letters>()
+  for (const d of letters) byCase.set(d.caseId, [...(byCase.get(d.caseId) ?? []), d])
+  return views.map((v) => {
+    const own = shown.includes(v) ? byCase.get(v.id) : undefined
+    if (!own) return v
+    return {
+      ...v,
+      forwardingProblems: own.map((d) => ({
+        seq: d.seq ?? 0,
+        type: d.eventType,
+        reason: d.reason,
+        at: d.createdAt.toISOString(),
+      })),
+    }
+  })
+}
+
 export async function getCase(ctx: VerbContext, id: string): Promise<CaseView> {
   const loaded = await loadVisibleCase(ctx, id)
   const { record, children, sides, snap } = loaded
@@ -74,7 +101,7 @@ export async function getCase(ctx: VerbContext, id: string): Promise<CaseView> {
       materials: record.materials.filter((m) => materials.has(String(m.code))),
     }
   }
-  return toCaseView(
+  const view = toCaseView(
     shown,
     ctx.caller,
     snap.regions,
@@ -82,6 +109,8 @@ export async function getCase(ctx: VerbContext, id: string): Promise<CaseView> {
     record.parentId === null && children.length ? parts : undefined,
     ctx.deps.clock.now(),
   )
+  const [withProblems] = await withForwardingProblems(ctx, [view], () => sides.origin)
+  return withProblems ?? view
 }
 
 export async function listCases(ctx: VerbContext, q: z.infer<typeof ListCasesQuery>) {
@@ -126,10 +155,12 @@ async function findCases(
     limit: q.limit,
   }
   const [page, total] = await Promise.all([ctx.deps.cases.list(filter), counted ? ctx.deps.cases.count(filter) : 0])
+  const views = page.cases.map((c: CaseRecord) =>
+    toCaseView(c, ctx.caller, snap.regions, ctx.deps.vault, undefined, ctx.deps.clock.now()),
+  )
+  const origin = new Map(page.cases.map((c) => [c.id, sidesOf(ctx.caller, c, snap.regions).origin]))
   return {
-    cases: page.cases.map((c: CaseRecord) =>
-      toCaseView(c, ctx.caller, snap.regions, ctx.deps.vault, undefined, ctx.deps.clock.now()),
-    ),
+    cases: await withForwardingProblems(ctx, views, (v) => origin.get(v.id) === true),
     nextCursor: page.nextCursor,
     total,
   }

@@ -203,6 +203,20 @@ export const CaseView = z
       description:
         'GET /v1/cases/{id} only: the deadline clock; null until the case is accepted with a time limit, and for a parent (its children have the clocks)',
     }),
+    forwardingProblems: z
+      .array(
+        z.object({
+          seq: z.number().int().meta({ description: 'The event that was not forwarded' }),
+          type: z.string().meta({ description: 'Its type (withdrawn, supplement_provided, …)' }),
+          reason: z.string(),
+          at: z.string().meta({ description: 'When the gateway gave up forwarding it' }),
+        }),
+      )
+      .optional()
+      .meta({
+        description:
+          'For the origin side and admins: events of the case that could not be forwarded to the other side (open dead letters of kind event); absent when there are none',
+      }),
     lastSeq: z.number().int(),
     createdAt: z.string(),
     updatedAt: z.string(),

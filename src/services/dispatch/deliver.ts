@@ -200,7 +200,8 @@ async function attempt(
       caseId,
       'dispatched',
       { adapter: target.kind, remoteRef: receipt.remoteRef, ...(receipt.receipt ? { receipt: receipt.receipt } : {}) },
-      { remoteRef: receipt.remoteRef },
+      // The route is recorded with the delivery: the case's later events follow it (forward.ts).
+      { remoteRef: receipt.remoteRef, ...(target.binding ? { dispatchRoute: target.binding } : {}) },
     )
     deps.observe?.(circuitKey, 'delivered')
     return { kind: 'delivered', remoteRef: receipt.remoteRef }

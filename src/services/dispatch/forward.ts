@@ -11,6 +11,10 @@
  *   is a peer gateway.
  * - Other gateway events stay local.
  *
+ * An event to the processing side goes the way the case went: through the binding recorded at dispatch
+ * (`dispatchRoute`), unless the binding in force for the region still leads to the same system (then its
+ * current settings apply). Re-binding a region therefore moves only cases dispatched after the change.
+ *
  * Per case and direction, events go out in order: an event waits (retryably) until the previous
  * forwardable event in the same direction was delivered. The marks are kept in PostgreSQL
  * (`event_forwards`), beside the events: a Redis that lost its data, or a case whose previous event is
@@ -64,7 +68,10 @@ export async function directionOf(
   // its own deadline clock for the case, so it is not told.
   if (type === 'deadline_warning' || type === 'overdue' || type === 'materials_overdue') {
     if (!c.processingRegion || !c.remoteRef) return null
-    return (await deps.adapters.resolve(c.processingRegion))?.kind === 'peer' ? null : 'to_processing'
+    const processing = c.dispatchRoute
+      ? await deps.adapters.resolveRoute(c.processingRegion, c.dispatchRoute)
+      : await deps.adapters.resolve(c.processingRegion)
+    return processing?.kind === 'peer' ? null : 'to_processing'
   }
   // The result (recorded with `completed`) goes back like the processing side's events.
   if (side === 'processing' || type === 'completed') {
@@ -126,7 +133,12 @@ export async function forwardEvent(
 
   const region = direction === 'to_processing' ? (c.processingRegion as string) : c.originRegion
   const remoteRef = direction === 'to_processing' ? (c.remoteRef as string) : (c.externalRef as string)
-  const target = await deps.adapters.resolve(region)
+  // An event to the processing side follows the route the case was delivered on, not whatever the region
+  // is bound to today: a system that never received the case cannot take its withdrawal.
+  const target =
+    direction === 'to_processing' && c.dispatchRoute
+      ? await deps.adapters.resolveRoute(region, c.dispatchRoute)
+      : await deps.adapters.resolve(region)
   if (!target) return { kind: 'dead', reason: `no binding covers region ${region}` }
   // What this gateway added for its own records (the window that posted it, the parent case whose
   // bundle-wide event reached this child) is not part of the event the other side accepts (PROTOCOL §4

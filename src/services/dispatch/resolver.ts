@@ -6,7 +6,12 @@
 import type { Binding } from '../../../config/schema.js'
 import { bindingFor } from '../../domain/bindings.js'
 import type { BindingStore } from '../../ports/binding-store.js'
-import type { AdapterResolver, RegionAdapter } from '../../ports/region-adapter.js'
+import {
+  type AdapterResolver,
+  type RegionAdapter,
+  type ResolvedBinding,
+  sameSystem,
+} from '../../ports/region-adapter.js'
 import type { DirectoryService } from '../directory/snapshot.js'
 
 export type AdapterFactory = (binding: Binding) => RegionAdapter
@@ -30,18 +35,36 @@ export class BindingAdapterResolver implements AdapterResolver {
     return this.list.bindings
   }
 
-  async resolve(region: string) {
+  async resolve(region: string): Promise<ResolvedBinding | null> {
     const snap = await this.directory.snapshot()
     const binding = bindingFor(region, await this.bindings(), snap.regions)
     if (!binding) return null
+    return this.build(binding.region, binding)
+  }
+
+  async resolveRoute(region: string, route: Binding): Promise<ResolvedBinding> {
+    const current = await this.resolve(region)
+    if (current && sameSystem(current.binding, route)) return current
+    // Another system took the region over since: the case stays with the one that received it. Kept apart
+    // from the bindings' own adapters (key `route:`), one per distinct route.
+    return this.build(`route:${JSON.stringify(route)}`, route)
+  }
+
+  private async build(key: string, binding: Binding): Promise<ResolvedBinding> {
     const json = JSON.stringify(binding)
-    let entry = this.built.get(binding.region)
+    let entry = this.built.get(key)
     if (!entry || entry.json !== json) {
       await entry?.adapter.close()
       entry = { json, adapter: this.factory(binding) }
-      this.built.set(binding.region, entry)
+      this.built.set(key, entry)
     }
-    return { adapter: entry.adapter, kind: binding.adapter, bindingRegion: binding.region, circuit: binding.circuit }
+    return {
+      adapter: entry.adapter,
+      kind: binding.adapter,
+      bindingRegion: binding.region,
+      circuit: binding.circuit,
+      binding,
+    }
   }
 
   /** Builds (and closes) an adapter for `binding`, so that bad settings are refused before they are stored. */

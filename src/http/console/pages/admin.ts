@@ -1,10 +1,13 @@
 /** The control room: agreements (versions, editor, diff, status), bindings, clients, tokens, dead letters. */
 import { html } from 'hono/html'
+import type { HttpDeps } from '../../deps.js'
 import type { Api } from '../../openapi.js'
+import { chart, chartScripts } from '../charts.js'
 import type { Problem } from '../client.js'
 import { agreementStatusLabel, cst, type Html, label, problemBox, roleLabel, scopeLabel, tech } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
 import { failureSummary } from '../zh.js'
+import { currentMonth } from './reports.js'
 
 type Wrap = Parameters<typeof signedIn>[0]
 /** A page handler for admins only. */
@@ -51,7 +54,7 @@ ${versions.map(
   ) => html`<tr data-version="${v.version}"><td>第 ${v.version} 版${v.inForce ? html` <span class="badge active">路由中</span>` : ''}</td>
 <td><span class="badge${v.status === 'active' ? ' active' : ''}">${label(agreementStatusLabel, v.status)}</span></td>
 <td>${cst(v.createdAt)}<div class="muted">${v.createdBy}</div></td>
-<td>${v.status === 'draft' || v.status === 'suspended' ? postButton(p, `/console/admin/agreements/${id}/versions/${v.version}/activate`, '启用') : ''}
+<td>${v.status === 'draft' || v.status === 'suspended' ? postButton(p, `/console/admin/agreements/${id}/versions/${v.version}/activate`, '启用', html``, '启用后新办件按此版本路由，原生效版本将被废止，确定？') : ''}
 ${v.status === 'active' ? postButton(p, `/console/admin/agreements/${id}/versions/${v.version}/suspend`, '暂停', html``, '暂停后新办件将被拒绝，确定？') : ''}
 ${v.status !== 'retired' ? postButton(p, `/console/admin/agreements/${id}/versions/${v.version}/retire`, '废止', html``, '废止不可恢复，确定？') : ''}</td></tr>`,
 )}
@@ -91,17 +94,37 @@ const queueLabels: Record<string, string> = {
   'case.deadline': '时限计时',
 }
 
-/** The overview: how many agreements, bindings (and open circuits), dead letters and waiting jobs. */
-function registerOverview(api: Api, admin: Admin): void {
+/** Sums a report's rows (the overview's counters). */
+const sumOf = (rows: { volume: number; overdueNow: number }[] | undefined) =>
+  rows?.reduce((t, r) => ({ volume: t.volume + r.volume, overdueNow: t.overdueNow + r.overdueNow }), {
+    volume: 0,
+    overdueNow: 0,
+  })
+
+/** The overview: today's work at a glance, counters linking to their lists, and charts. */
+function registerOverview(api: Api, admin: Admin, deps?: Pick<HttpDeps, 'clock' | 'directory'>): void {
   api.get(
     '/console/admin',
     admin(async (p) => {
-      const [agreements, bindings, dead, queues] = await Promise.all([
+      const now = deps?.clock.now() ?? new Date()
+      const month = currentMonth(now)
+      const today = new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 10)
+      const tomorrow = new Date(now.getTime() + 32 * 3600_000).toISOString().slice(0, 10)
+      const report = (from: string, to: string, by: string) => p.api.performance(new URLSearchParams({ from, to, by }))
+      const [agreements, bindings, dead, queues, daily, monthly, departments] = await Promise.all([
         p.api.agreements(),
         p.api.bindings(),
         p.api.deadLetters(),
         p.api.queues(),
+        report(today, tomorrow, 'region'),
+        report(month.from, month.to, 'region'),
+        report(month.from, month.to, 'department'),
       ])
+      const snap = await deps?.directory.snapshot()
+      const regionName = (code: string | null) => (code ? (snap?.regions.get(code)?.name ?? code) : '（未登记）')
+      const day = sumOf(daily.ok ? daily.body.rows : undefined)
+      const inMonth = sumOf(monthly.ok ? monthly.body.rows : undefined)
+      const monthLink = `/console/admin/reports?from=${month.from}&to=${month.to}`
       const waiting = queues.ok
         ? queues.body.queues.reduce((n, q) => n + q.counts.waiting + q.counts.prioritized, 0)
         : undefined
@@ -109,10 +132,39 @@ function registerOverview(api: Api, admin: Admin): void {
       const openCircuits = bindings.ok ? bindings.body.bindings.filter((b) => b.circuit.state !== 'closed').length : 0
       return p.render(
         '管理总览',
-        html`<div class="row">
+        html`<div class="row" id="overview-today">
+  <section class="card"><h2><a href="/console/admin/reports?from=${today}&to=${tomorrow}">今日受理</a></h2><p><strong data-count="today">${day?.volume ?? '—'}</strong> 件</p></section>
+  <section class="card"><h2><a href="${monthLink}">本月受理</a></h2><p><strong data-count="month">${inMonth?.volume ?? '—'}</strong> 件</p></section>
+  <section class="card"><h2><a href="${monthLink}">当前超期</a></h2><p><strong data-count="overdue">${inMonth?.overdueNow ?? '—'}</strong> 件（本月受理的办件中）</p></section>
+  <section class="card"><h2><a href="/console/admin/dead-letters">死信</a></h2><p><strong data-count="dead-letters">${open}</strong> 条待处理</p></section>
+  <section class="card"><h2><a href="/console/admin/bindings">熔断</a></h2><p><strong data-count="circuits">${openCircuits}</strong> 个绑定熔断中</p></section>
+</div>
+${
+  monthly.ok && monthly.body.rows.length > 0
+    ? html`${chart('overview-regions', {
+        title: '本月各办理地受理量与按时率',
+        categories: monthly.body.rows.map((r) => regionName(r.key)),
+        series: [
+          { name: '受理', type: 'bar', data: monthly.body.rows.map((r) => r.volume) },
+          { name: '按时率', type: 'line', percent: true, data: monthly.body.rows.map((r) => r.onTimeRate) },
+        ],
+      })}${
+        departments.ok && departments.body.rows.length > 0
+          ? chart('overview-departments', {
+              title: '本月各部门受理量与按时率',
+              categories: departments.body.rows.map((r) => r.key ?? '（未登记）'),
+              series: [
+                { name: '受理', type: 'bar', data: departments.body.rows.map((r) => r.volume) },
+                { name: '按时率', type: 'line', percent: true, data: departments.body.rows.map((r) => r.onTimeRate) },
+              ],
+            })
+          : ''
+      }${chartScripts}`
+    : html`<p class="muted">本月尚无办件。</p>`
+}
+<div class="row">
   <section class="card"><h2><a href="/console/admin/agreements">协议</a></h2><p>${agreements.ok ? agreements.body.agreements.length : '—'} 份协议</p></section>
   <section class="card"><h2><a href="/console/admin/bindings">对接绑定</a></h2><p>${bindings.ok ? bindings.body.bindings.length : '—'} 条绑定，${openCircuits} 个熔断中</p></section>
-  <section class="card"><h2><a href="/console/admin/dead-letters">死信</a></h2><p>${open} 条待处理</p></section>
   <section class="card"><h2><a href="/console/admin/queues">队列</a></h2><p>${waiting ?? '—'} 个作业等待</p></section>
 </div>`,
         '/console/admin',
@@ -353,7 +405,24 @@ ${got.body.tokens.map(
 /** Operations: dead letters (with re-drive) and what each queue holds. */
 function registerOperationsPages(api: Api, admin: Admin): void {
   const deadPage = async (p: PageContext, extra: Html = html``) => {
-    const got = await p.api.deadLetters()
+    const [got, bindings] = await Promise.all([p.api.deadLetters(), p.api.bindings()])
+    // The binding that serves a region: the most specific whose code prefixes it, `*` last.
+    const bindingOf = (region: string) => {
+      const prefix = (code: string) => code.replace(/(00)+$/, '')
+      const rows = bindings.ok ? bindings.body.bindings : []
+      const covering = rows.filter(
+        (b) =>
+          b.binding.region !== '*' &&
+          prefix(b.binding.region).length > 0 &&
+          region.startsWith(prefix(b.binding.region)),
+      )
+      covering.sort((a, b) => prefix(b.binding.region).length - prefix(a.binding.region).length)
+      return covering[0] ?? rows.find((b) => b.binding.region === '*')
+    }
+    const redriveConfirm = (region: string) =>
+      bindingOf(region)?.circuit.state === 'open'
+        ? `该区划绑定的熔断仍处于打开状态，重投的办件将等待熔断恢复后才会投递。仍要重新投递吗？`
+        : '确定重新投递？'
     return p.render(
       '死信',
       html`${extra}${
@@ -365,7 +434,7 @@ ${got.body.deadLetters.map(
   (
     d,
   ) => html`<tr data-dead-letter="${d.id}"><td>${d.id}</td><td class="mono"><a href="/console/cases/${d.caseId}">${d.caseId.slice(0, 13)}…</a></td><td>${d.kind === 'dispatch' ? '投递' : `事件 #${d.seq ?? '?'}`}</td><td>${d.region} · ${d.adapter}</td><td>${failureSummary(d.reason)}${tech(html`<div class="mono">${d.reason}</div>`)}</td><td>${d.attempts}</td><td>${cst(d.createdAt)}</td>
-<td>${d.redrivenAt ? `已重投（${cst(d.redrivenAt)}）` : postButton(p, `/console/admin/dead-letters/${d.id}/redrive`, '重新投递')}</td></tr>`,
+<td>${d.redrivenAt ? `已重投（${cst(d.redrivenAt)}）` : postButton(p, `/console/admin/dead-letters/${d.id}/redrive`, '重新投递', html``, redriveConfirm(d.region))}</td></tr>`,
 )}
 </tbody></table></div>`
           : problemBox(got.problem)
@@ -413,12 +482,12 @@ ${got.body.queues.map(
   )
 }
 
-export function registerAdminPages(api: Api, wrap: Wrap): void {
+export function registerAdminPages(api: Api, wrap: Wrap, deps?: Pick<HttpDeps, 'clock' | 'directory'>): void {
   const admin: Admin = (h) => signedIn(wrap, h, 'admin')
   // Tokens are the security administrator's; an admin may issue the first security and auditor tokens.
   const tokenKeeper: Admin = (h) => signedIn(wrap, h, ['security', 'admin'])
   const adminOrSecurity: Admin = (h) => signedIn(wrap, h, ['admin', 'security'])
-  registerOverview(api, admin)
+  registerOverview(api, admin, deps)
   registerAgreementPages(api, admin)
   registerDirectoryPages(api, admin, adminOrSecurity)
   registerTokenPages(api, tokenKeeper)

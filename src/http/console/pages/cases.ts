@@ -25,6 +25,7 @@ import {
 } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
 import { bundleResultsSection, childrenSection, familyEvents, isParent, parentNote } from './bundle.js'
+import { forwardingAlert, forwardingBadge } from './forwarding.js'
 import { actorNames, timelineSection } from './timeline.js'
 
 type Wrap = Parameters<typeof signedIn>[0]
@@ -184,7 +185,7 @@ ${rows.map(
   (
     c,
   ) => html`<tr><td class="mono"><a href="/console/cases/${c.id}">${c.number ?? `${c.id.slice(0, 13)}…`}</a></td><td>${nameOf(c)}</td><td>${c.applicant.name}</td><td>${regionName(c.processingRegion)}</td>
-<td>${label(modeLabel, c.mode)}<div class="muted">${label(scopeLabel, c.scope)}</div></td><td>${label(statusLabel, c.status)}</td>
+<td>${label(modeLabel, c.mode)}<div class="muted">${label(scopeLabel, c.scope)}</div></td><td>${label(statusLabel, c.status)}${forwardingBadge(c)}</td>
 <td>${c.dueDate ?? '—'}${dueBadge(c, now)}</td><td>${cst(c.createdAt)}</td></tr>`,
 )}
 </tbody></table></div>`
@@ -356,7 +357,7 @@ async function detailPage(
   const issuer = verification ? String(verification.issuer) : ''
   return p.render(
     `办件 ${c.number ?? `${c.id.slice(0, 13)}…`}`,
-    html`${problemBox(problem)}${done ? html`<p class="alert info" role="status">已登记：${label(eventLabel, done)}</p>` : ''}
+    html`${problemBox(problem)}${done ? html`<p class="alert info" role="status">已登记：${label(eventLabel, done)}</p>` : ''}${forwardingAlert(c)}
 <section class="card"><div class="table-wrap"><table><tbody>
 <tr><th>办件编号</th><td><strong class="mono" id="case-number">${c.number ?? '—'}</strong>${tech(html`<div class="mono">办件标识 ${c.id}</div>`)}</td></tr>
 <tr><th>事项</th><td>${c.item ? (snap.items.get(c.item)?.name ?? c.item) : (snap.things.get(c.thing ?? '')?.name ?? c.thing)}${tech(html`<div class="mono">${c.item ?? c.thing ?? ''}</div>`)}</td></tr>

@@ -6,7 +6,7 @@
 import { html } from 'hono/html'
 import type { HttpDeps } from '../../deps.js'
 import type { Api } from '../../openapi.js'
-import { problemOf } from '../client.js'
+import { chart, chartScripts } from '../charts.js'
 import { type Html, label, modeLabel, problemBox, scopeLabel } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
 
@@ -26,11 +26,26 @@ export const ON_TIME_TARGET = 0.9
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/
 
-/** The report's query from the page's: dates only, a known grouping; nothing else is passed on. */
-export function reportQuery(q: Record<string, string>): URLSearchParams {
+/** The current month in China Standard Time: its first day and the first day of the next (exclusive). */
+export function currentMonth(now: Date): { from: string; to: string } {
+  const d = new Date(now.getTime() + 8 * 3600_000)
+  const y = d.getUTCFullYear()
+  const m = d.getUTCMonth()
+  const day = (yy: number, mm: number) => new Date(Date.UTC(yy, mm, 1)).toISOString().slice(0, 10)
+  return { from: day(y, m), to: day(y, m + 1) }
+}
+
+/**
+ * The report's query from the page's: dates only, a known grouping; nothing else is passed on. Without
+ * dates, the current month (a new install sees its first cases at once).
+ */
+export function reportQuery(q: Record<string, string>, now?: Date): URLSearchParams {
   const params = new URLSearchParams()
-  if (q.from && DATE.test(q.from)) params.set('from', q.from)
-  if (q.to && DATE.test(q.to)) params.set('to', q.to)
+  const from = q.from && DATE.test(q.from) ? q.from : undefined
+  const to = q.to && DATE.test(q.to) ? q.to : undefined
+  const month = now && !from && !to ? currentMonth(now) : undefined
+  if (from ?? month) params.set('from', (from ?? month?.from) as string)
+  if (to ?? month) params.set('to', (to ?? month?.to) as string)
   params.set('by', groupings.some(([k]) => k === q.by) ? (q.by as string) : 'region')
   return params
 }
@@ -45,22 +60,32 @@ function dayBefore(iso: string): string {
 }
 const cstDay = (iso: string) => new Date(new Date(iso).getTime() + 8 * 3600_000).toISOString().slice(0, 10)
 
+/** A group's name by its key (a region's, an item's, a mode's …); the key itself where there is no name. */
+function labeller(snap: Awaited<ReturnType<HttpDeps['directory']['snapshot']>>, by: string) {
+  return (key: string | null, _region: string | null): string => {
+    if (key === null) return '（未登记）'
+    if (by === 'region') return snap.regions.get(key)?.name ?? key
+    if (by === 'item') return snap.items.get(key)?.name ?? key
+    if (by === 'mode') return label(modeLabel, key)
+    if (by === 'scope') return label(scopeLabel, key)
+    return key
+  }
+}
+
 async function reportPage(p: PageContext, deps: HttpDeps): Promise<Response> {
   const q = p.c.req.query()
-  const params = reportQuery(q)
+  const params = reportQuery(q, deps.clock.now())
   const by = params.get('by') as string
   const got = await p.api.performance(params)
   const snap = await deps.directory.snapshot()
   const regionName = (code: string) => snap.regions.get(code)?.name ?? code
+  const name = labeller(snap, by)
   const keyLabel = (key: string | null, region: string | null): string => {
     if (key === null) return '（未登记）'
     if (by === 'region') return `${regionName(key)}（${key}）`
     // Two regions may name windows alike: a window is shown with its region.
     if (by === 'window' && region !== null) return `${key}（${regionName(region)}）`
-    if (by === 'item') return snap.items.get(key)?.name ?? key
-    if (by === 'mode') return label(modeLabel, key)
-    if (by === 'scope') return label(scopeLabel, key)
-    return key
+    return name(key, region)
   }
   const rateCell = (rate: number | null, late: number): Html =>
     rate === null
@@ -92,12 +117,25 @@ async function reportPage(p: PageContext, deps: HttpDeps): Promise<Response> {
   <div><label for="r-to">截止日期（不含）</label><input id="r-to" name="to" type="date" value="${q.to ?? ''}"></div>
   <div><label for="r-by">分组</label><select id="r-by" name="by">${groupings.map(([k, t]) => html`<option value="${k}"${by === k ? html` selected` : ''}>${t}</option>`)}</select></div>
   <div><button type="submit">生成报表</button></div></div>
-  <p class="muted">日期均为北京时间；不填则为上一个自然月。</p>
+  <p class="muted">日期均为北京时间；不填则为本月。</p>
 </form>
 ${
   got.ok && period && totals
     ? html`<p id="report-period">统计期间：<strong>${period.from}</strong> 至 <strong>${period.to}</strong>，按${groupings.find(([k]) => k === by)?.[1]}分组。
 受理 ${totals.volume} 件，办结 ${totals.completed} 件，超期办结 <strong>${totals.late}</strong> 件，当前超期未办结 <strong>${totals.overdueNow}</strong> 件，期内超期 <strong>${totals.wentOverdue}</strong> 件（含已办结）。</p>
+${
+  got.body.rows.length === 0
+    ? ''
+    : html`${chart('report-chart', {
+        title: `受理量与按时率（按${groupings.find(([k]) => k === by)?.[1]}）`,
+        categories: got.body.rows.map((r) => keyLabel(r.key, r.region)),
+        series: [
+          { name: '受理', type: 'bar', data: got.body.rows.map((r) => r.volume) },
+          { name: '办结', type: 'bar', data: got.body.rows.map((r) => r.completed) },
+          { name: '按时率', type: 'line', percent: true, data: got.body.rows.map((r) => r.onTimeRate) },
+        ],
+      })}${chartScripts}`
+}
 <p class="no-print"><a class="button secondary" id="report-csv" href="/console/admin/reports/performance.csv?${params.toString()}" download>下载 CSV</a></p>
 ${
   got.body.rows.length === 0
@@ -124,6 +162,71 @@ ${got.body.rows.map(
   )
 }
 
+type Row = Extract<Awaited<ReturnType<PageContext['api']['performance']>>, { ok: true }>['body']['rows'][number]
+
+/**
+ * The report as CSV for people (Excel): a UTF-8 BOM, Chinese headers, the group's name beside its code,
+ * CRLF line ends (RFC 4180). The API's own CSV (`Accept: text/csv`) keeps its machine headers.
+ */
+export function reportCsv(
+  rows: Row[],
+  by: string,
+  nameOf: (key: string | null, region: string | null) => string,
+): string {
+  const header = [
+    `${groupings.find(([k]) => k === by)?.[1] ?? '分组'}名称`,
+    '代码',
+    ...(by === 'window' ? ['所属区划'] : []),
+    '受理',
+    '办结',
+    '按时办结',
+    '按时率(%)',
+    '超期办结',
+    '平均超期(工作日)',
+    '平均办理(工作日)',
+    'P90办理(工作日)',
+    '当前超期',
+    '期内超期',
+    '在办超期平均天数(工作日)',
+    '不予受理',
+    '补正次数',
+    '评价数',
+    '平均评分',
+    ...(by === 'region' || by === 'window' ? ['代收', '被代收'] : []),
+  ]
+  const cell = (v: unknown) => {
+    const s = v === null || v === undefined ? '' : String(v)
+    return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
+  }
+  const round = (v: number | null) => (v === null ? null : Math.round(v * 10) / 10)
+  const lines = rows.map((r) =>
+    [
+      r.key === null ? '（未登记）' : nameOf(r.key, null),
+      r.key,
+      ...(by === 'window' ? [r.region] : []),
+      r.volume,
+      r.completed,
+      r.onTime,
+      r.onTimeRate === null ? null : Math.round(r.onTimeRate * 1000) / 10,
+      r.late,
+      round(r.avgDaysLate),
+      round(r.avgHandlingDays),
+      round(r.p90HandlingDays),
+      r.overdueNow,
+      r.wentOverdue,
+      round(r.avgDaysOverdueNow),
+      r.rejections,
+      r.supplementRounds,
+      r.ratings,
+      round(r.avgRating),
+      ...(by === 'region' || by === 'window' ? [r.collectedForOthers, r.collectedByOthers] : []),
+    ]
+      .map(cell)
+      .join(','),
+  )
+  return `\uFEFF${[header.map(cell).join(','), ...lines].join('\r\n')}\r\n`
+}
+
 export function registerReportPages(api: Api, wrap: Wrap, deps: HttpDeps): void {
   const admin = (h: Parameters<typeof signedIn>[1]) => signedIn(wrap, h, ['admin', 'auditor'])
   api.get(
@@ -133,11 +236,17 @@ export function registerReportPages(api: Api, wrap: Wrap, deps: HttpDeps): void 
   api.get(
     '/console/admin/reports/performance.csv',
     admin(async (p) => {
-      const got = await p.api.performanceCsv(reportQuery(p.c.req.query()))
-      if (!got.ok) return p.render('报表无法生成', problemBox(problemOf(got)), '/console/admin/reports', 400)
-      return p.c.body(got.body, 200, {
-        'content-type': got.headers.get('content-type') ?? 'text/csv; charset=utf-8',
-        'content-disposition': got.headers.get('content-disposition') ?? 'attachment; filename="performance.csv"',
+      const params = reportQuery(p.c.req.query(), deps.clock.now())
+      const got = await p.api.performance(params)
+      if (!got.ok) return p.render('报表无法生成', problemBox(got.problem), '/console/admin/reports', 400)
+      const by = params.get('by') as string
+      const snap = await deps.directory.snapshot()
+      const names = labeller(snap, by)
+      // The file is named by the period it covers: the first and the last day included.
+      const name = `performance-${by}-${cstDay(got.body.from)}-${dayBefore(got.body.to)}.csv`
+      return p.c.body(reportCsv(got.body.rows, by, names), 200, {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="${name}"`,
         'cache-control': 'no-store',
       })
     }),

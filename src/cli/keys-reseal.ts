@@ -8,8 +8,12 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/env.js'
 import { createLogger } from '../logger.js'
 import { loadSecrets, openStore } from '../main.js'
+import { systemClock } from '../ports/clock.js'
 import type { IdentityVault } from '../security/pii.js'
+import { cliOrigin, withAuditOrigin } from '../services/audit-trail/context.js'
+import { AuditTrail } from '../services/audit-trail/trail.js'
 import { resealForm } from '../services/cases/sealed-form.js'
+import { PgAuditTrailStore } from '../store/audit-trail-store.js'
 import { type Resealer, resealStoredValues } from '../store/reseal.js'
 
 export const RESEAL_USAGE = 'usage: tongban keys reseal [--batch N] [--after CASE] [--max-batches N]'
@@ -49,22 +53,30 @@ export async function resealCommand(args: string[]): Promise<number> {
   const logger = createLogger('warn')
   const { vault } = await loadSecrets(config, logger)
   const { database } = await openStore(config, logger)
+  const trail = new AuditTrail({ store: new PgAuditTrailStore(database), clock: systemClock, logger })
   try {
     const [{ total } = { total: 0 }] = await database.query<{ total: number }>(
       'select count(*)::int as total from cases',
       [],
     )
     console.error(`resealing under key ${vault.keyId} with ${vault.cipher}: ${total} case(s)`)
-    const report = await resealStoredValues(database, resealerOf(vault), {
-      ...(batch !== undefined ? { batch } : {}),
-      ...(maxBatches !== undefined ? { maxBatches } : {}),
-      after: values.after ?? null,
-      onBatch: (p) =>
-        console.error(
-          `resealed ${p.values} value(s) in ${p.changed} case(s); ${p.cases} case(s) checked this run` +
-            `${p.cursor ? `, up to ${p.cursor}` : ''}${p.failed.length ? `; ${p.failed.length} could not be opened` : ''}`,
-        ),
-    })
+    // The reseal is a security action: recorded in the audit trail as `cli` with the OS user (docs/audit.md).
+    const report = await withAuditOrigin(cliOrigin(), () =>
+      trail.audited(null, 'keys.reseal', 'cases', async () => {
+        const r = await resealStoredValues(database, resealerOf(vault), {
+          ...(batch !== undefined ? { batch } : {}),
+          ...(maxBatches !== undefined ? { maxBatches } : {}),
+          after: values.after ?? null,
+          onBatch: (p) =>
+            console.error(
+              `resealed ${p.values} value(s) in ${p.changed} case(s); ${p.cases} case(s) checked this run` +
+                `${p.cursor ? `, up to ${p.cursor}` : ''}${p.failed.length ? `; ${p.failed.length} could not be opened` : ''}`,
+            ),
+        })
+        const after = { keyId: vault.keyId, cipher: vault.cipher, values: r.values, cases: r.changed, done: r.done }
+        return { value: r, change: { before: null, after: { ...after, failed: r.failed.length } } }
+      }),
+    )
     for (const id of report.failed) console.log(`NOT RESEALED ${id}: a value could not be opened with the keys given`)
     if (!report.done) {
       console.log(`stopped after ${maxBatches} batch(es): run again, or with --after ${report.cursor}, to finish`)
@@ -77,6 +89,7 @@ export async function resealCommand(args: string[]): Promise<number> {
     if (config.identityKey.previous.length > 0) console.log('IDENTITY_KEY_PREVIOUS is no longer needed for cases')
     return 0
   } finally {
+    await trail.flush()
     await database.close()
   }
 }

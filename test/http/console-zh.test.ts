@@ -92,7 +92,7 @@ describe('the console in Chinese', () => {
   })
 
   it('warns before an admin revokes the token they are signed in with, and signs them out', async () => {
-    const admin = await t.admin('POST', '/v1/admin/tokens', { role: 'admin', name: '值班管理员' })
+    const admin = await t.security('POST', '/v1/admin/tokens', { role: 'security', name: '值班安全管理员' })
     expect(admin.status, JSON.stringify(admin.body)).toBe(201)
     const b = await consoleSignIn(t, admin.body.token)
     const page = await (await b.get('/console/admin/tokens')).text()

@@ -122,6 +122,7 @@ describe('operations', () => {
         '/v1/admin/tokens',
         '/v1/admin/tokens/{id}',
         '/v1/cases',
+        '/v1/cases/search',
         '/v1/cases/{id}',
         '/v1/cases/{id}/events',
         '/v1/cases/{id}/evidence',

@@ -85,7 +85,7 @@ describe.each(backends)('一事联办 stores on $name', ({ open }) => {
     await insertCase(db.database, 'c-file-1', { processing: '420600', materials: [{ code: 'x', sha256: sha(pdf) }] })
     await insertCase(db.database, 'c-file-2', { materials: [{ code: 'x', sha256: 'e'.repeat(64) }] })
     expect(await store.references(sha(pdf))).toEqual([
-      { caseId: 'c-file-1', originRegion: '420303', processingRegion: '420600', agentWindow: null },
+      { caseId: 'c-file-1', originRegion: '420303', processingRegion: '420600', agentWindow: null, item: null },
     ])
   })
 

@@ -147,6 +147,17 @@ describe('tongban keys reseal', () => {
       expect(output).not.toContain(phone)
     }
     expect(await runCli(['keys', 'reseal', '--batch', '0'], env)).toMatchObject({ code: 2 })
+    // Each run is one record in the audit trail, as the CLI, naming what it did and never a number.
+    const audit = (
+      await db.query<{ actor_kind: string; outcome: string; change: { after: { done: boolean; values: number } } }>(
+        "select actor_kind, outcome, change from audit_records where action = 'keys.reseal' order by seq",
+      )
+    ).rows
+    expect(audit.map((r) => [r.actor_kind, r.outcome, r.change.after.done])).toEqual([
+      ['cli', 'done', false],
+      ['cli', 'done', true],
+    ])
+    expect(audit[1]?.change.after.values).toBe(9)
     expectRows(await rows(), new IdentityVault(keyC, { cipher: 'aes-256-gcm' }), Array(CASES).fill(true))
   }, 120_000)
 })

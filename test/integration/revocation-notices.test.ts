@@ -46,7 +46,7 @@ describe('revocations announced to every instance', () => {
     const read = () => app2.request('/v1/cases', { headers: { authorization: `Bearer ${token}` } })
     // The second instance has looked the token up: it is in its cache for ten minutes.
     expect((await read()).status).toBe(200)
-    expect((await t.admin('DELETE', `/v1/admin/tokens/${id}`)).status).toBe(200)
+    expect((await t.security('DELETE', `/v1/admin/tokens/${id}`)).status).toBe(200)
     await heardOf('person_tokens', id)
     const refused = await read()
     expect(refused.status).toBe(401)
@@ -86,7 +86,7 @@ describe('revocations announced to every instance', () => {
       return app2.request('/v1/cases', { headers: { authorization: `Bearer ${assertion}` } })
     }
     expect((await read()).status).toBe(200)
-    const revoked = await t.admin('POST', '/v1/admin/key-revocations', {
+    const revoked = await t.security('POST', '/v1/admin/key-revocations', {
       issuer: client.id,
       kid: client.key.kid,
       revokedAt: new Date(t.clock.now().getTime() - 60_000).toISOString(),

@@ -268,11 +268,14 @@ export async function runScenario(s: Scenario, services: Services, opts: Scenari
     await submitting
     outcome.submitted = accepted.size
     let last: Counts = { delivered: 0, duplicated: 0, stranded: 0, lost: accepted.size }
+    // Settled when every accepted case arrived and no case at 十堰 waits undispatched: a case committed while
+    // its caller saw an error (a 503 mid-restart) is dispatched by the next sweep, so it is stranded only if
+    // it is still waiting when the settle time is over.
     await until(
-      'every accepted case to arrive at 襄阳',
+      'every accepted case to arrive at 襄阳, and none left undispatched at 十堰',
       async () => {
         last = await count(services.pg, shiyan, xiangyang, accepted)
-        return last.delivered >= accepted.size
+        return last.delivered >= accepted.size && last.stranded === 0
       },
       opts.settleMs,
     ).catch((e: Error) => outcome.notes.push(e.message))

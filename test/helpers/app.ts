@@ -219,7 +219,7 @@ export async function createTestApp(
   }
 }
 
-const PROFILE_VARIABLES = ['HASH_ALG', 'PII_CIPHER'] as const
+const PROFILE_VARIABLES = ['SIGNING_ALG', 'HASH_ALG', 'PII_CIPHER'] as const
 
 function profileFromEnvironment(): Record<string, string> {
   return Object.fromEntries(PROFILE_VARIABLES.flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])))

@@ -97,16 +97,23 @@ const commands: Record<string, Command> = {
     const config = loadConfig()
     const logger = createLogger(config.logLevel, logDestination(config.logFormat))
     if (config.http.workers > 1 && cluster.isPrimary) return superviseWorkers(config, logger)
-    const gateway = await startGateway(config, logger)
-    return untilSignal(logger, 'signal received', () => gateway.close())
+    // The signal handlers come first: a SIGTERM that arrives while the gateway starts closes it once started.
+    const starting = startGateway(config, logger)
+    const running = untilSignal(logger, 'signal received', async () => (await starting).close())
+    await starting
+    return running
   },
 
   /** Queue workers only (no HTTP): scale deliveries separately from the API. */
   async worker() {
     const config = loadConfig()
     const logger = createLogger(config.logLevel, logDestination(config.logFormat))
-    const worker = await startWorker(config, logger)
-    return untilSignal(logger, 'signal received: letting in-flight jobs finish', () => worker.close())
+    const starting = startWorker(config, logger)
+    const running = untilSignal(logger, 'signal received: letting in-flight jobs finish', async () =>
+      (await starting).close(),
+    )
+    await starting
+    return running
   },
 
   async migrate() {

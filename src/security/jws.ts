@@ -67,7 +67,7 @@ export function keyFromJwk(jwk: Record<string, unknown>, kind: 'private' | 'publ
     const publicKey = Sm2PublicKey.of(coordinate(jwk, 'x'), coordinate(jwk, 'y'))
     if (kind === 'public') return publicKey
     const privateKey = Sm2PrivateKey.fromScalar(coordinate(jwk, 'd'))
-    if (!privateKey.publicKey.point.equals(publicKey.point)) throw new Error('SM2 JWK: d does not match x and y')
+    if (!privateKey.publicKey.equals(publicKey)) throw new Error('SM2 JWK: d does not match x and y')
     return privateKey
   }
   const input = { key: jwk as JsonWebKey, format: 'jwk' as const }

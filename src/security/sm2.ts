@@ -1,53 +1,39 @@
 /**
  * SM2 digital signatures (GB/T 32918.2, GM/T 0003.2) on the recommended curve of GM/T 0003.5, with SM3
  * (GB/T 32905, node:crypto's `sm3`) as the hash and a distinguishing identifier in Z. Node's own SM2 keys sign
- * plain ECDSA on the SM2 curve (no Z, no SM2 equations), so the scheme is written here on the curve arithmetic
- * of `@noble/curves` (audited, pure JavaScript, no dependencies beyond `@noble/hashes`); docs/protocol.md says
- * why. Only jws.ts uses this module: callers hold opaque JWS keys and never learn the algorithm.
+ * plain ECDSA on the SM2 curve (no Z, no SM2 equations), so the scheme is written here, on curve arithmetic
+ * specialised to the SM2 curve (security/sm2-curve.ts, checked against @noble/curves in the tests);
+ * docs/protocol.md says why. Only jws.ts uses this module: callers hold opaque JWS keys and never learn the
+ * algorithm.
  *
- * Speed: the base point's table (window 10) is built once per process, on the first SM2 use; a public key's
- * table (window 8) from its second verification on, kept with the key (client keys are few and reused: the
- * last 64 are kept), and each key remembers its Z for the default identifier. No verification is cached.
+ * Speed: the generator's table (window 10) is built once per process, when the first SM2 private key is
+ * loaded or the first SM2 signature is checked; a public key's table (window 8) from its second
+ * verification on, kept with the key (client keys are few and reused: the last 64 are kept), and each key
+ * remembers its Z for the default identifier. No verification is cached.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { wNAF } from '@noble/curves/abstract/curve'
-import { Field, invert, mod } from '@noble/curves/abstract/modular'
-import { type WeierstrassPoint, weierstrassN } from '@noble/curves/abstract/weierstrass'
+import {
+  addMultipleOnce,
+  CURVE_A,
+  CURVE_B,
+  GX,
+  GY,
+  generatorTable,
+  invertModN,
+  isOnCurve,
+  Jacobian,
+  modN,
+  N,
+  PointTable,
+  xModNIs,
+} from './sm2-curve.js'
 
 /** GM/T 0009's default distinguishing identifier, the one PROTOCOL §2 fixes for `alg: "SM2"`. */
 export const SM2_DEFAULT_ID = '1234567812345678'
 
-const CURVE = {
-  p: 0xfffffffeffffffffffffffffffffffffffffffff00000000ffffffffffffffffn,
-  n: 0xfffffffeffffffffffffffffffffffff7203df6b21c6052b53bbf40939d54123n,
-  h: 1n,
-  a: 0xfffffffeffffffffffffffffffffffffffffffff00000000fffffffffffffffcn,
-  b: 0x28e9fa9e9d9f5e344d5a9e4bcf6509a7f39789f515ab8f92ddbcbd414d940e93n,
-  Gx: 0x32c4ae2c1f1981195f9904466a39c9948fe30bbff2660be1715a4589334c74c7n,
-  Gy: 0xbc3736a2f4f6779c59bdcee36b692153d0a9877cc62a474002df32e52139f0a0n,
-} as const
-const N = CURVE.n
-const Point = weierstrassN(CURVE, { Fp: Field(CURVE.p), Fn: Field(CURVE.n) })
-type Sm2Point = WeierstrassPoint<bigint>
-/**
- * Variable-time multiplication with a point's cached table: noble's `multiplyUnsafe` on a point with a table
- * takes the constant-time path (a dummy addition per window and a normalisation each), which verification,
- * whose scalars are public, does not need.
- */
-const windows = new wNAF(Point, 256)
-/**
- * The base point with a window-10 table (about 13 000 points, 3 MB, built on the first SM2 use): a tenth less
- * work per signature and verification than noble's default window of 8.
- */
-let based: Sm2Point | undefined
-const base = (): Sm2Point => {
-  based ??= Point.BASE.precompute(10, false)
-  return based
-}
-
 const be32 = (v: bigint) => Buffer.from(v.toString(16).padStart(64, '0'), 'hex')
 const toBig = (b: Uint8Array) => (b.length === 0 ? 0n : BigInt(`0x${Buffer.from(b).toString('hex')}`))
-const CURVE_BYTES = Buffer.concat([be32(CURVE.a), be32(CURVE.b), be32(CURVE.Gx), be32(CURVE.Gy)])
+const CURVE_BYTES = Buffer.concat([be32(CURVE_A), be32(CURVE_B), be32(GX), be32(GY)])
 
 /** SM3 of the concatenated parts (node:crypto's OpenSSL SM3). */
 export function sm3(...parts: Uint8Array[]): Buffer {
@@ -58,23 +44,29 @@ export function sm3(...parts: Uint8Array[]): Buffer {
 
 /** An SM2 public key: a point of the curve (checked), with its cached Z for the default identifier. */
 export class Sm2PublicKey {
-  readonly point: Sm2Point
+  readonly point: { x: bigint; y: bigint }
   readonly x: Buffer
   readonly y: Buffer
   #defaultZ: Buffer | undefined
 
-  private constructor(point: Sm2Point) {
-    this.point = point
-    this.x = be32(point.x)
-    this.y = be32(point.y)
+  private constructor(x: bigint, y: bigint) {
+    this.point = { x, y }
+    this.x = be32(x)
+    this.y = be32(y)
   }
 
   /** From the 32-byte big-endian coordinates; throws when they are not a point of the curve (or infinity). */
   static fromCoordinates(x: Uint8Array, y: Uint8Array): Sm2PublicKey {
     if (x.length !== 32 || y.length !== 32) throw new Error('SM2 coordinates must be 32 bytes')
-    const point = Point.fromAffine({ x: toBig(x), y: toBig(y) })
-    point.assertValidity()
-    return new Sm2PublicKey(point)
+    const px = toBig(x)
+    const py = toBig(y)
+    if (!isOnCurve(px, py)) throw new Error('SM2: not a point of the curve')
+    return new Sm2PublicKey(px, py)
+  }
+
+  /** Whether `other` is the same point. */
+  equals(other: Sm2PublicKey): boolean {
+    return this.point.x === other.point.x && this.point.y === other.point.y
   }
 
   /** Z = SM3(ENTL ‖ ID ‖ a ‖ b ‖ xG ‖ yG ‖ xA ‖ yA) (GB/T 32918.2 §5.5). */
@@ -107,16 +99,17 @@ export class Sm2PublicKey {
     return key
   }
 
-  /** The point for verification: from its second use on, with a window-8 wNAF table (a third of the cost). */
-  get verifyPoint(): Sm2Point {
-    if (!this.#tabled && ++this.#uses >= 2) {
-      this.point.precompute(8, false)
-      this.#tabled = true
-    }
-    return this.point
+  /**
+   * acc ← acc + k·(this point), with the key's window-8 table from its second use on (4 224 points, about
+   * 0.5 MB, tens of milliseconds to build; then a third of the cost of a multiplication without it).
+   */
+  addMultipleTo(acc: Jacobian, k: bigint): void {
+    if (!this.#table && ++this.#uses >= 2) this.#table = new PointTable(this.point, 8)
+    if (this.#table) this.#table.addMultiple(acc, k)
+    else addMultipleOnce(acc, this.point, k)
   }
   #uses = 0
-  #tabled = false
+  #table: PointTable | undefined
 }
 
 /** Public keys whose tables are kept (least recently used dropped first). */
@@ -132,7 +125,7 @@ export class Sm2PrivateKey {
   private constructor(d: bigint, publicKey: Sm2PublicKey) {
     this.d = d
     this.publicKey = publicKey
-    this.#inverse = invert(d + 1n, N)
+    this.#inverse = invertModN(d + 1n)
   }
 
   /** From the 32-byte big-endian scalar d, 1 ≤ d ≤ n − 2 (GB/T 32918.1 §6.1). */
@@ -140,14 +133,14 @@ export class Sm2PrivateKey {
     if (dBytes.length !== 32) throw new Error('SM2 private key must be 32 bytes')
     const d = toBig(dBytes)
     if (d < 1n || d > N - 2n) throw new Error('SM2 private key out of range')
-    const p = base().multiply(d)
+    const p = generatorTable().multiply(d)
     return new Sm2PrivateKey(d, Sm2PublicKey.fromCoordinates(be32(p.x), be32(p.y)))
   }
 
   /** A fresh random key. */
   static generate(): Sm2PrivateKey {
     for (;;) {
-      const d = mod(toBig(randomBytes(40)), N - 2n) + 1n
+      const d = (toBig(randomBytes(40)) % (N - 2n)) + 1n
       try {
         return Sm2PrivateKey.fromScalar(be32(d))
       } catch {
@@ -167,7 +160,7 @@ export class Sm2PrivateKey {
 }
 
 function randomK(): bigint {
-  return mod(toBig(randomBytes(40)), N - 1n) + 1n
+  return (toBig(randomBytes(40)) % (N - 1n)) + 1n
 }
 
 /**
@@ -178,13 +171,13 @@ export function sm2Sign(key: Sm2PrivateKey, message: Uint8Array, id = SM2_DEFAUL
   const e = toBig(sm3(key.publicKey.z(id), message))
   for (;;) {
     const k = fixedK ?? randomK()
-    const x1 = base().multiply(k).x
-    const r = mod(e + x1, N)
+    const x1 = generatorTable().multiply(k).x
+    const r = modN(e + x1)
     if (r === 0n || r + k === N) {
       if (fixedK !== undefined) throw new Error('SM2: this k gives no signature')
       continue
     }
-    const s = mod(key.inverseOfOnePlusD * (k - r * key.d), N)
+    const s = modN(key.inverseOfOnePlusD * (k - r * key.d))
     if (s === 0n) {
       if (fixedK !== undefined) throw new Error('SM2: this k gives no signature')
       continue
@@ -199,11 +192,13 @@ export function sm2Verify(key: Sm2PublicKey, message: Uint8Array, signature: Uin
   const r = toBig(signature.subarray(0, 32))
   const s = toBig(signature.subarray(32))
   if (r < 1n || r >= N || s < 1n || s >= N) return false
-  const t = mod(r + s, N)
+  const t = modN(r + s)
   if (t === 0n) return false
   const e = toBig(sm3(key.z(id), message))
-  // Both scalars are public: the variable-time path with the cached tables is safe here.
-  const sum = windows.unsafe(key.verifyPoint, t, undefined, windows.unsafe(base(), s))
-  if (sum.is0()) return false
-  return mod(e + sum.x, N) === r
+  // (x1, y1) = s·G + t·P; both scalars are public, so the variable-time walk over the tables is safe here.
+  const sum = Jacobian.infinity()
+  generatorTable().addMultiple(sum, s)
+  key.addMultipleTo(sum, t)
+  // r = (e + x1) mod n, i.e. x1 ≡ r − e (mod n).
+  return xModNIs(sum, modN(r - e))
 }

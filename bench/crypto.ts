@@ -2,7 +2,8 @@
  * `npm run bench -- crypto`: the signature algorithms of PROTOCOL §2 side by side, all measured in one run.
  * 1. Signatures and verifications per CPU second for ES256, EdDSA and SM2 through the gateway's own JWS module
  *    (security/jws.ts) over an assertion-sized signing input; SM2 verification also with a key seen for the
- *    first time (no per-key table yet), which is what a one-off verifier pays.
+ *    first time (no per-key table yet), which is what a one-off verifier pays, and the CPU that SM2's tables
+ *    cost once (the generator's at start, a client key's at its second verification).
  * 2. Intake with an SM2 caller beside an ES256 caller against one gateway (API only: QUEUE_CONCURRENCY=0,
  *    so that no delivery work lands in one phase rather than the other): the two callers' runs alternate
  *    (ES256, SM2, ES256, SM2), the same number of requests each, so that load on the machine falls on both
@@ -15,6 +16,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { generateJwkPair, type JwsAlg, keyFromJwk, signCompact, verifyCompact } from '../src/security/jws.js'
 import { Sm2PublicKey } from '../src/security/sm2.js'
+import { GX, GY, PointTable } from '../src/security/sm2-curve.js'
 import { type ClientAlg, newClientKey, signAssertion } from '../test/helpers/client-assertion.js'
 import { caseBody } from './intake.js'
 import { diff, snapshot } from './lib/cpu.js'
@@ -75,6 +77,19 @@ function micro(): void {
       // A key object made anew for every verification: no wNAF table, no cached Z.
       const cold = rate(() => verifyCompact(token, alg, Sm2PublicKey.fromCoordinates(x, y)), 1500, 2000)
       console.log(`| SM2, key seen for the first time | | ${cold.toFixed(0)} |`)
+      // What a process pays once: the generator's table (when it loads its first SM2 key) and a client key's
+      // table (at that key's second verification).
+      const cpuMs = (build: () => unknown) => {
+        const start = process.cpuUsage()
+        build()
+        const used = process.cpuUsage(start)
+        return (used.user + used.system) / 1000
+      }
+      const key = Sm2PublicKey.fromCoordinates(x, y)
+      console.log(
+        `SM2 tables, CPU once: generator (window 10) ${cpuMs(() => new PointTable({ x: GX, y: GY }, 10)).toFixed(0)} ms ` +
+          `at start, a client key (window 8) ${cpuMs(() => new PointTable(key.point, 8)).toFixed(0)} ms at its second verification`,
+      )
     }
   }
 }

@@ -88,8 +88,8 @@ export class Jacobian {
       return
     }
     const zz = (Z * Z) % P
-    const h = (x2 * zz) % P - X
-    const r = (y2 * ((zz * Z) % P)) % P - Y
+    const h = ((x2 * zz) % P) - X
+    const r = ((y2 * ((zz * Z) % P)) % P) - Y
     const z3 = (Z * h) % P
     if (z3 === 0n) {
       // The same x: the same point (double it) or its negation (the sum is infinity).
@@ -104,9 +104,9 @@ export class Jacobian {
     const hh = (h * h) % P
     const hhh = (hh * h) % P
     const v = (X * hh) % P
-    const x3 = (r * r) % P - hhh - 2n * v
+    const x3 = ((r * r) % P) - hhh - 2n * v
     this.X = x3
-    this.Y = (r * (v - x3)) % P - (Y * hhh) % P
+    this.Y = ((r * (v - x3)) % P) - ((Y * hhh) % P)
     this.Z = z3
   }
 
@@ -117,10 +117,10 @@ export class Jacobian {
     const gamma = (Y * Y) % P
     const beta = (X * gamma) % P
     const alpha = 3n * (((X - delta) * (X + delta)) % P)
-    const x3 = (alpha * alpha) % P - 8n * beta
+    const x3 = ((alpha * alpha) % P) - 8n * beta
     this.Z = (2n * Y * Z) % P
     this.X = x3
-    this.Y = (alpha * (4n * beta - x3)) % P - 8n * ((gamma * gamma) % P)
+    this.Y = ((alpha * (4n * beta - x3)) % P) - 8n * ((gamma * gamma) % P)
   }
 
   /** The affine point (one inversion); throws for infinity. */

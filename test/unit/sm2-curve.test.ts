@@ -26,10 +26,7 @@ import {
   xModNIs,
 } from '../../src/security/sm2-curve.js'
 
-const Ref = weierstrassN(
-  { p: P, n: N, h: 1n, a: CURVE_A, b: CURVE_B, Gx: GX, Gy: GY },
-  { Fp: Field(P), Fn: Field(N) },
-)
+const Ref = weierstrassN({ p: P, n: N, h: 1n, a: CURVE_A, b: CURVE_B, Gx: GX, Gy: GY }, { Fp: Field(P), Fn: Field(N) })
 /** Reference reduction: the non-negative remainder, by the definition. */
 const refMod = (x: bigint, m: bigint) => x - m * ((x - (((x % m) + m) % m)) / m)
 const big = (bytes: number) => BigInt(`0x${randomBytes(bytes).toString('hex')}`)

@@ -27,8 +27,8 @@ export interface RedisClientOptions {
 }
 
 /**
- * A new client for `target`. On Sentinel it asks the sentinels for the primary, follows a failover
- * (`+switch-master`) and reconnects when it finds itself on a demoted replica (READONLY); on a Cluster it
+ * A new client for `target`. On Sentinel it asks the sentinels for the primary, and again whenever the
+ * connection breaks or it finds itself on a demoted replica (READONLY); on a Cluster it
  * discovers the other nodes from those given and follows slot moves.
  *
  * @example const redis = connectRedis(config.redis.target, { name: 'tongban-gateway', autoPipelining: true })
@@ -53,8 +53,9 @@ export function connectRedis(target: RedisTarget, opts: RedisClientOptions): Red
         ...(target.username !== undefined ? { username: target.username } : {}),
         ...(target.password !== undefined ? { password: target.password } : {}),
         ...(target.sentinelPassword !== undefined ? { sentinelPassword: target.sentinelPassword } : {}),
-        // Hear of a failover from the sentinels at once rather than at the next broken command.
-        failoverDetector: true,
+        // No `failoverDetector`: its subscriptions to the sentinels outlive a `quit()` and reconnect forever.
+        // A killed primary breaks the connection, and a demoted one closes its clients or answers READONLY:
+        // either way the client asks the sentinels again.
         // A primary demoted while this client stayed connected answers writes with READONLY: find the new one.
         reconnectOnError: (err) => err.message.startsWith('READONLY'),
       })

@@ -46,10 +46,8 @@ function onTopology<T extends RedisTopology>(start: () => Promise<T>) {
   const saved = { ...process.env }
   beforeAll(async () => {
     state.topology = await start()
-    if (process.env.DEBUG_HA) console.error('topology up', new Date().toISOString())
     Object.assign(process.env, state.topology.testEnv)
     const [shiyan, xiangyang] = await Promise.all([startSide('gw-420300', cleanups), startSide('gw-420600', cleanups)])
-    if (process.env.DEBUG_HA) console.error('gateways up', new Date().toISOString())
     const sim = await createSimApp({
       port: 0,
       simId: 'sim-420600',

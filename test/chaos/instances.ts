@@ -10,7 +10,6 @@
  */
 import { Queue } from 'bullmq'
 import { SCHEDULE_QUEUE } from '../../src/queue/catalog.js'
-import { hukouCertificate } from '../fixtures/cases.js'
 import { type Gateway, startGateway } from '../helpers/process.js'
 import { Fleet, type Side } from './fleet.js'
 import { freePort, type OwnPostgres, type RedisSet, until } from './infra.js'

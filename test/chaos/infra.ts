@@ -60,7 +60,7 @@ export async function until<T>(what: string, f: () => Promise<T | false | null |
   }
 }
 
-function binary(name: string): string | undefined {
+export function binary(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     const p = path.join(dir, name)
     if (dir && existsSync(p)) return p

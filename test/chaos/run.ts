@@ -3,13 +3,15 @@
  * Prints one line per scenario (cases submitted, delivered, lost, duplicated, stranded, 5xx) and a JSON
  * line with all of them; exits 1 when any case was lost, duplicated or stranded, or a 5xx was not a
  * documented 503. `--short` runs fewer cases (CI runs the same through test/e2e/chaos.test.ts);
- * `--only NAME[,NAME]` picks scenarios; `instances` (instances.ts) runs three instances of one gateway.
+ * `--only NAME[,NAME]` picks scenarios; `instances` (instances.ts) runs three instances of one gateway,
+ * `instances-failover` the same on a Redis Sentinel set whose primary is killed too (sentinel.ts).
  * `CHAOS_PORTS=LOW-HIGH` keeps every server the suite starts within those ports.
  */
 import { parseArgs } from 'node:util'
 import { missingTools, OwnPostgres, OwnRedis } from './infra.js'
 import { runInstances } from './instances.js'
 import { clean, type Outcome, runScenario, type ScenarioOptions, scenarios } from './scenarios.js'
+import { gatewayReadsSentinels, OwnSentinelSet } from './sentinel.js'
 
 export const shortOptions: Omit<ScenarioOptions, 'log'> = { cases: 12, downMs: 4_000, settleMs: 90_000 }
 export const fullOptions: Omit<ScenarioOptions, 'log'> = { cases: 120, downMs: 20_000, settleMs: 240_000 }
@@ -27,6 +29,17 @@ export async function runMatrix(
   try {
     for (const s of chosen) outcomes.push(await runScenario(s, { pg, redis }, { ...options, log }))
     if (!names || names.includes('instances')) outcomes.push(await runInstances({ pg, redis }, { ...options, log }))
+    if (!names || names.includes('instances-failover')) {
+      if (!gatewayReadsSentinels()) log('  instances-failover: skipped, this gateway does not read REDIS_SENTINELS')
+      else {
+        const set = await OwnSentinelSet.start()
+        try {
+          outcomes.push(await runInstances({ pg, redis: set }, { ...options, log }))
+        } finally {
+          await set.stop()
+        }
+      }
+    }
   } finally {
     await redis.stop()
     await pg.stop()

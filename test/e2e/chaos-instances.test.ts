@@ -1,0 +1,50 @@
+/**
+ * Several instances under failure, short (`npm run chaos -- --only instances-failover --short`): three
+ * instances of one gateway on a PostgreSQL and a Redis Sentinel set of this test's own, one instance killed
+ * with SIGKILL mid-stream, then the Redis primary. Every accepted case is delivered once, nothing is
+ * stranded, each scheduled run happens once per interval and each survivor is ready. (On a gateway that
+ * does not read `REDIS_SENTINELS`, the same with one plain Redis and no failover: `instances`.)
+ */
+import { describe, expect, it } from 'vitest'
+import { missingTools } from '../chaos/infra.js'
+import { formatOutcome, runMatrix, shortOptions } from '../chaos/run.js'
+import { gatewayReadsSentinels } from '../chaos/sentinel.js'
+
+const missing = missingTools()
+const scenario = gatewayReadsSentinels() ? 'instances-failover' : 'instances'
+
+describe.skipIf(missing !== '')(`several instances under failure${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  it('loses, duplicates and strands nothing, runs scheduled work once per interval, and the survivors are ready', async () => {
+    const [o] = await runMatrix([scenario], shortOptions, () => {})
+    if (!o) throw new Error(`the ${scenario} scenario did not run`)
+    const report = formatOutcome(o)
+    console.log(report)
+    expect(o.scenario).toBe(scenario)
+    expect(o.submitted, report).toBe(shortOptions.cases)
+    expect(
+      {
+        lost: o.lost,
+        duplicated: o.duplicated,
+        stranded: o.stranded,
+        other5xx: o.unexpected5xx,
+        scheduledTwice: o.scheduled?.duplicated,
+        pollsBeyondOnePerInterval: o.polls?.duplicated,
+        unpolled: o.polls?.unpolled,
+        notReady: o.notReady,
+      },
+      report,
+    ).toEqual({
+      lost: 0,
+      duplicated: 0,
+      stranded: 0,
+      other5xx: 0,
+      scheduledTwice: 0,
+      pollsBeyondOnePerInterval: 0,
+      unpolled: 0,
+      notReady: 0,
+    })
+    // The scheduled work went on without the killed instance.
+    expect(o.scheduled?.sweepsAfterFault, report).toBeGreaterThan(0)
+    expect(o.polls?.requests, report).toBeGreaterThan(0)
+  }, 300_000)
+})

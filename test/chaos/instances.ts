@@ -186,16 +186,18 @@ async function count(pg: OwnPostgres, side: Side, legacy: LegacySystem, accepted
 }
 
 /**
- * Polls of each case beyond one per interval: n polls over a span S are at most ⌊S / interval⌋ + 1 rounds
- * apart (one more allowed for a loaded machine's jitter); a second poller would make about twice as many.
+ * Polls of each case beyond one per interval: the turn of a binding is claimed for its interval, so two polls
+ * of one case less than half an interval apart (the rest is room for a round slower than the one before)
+ * mean a second poller.
  */
 function countPolls(legacy: LegacySystem): NonNullable<Outcome['polls']> {
   let requests = 0
   let duplicated = 0
   for (const times of legacy.polls.values()) {
     requests += times.length
-    const span = (times.at(-1) ?? 0) - (times[0] ?? 0)
-    duplicated += Math.max(0, times.length - 1 - (Math.floor(span / POLL_INTERVAL_MS) + 1))
+    for (let i = 1; i < times.length; i++) {
+      if ((times[i] as number) - (times[i - 1] as number) < POLL_INTERVAL_MS / 2) duplicated++
+    }
   }
   return { requests, duplicated, unpolled: legacy.deliveries.size - legacy.polls.size }
 }

@@ -45,6 +45,24 @@ export const defaultConfigDir = (() => {
 
 export const defaultRedisUrl = 'redis://127.0.0.1:6379'
 
+/**
+ * `host:port,host:port` (REDIS_SENTINELS, REDIS_CLUSTER_NODES): a hostname, an IPv4 address or a bracketed
+ * IPv6 address, each with its port.
+ */
+const HostPorts = optionalString.transform((s, ctx) => {
+  if (s === undefined) return undefined
+  const nodes = s.split(',').map((part) => {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9][a-zA-Z0-9.-]*):(\d{1,5})$/.exec(part.trim())
+    const port = Number(m?.[2])
+    return m && port >= 1 && port <= 65_535 ? { host: (m[1] as string).replace(/^\[|\]$/g, ''), port } : undefined
+  })
+  if (nodes.some((n) => n === undefined)) {
+    ctx.addIssue({ code: 'custom', message: 'comma-separated host:port, e.g. 10.0.0.1:26379,10.0.0.2:26379' })
+    return z.NEVER
+  }
+  return nodes as { host: string; port: number }[]
+})
+
 export const Env = z
   .object({
     PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
@@ -60,6 +78,19 @@ export const Env = z
     NODE_ENV: optionalString,
     /** Unset: redis://127.0.0.1:6379, or a private redis-server in the data directory when nothing answers there. */
     REDIS_URL: optionalString,
+    /**
+     * Redis behind Sentinel instead of REDIS_URL: the sentinels (`host:port,…`), and the name of the primary
+     * they watch (REDIS_SENTINEL_NAME, e.g. `mymaster`). REDIS_PASSWORD and REDIS_USERNAME are the data nodes',
+     * REDIS_SENTINEL_PASSWORD the sentinels' own (docs/operations.md).
+     */
+    REDIS_SENTINELS: HostPorts,
+    REDIS_SENTINEL_NAME: optionalString,
+    REDIS_SENTINEL_PASSWORD: optionalString,
+    /** A Redis Cluster instead of REDIS_URL: some of its primaries (`host:port,…`); the rest are discovered. */
+    REDIS_CLUSTER_NODES: HostPorts,
+    /** The data nodes' ACL user and password with REDIS_SENTINELS or REDIS_CLUSTER_NODES (REDIS_URL carries its own). */
+    REDIS_USERNAME: optionalString,
+    REDIS_PASSWORD: optionalString,
     /** `auto`: with REDIS_URL unset and no Redis on 127.0.0.1:6379, start a private redis-server if one is on the PATH. */
     PRIVATE_REDIS: z.enum(['auto', 'off']).default('auto'),
     /** While Redis or PostgreSQL is unreachable, a reminder is logged every this many ms. */
@@ -260,6 +291,7 @@ export const Env = z
     if (env.REDIS_URL !== undefined && !/^rediss?:\/\//.test(env.REDIS_URL)) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'must be a redis:// or rediss:// URL' })
     }
+    checkRedisTopology(env, ctx)
   })
   .transform((env) => ({
     http: {
@@ -277,12 +309,19 @@ export const Env = z
     },
     environment: env.NODE_ENV ?? 'production',
     redis: {
-      url: env.REDIS_URL ?? defaultRedisUrl,
-      /** Whether REDIS_URL was set (a private Redis is never started then). */
-      configured: env.REDIS_URL !== undefined,
+      target: redisTargetOf(env),
+      /** Whether REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES was set (a private Redis is never started then). */
+      configured:
+        env.REDIS_URL !== undefined || env.REDIS_SENTINELS !== undefined || env.REDIS_CLUSTER_NODES !== undefined,
       private: env.PRIVATE_REDIS,
       outageReminderMs: env.OUTAGE_REMINDER_MS,
+      /** The prefix of the gateway's own keys (circuits, replay records, rate limits, alerts, poll turns). */
       queuePrefix: env.QUEUE_PREFIX,
+      /**
+       * The prefix of BullMQ's keys: QUEUE_PREFIX, hash-tagged on a Redis Cluster (`{tongban}`) so that each
+       * queue's keys, which BullMQ's scripts touch together, share one slot.
+       */
+      jobPrefix: env.REDIS_CLUSTER_NODES !== undefined ? `{${env.QUEUE_PREFIX}}` : env.QUEUE_PREFIX,
       workerLockMs: env.WORKER_LOCK_MS,
       concurrency: env.QUEUE_CONCURRENCY,
       sweepIntervalMs: env.SWEEP_INTERVAL_MS,
@@ -331,6 +370,84 @@ export const Env = z
   }))
 
 export type Config = z.output<typeof Env>
+
+/** Where the gateway's Redis is: one server (REDIS_URL), a primary behind Sentinel, or a Redis Cluster. */
+export type RedisTarget =
+  | { kind: 'url'; url: string }
+  | {
+      kind: 'sentinel'
+      sentinels: { host: string; port: number }[]
+      name: string
+      username?: string | undefined
+      password?: string | undefined
+      sentinelPassword?: string | undefined
+    }
+  | {
+      kind: 'cluster'
+      nodes: { host: string; port: number }[]
+      username?: string | undefined
+      password?: string | undefined
+    }
+
+interface RedisEnv {
+  REDIS_URL?: string | undefined
+  REDIS_SENTINELS?: { host: string; port: number }[] | undefined
+  REDIS_SENTINEL_NAME?: string | undefined
+  REDIS_SENTINEL_PASSWORD?: string | undefined
+  REDIS_CLUSTER_NODES?: { host: string; port: number }[] | undefined
+  REDIS_USERNAME?: string | undefined
+  REDIS_PASSWORD?: string | undefined
+}
+
+/** Exactly one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES (none: the default URL), with what each needs. */
+function checkRedisTopology(env: RedisEnv, ctx: z.RefinementCtx): void {
+  const set = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter((k) => env[k] !== undefined)
+  const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message })
+  if (set.length > 1) {
+    issue(
+      set[1] as string,
+      `set only one of REDIS_URL, REDIS_SENTINELS and REDIS_CLUSTER_NODES (got ${set.join(' and ')})`,
+    )
+  }
+  if (env.REDIS_SENTINELS !== undefined && env.REDIS_SENTINEL_NAME === undefined) {
+    issue(
+      'REDIS_SENTINEL_NAME',
+      'needed with REDIS_SENTINELS: the name the sentinels know the primary by, e.g. mymaster',
+    )
+  }
+  if (env.REDIS_SENTINEL_NAME !== undefined && env.REDIS_SENTINELS === undefined) {
+    issue('REDIS_SENTINEL_NAME', 'only with REDIS_SENTINELS (host:port of each sentinel)')
+  }
+  if (env.REDIS_SENTINEL_PASSWORD !== undefined && env.REDIS_SENTINELS === undefined) {
+    issue('REDIS_SENTINEL_PASSWORD', 'only with REDIS_SENTINELS')
+  }
+  for (const k of ['REDIS_USERNAME', 'REDIS_PASSWORD'] as const) {
+    if (env[k] !== undefined && env.REDIS_SENTINELS === undefined && env.REDIS_CLUSTER_NODES === undefined) {
+      issue(
+        k,
+        'only with REDIS_SENTINELS or REDIS_CLUSTER_NODES; with REDIS_URL put it in the URL (redis://user:password@host:port)',
+      )
+    }
+  }
+}
+
+function redisTargetOf(env: RedisEnv): RedisTarget {
+  const auth = {
+    ...(env.REDIS_USERNAME !== undefined ? { username: env.REDIS_USERNAME } : {}),
+    ...(env.REDIS_PASSWORD !== undefined ? { password: env.REDIS_PASSWORD } : {}),
+  }
+  if (env.REDIS_SENTINELS !== undefined) {
+    return {
+      kind: 'sentinel',
+      sentinels: env.REDIS_SENTINELS,
+      name: env.REDIS_SENTINEL_NAME ?? '',
+      ...auth,
+      ...(env.REDIS_SENTINEL_PASSWORD !== undefined ? { sentinelPassword: env.REDIS_SENTINEL_PASSWORD } : {}),
+    }
+  }
+  if (env.REDIS_CLUSTER_NODES !== undefined) return { kind: 'cluster', nodes: env.REDIS_CLUSTER_NODES, ...auth }
+  return { kind: 'url', url: env.REDIS_URL ?? defaultRedisUrl }
+}
 
 /** A configuration error: its message lists every bad variable and what to do. */
 export class ConfigError extends Error {

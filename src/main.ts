@@ -161,7 +161,8 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
 export async function superviseWorkers(config: Config, logger: Logger): Promise<number> {
   const redis = await resolveRedis(config, logger)
   // The forked processes read their configuration from the environment: they use the same server.
-  if (redis.config.redis.url !== config.redis.url) process.env.REDIS_URL = redis.config.redis.url
+  const { target } = redis.config.redis
+  if (target !== config.redis.target && target.kind === 'url') process.env.REDIS_URL = target.url
   const { database } = await openStore(config, logger)
   const firstToken = await createFirstToken(database)
   await database.close()
@@ -208,10 +209,15 @@ export async function superviseWorkers(config: Config, logger: Logger): Promise<
  */
 async function resolveRedis(config: Config, logger: Logger): Promise<{ config: Config; stop(): Promise<void> }> {
   const none = { config, stop: async () => {} }
-  if (config.redis.configured || config.redis.private === 'off' || cluster.isWorker) return none
-  const own = await startPrivateRedis({ probeUrl: config.redis.url, dataDir: config.dataDir, logger })
+  const { target } = config.redis
+  if (config.redis.configured || target.kind !== 'url' || config.redis.private === 'off' || cluster.isWorker)
+    return none
+  const own = await startPrivateRedis({ probeUrl: target.url, dataDir: config.dataDir, logger })
   if (own === undefined) return none
-  return { config: { ...config, redis: { ...config.redis, url: own.url } }, stop: () => own.stop() }
+  return {
+    config: { ...config, redis: { ...config.redis, target: { kind: 'url', url: own.url } } },
+    stop: () => own.stop(),
+  }
 }
 
 /**

@@ -66,7 +66,7 @@ export async function doctorCommand(args: string[]): Promise<number> {
   const config = loadConfig()
   const logger = createLogger('warn')
   const { database } = await openStore(config, logger)
-  const producer = new QueueProducer({ connection: config.redis.url, prefix: config.redis.queuePrefix })
+  const producer = new QueueProducer({ connection: config.redis.target, prefix: config.redis.jobPrefix })
   try {
     return await runDoctor(
       { database, producer, clock: systemClock },

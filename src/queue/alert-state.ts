@@ -3,10 +3,11 @@
  * every process of the gateway: the check runs in one process per interval (the `alerts` schedule), every
  * process's `/metrics` reports its figures, and a change is logged once.
  */
-import type { Redis } from 'ioredis'
-import type { AlertState } from '../ports/alert-state.js'
 
-export function redisAlertState(redis: Redis, prefix: string): AlertState {
+import type { AlertState } from '../ports/alert-state.js'
+import type { RedisClient } from './redis.js'
+
+export function redisAlertState(redis: RedisClient, prefix: string): AlertState {
   const key = `${prefix}:alerts`
   return {
     async read() {

@@ -1,17 +1,36 @@
-/** The `CircuitBreaker` port kept in Redis, so that every worker process shares each circuit. */
-import type { Redis } from 'ioredis'
+/**
+ * The `CircuitBreaker` port kept in Redis, so that every worker process shares each circuit: a hash
+ * `<prefix>:circuit:<region>` (failures, openUntil) and a half-open probe claim `{<prefix>:circuit:<region>}:probe`,
+ * whose hash tag is the hash's whole name, so that the two share a slot on a Redis Cluster (one DEL, one MULTI).
+ */
 import type { CircuitBreaker, CircuitDecision, CircuitState } from '../ports/circuit-breaker.js'
 import type { CircuitSettings } from '../ports/region-adapter.js'
+import { type RedisClient, scanKeys } from './redis.js'
 
 export class RedisCircuitBreaker implements CircuitBreaker {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly now: () => number = Date.now,
   ) {}
 
   private key(region: string) {
     return `${this.prefix}:circuit:${region}`
+  }
+
+  private probeKey(region: string) {
+    return `{${this.key(region)}}:probe`
+  }
+
+  /** Every region with a circuit record (a region never failed has none: closed). */
+  async regions(): Promise<string[]> {
+    const base = `${this.prefix}:circuit:`
+    const regions = new Set<string>()
+    await scanKeys(this.redis, `${base}*`, (keys) => {
+      // (`…:probe`: the probe claims of an earlier version, before the hash tag.)
+      for (const k of keys) if (!k.endsWith(':probe')) regions.add(k.slice(base.length))
+    })
+    return [...regions].sort()
   }
 
   async check(region: string, settings: CircuitSettings): Promise<CircuitDecision> {
@@ -21,16 +40,16 @@ export class RedisCircuitBreaker implements CircuitBreaker {
     if (now < openUntil) return { allow: false, retryAt: openUntil }
     // Half-open: one probe at a time; the others wait as long as a probe may take.
     const probeMs = settings.openSeconds * 1000
-    const got = await this.redis.set(`${this.key(region)}:probe`, String(now), 'PX', probeMs, 'NX')
+    const got = await this.redis.set(this.probeKey(region), String(now), 'PX', probeMs, 'NX')
     return got === 'OK' ? { allow: true, probe: true } : { allow: false, retryAt: now + Math.min(probeMs, 5_000) }
   }
 
   async success(region: string): Promise<void> {
-    await this.redis.del(this.key(region), `${this.key(region)}:probe`)
+    await this.redis.del(this.key(region), this.probeKey(region))
   }
 
   async releaseProbe(region: string): Promise<void> {
-    await this.redis.del(`${this.key(region)}:probe`)
+    await this.redis.del(this.probeKey(region))
   }
 
   async failure(region: string, settings: CircuitSettings, probe: boolean): Promise<boolean> {
@@ -38,7 +57,7 @@ export class RedisCircuitBreaker implements CircuitBreaker {
     const failures = await this.redis.hincrby(key, 'failures', 1)
     if (!probe && failures < settings.failureThreshold) return false
     const until = this.now() + settings.openSeconds * 1000
-    await this.redis.multi().hset(key, 'openUntil', String(until)).del(`${key}:probe`).exec()
+    await this.redis.multi().hset(key, 'openUntil', String(until)).del(this.probeKey(region)).exec()
     return true
   }
 

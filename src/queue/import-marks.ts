@@ -4,22 +4,19 @@
  * predecessor was forwarded before the upgrade would wait for a mark that is not there. Idempotent: a mark
  * already in PostgreSQL stays as it is, and a second start finds no keys.
  */
-import type { Redis } from 'ioredis'
 import type { EventForwardStore, ForwardDirection } from '../ports/event-forward-store.js'
+import { type RedisClient, scanKeys } from './redis.js'
 
 /** Copies the Redis marks into the store; returns how many marks were copied. */
 export async function importRedisMarks(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   forwards: EventForwardStore,
   now: Date,
 ): Promise<number> {
   const head = `${prefix}:forwarded:`
   let copied = 0
-  let cursor = '0'
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${head}*`, 'COUNT', 500)
-    cursor = next
+  await scanKeys(redis, `${head}*`, async (keys) => {
     for (const key of keys) {
       const rest = key.slice(head.length)
       const at = rest.lastIndexOf(':')
@@ -34,6 +31,6 @@ export async function importRedisMarks(
       }
       await redis.del(key)
     }
-  } while (cursor !== '0')
+  })
   return copied
 }

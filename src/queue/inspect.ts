@@ -3,11 +3,12 @@
  * the oldest waiting job per queue, and the circuit of every region that has one.
  */
 import { Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { RedisTarget } from '../../config/env.js'
 import type { CircuitState } from '../ports/circuit-breaker.js'
 import type { QueueDepth as PortQueueDepth } from '../ports/queue-depths.js'
 import { type JobName, jobs, queueNameOf } from './catalog.js'
 import type { RedisCircuitBreaker } from './circuit.js'
+import { connectRedis, type RedisClient } from './redis.js'
 
 export interface QueueDepth extends PortQueueDepth {
   queue: JobName
@@ -15,18 +16,21 @@ export interface QueueDepth extends PortQueueDepth {
 
 export class QueueInspector {
   private readonly queues: Queue[]
+  private readonly connection: RedisClient
 
+  /**
+   * @param target where Redis is; the queues' counts use a fail-fast client of their own.
+   * @param prefix BullMQ's (`config.redis.jobPrefix`: hash-tagged on a Cluster).
+   */
   constructor(
-    redisUrl: string,
-    private readonly prefix: string,
-    private readonly redis: Redis,
+    target: RedisTarget,
+    prefix: string,
     private readonly circuit: RedisCircuitBreaker,
   ) {
+    this.connection = connectRedis(target, { name: 'tongban-inspector' })
+    this.connection.on('error', () => {})
     this.queues = (Object.keys(jobs) as JobName[]).map((name) => {
-      const q = new Queue(queueNameOf(name), {
-        connection: { url: redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
-        prefix,
-      })
+      const q = new Queue(queueNameOf(name), { connection: this.connection, prefix })
       q.on('error', () => {})
       return q
     })
@@ -65,18 +69,12 @@ export class QueueInspector {
 
   /** Every region with a circuit record in Redis (a region never failed has none: closed). */
   async circuits(): Promise<{ region: string; state: CircuitState; failures: number }[]> {
-    const base = `${this.prefix}:circuit:`
-    const regions = new Set<string>()
-    let cursor = '0'
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${base}*`, 'COUNT', 200)
-      cursor = next
-      for (const k of keys) if (!k.endsWith(':probe')) regions.add(k.slice(base.length))
-    } while (cursor !== '0')
-    return Promise.all([...regions].sort().map(async (region) => ({ region, ...(await this.circuit.state(region)) })))
+    const regions = await this.circuit.regions()
+    return Promise.all(regions.map(async (region) => ({ region, ...(await this.circuit.state(region)) })))
   }
 
   async close(): Promise<void> {
     await Promise.allSettled(this.queues.map((q) => q.close()))
+    this.connection.disconnect()
   }
 }

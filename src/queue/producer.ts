@@ -1,15 +1,16 @@
 import { Queue } from 'bullmq'
-import { Redis, type RedisOptions } from 'ioredis'
+import type { RedisTarget } from '../../config/env.js'
 import { AppError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { type Outage, watchRedis } from '../outage.js'
 import type { JobState } from '../ports/job-state.js'
 import { type JobName, type JobPayload, jobs, queueNameOf } from './catalog.js'
+import { connectRedis, type RedisClient, targetOf } from './redis.js'
 
 export interface QueueProducerOptions {
-  /** A `redis://…` URL or ioredis options; `enableOfflineQueue` is always turned off. */
-  connection: string | RedisOptions
-  /** Namespace of every BullMQ key (`QUEUE_PREFIX`), e.g. `tongban`. */
+  /** Where Redis is (`config.redis.target`), or a `redis://…` URL; the client always fails fast. */
+  connection: string | RedisTarget
+  /** Namespace of every BullMQ key (`config.redis.jobPrefix`), e.g. `tongban`, or `{tongban}` on a Cluster. */
   prefix: string
   /** Where Redis and queue errors are logged (warn); they never crash the process. Default: dropped. */
   logger?: Logger | undefined
@@ -36,13 +37,13 @@ type AnyQueue = Queue<Record<string, unknown>, unknown, string>
  * One Redis connection is shared by the queues, which are opened on first use.
  *
  * @example
- * const producer = new QueueProducer({ connection: config.redisUrl, prefix: config.queuePrefix, logger })
+ * const producer = new QueueProducer({ connection: config.redis.target, prefix: config.redis.jobPrefix, logger })
  * await producer.enqueue('case.dispatch', { caseId }, { jobId: caseId })
  * // on shutdown
  * await producer.close()
  */
 export class QueueProducer {
-  private readonly redis: Redis
+  private readonly redis: RedisClient
   private readonly prefix: string
   private readonly logger: Logger | undefined
   private readonly readyTimeoutMs: number
@@ -51,11 +52,7 @@ export class QueueProducer {
   private closing: Promise<void> | undefined
 
   constructor(opts: QueueProducerOptions) {
-    const failFast: RedisOptions = { enableOfflineQueue: false, maxRetriesPerRequest: 1 }
-    this.redis =
-      typeof opts.connection === 'string'
-        ? new Redis(opts.connection, { connectionName: 'tongban-producer', ...failFast })
-        : new Redis({ connectionName: 'tongban-producer', ...opts.connection, ...failFast })
+    this.redis = connectRedis(targetOf(opts.connection), { name: 'tongban-producer' })
     this.prefix = opts.prefix
     this.logger = opts.logger
     this.readyTimeoutMs = opts.readyTimeoutMs ?? 2000

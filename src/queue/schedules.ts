@@ -9,8 +9,8 @@
  * is logged and not retried: the next interval runs it again. A schedule whose interval is 0 is removed.
  */
 import { Queue } from 'bullmq'
-import { Redis } from 'ioredis'
 import { SCHEDULE_QUEUE } from './catalog.js'
+import { connectRedis, type RedisClient, targetOf } from './redis.js'
 import { runWorker, type WorkerHandle, type WorkerOptions } from './workers/runner.js'
 
 export interface Schedule {
@@ -36,7 +36,7 @@ export interface Schedules {
 export function startSchedules(opts: WorkerOptions & { schedules: readonly Schedule[] }): Schedules {
   const byId = new Map(opts.schedules.map((s) => [s.id, s]))
   // Commands wait for Redis here (no fail-fast): the schedulers are upserted once it answers.
-  const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, connectionName: 'tongban-schedules' })
+  const connection = connectRedis(targetOf(opts.redis), { name: 'tongban-schedules', mode: 'blocking' })
   connection.on('error', () => {})
   const queue = new Queue(SCHEDULE_QUEUE, { connection, prefix: opts.prefix })
   queue.on('error', () => {})
@@ -117,7 +117,7 @@ export function startSchedules(opts: WorkerOptions & { schedules: readonly Sched
  * A binding's turn, across the fleet: true for the first caller in each `intervalMs` (a Redis key that
  * expires after it), false for the others.
  */
-export function claimTurns(redis: Redis, prefix: string): (key: string, intervalMs: number) => Promise<boolean> {
+export function claimTurns(redis: RedisClient, prefix: string): (key: string, intervalMs: number) => Promise<boolean> {
   return async (key, intervalMs) =>
     (await redis.set(`${prefix}:turn:${key}`, '1', 'PX', Math.max(1, Math.floor(intervalMs)), 'NX')) === 'OK'
 }

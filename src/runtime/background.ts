@@ -48,8 +48,8 @@ export function startBackground(
 
   const { config, logger, outages } = infra
   const common = {
-    redisUrl: config.redis.url,
-    prefix: config.redis.queuePrefix,
+    redis: config.redis.target,
+    prefix: config.redis.jobPrefix,
     lockMs: config.redis.workerLockMs,
     concurrency: config.redis.concurrency,
     logger,

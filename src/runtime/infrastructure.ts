@@ -4,12 +4,12 @@
  * the identity key, and the shared Redis connection. The CLI's commands use `openStore` and `loadSecrets`
  * on their own.
  */
-import { Redis } from 'ioredis'
 import type { Config } from '../../config/env.js'
 import { loadDirectory } from '../../config/load.js'
 import type { Logger } from '../logger.js'
 import { addressOf, Outage, watchDatabase, watchRedis } from '../outage.js'
 import type { Clock } from '../ports/clock.js'
+import { connectRedis, describeRedis, type RedisClient } from '../queue/redis.js'
 import { type KeySet, keySetFileOf, loadKeySet, watchKeySetFile } from '../security/keys.js'
 import { decodeKey, IdentityVault, loadIdentityKey } from '../security/pii.js'
 import { PgBindingStore } from '../store/binding-store.js'
@@ -32,7 +32,7 @@ export interface Infrastructure {
   keys: KeySet
   vault: IdentityVault
   /** The process's shared Redis connection (fails fast; queue workers open their own). */
-  redis: Redis
+  redis: RedisClient
   close(): Promise<void>
 }
 
@@ -56,7 +56,7 @@ export async function openInfrastructure(config: Config, logger: Logger, clock: 
   await warnIfPrivileged(config, logger, database)
   // Phones stored in clear before migration 18: sealed once, before anything is served.
   await sealClearPhones(database, vault, logger)
-  const redis = connectRedis(config.redis.url, logger, 'tongban-gateway', outages.redis)
+  const redis = openSharedRedis(config, logger, 'tongban-gateway', outages.redis)
   return {
     config,
     logger,
@@ -145,15 +145,10 @@ export async function openStore(
   return { database, store }
 }
 
-function connectRedis(url: string, logger: Logger, name: string, outage?: Outage): Redis {
+function openSharedRedis(config: Config, logger: Logger, name: string, outage?: Outage): RedisClient {
   // Fail fast instead of queueing commands while Redis is away; reconnect in the background.
   // Auto-pipelining: the commands of concurrent requests (a jti claim each) leave in one write.
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectionName: name,
-    enableAutoPipelining: true,
-  })
+  const redis = connectRedis(config.redis.target, { name, autoPipelining: true })
   if (outage) {
     redis.on('error', () => {})
     watchRedis(redis, outage.source(name))
@@ -197,16 +192,28 @@ export interface Outages {
   close(): void
 }
 
+function adviceOf(config: Config): string {
+  if (!config.redis.configured) return 'start Redis, or set REDIS_URL'
+  switch (config.redis.target.kind) {
+    case 'sentinel':
+      return 'start the sentinels and a primary, or correct REDIS_SENTINELS and REDIS_SENTINEL_NAME'
+    case 'cluster':
+      return 'start the cluster nodes, or correct REDIS_CLUSTER_NODES'
+    default:
+      return 'start Redis, or correct REDIS_URL'
+  }
+}
+
 /** The outage reporters of one process: one for Redis (every client), one for PostgreSQL (pings and the pool). */
 function createOutages(config: Config, logger: Logger): Outages {
   const reminderMs = config.redis.outageReminderMs
   const redis = new Outage({
     logger,
     dependency: 'Redis',
-    address: addressOf(config.redis.url),
+    address: describeRedis(config.redis.target),
     meanwhile:
       'the API keeps taking cases: they are committed to the outbox in PostgreSQL and delivered once Redis is back',
-    advice: config.redis.configured ? 'start Redis, or correct REDIS_URL' : 'start Redis, or set REDIS_URL',
+    advice: adviceOf(config),
     reminderMs,
   })
   const database = new Outage({

@@ -51,12 +51,12 @@ export async function createServices(
   // Real time, not the business clock: the circuit's delays are BullMQ delays.
   const circuit = new RedisCircuitBreaker(redis, config.redis.queuePrefix)
   const producer = new QueueProducer({
-    connection: config.redis.url,
-    prefix: config.redis.queuePrefix,
+    connection: config.redis.target,
+    prefix: config.redis.jobPrefix,
     logger,
     outage: outages.redis,
   })
-  const inspector = new QueueInspector(config.redis.url, config.redis.queuePrefix, redis, circuit)
+  const inspector = new QueueInspector(config.redis.target, config.redis.jobPrefix, circuit)
   // The no-stranded-case invariant, as `tongban doctor`, the metric and the alert see it.
   const stranded = (opts: { graceMs?: number; limit?: number } = {}) =>
     findStrandedCases(

@@ -1,12 +1,12 @@
 /**
  * The Redis-backed {@link RateLimits} (rate-limiter-flexible): fixed windows counted in Redis, so every
- * instance on the same REDIS_URL shares each count. While Redis is unreachable each limiter falls back to
+ * instance on the same Redis shares each count. While Redis is unreachable each limiter falls back to
  * an in-memory one with the same figures (`insuranceLimiter`): requests keep their answers, and each process
  * then limits on its own (N processes allow up to N times the figure).
  */
-import type { Redis } from 'ioredis'
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
 import type { LimitDecision, LimitName, RateLimits } from '../ports/rate-limits.js'
+import type { RedisClient } from '../queue/redis.js'
 
 export interface Limit {
   points: number
@@ -37,7 +37,7 @@ export class RedisRateLimits implements RateLimits {
   private readonly locks: RateLimiterAbstract
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly config: RateLimitConfig,
     private readonly onFallback: () => void = () => {},

@@ -2,9 +2,10 @@
  * The Redis-backed {@link ReplayGuard}: one key per (client, jti), set with NX and expiring 60 s (the clock
  * leeway) after the assertion does, so a jti can be used once within its lifetime across all instances.
  */
-import type { Redis } from 'ioredis'
+
 import { AppError } from '../errors.js'
 import type { ReplayGuard } from '../ports/callers.js'
+import type { RedisClient } from '../queue/redis.js'
 
 /** Clock leeway of PROTOCOL §2: an assertion is accepted up to 60 s after its `exp`. */
 const LEEWAY_MS = 60_000
@@ -18,7 +19,7 @@ const LEEWAY_MS = 60_000
  */
 export class RedisReplayGuard implements ReplayGuard {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly now: () => number = Date.now,
   ) {}

@@ -15,7 +15,7 @@ import type { Clock } from '../../src/ports/clock.js'
 import { createToken } from '../../src/services/admin/clients.js'
 import { type ClientKey, newClientKey, signAssertion } from './client-assertion.js'
 import { createTestDatabase, dropRole } from './db.js'
-import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from './redis.js'
+import { cleanQueuePrefix, testQueuePrefix, testRedisEnv } from './redis.js'
 
 export function fixedClock(iso: string): Clock & { set(iso: string): void; advance(ms: number): void } {
   let now = new Date(iso)
@@ -109,7 +109,7 @@ export async function createTestApp(
   const config = loadConfig({
     DATABASE_URL: runtimeUrl,
     ...(opts.runtimeRole ? { DATABASE_MIGRATION_URL: db.url } : {}),
-    REDIS_URL: testRedisUrl,
+    ...testRedisEnv(),
     QUEUE_PREFIX: queuePrefix,
     GATEWAY_ID: gatewayId,
     TONGBAN_DATA_DIR: dataDir,

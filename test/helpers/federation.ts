@@ -9,7 +9,7 @@ import path from 'node:path'
 import { expect } from 'vitest'
 import { scratchDatabase } from './db.js'
 import { type Gateway, runCli, startGateway } from './process.js'
-import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from './redis.js'
+import { cleanQueuePrefix, testQueuePrefix, testRedisEnv } from './redis.js'
 
 export interface Side {
   env: Record<string, string>
@@ -36,7 +36,7 @@ export async function startSide(id: string, cleanups: Cleanups, extraEnv: Record
     TONGBAN_DATA_DIR: dir,
     QUEUE_PREFIX: prefix,
     GATEWAY_ID: id,
-    REDIS_URL: testRedisUrl,
+    ...testRedisEnv(),
     ...extraEnv,
   }
   const gw = await startGateway(env)

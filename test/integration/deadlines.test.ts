@@ -34,7 +34,7 @@ const cst = (local: string) => new Date(`${local}+08:00`)
 
 function startWorker(runtime: Runtime): WorkerHandle {
   return startDeadlineWorker({
-    redisUrl: testRedisUrl,
+    redis: testRedisUrl,
     prefix: t.queuePrefix,
     concurrency: 2,
     deps: runtime.deps.cases,

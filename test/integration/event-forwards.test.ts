@@ -48,7 +48,7 @@ const forwardDeps = (): ForwardDeps => ({
 /** The `case.event` worker of this process (the app runs none of its own, so a test decides when jobs run). */
 function startWorker() {
   worker ??= startEventWorker({
-    redisUrl: testRedisUrl,
+    redis: testRedisUrl,
     prefix: t.queuePrefix,
     concurrency: 2,
     deps: forwardDeps(),

@@ -55,7 +55,7 @@ describe('schedules', () => {
     const runs: string[] = []
     const processOf = (name: string) =>
       startSchedules({
-        redisUrl,
+        redis: redisUrl,
         prefix,
         concurrency: 1,
         logger: createLogger('silent'),

@@ -66,7 +66,7 @@ describe('no stranded case', () => {
   it('a resolver that throws: dead letter and delivery_failed after the policy’s 3 attempts', async () => {
     let calls = 0
     const worker: WorkerHandle = startDispatchWorker({
-      redisUrl: testRedisUrl,
+      redis: testRedisUrl,
       prefix: t.queuePrefix,
       concurrency: 1,
       logger: createLogger('silent'),

@@ -42,7 +42,7 @@ afterAll(async () => {
 
 function startWorker(): WorkerHandle {
   return startDeadlineWorker({
-    redisUrl: testRedisUrl,
+    redis: testRedisUrl,
     prefix: t.queuePrefix,
     concurrency: 2,
     deps: t.runtime.deps.cases,

@@ -165,7 +165,7 @@ describe('every overdue case was warned before it was late', () => {
     const cases = await submit()
     const actions = agenda(cases)
     worker = startDeadlineWorker({
-      redisUrl: testRedisUrl,
+      redis: testRedisUrl,
       prefix: t.queuePrefix,
       concurrency: 4,
       deps: t.runtime.deps.cases,

@@ -29,7 +29,7 @@ function startWorker() {
   const check = vi.spyOn(circuit, 'check')
   fakes.deps.circuit = circuit
   const worker = startDispatchWorker({
-    redisUrl: testRedisUrl,
+    redis: testRedisUrl,
     prefix,
     concurrency: 1,
     closeGraceMs: 200,

@@ -7,8 +7,9 @@ describe('loadConfig', () => {
     expect(c.http.port).toBe(8080)
     expect(c.database.url).toBeUndefined()
     expect(c.redis).toEqual({
-      url: 'redis://127.0.0.1:6379',
+      target: { kind: 'url', url: 'redis://127.0.0.1:6379' },
       queuePrefix: 'tongban',
+      jobPrefix: 'tongban',
       workerLockMs: 30_000,
       concurrency: 8,
       sweepIntervalMs: 60_000,
@@ -26,7 +27,70 @@ describe('loadConfig', () => {
 
   it('tells a set REDIS_URL from the default (a private Redis is only ever used with it unset)', () => {
     expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).redis.configured).toBe(true)
-    expect(loadConfig({ REDIS_URL: '' }).redis).toMatchObject({ url: 'redis://127.0.0.1:6379', configured: false })
+    expect(loadConfig({ REDIS_URL: '' }).redis).toMatchObject({
+      target: { kind: 'url', url: 'redis://127.0.0.1:6379' },
+      configured: false,
+    })
+  })
+
+  it('reads a Sentinel set: the sentinels, the primary they watch, the passwords', () => {
+    const c = loadConfig({
+      REDIS_SENTINELS: ' 10.0.0.1:26379, sentinel-b.local:26380,[::1]:26381 ',
+      REDIS_SENTINEL_NAME: 'mymaster',
+      REDIS_PASSWORD: 'data-secret',
+      REDIS_SENTINEL_PASSWORD: 'sentinel-secret',
+    })
+    expect(c.redis).toMatchObject({
+      configured: true,
+      jobPrefix: 'tongban',
+      target: {
+        kind: 'sentinel',
+        name: 'mymaster',
+        sentinels: [
+          { host: '10.0.0.1', port: 26379 },
+          { host: 'sentinel-b.local', port: 26380 },
+          { host: '::1', port: 26381 },
+        ],
+        password: 'data-secret',
+        sentinelPassword: 'sentinel-secret',
+      },
+    })
+  })
+
+  it('reads a Redis Cluster, and hash-tags the BullMQ prefix so that each queue stays in one slot', () => {
+    const c = loadConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000,127.0.0.1:7001', QUEUE_PREFIX: 'gw-a' })
+    expect(c.redis).toMatchObject({
+      configured: true,
+      queuePrefix: 'gw-a',
+      jobPrefix: '{gw-a}',
+      target: {
+        kind: 'cluster',
+        nodes: [
+          { host: '127.0.0.1', port: 7000 },
+          { host: '127.0.0.1', port: 7001 },
+        ],
+      },
+    })
+  })
+
+  it.each([
+    [{ REDIS_URL: 'redis://h:6379', REDIS_SENTINELS: 'h:26379', REDIS_SENTINEL_NAME: 'm' }, 'set only one of'],
+    [{ REDIS_SENTINELS: 'h:26379', REDIS_CLUSTER_NODES: 'h:7000' }, 'set only one of'],
+    [{ REDIS_SENTINELS: 'h:26379' }, 'REDIS_SENTINEL_NAME: needed with REDIS_SENTINELS'],
+    [{ REDIS_SENTINEL_NAME: 'mymaster' }, 'REDIS_SENTINEL_NAME: only with REDIS_SENTINELS'],
+    [{ REDIS_SENTINEL_PASSWORD: 'x' }, 'REDIS_SENTINEL_PASSWORD: only with REDIS_SENTINELS'],
+    [{ REDIS_URL: 'redis://h:6379', REDIS_PASSWORD: 'x' }, 'REDIS_PASSWORD: only with REDIS_SENTINELS or'],
+    [{ REDIS_SENTINELS: 'h', REDIS_SENTINEL_NAME: 'm' }, 'REDIS_SENTINELS: comma-separated host:port'],
+    [{ REDIS_CLUSTER_NODES: 'h:7000,h:70000' }, 'REDIS_CLUSTER_NODES: comma-separated host:port'],
+    [{ REDIS_CLUSTER_NODES: 'redis://h:7000' }, 'REDIS_CLUSTER_NODES: comma-separated host:port'],
+  ])('refuses the Redis settings %j, saying what to do', (env, expected) => {
+    expect(() => loadConfig(env)).toThrow(expected)
+  })
+
+  it('never puts a Redis password in a configuration error', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://h:6379', REDIS_PASSWORD: 'hunter2-secret' })).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('hunter2') }),
+    )
   })
 
   it('treats an empty DATABASE_URL as unset (embedded database)', () => {

@@ -6,13 +6,16 @@
  * the queue without counting the attempt as a failure (workers/dispatch.ts, workers/events.ts).
  */
 import { type Job, Queue, Worker } from 'bullmq'
-import { Redis } from 'ioredis'
+import type { RedisTarget } from '../../../config/env.js'
 import type { Logger } from '../../logger.js'
 import { type Outage, watchRedis } from '../../outage.js'
 import { type JobName, queueNameOf, type SCHEDULE_QUEUE } from '../catalog.js'
+import { connectRedis, targetOf } from '../redis.js'
 
 export interface WorkerOptions {
-  redisUrl: string
+  /** Where Redis is (`config.redis.target`), or a `redis://…` URL. */
+  redis: RedisTarget | string
+  /** BullMQ's key prefix (`config.redis.jobPrefix`: hash-tagged on a Cluster). */
   prefix: string
   concurrency: number
   /** How long `close` lets in-flight jobs run before it aborts them (default 10 s). */
@@ -43,7 +46,8 @@ export function runWorker(
 ): WorkerHandle {
   const aborter = new AbortController()
   // Workers block on Redis: no per-command retry limit, as BullMQ requires.
-  const connection = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, connectionName: `tongban-${name}` })
+  const target = targetOf(opts.redis)
+  const connection = connectRedis(target, { name: `tongban-${name}`, mode: 'blocking' })
   connection.on('error', () => {})
   if (opts.outage) watchRedis(connection, opts.outage.source(`worker:${name}`))
   const lockMs = opts.lockMs ?? 30_000
@@ -57,10 +61,9 @@ export function runWorker(
     settings: { backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) => backoff(attemptsMade, err) },
   })
   // A plain queue handle (its own connection) to count waiting jobs; the worker's connection blocks.
-  const probe = new Queue(queue, {
-    connection: { url: opts.redisUrl, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
-    prefix: opts.prefix,
-  })
+  const probeConnection = connectRedis(target, { name: `tongban-${name}-probe` })
+  probeConnection.on('error', () => {})
+  const probe = new Queue(queue, { connection: probeConnection, prefix: opts.prefix })
   probe.on('error', () => {})
   let lastActivity = Date.now()
   const touch = () => {
@@ -108,6 +111,7 @@ export function runWorker(
             Promise.allSettled([worker.close(true), probe.close()]),
             new Promise((resolve) => setTimeout(resolve, 2_000).unref()),
           ])
+          probeConnection.disconnect()
           return
         }
         const timer = setTimeout(() => aborter.abort(), opts.closeGraceMs ?? 10_000)
@@ -115,6 +119,7 @@ export function runWorker(
         await probe.close()
         clearTimeout(timer)
         connection.disconnect()
+        probeConnection.disconnect()
       })()
       return closing
     },

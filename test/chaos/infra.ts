@@ -49,6 +49,20 @@ export async function freePort(): Promise<number> {
   throw new Error(`no free port left in CHAOS_PORTS=${range.low}-${range.high}`)
 }
 
+/**
+ * The first port of `size` consecutive ones on 127.0.0.1 that nothing listens on: within `CHAOS_PORTS` when
+ * it is set, else from 20000 up.
+ */
+export async function freeBlock(size: number): Promise<number> {
+  const range = portRange() ?? { low: 20_000, high: 40_000 }
+  for (let base = range.low; base + size - 1 <= range.high; base += size) {
+    let free = true
+    for (let p = base; p < base + size && free; p++) free = (await listenOn(p).catch(() => 0)) === p
+    if (free) return base
+  }
+  throw new Error(`no ${size} free consecutive ports in ${range.low}-${range.high}`)
+}
+
 /** Polls `f` until truthy or throws after `ms`, naming `what`. */
 export async function until<T>(what: string, f: () => Promise<T | false | null | undefined>, ms: number): Promise<T> {
   const end = Date.now() + ms
@@ -60,7 +74,7 @@ export async function until<T>(what: string, f: () => Promise<T | false | null |
   }
 }
 
-export function binary(name: string): string | undefined {
+function binary(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     const p = path.join(dir, name)
     if (dir && existsSync(p)) return p

@@ -8,6 +8,8 @@
  * BullMQ job schedulers' slots; polls: the legacy system's count per case) and each survivor's `/readyz`
  * must answer ready.
  */
+import { mkdir, writeFile } from 'node:fs/promises'
+import path from 'node:path'
 import { Queue } from 'bullmq'
 import { SCHEDULE_QUEUE } from '../../src/queue/catalog.js'
 import { type Gateway, startGateway } from '../helpers/process.js'
@@ -15,12 +17,7 @@ import { Fleet, type Side } from './fleet.js'
 import { freePort, type OwnPostgres, type RedisSet, until } from './infra.js'
 import { LegacySystem } from './legacy.js'
 import { emptyOutcome, type Outcome, type ScenarioOptions, submitAll } from './scenarios.js'
-
-/** A Redis set whose primary can be taken away mid-stream (a Sentinel set: its replica is promoted). */
-export interface FailoverRedisSet extends RedisSet {
-  /** Kills the primary with SIGKILL and resolves once a replica serves as the new one. */
-  failover(): Promise<void>
-}
+import type { FailoverRedisSet } from './sentinel.js'
 
 const INSTANCES = 3
 /** The legacy system's `pollIntervalSeconds` (the least the rest binding allows). */
@@ -31,6 +28,29 @@ interface Instance {
   name: string
   port: number
   gw?: Gateway
+  /** What the process wrote, kept when it is gone. */
+  output?: string
+}
+
+/** With `CHAOS_LOGS=DIR`, each instance's output goes to DIR/<scenario>-<instance>.log (to see why it failed). */
+async function keepLogs(scenario: string, instances: Instance[]): Promise<void> {
+  const dir = process.env.CHAOS_LOGS
+  if (!dir) return
+  await mkdir(dir, { recursive: true })
+  for (const it of instances) await writeFile(path.join(dir, `${scenario}-${it.name}.log`), it.output ?? '')
+}
+
+/** Requests the client has in flight at once (submitAll's). */
+const PARALLEL = 4
+
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms).unref())
+
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve: () => void = () => {}
+  const promise = new Promise<void>((r) => {
+    resolve = r
+  })
+  return { promise, resolve }
 }
 
 /** How many polls each case gets before they are counted (each one interval or more after the last). */
@@ -43,7 +63,7 @@ export async function runInstances(
   const failover = 'failover' in services.redis ? services.redis : undefined
   const name = failover ? 'instances-failover' : 'instances'
   const started = Date.now()
-  const outcome = emptyOutcome(name)
+  const outcome: Outcome & { faultsAt: number[] } = { ...emptyOutcome(name), faultsAt: [] }
   const fleet = new Fleet(services.pg, services.redis)
   const legacy = await LegacySystem.start()
   const instances: Instance[] = []
@@ -62,30 +82,50 @@ export async function runInstances(
     opts.log(`  ${name}: ${INSTANCES} instances, one killed with SIGKILL${failover ? ', then the Redis primary' : ''}`)
 
     const accepted = new Set<string>()
-    const marks = [Math.max(1, Math.floor(opts.cases / 3)), Math.max(2, Math.floor((2 * opts.cases) / 3))]
-    const reached = marks.map(() => {
-      let resolve: () => void = () => {}
-      const promise = new Promise<void>((r) => {
-        resolve = r
-      })
-      return { promise, resolve }
-    })
+    // A fault strikes when a quarter (the instance) and half (the Redis primary) of the cases are accepted;
+    // the cases from a few past each mark on wait until it struck, so that each strikes mid-stream.
+    const marks = [Math.max(1, Math.floor(opts.cases / 4)), Math.max(2, Math.floor(opts.cases / 2))].slice(
+      0,
+      failover ? 2 : 1,
+    )
+    const reached = marks.map(signal)
+    const struck = marks.map(signal)
+    const hold = async (i: number) => {
+      for (const [k, m] of marks.entries()) {
+        // Bounded: a case never accepted would keep a mark from being reached.
+        if (i >= m + PARALLEL) await Promise.race([struck[k]?.promise, pause(opts.settleMs)])
+      }
+    }
     const tag = `${name}-${started}`
-    const submitting = submitAll(urls, operator, opts.cases, outcome, accepted, tag, (n) => {
-      marks.forEach((m, i) => {
-        if (n >= m) reached[i]?.resolve()
-      })
-    })
+    const submitting = submitAll(
+      urls,
+      operator,
+      opts.cases,
+      outcome,
+      accepted,
+      tag,
+      (n) => {
+        marks.forEach((m, k) => {
+          if (n >= m) reached[k]?.resolve()
+        })
+      },
+      hold,
+    )
     await reached[0]?.promise
     const victim = instances[1] as Instance
+    outcome.faultsAt.push(accepted.size)
+    struck[0]?.resolve()
     await victim.gw?.stop('SIGKILL')
+    victim.output = victim.gw?.output() ?? ''
     victim.gw = undefined
     const faultAt = Date.now()
-    opts.log(`  ${name}: ${victim.name} killed after ${accepted.size} accepted cases`)
+    opts.log(`  ${name}: ${victim.name} killed after ${outcome.faultsAt[0]} accepted cases`)
     if (failover) {
       await reached[1]?.promise
+      outcome.faultsAt.push(accepted.size)
+      struck[1]?.resolve()
       await failover.failover()
-      opts.log(`  ${name}: Redis primary killed after ${accepted.size} accepted cases; the replica took over`)
+      opts.log(`  ${name}: Redis primary killed after ${outcome.faultsAt[1]} accepted cases; the replica took over`)
     }
     await submitting
     outcome.submitted = accepted.size
@@ -129,7 +169,11 @@ export async function runInstances(
       if (!ready) outcome.notReady++
     }
   } finally {
-    for (const it of instances) await it.gw?.stop('SIGKILL')
+    for (const it of instances) {
+      await it.gw?.stop('SIGKILL')
+      it.output = it.gw?.output() ?? it.output
+    }
+    await keepLogs(name, instances)
     await fleet.close()
     await legacy.close()
     outcome.seconds = Math.round((Date.now() - started) / 100) / 10

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util'
 import { missingTools, OwnPostgres, OwnRedis } from './infra.js'
 import { runInstances } from './instances.js'
 import { clean, type Outcome, runScenario, type ScenarioOptions, scenarios } from './scenarios.js'
-import { gatewayReadsSentinels, OwnSentinelSet } from './sentinel.js'
+import { startOwnSentinelSet } from './sentinel.js'
 
 export const shortOptions: Omit<ScenarioOptions, 'log'> = { cases: 12, downMs: 4_000, settleMs: 90_000 }
 export const fullOptions: Omit<ScenarioOptions, 'log'> = { cases: 120, downMs: 20_000, settleMs: 240_000 }
@@ -30,14 +30,11 @@ export async function runMatrix(
     for (const s of chosen) outcomes.push(await runScenario(s, { pg, redis }, { ...options, log }))
     if (!names || names.includes('instances')) outcomes.push(await runInstances({ pg, redis }, { ...options, log }))
     if (!names || names.includes('instances-failover')) {
-      if (!gatewayReadsSentinels()) log('  instances-failover: skipped, this gateway does not read REDIS_SENTINELS')
-      else {
-        const set = await OwnSentinelSet.start()
-        try {
-          outcomes.push(await runInstances({ pg, redis: set }, { ...options, log }))
-        } finally {
-          await set.stop()
-        }
+      const set = await startOwnSentinelSet()
+      try {
+        outcomes.push(await runInstances({ pg, redis: set }, { ...options, log }))
+      } finally {
+        await set.stop()
       }
     }
   } finally {
@@ -55,7 +52,7 @@ export function formatOutcome(o: Outcome): string {
     (o.scheduled
       ? `\n    scheduled runs ${o.scheduled.runs} (twice in an interval ${o.scheduled.duplicated}, sweeps after the fault ${o.scheduled.sweepsAfterFault})` +
         `  status polls ${o.polls?.requests ?? 0} (beyond one per interval ${o.polls?.duplicated ?? 0}, cases unpolled ${o.polls?.unpolled ?? 0})` +
-        `  survivors not ready ${o.notReady ?? 0}`
+        `  survivors not ready ${o.notReady ?? 0}  faults after ${o.faultsAt?.join(', ') ?? '-'} accepted`
       : '') +
     (o.notes.length ? `\n    ${o.notes.slice(0, 5).join('\n    ')}` : '')
   )

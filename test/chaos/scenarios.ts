@@ -33,6 +33,8 @@ export interface Outcome {
   scheduled?: { runs: number; duplicated: number; sweepsAfterFault: number }
   /** Several instances: status polls at the legacy system, polls beyond one per interval, cases never polled. */
   polls?: { requests: number; duplicated: number; unpolled: number }
+  /** Several instances: the cases accepted when each fault struck (the instance killed, the Redis primary). */
+  faultsAt?: number[]
   /** Several instances: surviving instances whose `/readyz` did not answer ready. */
   notReady?: number
 }
@@ -143,6 +145,8 @@ export async function submitAll(
   accepted: Set<string>,
   tag: string,
   onAccepted: (count: number) => void,
+  /** Awaited before case `i` is first sent (a scenario holds the later cases back until its fault struck). */
+  hold: (i: number) => Promise<void> = async () => {},
 ): Promise<void> {
   let next = 0
   let turn = 0
@@ -150,6 +154,7 @@ export async function submitAll(
     for (;;) {
       const i = next++
       if (i >= n) return
+      await hold(i)
       const end = Date.now() + 120_000
       let last = ''
       for (;;) {

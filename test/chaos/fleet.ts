@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { type Gateway, repoRoot, runCli, startGateway } from '../helpers/process.js'
-import { freePort, type OwnPostgres, type OwnRedis } from './infra.js'
+import { freePort, type OwnPostgres, type RedisSet } from './infra.js'
 
 export interface Side {
   id: string
@@ -36,7 +36,7 @@ export class Fleet {
 
   constructor(
     private readonly pg: OwnPostgres,
-    private readonly redis: OwnRedis,
+    private readonly redis: RedisSet,
   ) {}
 
   /** A side with its own database and prefix; not started. */
@@ -53,7 +53,7 @@ export class Fleet {
       TONGBAN_DATA_DIR: dir,
       QUEUE_PREFIX: `chaos-${tag}`,
       GATEWAY_ID: id,
-      REDIS_URL: this.redis.url,
+      ...this.redis.env(),
       PORT: String(port),
       ...extra,
     }

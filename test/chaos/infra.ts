@@ -15,16 +15,52 @@ import pg from 'pg'
 
 const run = promisify(execFile)
 
-/** A port on 127.0.0.1 that nothing listens on at the moment of asking. */
-export function freePort(): Promise<number> {
+function listenOn(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer()
     s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
+    s.listen(port, '127.0.0.1', () => {
+      const got = (s.address() as { port: number }).port
+      s.close(() => resolve(got))
     })
   })
+}
+
+/** The ports `CHAOS_PORTS=LOW-HIGH` allows (a machine shared by several suites gives each its own range). */
+function portRange(): { low: number; high: number } | undefined {
+  const m = /^(\d+)-(\d+)$/.exec(process.env.CHAOS_PORTS ?? '')
+  return m ? { low: Number(m[1]), high: Number(m[2]) } : undefined
+}
+let nextInRange = 0
+
+/**
+ * A port on 127.0.0.1 that nothing listens on at the moment of asking: any, or with `CHAOS_PORTS=LOW-HIGH`
+ * the next free one in that range (handed out in turn, so two asks in a row get two ports).
+ */
+export async function freePort(): Promise<number> {
+  const range = portRange()
+  if (!range) return listenOn(0)
+  const size = range.high - range.low + 1
+  for (let tried = 0; tried < size; tried++) {
+    const port = range.low + (nextInRange++ % size)
+    const ok = await listenOn(port).catch(() => 0)
+    if (ok) return ok
+  }
+  throw new Error(`no free port left in CHAOS_PORTS=${range.low}-${range.high}`)
+}
+
+/**
+ * The first port of `size` consecutive ones on 127.0.0.1 that nothing listens on: within `CHAOS_PORTS` when
+ * it is set, else from 20000 up.
+ */
+export async function freeBlock(size: number): Promise<number> {
+  const range = portRange() ?? { low: 20_000, high: 40_000 }
+  for (let base = range.low; base + size - 1 <= range.high; base += size) {
+    let free = true
+    for (let p = base; p < base + size && free; p++) free = (await listenOn(p).catch(() => 0)) === p
+    if (free) return base
+  }
+  throw new Error(`no ${size} free consecutive ports in ${range.low}-${range.high}`)
 }
 
 /** Polls `f` until truthy or throws after `ms`, naming `what`. */
@@ -60,8 +96,16 @@ export function missingTools(): string {
   return missing.length ? `missing ${missing.join(', ')}` : ''
 }
 
+/** What the gateway and the suite need of a Redis deployment (one server, or a Sentinel set). */
+export interface RedisSet {
+  /** The gateway's Redis settings (`REDIS_URL`, or `REDIS_SENTINELS` and `REDIS_SENTINEL_NAME`). */
+  env(): Record<string, string>
+  /** A client of the suite's own (it reads what the gateway left there); the caller disconnects it. */
+  client(): Redis
+}
+
 /** A Redis of the suite's own, with its append-only file on (as production runs it). */
-export class OwnRedis {
+export class OwnRedis implements RedisSet {
   private child?: ChildProcess
   private constructor(
     readonly port: number,
@@ -77,6 +121,16 @@ export class OwnRedis {
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`
+  }
+
+  env(): Record<string, string> {
+    return { REDIS_URL: this.url }
+  }
+
+  client(): Redis {
+    const c = new Redis(this.url, { maxRetriesPerRequest: 3 })
+    c.on('error', () => {})
+    return c
   }
 
   async launch(): Promise<void> {

@@ -26,6 +26,17 @@ export interface Outcome {
   unaccepted: number
   seconds: number
   notes: string[]
+  /**
+   * Several instances (instances.ts): scheduled runs seen (BullMQ job scheduler slots completed), those that
+   * were a second run within one interval, and the sweeps after the fault (0: the sweep stopped).
+   */
+  scheduled?: { runs: number; duplicated: number; sweepsAfterFault: number }
+  /** Several instances: status polls at the legacy system, polls beyond one per interval, cases never polled. */
+  polls?: { requests: number; duplicated: number; unpolled: number }
+  /** Several instances: the cases accepted when each fault struck (the instance killed, the Redis primary). */
+  faultsAt?: number[]
+  /** Several instances: surviving instances whose `/readyz` did not answer ready. */
+  notReady?: number
 }
 
 export interface ScenarioOptions {
@@ -122,21 +133,28 @@ export const scenarios: Scenario[] = [
   },
 ]
 
-/** Submits `n` cases, each retried with the same Idempotency-Key until accepted; `onAccepted` after each. */
-async function submitAll(
-  side: Side,
+/**
+ * Submits `n` cases, each retried with the same Idempotency-Key until accepted; `onAccepted` after each.
+ * Each attempt goes to the next of `urls` in turn (a client spreading its requests over several instances).
+ */
+export async function submitAll(
+  urls: readonly string[],
   token: string,
   n: number,
   tally: Outcome,
   accepted: Set<string>,
   tag: string,
   onAccepted: (count: number) => void,
+  /** Awaited before case `i` is first sent (a scenario holds the later cases back until its fault struck). */
+  hold: (i: number) => Promise<void> = async () => {},
 ): Promise<void> {
   let next = 0
+  let turn = 0
   const worker = async () => {
     for (;;) {
       const i = next++
       if (i >= n) return
+      await hold(i)
       const end = Date.now() + 120_000
       let last = ''
       for (;;) {
@@ -146,7 +164,7 @@ async function submitAll(
           break
         }
         try {
-          const res = await fetch(`${side.url}/v1/cases`, {
+          const res = await fetch(`${urls[turn++ % urls.length]}/v1/cases`, {
             method: 'POST',
             headers: {
               authorization: `Bearer ${token}`,
@@ -224,10 +242,10 @@ async function count(pg: OwnPostgres, shiyan: Side, xiangyang: Side, accepted: S
   return { delivered, duplicated, stranded: stranded[0]?.n ?? 0, lost: accepted.size - delivered }
 }
 
-export async function runScenario(s: Scenario, services: Services, opts: ScenarioOptions): Promise<Outcome> {
-  const started = Date.now()
-  const outcome: Outcome = {
-    scenario: s.name,
+/** An outcome with nothing counted yet. */
+export function emptyOutcome(scenario: string): Outcome {
+  return {
+    scenario,
     submitted: 0,
     delivered: 0,
     lost: 0,
@@ -241,6 +259,11 @@ export async function runScenario(s: Scenario, services: Services, opts: Scenari
     seconds: 0,
     notes: [],
   }
+}
+
+export async function runScenario(s: Scenario, services: Services, opts: ScenarioOptions): Promise<Outcome> {
+  const started = Date.now()
+  const outcome = emptyOutcome(s.name)
   const fleet = new Fleet(services.pg, services.redis)
   try {
     // With separate workers, 十堰's `serve` is API-only and a `tongban worker` process delivers.
@@ -259,7 +282,7 @@ export async function runScenario(s: Scenario, services: Services, opts: Scenari
       strike = resolve
     })
     const threshold = Math.max(1, Math.floor(opts.cases / 3))
-    const submitting = submitAll(shiyan, operator, opts.cases, outcome, accepted, `${s.name}-${started}`, (n) => {
+    const submitting = submitAll([shiyan.url], operator, opts.cases, outcome, accepted, `${s.name}-${started}`, (n) => {
       if (n >= threshold) strike()
     })
     await third
@@ -287,7 +310,13 @@ export async function runScenario(s: Scenario, services: Services, opts: Scenari
   return outcome
 }
 
-/** True when the outcome has nothing lost, duplicated or stranded and no unexpected 5xx. */
+/**
+ * True when the outcome has nothing lost, duplicated or stranded and no unexpected 5xx; with several
+ * instances also no scheduled run twice in an interval, the sweep and the polls going on, every survivor ready.
+ */
 export function clean(o: Outcome): boolean {
-  return o.lost === 0 && o.duplicated === 0 && o.stranded === 0 && o.unexpected5xx === 0 && o.unaccepted === 0
+  const flow = o.lost === 0 && o.duplicated === 0 && o.stranded === 0 && o.unexpected5xx === 0 && o.unaccepted === 0
+  const scheduled = !o.scheduled || (o.scheduled.duplicated === 0 && o.scheduled.sweepsAfterFault > 0)
+  const polls = !o.polls || (o.polls.duplicated === 0 && o.polls.unpolled === 0)
+  return flow && scheduled && polls && (o.notReady ?? 0) === 0
 }

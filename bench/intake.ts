@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Queue } from 'bullmq'
 import { newClientKey, signAssertion } from '../test/helpers/client-assertion.js'
-import { diff, snapshot } from './lib/cpu.js'
+import { diff, postmasterOf, snapshot } from './lib/cpu.js'
 import { cli, redisUrl, sql, startBenchGateway } from './lib/gateway.js'
 import { fmt, type LoadResult, runLoad, type Server, startServer } from './lib/proc.js'
 
@@ -59,7 +59,7 @@ async function measured(
   url: string,
   file: string,
   count: number,
-  label: (pid: number, comm: string) => string | null,
+  label: (pid: number, comm: string, ppid: number) => string | null,
 ): Promise<{ load: LoadResult; cpuUs: Cpu; used: number }> {
   const before = snapshot()
   const load = await runLoad({ url, connections, durationMs, warmupMs, requestsFile: file })
@@ -77,6 +77,8 @@ export async function intakeBench(): Promise<void> {
   const hello = await startServer('bench/lib/hello.ts', ['0'], {}, /"listening":(\d+)/)
   const gw = await startBenchGateway('intake', {
     WORKERS: process.env.BENCH_WORKERS ?? '1',
+    // API only, as the naive intake: nobody delivers its jobs either (BENCH_QUEUE_CONCURRENCY=8 adds the workers).
+    QUEUE_CONCURRENCY: process.env.BENCH_QUEUE_CONCURRENCY ?? '0',
     // Node flags for the gateway alone (say, `--max-semi-space-size=32`), not for the baseline or the load.
     ...(process.env.BENCH_GATEWAY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_GATEWAY_NODE_OPTIONS } : {}),
   })
@@ -144,11 +146,20 @@ export async function intakeBench(): Promise<void> {
       warmupMs,
       request: { method: 'GET', path: '/' },
     })
+    // Only the database server the gateway uses (its postmaster and backends): other users' servers on a shared
+    // machine would inflate the figure.
+    const [checkpointer] = await sql(
+      gw.databaseUrl,
+      "select pid from pg_stat_activity where backend_type = 'checkpointer'",
+    )
+    const postmaster = checkpointer ? postmasterOf(Number(checkpointer.pid)) : null
+    const isPostgres = (pid: number, comm: string, ppid: number) =>
+      comm.startsWith('postgres') && (postmaster === null || pid === postmaster || ppid === postmaster)
     const naivePid = naive.child.pid
-    const naiveRun = await measured(naive.url, file, count, (pid, comm) =>
+    const naiveRun = await measured(naive.url, file, count, (pid, comm, ppid) =>
       pid === naivePid
         ? 'naive server'
-        : comm.startsWith('postgres')
+        : isPostgres(pid, comm, ppid)
           ? 'PostgreSQL'
           : comm.startsWith('redis')
             ? 'Redis'
@@ -158,10 +169,10 @@ export async function intakeBench(): Promise<void> {
     naive = undefined
 
     const gatewayPid = gw.child.pid
-    const gwRun = await measured(gw.url, file, count, (pid, comm) =>
+    const gwRun = await measured(gw.url, file, count, (pid, comm, ppid) =>
       pid === gatewayPid || (comm === 'node' && gw.workerPids().includes(pid))
         ? 'gateway'
-        : comm.startsWith('postgres')
+        : isPostgres(pid, comm, ppid)
           ? 'PostgreSQL'
           : comm.startsWith('redis')
             ? 'Redis'

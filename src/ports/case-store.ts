@@ -305,7 +305,8 @@ export interface CaseStore {
   /**
    * The next sequence number of the cases `originRegion` submitted on `day` (YYYY-MM-DD, CST), allocated
    * atomically (one statement): 1 for the day's first. A number taken by a submission that is then not written
-   * is not given again.
+   * is not given again. Calls for one region and day that arrive while a statement is in flight share the next
+   * (store/case-numbers.ts), so that submissions do not queue on the counter's row one commit at a time.
    */
   allocateNumber(originRegion: string, day: string): Promise<number>
   events(caseId: string): Promise<CaseEvent[]>

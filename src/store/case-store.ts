@@ -16,6 +16,7 @@ import type {
   NewCase,
   NewEvent,
 } from '../ports/case-store.js'
+import { CaseNumbers } from './case-numbers.js'
 import { caseRow } from './case-row.js'
 import { loadClock, saveClock } from './clock-sql.js'
 import { type Database, type Db, queryRows } from './db.js'
@@ -53,6 +54,7 @@ export interface EventWriting {
 export class PgCaseStore implements CaseStore {
   private readonly database: Database
   private readonly intake: IntakeBatcher
+  private readonly numbers = new CaseNumbers((region, day, count) => this.takeNumbers(region, day, count))
   private readonly prover: EventProver | undefined
   readonly hashAlg: HashAlg
 
@@ -183,13 +185,17 @@ export class PgCaseStore implements CaseStore {
     return Number(row?.n ?? 0)
   }
 
-  async allocateNumber(originRegion: string, day: string): Promise<number> {
+  allocateNumber(originRegion: string, day: string): Promise<number> {
+    return this.numbers.next(originRegion, day)
+  }
+
+  private async takeNumbers(originRegion: string, day: string, count: number): Promise<number> {
     const [row] = await this.database.query<{ last: number }>(
-      `insert into case_numbers (origin_region, day, last) values ($1, $2::date, 1)
-       on conflict (origin_region, day) do update set last = case_numbers.last + 1
+      `insert into case_numbers (origin_region, day, last) values ($1, $2::date, $3)
+       on conflict (origin_region, day) do update set last = case_numbers.last + excluded.last
        returning last`,
-      [originRegion, day],
-      'tongban-case-number',
+      [originRegion, day, count],
+      'tongban-case-numbers',
     )
     if (!row) throw new Error('case number allocation returned no row')
     return Number(row.last)

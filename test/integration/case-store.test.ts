@@ -214,6 +214,24 @@ describe.each(backends)('case store on $name', (backend) => {
     })
   })
 
+  describe('case numbers', () => {
+    it('gives concurrent submissions of one region and day distinct consecutive numbers, and another day its own', async () => {
+      const day = '2026-03-02'
+      const first = await store.allocateNumber('420303', day)
+      const many = await Promise.all(Array.from({ length: 40 }, () => store.allocateNumber('420303', day)))
+      expect([...many].sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => first + 1 + i))
+      // Calls in one tick keep their order: the earlier call gets the smaller number.
+      expect(many).toEqual([...many].sort((a, b) => a - b))
+      expect(await store.allocateNumber('420303', '2026-03-03')).toBe(1)
+      expect(await store.allocateNumber('420302', day)).toBe(1)
+      const [row] = await queryRows<{ last: number }>(
+        database.db,
+        sql`select last from case_numbers where origin_region = '420303' and day = ${day}::date`,
+      )
+      expect(Number(row?.last)).toBe(first + 40)
+    })
+  })
+
   describe('hash chain', () => {
     it('chains events appended across several transactions', async () => {
       const c = newCase()

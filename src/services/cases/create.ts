@@ -151,22 +151,17 @@ export async function createCase(ctx: VerbContext, input: CreateCaseInput): Prom
   const claimApart = async () => {
     if (jti && !(await deps.cases.claimJti(jti.clientId, jti.jti, jti.expiresAt))) throw jtiUsed()
   }
-  let named: CreateCaseResult | null = null
-  try {
-    named = externalRef === undefined ? null : await answerByExternalRef(ctx, input, externalRef, notBefore)
-  } catch (e) {
-    await claimApart()
-    throw e
-  }
-  if (named) {
-    await claimApart()
-    return named
-  }
+  // An externalRef that names a case already is found by the intake statement's unique index (the submission
+  // then fails and is answered from that case below), not by a look-up before every intake: a replay is rare, and
+  // the look-up cost every submission a round trip.
   let built: BuiltCases
   try {
     built = await buildCases({ caller, deps }, input, snap, now)
   } catch (e) {
     await claimApart()
+    // The case the externalRef names answers first, whatever today's rules would say of the body.
+    const named = externalRef === undefined ? null : await answerByExternalRef(ctx, input, externalRef, notBefore)
+    if (named) return named
     // A retry must get the first answer even if a rule would refuse the request today (say, the agreement
     // was suspended since): look for a stored answer before refusing.
     const previous = await deps.cases.findIdempotency(callerKey, input.idempotencyKey, notBefore)

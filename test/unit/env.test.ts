@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       queuePrefix: 'tongban',
       workerLockMs: 30_000,
       concurrency: 8,
+      dispatchConcurrency: 32,
       sweepIntervalMs: 60_000,
       sweepStaleMs: 120_000,
       configured: false,

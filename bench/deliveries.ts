@@ -25,8 +25,8 @@ function option(name: string): string | undefined {
 }
 
 const count = Number(option('cases') ?? process.env.BENCH_DELIVERIES ?? 2000)
-/** The sending worker's QUEUE_CONCURRENCY (and the raw BullMQ baseline's). */
-const concurrency = Number(process.env.BENCH_DELIVERY_CONCURRENCY ?? 8)
+/** The sending worker's DISPATCH_CONCURRENCY (and the raw BullMQ baseline's); default the gateway's own default. */
+const concurrency = Number(process.env.BENCH_DELIVERY_CONCURRENCY ?? 32)
 const latencyRate = 50
 const latencySeconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 20)
 const drainTimeoutMs = 300_000
@@ -90,7 +90,7 @@ function startWorkerProcess(gw: BenchGateway): Promise<Server> {
   return startServer(
     'src/cli.ts',
     ['worker'],
-    { ...gw.env, QUEUE_CONCURRENCY: String(concurrency), WORKER_HEALTH_PORT: '0' },
+    { ...gw.env, QUEUE_CONCURRENCY: '8', DISPATCH_CONCURRENCY: String(concurrency), WORKER_HEALTH_PORT: '0' },
     /"healthPort":(\d+)[^\n]*"msg":"workers consuming"/,
   )
 }
@@ -162,7 +162,11 @@ async function simDrain(): Promise<{ rate: number; lost: number; duplicated: num
   // deliveries, not the simulator's answers.
   const sim = await startServer(
     'src/cli.ts',
-    ['sim', '--port', '0', '--gateway-url', gw.url, '--gateway-id', 'gw-dlv-sim', '--accept-delay', '600000'],
+    [
+      ...['sim', '--port', '0', '--gateway-url', gw.url, '--gateway-id', 'gw-dlv-sim'],
+      // No result JWS (the gateway attests): the sim's scrypt of the applicant's number per case is not ours.
+      ...['--accept-delay', '600000', '--attest', 'gateway'],
+    ],
     { LOG_LEVEL: 'warn' },
     /"url":"http:\/\/[^"]*:(\d+)"[^\n]*"msg":"sim listening"/,
   )

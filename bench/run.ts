@@ -19,7 +19,8 @@ const scenarios: Record<string, () => Promise<void>> = {
   crypto: cryptoBench,
 }
 
-const wanted = process.argv.slice(2)
+// Names, then options for the benchmarks (`--cases 500`): an option and its value are not names.
+const wanted = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'))
 const names = wanted.length > 0 ? wanted : Object.keys(scenarios)
 for (const name of names) {
   const run = scenarios[name]

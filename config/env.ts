@@ -153,6 +153,12 @@ export const Env = z
      */
     QUEUE_CONCURRENCY: z.coerce.number().int().min(0).max(200).default(8),
     /**
+     * Deliveries (`case.dispatch` jobs) each worker process runs at once, across all bindings; each binding's
+     * own `concurrency` caps its share. A delivery mostly waits (the other system, the commit), so this is
+     * higher than QUEUE_CONCURRENCY.
+     */
+    DISPATCH_CONCURRENCY: z.coerce.number().int().min(1).max(500).default(32),
+    /**
      * Every this many ms, cases still `submitted` after SWEEP_STALE_MS whose dispatch job has vanished from
      * Redis, and events (of the last 30 days) not forwarded after SWEEP_STALE_MS whose event job has vanished,
      * are queued again (0: never).
@@ -324,6 +330,7 @@ export const Env = z
       jobPrefix: env.REDIS_CLUSTER_NODES !== undefined ? `{${env.QUEUE_PREFIX}}` : env.QUEUE_PREFIX,
       workerLockMs: env.WORKER_LOCK_MS,
       concurrency: env.QUEUE_CONCURRENCY,
+      dispatchConcurrency: env.DISPATCH_CONCURRENCY,
       sweepIntervalMs: env.SWEEP_INTERVAL_MS,
       sweepStaleMs: env.SWEEP_STALE_MS,
     },

@@ -205,8 +205,11 @@ export const Binding = z.strictObject({
   region: z.union([RegionRef, z.literal('*')]),
   adapter: AdapterKind,
   settings: z.record(z.string(), z.unknown()).default({}),
-  /** Deliveries in flight to this region at once (per worker process). */
-  concurrency: z.number().int().min(1).max(100).default(4),
+  /**
+   * Deliveries in flight to this binding's system at once, per worker process (services/dispatch/binding-limiter.ts;
+   * the process's DISPATCH_CONCURRENCY caps all bindings together). Lower it for a small system.
+   */
+  concurrency: z.number().int().min(1).max(100).default(16),
   circuit: z
     .strictObject({
       /** Consecutive failed deliveries that open the circuit. */

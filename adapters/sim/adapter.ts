@@ -79,7 +79,7 @@ export function createSimAdapter(settings: unknown, deps: { http: HttpClient; lo
       if (res.status !== 200 && res.status !== 201) throw failureFromStatus(res.status, 'deliverCase', res)
       const answer = Delivered.safeParse(res.json())
       if (!answer.success) throw unexpectedAnswer('deliverCase', 'the sim answered without ref and receipt')
-      logger.info({ caseId: c.caseId, remoteRef: answer.data.ref }, 'sim: case delivered')
+      logger.debug({ caseId: c.caseId, remoteRef: answer.data.ref }, 'sim: case delivered')
       return { remoteRef: answer.data.ref, receipt: answer.data.receipt }
     },
 

@@ -2,8 +2,11 @@ import type { CircuitSettings } from './region-adapter.js'
 
 export type CircuitState = 'closed' | 'open' | 'half_open'
 
-/** May a delivery go now? A half-open circuit lets one `probe` through; a closed one everyone. */
-export type CircuitDecision = { allow: true; probe: boolean } | { allow: false; retryAt: number }
+/**
+ * May a delivery go now? A half-open circuit lets one `probe` through; a closed one everyone. `clean`: the
+ * circuit had no failure counted when checked, so a success has nothing to reset (`success` may be skipped).
+ */
+export type CircuitDecision = { allow: true; probe: boolean; clean?: boolean } | { allow: false; retryAt: number }
 
 /**
  * A circuit breaker per binding (the key is the binding's region), shared by every worker process. After

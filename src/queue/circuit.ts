@@ -34,8 +34,10 @@ export class RedisCircuitBreaker implements CircuitBreaker {
   }
 
   async check(region: string, settings: CircuitSettings): Promise<CircuitDecision> {
-    const openUntil = Number((await this.redis.hget(this.key(region), 'openUntil')) ?? 0)
-    if (!openUntil) return { allow: true, probe: false }
+    const [until, failures] = await this.redis.hmget(this.key(region), 'openUntil', 'failures')
+    const openUntil = Number(until ?? 0)
+    // No failure counted: the delivery's success need not reset anything (one Redis call less per delivery).
+    if (!openUntil) return { allow: true, probe: false, clean: !Number(failures ?? 0) }
     const now = this.now()
     if (now < openUntil) return { allow: false, retryAt: openUntil }
     // Half-open: one probe at a time; the others wait as long as a probe may take.

@@ -60,7 +60,11 @@ export function startBackground(
     deps: { cases: services.cases, adapters: services.resolver, results: stores.results, forwards: stores.forwards },
     deadLetters: stores.deadLetters,
   })
-  const dispatch = startDispatchWorker({ ...common, deps: services.dispatch })
+  const dispatch = startDispatchWorker({
+    ...common,
+    concurrency: config.redis.dispatchConcurrency,
+    deps: services.dispatch,
+  })
   const deadlines = startDeadlineWorker({ ...common, deps: services.cases })
   const schedules = startSchedules({ ...common, schedules: schedulesOf(infra, tasks, options) })
   const workers = [dispatch, events, deadlines]

@@ -17,6 +17,7 @@ import type { SigningAlg } from '../security/keys.js'
 import { issuerJwks } from '../security/result-keys.js'
 import type { CaseDeps } from '../services/context.js'
 import { DirectoryService } from '../services/directory/snapshot.js'
+import { BindingLimiter } from '../services/dispatch/binding-limiter.js'
 import type { DispatchDeps } from '../services/dispatch/deliver.js'
 import { type AdapterFactory, BindingAdapterResolver } from '../services/dispatch/resolver.js'
 import { findStrandedCases } from '../services/dispatch/stranded.js'
@@ -63,8 +64,10 @@ export async function createServices(
       { store: stores.stranded, dispatchJob: (jobId) => producer.jobState('case.dispatch', jobId), clock },
       opts,
     )
+  const limiter = new BindingLimiter()
   const metrics = new GatewayMetrics({
     evaluation: stores.evaluation,
+    inFlight: () => limiter.inFlight(),
     queues: () => inspector.depths(),
     circuits: () => inspector.circuits(),
     keyCreatedAt: keys.currentCreatedAt,
@@ -125,6 +128,7 @@ export async function createServices(
     adapters: resolver,
     circuit,
     deadLetters: stores.deadLetters,
+    limiter,
     observe: (region, result) => metrics.observeDelivery(region, result),
   }
 

@@ -70,6 +70,7 @@ export function dispatchFakes(opts: { probe?: boolean; processingRegion?: string
         adapter,
         bindingRegion: '420600',
         circuit: { failureThreshold: 1, openSeconds: 60 },
+        binding: { region: '420600', adapter: 'sim', settings: {}, concurrency: 1 },
       }),
     },
     circuit: circuit as unknown as CircuitBreaker,

@@ -24,7 +24,8 @@ afterAll(async () => {
 
 async function open(region: string) {
   for (let i = 0; i < settings.failureThreshold; i++) {
-    expect(await circuit.check(region, settings)).toEqual({ allow: true, probe: false })
+    // Clean (nothing for a success to reset) only before the first failure.
+    expect(await circuit.check(region, settings)).toEqual({ allow: true, probe: false, clean: i === 0 })
     expect(await circuit.failure(region, settings, false)).toBe(i === settings.failureThreshold - 1)
   }
   expect(await circuit.check(region, settings)).toEqual({ allow: false, retryAt: now + 60_000 })
@@ -41,7 +42,7 @@ describe('circuit', () => {
     expect(await circuit.check('420600', settings)).toMatchObject({ allow: false })
     await circuit.success('420600')
     expect(await circuit.state('420600')).toEqual({ state: 'closed', failures: 0, openUntil: null })
-    expect(await circuit.check('420600', settings)).toEqual({ allow: true, probe: false })
+    expect(await circuit.check('420600', settings)).toEqual({ allow: true, probe: false, clean: true })
     // Closed means the count starts again: one failure does not reopen it.
     expect(await circuit.failure('420600', settings, false)).toBe(false)
     expect((await circuit.state('420600')).state).toBe('closed')
@@ -53,7 +54,15 @@ describe('circuit', () => {
     expect(await circuit.check('421300', settings)).toEqual({ allow: true, probe: true })
     expect(await circuit.failure('421300', settings, true)).toBe(true)
     expect(await circuit.check('421300', settings)).toEqual({ allow: false, retryAt: now + 60_000 })
-    expect(await circuit.check('429021', settings)).toEqual({ allow: true, probe: false })
+    expect(await circuit.check('429021', settings)).toEqual({ allow: true, probe: false, clean: true })
+  })
+
+  it('a closed circuit with a failure counted is not clean until a success resets it', async () => {
+    expect(await circuit.check('420500', settings)).toEqual({ allow: true, probe: false, clean: true })
+    expect(await circuit.failure('420500', settings, false)).toBe(false)
+    expect(await circuit.check('420500', settings)).toEqual({ allow: true, probe: false, clean: false })
+    await circuit.success('420500')
+    expect(await circuit.check('420500', settings)).toEqual({ allow: true, probe: false, clean: true })
   })
 
   it('a probe given back lets the next delivery probe at once', async () => {

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { AppError } from '../../src/errors.js'
+import { BindingLimiter } from '../../src/services/dispatch/binding-limiter.js'
 import { backoffDelay, dispatchCase } from '../../src/services/dispatch/deliver.js'
 import { dispatchFakes } from '../helpers/dispatch-fakes.js'
 
@@ -41,6 +42,44 @@ describe('dispatchCase interrupted by shutdown', () => {
     const outcome = await dispatchCase(deps, 'C1', 0, new AbortController().signal)
     expect(outcome.kind).toBe('retry')
     expect(circuit.failure).toHaveBeenCalledWith('420600', { failureThreshold: 1, openSeconds: 60 }, false)
+  })
+})
+
+describe('dispatchCase and the binding', () => {
+  it("waits for a slot of the binding's concurrency, and a shutdown while it waits is an interruption", async () => {
+    const { deps, circuit, adapter, calling } = dispatchFakes()
+    const limiter = new BindingLimiter()
+    const withLimit = { ...deps, limiter }
+    const closing = new AbortController()
+    // The binding allows 1 delivery in flight: the first holds it (its call hangs), the second waits.
+    const first = dispatchCase(withLimit, 'C1', 0, closing.signal)
+    await calling
+    const second = dispatchCase(withLimit, 'C1', 0, closing.signal)
+    await new Promise((r) => setImmediate(r))
+    expect(adapter.deliverCase).toHaveBeenCalledTimes(1)
+    expect(limiter.inFlight().get('420600')).toBe(1)
+    closing.abort()
+    expect(await first).toEqual({ kind: 'interrupted' })
+    expect(await second).toEqual({ kind: 'interrupted' })
+    expect(adapter.deliverCase).toHaveBeenCalledTimes(1)
+    expect(circuit.failure).not.toHaveBeenCalled()
+    expect(limiter.inFlight().get('420600')).toBe(0)
+  })
+
+  it('skips the circuit reset after a success when the circuit was clean at the check', async () => {
+    const { deps, circuit, adapter } = dispatchFakes()
+    adapter.deliverCase.mockImplementation(async () => ({ remoteRef: 'R1' }))
+    circuit.check.mockImplementation(async () => ({ allow: true as const, probe: false, clean: true }))
+    const recorded = { ...deps, cases: { ...deps.cases, cases: { ...deps.cases.cases } } }
+    // The event write is not what this test is about: stop right after the circuit step.
+    ;(recorded.cases.cases as unknown as { transaction: () => Promise<never> }).transaction = async () => {
+      throw new Error('stop here')
+    }
+    await dispatchCase(recorded, 'C1', 0, new AbortController().signal)
+    expect(circuit.success).not.toHaveBeenCalled()
+    circuit.check.mockImplementation(async () => ({ allow: true as const, probe: false, clean: false }))
+    await dispatchCase(recorded, 'C1', 0, new AbortController().signal)
+    expect(circuit.success).toHaveBeenCalledWith('420600')
   })
 })
 

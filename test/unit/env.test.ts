@@ -12,6 +12,7 @@ describe('loadConfig', () => {
       jobPrefix: 'tongban',
       workerLockMs: 30_000,
       concurrency: 8,
+      dispatchConcurrency: 32,
       sweepIntervalMs: 60_000,
       sweepStaleMs: 120_000,
       configured: false,

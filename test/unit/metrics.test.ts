@@ -94,4 +94,33 @@ describe('MetricsRegistry', () => {
       ].join('\n'),
     )
   })
+
+  it("shows each binding's deliveries in flight beside the delivered count", async () => {
+    const inFlight = new Map([
+      ['420600', 12],
+      ['420300', 0],
+    ])
+    const metrics = new GatewayMetrics({
+      evaluation: {
+        gauges: async () => ({
+          byStatus: [],
+          overdueOpen: 0,
+          materialsOverdueOpen: 0,
+          resultsRefusedOpen: 0,
+          openDeadLetters: [],
+          deliveries: [],
+        }),
+      },
+      inFlight: () => inFlight,
+      now: () => new Date(),
+      logger: createLogger('silent'),
+    })
+    metrics.observeDelivery('420600', 'delivered')
+    const text = await metrics.render()
+    expect(text).toContain('tongban_delivery_in_flight{region="420600"} 12')
+    expect(text).toContain('tongban_delivery_in_flight{region="420300"} 0')
+    expect(text).toContain('tongban_delivery_attempts_total{region="420600",result="delivered"} 1')
+    inFlight.delete('420300')
+    expect(await metrics.render()).not.toContain('tongban_delivery_in_flight{region="420300"}')
+  })
 })

@@ -13,12 +13,15 @@ import type { AdapterResolver, OutboundCase } from '../../ports/region-adapter.j
 import { recordGatewayEvent } from '../cases/gateway-events.js'
 import { openForm } from '../cases/sealed-form.js'
 import type { CaseDeps } from '../context.js'
+import type { BindingLimiter } from './binding-limiter.js'
 
 export interface DispatchDeps {
   cases: CaseDeps
   adapters: AdapterResolver
   circuit: CircuitBreaker
   deadLetters: DeadLetterStore
+  /** Caps each binding's deliveries in flight at its `concurrency` (none: no cap beyond the worker's). */
+  limiter?: BindingLimiter | undefined
   /** Counts each delivery attempt's result by the binding's region (metrics); optional. */
   observe?: ((region: string, result: DeliveryResult) => void) | undefined
 }
@@ -189,12 +192,19 @@ async function attempt(
     return { kind: 'wait', retryAt: gate.retryAt }
   }
 
+  let release: (() => void) | undefined
   try {
-    const receipt = await target.adapter.deliverCase(await toOutbound(deps.cases, c), {
+    const outbound = await toOutbound(deps.cases, c)
+    // The binding's own cap on deliveries in flight (a small county system is not flooded), held for the call.
+    release = await deps.limiter?.acquire(circuitKey, target.binding.concurrency, signal)
+    const receipt = await target.adapter.deliverCase(outbound, {
       idempotencyKey: caseId,
       signal,
     })
-    await deps.circuit.success(circuitKey)
+    release?.()
+    // A circuit clean at the check has nothing to reset: one Redis round trip less on the common path. (A
+    // failure counted meanwhile by another delivery stays counted until the next success that sees it.)
+    if (!gate.clean) await deps.circuit.success(circuitKey)
     await recordGatewayEvent(
       deps.cases,
       caseId,
@@ -206,6 +216,7 @@ async function attempt(
     deps.observe?.(circuitKey, 'delivered')
     return { kind: 'delivered', remoteRef: receipt.remoteRef }
   } catch (e) {
+    release?.()
     // The job's signal aborts only when the worker shuts down (queue/workers/runner.ts): whatever the
     // adapter threw then says nothing about the region. No circuit failure, no attempt used; a probe this
     // delivery held is given back so that another worker may probe at once.

@@ -34,6 +34,8 @@ export interface MetricsSources {
   /** Queue depths (queue/inspect.ts); omitted: no queue series. */
   queues?: () => Promise<{ queue: string; counts: Record<string, number>; oldestWaitingSeconds: number }[]>
   circuits?: () => Promise<{ region: string; state: 'closed' | 'open' | 'half_open'; failures: number }[]>
+  /** Deliveries in flight in this process, by binding region (services/dispatch/binding-limiter.ts). */
+  inFlight?: () => Map<string, number>
   /** When the current signing key was made. */
   keyCreatedAt?: Date
   /** How many cases are stranded now (services/dispatch/stranded.ts); omitted: no series, alert at 0. */
@@ -208,6 +210,17 @@ export class GatewayMetrics {
         for (const q of queues) g.set({ queue: q.queue }, q.oldestWaitingSeconds)
       }),
     )
+    const inFlight = sources.inFlight
+    if (inFlight) {
+      // Beside the rate of tongban_delivery_attempts_total{result="delivered"}: how close each binding runs
+      // to its `concurrency` cap.
+      r.gauge('tongban_delivery_in_flight', 'Deliveries in flight now, by binding region', ['region'], {
+        collect: (g: Gauge) => {
+          g.reset()
+          for (const [region, n] of inFlight()) g.set({ region }, n)
+        },
+      })
+    }
     r.gauge(
       'tongban_circuit_state',
       'Delivery circuit per binding (keyed by its region): 0 closed, 1 half-open, 2 open',

@@ -1,0 +1,118 @@
+/**
+ * Signed case submissions for the delivery benchmark: a system client registered at a gateway, requests
+ * prepared (one fresh assertion each) before anything is timed, then sent from this process either as fast
+ * as `connections` allow (filling a backlog) or at a steady rate (open loop, for latencies).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { Pool } from 'undici'
+import { type ClientKey, newClientKey, signAssertion } from '../../test/helpers/client-assertion.js'
+import { caseBody } from '../intake.js'
+import { type BenchGateway, cli } from './gateway.js'
+
+export interface PreparedRequest {
+  method: 'POST'
+  path: string
+  headers: Record<string, string>
+  body: string
+}
+
+export interface BenchClient {
+  id: string
+  key: ClientKey
+}
+
+/** Registers `id` (regions 420300) at the gateway with a fresh ES256 key. */
+export async function addClient(gw: BenchGateway, id: string): Promise<BenchClient> {
+  const key = await newClientKey('ES256')
+  const dir = await mkdtemp(path.join(tmpdir(), 'tongban-bench-client-'))
+  try {
+    const file = path.join(dir, 'jwks.json')
+    await writeFile(file, JSON.stringify(key.jwks))
+    await cli(['clients', 'add', '--id', id, '--regions', '420300', '--jwks', file], gw.env)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+  return { id, key }
+}
+
+/** `count` submissions numbered from `from` (external refs `BENCH-<n>`), each with its own assertion. */
+export async function prepare(
+  client: BenchClient,
+  audience: string,
+  from: number,
+  count: number,
+): Promise<PreparedRequest[]> {
+  const out: PreparedRequest[] = []
+  for (let i = from; i < from + count; i++) {
+    const body = caseBody(i)
+    const assertion = await signAssertion({
+      clientId: client.id,
+      key: client.key,
+      audience,
+      method: 'POST',
+      pathAndQuery: '/v1/cases',
+      body,
+      ttlSeconds: 300,
+    })
+    out.push({
+      method: 'POST',
+      path: '/v1/cases',
+      headers: {
+        authorization: `Bearer ${assertion}`,
+        'content-type': 'application/json',
+        'idempotency-key': `bench-${i}`,
+      },
+      body,
+    })
+  }
+  return out
+}
+
+/** Writes the requests as the load generator's requests file (bench/lib/load.ts). */
+export async function requestsFile(requests: PreparedRequest[]): Promise<{ file: string; remove(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tongban-bench-req-'))
+  const file = path.join(dir, 'requests.jsonl')
+  await writeFile(file, `${requests.map((r) => JSON.stringify(r)).join('\n')}\n`)
+  return { file, remove: () => rm(dir, { recursive: true, force: true }) }
+}
+
+async function send(pool: Pool, r: PreparedRequest): Promise<void> {
+  const res = await pool.request({ method: r.method, path: r.path, headers: r.headers, body: r.body })
+  const text = await res.body.text()
+  if (res.statusCode !== 201) throw new Error(`POST /v1/cases: ${res.statusCode} ${text.slice(0, 300)}`)
+}
+
+/** Sends every request, `connections` at a time; throws on the first answer that is not 201. */
+export async function submitAll(url: string, requests: PreparedRequest[], connections = 20): Promise<void> {
+  const pool = new Pool(url, { connections })
+  let next = 0
+  try {
+    await Promise.all(
+      Array.from({ length: connections }, async () => {
+        for (let r = requests[next++]; r; r = requests[next++]) await send(pool, r)
+      }),
+    )
+  } finally {
+    await pool.close()
+  }
+}
+
+/** Sends the requests at a steady `perSecond` (open loop: a slow answer does not delay the next request). */
+export async function submitAtRate(url: string, requests: PreparedRequest[], perSecond: number): Promise<void> {
+  const pool = new Pool(url, { connections: 32 })
+  const started = performance.now()
+  const pending: Promise<void>[] = []
+  try {
+    for (let i = 0; i < requests.length; i++) {
+      const due = started + (i * 1000) / perSecond
+      const wait = due - performance.now()
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+      pending.push(send(pool, requests[i] as PreparedRequest))
+    }
+    await Promise.all(pending)
+  } finally {
+    await pool.close()
+  }
+}

@@ -496,11 +496,14 @@ export async function pruneCommand(args: string[]): Promise<number> {
   try {
     const report = await pruneStorage(
       {
-        files: new PgFileStore(database),
-        cases: new PgCaseStore(database),
-        clock: systemClock,
-        logger,
-        fileUnusedHours: config.files.unusedRetentionHours,
+        caller: null,
+        deps: {
+          files: new PgFileStore(database),
+          cases: new PgCaseStore(database),
+          clock: systemClock,
+          logger,
+          fileUnusedHours: config.files.unusedRetentionHours,
+        },
       },
       { dryRun: values['dry-run'] },
     )
@@ -511,7 +514,9 @@ export async function pruneCommand(args: string[]): Promise<number> {
     )
     if (!report.dryRun) {
       const trail = cliTrail(database, logger)
-      const pruned = await withAuditOrigin(cliOrigin(), () => pruneAuditTrail(trail, config.audit.retentionDays))
+      const pruned = await withAuditOrigin(cliOrigin(), () =>
+        pruneAuditTrail({ caller: null, deps: trail }, { keepDays: config.audit.retentionDays }),
+      )
       console.log(
         pruned
           ? `audit trail: deleted ${pruned.records} record(s) through seq ${pruned.throughSeq}, older than ${pruned.olderThan.toISOString()}`

@@ -70,7 +70,10 @@ export function createTasks(infra: Infrastructure, stores: Stores, services: Ser
 
     /** Fires from PostgreSQL the deadline timers Redis lost, and the 容缺 supply dates passed; returns the events recorded. */
     async sweepTimers(): Promise<number> {
-      const fired = await sweepTimers(services.cases, stores.evaluation, stores.outstanding)
+      const fired = await sweepTimers({
+        caller: null,
+        deps: { cases: services.cases, timers: stores.evaluation, outstanding: stores.outstanding },
+      })
       if (fired > 0) logger.info({ fired }, 'deadline sweep: fired timers that had not fired from the queue')
       return fired
     },
@@ -84,19 +87,22 @@ export function createTasks(infra: Infrastructure, stores: Stores, services: Ser
       // Several when more changed than one checkpoint holds (MAX_LEAVES), at most 10 per run.
       let made: StoredCheckpoint | null = null
       for (let i = 0; i < 10; i++) {
-        const next = await makeCheckpoint(signing)
+        const next = await makeCheckpoint({ caller: null, deps: signing })
         if (!next) break
         made = next
         logger.info({ seq: next.seq, size: next.size }, 'checkpoint signed')
         if (next.size < MAX_LEAVES) break
       }
       const countersigned = await sendToWitnesses({
-        gatewayId: config.gateway.id,
-        clock,
-        logger,
-        store: stores.checkpoints,
-        witnesses,
-        witnessKeys: (id) => services.jwksOf(id),
+        caller: null,
+        deps: {
+          gatewayId: config.gateway.id,
+          clock,
+          logger,
+          store: stores.checkpoints,
+          witnesses,
+          witnessKeys: (id) => services.jwksOf(id),
+        },
       })
       return { made, countersigned }
     },
@@ -116,11 +122,14 @@ export function createTasks(infra: Infrastructure, stores: Stores, services: Ser
     /** Deletes unused files and expired idempotency answers (services/retention.ts). */
     prune() {
       return pruneStorage({
-        files: stores.files,
-        cases: stores.cases,
-        clock,
-        logger,
-        fileUnusedHours: config.files.unusedRetentionHours,
+        caller: null,
+        deps: {
+          files: stores.files,
+          cases: stores.cases,
+          clock,
+          logger,
+          fileUnusedHours: config.files.unusedRetentionHours,
+        },
       })
     },
 

@@ -10,6 +10,7 @@ import type { CaseStore } from '../ports/case-store.js'
 import type { Clock } from '../ports/clock.js'
 import type { FileStore } from '../ports/file-store.js'
 import { IDEMPOTENCY_TTL_MS } from './cases/create.js'
+import type { Ctx } from './context.js'
 
 export interface RetentionDeps {
   files: Pick<FileStore, 'prune'>
@@ -32,7 +33,11 @@ export const IDEMPOTENCY_KEEP_MS = 2 * IDEMPOTENCY_TTL_MS
 /** Rows deleted per statement: a long backlog goes in short transactions. */
 const BATCH = 500
 
-export async function pruneStorage(deps: RetentionDeps, opts: { dryRun?: boolean } = {}): Promise<PruneReport> {
+/** Deletes unused files and expired idempotency answers in short batches; `dryRun` only counts them. */
+export async function pruneStorage(
+  { deps }: Ctx<RetentionDeps, null>,
+  opts: { dryRun?: boolean } = {},
+): Promise<PruneReport> {
   const dryRun = opts.dryRun ?? false
   const report: PruneReport = { files: 0, bytes: 0, idempotencyKeys: 0, dryRun }
   const unusedSeconds = deps.fileUnusedHours * 3600

@@ -156,7 +156,7 @@ export function startAuditTrail(opts: {
   let pruning: Promise<unknown> | undefined
   const prune = () => {
     pruning ??= withAuditOrigin({ via: 'system', source: null, userAgent: null }, () =>
-      pruneAuditTrail(trail, config.audit.retentionDays),
+      pruneAuditTrail({ caller: null, deps: trail }, { keepDays: config.audit.retentionDays }),
     )
       .catch((err) => logger.warn({ err: { message: (err as Error).message } }, 'audit trail retention failed'))
       .finally(() => {

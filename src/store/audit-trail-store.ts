@@ -1,66 +1,44 @@
-import { sql } from 'drizzle-orm'
-import type { AuditActorKind, AuditEntry, AuditOutcome, AuditRecord, AuditVia } from '../domain/audit-trail.js'
+import { and, asc, desc, eq, gt, gte, lt, or, type SQL, sql, sum } from 'drizzle-orm'
+import type { AuditEntry, AuditRecord } from '../domain/audit-trail.js'
 import { AUDIT_GENESIS, auditRecordHash } from '../domain/audit-trail.js'
 import type { AuditFilter, AuditPrune, AuditTrailStore } from '../ports/audit-trail-store.js'
 import { type Database, queryRows } from './db.js'
+import { auditPrunes, auditRecords as r } from './schema.js'
 
 /** The audit chain's advisory lock ('audt' in ASCII; the prune function takes the same). */
 const AUDIT_LOCK_CLASS = 0x61756474
 
-type Row = {
-  seq: string | number
-  at: Date | string
-  actor_kind: AuditActorKind
-  actor_id: string | null
-  actor_name: string | null
-  actor_role: string | null
-  via: AuditVia
-  source: string | null
-  user_agent: string | null
-  action: string
-  target: string | null
-  outcome: AuditOutcome
-  reason: string | null
-  change: Record<string, unknown> | null
-  count: number
-  prev_hash: string
-  hash: string
-}
+type Row = typeof r.$inferSelect
 
-const COLUMNS =
-  'seq, at, actor_kind, actor_id, actor_name, actor_role, via, source, user_agent, action, target, outcome, reason, change, count, prev_hash, hash'
-
-const toRecord = (r: Row): AuditRecord => ({
-  seq: Number(r.seq),
-  at: new Date(r.at),
-  actor: { kind: r.actor_kind, id: r.actor_id, name: r.actor_name, role: r.actor_role },
-  via: r.via,
-  source: r.source,
-  userAgent: r.user_agent,
-  action: r.action,
-  target: r.target,
-  outcome: r.outcome,
-  reason: r.reason,
-  change: r.change,
-  count: r.count,
-  prevHash: r.prev_hash,
-  hash: r.hash,
+const toRecord = (row: Row): AuditRecord => ({
+  seq: row.seq,
+  at: row.at,
+  actor: { kind: row.actorKind, id: row.actorId, name: row.actorName, role: row.actorRole },
+  via: row.via,
+  source: row.source,
+  userAgent: row.userAgent,
+  action: row.action,
+  target: row.target,
+  outcome: row.outcome,
+  reason: row.reason,
+  change: row.change,
+  count: row.count,
+  prevHash: row.prevHash,
+  hash: row.hash,
 })
 
-type PruneRow = {
-  through_seq: string | number
-  through_hash: string
-  records: number
-  older_than: Date | string
-  at: Date | string
+/** The filter's conditions; an action ending in `.` is a prefix. */
+function conditions(filter: AuditFilter): (SQL | undefined)[] {
+  const action = filter.action
+  return [
+    filter.from ? gte(r.at, filter.from) : undefined,
+    filter.to ? lt(r.at, filter.to) : undefined,
+    filter.actor ? or(eq(r.actorId, filter.actor), eq(r.actorName, filter.actor)) : undefined,
+    action?.endsWith('.') ? sql`starts_with(${r.action}, ${action})` : action ? eq(r.action, action) : undefined,
+    filter.target ? eq(r.target, filter.target) : undefined,
+    filter.outcome ? eq(r.outcome, filter.outcome) : undefined,
+  ]
 }
-const toPrune = (r: PruneRow): AuditPrune => ({
-  throughSeq: Number(r.through_seq),
-  throughHash: r.through_hash,
-  records: r.records,
-  olderThan: new Date(r.older_than),
-  at: new Date(r.at),
-})
 
 /**
  * The audit trail in PostgreSQL (or PGlite). Appends take a transaction-scoped advisory lock, read the end
@@ -74,91 +52,80 @@ export class PgAuditTrailStore implements AuditTrailStore {
   async append(entry: AuditEntry): Promise<AuditRecord> {
     return this.database.transaction(async ({ db }) => {
       await db.execute(sql`select pg_advisory_xact_lock(${AUDIT_LOCK_CLASS}::int, 0)`)
-      const [last] = await queryRows<{ seq: string | number; hash: string }>(
-        db,
-        sql`select seq, hash from audit_records order by seq desc limit 1`,
-      )
-      const [anchor] = await queryRows<{ seq: string | number; hash: string }>(
-        db,
-        sql`select through_seq as seq, through_hash as hash from audit_prunes order by through_seq desc limit 1`,
-      )
+      const [last] = await db.select({ seq: r.seq, hash: r.hash }).from(r).orderBy(desc(r.seq)).limit(1)
+      const [anchor] = await db
+        .select({ seq: auditPrunes.throughSeq, hash: auditPrunes.throughHash })
+        .from(auditPrunes)
+        .orderBy(desc(auditPrunes.throughSeq))
+        .limit(1)
       const end = [last, anchor]
-        .filter((r): r is { seq: string | number; hash: string } => r !== undefined)
-        .map((r) => ({ seq: Number(r.seq), hash: r.hash }))
+        .filter((e): e is { seq: number; hash: string } => e !== undefined)
         .sort((a, b) => b.seq - a.seq)[0] ?? { seq: 0, hash: AUDIT_GENESIS }
       // Whole milliseconds: the stored timestamptz(3) reads back equal, and so does the hash.
       const at = new Date(Math.floor(entry.at.getTime()))
       const unhashed = { ...entry, at, seq: end.seq + 1, prevHash: end.hash }
       const record: AuditRecord = { ...unhashed, hash: auditRecordHash(unhashed) }
-      await db.execute(
-        sql`insert into audit_records (seq, at, actor_kind, actor_id, actor_name, actor_role, via, source, user_agent,
-                                       action, target, outcome, reason, change, count, prev_hash, hash)
-            values (${record.seq}, ${at.toISOString()}, ${record.actor.kind}, ${record.actor.id}, ${record.actor.name},
-                    ${record.actor.role}, ${record.via}, ${record.source}, ${record.userAgent}, ${record.action},
-                    ${record.target}, ${record.outcome}, ${record.reason},
-                    ${record.change === null ? null : JSON.stringify(record.change)}::jsonb, ${record.count},
-                    ${record.prevHash}, ${record.hash})`,
-      )
+      await db.insert(r).values({
+        seq: record.seq,
+        at,
+        actorKind: record.actor.kind,
+        actorId: record.actor.id,
+        actorName: record.actor.name,
+        actorRole: record.actor.role,
+        via: record.via,
+        source: record.source,
+        userAgent: record.userAgent,
+        action: record.action,
+        target: record.target,
+        outcome: record.outcome,
+        reason: record.reason,
+        change: record.change,
+        count: record.count,
+        prevHash: record.prevHash,
+        hash: record.hash,
+      })
       return record
     })
   }
 
   async list(filter: AuditFilter, before: number | null, limit: number): Promise<AuditRecord[]> {
-    const where: string[] = []
-    const params: unknown[] = []
-    const add = (clause: (p: string) => string, value: unknown) => {
-      params.push(value)
-      where.push(clause(`$${params.length}`))
-    }
-    if (before !== null) add((p) => `seq < ${p}`, before)
-    if (filter.from) add((p) => `at >= ${p}`, filter.from.toISOString())
-    if (filter.to) add((p) => `at < ${p}`, filter.to.toISOString())
-    if (filter.actor) add((p) => `(actor_id = ${p} or actor_name = ${p})`, filter.actor)
-    if (filter.action?.endsWith('.')) add((p) => `starts_with(action, ${p})`, filter.action)
-    else if (filter.action) add((p) => `action = ${p}`, filter.action)
-    if (filter.target) add((p) => `target = ${p}`, filter.target)
-    if (filter.outcome) add((p) => `outcome = ${p}`, filter.outcome)
-    params.push(limit)
-    const rows = await this.database.query<Row>(
-      `select ${COLUMNS} from audit_records ${where.length ? `where ${where.join(' and ')}` : ''}
-        order by seq desc limit $${params.length}`,
-      params,
-    )
+    const rows = await this.database.db
+      .select()
+      .from(r)
+      .where(and(before === null ? undefined : lt(r.seq, before), ...conditions(filter)))
+      .orderBy(desc(r.seq))
+      .limit(limit)
     return rows.map(toRecord)
   }
 
   async scan(after: number, limit: number): Promise<AuditRecord[]> {
-    const rows = await this.database.query<Row>(
-      `select ${COLUMNS} from audit_records where seq > $1 order by seq limit $2`,
-      [after, limit],
-    )
+    const rows = await this.database.db.select().from(r).where(gt(r.seq, after)).orderBy(asc(r.seq)).limit(limit)
     return rows.map(toRecord)
   }
 
   async latestPrune(): Promise<AuditPrune | null> {
-    const rows = await this.database.query<PruneRow>(
-      'select through_seq, through_hash, records, older_than, at from audit_prunes order by through_seq desc limit 1',
-      [],
-    )
-    return rows[0] ? toPrune(rows[0]) : null
+    const [row] = await this.database.db.select().from(auditPrunes).orderBy(desc(auditPrunes.throughSeq)).limit(1)
+    return row ?? null
   }
 
   async prune(keepDays: number): Promise<AuditPrune | null> {
-    const rows = await this.database.query<{ through_seq: string | number | null }>(
-      'select through_seq from tongban_prune_audit($1)',
-      [keepDays],
+    // A database function: it takes the chain's lock and cuts only a prefix that a checkpoint covers.
+    const [row] = await queryRows<{ through_seq: string | number | null }>(
+      this.database.db,
+      sql`select through_seq from tongban_prune_audit(${keepDays})`,
     )
-    if (!rows[0] || rows[0].through_seq === null) return null
+    if (!row || row.through_seq === null) return null
     return this.latestPrune()
   }
 
   async failedSignInsSince(since: Date): Promise<{ source: string | null; count: number }[]> {
-    const rows = await this.database.query<{ source: string | null; count: string | number }>(
-      `select source, sum(count) as count from audit_records
-        where action = 'session.sign_in' and outcome = 'refused' and at >= $1
-        group by source order by 2 desc`,
-      [since.toISOString()],
-    )
-    return rows.map((r) => ({ source: r.source, count: Number(r.count) }))
+    const total = sum(r.count)
+    const rows = await this.database.db
+      .select({ source: r.source, count: total })
+      .from(r)
+      .where(and(eq(r.action, 'session.sign_in'), eq(r.outcome, 'refused'), gte(r.at, since)))
+      .groupBy(r.source)
+      .orderBy(desc(total))
+    return rows.map((row) => ({ source: row.source, count: Number(row.count) }))
   }
 }

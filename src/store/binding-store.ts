@@ -1,18 +1,15 @@
+import { asc, eq, sql } from 'drizzle-orm'
 import { Binding } from '../../config/schema.js'
 import type { BindingStore, StoredBinding } from '../ports/binding-store.js'
 import type { Database } from './db.js'
+import { bindings } from './schema.js'
 
-interface Row extends Record<string, unknown> {
-  region: string
-  doc: unknown
-  updated_at: Date | string
-  updated_by: string
-}
+const stored = { doc: bindings.doc, updatedAt: bindings.updatedAt, updatedBy: bindings.updatedBy }
 
-const toStored = (r: Row): StoredBinding => ({
+const toStored = (r: { doc: unknown; updatedAt: Date; updatedBy: string }): StoredBinding => ({
   binding: Binding.parse(r.doc),
-  updatedAt: new Date(r.updated_at),
-  updatedBy: r.updated_by,
+  updatedAt: r.updatedAt,
+  updatedBy: r.updatedBy,
 })
 
 /** Bindings in PostgreSQL (or PGlite): one row per region subtree, the document as validated. */
@@ -20,47 +17,51 @@ export class PgBindingStore implements BindingStore {
   constructor(private readonly database: Database) {}
 
   async list(): Promise<StoredBinding[]> {
-    const rows = await this.database.query<Row>(
-      'select region, doc, updated_at, updated_by from bindings order by region',
-      [],
-    )
+    const rows = await this.database.db.select(stored).from(bindings).orderBy(asc(bindings.region))
     return rows.map(toStored)
   }
 
   async get(region: string): Promise<StoredBinding | null> {
-    const [row] = await this.database.query<Row>(
-      'select region, doc, updated_at, updated_by from bindings where region = $1',
-      [region],
-    )
+    const [row] = await this.database.db.select(stored).from(bindings).where(eq(bindings.region, region))
     return row ? toStored(row) : null
   }
 
   async put(binding: Binding, actor: string): Promise<StoredBinding> {
     const doc = Binding.parse(binding)
-    const [row] = await this.database.query<Row>(
-      `insert into bindings (region, adapter, doc, updated_at, updated_by) values ($1, $2, $3::jsonb, now(), $4)
-       on conflict (region) do update set adapter = excluded.adapter, doc = excluded.doc, updated_at = now(),
-         updated_by = excluded.updated_by
-       returning region, doc, updated_at, updated_by`,
-      [doc.region, doc.adapter, JSON.stringify(doc), actor],
-    )
-    return toStored(row as Row)
+    const [row] = await this.database.db
+      .insert(bindings)
+      .values({ region: doc.region, adapter: doc.adapter, doc, updatedAt: sql`now()`, updatedBy: actor })
+      .onConflictDoUpdate({
+        target: bindings.region,
+        set: {
+          adapter: sql`excluded.adapter`,
+          doc: sql`excluded.doc`,
+          updatedAt: sql`now()`,
+          updatedBy: sql`excluded.updated_by`,
+        },
+      })
+      .returning(stored)
+    if (!row) throw new Error(`binding ${doc.region} was neither inserted nor updated`)
+    return toStored(row)
   }
 
   async remove(region: string): Promise<boolean> {
-    const rows = await this.database.query('delete from bindings where region = $1 returning region', [region])
+    const rows = await this.database.db
+      .delete(bindings)
+      .where(eq(bindings.region, region))
+      .returning({ region: bindings.region })
     return rows.length > 0
   }
 
-  async seed(bindings: Binding[], actor: string): Promise<number> {
+  async seed(list: Binding[], actor: string): Promise<number> {
     let inserted = 0
-    for (const b of bindings) {
+    for (const b of list) {
       const doc = Binding.parse(b)
-      const rows = await this.database.query(
-        `insert into bindings (region, adapter, doc, updated_by) values ($1, $2, $3::jsonb, $4)
-         on conflict (region) do nothing returning region`,
-        [doc.region, doc.adapter, JSON.stringify(doc), actor],
-      )
+      const rows = await this.database.db
+        .insert(bindings)
+        .values({ region: doc.region, adapter: doc.adapter, doc, updatedBy: actor })
+        .onConflictDoNothing({ target: bindings.region })
+        .returning({ region: bindings.region })
       inserted += rows.length
     }
     return inserted

@@ -5,6 +5,7 @@
 import { sql } from 'drizzle-orm'
 import {
   type AnyPgColumn,
+  bigint,
   bigserial,
   boolean,
   customType,
@@ -31,6 +32,7 @@ import type {
   Thing,
   TimeLimit,
 } from '../../config/schema.js'
+import type { AuditActorKind, AuditOutcome, AuditVia } from '../domain/audit-trail.js'
 import type { HashAlg } from '../domain/hash-chain.js'
 import type { CaseStatus, EventType } from '../domain/lifecycle.js'
 import type { Role } from '../ports/callers.js'
@@ -294,3 +296,98 @@ export const keyRevocations = pgTable(
   },
   (t) => [primaryKey({ columns: [t.issuer, t.kid] })],
 )
+
+// ---- 0003-dispatch and later: bindings, dead letters, files, console sessions, the audit trail
+
+/** Which adapter delivers the cases of a region subtree: the binding document as validated. */
+export const bindings = pgTable('bindings', {
+  region: text('region').primaryKey(),
+  adapter: text('adapter').$type<Binding['adapter']>().notNull(),
+  doc: jsonb('doc').$type<unknown>().notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+  updatedBy: text('updated_by').notNull(),
+})
+
+/** Deliveries given up on; `seq` names the event of a dead `event` delivery. */
+export const deadLetters = pgTable('dead_letters', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  caseId: text('case_id')
+    .notNull()
+    .references(() => cases.id),
+  kind: text('kind').$type<'dispatch' | 'event'>().notNull(),
+  region: text('region').notNull(),
+  adapter: text('adapter').notNull(),
+  reason: text('reason').notNull(),
+  attempts: integer('attempts').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  redrivenAt: ts('redriven_at'),
+  redrivenBy: text('redriven_by'),
+  seq: integer('seq'),
+})
+
+/** Uploaded bytes, once per SHA-256 (the column collates as C). */
+export const files = pgTable('files', {
+  sha256: text('sha256').primaryKey(),
+  mediaType: text('media_type').notNull(),
+  size: integer('size').notNull(),
+  content: bytea('content').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  usedAt: ts('used_at').notNull().defaultNow(),
+})
+
+/** Who uploaded which bytes (a caller may reference only its own uploads or bytes a case already holds). */
+export const fileUploads = pgTable(
+  'file_uploads',
+  {
+    sha256: text('sha256')
+      .notNull()
+      .references(() => files.sha256),
+    uploadedBy: text('uploaded_by').notNull(),
+    source: text('source').$type<'upload' | 'peer'>().notNull(),
+    createdAt: ts('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.sha256, t.uploadedBy] })],
+)
+
+/** The console's sessions, by the hash of their cookie's secret. */
+export const consoleSessions = pgTable('console_sessions', {
+  secretHash: bytea('secret_hash').primaryKey(),
+  tokenId: text('token_id')
+    .notNull()
+    .references(() => personTokens.id),
+  csrf: text('csrf').notNull(),
+  createdAt: ts('created_at').notNull(),
+  lastSeenAt: ts('last_seen_at').notNull(),
+  expiresAt: ts('expires_at').notNull(),
+  endedAt: ts('ended_at'),
+})
+
+/** The audit trail: one hash chain of administrative and security actions. */
+export const auditRecords = pgTable('audit_records', {
+  seq: bigint('seq', { mode: 'number' }).primaryKey(),
+  at: ts('at').notNull(),
+  actorKind: text('actor_kind').$type<AuditActorKind>().notNull(),
+  actorId: text('actor_id'),
+  actorName: text('actor_name'),
+  actorRole: text('actor_role'),
+  via: text('via').$type<AuditVia>().notNull(),
+  source: text('source'),
+  userAgent: text('user_agent'),
+  action: text('action').notNull(),
+  target: text('target'),
+  outcome: text('outcome').$type<AuditOutcome>().notNull(),
+  reason: text('reason'),
+  change: jsonb('change').$type<Record<string, unknown>>(),
+  count: integer('count').notNull().default(1),
+  prevHash: text('prev_hash').notNull(),
+  hash: text('hash').notNull(),
+})
+
+/** Where the audit chain was cut by retention: the last pruned record, the anchor of what remains. */
+export const auditPrunes = pgTable('audit_prunes', {
+  throughSeq: bigint('through_seq', { mode: 'number' }).primaryKey(),
+  throughHash: text('through_hash').notNull(),
+  records: integer('records').notNull(),
+  olderThan: ts('older_than').notNull(),
+  at: ts('at').notNull(),
+})

@@ -1,67 +1,75 @@
-import type { Role } from '../ports/callers.js'
+import { and, eq, gt, isNull } from 'drizzle-orm'
 import type { ConsoleSession, SessionStore } from '../ports/session-store.js'
 import type { Database } from './db.js'
-
-interface Row extends Record<string, unknown> {
-  token_id: string
-  csrf: string
-  created_at: Date | string
-  last_seen_at: Date | string
-  expires_at: Date | string
-  role: Role
-  region: string | null
-  window_id: string | null
-  name: string | null
-  departments: string[] | null
-  token_created_at: Date | string
-}
+import { consoleSessions as s, personTokens as t } from './schema.js'
 
 /** Console sessions in PostgreSQL (or PGlite); one statement per look-up, which also records the request. */
 export class PgSessionStore implements SessionStore {
   constructor(private readonly database: Database) {}
 
-  async create(s: { secretHash: Buffer; tokenId: string; csrf: string; now: Date; expiresAt: Date }): Promise<void> {
-    await this.database.query(
-      `insert into console_sessions (secret_hash, token_id, csrf, created_at, last_seen_at, expires_at)
-       values ($1, $2, $3, $4, $4, $5)`,
-      [s.secretHash, s.tokenId, s.csrf, s.now, s.expiresAt],
-    )
+  async create(c: { secretHash: Buffer; tokenId: string; csrf: string; now: Date; expiresAt: Date }): Promise<void> {
+    await this.database.db.insert(s).values({
+      secretHash: c.secretHash,
+      tokenId: c.tokenId,
+      csrf: c.csrf,
+      createdAt: c.now,
+      lastSeenAt: c.now,
+      expiresAt: c.expiresAt,
+    })
   }
 
   async touch(secretHash: Buffer, now: Date, idleMs: number): Promise<ConsoleSession | null> {
-    const [row] = await this.database.query<Row>(
-      `update console_sessions s set last_seen_at = $2
-         from person_tokens t
-        where s.secret_hash = $1 and t.id = s.token_id and t.revoked_at is null and s.ended_at is null
-          and s.expires_at > $2 and s.last_seen_at > $2::timestamptz - make_interval(secs => $3::double precision / 1000)
-       returning s.token_id, s.csrf, s.created_at, s.last_seen_at, s.expires_at,
-                 t.role, t.region, t.window_id, t.name, t.departments, t.created_at as token_created_at`,
-      [secretHash, now, idleMs],
-    )
+    const [row] = await this.database.db
+      .update(s)
+      .set({ lastSeenAt: now })
+      .from(t)
+      .where(
+        and(
+          eq(s.secretHash, secretHash),
+          eq(t.id, s.tokenId),
+          isNull(t.revokedAt),
+          isNull(s.endedAt),
+          gt(s.expiresAt, now),
+          gt(s.lastSeenAt, new Date(now.getTime() - idleMs)),
+        ),
+      )
+      .returning({
+        tokenId: s.tokenId,
+        csrf: s.csrf,
+        createdAt: s.createdAt,
+        lastSeenAt: s.lastSeenAt,
+        expiresAt: s.expiresAt,
+        role: t.role,
+        region: t.region,
+        window: t.windowId,
+        name: t.name,
+        departments: t.departments,
+        tokenCreatedAt: t.createdAt,
+      })
     if (!row) return null
     return {
-      tokenId: row.token_id,
+      tokenId: row.tokenId,
       csrf: row.csrf,
-      createdAt: new Date(row.created_at),
-      lastSeenAt: new Date(row.last_seen_at),
-      expiresAt: new Date(row.expires_at),
+      createdAt: row.createdAt,
+      lastSeenAt: row.lastSeenAt,
+      expiresAt: row.expiresAt,
       person: {
-        id: row.token_id,
+        id: row.tokenId,
         role: row.role,
         region: row.region,
-        window: row.window_id,
+        window: row.window,
         name: row.name,
         departments: row.departments ?? null,
-        createdAt: new Date(row.token_created_at),
+        createdAt: row.tokenCreatedAt,
         revokedAt: null,
       },
     }
   }
 
   async end(secretHash: Buffer, now: Date): Promise<void> {
-    await this.database.query('update console_sessions set ended_at = $2 where secret_hash = $1 and ended_at is null', [
-      secretHash,
-      now,
-    ])
+    await this.database.db
+      .update(s)
+      .set({ endedAt: now })
+      .where(and(eq(s.secretHash, secretHash), isNull(s.endedAt)))
   }
 }

@@ -1,36 +1,43 @@
+import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, notExists, or, sql } from 'drizzle-orm'
 import type { StrandedCandidate, StrandedCaseStore } from '../ports/stranded-store.js'
 import type { Database } from './db.js'
-
-interface Row extends Record<string, unknown> {
-  id: string
-  status: 'submitted' | 'delivery_failed'
-  redrive_of: string | null
-  updated_at: Date | string
-}
+import { cases as c, caseEvents, deadLetters } from './schema.js'
 
 /** {@link StrandedCaseStore} on the case table (the index `cases_status_id_idx` narrows it by status). */
 export class PgStrandedCaseStore implements StrandedCaseStore {
   constructor(private readonly database: Database) {}
 
   async candidates(opts: { before: Date; limit: number }): Promise<StrandedCandidate[]> {
-    const rows = await this.database.query<Row>(
-      `select c.id, c.status, c.updated_at,
-              (select e.data->>'deadLetter' from case_events e
-                where e.case_id = c.id and e.type = 'redriven' order by e.seq desc limit 1) as redrive_of
-         from cases c
-        where c.status in ('submitted', 'delivery_failed')
-          and (c.status = 'delivery_failed' or c.processing_region is not null)
-          and c.updated_at < $1
-          and not exists (select 1 from dead_letters d
-                           where d.case_id = c.id and d.kind = 'dispatch' and d.redriven_at is null)
-        order by c.updated_at, c.id limit $2`,
-      [opts.before.toISOString(), opts.limit],
-    )
+    const { db } = this.database
+    // The dead letter a case was last re-driven from: its newest `redriven` event names it.
+    const redriveOf = db
+      .select({ deadLetter: sql<string | null>`${caseEvents.data}->>'deadLetter'` })
+      .from(caseEvents)
+      .where(and(eq(caseEvents.caseId, c.id), eq(caseEvents.type, 'redriven')))
+      .orderBy(desc(caseEvents.seq))
+      .limit(1)
+    const openDispatchLetter = db
+      .select({ one: sql`1` })
+      .from(deadLetters)
+      .where(and(eq(deadLetters.caseId, c.id), eq(deadLetters.kind, 'dispatch'), isNull(deadLetters.redrivenAt)))
+    const rows = await db
+      .select({ id: c.id, status: c.status, updatedAt: c.updatedAt, redriveOf: sql<string | null>`(${redriveOf})` })
+      .from(c)
+      .where(
+        and(
+          inArray(c.status, ['submitted', 'delivery_failed']),
+          or(eq(c.status, 'delivery_failed'), isNotNull(c.processingRegion)),
+          lt(c.updatedAt, opts.before),
+          notExists(openDispatchLetter),
+        ),
+      )
+      .orderBy(asc(c.updatedAt), asc(c.id))
+      .limit(opts.limit)
     return rows.map((r) => ({
       caseId: r.id,
-      status: r.status,
-      redriveOf: r.redrive_of === null ? null : Number(r.redrive_of),
-      updatedAt: new Date(r.updated_at),
+      status: r.status as StrandedCandidate['status'],
+      redriveOf: r.redriveOf === null ? null : Number(r.redriveOf),
+      updatedAt: r.updatedAt,
     }))
   }
 }

@@ -20,15 +20,13 @@ import {
   type Cleanups,
   call,
   lastEventOf,
-  pairShiyanXiangyang,
-  runCleanups,
   type Side,
-  startSide,
+  startShiyanXiangyang,
+  stopFederation,
   tokenAt,
   typesOf,
+  waitAcross,
 } from '../helpers/federation.js'
-import { stopAllGateways } from '../helpers/process.js'
-import { waitFor as waitUntil } from '../helpers/wait.js'
 
 const cleanups: Cleanups = []
 let shiyan: Side
@@ -48,20 +46,7 @@ let fire: string
 let remote: string
 let fireRef: string
 
-const waitFor = <T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 40_000) =>
-  waitUntil(what, f, ms).catch((e) => {
-    for (const side of [shiyan, xiangyang]) {
-      const lines = side.gw.output().split('\n')
-      console.log(
-        side.env.GATEWAY_ID,
-        lines
-          .filter((l) => /"level":[45]0/.test(l))
-          .slice(-10)
-          .join('\n'),
-      )
-    }
-    throw e
-  })
+const waitFor = waitAcross(() => [shiyan, xiangyang], 40_000)
 /** 张湾区's legacy system: takes cases, acknowledges follow-ups, and records what it received. */
 const restFollowUps: { ref: string; body: { type: string; data: Record<string, unknown> } }[] = []
 let restServer: Server
@@ -97,11 +82,7 @@ const cstDay = (days: number) => new Date(Date.now() + 8 * 3_600_000 + days * 86
 
 beforeAll(async () => {
   const restUrl = await startRestSystem()
-  ;[shiyan, xiangyang] = await Promise.all([
-    startSide('gw-420300', cleanups, { ZW_REST_SECRET: 'zw-rest-secret' }),
-    startSide('gw-420600', cleanups),
-  ])
-  await pairShiyanXiangyang(shiyan, xiangyang)
+  ;({ shiyan, xiangyang } = await startShiyanXiangyang(cleanups, { shiyanEnv: { ZW_REST_SECRET: 'zw-rest-secret' } }))
   await bind(shiyan, '420303', 'rest', {
     baseUrl: restUrl,
     appKey: 'tongban-420300',
@@ -154,10 +135,7 @@ beforeAll(async () => {
   })
 }, 240_000)
 
-afterAll(async () => {
-  await stopAllGateways()
-  await runCleanups(cleanups)
-}, 60_000)
+afterAll(() => stopFederation(cleanups), 60_000)
 
 describe('PROTOCOL 1.1 across two gateways', () => {
   it('a 公安-limited person of 襄阳 sees nothing of the 市场监管 child or its bundle; unlimited staff see them', async () => {

@@ -5,61 +5,37 @@
  * what crossed between the gateways is signed with SM2 both ways.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createSimApp, type RunningSim } from '../../adapters/sim/server.js'
 import { hukouCertificate, hukouSpouse, multiSiteEnterprise } from '../fixtures/cases.js'
 import { sqlQuery } from '../helpers/db.js'
 import {
-  bind,
   type Cleanups,
   call,
-  pairShiyanXiangyang,
-  register,
-  runCleanups,
   type Side,
-  startSide,
+  startShiyanXiangyang,
+  startXiangyangSim,
+  stopFederation,
   tokenAt,
   typesOf,
+  waitAcross,
 } from '../helpers/federation.js'
-import { stopAllGateways } from '../helpers/process.js'
-import { waitFor as waitUntil } from '../helpers/wait.js'
 
 const cleanups: Cleanups = []
 let shiyan: Side
 let xiangyang: Side
-let sim: RunningSim
 let operator: string
 
 beforeAll(async () => {
-  ;[shiyan, xiangyang] = await Promise.all([
-    startSide('gw-420300', cleanups, { SIGNING_ALG: 'SM2' }),
-    startSide('gw-420600', cleanups),
-  ])
-  sim = await createSimApp({
-    port: 0,
-    simId: 'sim-420600',
-    gatewayUrl: xiangyang.gw.url,
-    gatewayId: 'gw-420600',
-    alg: 'SM2',
-    acceptDelayMs: 200,
-    reviewDelayMs: 200,
-    decideDelayMs: 200,
-    receiveDelayMs: 200,
-    retryInitialMs: 100,
-  }).start()
-  cleanups.push(() => sim.close())
-  await pairShiyanXiangyang(shiyan, xiangyang, { signingAlg: 'SM2' })
-  await register(xiangyang, 'sim-420600', `${sim.url}/.well-known/jwks.json`, ['420600'])
-  await register(shiyan, 'sim-420600', `${sim.url}/.well-known/jwks.json`, ['420600'])
-  await bind(xiangyang, '420600', 'sim', { baseUrl: sim.url })
+  ;({ shiyan, xiangyang } = await startShiyanXiangyang(cleanups, {
+    shiyanEnv: { SIGNING_ALG: 'SM2' },
+    signingAlg: 'SM2',
+  }))
+  await startXiangyangSim({ shiyan, xiangyang }, cleanups, { alg: 'SM2' })
   operator = await tokenAt(shiyan, 'operator', '420303', 'ZW-KSTB-01', '李窗口')
 }, 180_000)
 
-afterAll(async () => {
-  await stopAllGateways()
-  await runCleanups(cleanups)
-}, 60_000)
+afterAll(() => stopFederation(cleanups), 60_000)
 
-const waitFor = <T>(what: string, f: () => Promise<T | undefined | null | false>) => waitUntil(what, f, 60_000)
+const waitFor = waitAcross(() => [shiyan, xiangyang], 60_000)
 const algOf = (jws: unknown) => JSON.parse(Buffer.from(String(jws).split('.')[0] ?? '', 'base64url').toString()).alg
 
 let n = 0

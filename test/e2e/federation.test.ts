@@ -9,65 +9,35 @@ import { createHash } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createSimApp, type RunningSim } from '../../adapters/sim/server.js'
 import { hukouCertificate, hukouSpouse, multiSiteEnterprise } from '../fixtures/cases.js'
 import {
-  bind,
   type Cleanups,
   call,
-  pairShiyanXiangyang,
-  register,
-  runCleanups,
   type Side,
-  startSide,
+  startShiyanXiangyang,
+  startXiangyangSim,
+  stopFederation,
+  tokenAt,
   typesOf,
+  waitAcross,
 } from '../helpers/federation.js'
-import { runCli, stopAllGateways } from '../helpers/process.js'
-import { waitFor as waitUntil } from '../helpers/wait.js'
+import { runCli } from '../helpers/process.js'
 
 const cleanups: Cleanups = []
 
 let shiyan: Side
 let xiangyang: Side
-let sim: RunningSim
 let operator: string
 
 beforeAll(async () => {
-  ;[shiyan, xiangyang] = await Promise.all([startSide('gw-420300', cleanups), startSide('gw-420600', cleanups)])
-  const simApp = createSimApp({
-    port: 0,
-    simId: 'sim-420600',
-    gatewayUrl: xiangyang.gw.url,
-    gatewayId: 'gw-420600',
-    acceptDelayMs: 200,
-    reviewDelayMs: 200,
-    decideDelayMs: 200,
-    receiveDelayMs: 200,
-    retryInitialMs: 100,
-  })
-  sim = await simApp.start()
-  cleanups.push(() => sim.close())
-  // Each gateway knows the other as a client acting for the other's regions; 襄阳 knows its simulator, and
-  // 十堰 knows its keys too (`tongban clients add --id sim-420600 --regions 420600 --jwks FILE`), to
-  // recognise the results it signs.
-  await pairShiyanXiangyang(shiyan, xiangyang)
-  await register(xiangyang, 'sim-420600', `${sim.url}/.well-known/jwks.json`, ['420600'])
-  await register(shiyan, 'sim-420600', `${sim.url}/.well-known/jwks.json`, ['420600'])
-  await bind(xiangyang, '420600', 'sim', { baseUrl: sim.url })
-  operator = (
-    await runCli(
-      ['tokens', 'create', '--role', 'operator', '--region', '420303', '--window', 'ZW-KSTB-01', '--name', '李窗口'],
-      shiyan.env,
-    )
-  ).stdout.trim()
+  ;({ shiyan, xiangyang } = await startShiyanXiangyang(cleanups))
+  await startXiangyangSim({ shiyan, xiangyang }, cleanups)
+  operator = await tokenAt(shiyan, 'operator', '420303', 'ZW-KSTB-01', '李窗口')
 }, 120_000)
 
-afterAll(async () => {
-  await stopAllGateways()
-  await runCleanups(cleanups)
-}, 60_000)
+afterAll(() => stopFederation(cleanups), 60_000)
 
-const waitFor = <T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 20_000) => waitUntil(what, f, ms)
+const waitFor = waitAcross(() => [shiyan, xiangyang], 20_000)
 
 describe('two gateways through peer adapters', () => {
   // Three CLI processes and several scrypt digests (PROTOCOL 1.1 §5): more than 30 s on a loaded machine.

@@ -16,15 +16,14 @@ import { sqlQuery } from '../helpers/db.js'
 import {
   type Cleanups,
   call,
-  pairShiyanXiangyang,
-  runCleanups,
   type Side,
-  startSide,
+  startShiyanXiangyang,
+  stopFederation,
   tokenAt,
   typesOf,
+  waitAcross,
 } from '../helpers/federation.js'
-import { runCli, stopAllGateways } from '../helpers/process.js'
-import { waitFor as waitUntil } from '../helpers/wait.js'
+import { runCli } from '../helpers/process.js'
 
 const cleanups: Cleanups = []
 let shiyan: Side
@@ -41,20 +40,7 @@ let maojian: string
 let xyAtShiyan: string
 
 /** Waits for a background effect; on a timeout, prints the gateways' warnings and errors to tell why. */
-const waitFor = <T>(what: string, f: () => Promise<T | undefined | null | false>, ms = 20_000) =>
-  waitUntil(what, f, ms).catch((e) => {
-    for (const side of [shiyan, xiangyang]) {
-      const lines = side.gw.output().split('\n')
-      console.log(
-        side.env.GATEWAY_ID,
-        lines
-          .filter((l) => /"level":[45]0/.test(l))
-          .slice(-10)
-          .join('\n'),
-      )
-    }
-    throw e
-  })
+const waitFor = waitAcross(() => [shiyan, xiangyang], 20_000)
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 /** A day in China Standard Time, `days` from today (the gateways run on the real clock). */
 const cstDay = (days: number) => new Date(Date.now() + 8 * 3_600_000 + days * 86_400_000).toISOString().slice(0, 10)
@@ -74,8 +60,7 @@ async function download(side: Side, token: string, hash: string) {
 }
 
 beforeAll(async () => {
-  ;[shiyan, xiangyang] = await Promise.all([startSide('gw-420300', cleanups), startSide('gw-420600', cleanups)])
-  await pairShiyanXiangyang(shiyan, xiangyang)
+  ;({ shiyan, xiangyang } = await startShiyanXiangyang(cleanups))
   // 襄阳's own region keeps the shipped default binding (`manual`): its staff record their part at its gateway.
   ;[window, zwStaff, maojian, xyStaff, xyAtShiyan] = await Promise.all([
     tokenAt(shiyan, 'operator', '420303', 'ZW-ZH-01', '王窗口'),
@@ -86,10 +71,7 @@ beforeAll(async () => {
   ])
 }, 120_000)
 
-afterAll(async () => {
-  await stopAllGateways()
-  await runCleanups(cleanups)
-}, 60_000)
+afterAll(() => stopFederation(cleanups), 60_000)
 
 /** The item codes' form fields and material codes, as the directory of a side publishes them. */
 async function partOf(side: Side, item: string) {

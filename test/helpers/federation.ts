@@ -7,9 +7,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { expect } from 'vitest'
+import { createSimApp, type RunningSim } from '../../adapters/sim/server.js'
 import { scratchDatabase } from './db.js'
-import { type Gateway, runCli, startGateway } from './process.js'
+import { type Gateway, runCli, startGateway, stopAllGateways } from './process.js'
 import { cleanQueuePrefix, testQueuePrefix, testRedisEnv } from './redis.js'
+import { waitFor as waitUntil } from './wait.js'
 
 export interface Side {
   env: Record<string, string>
@@ -47,6 +49,83 @@ export async function startSide(id: string, cleanups: Cleanups, extraEnv: Record
 export async function runCleanups(cleanups: Cleanups): Promise<void> {
   for (const c of cleanups.reverse()) await c().catch(() => {})
   cleanups.length = 0
+}
+
+/** Stops every gateway the file started, then undoes its cleanups: a federation file's `afterAll`. */
+export async function stopFederation(cleanups: Cleanups): Promise<void> {
+  await stopAllGateways()
+  await runCleanups(cleanups)
+}
+
+/**
+ * 十堰 (gw-420300) and 襄阳 (gw-420600) started side by side and made peers (`pairShiyanXiangyang`).
+ * `shiyanEnv` and `xiangyangEnv` add to each side's environment; `signingAlg` is what each peer binding asks for.
+ */
+export async function startShiyanXiangyang(
+  cleanups: Cleanups,
+  opts: {
+    shiyanEnv?: Record<string, string>
+    xiangyangEnv?: Record<string, string>
+    signingAlg?: 'ES256' | 'EdDSA' | 'SM2'
+  } = {},
+): Promise<{ shiyan: Side; xiangyang: Side }> {
+  const [shiyan, xiangyang] = await Promise.all([
+    startSide('gw-420300', cleanups, opts.shiyanEnv),
+    startSide('gw-420600', cleanups, opts.xiangyangEnv),
+  ])
+  await pairShiyanXiangyang(shiyan, xiangyang, opts.signingAlg ? { signingAlg: opts.signingAlg } : {})
+  return { shiyan, xiangyang }
+}
+
+/**
+ * 襄阳's city system: the simulator (signing with `alg`, default ES256) with short delays, bound to 420600 at
+ * 襄阳. Its keys are registered at both gateways, 襄阳 to take its answers and 十堰 to recognise the results
+ * it signs (`tongban clients add --id sim-420600 --regions 420600 --jwks FILE`).
+ */
+export async function startXiangyangSim(
+  sides: { shiyan: Side; xiangyang: Side },
+  cleanups: Cleanups,
+  opts: { alg?: 'SM2' } = {},
+): Promise<RunningSim> {
+  const sim = await createSimApp({
+    port: 0,
+    simId: 'sim-420600',
+    gatewayUrl: sides.xiangyang.gw.url,
+    gatewayId: 'gw-420600',
+    ...(opts.alg ? { alg: opts.alg } : {}),
+    acceptDelayMs: 200,
+    reviewDelayMs: 200,
+    decideDelayMs: 200,
+    receiveDelayMs: 200,
+    retryInitialMs: 100,
+  }).start()
+  cleanups.push(() => sim.close())
+  const jwks = `${sim.url}/.well-known/jwks.json`
+  await register(sides.xiangyang, 'sim-420600', jwks, ['420600'])
+  await register(sides.shiyan, 'sim-420600', jwks, ['420600'])
+  await bind(sides.xiangyang, '420600', 'sim', { baseUrl: sim.url })
+  return sim
+}
+
+/**
+ * `waitFor` for a background effect across gateways: on a timeout it prints each side's last warnings and
+ * errors, to tell why. `sides` is read when the wait fails, so it may name sides started later.
+ */
+export function waitAcross(sides: () => Side[], defaultMs: number) {
+  return <T>(what: string, f: () => Promise<T | undefined | null | false>, ms = defaultMs): Promise<T> =>
+    waitUntil(what, f, ms).catch((e) => {
+      for (const side of sides()) {
+        const lines = side.gw.output().split('\n')
+        console.log(
+          side.env.GATEWAY_ID,
+          lines
+            .filter((l) => /"level":[45]0/.test(l))
+            .slice(-10)
+            .join('\n'),
+        )
+      }
+      throw e
+    })
 }
 
 /** A JSON call to a side (`token` defaults to its admin); the body parsed, or undefined when empty. */

@@ -138,7 +138,7 @@ describe('retention', () => {
     await trail.record(null, { action: 'config.seed', target: 'config:recent', outcome: 'done' })
     const recent = (await store().list({ target: 'config:recent' }, null, 1))[0]!
     // Asked to keep 1 day, as the runtime role: the database keeps 180 whatever it is asked.
-    const pruned = await pruneAuditTrail(trail, 1)
+    const pruned = await pruneAuditTrail({ caller: null, deps: trail }, { keepDays: 1 })
     expect(pruned).toMatchObject({ throughSeq: oldest.seq, throughHash: oldest.hash, records: before.length })
     const left = await store().scan(0, 1000)
     expect(left.map((r) => r.action)).toEqual(['config.seed', 'audit.prune'])
@@ -152,7 +152,7 @@ describe('retention', () => {
     expect(await checkpointFindings()).toEqual([])
 
     // Nothing more to prune: nothing is recorded.
-    expect(await pruneAuditTrail(trail, 180)).toBeNull()
+    expect(await pruneAuditTrail({ caller: null, deps: trail }, { keepDays: 180 })).toBeNull()
     expect(await verify()).toMatchObject({ prunedThrough: oldest.seq, records: 2, breaks: [] })
 
     // An anchor that no signed checkpoint backs (an owner who deleted more and wrote one) is caught.

@@ -173,7 +173,11 @@ describe('checkpoints', () => {
     await submit()
     const before = (await store().latest())?.seq ?? 0
     const deps = { gatewayId: 'gw-a', clock: origin.clock, store: store(), signer: origin.runtime.keys }
-    const made = await Promise.all([makeCheckpoint(deps), makeCheckpoint(deps), makeCheckpoint(deps)])
+    const made = await Promise.all([
+      makeCheckpoint({ caller: null, deps }),
+      makeCheckpoint({ caller: null, deps }),
+      makeCheckpoint({ caller: null, deps }),
+    ])
     expect(made.filter(Boolean)).toHaveLength(1)
     expect((await store().latest())?.seq).toBe(before + 1)
     await origin.runtime.checkpoint()
@@ -217,15 +221,18 @@ describe('checkpoints', () => {
     const witnessJwks = witness.runtime.keys.jwks()
     await submit()
     const deps = { gatewayId: 'gw-a', clock: origin.clock, store: store(), signer: origin.runtime.keys }
-    const next = (await makeCheckpoint(deps))!
+    const next = (await makeCheckpoint({ caller: null, deps }))!
     const send = (countersignature: string) =>
       sendToWitnesses({
-        gatewayId: 'gw-a',
-        clock: origin.clock,
-        logger: createLogger('silent'),
-        store: store(),
-        witnesses: async () => [{ id: 'gw-b', countersign: async () => ({ countersignature }) }],
-        witnessKeys: async () => witnessJwks,
+        caller: null,
+        deps: {
+          gatewayId: 'gw-a',
+          clock: origin.clock,
+          logger: createLogger('silent'),
+          store: store(),
+          witnesses: async () => [{ id: 'gw-b', countersign: async () => ({ countersignature }) }],
+          witnessKeys: async () => witnessJwks,
+        },
       })
     // Signed by the origin's key, not the witness's; then the witness's key over another checkpoint's hash.
     const forged = await origin.runtime.keys.sign({ ...claims, hash: next.hash }, WITNESS_TYP)

@@ -5,60 +5,18 @@
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { newCaseId } from '../../src/domain/case-id.js'
 import { GENESIS_HASH } from '../../src/domain/hash-chain.js'
 import type { IntakeResult, IntakeWrite, NewCase } from '../../src/ports/case-store.js'
 import type { Database } from '../../src/store/db.js'
 import { submitIntake } from '../../src/store/intake.js'
 import { BATCH_STATEMENT, batchParams, IntakeBatcher } from '../../src/store/intake-batch.js'
+import { storedCase } from '../fixtures/cases.js'
 import { createTestDatabase, createTestPglite } from '../helpers/db.js'
 
 let clock = Date.parse('2026-03-02T01:00:00.000Z')
 const tick = () => new Date(++clock)
 
-function newCase(over: Partial<NewCase> = {}): NewCase {
-  const createdAt = tick()
-  return {
-    id: newCaseId(createdAt),
-    externalRef: `ZW-${randomBytes(3).toString('hex')}`,
-    parentId: null,
-    createdBy: 'zw-420303',
-    createdByKind: 'client',
-    item: 'hukou-certificate',
-    thing: null,
-    mode: 'full_online',
-    scope: 'cross_city',
-    originRegion: '420303',
-    processingRegion: '420600',
-    agreement: { id: 'shiyan-xiangyang', version: 2 },
-    status: 'submitted',
-    outcome: null,
-    suspended: false,
-    rated: false,
-    applicant: {
-      kind: 'person',
-      name: '张三',
-      idType: 'resident_id',
-      idNumberEnc: randomBytes(46),
-      idNumberHmac: randomBytes(32),
-      idNumberMasked: '420303********123X',
-      phoneEnc: null,
-      phoneMasked: null,
-    },
-    agent: null,
-    form: { reason: '户籍"迁移"\\', nested: { n: 3, list: ['a', null] } },
-    materials: [{ code: 'M01', name: '居民身份证', form: 'paper' }],
-    delivery: { method: 'electronic' },
-    timeLimit: { days: 5, unit: 'working_days' },
-    dueDate: '2026-03-09',
-    dueAt: new Date('2026-03-09T09:30:00.000Z'),
-    bodyHash: randomBytes(32).toString('base64url'),
-    assertion: null,
-    receipt: 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJjYXNlIn0.c2ln',
-    createdAt,
-    ...over,
-  }
-}
+const newCase = (over: Partial<NewCase> = {}): NewCase => storedCase(tick(), over)
 
 function write(key: string, over: { cases?: NewCase[]; createdAt?: Date; caller?: string } = {}): IntakeWrite {
   const cases = over.cases ?? [newCase()]

@@ -58,6 +58,8 @@ const deps = (fileUnusedHours = 168) => ({
   logger: createLogger('silent'),
   fileUnusedHours,
 })
+/** The retention runs as the system: no caller. */
+const system = <D>(d: D) => ({ caller: null, deps: d })
 
 let keyN = 0
 const submit = (materials: unknown[]) =>
@@ -78,11 +80,11 @@ describe('retention of files and idempotency answers', () => {
     await age([used, orphan], 200)
     const size = files.pdf('never used').length
 
-    const dry = await pruneStorage(deps(), { dryRun: true })
+    const dry = await pruneStorage(system(deps()), { dryRun: true })
     expect(dry).toMatchObject({ files: 1, bytes: size, dryRun: true })
     expect(await stored(orphan)).toBe(true)
 
-    expect(await pruneStorage(deps())).toMatchObject({ files: 1, bytes: size, dryRun: false })
+    expect(await pruneStorage(system(deps()))).toMatchObject({ files: 1, bytes: size, dryRun: false })
     expect(await stored(orphan)).toBe(false)
     expect(await db().query('select 1 from file_uploads where sha256 = $1', [orphan])).toEqual([])
     expect(await stored(used)).toBe(true)
@@ -93,8 +95,8 @@ describe('retention of files and idempotency answers', () => {
     expect(kept.status).toBe(200)
     // A retention longer than the files' age keeps them all.
     await age([recent], 100)
-    expect(await pruneStorage(deps(168))).toMatchObject({ files: 0 })
-    expect(await pruneStorage(deps(99))).toMatchObject({ files: 1 })
+    expect(await pruneStorage(system(deps(168)))).toMatchObject({ files: 0 })
+    expect(await pruneStorage(system(deps(99)))).toMatchObject({ files: 1 })
     expect(await stored(recent)).toBe(false)
   })
 
@@ -106,7 +108,7 @@ describe('retention of files and idempotency answers', () => {
     await upload(files.pdf('sent twice'))
     // A submission that references the file marks it used even if a rule then refuses the case.
     expect(await new PgFileStore(db()).use([referenced, 'f'.repeat(64)])).toEqual(['f'.repeat(64)])
-    expect(await pruneStorage(deps())).toMatchObject({ files: 1 })
+    expect(await pruneStorage(system(deps()))).toMatchObject({ files: 1 })
     expect([await stored(again), await stored(referenced), await stored(lost)]).toEqual([true, true, false])
 
     const refused = await submit([
@@ -137,8 +139,8 @@ describe('retention of files and idempotency answers', () => {
       `update idempotency_keys set created_at = $1::timestamptz - interval '47 hours' where key = 'ret-3'`,
       [t.clock.now().toISOString()],
     )
-    expect(await pruneStorage(deps(), { dryRun: true })).toMatchObject({ idempotencyKeys: 1 })
-    expect(await pruneStorage(deps())).toMatchObject({ idempotencyKeys: 1 })
+    expect(await pruneStorage(system(deps()), { dryRun: true })).toMatchObject({ idempotencyKeys: 1 })
+    expect(await pruneStorage(system(deps()))).toMatchObject({ idempotencyKeys: 1 })
     const keys = (await db().query<{ key: string }>('select key from idempotency_keys', [])).map((r) => r.key)
     expect(keys).not.toContain(oldest?.key)
     expect(keys).toEqual(['ret-3'])
@@ -168,13 +170,15 @@ describe('retention on the embedded database (PGlite)', () => {
       await store.put({ sha256: sha(dropped), mediaType: 'application/pdf', content: dropped }, 'person:a', 'upload')
       await pg.database.query(`update files set used_at = now() - interval '10 days'`, [])
       expect(await store.use([sha(kept)])).toEqual([])
-      const report = await pruneStorage({
-        files: store,
-        cases: new PgCaseStore(pg.database),
-        clock: t.clock,
-        logger: createLogger('silent'),
-        fileUnusedHours: 168,
-      })
+      const report = await pruneStorage(
+        system({
+          files: store,
+          cases: new PgCaseStore(pg.database),
+          clock: t.clock,
+          logger: createLogger('silent'),
+          fileUnusedHours: 168,
+        }),
+      )
       expect(report).toEqual({ files: 1, bytes: dropped.length, idempotencyKeys: 0, dryRun: false })
       expect(
         (await pg.database.query<{ sha256: string }>('select sha256 from files', [])).map((r) => r.sha256),

@@ -9,7 +9,7 @@ import { createLogger } from '../../src/logger.js'
 import { createRuntime, type Runtime } from '../../src/main.js'
 import { personTokenId } from '../../src/security/tokens.js'
 import type { RevocationNotice } from '../../src/store/revocation-listener.js'
-import { createTestApp, type TestApp } from '../helpers/app.js'
+import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
 import { signAssertion } from '../helpers/client-assertion.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -39,6 +39,19 @@ const heardOf = (table: RevocationNotice['table'], id: string) =>
     heard.some((n) => n.table === table && n.id === id),
   )
 
+/** `GET /v1/cases` at the second instance as `client`, with a fresh assertion. */
+async function listAtSecond(client: TestClient) {
+  const assertion = await signAssertion({
+    clientId: client.id,
+    key: client.key,
+    audience: t.gatewayId,
+    method: 'GET',
+    pathAndQuery: '/v1/cases',
+    now: t.clock.now(),
+  })
+  return app2.request('/v1/cases', { headers: { authorization: `Bearer ${assertion}` } })
+}
+
 describe('revocations announced to every instance', () => {
   it('a revoked token is refused by the second instance once the notice arrived, its cache notwithstanding', async () => {
     const { token } = await t.operator('420303', 'ZW-REV-01')
@@ -55,17 +68,7 @@ describe('revocations announced to every instance', () => {
 
   it('a revoked client is refused by the second instance once the notice arrived', async () => {
     const client = await t.client('rev-client', ['420300'])
-    const read = async () => {
-      const assertion = await signAssertion({
-        clientId: client.id,
-        key: client.key,
-        audience: t.gatewayId,
-        method: 'GET',
-        pathAndQuery: '/v1/cases',
-        now: t.clock.now(),
-      })
-      return app2.request('/v1/cases', { headers: { authorization: `Bearer ${assertion}` } })
-    }
+    const read = () => listAtSecond(client)
     expect((await read()).status).toBe(200)
     expect((await t.admin('DELETE', `/v1/admin/clients/${client.id}`)).status).toBe(200)
     await heardOf('clients', client.id)
@@ -74,17 +77,7 @@ describe('revocations announced to every instance', () => {
 
   it('a client key revoked as compromised is refused by the second instance once the notice arrived', async () => {
     const client = await t.client('rev-key-client', ['420300'])
-    const read = async () => {
-      const assertion = await signAssertion({
-        clientId: client.id,
-        key: client.key,
-        audience: t.gatewayId,
-        method: 'GET',
-        pathAndQuery: '/v1/cases',
-        now: t.clock.now(),
-      })
-      return app2.request('/v1/cases', { headers: { authorization: `Bearer ${assertion}` } })
-    }
+    const read = () => listAtSecond(client)
     expect((await read()).status).toBe(200)
     const revoked = await t.security('POST', '/v1/admin/key-revocations', {
       issuer: client.id,

@@ -70,7 +70,7 @@ export function signedIn(
   const roles: readonly Role[] | undefined = role === undefined ? undefined : typeof role === 'string' ? [role] : role
   return async (c: Context<AppEnv>) => {
     const cookie = getCookie(c, SESSION_COOKIE)
-    const session: LiveSession | null = await sessionOf(deps.sessions, cookie)
+    const session: LiveSession | null = await sessionOf({ caller: null, deps: deps.sessions }, cookie)
     if (!session) {
       clearSessionCookie(c)
       if (c.req.method === 'GET') {

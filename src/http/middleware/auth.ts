@@ -53,7 +53,7 @@ export function authenticate(deps: AuthDeps): MiddlewareHandler<AppEnv> {
     const header = c.req.header('authorization')
     const cookie = deps.sessions && header === undefined ? getCookie(c, SESSION_COOKIE) : undefined
     if (deps.sessions && cookie !== undefined) {
-      const session = await sessionOf(deps.sessions, cookie)
+      const session = await sessionOf({ caller: null, deps: deps.sessions }, cookie)
       if (!session) throw new AppError('unauthenticated', 'the console session has ended: sign in again')
       if (
         !['GET', 'HEAD', 'OPTIONS'].includes(c.req.method) &&

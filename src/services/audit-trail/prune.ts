@@ -5,9 +5,13 @@
  * (`tongban_prune_audit`, SECURITY DEFINER), which refuses to go below 180 days whatever it is asked.
  */
 import type { AuditPrune } from '../../ports/audit-trail-store.js'
+import type { Ctx } from '../context.js'
 import type { AuditTrail } from './trail.js'
 
-export async function pruneAuditTrail(trail: AuditTrail, keepDays: number): Promise<AuditPrune | null> {
+export async function pruneAuditTrail(
+  { deps: trail }: Ctx<AuditTrail, null>,
+  { keepDays }: { keepDays: number },
+): Promise<AuditPrune | null> {
   const pruned = await trail.store.prune(keepDays)
   if (pruned) {
     await trail.record(null, {

@@ -15,7 +15,7 @@ import { overdueInstant, supplyInstant, type TimerKind } from '../../domain/dead
 import type { EventType } from '../../domain/lifecycle.js'
 import { AppError } from '../../errors.js'
 import type { EvaluationStore } from '../../ports/evaluation-store.js'
-import type { CaseDeps } from '../context.js'
+import type { CaseDeps, Ctx } from '../context.js'
 import { recordGatewayEvent } from './gateway-events.js'
 import { casesWithMaterialsOverdue, type OutstandingQuery } from './outstanding.js'
 
@@ -93,19 +93,24 @@ export async function fireTimer(deps: CaseDeps, caseId: string, kind: TimerKind,
   return outcome
 }
 
+/** What the timer sweep reads: the case verbs' dependencies, the durable timers, and the 容缺 query. */
+export interface SweepTimersDeps {
+  cases: CaseDeps
+  timers: Pick<EvaluationStore, 'dueTimers'>
+  outstanding?: OutstandingQuery | undefined
+}
+
 /**
  * Fires every timer whose instant has passed by the gateway's clock, from the durable instants in
  * PostgreSQL: what a Redis that lost its delayed jobs did not fire, and the 容缺 supply dates passed and not
  * yet reported (`casesWithMaterialsOverdue`). Returns how many events it recorded.
  */
 export async function sweepTimers(
-  deps: CaseDeps,
-  store: Pick<EvaluationStore, 'dueTimers'>,
-  outstanding?: OutstandingQuery,
-  limit = 200,
+  { deps: { cases: deps, timers, outstanding } }: Ctx<SweepTimersDeps, null>,
+  { limit = 200 }: { limit?: number } = {},
 ) {
   let fired = 0
-  for (const t of await store.dueTimers(deps.clock.now(), limit)) {
+  for (const t of await timers.dueTimers(deps.clock.now(), limit)) {
     if ((await fireTimer(deps, t.caseId, t.kind, t.at)).kind === 'fired') fired += 1
   }
   if (outstanding) {

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { Mode, RegionRef, Scope, Slug, TimeLimit } from '../../../config/schema.js'
 import { HASH_ALGS } from '../../domain/hash-chain.js'
 import { CaseStatus, EventType } from '../../domain/lifecycle.js'
+import { itemOrThingIssues } from '../directory/resolve.js'
 
 const printable = /^[\x20-\x7e]+$/
 
@@ -84,16 +85,7 @@ export const CreateCaseBody = z
     delivery: Delivery.optional(),
   })
   .superRefine((v, ctx) => {
-    if ((v.item === undefined) === (v.thing === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['item'], message: 'give exactly one of `item` and `thing`' })
-    }
-    if (v.item !== undefined && v.processingRegion === undefined && v.sites === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['processingRegion'],
-        message: 'required with `item` (or `sites` in multi_site)',
-      })
-    }
+    itemOrThingIssues(v, ctx)
     if (
       v.sites !== undefined &&
       (v.item === undefined || v.mode !== 'multi_site' || v.processingRegion !== undefined)

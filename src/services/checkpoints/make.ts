@@ -7,6 +7,7 @@
 import { chainHeadLeafHash, compareLeaves, merkleRoot } from '../../domain/merkle.js'
 import type { CheckpointStore, StoredCheckpoint } from '../../ports/checkpoint-store.js'
 import type { Clock } from '../../ports/clock.js'
+import type { Ctx } from '../context.js'
 import { CHECKPOINT_TYP, checkpointHash, FIRST_PREV } from './claims.js'
 
 /**
@@ -31,9 +32,9 @@ export interface CheckpointDeps {
  * Makes the next checkpoint, or returns null when nothing changed since the last one or another process
  * holds the checkpoint lock.
  *
- * @example const cp = await makeCheckpoint({ gatewayId, clock, store: new PgCheckpointStore(database), signer: keys })
+ * @example const cp = await makeCheckpoint({ caller: null, deps: { gatewayId, clock, store, signer: keys } })
  */
-export async function makeCheckpoint(deps: CheckpointDeps): Promise<StoredCheckpoint | null> {
+export async function makeCheckpoint({ deps }: Ctx<CheckpointDeps, null>): Promise<StoredCheckpoint | null> {
   const made = await deps.store.withLock(async (tx) => {
     const latest = await tx.latest()
     const since = latest ? new Date(latest.createdAt.getTime() - CHECKPOINT_LOOKBACK_MS) : null

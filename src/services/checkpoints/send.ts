@@ -13,6 +13,7 @@ import type { Clock } from '../../ports/clock.js'
 import type { AdapterResolver } from '../../ports/region-adapter.js'
 import { decodeCompact, isJwsAlg, verifyCompact } from '../../security/jws.js'
 import { keysFromJwks } from '../../security/result-keys.js'
+import type { Ctx } from '../context.js'
 import { WITNESS_TYP } from './claims.js'
 
 /** A gateway that witnesses our checkpoints. */
@@ -55,7 +56,7 @@ function expectedSeqOf(err: unknown): number | null {
  * Sends each witness the checkpoints it has not countersigned yet and stores the answers. Returns how many
  * countersignatures were stored, per witness.
  */
-export async function sendToWitnesses(deps: SendDeps): Promise<Record<string, number>> {
+export async function sendToWitnesses({ deps }: Ctx<SendDeps, null>): Promise<Record<string, number>> {
   const stored: Record<string, number> = {}
   for (const w of await deps.witnesses()) {
     stored[w.id] = 0

@@ -11,6 +11,7 @@ import type { SessionStore } from '../../ports/session-store.js'
 import { looksLikePersonToken, personTokenId, verifyPersonToken } from '../../security/tokens.js'
 import { type AuditOrigin, bindOrigin } from '../audit-trail/context.js'
 import type { AuditTrail } from '../audit-trail/trail.js'
+import type { Ctx } from '../context.js'
 
 export interface SessionDeps {
   sessions: SessionStore
@@ -35,13 +36,13 @@ export interface LiveSession {
 const hashOf = (secret: string) => createHash('sha256').update(secret, 'utf8').digest()
 
 /**
- * Opens a session for the holder of `token`.
+ * Opens a session for the holder of `token`; `from` is where the request came from, for the audit trail.
+ * Nobody is signed in yet: the caller is null.
  * @throws AppError `unauthenticated` for an unknown, malformed or revoked token
  */
 export async function signIn(
-  deps: SessionDeps,
-  token: string,
-  from?: AuditOrigin,
+  { deps }: Ctx<SessionDeps, null>,
+  { token, from }: { token: string; from?: AuditOrigin | undefined },
 ): Promise<{ cookie: string; csrf: string; caller: PersonCaller }> {
   // The token's id (not secret) names what was tried; never the token itself.
   const tried = personTokenId(token)
@@ -84,7 +85,10 @@ export async function signIn(
 }
 
 /** The live session behind a cookie value (and records this request), or null: the caller must sign in. */
-export async function sessionOf(deps: SessionDeps, cookie: string | undefined): Promise<LiveSession | null> {
+export async function sessionOf(
+  { deps }: Ctx<SessionDeps, null>,
+  cookie: string | undefined,
+): Promise<LiveSession | null> {
   if (!cookie || !COOKIE_PATTERN.test(cookie)) return null
   const s = await deps.sessions.touch(hashOf(cookie), deps.clock.now(), deps.idleMs)
   if (!s) return null
@@ -103,7 +107,10 @@ export async function sessionOf(deps: SessionDeps, cookie: string | undefined): 
 }
 
 /** Ends the session; `caller` (the session's person, when known) is recorded as signing out. */
-export async function signOut(deps: SessionDeps, cookie: string | undefined, caller?: PersonCaller): Promise<void> {
+export async function signOut(
+  { caller, deps }: Ctx<SessionDeps, PersonCaller | null>,
+  cookie: string | undefined,
+): Promise<void> {
   if (!cookie || !COOKIE_PATTERN.test(cookie)) return
   await deps.sessions.end(hashOf(cookie), deps.clock.now())
   if (caller) {

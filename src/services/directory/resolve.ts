@@ -12,6 +12,26 @@ import { usableRegion } from '../../domain/regions.js'
 import { AppError } from '../../errors.js'
 import type { DirectorySnapshot } from './snapshot.js'
 
+/**
+ * What a route names, for a route look-up and a case submission alike: exactly one of an item and a thing,
+ * and with an item where it is processed (`processingRegion`, or the `sites` of a multi_site case).
+ */
+export function itemOrThingIssues(
+  v: { item?: string | undefined; thing?: string | undefined; processingRegion?: string | undefined; sites?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  if ((v.item === undefined) === (v.thing === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['item'], message: 'give exactly one of `item` and `thing`' })
+  }
+  if (v.item !== undefined && v.processingRegion === undefined && v.sites === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['processingRegion'],
+      message: 'required with `item` (or `sites` in multi_site)',
+    })
+  }
+}
+
 export const ResolveRouteInput = z
   .strictObject({
     item: Slug.optional().meta({ description: 'Service item code (or `thing`)', example: 'hukou-transfer-work' }),
@@ -48,16 +68,7 @@ export const ResolveRouteInput = z
       if (new Set(v.sites).size !== v.sites.length)
         ctx.addIssue({ code: 'custom', path: ['sites'], message: 'a site is listed twice' })
     }
-    if ((v.item === undefined) === (v.thing === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['item'], message: 'give exactly one of `item` and `thing`' })
-    }
-    if (v.item !== undefined && v.processingRegion === undefined && v.sites === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['processingRegion'],
-        message: 'required with `item` (or `sites` in multi_site)',
-      })
-    }
+    itemOrThingIssues(v, ctx)
     if (v.item !== undefined && v.processingRegions !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['processingRegions'], message: 'only with `thing`' })
     }

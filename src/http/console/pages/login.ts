@@ -81,7 +81,7 @@ export function loginRoutes(sessions: SessionDeps, limits?: RateLimitDeps) {
   }
   return {
     async show(c: Context<AppEnv>) {
-      const live = await sessionOf(sessions, getCookie(c, SESSION_COOKIE))
+      const live = await sessionOf({ caller: null, deps: sessions }, getCookie(c, SESSION_COOKIE))
       if (live) return c.redirect(homeOf(live.caller.role), 303)
       const q = c.req.query()
       const message = q.expired === '1' ? '登录已超时，请重新登录。' : null
@@ -115,7 +115,10 @@ export function loginRoutes(sessions: SessionDeps, limits?: RateLimitDeps) {
         }
       }
       try {
-        const s = await signIn(sessions, token, consoleOrigin(c, limits?.trustProxy ?? 0))
+        const s = await signIn(
+          { caller: null, deps: sessions },
+          { token, from: consoleOrigin(c, limits?.trustProxy ?? 0) },
+        )
         if (limits && keys.length > 0) await limits.limits.signIn.succeeded(keys)
         setSessionCookie(c, SESSION_COOKIE, s.cookie)
         deleteCookie(c, LOGIN_CSRF_COOKIE, { path: '/' })
@@ -132,7 +135,7 @@ export function loginRoutes(sessions: SessionDeps, limits?: RateLimitDeps) {
     },
     async logout(c: Context<AppEnv>) {
       const cookie = getCookie(c, SESSION_COOKIE)
-      const live = await sessionOf(sessions, cookie)
+      const live = await sessionOf({ caller: null, deps: sessions }, cookie)
       const body = await c.req.parseBody()
       if (live && !csrfMatches(live.csrf, typeof body._csrf === 'string' ? body._csrf : '')) {
         return c.html(
@@ -141,7 +144,7 @@ export function loginRoutes(sessions: SessionDeps, limits?: RateLimitDeps) {
         )
       }
       if (live) bindOrigin(live.caller, consoleOrigin(c, limits?.trustProxy ?? 0))
-      await signOut(sessions, cookie, live?.caller)
+      await signOut({ caller: live?.caller ?? null, deps: sessions }, cookie)
       clearSessionCookie(c)
       return c.redirect('/console/login?bye=1', 303)
     },

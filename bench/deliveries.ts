@@ -264,7 +264,8 @@ async function peerDrain(): Promise<PeerFigures> {
     for (let i = 0; ; i++) {
       const done = await dispatchedCount(a)
       if (done >= count + n) break
-      if (i > 240) throw new Error(`latency: ${done - count} of ${n} dispatched 60 s after the last submission`)
+      // A machine slower than the rate drains a queue: wait for it (bounded), the percentiles then show the queue.
+      if (i > 1200) throw new Error(`latency: ${done - count} of ${n} dispatched 300 s after the last submission`)
       await sleep(250)
     }
     const [lat] = await sql(

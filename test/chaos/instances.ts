@@ -111,20 +111,22 @@ export async function runInstances(
       },
       hold,
     )
-    await reached[0]?.promise
+    // Raced with the submissions: should they end before a mark (cases refused), the fault strikes then.
+    await Promise.race([reached[0]?.promise, submitting])
     const victim = instances[1] as Instance
     outcome.faultsAt.push(accepted.size)
     struck[0]?.resolve()
     await victim.gw?.stop('SIGKILL')
     victim.output = victim.gw?.output() ?? ''
     victim.gw = undefined
-    const faultAt = Date.now()
+    let faultAt = Date.now()
     opts.log(`  ${name}: ${victim.name} killed after ${outcome.faultsAt[0]} accepted cases`)
     if (failover) {
-      await reached[1]?.promise
+      await Promise.race([reached[1]?.promise, submitting])
       outcome.faultsAt.push(accepted.size)
       struck[1]?.resolve()
       await failover.failover()
+      faultAt = Date.now()
       opts.log(`  ${name}: Redis primary killed after ${outcome.faultsAt[1]} accepted cases; the replica took over`)
     }
     await submitting

@@ -28,7 +28,7 @@ export interface Outcome {
   notes: string[]
   /**
    * Several instances (instances.ts): scheduled runs seen (BullMQ job scheduler slots completed), those that
-   * were a second run within one interval, and the sweeps after the fault (0: the sweep stopped).
+   * were a second run within one interval, and the sweeps after the last fault (0: the sweep stopped).
    */
   scheduled?: { runs: number; duplicated: number; sweepsAfterFault: number }
   /** Several instances: status polls at the legacy system, polls beyond one per interval, cases never polled. */

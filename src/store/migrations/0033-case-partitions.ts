@@ -14,6 +14,8 @@
  *   intake statement as the unique index did);
  * - the case number (0029) is unique by allocation (`case_numbers`), and keeps a plain index to be found.
  *
+ * `cases.parent_id` keeps no foreign key (a self-reference would stop any month from being detached).
+ *
  * The conversion of a populated database: new partitioned tables, the partitions of every month that holds a
  * case (and three ahead), the rows copied month by month, the old tables dropped, indexes, triggers and
  * foreign keys recreated under their old names. `tongban_ensure_case_partitions` creates further months
@@ -90,6 +92,9 @@ END
 $$;
 REVOKE ALL ON FUNCTION tongban_ensure_case_partitions(date, date) FROM PUBLIC;
 
+-- cases.parent_id loses its foreign key: PostgreSQL checks a self-reference against the rows of the partition
+-- being detached too, so no month could ever be detached. A bundle's children are minted in their parent's
+-- millisecond (services/cases/create.ts), hence in its partition, and written in one statement with it.
 -- The old tables step aside with everything that points at them.
 ALTER TABLE case_events DROP CONSTRAINT case_events_case_id_fkey;
 ALTER TABLE cases DROP CONSTRAINT cases_parent_id_fkey;
@@ -205,7 +210,6 @@ CREATE TRIGGER case_events_no_truncate BEFORE TRUNCATE ON case_events
   FOR EACH STATEMENT EXECUTE FUNCTION case_events_append_only();
 
 ALTER TABLE case_events ADD CONSTRAINT case_events_case_id_fkey FOREIGN KEY (case_id) REFERENCES cases (id);
-ALTER TABLE cases ADD CONSTRAINT cases_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES cases (id);
 ALTER TABLE dead_letters ADD CONSTRAINT dead_letters_case_id_fkey FOREIGN KEY (case_id) REFERENCES cases (id);
 ALTER TABLE external_ref_duplicates
   ADD CONSTRAINT external_ref_duplicates_case_id_fkey FOREIGN KEY (case_id) REFERENCES cases (id),

@@ -16,3 +16,35 @@ export interface CasePartitionStore {
   /** The months attached, oldest first (the DEFAULT partition is not a month and is not listed). */
   months(): Promise<string[]>
 }
+
+/** One case of a month as archived: its row, its events and the rows of other tables that point to it. */
+export interface ArchivedCaseRows {
+  id: string
+  /** The `cases` row as PostgreSQL's `to_jsonb` writes it (bytea as `\x…` hex, times with their offset). */
+  row: Record<string, unknown>
+  /** Its `case_events` rows, by seq, as `to_jsonb` writes them. */
+  events: Record<string, unknown>[]
+  /** Rows of the tables whose foreign keys point to the case (`results`, `inspections`, …), by table. */
+  related: Record<string, Record<string, unknown>[]>
+}
+
+/** What a month holds now; archiving compares it before and after the export, so nothing changes unseen. */
+export interface MonthFingerprint {
+  cases: number
+  events: number
+  /** The newest `updated_at` of its cases (ISO), null when it holds none. */
+  lastUpdate: string | null
+}
+
+export interface CaseArchiveStore {
+  /** Up to `limit` cases of `month` with ids after `after` (null: from the first), by id. */
+  readMonth(month: string, after: string | null, limit: number): Promise<ArchivedCaseRows[]>
+  fingerprint(month: string): Promise<MonthFingerprint>
+  /**
+   * Detaches the month's partitions of `case_events` and `cases` in one short transaction, if the month still
+   * holds `expected` (else throws AppError `conflict`): the rows of other tables that point to its cases are
+   * deleted (they are in the export), and the detached tables stay, renamed `archived_…`, until an operator
+   * drops them. Returns their names.
+   */
+  detach(month: string, expected: MonthFingerprint): Promise<string[]>
+}

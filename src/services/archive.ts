@@ -86,7 +86,7 @@ export async function exportMonth(
   for (;;) {
     const page = await deps.archive.readMonth(month, after, PAGE)
     for (const c of page) {
-      const inclusion = await inclusionOf(checkpoints as CheckpointStore, c.id, Number.MAX_SAFE_INTEGER)
+      const inclusion = await inclusionOf(checkpoints as CheckpointStore, c.id, 2_147_483_647)
       await emit({ case: c.row, events: c.events, related: c.related, inclusion })
       cases += 1
       events += c.events.length
@@ -100,7 +100,10 @@ export async function exportMonth(
     throw new AppError('conflict', `month ${month} changed while it was exported: export it again`)
   }
   if (cases !== before.cases || events !== before.events) {
-    throw new AppError('internal', `month ${month}: ${cases} cases and ${events} events read, ${before.cases} and ${before.events} held`)
+    throw new AppError(
+      'internal',
+      `month ${month}: ${cases} cases and ${events} events read, ${before.cases} and ${before.events} held`,
+    )
   }
   await write(`${JSON.stringify({ end: true, cases, events, sha256: digest.digest('hex') })}\n`)
   return { cases, events, fingerprint: before }

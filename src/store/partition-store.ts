@@ -67,7 +67,12 @@ export class PgCasePartitionStore implements CasePartitionStore, CaseArchiveStor
       ([table, column]) =>
         `'${table}.${column}', coalesce((select jsonb_agg(to_jsonb(r)) from ${table} r where r.${column} = c.id), '[]')`,
     ).join(', ')
-    const rows = await this.database.query<{ id: string; row: Record<string, unknown>; events: unknown; related: unknown }>(
+    const rows = await this.database.query<{
+      id: string
+      row: Record<string, unknown>
+      events: unknown
+      related: unknown
+    }>(
       `with b as (select ${RANGE})
        select c.id, to_jsonb(c) as row,
               coalesce((select jsonb_agg(to_jsonb(e) order by e.seq) from case_events e where e.case_id = c.id), '[]') as events,

@@ -31,14 +31,7 @@ const openOverdue = `(overdue_at is not null and completed_at is null and reject
 /** Open overdue cases with a time limit on their clock: those `avgDaysOverdueNow` averages. */
 const openOverdueClock = `(${openOverdue} and clock_budget_days is not null)`
 /** Collected at a window in one region for processing in another (代收 / 被代收). */
-/**
- * The ids minted in the period: a case id is the UUIDv7 of its creation's millisecond (domain/case-id.ts), so
- * this is `created_at` in the period, said so that the planner reads only the partitions of the period
- * (migration 0033). The other figures cannot be bounded so: a case completed in the period may have been
- * submitted years before, and the open overdue cases count whenever they were submitted.
- */
-const idsOfPeriod = `(id >= tongban_case_id_floor($1::timestamptz) and id < tongban_case_id_floor($2::timestamptz))`
-const collected = `(${inPeriod('created_at')} and ${idsOfPeriod} and agent_window is not null and origin_region <> processing_region)`
+const collected = `(${inPeriod('created_at')} and agent_window is not null and origin_region <> processing_region)`
 
 const figures = /* sql */ `
   count(*) filter (where ${inPeriod('created_at')})::int as volume,

@@ -13,11 +13,14 @@ import { WorkCalendar } from '../src/domain/calendar.js'
 import { openDatabase } from '../src/store/db.js'
 import { PgEvaluationStore } from '../src/store/evaluation-store.js'
 import { migrate } from '../src/store/migrate.js'
+import { migrations } from '../src/store/migrations/index.js'
 import { PgCasePartitionStore } from '../src/store/partition-store.js'
 import { adminUrl, sql } from './lib/gateway.js'
 
 const total = Number(process.env.BENCH_REPORT_CASES ?? 1_000_000)
 const batch = 50_000
+/** BENCH_REPORT_UNPARTITIONED=1: the same data and report on the schema before the monthly partitions. */
+const unpartitioned = process.env.BENCH_REPORT_UNPARTITIONED === '1'
 
 /**
  * One batch of synthetic cases with UUIDv7 ids of their creation instants (so each lands in the partition of
@@ -75,9 +78,16 @@ export async function reportsBench(): Promise<void> {
   u.pathname = `/${db}`
   const database = await openDatabase({ url: u.toString(), dataDir: '' })
   try {
-    await migrate(database)
-    // The months of the data, as the `partitions` schedule would have made them ahead of time.
-    await new PgCasePartitionStore(database).ensure('2026-01', '2026-12')
+    if (unpartitioned) {
+      // The schema before migration 0033, for the before/after pair in bench/README.md.
+      await sql(u.toString(), 'CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL)')
+      for (const m of migrations.filter((m) => m.version < 33)) await database.transaction((tx) => tx.execScript(m.sql))
+    } else {
+      await migrate(database)
+      // The months of the data, as the `partitions` schedule would have made them ahead of time.
+      await new PgCasePartitionStore(database).ensure('2026-01', '2026-12')
+    }
+    console.log(unpartitioned ? 'schema: before migration 0033 (one cases table)' : 'schema: monthly partitions')
     const loadStarted = performance.now()
     for (let from = 1; from <= total; from += batch) {
       await sql(u.toString(), insertBatch, [from, Math.min(total, from + batch - 1), total])

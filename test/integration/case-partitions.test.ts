@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { newCaseId } from '../../src/domain/case-id.js'
 import { GENESIS_HASH } from '../../src/domain/hash-chain.js'
 import type { IntakeWrite, NewCase } from '../../src/ports/case-store.js'
 import type { Database } from '../../src/store/db.js'
@@ -175,5 +176,72 @@ describe('migration 0033 partitions a populated database', () => {
       [],
     )
     expect(made).toEqual([{ month: '2031-05-01', created: false }])
+  })
+})
+
+describe('migrations 0019 and 0033 on a database with duplicate externalRefs', () => {
+  let database: Database
+  let drop: () => Promise<void>
+  const at = (iso: string) => new Date(iso)
+  // Three cases of one client under one reference, the last the oldest (from before 0019 made it unique).
+  const ids = [
+    newCaseId(at('2025-05-02T00:00:00Z')),
+    newCaseId(at('2025-05-03T00:00:00Z')),
+    newCaseId(at('2025-05-01T00:00:00Z')),
+  ]
+  const other = newCaseId(at('2025-05-04T00:00:00Z'))
+
+  beforeAll(async () => {
+    ;({ database, drop } = await createTestDatabase({ migrate: false }))
+    await database.query(
+      'CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+      [],
+    )
+    for (const m of migrations.filter((m) => m.version < 19)) {
+      await database.transaction((tx) => tx.execScript(m.sql))
+      await database.query('insert into schema_migrations (version, name) values ($1, $2)', [m.version, m.name])
+    }
+    const rows = [...ids.map((id) => [id, 'OLD']), [other, 'OTHER']]
+    for (const [id, ref] of rows) {
+      await database.query(
+        `insert into cases (id, external_ref, created_by, created_by_kind, mode, scope, origin_region, status,
+           applicant_kind, applicant_name, applicant_id_type, applicant_id_enc, applicant_id_hmac, applicant_id_masked,
+           form, materials, body_hash, receipt, created_at, updated_at)
+         values ($1, $2, 'zw', 'client', 'full_online', 'cross_city', '420303', 'submitted', 'person', '测试',
+           'resident_id', '\\x00', '\\x00', '420303********1234', '{}', '[]', 'x', 'x', $3, $3)`,
+        [id, ref, new Date(Number.parseInt((id ?? '').replace(/-/g, '').slice(0, 12), 16)).toISOString()],
+      )
+    }
+    await migrate(database)
+  })
+  afterAll(async () => drop?.())
+
+  it('keeps the oldest as the one the reference names, in case_external_refs', async () => {
+    const dups = await database.query<{ case_id: string; kept_case_id: string }>(
+      "select case_id, kept_case_id from external_ref_duplicates where external_ref = 'OLD' order by case_id",
+      [],
+    )
+    expect(dups).toEqual([ids[0], ids[1]].sort().map((id) => ({ case_id: id, kept_case_id: ids[2] })))
+    const refs = await database.query<{ external_ref: string; case_id: string }>(
+      'select external_ref, case_id from case_external_refs order by external_ref',
+      [],
+    )
+    expect(refs).toEqual([
+      { external_ref: 'OLD', case_id: ids[2] },
+      { external_ref: 'OTHER', case_id: other },
+    ])
+  })
+
+  it('refuses another case under a taken reference, by an update too', async () => {
+    await expect(database.query("update cases set external_ref = 'OLD' where id = $1", [other])).rejects.toThrow(
+      /case_external_refs/,
+    )
+    // A reference that moves frees the old one.
+    await database.query("update cases set external_ref = 'NEW' where id = $1", [other])
+    const refs = await database.query<{ external_ref: string }>(
+      'select external_ref from case_external_refs where case_id = $1',
+      [other],
+    )
+    expect(refs).toEqual([{ external_ref: 'NEW' }])
   })
 })

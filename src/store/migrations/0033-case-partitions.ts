@@ -163,6 +163,9 @@ SELECT created_by, external_ref, id FROM cases
 
 CREATE FUNCTION cases_external_ref() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    DELETE FROM case_external_refs WHERE case_id = OLD.id;
+  END IF;
   IF NEW.created_by_kind = 'client' AND NEW.parent_id IS NULL AND NEW.external_ref IS NOT NULL
      AND NOT NEW.external_ref_duplicate THEN
     INSERT INTO case_external_refs (created_by, external_ref, case_id) VALUES (NEW.created_by, NEW.external_ref, NEW.id);
@@ -203,6 +206,10 @@ CREATE INDEX cases_updated_at_idx ON cases (updated_at);
 CREATE TRIGGER cases_department_on_insert BEFORE INSERT ON cases
   FOR EACH ROW EXECUTE FUNCTION cases_department();
 CREATE TRIGGER cases_external_ref_on_insert AFTER INSERT ON cases
+  FOR EACH ROW EXECUTE FUNCTION cases_external_ref();
+-- Only an UPDATE that names one of these columns fires it: the gateway's own updates never do.
+CREATE TRIGGER cases_external_ref_on_update
+  AFTER UPDATE OF created_by, created_by_kind, parent_id, external_ref, external_ref_duplicate ON cases
   FOR EACH ROW EXECUTE FUNCTION cases_external_ref();
 CREATE TRIGGER case_events_no_update_delete BEFORE UPDATE OR DELETE ON case_events
   FOR EACH ROW EXECUTE FUNCTION case_events_append_only();

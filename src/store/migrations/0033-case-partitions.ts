@@ -17,7 +17,7 @@
  * `cases.parent_id` keeps no foreign key (a self-reference would stop any month from being detached).
  *
  * The conversion of a populated database: new partitioned tables, the partitions of every month that holds a
- * case (and three ahead), the rows copied month by month, the old tables dropped, indexes, triggers and
+ * case (and the next), the rows copied month by month, the old tables dropped, indexes, triggers and
  * foreign keys recreated under their old names. `tongban_ensure_case_partitions` creates further months
  * (the scheduler calls it, `queue/schedules.ts`): a SECURITY DEFINER function, so the runtime role, which
  * owns no table, can add partitions but nothing else.
@@ -113,10 +113,10 @@ CREATE TABLE case_events (LIKE case_events_unpartitioned INCLUDING DEFAULTS INCL
   PARTITION BY RANGE (case_id);
 CREATE TABLE case_events_default PARTITION OF case_events DEFAULT;
 
--- Every month that holds a case, and three ahead of today (the scheduler keeps that margin).
+-- Every month that holds a case, and the next one (the partitions schedule adds CASE_PARTITIONS_AHEAD at start).
 SELECT count(*) FROM tongban_ensure_case_partitions(
   coalesce((SELECT min(tongban_case_id_month(id)) FROM cases_unpartitioned), ((now() AT TIME ZONE 'UTC') + interval '8 hours')::date),
-  greatest(((now() AT TIME ZONE 'UTC') + interval '8 hours')::date + interval '3 months',
+  greatest(((now() AT TIME ZONE 'UTC') + interval '8 hours')::date + interval '1 month',
            coalesce((SELECT max(tongban_case_id_month(id)) FROM cases_unpartitioned), '-infinity'))::date);
 
 -- The rows, month by month (each statement fills one partition of each table).

@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto'
 import { type ChainEvent, verifyChain } from '../domain/hash-chain.js'
 import type { Jwks } from '../domain/key-revocation.js'
 import { AppError } from '../errors.js'
-import type { CaseArchiveStore, CasePartitionStore } from '../ports/case-partitions.js'
+import type { CaseArchiveStore } from '../ports/case-partitions.js'
 import type { CheckpointStore } from '../ports/checkpoint-store.js'
 import { type CheckpointInclusion, inclusionOf, inclusionProblems } from './checkpoints/inclusion.js'
 import { cstMonth } from './partitions.js'
@@ -216,6 +216,3 @@ export function verifyArchive(text: string, trusted: Jwks | null): ArchiveVerdic
   verdict.valid = problems.length === 0
   return verdict
 }
-
-/** Re-exported for the CLI: the store that both lists and archives months. */
-export type ArchiveStore = CaseArchiveStore & Pick<CasePartitionStore, 'months'>

@@ -13,25 +13,34 @@ import { WorkCalendar } from '../src/domain/calendar.js'
 import { openDatabase } from '../src/store/db.js'
 import { PgEvaluationStore } from '../src/store/evaluation-store.js'
 import { migrate } from '../src/store/migrate.js'
+import { migrations } from '../src/store/migrations/index.js'
+import { PgCasePartitionStore } from '../src/store/partition-store.js'
 import { adminUrl, sql } from './lib/gateway.js'
 
 const total = Number(process.env.BENCH_REPORT_CASES ?? 1_000_000)
-const batch = 200_000
+const batch = 50_000
+/** BENCH_REPORT_UNPARTITIONED=1: the same data and report on the schema before the monthly partitions. */
+const unpartitioned = process.env.BENCH_REPORT_UNPARTITIONED === '1'
 
-/** One batch of synthetic cases, ids `s<n>`; every figure derives from a hash of n, so runs repeat. */
+/**
+ * One batch of synthetic cases with UUIDv7 ids of their creation instants (so each lands in the partition of
+ * its month, as the gateway's own would); every figure derives from a hash of n, so runs repeat.
+ */
 const insertBatch = `
 with g as (
   select n, abs(hashint4(n)) as h, abs(hashint4(n + 7919)) as h2,
          timestamptz '2026-01-01 00:00+08' + (n - 1) * (interval '365 days' / $3::int)
            + (abs(hashint4(n * 31)) % 3600) * interval '1 second' as created
     from generate_series($1::int, $2::int) n
+), g7 as (
+  select g.*, lpad(to_hex(floor(extract(epoch from created) * 1000)::bigint), 12, '0') as h12 from g
 )
 insert into cases (id, created_by, created_by_kind, item, mode, scope, origin_region, processing_region, status,
   applicant_kind, applicant_name, applicant_id_type, applicant_id_enc, applicant_id_hmac, applicant_id_masked,
   agent_window, form, materials, body_hash, receipt, created_at, updated_at, department, accepted_at,
   clock_budget_days, clock_running_since, completed_at, rejected_at, overdue_at, handling_days, on_time,
   supplement_rounds, rating, rated_at)
-select 's' || lpad(n::text, 8, '0'), 'bench', 'client', 'item-' || (h % 30),
+select substr(h12, 1, 8) || '-' || substr(h12, 9, 4) || '-7000-8000-' || lpad(to_hex(n), 12, '0'), 'bench', 'client', 'item-' || (h % 30),
   (array['full_online','online_transfer','offline_proxy','multi_site'])[1 + h % 4],
   (array['cross_province','province_wide','cross_city','within_city'])[1 + h2 % 4],
   '42' || lpad((h2 % 12)::text, 2, '0') || '00', '42' || lpad((h % 16)::text, 2, '0') || '01',
@@ -48,7 +57,7 @@ select 's' || lpad(n::text, 8, '0'), 'bench', 'client', 'item-' || (h % 30),
   (h / 7) % 3,
   case when h2 % 100 < 70 and h % 2 = 0 then 1 + (h / 11) % 5 end,
   case when h2 % 100 < 70 and h % 2 = 0 then created + ((h % 9) + 2) * interval '1 day' end
-from g`
+from g7`
 
 async function median(f: () => Promise<unknown>, runs = 5): Promise<number> {
   await f()
@@ -69,12 +78,22 @@ export async function reportsBench(): Promise<void> {
   u.pathname = `/${db}`
   const database = await openDatabase({ url: u.toString(), dataDir: '' })
   try {
-    await migrate(database)
+    if (unpartitioned) {
+      // The schema before migration 0033, for the before/after pair in bench/README.md.
+      await sql(u.toString(), 'CREATE TABLE schema_migrations (version int PRIMARY KEY, name text NOT NULL)')
+      for (const m of migrations.filter((m) => m.version < 33)) await database.transaction((tx) => tx.execScript(m.sql))
+    } else {
+      await migrate(database)
+      // The months of the data, as the `partitions` schedule would have made them ahead of time.
+      await new PgCasePartitionStore(database).ensure('2026-01', '2026-12')
+    }
+    console.log(unpartitioned ? 'schema: before migration 0033 (one cases table)' : 'schema: monthly partitions')
     const loadStarted = performance.now()
     for (let from = 1; from <= total; from += batch) {
-      await database.query(insertBatch, [from, Math.min(total, from + batch - 1), total])
+      await sql(u.toString(), insertBatch, [from, Math.min(total, from + batch - 1), total])
     }
-    await database.query('vacuum analyze cases', [])
+    // Outside the pool: its 30 s statement timeout is for the gateway, not for loading a million rows.
+    await sql(u.toString(), 'vacuum analyze cases')
     const loadSeconds = (performance.now() - loadStarted) / 1000
     const [{ n } = { n: 0 }] = await database.query<{ n: number }>('select count(*)::int as n from cases', [])
     console.log(

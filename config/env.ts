@@ -189,6 +189,16 @@ export const Env = z
       .int()
       .min(1)
       .default(7 * 24),
+    /**
+     * Months of case partitions kept ahead of the current one (migration 0033): the `partitions` schedule
+     * creates them once a day, so no case is ever minted in a month without its partition.
+     */
+    CASE_PARTITIONS_AHEAD: z.coerce.number().int().min(1).max(24).default(3),
+    /**
+     * Archive policy: `tongban archive` exports and detaches the months of cases older than this many months
+     * (a province keeps its case records for years; default ten). 0: no month is ever archived.
+     */
+    ARCHIVE_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(120),
     /** Every this many ms, unused files and expired idempotency answers are deleted (0: only `tongban prune`). */
     RETENTION_INTERVAL_MS: z.coerce.number().int().min(0).default(3_600_000),
     /** Media types a material file may have (comma-separated); each must be one the gateway can check. */
@@ -350,6 +360,7 @@ export const Env = z
       unusedRetentionHours: env.FILE_UNUSED_RETENTION_HOURS,
     },
     retentionIntervalMs: env.RETENTION_INTERVAL_MS,
+    partitions: { ahead: env.CASE_PARTITIONS_AHEAD, archiveAfterMonths: env.ARCHIVE_RETENTION_MONTHS },
     limits: {
       client: env.RATE_LIMIT_CLIENT,
       person: env.RATE_LIMIT_PERSON,

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config/env.js'
 import { ConfigCheckError, checkDirectory, formatProblem, loadDirectory } from '../config/load.js'
 import { auditCommand, clientsCommand, cliTrail, keysCommand, pruneCommand, tokensCommand } from './cli/admin.js'
+import { archiveCommand } from './cli/archive.js'
 import { demoCommand } from './cli/demo.js'
 import { doctorCommand } from './cli/doctor.js'
 import { simCommand } from './cli/sim.js'
@@ -59,6 +60,11 @@ Commands:
   verify RESULT [--jwks FILE|URL]
                         check a result JWS offline with the issuer's public keys, or without --jwks
                         against what this gateway trusts; exits 1 if invalid
+  archive [--month YYYY-MM] [--out DIR] [--dry-run]
+                        export the months of cases older than ARCHIVE_RETENTION_MONTHS to verifiable files,
+                        then detach their partitions (as the tables' owner)
+  archive verify FILE [--jwks FILE|URL …]
+                        check an archive file offline; exits 1 naming each problem
   verify-evidence FILE [--jwks FILE|URL …]
                         check a case's evidence bundle offline, end to end; exits 1 naming each problem
   doctor [--grace-seconds N] [--limit N]
@@ -198,6 +204,7 @@ const commands: Record<string, Command> = {
   keys: keysCommand,
   audit: auditCommand,
   prune: pruneCommand,
+  archive: archiveCommand,
   sim: simCommand,
   demo: demoCommand,
   doctor: doctorCommand,

@@ -5,7 +5,8 @@
  *
  * The schedules (the table in docs/operations.md says what each does): `sweep` and `deadlines` every
  * `SWEEP_INTERVAL_MS`, `poll:<kind>` every 5 s for each adapter kind that polls, `alerts` every minute,
- * `retention` every `RETENTION_INTERVAL_MS`, `checkpoint` every `CHECKPOINT_INTERVAL_MS`.
+ * `retention` every `RETENTION_INTERVAL_MS`, `checkpoint` every `CHECKPOINT_INTERVAL_MS`, `partitions` (the
+ * monthly case partitions ahead) at start and once a day.
  */
 import type { ReadinessCheck } from '../http/deps.js'
 import type { AdapterKind } from '../ports/region-adapter.js'
@@ -102,6 +103,7 @@ function schedulesOf(infra: Infrastructure, tasks: Tasks, options: BackgroundOpt
       quiet,
     })),
     { id: 'alerts', everyMs: 60_000, run: () => tasks.checkAlerts(), quiet },
+    { id: 'partitions', everyMs: 24 * 3_600_000, run: () => tasks.ensurePartitions(), quiet },
     { id: 'retention', everyMs: config.retentionIntervalMs, firstAfterMs: 60_000, run: () => tasks.prune(), quiet },
     {
       id: 'checkpoint',

@@ -17,6 +17,7 @@ import { PgKeyRevocationStore } from '../store/key-revocation-store.js'
 import { PgLastDeliveryStore } from '../store/last-delivery-store.js'
 import { PgOutboxStore } from '../store/outbox-store.js'
 import { PgOutstandingStore } from '../store/outstanding-store.js'
+import { PgCasePartitionStore } from '../store/partition-store.js'
 import { PgResultStore } from '../store/result-store.js'
 import { PgSessionStore } from '../store/session-store.js'
 import { PgStrandedCaseStore } from '../store/stranded-store.js'
@@ -48,5 +49,6 @@ export function openStores({ config, database, keys }: Infrastructure, authCache
     evaluation: new PgEvaluationStore(database),
     outstanding: new PgOutstandingStore(database),
     stranded: new PgStrandedCaseStore(database),
+    partitions: new PgCasePartitionStore(database),
   }
 }

@@ -10,6 +10,7 @@ import { MAX_LEAVES, makeCheckpoint } from '../services/checkpoints/make.js'
 import { peerWitnesses, sendToWitnesses } from '../services/checkpoints/send.js'
 import { pollBindings } from '../services/dispatch/poll.js'
 import { type EventSweepState, sweepUndelivered, sweepUnforwardedEvents } from '../services/dispatch/sweep.js'
+import { ensureCasePartitions } from '../services/partitions.js'
 import { pruneStorage } from '../services/retention.js'
 import type { Infrastructure } from './infrastructure.js'
 import type { Services } from './services.js'
@@ -131,6 +132,21 @@ export function createTasks(infra: Infrastructure, stores: Stores, services: Ser
           fileUnusedHours: config.files.unusedRetentionHours,
         },
       })
+    },
+
+    /** Creates the monthly case partitions of this month and `CASE_PARTITIONS_AHEAD` more (services/partitions.ts). */
+    async ensurePartitions() {
+      const done = await ensureCasePartitions(
+        { partitions: stores.partitions, now: clock.now() },
+        config.partitions.ahead,
+      )
+      if (done.created.length) logger.info({ months: done.created }, 'case partitions created')
+      if (done.skipped.length)
+        logger.warn(
+          { months: done.skipped },
+          'case partitions not created: cases of these months sit in the DEFAULT partition (docs/scale.md)',
+        )
+      return done
     },
 
     /** The alert figures now; logs each alert that appeared or changed (services/metrics/gateway.ts). */

@@ -128,11 +128,9 @@ export class PgCaseStore implements CaseStore {
   }
 
   async findByExternalRef(clientId: string, externalRef: string): Promise<CaseRecord | null> {
-    // The partial unique index of migration 0019 answers this (same predicate).
+    // The references that name a case (migration 0033 keeps them unique outside the monthly partitions).
     const [row] = await this.database.query<{ id: string }>(
-      `select id from cases
-        where created_by = $1 and external_ref = $2 and created_by_kind = 'client' and parent_id is null
-          and not external_ref_duplicate`,
+      'select case_id as id from case_external_refs where created_by = $1 and external_ref = $2',
       [clientId, externalRef],
       'tongban-case-by-external-ref',
     )

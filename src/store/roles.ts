@@ -43,7 +43,9 @@ type Privilege = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE'
 const ALL: readonly Privilege[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE']
 
 /** What the runtime role may do with `table` (any table not listed: read, insert, update). */
-export function runtimePrivileges(table: string): Privilege[] {
+export function runtimePrivileges(name: string): Privilege[] {
+  // A monthly partition (migration 0033) has its parent's privileges: the gateway goes through the parent.
+  const table = name.replace(/^(cases|case_events)_(y\d{4}m\d{2}|default)$/, '$1')
   if (READ_ONLY_TABLES.includes(table)) return ['SELECT']
   if (APPEND_ONLY_TABLES.includes(table)) return ['SELECT', 'INSERT']
   if (RUNTIME_DELETE_TABLES.includes(table)) return [...ALL]
@@ -164,6 +166,8 @@ export async function ensureRuntimeRole(owner: Database, runtimeUrl: string): Pr
     if (add.length || drop.length) report.actions.push(`${name}: ${did.filter(Boolean).join('; ')}`)
   }
   statements.push(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${r}`)
+  // The scheduler adds monthly partitions through this SECURITY DEFINER function (migration 0033), and only so.
+  statements.push(`GRANT EXECUTE ON FUNCTION public.tongban_ensure_case_partitions(date, date) TO ${r}`)
   if ((defaults?.n ?? 0) === 0) {
     statements.push(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE ON TABLES TO ${r}`)
     statements.push(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO ${r}`)

@@ -102,7 +102,14 @@ describe('background work once per fleet', () => {
     try {
       const schedulers = await queue.getJobSchedulers()
       // RETENTION_INTERVAL_MS is 0 in tests: that scheduler is removed.
-      expect(schedulers.map((s) => s.key).sort()).toEqual(['alerts', 'checkpoint', 'deadlines', 'poll:rest', 'sweep'])
+      expect(schedulers.map((s) => s.key).sort()).toEqual([
+        'alerts',
+        'checkpoint',
+        'deadlines',
+        'partitions',
+        'poll:rest',
+        'sweep',
+      ])
       expect(schedulers.find((s) => s.key === 'poll:rest')?.every).toBe(250)
     } finally {
       await queue.close()

@@ -34,6 +34,7 @@ export const actionLabel: Record<string, string> = {
   'audit.export': '导出审计日志',
   'audit.prune': '清理过期审计记录',
   'config.seed': '载入配置目录',
+  'cases.archive': '归档案件月份分区',
   'access.refused': '拒绝访问管理接口',
   'rate_limit.refused': '频率限制拒绝',
 }

@@ -70,10 +70,13 @@ beforeAll(async () => {
     [old[0]?.id],
   )
   const made = await makeCheckpoint({
-    gatewayId: t.gatewayId,
-    clock: systemClock,
-    store: new PgCheckpointStore(database),
-    signer: t.runtime.keys,
+    caller: null,
+    deps: {
+      gatewayId: t.gatewayId,
+      clock: systemClock,
+      store: new PgCheckpointStore(database),
+      signer: t.runtime.keys,
+    },
   })
   expect(made).not.toBeNull()
 }, 120_000)

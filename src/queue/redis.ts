@@ -27,9 +27,9 @@ export interface RedisClientOptions {
 }
 
 /**
- * A new client for `target`. On Sentinel it asks the sentinels for the primary, asks again when the
- * connection to it closes (a failover), and reconnects when it finds itself on a demoted replica (READONLY);
- * on a Cluster it discovers the other nodes from those given and follows slot moves.
+ * A new client for `target`. On Sentinel it asks the sentinels for the primary, and again whenever the
+ * connection breaks or it finds itself on a demoted replica (READONLY); on a Cluster it
+ * discovers the other nodes from those given and follows slot moves.
  *
  * @example const redis = connectRedis(config.redis.target, { name: 'tongban-gateway', autoPipelining: true })
  */
@@ -53,11 +53,11 @@ export function connectRedis(target: RedisTarget, opts: RedisClientOptions): Red
         ...(target.username !== undefined ? { username: target.username } : {}),
         ...(target.password !== undefined ? { password: target.password } : {}),
         ...(target.sentinelPassword !== undefined ? { sentinelPassword: target.sentinelPassword } : {}),
-        // No failover detector: its `+switch-master` disconnect can land while the client is still asking a
-        // sentinel for the primary (after the old one died), and ioredis then ends the client for good
-        // ("Connection is closed.", no reconnection; test/chaos `instances-failover` saw it). A primary that
-        // dies or is demoted closes its connections, so the client finds the new one without it.
-        failoverDetector: false,
+        // No `failoverDetector`: its subscriptions to the sentinels outlive a `quit()` and reconnect forever, and
+        // its disconnect, landing while a client still asks a sentinel for the primary, ends that client for
+        // good ("Connection is closed."; test/chaos `instances-failover` saw it).
+        // A killed primary breaks the connection, and a demoted one closes its clients or answers READONLY:
+        // either way the client asks the sentinels again.
         // A primary demoted while this client stayed connected answers writes with READONLY: find the new one.
         reconnectOnError: (err) => err.message.startsWith('READONLY'),
       })

@@ -242,7 +242,12 @@ export class ConsoleClient {
       `/v1/admin/agreements/${encodeURIComponent(id)}/versions/${version}/${action}`,
     )
   bindings = () => this.call<{ bindings: Binding[] }>('GET', '/v1/admin/bindings')
+  putBinding = (region: string, body: Record<string, unknown>) =>
+    this.call<Binding['binding']>('PUT', `/v1/admin/bindings/${encodeURIComponent(region)}`, body)
+  removeBinding = (region: string) => this.call<undefined>('DELETE', `/v1/admin/bindings/${encodeURIComponent(region)}`)
   clients = () => this.call<{ clients: ClientRow[] }>('GET', '/v1/admin/clients')
+  addClient = (body: Record<string, unknown>) => this.call<ClientRow>('POST', '/v1/admin/clients', body)
+  revokeClient = (id: string) => this.call<ClientRow>('DELETE', `/v1/admin/clients/${encodeURIComponent(id)}`)
   tokens = () => this.call<{ tokens: TokenRow[] }>('GET', '/v1/admin/tokens')
   createToken = (body: Record<string, unknown>) =>
     this.call<TokenRow & { token: string }>('POST', '/v1/admin/tokens', body)

@@ -7,6 +7,7 @@ import type { Problem } from '../client.js'
 import { agreementStatusLabel, cst, type Html, label, problemBox, roleLabel, scopeLabel, tech } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
 import { failureSummary } from '../zh.js'
+import { registerBindingPages } from './bindings.js'
 import { currentMonth } from './reports.js'
 
 type Wrap = Parameters<typeof signedIn>[0]
@@ -274,29 +275,6 @@ ${rows.map((r) => html`<tr><td class="mono"><a href="/console/admin/regions?pare
   )
 
   api.get(
-    '/console/admin/bindings',
-    admin(async (p) => {
-      const got = await p.api.bindings()
-      return p.render(
-        '对接绑定',
-        got.ok
-          ? html`<p class="muted">每个区划子树绑定一个适配器；最具体的绑定生效，* 为默认。</p><div class="table-wrap"><table><thead><tr><th>区划</th><th>适配器</th><th>设置</th><th>熔断状态</th><th>最近投递</th><th>更新</th></tr></thead><tbody>
-${got.body.bindings.map(
-  (
-    b,
-  ) => html`<tr data-binding="${b.binding.region}"><td class="mono">${b.binding.region}</td><td>${b.binding.adapter}</td><td class="mono">${JSON.stringify(b.binding.settings)}</td>
-<td><span class="badge${b.circuit.state === 'closed' ? ' ok' : ' overdue'}">${{ closed: '正常', open: '熔断', half_open: '试探' }[b.circuit.state]}</span> 连续失败 ${b.circuit.failures}${b.circuit.openUntil ? html`，至 ${cst(b.circuit.openUntil)}` : ''}</td>
-<td>${b.lastDelivery ? html`${cst(b.lastDelivery.at)} <span class="badge${b.lastDelivery.outcome === 'dispatched' ? ' ok' : ' overdue'}">${b.lastDelivery.outcome === 'dispatched' ? '已投递' : '失败'}</span><div class="mono"><a href="/console/cases/${b.lastDelivery.caseId}" title="${b.lastDelivery.caseId}">${b.lastDelivery.caseId.slice(0, 13)}…</a></div>` : html`<span class="muted">尚无</span>`}</td>
-<td>${cst(b.updatedAt)}<div class="muted">${b.updatedBy}</div></td></tr>`,
-)}
-</tbody></table></div>`
-          : problemBox(got.problem),
-        '/console/admin/bindings',
-      )
-    }),
-  )
-
-  api.get(
     '/console/admin/clients',
     adminOrSecurity(async (p) => {
       const got = await p.api.clients()
@@ -482,7 +460,11 @@ ${got.body.queues.map(
   )
 }
 
-export function registerAdminPages(api: Api, wrap: Wrap, deps?: Pick<HttpDeps, 'clock' | 'directory'>): void {
+export function registerAdminPages(
+  api: Api,
+  wrap: Wrap,
+  deps: Pick<HttpDeps, 'clock' | 'directory' | 'adapterSettings'>,
+): void {
   const admin: Admin = (h) => signedIn(wrap, h, 'admin')
   // Tokens are the security administrator's; an admin may issue the first security and auditor tokens.
   const tokenKeeper: Admin = (h) => signedIn(wrap, h, ['security', 'admin'])
@@ -490,6 +472,7 @@ export function registerAdminPages(api: Api, wrap: Wrap, deps?: Pick<HttpDeps, '
   registerOverview(api, admin, deps)
   registerAgreementPages(api, admin)
   registerDirectoryPages(api, admin, adminOrSecurity)
+  registerBindingPages(api, admin, deps)
   registerTokenPages(api, tokenKeeper)
   registerOperationsPages(api, admin)
 }

@@ -35,7 +35,7 @@ async function audited(action: string): Promise<{ target: string; actor: { role?
 
 beforeAll(async () => {
   if (!hasChromium) return
-  t = await createTestApp({ workers: false })
+  t = await createTestApp({ workers: false, env: { JWKS_ALLOW_HOSTS: 'keys.jingzhou.example.cn' } })
   url = await new Promise<string>((resolve) => {
     server = serve({ fetch: t.app.fetch, port: 0, hostname: '127.0.0.1' }, (info) =>
       resolve(`http://127.0.0.1:${info.port}`),
@@ -166,5 +166,107 @@ describe.skipIf(!hasChromium)('console: editing in the control room', () => {
     expect(await page.locator('tr[data-binding="420600"]').count()).toBe(0)
     expect((await audited('binding.remove'))[0]).toMatchObject({ target: 'binding:420600' })
     await page.close()
+  }, 120_000)
+
+  it('a system client is registered with a pasted JWKS or a JWKS URL, and revoked after a confirmation', async () => {
+    const page = await signIn(t.adminToken)
+    await page.goto(`${url}/console/admin/clients`)
+    const form = page.locator('#client-form')
+    // Every error at once: a bad id, no region, a key set that is not JSON.
+    await form.locator('#f-c-id').fill('Xiang Yang')
+    await form.locator('#f-c-name').fill('襄阳一窗受理系统')
+    await form.locator('#f-c-jwks').fill('{"keys": [')
+    await form.getByRole('button', { name: '注册' }).click()
+    const errors = page.locator('#form-errors li')
+    await expect.poll(() => errors.count()).toBe(3)
+    const text = (await page.locator('#form-errors').textContent()) ?? ''
+    expect(text).toContain('客户端标识：只能使用小写字母、数字和 . _ -')
+    expect(text).toContain('代表区划：至少 1 项')
+    expect(text).toContain('公钥集（JWKS）：不是有效的 JSON')
+    expect(await page.locator('#f-c-name').inputValue()).toBe('襄阳一窗受理系统')
+    expect(await page.locator('#f-c-jwks').inputValue()).toBe('{"keys": [')
+
+    // A key set with a private part is refused as such.
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'xy-2026', alg: 'ES256', use: 'sig' }
+    await page.locator('#f-c-id').fill('xiangyang-yc')
+    await page.locator('#f-c-regions').fill('420600')
+    await page
+      .locator('#f-c-jwks')
+      .fill(JSON.stringify({ keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'xy-2026' }] }))
+    await page.locator('#client-form').getByRole('button', { name: '注册' }).click()
+    await expect
+      .poll(() => page.locator('#form-errors').textContent())
+      .toContain('只能填写公钥：该密钥含有私钥部分（d）')
+
+    await page.locator('#f-c-jwks').fill(JSON.stringify({ keys: [jwk] }, null, 2))
+    await page.locator('#client-form').getByRole('button', { name: '注册' }).click()
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('已注册系统客户端 襄阳一窗受理系统')
+    const row = page.locator('tr[data-client="xiangyang-yc"]')
+    expect(await row.textContent()).toContain('襄阳市')
+    const stored = await t.admin('GET', '/v1/admin/clients/xiangyang-yc')
+    expect(stored.body).toMatchObject({ regions: ['420600'], status: 'active', jwks: { keys: [{ kid: 'xy-2026' }] } })
+    expect((await audited('client.register'))[0]).toMatchObject({
+      target: 'client:xiangyang-yc',
+      actor: { role: 'admin' },
+    })
+
+    // By URL: a host off the allow-list is refused in Chinese with what was typed kept; an allowed one registers.
+    await page.locator('#f-c-id').fill('jingzhou')
+    await page.locator('#f-c-regions').fill('421000')
+    await page.locator('input[name="source"][value="url"]').check()
+    await page.locator('#f-c-jwksUrl').fill('https://keys.elsewhere.example.cn/jwks.json')
+    await page.locator('#client-form').getByRole('button', { name: '注册' }).click()
+    await expect
+      .poll(() => page.locator('.alert.error strong').first().textContent())
+      .toBe('未注册：公钥集地址的主机不在允许列表（JWKS_ALLOW_HOSTS）中')
+    expect(await page.locator('#f-c-id').inputValue()).toBe('jingzhou')
+    await page.locator('#f-c-jwksUrl').fill('https://keys.jingzhou.example.cn/jwks.json')
+    await page.locator('#client-form').getByRole('button', { name: '注册' }).click()
+    await expect.poll(() => page.locator('tr[data-client="jingzhou"]').count()).toBe(1)
+    expect((await t.admin('GET', '/v1/admin/clients/jingzhou')).body.jwksUrl).toBe(
+      'https://keys.jingzhou.example.cn/jwks.json',
+    )
+    await screenshot(page, 'clients')
+
+    // Revoking asks first; dismissed, nothing changes; accepted, the client is revoked and audited.
+    const revoke = page.locator('tr[data-client="xiangyang-yc"]').getByRole('button', { name: '吊销' })
+    expect(await revoke.getAttribute('data-confirm')).toContain('确定吊销')
+    page.once('dialog', (d) => void d.dismiss())
+    await revoke.click()
+    expect((await t.admin('GET', '/v1/admin/clients/xiangyang-yc')).body.status).toBe('active')
+    page.once('dialog', (d) => void d.accept())
+    await revoke.click()
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('系统客户端 xiangyang-yc 已吊销')
+    expect((await t.admin('GET', '/v1/admin/clients/xiangyang-yc')).body.status).toBe('revoked')
+    expect((await audited('client.revoke'))[0]).toMatchObject({ target: 'client:xiangyang-yc' })
+    await page.close()
+
+    // A peer gateway a binding sends cases to: revoking it warns that it could no longer report back.
+    expect(
+      (
+        await t.admin('PUT', '/v1/admin/bindings/421000', {
+          adapter: 'peer',
+          settings: { baseUrl: 'https://gw.jingzhou.example.cn', gatewayId: 'jingzhou', clientId: 'gw-test' },
+        })
+      ).status,
+    ).toBe(200)
+    const again = await signIn(t.adminToken)
+    await again.goto(`${url}/console/admin/clients`)
+    expect(
+      await again
+        .locator('tr[data-client="jingzhou"]')
+        .getByRole('button', { name: '吊销' })
+        .getAttribute('data-confirm'),
+    ).toContain('对方网关无法再向本网关回传')
+    await again.close()
+
+    // The security administrator sees the clients but registers and revokes none (the admin's duty).
+    const security = await signIn(t.securityToken)
+    await security.goto(`${url}/console/admin/clients`)
+    expect(await security.locator('tr[data-client="jingzhou"]').count()).toBe(1)
+    expect(await security.locator('#client-form').count()).toBe(0)
+    expect(await security.getByRole('button', { name: '吊销' }).count()).toBe(0)
+    await security.close()
   }, 120_000)
 })

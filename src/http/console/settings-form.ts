@@ -115,6 +115,12 @@ const labels: Record<string, string> = {
   'circuit.failureThreshold': '连续失败几次后熔断',
   'circuit.openSeconds': '熔断时长（秒）',
   note: '备注',
+  id: '客户端标识',
+  name: '名称',
+  regions: '代表区划',
+  departments: '限定部门',
+  jwks: '公钥集（JWKS）',
+  jwksUrl: '公钥集地址（JWKS URL）',
 }
 
 export const fieldLabel = (path: string[]): string =>
@@ -126,6 +132,10 @@ const messageZh: [RegExp, string][] = [
   [/must contain \{ref\}/, '须包含 {ref}'],
   [/a path starting with "\/"/, '须以“/”开头'],
   [/an environment variable name/, '须为环境变量名（字母、数字和下划线）'],
+  [/lower-case letters, digits, "\.", "_" and "-"/, '只能使用小写字母、数字和 . _ -'],
+  [/give exactly one of `jwks` and `jwksUrl`/, '公钥集与公钥集地址须填且只填一项'],
+  [/public keys only/, '只能填写公钥：该密钥含有私钥部分（d）'],
+  [/a department code/, '须为部门代码，如 public-security'],
 ]
 
 function chineseMessage(message: string): string {

@@ -8,6 +8,7 @@ import { agreementStatusLabel, cst, type Html, label, problemBox, roleLabel, sco
 import { type PageContext, signedIn } from '../session.js'
 import { failureSummary } from '../zh.js'
 import { registerBindingPages } from './bindings.js'
+import { registerClientPages } from './clients.js'
 import { currentMonth } from './reports.js'
 
 type Wrap = Parameters<typeof signedIn>[0]
@@ -246,7 +247,7 @@ ${got.body.agreements.map(
 }
 
 /** The directory and its connections: regions and zones, bindings with their circuits, system clients. */
-function registerDirectoryPages(api: Api, admin: Admin, adminOrSecurity: Admin): void {
+function registerDirectoryPages(api: Api, admin: Admin): void {
   api.get(
     '/console/admin/regions',
     admin(async (p) => {
@@ -270,22 +271,6 @@ ${rows.map((r) => html`<tr><td class="mono"><a href="/console/admin/regions?pare
 </tbody></table></div>${got.ok && got.body.regions.length > rows.length ? html`<p class="muted">仅显示前 ${rows.length} 条，请缩小范围。</p>` : ''}
 <p class="muted">区划和事项随配置目录发布（<code>tongban seed</code>）；协议在“协议”页按版本修改。</p>`,
         '/console/admin/regions',
-      )
-    }),
-  )
-
-  api.get(
-    '/console/admin/clients',
-    adminOrSecurity(async (p) => {
-      const got = await p.api.clients()
-      return p.render(
-        '系统客户端',
-        got.ok
-          ? html`<p class="muted">注册与吊销：<code>tongban clients add|remove</code> 或 <code>/v1/admin/clients</code>。</p><div class="table-wrap"><table><thead><tr><th>标识</th><th>名称</th><th>代表区划</th><th>状态</th><th>注册时间</th></tr></thead><tbody>
-${got.body.clients.map((x) => html`<tr><td class="mono">${x.id}</td><td>${x.name ?? ''}</td><td class="mono">${x.regions.join(', ')}${x.departments?.length ? html`<br><span class="muted">限定部门：${x.departments.join('、')}</span>` : ''}</td><td>${x.status === 'active' ? '有效' : '已吊销'}</td><td>${cst(x.createdAt)}</td></tr>`)}
-</tbody></table></div>`
-          : problemBox(got.problem),
-        '/console/admin/clients',
       )
     }),
   )
@@ -463,7 +448,7 @@ ${got.body.queues.map(
 export function registerAdminPages(
   api: Api,
   wrap: Wrap,
-  deps: Pick<HttpDeps, 'clock' | 'directory' | 'adapterSettings'>,
+  deps: Pick<HttpDeps, 'clock' | 'directory' | 'adapterSettings' | 'gateway'>,
 ): void {
   const admin: Admin = (h) => signedIn(wrap, h, 'admin')
   // Tokens are the security administrator's; an admin may issue the first security and auditor tokens.
@@ -471,8 +456,9 @@ export function registerAdminPages(
   const adminOrSecurity: Admin = (h) => signedIn(wrap, h, ['admin', 'security'])
   registerOverview(api, admin, deps)
   registerAgreementPages(api, admin)
-  registerDirectoryPages(api, admin, adminOrSecurity)
+  registerDirectoryPages(api, admin)
   registerBindingPages(api, admin, deps)
+  registerClientPages(api, adminOrSecurity, admin, deps)
   registerTokenPages(api, tokenKeeper)
   registerOperationsPages(api, admin)
 }

@@ -269,4 +269,54 @@ describe.skipIf(!hasChromium)('console: editing in the control room', () => {
     expect(await security.getByRole('button', { name: '吊销' }).count()).toBe(0)
     await security.close()
   }, 120_000)
+
+  it('an agreement version is made through the form for the common edits, every error shown at once', async () => {
+    const page = await signIn(t.adminToken)
+    await page.goto(`${url}/console/admin/agreements/xiang-shi-sui-shen`)
+    const form = page.locator('#agreement-form')
+    const row = (code: string) => form.locator(`tr[data-item="${code}"]`)
+    expect(await row('hukou-transfer-spouse').textContent()).toContain('夫妻投靠')
+    // Three mistakes at once: no party, an item with no mode, a time limit of 0 days.
+    await form.locator('#f-a-parties').fill('')
+    await row('hukou-transfer-work').locator('input[name$=".mode.online_transfer"]').uncheck()
+    await row('hukou-transfer-spouse').locator('input[name$=".days"]').fill('0')
+    await form.getByRole('button', { name: '校验并保存为新版本（草稿）' }).click()
+    const errors = page.locator('#form-errors li')
+    await expect.poll(() => errors.count()).toBe(3)
+    const text = (await page.locator('#form-errors').textContent()) ?? ''
+    expect(text).toContain('协议方：至少 1 项')
+    expect(text).toMatch(/第 1 个事项（[^）]+）的办理模式：至少 1 项/)
+    expect(text).toMatch(/第 3 个事项（[^）]+）的办结时限：须大于 0/)
+    expect(await row('hukou-transfer-spouse').locator('input[name$=".days"]').inputValue()).toBe('0')
+    expect((await t.admin('GET', '/v1/admin/agreements/xiang-shi-sui-shen/versions')).body.versions).toHaveLength(1)
+
+    // Put right, with an item added and one taken out: a draft version, shown against the one in force.
+    await form.locator('#f-a-parties').fill('420600, 420300, 421300, 429021')
+    await row('hukou-transfer-work').locator('input[name$=".mode.online_transfer"]').check()
+    await row('hukou-transfer-spouse').locator('input[name$=".days"]').fill('5')
+    await row('notarization-driving-licence').locator('input[name$=".remove"]').check()
+    await form.locator('#f-a-new-item').selectOption('hukou-transfer-graduate')
+    await row('new').locator('input[name="items.new.mode.online_transfer"]').check()
+    await form.locator('#f-a-validTo').fill('2027-12-31')
+    await form.getByRole('button', { name: '校验并保存为新版本（草稿）' }).click()
+    await page.waitForURL(/from=1&to=2/)
+    expect(await page.locator('#diff').textContent()).toContain('2027-12-31')
+    const versions = (await t.admin('GET', '/v1/admin/agreements/xiang-shi-sui-shen/versions')).body.versions
+    const v2 = versions.at(-1)
+    expect(v2).toMatchObject({ version: 2, status: 'draft' })
+    const items = v2.agreement.items as { item: string; modes: string[]; timeLimit?: { days: number } }[]
+    expect(items.find((i) => i.item === 'hukou-transfer-spouse')?.timeLimit).toEqual({ days: 5, unit: 'working_days' })
+    expect(items.find((i) => i.item === 'hukou-transfer-graduate')?.modes).toEqual(['online_transfer'])
+    expect(items.some((i) => i.item === 'notarization-driving-licence')).toBe(false)
+    expect(v2.agreement).toMatchObject({ validTo: '2027-12-31', minTrust: versions[0].agreement.minTrust })
+    await screenshot(page, 'agreement-form')
+
+    // Activating asks first.
+    const activate = page.locator('tr[data-version="2"]').getByRole('button', { name: '启用' })
+    expect(await activate.getAttribute('data-confirm')).toContain('确定')
+    page.once('dialog', (d) => void d.accept())
+    await activate.click()
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('第 2 版已启用')
+    await page.close()
+  }, 120_000)
 })

@@ -263,29 +263,37 @@ function fieldPath(path: string[], fields: Field[]): string[] {
   return f.kind === 'object' ? [f.key, ...fieldPath(rest, f.fields)] : [f.key]
 }
 
+/** Every issue of `value` against `schema`, in Chinese, with its path (`[]` for the whole). */
+export function issuesZh(schema: z.ZodType, value: unknown): { path: string[]; message: string }[] {
+  const parsed = schema.safeParse(value, { error: zodZh })
+  if (parsed.success) return []
+  return parsed.error.issues.map((i) => ({ path: i.path.map(String), message: chineseMessage(i.message) }))
+}
+
 /**
  * Checks `value` with `schema`: every issue, in Chinese, by its field's path (`''` for the whole), the first
  * per field.
  */
-export function checkFields(schema: z.ZodType, value: unknown, errors: FieldErrors): unknown {
-  const parsed = schema.safeParse(value, { error: zodZh })
-  if (parsed.success) return parsed.data
+export function checkFields(schema: z.ZodType, value: unknown, errors: FieldErrors): void {
   const fields = fieldsOf(schema)
-  for (const issue of parsed.error.issues) {
-    const key = fieldPath(issue.path.map(String), fields).join('.')
-    if (!errors.has(key)) errors.set(key, chineseMessage(issue.message))
+  for (const issue of issuesZh(schema, value)) {
+    const key = fieldPath(issue.path, fields).join('.')
+    if (!errors.has(key)) errors.set(key, issue.message)
   }
-  return undefined
 }
 
 /**
  * Every error at once, above the form: each with its field's label, linking to the field. `groups`: the
  * errors of each prefix's fields.
  */
-export function errorSummary(groups: { prefix: string; errors: FieldErrors }[], heading = '填写有误，未保存'): Html {
+export function errorSummary(
+  groups: { prefix: string; errors: FieldErrors }[],
+  heading = '填写有误，未保存',
+  label: (path: string[]) => string = fieldLabel,
+): Html {
   const all = groups.flatMap((g) => [...g.errors].map(([path, message]) => ({ prefix: g.prefix, path, message })))
   if (all.length === 0) return html``
   return html`<div class="alert error" role="alert" id="form-errors"><strong>${heading}（${all.length} 处）</strong><ul>
-${all.map((e) => html`<li data-error-path="${e.prefix}.${e.path}">${e.path ? html`<a href="#${idOf(e.prefix, e.path.split('.'))}">${fieldLabel(e.path.split('.'))}</a>：` : ''}${e.message}</li>`)}
+${all.map((e) => html`<li data-error-path="${e.prefix}.${e.path}">${e.path ? html`<a href="#${idOf(e.prefix, e.path.split('.'))}">${label(e.path.split('.'))}</a>：` : ''}${e.message}</li>`)}
 </ul></div>`
 }

@@ -127,11 +127,11 @@ export const zodZh: z.core.$ZodErrorMap = (issue) => {
       if (issue.origin === 'string')
         return issue.input === '' || Number(issue.minimum) <= 1 ? '必填' : `至少 ${issue.minimum} 个字符`
       if (issue.origin === 'array') return `至少 ${issue.minimum} 项`
-      return `不能小于 ${issue.minimum}`
+      return issue.inclusive === false ? `须大于 ${issue.minimum}` : `不能小于 ${issue.minimum}`
     case 'too_big':
       if (issue.origin === 'string') return `不能超过 ${issue.maximum} 个字符`
       if (issue.origin === 'array') return `最多 ${issue.maximum} 项`
-      return `不能大于 ${issue.maximum}`
+      return issue.inclusive === false ? `须小于 ${issue.maximum}` : `不能大于 ${issue.maximum}`
     case 'invalid_format':
       return '格式不正确'
     case 'invalid_value':

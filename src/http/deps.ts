@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import type { Logger } from '../logger.js'
+import type { AlertState } from '../ports/alert-state.js'
 import type { Clock } from '../ports/clock.js'
 import type { DeadLetterStore } from '../ports/dead-letter-store.js'
 import type { EvaluationStore } from '../ports/evaluation-store.js'
@@ -63,6 +64,8 @@ export interface HttpDeps {
    * console edits settings as JSON.
    */
   adapterSettings?: Readonly<Record<AdapterKind, z.ZodType>> | undefined
+  /** The last alert check's figures (kind → count), for the console's overview; omitted: not shown. */
+  alerts?: Pick<AlertState, 'read'> | undefined
   /** The audit trail of administrative and security actions; omitted: nothing is recorded (unit tests). */
   auditTrail?: AuditTrail | undefined
   /** `GET /metrics` and the request counters; omitted: an empty page. */

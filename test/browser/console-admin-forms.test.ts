@@ -8,6 +8,7 @@ import { generateKeyPairSync } from 'node:crypto'
 import { serve } from '@hono/node-server'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
 import { hasChromium, launchBrowser, screenshot } from '../helpers/browser.js'
 
@@ -317,6 +318,38 @@ describe.skipIf(!hasChromium)('console: editing in the control room', () => {
     page.once('dialog', (d) => void d.accept())
     await activate.click()
     await expect.poll(() => page.getByRole('status').textContent()).toContain('第 2 版已启用')
+    await page.close()
+  }, 120_000)
+
+  it('the overview counts the cases due within two working days and the open alerts, each linking to its list', async () => {
+    const op = await t.operator('420303', 'ZW-KSTB-01', '李窗口')
+    const created = await op.call('POST', '/v1/cases', hukouCertificate({ agent: undefined }), {
+      'idempotency-key': 'overview-due-soon',
+    })
+    expect(created.status, JSON.stringify(created.body)).toBe(201)
+    const { id, dueAt } = created.body.case as { id: string; dueAt: string }
+    // The day before it falls due, in the morning (China time): within two working days, not overdue.
+    const dayBefore = new Date(new Date(dueAt).getTime() - 24 * 3600_000).toISOString().slice(0, 10)
+    t.clock.set(`${dayBefore}T09:00:00+08:00`)
+    await t.runtime.infrastructure.redis.hset(`${t.queuePrefix}:alerts`, { dead_letters: 2, open_circuits: 0 })
+
+    const page = await signIn(t.adminToken)
+    await page.goto(`${url}/console/admin`)
+    expect(Number(await page.locator('[data-count="due-soon"]').textContent())).toBeGreaterThanOrEqual(1)
+    expect(Number(await page.locator('[data-count="alerts"]').textContent())).toBe(1)
+    const alert = page.locator('#alerts li[data-alert="dead_letters"]')
+    expect(await alert.textContent()).toBe('死信待处理：2')
+    expect(await alert.getByRole('link').getAttribute('href')).toBe('/console/admin/dead-letters')
+    expect(await page.locator('#alerts li[data-alert="open_circuits"]').count()).toBe(0)
+    await screenshot(page, 'admin-overview-due')
+
+    // The counter opens the case list filtered to the open cases due by then: the case is in it.
+    await page.getByRole('link', { name: '两个工作日内到期' }).click()
+    await page.waitForURL(/\/console\/cases\?due=\d{4}-\d{2}-\d{2}/)
+    expect(await page.locator(`a[href="/console/cases/${id}"]`).count()).toBeGreaterThan(0)
+    const due = new URL(page.url()).searchParams.get('due')
+    const api = await t.admin('POST', '/v1/cases/search', { dueBefore: `${due}T00:00:00+08:00` })
+    expect(Number(await page.locator('#case-total strong').textContent())).toBe(api.body.total)
     await page.close()
   }, 120_000)
 })

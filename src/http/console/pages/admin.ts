@@ -1,5 +1,6 @@
 /** The control room: agreements (versions, editor, diff, status), bindings, clients, tokens, dead letters. */
 import { html } from 'hono/html'
+import { addCalendarDays } from '../../../domain/calendar.js'
 import type { HttpDeps } from '../../deps.js'
 import type { Api } from '../../openapi.js'
 import { chart, chartScripts } from '../charts.js'
@@ -30,7 +31,20 @@ const sumOf = (rows: { volume: number; overdueNow: number }[] | undefined) =>
   })
 
 /** The overview: today's work at a glance, counters linking to their lists, and charts. */
-function registerOverview(api: Api, admin: Admin, deps?: Pick<HttpDeps, 'clock' | 'directory'>): void {
+/** The alert kinds (docs/operations.md#alerts-on-by-default) in Chinese, with the list each one is about for an admin. */
+const alertKinds: Record<string, { text: string; href?: string }> = {
+  dead_letters: { text: '死信待处理', href: '/console/admin/dead-letters' },
+  open_circuits: { text: '绑定熔断中', href: '/console/admin/bindings' },
+  overdue_cases: { text: '在办超期办件' },
+  materials_overdue: { text: '容缺材料逾期未补' },
+  results_refused: { text: '办理结果被拒未重发' },
+  stranded_cases: { text: '滞留未投递办件', href: '/console/admin/queues' },
+  key_expiry: { text: '签名密钥即将到期（由安全管理员轮换）' },
+  signin_failures: { text: '同一地址多次登录失败（见审计日志）' },
+  audit_off_hours: { text: '非工作时间的管理操作（见审计日志）' },
+}
+
+function registerOverview(api: Api, admin: Admin, deps?: Pick<HttpDeps, 'clock' | 'directory' | 'alerts'>): void {
   api.get(
     '/console/admin',
     admin(async (p) => {
@@ -49,6 +63,19 @@ function registerOverview(api: Api, admin: Admin, deps?: Pick<HttpDeps, 'clock' 
         report(month.from, month.to, 'department'),
       ])
       const snap = await deps?.directory.snapshot()
+      // Due within two working days: open cases due before the day after the second working day from today.
+      const dueBy = snap ? addCalendarDays(snap.calendar.addWorkingDays(today, 2), 1) : undefined
+      const total = async (dueBefore: string) => {
+        const got = await p.api.searchCases({ dueBefore, limit: 1 })
+        return got.ok ? got.body.total : undefined
+      }
+      const [dueSoonAll, overdueNow, alertFigures] = await Promise.all([
+        dueBy ? total(`${dueBy}T00:00:00+08:00`) : undefined,
+        total(now.toISOString()),
+        deps?.alerts?.read().catch(() => undefined),
+      ])
+      const dueSoon = dueSoonAll !== undefined && overdueNow !== undefined ? dueSoonAll - overdueNow : undefined
+      const alerts = Object.entries(alertFigures ?? {}).filter(([, n]) => n > 0)
       const regionName = (code: string | null) => (code ? (snap?.regions.get(code)?.name ?? code) : '（未登记）')
       const day = sumOf(daily.ok ? daily.body.rows : undefined)
       const inMonth = sumOf(monthly.ok ? monthly.body.rows : undefined)
@@ -66,7 +93,17 @@ function registerOverview(api: Api, admin: Admin, deps?: Pick<HttpDeps, 'clock' 
   <section class="card"><h2><a href="${monthLink}">当前超期</a></h2><p><strong data-count="overdue">${inMonth?.overdueNow ?? '—'}</strong> 件（本月受理的办件中）</p></section>
   <section class="card"><h2><a href="/console/admin/dead-letters">死信</a></h2><p><strong data-count="dead-letters">${open}</strong> 条待处理</p></section>
   <section class="card"><h2><a href="/console/admin/bindings">熔断</a></h2><p><strong data-count="circuits">${openCircuits}</strong> 个绑定熔断中</p></section>
+  <section class="card"><h2><a href="/console/cases?due=${dueBy ?? ''}">两个工作日内到期</a></h2><p><strong data-count="due-soon">${dueSoon ?? '—'}</strong> 件在办（至 ${dueBy ? addCalendarDays(dueBy, -1) : '—'}）</p></section>
+  <section class="card"><h2><a href="#alerts">告警</a></h2><p><strong data-count="alerts">${alertFigures ? alerts.length : '—'}</strong> 项</p></section>
 </div>
+${
+  alerts.length > 0
+    ? html`<section class="card" id="alerts"><h2>当前告警</h2><ul>${alerts.map(([kind, n]) => {
+        const k = alertKinds[kind] ?? { text: kind }
+        return html`<li data-alert="${kind}">${k.href ? html`<a href="${k.href}">${k.text}</a>` : k.text}：${n}</li>`
+      })}</ul><p class="muted">每分钟检查一次（见运维文档“告警”）。</p></section>`
+    : html`<p class="muted" id="alerts">当前没有告警。</p>`
+}
 ${
   monthly.ok && monthly.body.rows.length > 0
     ? html`${chart('overview-regions', {
@@ -303,7 +340,7 @@ ${got.body.queues.map(
 export function registerAdminPages(
   api: Api,
   wrap: Wrap,
-  deps: Pick<HttpDeps, 'clock' | 'directory' | 'adapterSettings' | 'gateway'>,
+  deps: Pick<HttpDeps, 'clock' | 'directory' | 'adapterSettings' | 'gateway' | 'alerts'>,
 ): void {
   const admin: Admin = (h) => signedIn(wrap, h, 'admin')
   // Tokens are the security administrator's; an admin may issue the first security and auditor tokens.

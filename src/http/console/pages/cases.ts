@@ -62,6 +62,8 @@ interface ListInput {
   mode: string
   scope: string
   since: string
+  /** Open cases due before this day (China time), overdue ones included. */
+  due: string
   number: string
   name: string
   idType: string
@@ -92,6 +94,7 @@ function listInput(source: Record<string, string>, posted: boolean): ListInput {
     mode: pick(source.mode, modeLabel),
     scope: pick(source.scope, scopeLabel),
     since: /^\d{4}-\d{2}-\d{2}$/.test(source.since ?? '') ? (source.since as string) : '',
+    due: /^\d{4}-\d{2}-\d{2}$/.test(source.due ?? '') ? (source.due as string) : '',
     number: (source.number ?? '').trim().slice(0, 64),
     name: (source.name ?? '').trim().slice(0, 100),
     idType: pick(source.idType, idTypeLabel),
@@ -118,6 +121,7 @@ function searchBody(p: PageContext, i: ListInput): Record<string, unknown> {
     ...(i.mode ? { mode: i.mode } : {}),
     ...(i.scope ? { scope: i.scope } : {}),
     ...(i.since ? { updatedSince: `${i.since}T00:00:00+08:00` } : {}),
+    ...(i.due ? { dueBefore: `${i.due}T00:00:00+08:00` } : {}),
     // My cases: an operator's list is their window's; the page's own check below still applies to every row.
     ...(p.caller.role === 'operator' && p.caller.window ? { window: p.caller.window } : {}),
     ...(i.number ? { number: i.number } : {}),
@@ -130,7 +134,7 @@ function searchBody(p: PageContext, i: ListInput): Record<string, unknown> {
 /** A GET address of the list (never with an identity number or a name: those pages are posted). */
 function listUrl(i: ListInput, cursor: string, trail: string[]): string {
   const q = new URLSearchParams()
-  for (const k of ['status', 'mode', 'scope', 'since', 'number'] as const) if (i[k]) q.set(k, i[k])
+  for (const k of ['status', 'mode', 'scope', 'since', 'due', 'number'] as const) if (i[k]) q.set(k, i[k])
   if (cursor) q.set('cursor', cursor)
   if (trail.length) q.set('trail', trail.join(','))
   const text = q.toString()
@@ -172,6 +176,7 @@ async function listPage(p: PageContext, deps: HttpDeps, posted: boolean) {
     <div><label for="mode">模式</label><select id="mode" name="mode">${options(modeLabel, i.mode)}</select></div>
     <div><label for="scope">范围</label><select id="scope" name="scope">${options(scopeLabel, i.scope)}</select></div>
     <div><label for="since">更新于此日期之后</label><input id="since" name="since" type="date" value="${i.since}"></div>
+    <div><label for="due">在办且到期早于</label><input id="due" name="due" type="date" value="${i.due}"></div>
     <div><button type="submit" name="page" value="search">查询</button> <a href="/console/cases">清除条件</a></div>
   </div>
 </form>

@@ -352,4 +352,29 @@ describe.skipIf(!hasChromium)('console: editing in the control room', () => {
     expect(Number(await page.locator('#case-total strong').textContent())).toBe(api.body.total)
     await page.close()
   }, 120_000)
+
+  it('a case received from a peer gateway gets this gateway’s own short number, shown and searchable like a local one', async () => {
+    // 十堰's gateway, registered here as a system client, hands this gateway a case (POST /v1/cases, as the peer adapter does).
+    const peer = await t.client('gw-shiyan', ['420303'])
+    const sent = await peer.call('POST', '/v1/cases', hukouCertificate({ agent: undefined }), {
+      'idempotency-key': 'from-the-peer-1',
+    })
+    expect(sent.status, JSON.stringify(sent.body)).toBe(201)
+    const { id, number } = sent.body.case as { id: string; number: string }
+    expect(number).toMatch(/^420303-\d{8}-\d{4}$/)
+    // Numbered from this gateway's own sequence: after the local case of the same origin and day, never the same.
+    const local = await t.admin('POST', '/v1/cases/search', { limit: 200 })
+    const numbers = (local.body.cases as { number: string }[]).map((c) => c.number)
+    expect(new Set(numbers).size).toBe(numbers.length)
+
+    const page = await signIn(t.adminToken)
+    await page.goto(`${url}/console/cases`)
+    await page.locator('#number').fill(number)
+    await page.getByRole('button', { name: '查询' }).click()
+    await expect.poll(() => page.locator('#case-total strong').textContent()).toBe('1')
+    await page.locator(`a[href="/console/cases/${id}"]`).click()
+    await page.waitForURL(`${url}/console/cases/${id}`)
+    expect(await page.locator('#case-number').textContent()).toBe(number)
+    await page.close()
+  }, 120_000)
 })

@@ -220,7 +220,10 @@ export class ConsoleClient {
   }
   /** PROTOCOL 1.1 §5: whether a result names this applicant (the number travels in the body only). */
   verifyResult = (result: string, applicant: { idType: string; idNumber: string }) =>
-    this.call<{ valid: boolean; applicantMatches?: boolean }>('POST', '/v1/results/verify', { result, applicant })
+    this.call<{ valid: boolean; applicantMatches?: boolean; reasons?: string[] }>('POST', '/v1/results/verify', {
+      result,
+      applicant,
+    })
   evidence = (id: string) => this.raw(`/v1/cases/${encodeURIComponent(id)}/evidence`, 'application/json')
   postEvent = (id: string, event: { type: string; data?: Record<string, unknown> }) =>
     this.call<unknown>('POST', `/v1/cases/${encodeURIComponent(id)}/events`, event)

@@ -8,7 +8,7 @@ import { cst, type Html, problemBox, roleLabel, tech } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
 import { failureSummary } from '../zh.js'
 import { registerAgreementPages } from './agreements.js'
-import { registerBindingPages } from './bindings.js'
+import { adapterLabel, registerBindingPages } from './bindings.js'
 import { postButton } from './buttons.js'
 import { registerClientPages } from './clients.js'
 import { currentMonth } from './reports.js'
@@ -169,7 +169,7 @@ ${rows.map((r) => html`<tr><td class="mono"><a href="/console/admin/regions?pare
 }
 
 /** Person tokens: issue (shown once) and revoke. */
-function registerTokenPages(api: Api, tokenKeeper: Admin): void {
+function registerTokenPages(api: Api, tokenKeeper: Admin, regionName: (code: string) => string): void {
   const tokensPage = async (p: PageContext, extra: Html = html``) => {
     const bootstrap = p.caller.role !== 'security'
     const roles = bootstrap
@@ -206,7 +206,7 @@ ${
 ${got.body.tokens.map(
   (
     t,
-  ) => html`<tr><td class="mono">${t.id}</td><td>${roleLabel[t.role as keyof typeof roleLabel] ?? t.role}</td><td>${t.region ?? ''} ${t.window ?? ''}</td><td>${t.name ?? ''}${t.departments?.length ? html`<br><span class="muted">限定部门：${t.departments.join('、')}</span>` : ''}</td><td>${cst(t.createdAt)}</td>
+  ) => html`<tr><td class="mono">${t.id}</td><td>${roleLabel[t.role as keyof typeof roleLabel] ?? t.role}</td><td>${t.region ? regionName(t.region) : ''} ${t.window ?? ''}${t.region ? html`<div class="mono muted">${t.region}</div>` : ''}</td><td>${t.name ?? ''}${t.departments?.length ? html`<br><span class="muted">限定部门：${t.departments.join('、')}</span>` : ''}</td><td>${cst(t.createdAt)}</td>
 <td>${t.revokedAt ? `已吊销（${cst(t.revokedAt)}）` : t.id === p.caller.id ? html`<span class="badge soon">当前登录</span> ${postButton(p, `/console/admin/tokens/${t.id}/revoke`, '吊销', html``, '这是您当前登录所用的令牌：吊销后您将立即退出登录，且不能再用它登录。确定吊销？')}` : postButton(p, `/console/admin/tokens/${t.id}/revoke`, '吊销', html``, '吊销后该令牌及其登录会话立即失效，确定？')}</td></tr>`,
 )}
 </tbody></table></div>`
@@ -258,7 +258,7 @@ ${got.body.tokens.map(
 }
 
 /** Operations: dead letters (with re-drive) and what each queue holds. */
-function registerOperationsPages(api: Api, admin: Admin): void {
+function registerOperationsPages(api: Api, admin: Admin, regionName: (code: string) => string): void {
   const deadPage = async (p: PageContext, extra: Html = html``) => {
     const [got, bindings] = await Promise.all([p.api.deadLetters(), p.api.bindings()])
     // The binding that serves a region: the most specific whose code prefixes it, `*` last.
@@ -288,7 +288,7 @@ function registerOperationsPages(api: Api, admin: Admin): void {
 ${got.body.deadLetters.map(
   (
     d,
-  ) => html`<tr data-dead-letter="${d.id}"><td>${d.id}</td><td class="mono"><a href="/console/cases/${d.caseId}">${d.caseId.slice(0, 13)}…</a></td><td>${d.kind === 'dispatch' ? '投递' : `事件 #${d.seq ?? '?'}`}</td><td>${d.region} · ${d.adapter}</td><td>${failureSummary(d.reason)}${tech(html`<div class="mono">${d.reason}</div>`)}</td><td>${d.attempts}</td><td>${cst(d.createdAt)}</td>
+  ) => html`<tr data-dead-letter="${d.id}"><td>${d.id}</td><td class="mono"><a href="/console/cases/${d.caseId}">${d.caseId.slice(0, 13)}…</a></td><td>${d.kind === 'dispatch' ? '投递' : `事件 #${d.seq ?? '?'}`}</td><td>${regionName(d.region)}<div class="mono muted">${d.region} · ${d.adapter}</div><div class="muted">${adapterLabel[d.adapter as keyof typeof adapterLabel] ?? d.adapter}</div></td><td>${failureSummary(d.reason)}${tech(html`<div class="mono">${d.reason}</div>`)}</td><td>${d.attempts}</td><td>${cst(d.createdAt)}</td>
 <td>${d.redrivenAt ? `已重投（${cst(d.redrivenAt)}）` : postButton(p, `/console/admin/dead-letters/${d.id}/redrive`, '重新投递', html``, redriveConfirm(d.region))}</td></tr>`,
 )}
 </tbody></table></div>`
@@ -343,6 +343,12 @@ export function registerAdminPages(
   deps: Pick<HttpDeps, 'clock' | 'directory' | 'adapterSettings' | 'gateway' | 'alerts'>,
 ): void {
   const admin: Admin = (h) => signedIn(wrap, h, 'admin')
+  // The directory is loaded before any page is served; a code it does not know shows as itself.
+  let regions: ReadonlyMap<string, { name: string }> = new Map()
+  void deps.directory.snapshot().then((s) => {
+    regions = s.regions as unknown as ReadonlyMap<string, { name: string }>
+  })
+  const regionName = (code: string) => regions.get(code)?.name ?? code
   // Tokens are the security administrator's; an admin may issue the first security and auditor tokens.
   const tokenKeeper: Admin = (h) => signedIn(wrap, h, ['security', 'admin'])
   const adminOrSecurity: Admin = (h) => signedIn(wrap, h, ['admin', 'security'])
@@ -351,6 +357,6 @@ export function registerAdminPages(
   registerDirectoryPages(api, admin)
   registerBindingPages(api, admin, deps)
   registerClientPages(api, adminOrSecurity, admin, deps)
-  registerTokenPages(api, tokenKeeper)
-  registerOperationsPages(api, admin)
+  registerTokenPages(api, tokenKeeper, regionName)
+  registerOperationsPages(api, admin, regionName)
 }

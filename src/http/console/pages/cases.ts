@@ -24,6 +24,7 @@ import {
   tech,
 } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
+import { verifierReasonZh } from '../zh.js'
 import { bundleResultsSection, childrenSection, familyEvents, isParent, parentNote } from './bundle.js'
 import { forwardingAlert, forwardingBadge } from './forwarding.js'
 import { actorNames, timelineSection } from './timeline.js'
@@ -399,7 +400,7 @@ ${actionForms(p, c, evs)}`,
 }
 
 /** The outcome of the applicant check on the result page: matched, did not, or the result could not be read. */
-type ApplicantCheck = 'matches' | 'differs' | 'unavailable'
+type ApplicantCheck = 'matches' | 'differs' | 'unavailable' | { refused: string[] }
 
 const ID_TYPES: Record<string, string> = { resident_id: '居民身份证', uscc: '统一社会信用代码', passport: '护照' }
 
@@ -416,7 +417,9 @@ function applicantCheckForm(p: PageContext, c: Case, check: ApplicantCheck | und
         ? html`<p class="alert error" role="alert" id="applicant-check">核对不一致：结果所载申请人不是此证件号码的持有人。</p>`
         : check === 'unavailable'
           ? html`<p class="alert error" role="alert" id="applicant-check">暂时无法核对，请稍后再试。</p>`
-          : ''
+          : typeof check === 'object'
+            ? html`<div class="alert error" role="alert" id="applicant-check"><strong>办理结果验证未通过，无法核对申请人：</strong>${[...new Set(check.refused.map(verifierReasonZh))].join('；')}${tech(html`<ul>${check.refused.map((r) => html`<li class="mono">${r}</li>`)}</ul>`)}</div>`
+            : ''
   return html`${answer}<form method="post" action="/console/cases/${c.id}/applicant-check" class="no-print" autocomplete="off">
 <h3>核对申请人</h3><input type="hidden" name="_csrf" value="${p.csrf}">
 <label>证件类型 <select name="idType">${Object.entries(types).map(([k, t]) => html`<option value="${k}"${k === c.applicant.idType ? html` selected` : ''}>${t}</option>`)}</select></label>
@@ -500,11 +503,14 @@ export function registerCasePages(api: Api, wrap: Wrap, deps: HttpDeps): void {
       if (typeof jws !== 'string' || !idType || !idNumber)
         return detailPage(p, deps, id, null, undefined, 'unavailable')
       const checked = await p.api.verifyResult(jws, { idType, idNumber })
+      const refused = checked.ok && !checked.body.valid ? (checked.body.reasons ?? []) : undefined
       const outcome: ApplicantCheck = !checked.ok
         ? 'unavailable'
-        : checked.body.applicantMatches
-          ? 'matches'
-          : 'differs'
+        : refused
+          ? { refused }
+          : checked.body.applicantMatches
+            ? 'matches'
+            : 'differs'
       return detailPage(p, deps, id, null, undefined, outcome)
     }),
   )

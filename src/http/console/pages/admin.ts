@@ -342,15 +342,18 @@ export function registerAdminPages(
   wrap: Wrap,
   deps: Pick<HttpDeps, 'clock' | 'directory' | 'adapterSettings' | 'gateway' | 'alerts'>,
 ): void {
-  const admin: Admin = (h) => signedIn(wrap, h, 'admin')
-  // The directory is loaded before any page is served; a code it does not know shows as itself.
+  // Region names for the pages' rows: the directory's snapshot, read as each page is served (nothing at start-up).
   let regions: ReadonlyMap<string, { name: string }> = new Map()
-  void deps.directory.snapshot().then((s) => {
-    regions = s.regions as unknown as ReadonlyMap<string, { name: string }>
-  })
+  const withNames =
+    (h: Parameters<typeof signedIn>[1]): Parameters<typeof signedIn>[1] =>
+    async (p) => {
+      regions = (await deps.directory.snapshot()).regions as unknown as ReadonlyMap<string, { name: string }>
+      return h(p)
+    }
   const regionName = (code: string) => regions.get(code)?.name ?? code
+  const admin: Admin = (h) => signedIn(wrap, withNames(h), 'admin')
   // Tokens are the security administrator's; an admin may issue the first security and auditor tokens.
-  const tokenKeeper: Admin = (h) => signedIn(wrap, h, ['security', 'admin'])
+  const tokenKeeper: Admin = (h) => signedIn(wrap, withNames(h), ['security', 'admin'])
   const adminOrSecurity: Admin = (h) => signedIn(wrap, h, ['admin', 'security'])
   registerOverview(api, admin, deps)
   registerAgreementPages(api, admin, deps.directory)

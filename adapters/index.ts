@@ -4,6 +4,7 @@
  * only its own settings, a logger and an HTTP client limited to the hosts of its binding.
  */
 import type { Dispatcher } from 'undici'
+import type { z } from 'zod'
 import type {
   AdapterCapabilities,
   AdapterKind,
@@ -12,10 +13,12 @@ import type {
   RegionAdapter,
 } from '../src/ports/region-adapter.js'
 import { HttpClient } from './_shared/http.js'
-import { createManualAdapter, manualCapabilities } from './manual/adapter.js'
+import { createManualAdapter, ManualSettings, manualCapabilities } from './manual/adapter.js'
 import { createPeerAdapter, peerCapabilities } from './peer/adapter.js'
+import { PeerSettings } from './peer/settings.js'
 import { createRestAdapter, restCapabilities } from './rest/adapter.js'
-import { createSimAdapter, simCapabilities } from './sim/adapter.js'
+import { RestSettings } from './rest/settings.js'
+import { createSimAdapter, SimSettings, simCapabilities } from './sim/adapter.js'
 
 export interface AdapterDeps {
   logger: AdapterLogger
@@ -85,4 +88,15 @@ const capabilities: { [K in AdapterKind]: AdapterCapabilities } = {
 /** The kinds whose systems are polled for their events (the background phase schedules one poll each). */
 export function pollingKinds(): AdapterKind[] {
   return (Object.keys(capabilities) as AdapterKind[]).filter((kind) => capabilities[kind].polls)
+}
+
+/**
+ * Each kind's settings schema (exhaustive, as the factories): the console generates a binding's form from it
+ * and checks what was typed with it before `PUT /v1/admin/bindings/{region}` checks it again.
+ */
+export const adapterSettingsSchemas: { readonly [K in AdapterKind]: z.ZodType } = {
+  peer: PeerSettings,
+  rest: RestSettings,
+  manual: ManualSettings,
+  sim: SimSettings,
 }

@@ -12,7 +12,7 @@
  */
 import cluster from 'node:cluster'
 import { serve } from '@hono/node-server'
-import { createAdapter, pollingKinds } from '../adapters/index.js'
+import { adapterSettingsSchemas, createAdapter, pollingKinds } from '../adapters/index.js'
 import type { Config } from '../config/env.js'
 import { createApp } from './app.js'
 import type { HttpDeps } from './http/deps.js'
@@ -104,7 +104,11 @@ export async function createRuntime(config: Config, logger: Logger, options: Run
     pollingKinds: pollingKinds(),
     ...(options.pollTickMs !== undefined ? { pollTickMs: options.pollTickMs } : {}),
   })
-  const deps: HttpDeps = { ...http, readiness: [...http.readiness, ...background.readiness] }
+  const deps: HttpDeps = {
+    ...http,
+    adapterSettings: adapterSettingsSchemas,
+    readiness: [...http.readiness, ...background.readiness],
+  }
   // The audit trail of administrative and security actions (docs/audit.md), handed to every verb's deps.
   const audit = startAuditTrail({
     config,

@@ -1,8 +1,11 @@
+import type { z } from 'zod'
 import type { Logger } from '../logger.js'
+import type { AlertState } from '../ports/alert-state.js'
 import type { Clock } from '../ports/clock.js'
 import type { DeadLetterStore } from '../ports/dead-letter-store.js'
 import type { EvaluationStore } from '../ports/evaluation-store.js'
 import type { QueueDepths } from '../ports/queue-depths.js'
+import type { AdapterKind } from '../ports/region-adapter.js'
 import type { AgreementAdminDeps } from '../services/admin/agreements.js'
 import type { AdminDeps } from '../services/admin/clients.js'
 import type { KeyAdminDeps } from '../services/admin/key-revocations.js'
@@ -56,6 +59,13 @@ export interface HttpDeps {
   queues?: QueueDepths | undefined
   /** Rate limits (PROTOCOL 1.1 §6); omitted: none. */
   rateLimits?: RateLimitDeps | undefined
+  /**
+   * Each adapter kind's settings schema (adapters/index.ts), for the console's binding forms; omitted: the
+   * console edits settings as JSON.
+   */
+  adapterSettings?: Readonly<Record<AdapterKind, z.ZodType>> | undefined
+  /** The last alert check's figures (kind → count), for the console's overview; omitted: not shown. */
+  alerts?: Pick<AlertState, 'read'> | undefined
   /** The audit trail of administrative and security actions; omitted: nothing is recorded (unit tests). */
   auditTrail?: AuditTrail | undefined
   /** `GET /metrics` and the request counters; omitted: an empty page. */

@@ -154,6 +154,8 @@ export interface CaseFilter {
   /** Cases accepted at this window (`agent.window`). */
   window?: string | undefined
   updatedSince?: Date | undefined
+  /** Only cases still open (neither completed nor final) whose due instant is before this one. */
+  dueBefore?: Date | undefined
   /** Only top-level cases (no children), default false. */
   topLevelOnly?: boolean | undefined
   /** The case with this number (`CaseRecord.number`), exactly. */

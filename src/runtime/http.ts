@@ -3,6 +3,7 @@
  * services. The readiness checks of the queue workers are the background phase's (runtime/background.ts).
  */
 import type { HttpDeps } from '../http/deps.js'
+import { redisAlertState } from '../queue/alert-state.js'
 import { RedisRateLimits } from '../security/rate-limits.js'
 import { RedisReplayGuard } from '../security/replay.js'
 import { resultKeys } from '../security/result-keys.js'
@@ -20,6 +21,7 @@ export function createHttpDeps(infra: Infrastructure, stores: Stores, services: 
     clock,
     directory,
     gateway: { id: gatewayId, version },
+    alerts: redisAlertState(redis, config.redis.queuePrefix),
     bodyLimitBytes: config.http.bodyLimitBytes,
     readiness: [
       { name: 'database', check: () => database.ping() },

@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, gt, gte, ilike, inArray, isNull, lt, or, type SQL, sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, gte, ilike, inArray, isNull, lt, notInArray, or, type SQL, sql } from 'drizzle-orm'
 import type { DeadlineClock } from '../domain/deadline.js'
 import { eventHash, GENESIS_HASH, type HashAlg } from '../domain/hash-chain.js'
+import { finalStatuses } from '../domain/lifecycle.js'
 import { AppError } from '../errors.js'
 import type {
   CaseEvent,
@@ -457,6 +458,10 @@ function whereOf(filter: CaseFilter): (SQL | undefined)[] | null {
   }
   if (filter.window !== undefined) where.push(eq(cases.agentWindow, filter.window))
   if (filter.updatedSince !== undefined) where.push(gte(cases.updatedAt, filter.updatedSince))
+  if (filter.dueBefore !== undefined) {
+    where.push(lt(cases.dueAt, filter.dueBefore))
+    where.push(notInArray(cases.status, [...finalStatuses, 'completed']))
+  }
   if (filter.topLevelOnly === true) where.push(isNull(cases.parentId))
   if (filter.number !== undefined) where.push(eq(cases.number, filter.number))
   if (filter.applicantName !== undefined) {

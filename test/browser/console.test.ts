@@ -594,20 +594,23 @@ describe.skipIf(!hasChromium)('the console in Chromium', { timeout: 90_000 }, ()
 
     await page.getByRole('link', { name: '协议' }).click()
     await page.getByRole('link', { name: /襄十随神/ }).click()
-    await page.getByRole('heading', { name: '编辑为新版本' }).waitFor()
+    await page.getByRole('heading', { name: '修改为新版本' }).waitFor()
+    // The whole document as JSON, below the form for the common edits.
+    await page.getByText('以 JSON 编辑全部内容').click()
     const editor = page.getByLabel(/协议内容/)
+    const saveJson = page.locator('form[action$="/versions"]').getByRole('button', { name: /校验并保存/ })
     const doc = JSON.parse(await editor.inputValue())
     doc.items = doc.items.map((e: any) =>
       e.item === 'hukou-transfer-spouse' ? { ...e, modes: e.modes.filter((m: string) => m !== 'online_transfer') } : e,
     )
     // First an edit that config check refuses: nothing is stored, every problem is listed.
     await editor.fill(JSON.stringify({ ...doc, parties: [...doc.parties, '999999'] }, null, 2))
-    await page.getByRole('button', { name: /校验并保存/ }).click()
+    await saveJson.click()
     await expect.poll(() => page.locator('[role=alert]').textContent()).toContain('unknown region "999999"')
     expect(await page.locator('tr[data-version]').count()).toBe(1)
 
     await page.getByLabel(/协议内容/).fill(JSON.stringify(doc, null, 2))
-    await page.getByRole('button', { name: /校验并保存/ }).click()
+    await saveJson.click()
     await page.waitForURL(/from=1&to=2/)
     await expect.poll(() => page.locator('#diff').textContent()).toContain('items[hukou-transfer-spouse].modes')
     await screenshot(page, '4-agreement-diff')

@@ -154,7 +154,7 @@ describe('console control room', () => {
     const pages: [string, string[]][] = [
       ['/console/admin', ['协议', '死信']],
       ['/console/admin/agreements', ['xiang-shi-sui-shen', '路由中版本']],
-      ['/console/admin/agreements/xiang-shi-sui-shen', ['编辑为新版本', 'data-version="1"']],
+      ['/console/admin/agreements/xiang-shi-sui-shen', ['修改为新版本', 'data-version="1"']],
       ['/console/admin/regions', ['Z42030001', '十堰经济技术开发区']],
       ['/console/admin/regions?q=%E7%A5%9E%E5%86%9C%E6%9E%B6', ['429021']],
       ['/console/admin/bindings', ['manual', '正常']],
@@ -182,7 +182,7 @@ describe('console control room', () => {
     const pages: [string, string[]][] = [
       ['/console/admin/tokens', ['ZW-KSTB-01', '签发', '安全管理员']],
       ['/console/admin/key-revocations', ['密钥吊销', '尚未吊销任何密钥']],
-      ['/console/admin/clients', ['标识']],
+      ['/console/admin/clients', ['系统客户端', '注册和吊销系统客户端由管理员']],
     ]
     for (const [path, texts] of pages) {
       const page = await b.get(path)

@@ -63,6 +63,12 @@ meter { width:6rem; height:.8rem; }
 tr.late td:first-child { border-left:4px solid var(--bad); }
 form.inline { display:inline; }
 label.inline-label { display:inline; font-weight:400; }
+label.check { font-weight:400; }
+input[type=url] { width:100%; max-width:36rem; padding:.45rem .55rem; border:1px solid #9aa5b1; border-radius:4px; background:#fff; }
+[aria-invalid=true] { border-color:#c0392b; outline:1px solid #c0392b; }
+.field-error { color:#a4271d; font-size:.92rem; margin-top:.2rem; }
+.required { color:#a4271d; }
+a.button.small { padding:.2rem .6rem; min-height:2rem; font-size:.9rem; }
 fieldset { border:1px solid var(--line); border-radius:4px; margin:1rem 0; padding:.5rem 1rem 1rem; }
 legend { font-weight:700; padding:0 .35rem; }
 .pager { display:flex; gap:1rem; margin:1rem 0; align-items:center; }

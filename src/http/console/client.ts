@@ -220,7 +220,10 @@ export class ConsoleClient {
   }
   /** PROTOCOL 1.1 §5: whether a result names this applicant (the number travels in the body only). */
   verifyResult = (result: string, applicant: { idType: string; idNumber: string }) =>
-    this.call<{ valid: boolean; applicantMatches?: boolean }>('POST', '/v1/results/verify', { result, applicant })
+    this.call<{ valid: boolean; applicantMatches?: boolean; reasons?: string[] }>('POST', '/v1/results/verify', {
+      result,
+      applicant,
+    })
   evidence = (id: string) => this.raw(`/v1/cases/${encodeURIComponent(id)}/evidence`, 'application/json')
   postEvent = (id: string, event: { type: string; data?: Record<string, unknown> }) =>
     this.call<unknown>('POST', `/v1/cases/${encodeURIComponent(id)}/events`, event)
@@ -242,7 +245,12 @@ export class ConsoleClient {
       `/v1/admin/agreements/${encodeURIComponent(id)}/versions/${version}/${action}`,
     )
   bindings = () => this.call<{ bindings: Binding[] }>('GET', '/v1/admin/bindings')
+  putBinding = (region: string, body: Record<string, unknown>) =>
+    this.call<Binding['binding']>('PUT', `/v1/admin/bindings/${encodeURIComponent(region)}`, body)
+  removeBinding = (region: string) => this.call<undefined>('DELETE', `/v1/admin/bindings/${encodeURIComponent(region)}`)
   clients = () => this.call<{ clients: ClientRow[] }>('GET', '/v1/admin/clients')
+  addClient = (body: Record<string, unknown>) => this.call<ClientRow>('POST', '/v1/admin/clients', body)
+  revokeClient = (id: string) => this.call<ClientRow>('DELETE', `/v1/admin/clients/${encodeURIComponent(id)}`)
   tokens = () => this.call<{ tokens: TokenRow[] }>('GET', '/v1/admin/tokens')
   createToken = (body: Record<string, unknown>) =>
     this.call<TokenRow & { token: string }>('POST', '/v1/admin/tokens', body)

@@ -127,11 +127,11 @@ export const zodZh: z.core.$ZodErrorMap = (issue) => {
       if (issue.origin === 'string')
         return issue.input === '' || Number(issue.minimum) <= 1 ? '必填' : `至少 ${issue.minimum} 个字符`
       if (issue.origin === 'array') return `至少 ${issue.minimum} 项`
-      return `不能小于 ${issue.minimum}`
+      return issue.inclusive === false ? `须大于 ${issue.minimum}` : `不能小于 ${issue.minimum}`
     case 'too_big':
       if (issue.origin === 'string') return `不能超过 ${issue.maximum} 个字符`
       if (issue.origin === 'array') return `最多 ${issue.maximum} 项`
-      return `不能大于 ${issue.maximum}`
+      return issue.inclusive === false ? `须小于 ${issue.maximum}` : `不能大于 ${issue.maximum}`
     case 'invalid_format':
       return '格式不正确'
     case 'invalid_value':
@@ -199,4 +199,21 @@ export function failureSummary(reason: string): string {
   if (status?.startsWith('5')) return `对方系统内部出错（${status}）`
   if (/no binding|not bound|unbound/.test(r)) return '该办理地未配置对接绑定'
   return '投递失败'
+}
+
+/** A verifier's reason a result or an evidence bundle is refused (English, for programs), in a Chinese sentence. */
+export function verifierReasonZh(reason: string): string {
+  const r = reason.toLowerCase()
+  if (/compact jws|not a jws|malformed/.test(r)) return '不是有效的签名文件'
+  if (/revoked/.test(r)) return '签名密钥已被吊销'
+  if (/expired|\bexp\b|not yet valid|\bnbf\b/.test(r)) return '签名已过期或尚未生效'
+  if (/signature/.test(r)) return '签名验证未通过（内容可能被改动）'
+  if (/\balg\b/.test(r)) return '签名算法不被接受'
+  if (/\btyp\b/.test(r)) return '文件类型不是办理结果'
+  if (/issuer|iss\b|unknown client|not registered/.test(r)) return '签发方未登记或无权签发'
+  if (/kid|key id|no key/.test(r)) return '找不到签名所用的密钥'
+  if (/case|sub\b/.test(r)) return '结果与办件不符'
+  if (/certificate/.test(r)) return '电子证照标识有误'
+  if (/hash|chain|digest/.test(r)) return '记录的哈希链不连续或被改动'
+  return '验证未通过'
 }

@@ -148,6 +148,7 @@ async function findCases(
     region: q.region,
     window: q.window,
     updatedSince: q.updatedSince ? new Date(q.updatedSince) : undefined,
+    dueBefore: q.dueBefore ? new Date(q.dueBefore) : undefined,
     number: q.number?.toUpperCase(),
     applicantName: q.applicantName,
     applicantIdHmacs: q.applicant ? lookupHashes(ctx, q.applicant) : undefined,

@@ -263,6 +263,9 @@ export const ListCasesQuery = z.strictObject({
     .optional()
     .meta({ description: 'Only cases accepted at this window (agent.window)' }),
   updatedSince: z.iso.datetime({ offset: true }).optional(),
+  dueBefore: z.iso.datetime({ offset: true }).optional().meta({
+    description: 'Only cases still open (not completed or final) due before this instant, overdue ones included',
+  }),
   cursor: z.string().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 })

@@ -1,92 +1,21 @@
 /** The control room: agreements (versions, editor, diff, status), bindings, clients, tokens, dead letters. */
 import { html } from 'hono/html'
+import { addCalendarDays } from '../../../domain/calendar.js'
 import type { HttpDeps } from '../../deps.js'
 import type { Api } from '../../openapi.js'
 import { chart, chartScripts } from '../charts.js'
-import type { Problem } from '../client.js'
-import { agreementStatusLabel, cst, type Html, label, problemBox, roleLabel, scopeLabel, tech } from '../layout.js'
+import { cst, type Html, problemBox, roleLabel, tech } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
 import { failureSummary } from '../zh.js'
+import { registerAgreementPages } from './agreements.js'
+import { adapterLabel, registerBindingPages } from './bindings.js'
+import { postButton } from './buttons.js'
+import { registerClientPages } from './clients.js'
 import { currentMonth } from './reports.js'
 
 type Wrap = Parameters<typeof signedIn>[0]
 /** A page handler for admins only. */
 type Admin = (h: Parameters<typeof signedIn>[1]) => ReturnType<typeof signedIn>
-
-const postButton = (p: PageContext, action: string, text: string, extra: Html = html``, confirm?: string) =>
-  html`<form method="post" action="${action}" class="no-print inline">
-  <input type="hidden" name="_csrf" value="${p.csrf}">${extra}<button class="small${confirm ? ' secondary' : ''}" type="submit"${confirm ? html` data-confirm="${confirm}"` : ''}>${text}</button></form>`
-
-function show(v: unknown): string {
-  return v === undefined ? '' : JSON.stringify(v)
-}
-
-async function agreementPage(
-  p: PageContext,
-  id: string,
-  opts: { problem?: Problem | null; draft?: string; done?: string } = {},
-) {
-  const got = await p.api.agreementVersions(id)
-  if (!got.ok) return p.render('未找到协议', problemBox(got.problem), '/console/admin/agreements', 404)
-  const versions = got.body.versions
-  const latest = versions.at(-1)!
-  const q = p.c.req.query()
-  const inForce = versions.find((v) => v.inForce)?.version
-  const from = Number(q.from ?? (versions.length > 1 ? (inForce ?? versions.at(-2)?.version) : latest.version))
-  const to = Number(q.to ?? latest.version)
-  const diff = from !== to ? await p.api.agreementDiff(id, from, to) : null
-  const { version: _v, status: _s, ...editable } = latest.agreement as Record<string, unknown>
-  const draft = opts.draft ?? JSON.stringify(editable, null, 2)
-  const versionOptions = (selected: number) =>
-    versions.map(
-      (v) =>
-        html`<option value="${v.version}"${v.version === selected ? html` selected` : ''}>第 ${v.version} 版（${label(agreementStatusLabel, v.status)}）</option>`,
-    )
-  return p.render(
-    `协议：${String(latest.agreement.name)}`,
-    html`${opts.done ? html`<p class="alert info" role="status">${opts.done}</p>` : ''}${problemBox(opts.problem ?? null)}
-<p class="muted">协议修改只对新办件生效：已受理的办件保留其受理时的协议版本。新版本保存为草稿，启用后才用于路由。</p>
-<h2>版本</h2>
-<div class="table-wrap"><table><thead><tr><th>版本</th><th>状态</th><th>创建</th><th>操作</th></tr></thead><tbody>
-${versions.map(
-  (
-    v,
-  ) => html`<tr data-version="${v.version}"><td>第 ${v.version} 版${v.inForce ? html` <span class="badge active">路由中</span>` : ''}</td>
-<td><span class="badge${v.status === 'active' ? ' active' : ''}">${label(agreementStatusLabel, v.status)}</span></td>
-<td>${cst(v.createdAt)}<div class="muted">${v.createdBy}</div></td>
-<td>${v.status === 'draft' || v.status === 'suspended' ? postButton(p, `/console/admin/agreements/${id}/versions/${v.version}/activate`, '启用', html``, '启用后新办件按此版本路由，原生效版本将被废止，确定？') : ''}
-${v.status === 'active' ? postButton(p, `/console/admin/agreements/${id}/versions/${v.version}/suspend`, '暂停', html``, '暂停后新办件将被拒绝，确定？') : ''}
-${v.status !== 'retired' ? postButton(p, `/console/admin/agreements/${id}/versions/${v.version}/retire`, '废止', html``, '废止不可恢复，确定？') : ''}</td></tr>`,
-)}
-</tbody></table></div>
-<h2>版本差异</h2>
-<form class="card" method="get" action="/console/admin/agreements/${id}">
-  <div class="row"><div><label for="from">从</label><select id="from" name="from">${versionOptions(from)}</select></div>
-  <div><label for="to">到</label><select id="to" name="to">${versionOptions(to)}</select></div>
-  <div><button type="submit">比较</button></div></div>
-</form>
-${
-  diff === null
-    ? html`<p class="muted">选择两个不同的版本以查看差异。</p>`
-    : diff.ok
-      ? diff.body.changes.length === 0
-        ? html`<p>两个版本内容相同。</p>`
-        : html`<div class="table-wrap diff"><table id="diff"><thead><tr><th>位置</th><th>变化</th><th>第 ${from} 版</th><th>第 ${to} 版</th></tr></thead><tbody>
-${diff.body.changes.map((c) => html`<tr><td class="mono">${c.path}</td><td>${{ added: '新增', removed: '删除', changed: '修改' }[c.kind] ?? c.kind}</td><td class="mono removed">${show(c.before)}</td><td class="mono added">${show(c.after)}</td></tr>`)}
-</tbody></table></div>`
-      : problemBox(diff.problem)
-}
-<h2>编辑为新版本</h2>
-<form class="card" method="post" action="/console/admin/agreements/${id}/versions">
-  <input type="hidden" name="_csrf" value="${p.csrf}">
-  <label for="document">协议内容（JSON，与 config/data/agreements/${id}.json 格式相同；版本号和状态自动生成）</label>
-  <textarea id="document" name="document" spellcheck="false">${draft}</textarea>
-  <p><button type="submit">校验并保存为新版本（草稿）</button></p>
-</form>`,
-    '/console/admin/agreements',
-    opts.problem ? (opts.problem.status === 409 ? 409 : 422) : 200,
-  )
-}
 
 const queueLabels: Record<string, string> = {
   'case.dispatch': '办件投递',
@@ -102,7 +31,20 @@ const sumOf = (rows: { volume: number; overdueNow: number }[] | undefined) =>
   })
 
 /** The overview: today's work at a glance, counters linking to their lists, and charts. */
-function registerOverview(api: Api, admin: Admin, deps?: Pick<HttpDeps, 'clock' | 'directory'>): void {
+/** The alert kinds (docs/operations.md#alerts-on-by-default) in Chinese, with the list each one is about for an admin. */
+const alertKinds: Record<string, { text: string; href?: string }> = {
+  dead_letters: { text: '死信待处理', href: '/console/admin/dead-letters' },
+  open_circuits: { text: '绑定熔断中', href: '/console/admin/bindings' },
+  overdue_cases: { text: '在办超期办件' },
+  materials_overdue: { text: '容缺材料逾期未补' },
+  results_refused: { text: '办理结果被拒未重发' },
+  stranded_cases: { text: '滞留未投递办件', href: '/console/admin/queues' },
+  key_expiry: { text: '签名密钥即将到期（由安全管理员轮换）' },
+  signin_failures: { text: '同一地址多次登录失败（见审计日志）' },
+  audit_off_hours: { text: '非工作时间的管理操作（见审计日志）' },
+}
+
+function registerOverview(api: Api, admin: Admin, deps?: Pick<HttpDeps, 'clock' | 'directory' | 'alerts'>): void {
   api.get(
     '/console/admin',
     admin(async (p) => {
@@ -121,6 +63,19 @@ function registerOverview(api: Api, admin: Admin, deps?: Pick<HttpDeps, 'clock' 
         report(month.from, month.to, 'department'),
       ])
       const snap = await deps?.directory.snapshot()
+      // Due within two working days: open cases due before the day after the second working day from today.
+      const dueBy = snap ? addCalendarDays(snap.calendar.addWorkingDays(today, 2), 1) : undefined
+      const total = async (dueBefore: string) => {
+        const got = await p.api.searchCases({ dueBefore, limit: 1 })
+        return got.ok ? got.body.total : undefined
+      }
+      const [dueSoonAll, overdueNow, alertFigures] = await Promise.all([
+        dueBy ? total(`${dueBy}T00:00:00+08:00`) : undefined,
+        total(now.toISOString()),
+        deps?.alerts?.read().catch(() => undefined),
+      ])
+      const dueSoon = dueSoonAll !== undefined && overdueNow !== undefined ? dueSoonAll - overdueNow : undefined
+      const alerts = Object.entries(alertFigures ?? {}).filter(([, n]) => n > 0)
       const regionName = (code: string | null) => (code ? (snap?.regions.get(code)?.name ?? code) : '（未登记）')
       const day = sumOf(daily.ok ? daily.body.rows : undefined)
       const inMonth = sumOf(monthly.ok ? monthly.body.rows : undefined)
@@ -138,7 +93,17 @@ function registerOverview(api: Api, admin: Admin, deps?: Pick<HttpDeps, 'clock' 
   <section class="card"><h2><a href="${monthLink}">当前超期</a></h2><p><strong data-count="overdue">${inMonth?.overdueNow ?? '—'}</strong> 件（本月受理的办件中）</p></section>
   <section class="card"><h2><a href="/console/admin/dead-letters">死信</a></h2><p><strong data-count="dead-letters">${open}</strong> 条待处理</p></section>
   <section class="card"><h2><a href="/console/admin/bindings">熔断</a></h2><p><strong data-count="circuits">${openCircuits}</strong> 个绑定熔断中</p></section>
+  <section class="card"><h2><a href="/console/cases?due=${dueBy ?? ''}">两个工作日内到期</a></h2><p><strong data-count="due-soon">${dueSoon ?? '—'}</strong> 件在办（至 ${dueBy ? addCalendarDays(dueBy, -1) : '—'}）</p></section>
+  <section class="card"><h2><a href="#alerts">告警</a></h2><p><strong data-count="alerts">${alertFigures ? alerts.length : '—'}</strong> 项</p></section>
 </div>
+${
+  alerts.length > 0
+    ? html`<section class="card" id="alerts"><h2>当前告警</h2><ul>${alerts.map(([kind, n]) => {
+        const k = alertKinds[kind] ?? { text: kind }
+        return html`<li data-alert="${kind}">${k.href ? html`<a href="${k.href}">${k.text}</a>` : k.text}：${n}</li>`
+      })}</ul><p class="muted">每分钟检查一次（见运维文档“告警”）。</p></section>`
+    : html`<p class="muted" id="alerts">当前没有告警。</p>`
+}
 ${
   monthly.ok && monthly.body.rows.length > 0
     ? html`${chart('overview-regions', {
@@ -173,79 +138,8 @@ ${
   )
 }
 
-/** Agreements: the list, one agreement's versions with the editor and diff, and its status changes. */
-function registerAgreementPages(api: Api, admin: Admin): void {
-  api.get(
-    '/console/admin/agreements',
-    admin(async (p) => {
-      const got = await p.api.agreements()
-      return p.render(
-        '协议',
-        got.ok
-          ? html`<div class="table-wrap"><table><thead><tr><th>协议</th><th>范围</th><th>路由中版本</th><th>版本</th></tr></thead><tbody>
-${got.body.agreements.map(
-  (
-    a,
-  ) => html`<tr><td><a href="/console/admin/agreements/${a.id}">${a.name}</a><div class="muted mono">${a.id}</div></td><td>${label(scopeLabel, a.scope)}</td><td>${a.inForce === null ? '无' : `第 ${a.inForce} 版`}</td>
-<td>${a.versions.map((v) => html`<span class="badge${v.status === 'active' ? ' active' : ''}">${v.version}：${label(agreementStatusLabel, v.status)}</span> `)}</td></tr>`,
-)}
-</tbody></table></div>`
-          : problemBox(got.problem),
-        '/console/admin/agreements',
-      )
-    }),
-  )
-
-  api.get(
-    '/console/admin/agreements/:id',
-    admin((p) => agreementPage(p, p.c.req.param('id') ?? '')),
-  )
-
-  api.post(
-    '/console/admin/agreements/:id/versions',
-    admin(async (p) => {
-      const id = p.c.req.param('id') ?? ''
-      const text = p.form.document ?? ''
-      let doc: unknown
-      try {
-        doc = JSON.parse(text)
-      } catch (e) {
-        return agreementPage(p, id, {
-          draft: text,
-          problem: { status: 400, title: '不是有效的 JSON', detail: (e as Error).message },
-        })
-      }
-      if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-        return agreementPage(p, id, { draft: text, problem: { status: 400, title: '协议内容应为 JSON 对象' } })
-      }
-      const created = await p.api.createAgreementVersion(id, doc as Record<string, unknown>)
-      if (!created.ok)
-        return agreementPage(p, id, { draft: text, problem: { ...created.problem, title: '校验未通过，未保存' } })
-      const all = await p.api.agreementVersions(id)
-      const inForce = all.ok ? all.body.versions.find((v) => v.inForce)?.version : undefined
-      return p.c.redirect(
-        `/console/admin/agreements/${id}?from=${inForce ?? created.body.version}&to=${created.body.version}`,
-        303,
-      )
-    }),
-  )
-
-  api.post(
-    '/console/admin/agreements/:id/versions/:version/:action{activate|suspend|retire}',
-    admin(async (p) => {
-      const id = p.c.req.param('id') ?? ''
-      const action = p.c.req.param('action') as 'activate' | 'suspend' | 'retire'
-      const done = await p.api.setAgreementStatus(id, Number(p.c.req.param('version')), action)
-      if (!done.ok) return agreementPage(p, id, { problem: done.problem })
-      return agreementPage(p, id, {
-        done: `第 ${done.body.version} 版已${{ activate: '启用', suspend: '暂停', retire: '废止' }[action]}，新办件按第 ${done.body.inForce ? done.body.version : '（见下表）'} 版路由。`,
-      })
-    }),
-  )
-}
-
 /** The directory and its connections: regions and zones, bindings with their circuits, system clients. */
-function registerDirectoryPages(api: Api, admin: Admin, adminOrSecurity: Admin): void {
+function registerDirectoryPages(api: Api, admin: Admin): void {
   api.get(
     '/console/admin/regions',
     admin(async (p) => {
@@ -272,49 +166,10 @@ ${rows.map((r) => html`<tr><td class="mono"><a href="/console/admin/regions?pare
       )
     }),
   )
-
-  api.get(
-    '/console/admin/bindings',
-    admin(async (p) => {
-      const got = await p.api.bindings()
-      return p.render(
-        '对接绑定',
-        got.ok
-          ? html`<p class="muted">每个区划子树绑定一个适配器；最具体的绑定生效，* 为默认。</p><div class="table-wrap"><table><thead><tr><th>区划</th><th>适配器</th><th>设置</th><th>熔断状态</th><th>最近投递</th><th>更新</th></tr></thead><tbody>
-${got.body.bindings.map(
-  (
-    b,
-  ) => html`<tr data-binding="${b.binding.region}"><td class="mono">${b.binding.region}</td><td>${b.binding.adapter}</td><td class="mono">${JSON.stringify(b.binding.settings)}</td>
-<td><span class="badge${b.circuit.state === 'closed' ? ' ok' : ' overdue'}">${{ closed: '正常', open: '熔断', half_open: '试探' }[b.circuit.state]}</span> 连续失败 ${b.circuit.failures}${b.circuit.openUntil ? html`，至 ${cst(b.circuit.openUntil)}` : ''}</td>
-<td>${b.lastDelivery ? html`${cst(b.lastDelivery.at)} <span class="badge${b.lastDelivery.outcome === 'dispatched' ? ' ok' : ' overdue'}">${b.lastDelivery.outcome === 'dispatched' ? '已投递' : '失败'}</span><div class="mono"><a href="/console/cases/${b.lastDelivery.caseId}" title="${b.lastDelivery.caseId}">${b.lastDelivery.caseId.slice(0, 13)}…</a></div>` : html`<span class="muted">尚无</span>`}</td>
-<td>${cst(b.updatedAt)}<div class="muted">${b.updatedBy}</div></td></tr>`,
-)}
-</tbody></table></div>`
-          : problemBox(got.problem),
-        '/console/admin/bindings',
-      )
-    }),
-  )
-
-  api.get(
-    '/console/admin/clients',
-    adminOrSecurity(async (p) => {
-      const got = await p.api.clients()
-      return p.render(
-        '系统客户端',
-        got.ok
-          ? html`<p class="muted">注册与吊销：<code>tongban clients add|remove</code> 或 <code>/v1/admin/clients</code>。</p><div class="table-wrap"><table><thead><tr><th>标识</th><th>名称</th><th>代表区划</th><th>状态</th><th>注册时间</th></tr></thead><tbody>
-${got.body.clients.map((x) => html`<tr><td class="mono">${x.id}</td><td>${x.name ?? ''}</td><td class="mono">${x.regions.join(', ')}${x.departments?.length ? html`<br><span class="muted">限定部门：${x.departments.join('、')}</span>` : ''}</td><td>${x.status === 'active' ? '有效' : '已吊销'}</td><td>${cst(x.createdAt)}</td></tr>`)}
-</tbody></table></div>`
-          : problemBox(got.problem),
-        '/console/admin/clients',
-      )
-    }),
-  )
 }
 
 /** Person tokens: issue (shown once) and revoke. */
-function registerTokenPages(api: Api, tokenKeeper: Admin): void {
+function registerTokenPages(api: Api, tokenKeeper: Admin, regionName: (code: string) => string): void {
   const tokensPage = async (p: PageContext, extra: Html = html``) => {
     const bootstrap = p.caller.role !== 'security'
     const roles = bootstrap
@@ -351,7 +206,7 @@ ${
 ${got.body.tokens.map(
   (
     t,
-  ) => html`<tr><td class="mono">${t.id}</td><td>${roleLabel[t.role as keyof typeof roleLabel] ?? t.role}</td><td>${t.region ?? ''} ${t.window ?? ''}</td><td>${t.name ?? ''}${t.departments?.length ? html`<br><span class="muted">限定部门：${t.departments.join('、')}</span>` : ''}</td><td>${cst(t.createdAt)}</td>
+  ) => html`<tr><td class="mono">${t.id}</td><td>${roleLabel[t.role as keyof typeof roleLabel] ?? t.role}</td><td>${t.region ? regionName(t.region) : ''} ${t.window ?? ''}${t.region ? html`<div class="mono muted">${t.region}</div>` : ''}</td><td>${t.name ?? ''}${t.departments?.length ? html`<br><span class="muted">限定部门：${t.departments.join('、')}</span>` : ''}</td><td>${cst(t.createdAt)}</td>
 <td>${t.revokedAt ? `已吊销（${cst(t.revokedAt)}）` : t.id === p.caller.id ? html`<span class="badge soon">当前登录</span> ${postButton(p, `/console/admin/tokens/${t.id}/revoke`, '吊销', html``, '这是您当前登录所用的令牌：吊销后您将立即退出登录，且不能再用它登录。确定吊销？')}` : postButton(p, `/console/admin/tokens/${t.id}/revoke`, '吊销', html``, '吊销后该令牌及其登录会话立即失效，确定？')}</td></tr>`,
 )}
 </tbody></table></div>`
@@ -403,7 +258,7 @@ ${got.body.tokens.map(
 }
 
 /** Operations: dead letters (with re-drive) and what each queue holds. */
-function registerOperationsPages(api: Api, admin: Admin): void {
+function registerOperationsPages(api: Api, admin: Admin, regionName: (code: string) => string): void {
   const deadPage = async (p: PageContext, extra: Html = html``) => {
     const [got, bindings] = await Promise.all([p.api.deadLetters(), p.api.bindings()])
     // The binding that serves a region: the most specific whose code prefixes it, `*` last.
@@ -433,7 +288,7 @@ function registerOperationsPages(api: Api, admin: Admin): void {
 ${got.body.deadLetters.map(
   (
     d,
-  ) => html`<tr data-dead-letter="${d.id}"><td>${d.id}</td><td class="mono"><a href="/console/cases/${d.caseId}">${d.caseId.slice(0, 13)}…</a></td><td>${d.kind === 'dispatch' ? '投递' : `事件 #${d.seq ?? '?'}`}</td><td>${d.region} · ${d.adapter}</td><td>${failureSummary(d.reason)}${tech(html`<div class="mono">${d.reason}</div>`)}</td><td>${d.attempts}</td><td>${cst(d.createdAt)}</td>
+  ) => html`<tr data-dead-letter="${d.id}"><td>${d.id}</td><td class="mono"><a href="/console/cases/${d.caseId}">${d.caseId.slice(0, 13)}…</a></td><td>${d.kind === 'dispatch' ? '投递' : `事件 #${d.seq ?? '?'}`}</td><td>${regionName(d.region)}<div class="mono muted">${d.region} · ${d.adapter}</div><div class="muted">${adapterLabel[d.adapter as keyof typeof adapterLabel] ?? d.adapter}</div></td><td>${failureSummary(d.reason)}${tech(html`<div class="mono">${d.reason}</div>`)}</td><td>${d.attempts}</td><td>${cst(d.createdAt)}</td>
 <td>${d.redrivenAt ? `已重投（${cst(d.redrivenAt)}）` : postButton(p, `/console/admin/dead-letters/${d.id}/redrive`, '重新投递', html``, redriveConfirm(d.region))}</td></tr>`,
 )}
 </tbody></table></div>`
@@ -482,14 +337,29 @@ ${got.body.queues.map(
   )
 }
 
-export function registerAdminPages(api: Api, wrap: Wrap, deps?: Pick<HttpDeps, 'clock' | 'directory'>): void {
-  const admin: Admin = (h) => signedIn(wrap, h, 'admin')
+export function registerAdminPages(
+  api: Api,
+  wrap: Wrap,
+  deps: Pick<HttpDeps, 'clock' | 'directory' | 'adapterSettings' | 'gateway' | 'alerts'>,
+): void {
+  // Region names for the pages' rows: the directory's snapshot, read as each page is served (nothing at start-up).
+  let regions: ReadonlyMap<string, { name: string }> = new Map()
+  const withNames =
+    (h: Parameters<typeof signedIn>[1]): Parameters<typeof signedIn>[1] =>
+    async (p) => {
+      regions = (await deps.directory.snapshot()).regions as unknown as ReadonlyMap<string, { name: string }>
+      return h(p)
+    }
+  const regionName = (code: string) => regions.get(code)?.name ?? code
+  const admin: Admin = (h) => signedIn(wrap, withNames(h), 'admin')
   // Tokens are the security administrator's; an admin may issue the first security and auditor tokens.
-  const tokenKeeper: Admin = (h) => signedIn(wrap, h, ['security', 'admin'])
+  const tokenKeeper: Admin = (h) => signedIn(wrap, withNames(h), ['security', 'admin'])
   const adminOrSecurity: Admin = (h) => signedIn(wrap, h, ['admin', 'security'])
   registerOverview(api, admin, deps)
-  registerAgreementPages(api, admin)
-  registerDirectoryPages(api, admin, adminOrSecurity)
-  registerTokenPages(api, tokenKeeper)
-  registerOperationsPages(api, admin)
+  registerAgreementPages(api, admin, deps.directory)
+  registerDirectoryPages(api, admin)
+  registerBindingPages(api, admin, deps)
+  registerClientPages(api, adminOrSecurity, admin, deps)
+  registerTokenPages(api, tokenKeeper, regionName)
+  registerOperationsPages(api, admin, regionName)
 }

@@ -24,6 +24,7 @@ import {
   tech,
 } from '../layout.js'
 import { type PageContext, signedIn } from '../session.js'
+import { verifierReasonZh } from '../zh.js'
 import { bundleResultsSection, childrenSection, familyEvents, isParent, parentNote } from './bundle.js'
 import { forwardingAlert, forwardingBadge } from './forwarding.js'
 import { actorNames, timelineSection } from './timeline.js'
@@ -62,6 +63,8 @@ interface ListInput {
   mode: string
   scope: string
   since: string
+  /** Open cases due before this day (China time), overdue ones included. */
+  due: string
   number: string
   name: string
   idType: string
@@ -92,6 +95,7 @@ function listInput(source: Record<string, string>, posted: boolean): ListInput {
     mode: pick(source.mode, modeLabel),
     scope: pick(source.scope, scopeLabel),
     since: /^\d{4}-\d{2}-\d{2}$/.test(source.since ?? '') ? (source.since as string) : '',
+    due: /^\d{4}-\d{2}-\d{2}$/.test(source.due ?? '') ? (source.due as string) : '',
     number: (source.number ?? '').trim().slice(0, 64),
     name: (source.name ?? '').trim().slice(0, 100),
     idType: pick(source.idType, idTypeLabel),
@@ -118,6 +122,7 @@ function searchBody(p: PageContext, i: ListInput): Record<string, unknown> {
     ...(i.mode ? { mode: i.mode } : {}),
     ...(i.scope ? { scope: i.scope } : {}),
     ...(i.since ? { updatedSince: `${i.since}T00:00:00+08:00` } : {}),
+    ...(i.due ? { dueBefore: `${i.due}T00:00:00+08:00` } : {}),
     // My cases: an operator's list is their window's; the page's own check below still applies to every row.
     ...(p.caller.role === 'operator' && p.caller.window ? { window: p.caller.window } : {}),
     ...(i.number ? { number: i.number } : {}),
@@ -130,7 +135,7 @@ function searchBody(p: PageContext, i: ListInput): Record<string, unknown> {
 /** A GET address of the list (never with an identity number or a name: those pages are posted). */
 function listUrl(i: ListInput, cursor: string, trail: string[]): string {
   const q = new URLSearchParams()
-  for (const k of ['status', 'mode', 'scope', 'since', 'number'] as const) if (i[k]) q.set(k, i[k])
+  for (const k of ['status', 'mode', 'scope', 'since', 'due', 'number'] as const) if (i[k]) q.set(k, i[k])
   if (cursor) q.set('cursor', cursor)
   if (trail.length) q.set('trail', trail.join(','))
   const text = q.toString()
@@ -172,6 +177,7 @@ async function listPage(p: PageContext, deps: HttpDeps, posted: boolean) {
     <div><label for="mode">模式</label><select id="mode" name="mode">${options(modeLabel, i.mode)}</select></div>
     <div><label for="scope">范围</label><select id="scope" name="scope">${options(scopeLabel, i.scope)}</select></div>
     <div><label for="since">更新于此日期之后</label><input id="since" name="since" type="date" value="${i.since}"></div>
+    <div><label for="due">在办且到期早于</label><input id="due" name="due" type="date" value="${i.due}"></div>
     <div><button type="submit" name="page" value="search">查询</button> <a href="/console/cases">清除条件</a></div>
   </div>
 </form>
@@ -394,7 +400,7 @@ ${actionForms(p, c, evs)}`,
 }
 
 /** The outcome of the applicant check on the result page: matched, did not, or the result could not be read. */
-type ApplicantCheck = 'matches' | 'differs' | 'unavailable'
+type ApplicantCheck = 'matches' | 'differs' | 'unavailable' | { refused: string[] }
 
 const ID_TYPES: Record<string, string> = { resident_id: '居民身份证', uscc: '统一社会信用代码', passport: '护照' }
 
@@ -411,7 +417,9 @@ function applicantCheckForm(p: PageContext, c: Case, check: ApplicantCheck | und
         ? html`<p class="alert error" role="alert" id="applicant-check">核对不一致：结果所载申请人不是此证件号码的持有人。</p>`
         : check === 'unavailable'
           ? html`<p class="alert error" role="alert" id="applicant-check">暂时无法核对，请稍后再试。</p>`
-          : ''
+          : typeof check === 'object'
+            ? html`<div class="alert error" role="alert" id="applicant-check"><strong>办理结果验证未通过，无法核对申请人：</strong>${[...new Set(check.refused.map(verifierReasonZh))].join('；')}${tech(html`<ul>${check.refused.map((r) => html`<li class="mono">${r}</li>`)}</ul>`)}</div>`
+            : ''
   return html`${answer}<form method="post" action="/console/cases/${c.id}/applicant-check" class="no-print" autocomplete="off">
 <h3>核对申请人</h3><input type="hidden" name="_csrf" value="${p.csrf}">
 <label>证件类型 <select name="idType">${Object.entries(types).map(([k, t]) => html`<option value="${k}"${k === c.applicant.idType ? html` selected` : ''}>${t}</option>`)}</select></label>
@@ -495,11 +503,14 @@ export function registerCasePages(api: Api, wrap: Wrap, deps: HttpDeps): void {
       if (typeof jws !== 'string' || !idType || !idNumber)
         return detailPage(p, deps, id, null, undefined, 'unavailable')
       const checked = await p.api.verifyResult(jws, { idType, idNumber })
+      const refused = checked.ok && !checked.body.valid ? (checked.body.reasons ?? []) : undefined
       const outcome: ApplicantCheck = !checked.ok
         ? 'unavailable'
-        : checked.body.applicantMatches
-          ? 'matches'
-          : 'differs'
+        : refused
+          ? { refused }
+          : checked.body.applicantMatches
+            ? 'matches'
+            : 'differs'
       return detailPage(p, deps, id, null, undefined, outcome)
     }),
   )

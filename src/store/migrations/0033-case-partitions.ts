@@ -1,5 +1,5 @@
 /**
- * Ten years of cases (issue #19): `cases` and `case_events` partitioned by month with PostgreSQL's native
+ * Ten years of cases: `cases` and `case_events` partitioned by month with PostgreSQL's native
  * range partitioning, on the case id. Case ids are UUIDv7 strings (`domain/case-id.ts`, COLLATE "C"), whose
  * canonical form sorts by creation time, so the UUIDv7 string of a month's first millisecond (China Standard
  * Time) bounds that month: the primary keys stay (they contain the partition key), the foreign keys to

@@ -2,6 +2,7 @@
  * `CasePartitionStore` on PostgreSQL and PGlite: migration 0033's `tongban_ensure_case_partitions` does the
  * DDL (a SECURITY DEFINER function, so the runtime role can add months and nothing else).
  */
+import { setTimeout as delay } from 'node:timers/promises'
 import { sql } from 'drizzle-orm'
 import { AppError } from '../errors.js'
 import type {
@@ -31,6 +32,9 @@ const partitionsOf = (month: string) => {
   return { cases: `cases_${suffix}`, events: `case_events_${suffix}` }
 }
 
+const LOCK_NOT_AVAILABLE = '55P03'
+const ENSURE_ATTEMPTS = 8
+
 const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/
 
 /** `YYYY-MM` → the date of its first day; throws on anything else (the text reaches SQL only as a parameter). */
@@ -42,12 +46,25 @@ export function firstDayOf(month: string): string {
 export class PgCasePartitionStore implements CasePartitionStore, CaseArchiveStore {
   constructor(private readonly database: Database) {}
 
+  /**
+   * Creates the months from `from` to `to` that have none. The function takes its locks at once, waiting at
+   * most 200 ms (migration 0033); on a busy moment it gives way (lock_not_available) and is asked again, a
+   * few times, a little later each time, before the error reaches the schedule (which runs again tomorrow).
+   */
   async ensure(from: string, to: string): Promise<{ month: string; created: boolean }[]> {
-    const rows = await this.database.query<{ month: string; created: boolean }>(
-      `select to_char(month, 'YYYY-MM') as month, created from tongban_ensure_case_partitions($1::date, $2::date)`,
-      [firstDayOf(from), firstDayOf(to)],
-    )
-    return rows.map((r) => ({ month: r.month, created: r.created }))
+    const params = [firstDayOf(from), firstDayOf(to)]
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const rows = await this.database.query<{ month: string; created: boolean }>(
+          `select to_char(month, 'YYYY-MM') as month, created from tongban_ensure_case_partitions($1::date, $2::date)`,
+          params,
+        )
+        return rows.map((r) => ({ month: r.month, created: r.created }))
+      } catch (e) {
+        if (attempt >= ENSURE_ATTEMPTS || (e as { code?: unknown }).code !== LOCK_NOT_AVAILABLE) throw e
+        await delay(attempt * 250)
+      }
+    }
   }
 
   async months(): Promise<string[]> {

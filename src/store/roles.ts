@@ -167,7 +167,7 @@ export async function ensureRuntimeRole(owner: Database, runtimeUrl: string): Pr
   }
   statements.push(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${r}`)
   // The scheduler adds monthly partitions through this SECURITY DEFINER function (migration 0033), and only so.
-  statements.push(`GRANT EXECUTE ON FUNCTION public.tongban_ensure_case_partitions(date, date) TO ${r}`)
+  statements.push(`GRANT EXECUTE ON FUNCTION public.tongban_ensure_case_partitions(date, date, text) TO ${r}`)
   if ((defaults?.n ?? 0) === 0) {
     statements.push(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE ON TABLES TO ${r}`)
     statements.push(`ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO ${r}`)

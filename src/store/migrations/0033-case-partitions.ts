@@ -50,9 +50,15 @@ $$;
 
 -- Creates the monthly partitions of cases and case_events for every month from first_month to last_month
 -- that has none, each as a standalone table with its bound as a CHECK (so ATTACH need not scan it), then
--- attached (ATTACH PARTITION takes only a SHARE UPDATE EXCLUSIVE lock on the parent: writes go on). A month
--- whose ids already sit in the DEFAULT partition is skipped and reported. Returns what it created and skipped.
-CREATE FUNCTION tongban_ensure_case_partitions(first_month date, last_month date)
+-- attached. A month whose ids already sit in the DEFAULT partition is skipped and reported. Returns what it
+-- created and skipped.
+-- Locks: attaching takes the parents, their DEFAULT partitions and the tables whose foreign keys point at
+-- cases. Taken one by one as the DDL goes, they would meet an intake that holds some of them in the other
+-- order (a deadlock, seen in tests). So, before the first month it creates, it takes all of them at once, in
+-- the order a writer does (parents, then partitions, then the referencing tables), waiting at most
+-- lock_wait: writers then wait the few milliseconds the DDL of empty tables takes, and a busy moment makes
+-- the call fail with lock_not_available (55P03), which the caller retries, instead of a writer's deadlock.
+CREATE FUNCTION tongban_ensure_case_partitions(first_month date, last_month date, lock_wait text DEFAULT '200ms')
   RETURNS TABLE (month date, created boolean)
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
@@ -60,6 +66,9 @@ DECLARE
   lo text;
   hi text;
   suffix text;
+  locked boolean := false;
+  saved text := current_setting('lock_timeout');
+  referencing text;
 BEGIN
   IF last_month > first_month + interval '240 months' THEN
     RAISE EXCEPTION 'at most 240 months at once' USING ERRCODE = 'invalid_parameter_value';
@@ -67,6 +76,20 @@ BEGIN
   WHILE m <= last_month LOOP
     suffix := to_char(m, '"y"YYYY"m"MM');
     IF to_regclass('cases_' || suffix) IS NULL THEN
+      IF NOT locked THEN
+        PERFORM set_config('lock_timeout', lock_wait, true);
+        LOCK TABLE cases, case_events IN SHARE ROW EXCLUSIVE MODE;
+        LOCK TABLE cases_default, case_events_default IN ACCESS EXCLUSIVE MODE;
+        SELECT string_agg(format('%I', t), ', ' ORDER BY o) INTO referencing
+          FROM unnest(ARRAY['results', 'dead_letters', 'inspections', 'external_ref_duplicates', 'case_external_refs'])
+               WITH ORDINALITY AS r(t, o)
+         WHERE to_regclass(t) IS NOT NULL;
+        IF referencing IS NOT NULL THEN
+          EXECUTE 'LOCK TABLE ' || referencing || ' IN SHARE ROW EXCLUSIVE MODE';
+        END IF;
+        PERFORM set_config('lock_timeout', saved, true);
+        locked := true;
+      END IF;
       lo := tongban_case_id_floor(tongban_month_start(m));
       hi := tongban_case_id_floor(tongban_month_start((m + interval '1 month')::date));
       IF EXISTS (SELECT 1 FROM cases_default WHERE id >= lo AND id < hi)
@@ -90,7 +113,7 @@ BEGIN
   END LOOP;
 END
 $$;
-REVOKE ALL ON FUNCTION tongban_ensure_case_partitions(date, date) FROM PUBLIC;
+REVOKE ALL ON FUNCTION tongban_ensure_case_partitions(date, date, text) FROM PUBLIC;
 
 -- cases.parent_id loses its foreign key: PostgreSQL checks a self-reference against the rows of the partition
 -- being detached too, so no month could ever be detached. A bundle's children are minted in their parent's

@@ -410,8 +410,8 @@ export async function auditCommand(args: string[]): Promise<number> {
     let trailBreaks = 0
     if (!caseId) {
       const trail = await verifyAuditTrail({
-        store: new PgAuditTrailStore(database),
-        checkpoints: new PgCheckpointStore(database),
+        caller: null,
+        deps: { store: new PgAuditTrailStore(database), checkpoints: new PgCheckpointStore(database) },
       })
       for (const b of trail.breaks) console.log(`BROKEN audit record ${b.seq}: ${b.problem}`)
       const pruned = trail.prunedThrough > 0 ? ` (pruned through ${trail.prunedThrough})` : ''
@@ -454,7 +454,13 @@ async function verifyAgainstCheckpoints(opts: {
     }
   }
   const audit = await auditCheckpoints(
-    { store: opts.store, verify: async (jws, typ) => ({ payload: { ...(await opts.verify(jws, typ)).payload } }) },
+    {
+      caller: null,
+      deps: {
+        store: opts.store,
+        verify: async (jws, typ) => ({ payload: { ...(await opts.verify(jws, typ)).payload } }),
+      },
+    },
     { caseId: opts.caseId, witnesses },
   )
   for (const f of audit.findings) console.log(`DIFFERS ${f.where}: ${f.problem}`)

@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm'
+import { and, asc, desc, eq, gt, lte, max, not, type SQL, sql } from 'drizzle-orm'
 import { AUDIT_LEAF_ID } from '../domain/audit-trail.js'
 import type { ChainHeadLeaf } from '../domain/merkle.js'
 import type {
@@ -8,60 +8,28 @@ import type {
   StoredLeaf,
   WitnessedCheckpoint,
 } from '../ports/checkpoint-store.js'
-import { type Database, queryRows } from './db.js'
+import { type Database, type Db, queryRows } from './db.js'
+import {
+  auditPrunes,
+  auditRecords,
+  caseEvents,
+  checkpointCountersignatures,
+  checkpointLeaves,
+  checkpoints,
+  witnessedCheckpoints,
+} from './schema.js'
 
 /** First key of the checkpointer's advisory lock ('chkp' in ASCII); the second is 0. */
 const CHECKPOINT_LOCK_CLASS = 0x63686b70
 
-type CheckpointRow = {
-  seq: string | number
-  jws: string
-  root: string
-  size: number
-  prev: string
-  hash: string
-  created_at: Date | string
+const l = checkpointLeaves
+const leafColumns = { checkpointSeq: l.checkpointSeq, index: l.idx, caseId: l.caseId, seq: l.eventSeq, head: l.head }
+
+/** The newest checkpoint, on the store's handle or inside the checkpointer's transaction. */
+async function latestOf(db: Db): Promise<StoredCheckpoint | null> {
+  const [row] = await db.select().from(checkpoints).orderBy(desc(checkpoints.seq)).limit(1)
+  return row ?? null
 }
-
-const toCheckpoint = (r: CheckpointRow): StoredCheckpoint => ({
-  seq: Number(r.seq),
-  jws: r.jws,
-  root: r.root,
-  size: r.size,
-  prev: r.prev,
-  hash: r.hash,
-  createdAt: new Date(r.created_at),
-})
-
-type WitnessedRow = Omit<CheckpointRow, 'created_at'> & {
-  origin: string
-  countersignature: string
-  received_at: Date | string
-}
-
-const toWitnessed = (r: WitnessedRow): WitnessedCheckpoint => ({
-  origin: r.origin,
-  seq: Number(r.seq),
-  jws: r.jws,
-  root: r.root,
-  size: r.size,
-  prev: r.prev,
-  hash: r.hash,
-  countersignature: r.countersignature,
-  receivedAt: new Date(r.received_at),
-})
-
-type LeafRow = { checkpoint_seq: string | number; idx: number; case_id: string; event_seq: number; head: string }
-
-const toLeaf = (r: LeafRow): StoredLeaf => ({
-  checkpointSeq: Number(r.checkpoint_seq),
-  index: r.idx,
-  caseId: r.case_id,
-  seq: r.event_seq,
-  head: r.head,
-})
-
-const COLUMNS = 'seq, jws, root, size, prev, hash, created_at'
 
 export class PgCheckpointStore implements CheckpointStore {
   constructor(private readonly database: Database) {}
@@ -74,13 +42,7 @@ export class PgCheckpointStore implements CheckpointStore {
       )
       if (!lock?.ok) return null
       const tx: CheckpointTx = {
-        async latest() {
-          const rows = await queryRows<CheckpointRow>(
-            db,
-            sql`select seq, jws, root, size, prev, hash, created_at from checkpoints order by seq desc limit 1`,
-          )
-          return rows[0] ? toCheckpoint(rows[0]) : null
-        },
+        latest: () => latestOf(db),
         async pendingHeads(since, limit) {
           const rows = await queryRows<{ case_id: string; seq: number; hash: string }>(
             db,
@@ -107,10 +69,7 @@ export class PgCheckpointStore implements CheckpointStore {
           return rows.map((r) => ({ caseId: r.case_id, seq: r.seq, head: r.hash }))
         },
         async insert(cp, leaves) {
-          await db.execute(
-            sql`insert into checkpoints (seq, jws, root, size, prev, hash, created_at)
-                values (${cp.seq}, ${cp.jws}, ${cp.root}, ${cp.size}, ${cp.prev}, ${cp.hash}, ${cp.createdAt.toISOString()})`,
-          )
+          await db.insert(checkpoints).values(cp)
           // In slices: one statement's parameters are limited (65535).
           for (let from = 0; from < leaves.length; from += 5000) {
             const slice = leaves.slice(from, from + 5000)
@@ -131,120 +90,119 @@ export class PgCheckpointStore implements CheckpointStore {
   }
 
   async latest(): Promise<StoredCheckpoint | null> {
-    const rows = await this.database.query<CheckpointRow>(
-      `select ${COLUMNS} from checkpoints order by seq desc limit 1`,
-      [],
-    )
-    return rows[0] ? toCheckpoint(rows[0]) : null
+    return latestOf(this.database.db)
   }
 
   async list(after: number, limit: number): Promise<StoredCheckpoint[]> {
-    const rows = await this.database.query<CheckpointRow>(
-      `select ${COLUMNS} from checkpoints where seq > $1 order by seq limit $2`,
-      [after, limit],
-    )
-    return rows.map(toCheckpoint)
+    return this.database.db
+      .select()
+      .from(checkpoints)
+      .where(gt(checkpoints.seq, after))
+      .orderBy(asc(checkpoints.seq))
+      .limit(limit)
   }
 
   async get(seq: number): Promise<StoredCheckpoint | null> {
-    const rows = await this.database.query<CheckpointRow>(`select ${COLUMNS} from checkpoints where seq = $1`, [seq])
-    return rows[0] ? toCheckpoint(rows[0]) : null
+    const [row] = await this.database.db.select().from(checkpoints).where(eq(checkpoints.seq, seq))
+    return row ?? null
   }
 
   async leaves(seq: number): Promise<ChainHeadLeaf[]> {
-    const rows = await this.database.query<LeafRow>(
-      'select checkpoint_seq, idx, case_id, event_seq, head from checkpoint_leaves where checkpoint_seq = $1 order by idx',
-      [seq],
-    )
-    return rows.map((r) => ({ caseId: r.case_id, seq: r.event_seq, head: r.head }))
+    return this.database.db
+      .select({ caseId: l.caseId, seq: l.eventSeq, head: l.head })
+      .from(l)
+      .where(eq(l.checkpointSeq, seq))
+      .orderBy(asc(l.idx))
   }
 
   async newestLeafOf(caseId: string, maxSeq: number): Promise<StoredLeaf | null> {
-    const rows = await this.database.query<LeafRow>(
-      `select checkpoint_seq, idx, case_id, event_seq, head from checkpoint_leaves
-        where case_id = $1 and event_seq <= $2 order by event_seq desc limit 1`,
-      [caseId, maxSeq],
-    )
-    return rows[0] ? toLeaf(rows[0]) : null
+    const [row] = await this.database.db
+      .select(leafColumns)
+      .from(l)
+      .where(and(eq(l.caseId, caseId), lte(l.eventSeq, maxSeq)))
+      .orderBy(desc(l.eventSeq))
+      .limit(1)
+    return row ?? null
   }
 
   async mismatchedLeaves(upTo: number, caseId?: string): Promise<(StoredLeaf & { stored: string | null })[]> {
-    const rows = await this.database.query<LeafRow & { stored: string | null }>(
-      `select distinct on (l.case_id) l.checkpoint_seq, l.idx, l.case_id, l.event_seq, l.head,
-              coalesce(e.hash, a.hash) as stored
-         from checkpoint_leaves l
-         left join case_events e on e.case_id = l.case_id and e.seq = l.event_seq
-         left join audit_records a on l.case_id = $3 and a.seq = l.event_seq
-        where l.checkpoint_seq <= $1 and ($2::text is null or l.case_id = $2)
-          and coalesce(e.hash, a.hash) is distinct from l.head
-          -- Audit records pruned after their retention are gone by design (the anchor is checked instead).
-          and not (l.case_id = $3
-                   and l.event_seq <= (select coalesce(max(p.through_seq), 0) from audit_prunes p))
-        order by l.case_id, l.event_seq`,
-      [upTo, caseId ?? null, AUDIT_LEAF_ID],
-    )
-    return rows.map((r) => ({ ...toLeaf(r), stored: r.stored }))
+    const e = caseEvents
+    const a = auditRecords
+    const stored = sql<string | null>`coalesce(${e.hash}, ${a.hash})`
+    const pruned = sql`(select coalesce(max(${auditPrunes.throughSeq}), 0) from ${auditPrunes})`
+    return this.database.db
+      .selectDistinctOn([l.caseId], { ...leafColumns, stored })
+      .from(l)
+      .leftJoin(e, and(eq(e.caseId, l.caseId), eq(e.seq, l.eventSeq)))
+      .leftJoin(a, and(eq(l.caseId, AUDIT_LEAF_ID), eq(a.seq, l.eventSeq)))
+      .where(
+        and(
+          lte(l.checkpointSeq, upTo),
+          caseId === undefined ? undefined : eq(l.caseId, caseId),
+          sql`${stored} is distinct from ${l.head}`,
+          // Audit records pruned after their retention are gone by design (the anchor is checked instead).
+          not(and(eq(l.caseId, AUDIT_LEAF_ID), lte(l.eventSeq, pruned)) as SQL),
+        ),
+      )
+      .orderBy(asc(l.caseId), asc(l.eventSeq))
   }
 
   async countersignedUpTo(witness: string): Promise<number> {
-    const [row] = await this.database.query<{ seq: string | number | null }>(
-      'select max(checkpoint_seq) as seq from checkpoint_countersignatures where witness = $1',
-      [witness],
-    )
+    const c = checkpointCountersignatures
+    const [row] = await this.database.db
+      .select({ seq: max(c.checkpointSeq) })
+      .from(c)
+      .where(eq(c.witness, witness))
     return Number(row?.seq ?? 0)
   }
 
   async addCountersignature(seq: number, witness: string, countersignature: string, at: Date): Promise<void> {
-    await this.database.query(
-      `insert into checkpoint_countersignatures (checkpoint_seq, witness, countersignature, received_at)
-       values ($1, $2, $3, $4) on conflict do nothing`,
-      [seq, witness, countersignature, at.toISOString()],
-    )
+    await this.database.db
+      .insert(checkpointCountersignatures)
+      .values({ checkpointSeq: seq, witness, countersignature, receivedAt: at })
+      .onConflictDoNothing()
   }
 
   async countersignatures(seq: number) {
-    const rows = await this.database.query<{ witness: string; countersignature: string; received_at: Date | string }>(
-      `select witness, countersignature, received_at from checkpoint_countersignatures
-        where checkpoint_seq = $1 order by witness`,
-      [seq],
-    )
-    return rows.map((r) => ({
-      witness: r.witness,
-      countersignature: r.countersignature,
-      receivedAt: new Date(r.received_at),
-    }))
+    const c = checkpointCountersignatures
+    return this.database.db
+      .select({ witness: c.witness, countersignature: c.countersignature, receivedAt: c.receivedAt })
+      .from(c)
+      .where(eq(c.checkpointSeq, seq))
+      .orderBy(asc(c.witness))
   }
 
   async latestWitnessed(origin: string): Promise<WitnessedCheckpoint | null> {
-    const rows = await this.database.query<WitnessedRow>(
-      'select * from witnessed_checkpoints where origin = $1 order by seq desc limit 1',
-      [origin],
-    )
-    return rows[0] ? toWitnessed(rows[0]) : null
+    const w = witnessedCheckpoints
+    const [row] = await this.database.db.select().from(w).where(eq(w.origin, origin)).orderBy(desc(w.seq)).limit(1)
+    return row ?? null
   }
 
   async witnessed(origin: string, seq: number): Promise<WitnessedCheckpoint | null> {
-    const rows = await this.database.query<WitnessedRow>(
-      'select * from witnessed_checkpoints where origin = $1 and seq = $2',
-      [origin, seq],
-    )
-    return rows[0] ? toWitnessed(rows[0]) : null
+    const w = witnessedCheckpoints
+    const [row] = await this.database.db
+      .select()
+      .from(w)
+      .where(and(eq(w.origin, origin), eq(w.seq, seq)))
+    return row ?? null
   }
 
   async addWitnessed(c: WitnessedCheckpoint): Promise<boolean> {
-    const rows = await this.database.query(
-      `insert into witnessed_checkpoints (origin, seq, jws, root, size, prev, hash, countersignature, received_at)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict do nothing returning seq`,
-      [c.origin, c.seq, c.jws, c.root, c.size, c.prev, c.hash, c.countersignature, c.receivedAt.toISOString()],
-    )
+    const rows = await this.database.db
+      .insert(witnessedCheckpoints)
+      .values(c)
+      .onConflictDoNothing()
+      .returning({ seq: witnessedCheckpoints.seq })
     return rows.length > 0
   }
 
   async listWitnessed(origin: string, after: number, limit: number): Promise<WitnessedCheckpoint[]> {
-    const rows = await this.database.query<WitnessedRow>(
-      'select * from witnessed_checkpoints where origin = $1 and seq > $2 order by seq limit $3',
-      [origin, after, limit],
-    )
-    return rows.map(toWitnessed)
+    const w = witnessedCheckpoints
+    return this.database.db
+      .select()
+      .from(w)
+      .where(and(eq(w.origin, origin), gt(w.seq, after)))
+      .orderBy(asc(w.seq))
+      .limit(limit)
   }
 }

@@ -19,6 +19,7 @@ import {
   smallint,
   text,
   timestamp,
+  uniqueIndex,
 } from 'drizzle-orm/pg-core'
 import type {
   Agreement,
@@ -391,3 +392,65 @@ export const auditPrunes = pgTable('audit_prunes', {
   olderThan: ts('older_than').notNull(),
   at: ts('at').notNull(),
 })
+
+// ---- 0017-checkpoints (append-only: a trigger refuses UPDATE, DELETE and TRUNCATE)
+
+/** This gateway's signed checkpoints over the chain heads appended since the one before. */
+export const checkpoints = pgTable('checkpoints', {
+  seq: bigint('seq', { mode: 'number' }).primaryKey(),
+  jws: text('jws').notNull(),
+  root: text('root').notNull(),
+  size: integer('size').notNull(),
+  prev: text('prev').notNull(),
+  hash: text('hash').notNull().unique(),
+  createdAt: ts('created_at').notNull(),
+})
+
+/** The leaves of each checkpoint, one per chain head (the case id collates as C). */
+export const checkpointLeaves = pgTable(
+  'checkpoint_leaves',
+  {
+    checkpointSeq: bigint('checkpoint_seq', { mode: 'number' })
+      .notNull()
+      .references(() => checkpoints.seq),
+    idx: integer('idx').notNull(),
+    caseId: text('case_id').notNull(),
+    eventSeq: integer('event_seq').notNull(),
+    head: text('head').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.checkpointSeq, t.idx] }),
+    uniqueIndex('checkpoint_leaves_case_idx').on(t.caseId, t.eventSeq),
+  ],
+)
+
+/** A witness's answer to one of this gateway's checkpoints. */
+export const checkpointCountersignatures = pgTable(
+  'checkpoint_countersignatures',
+  {
+    checkpointSeq: bigint('checkpoint_seq', { mode: 'number' })
+      .notNull()
+      .references(() => checkpoints.seq),
+    witness: text('witness').notNull(),
+    countersignature: text('countersignature').notNull(),
+    receivedAt: ts('received_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.checkpointSeq, t.witness] })],
+)
+
+/** Other gateways' checkpoints this gateway witnessed. */
+export const witnessedCheckpoints = pgTable(
+  'witnessed_checkpoints',
+  {
+    origin: text('origin').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    jws: text('jws').notNull(),
+    root: text('root').notNull(),
+    size: integer('size').notNull(),
+    prev: text('prev').notNull(),
+    hash: text('hash').notNull(),
+    countersignature: text('countersignature').notNull(),
+    receivedAt: ts('received_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.origin, t.seq] })],
+)

@@ -57,12 +57,16 @@ async function ownerEdit(statements: [string, unknown[]][]): Promise<void> {
 }
 
 const store = () => new PgAuditTrailStore(t.runtime.database)
-const verify = () => verifyAuditTrail({ store: store(), checkpoints: new PgCheckpointStore(t.runtime.database) })
+const verify = () =>
+  verifyAuditTrail({ caller: null, deps: { store: store(), checkpoints: new PgCheckpointStore(t.runtime.database) } })
 const checkpointFindings = async () =>
   (
     await auditCheckpoints({
-      store: new PgCheckpointStore(t.runtime.database),
-      verify: async (jws, typ) => ({ payload: { ...(await t.runtime.keys.verify(jws, typ)).payload } }),
+      caller: null,
+      deps: {
+        store: new PgCheckpointStore(t.runtime.database),
+        verify: async (jws, typ) => ({ payload: { ...(await t.runtime.keys.verify(jws, typ)).payload } }),
+      },
     })
   ).findings
 

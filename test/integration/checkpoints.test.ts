@@ -296,8 +296,11 @@ describe('checkpoints', () => {
     expect(copies.copies.length).toBeGreaterThanOrEqual(3)
     const audit = await auditCheckpoints(
       {
-        store: store(),
-        verify: async (jws, typ) => ({ payload: { ...(await origin.runtime.keys.verify(jws, typ)).payload } }),
+        caller: null,
+        deps: {
+          store: store(),
+          verify: async (jws, typ) => ({ payload: { ...(await origin.runtime.keys.verify(jws, typ)).payload } }),
+        },
       },
       { witnesses: [copies] },
     )
@@ -350,8 +353,11 @@ describe('checkpoints', () => {
       await owner2.end()
     }
     const again = await auditCheckpoints({
-      store: store(),
-      verify: async (jws, typ) => ({ payload: { ...(await origin.runtime.keys.verify(jws, typ)).payload } }),
+      caller: null,
+      deps: {
+        store: store(),
+        verify: async (jws, typ) => ({ payload: { ...(await origin.runtime.keys.verify(jws, typ)).payload } }),
+      },
     })
     expect(again.findings.map((f) => f.problem).join('\n')).toContain('do not give the signed root')
   }, 120_000)

@@ -241,8 +241,12 @@ describe('an overdue timer that runs before the warning', () => {
 
     // Both instants have passed; the overdue job happens to run first.
     t.clock.set(cst('2026-10-12T09:00:00').toISOString())
-    expect(await fireTimer(t.runtime.deps.cases, id, 'overdue', overdueAt)).toMatchObject({ kind: 'fired' })
-    expect(await fireTimer(t.runtime.deps.cases, id, 'warning', warnAt)).toMatchObject({ kind: 'stale' })
+    expect(
+      await fireTimer({ caller: null, deps: t.runtime.deps.cases }, { caseId: id, kind: 'overdue', at: overdueAt }),
+    ).toMatchObject({ kind: 'fired' })
+    expect(
+      await fireTimer({ caller: null, deps: t.runtime.deps.cases }, { caseId: id, kind: 'warning', at: warnAt }),
+    ).toMatchObject({ kind: 'stale' })
     const types = (await t.runtime.deps.cases.cases.events(id)).map((e) => e.type)
     expect(types.slice(-2)).toEqual(['deadline_warning', 'overdue'])
     const warning = (await t.runtime.deps.cases.cases.events(id)).find((e) => e.type === 'deadline_warning')
@@ -258,7 +262,12 @@ describe('an overdue timer that runs before the warning', () => {
       (await (await processor('420600')).call('POST', `/v1/cases/${otherId}/events`, { type: 'accepted' })).status,
     ).toBe(201)
     t.clock.set(cst('2026-10-30T09:00:00').toISOString())
-    expect(await fireTimer(t.runtime.deps.cases, otherId, 'overdue', overdueAt)).toMatchObject({ kind: 'stale' })
+    expect(
+      await fireTimer(
+        { caller: null, deps: t.runtime.deps.cases },
+        { caseId: otherId, kind: 'overdue', at: overdueAt },
+      ),
+    ).toMatchObject({ kind: 'stale' })
     const otherTypes = (await t.runtime.deps.cases.cases.events(otherId)).map((e) => e.type)
     expect(otherTypes).not.toContain('deadline_warning')
   })

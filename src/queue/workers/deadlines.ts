@@ -21,7 +21,7 @@ export function startDeadlineWorker(opts: DeadlineWorkerOptions): WorkerHandle {
       const parsed = jobs['case.deadline'].schema.safeParse(job.data)
       if (!parsed.success) throw new UnrecoverableError('job payload does not match the catalog')
       const { caseId, kind, at } = parsed.data
-      const outcome = await fireTimer(opts.deps, caseId, kind, new Date(at))
+      const outcome = await fireTimer({ caller: null, deps: opts.deps }, { caseId, kind, at: new Date(at) })
       if (outcome.kind === 'early') {
         await job.moveToDelayed(Date.now() + outcome.inMs, token)
         throw new DelayedError()

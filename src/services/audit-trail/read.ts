@@ -6,8 +6,8 @@
 import { z } from 'zod'
 import type { AuditRecord } from '../../domain/audit-trail.js'
 import type { AuditFilter } from '../../ports/audit-trail-store.js'
-import type { Caller } from '../../ports/callers.js'
 import { requireDuty } from '../authz.js'
+import type { Ctx } from '../context.js'
 import type { AuditTrail } from './trail.js'
 
 const Instant = z.iso.datetime({ offset: true })
@@ -76,8 +76,7 @@ function filterOf(q: Omit<AuditQuery, 'cursor' | 'limit'>): AuditFilter {
 
 /** One page of the trail, newest first. */
 export async function listAuditRecords(
-  caller: Caller,
-  trail: AuditTrail,
+  { caller, deps: trail }: Ctx<AuditTrail>,
   q: AuditQuery,
 ): Promise<{ records: AuditRecordView[]; nextCursor: number | null }> {
   requireDuty(caller, 'audit')
@@ -157,8 +156,7 @@ export function auditCsv(records: readonly AuditRecordView[]): string {
 
 /** The records that match the filters (oldest first, at most `EXPORT_MAX`), as CSV; the export is recorded. */
 export async function exportAuditRecords(
-  caller: Caller,
-  trail: AuditTrail,
+  { caller, deps: trail }: Ctx<AuditTrail>,
   q: Omit<AuditQuery, 'cursor' | 'limit'>,
 ): Promise<{ csv: string; rows: number }> {
   const filters = Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined))

@@ -6,6 +6,7 @@
 import { AUDIT_GENESIS, AUDIT_LEAF_ID, type AuditChainBreak, verifyAuditChain } from '../../domain/audit-trail.js'
 import type { AuditTrailStore } from '../../ports/audit-trail-store.js'
 import type { CheckpointStore } from '../../ports/checkpoint-store.js'
+import type { Ctx } from '../context.js'
 
 export interface AuditTrailReport {
   records: number
@@ -18,10 +19,13 @@ export interface AuditTrailReport {
 
 const PAGE = 1000
 
-export async function verifyAuditTrail(deps: {
+/** What the trail's verification reads: the records and the checkpoints' leaves. */
+export interface VerifyTrailDeps {
   store: AuditTrailStore
   checkpoints: Pick<CheckpointStore, 'newestLeafOf'>
-}): Promise<AuditTrailReport> {
+}
+
+export async function verifyAuditTrail({ deps }: Ctx<VerifyTrailDeps, null>): Promise<AuditTrailReport> {
   const anchor = await deps.store.latestPrune()
   let prev = anchor ? { seq: anchor.throughSeq, hash: anchor.throughHash } : { seq: 0, hash: AUDIT_GENESIS }
   const breaks: AuditChainBreak[] = []

@@ -67,7 +67,11 @@ async function fireMaterials(deps: CaseDeps, caseId: string, at: Date): Promise<
   }
 }
 
-export async function fireTimer(deps: CaseDeps, caseId: string, kind: TimerKind, at: Date): Promise<FireOutcome> {
+/** Fires one case's timer at its planned instant (`early` when that instant has not come by the gateway's clock). */
+export async function fireTimer(
+  { deps }: Ctx<CaseDeps, null>,
+  { caseId, kind, at }: { caseId: string; kind: TimerKind; at: Date },
+): Promise<FireOutcome> {
   const inMs = at.getTime() - deps.clock.now().getTime()
   if (inMs > 0) return { kind: 'early', inMs }
   if (kind === 'materials') return fireMaterials(deps, caseId, at)
@@ -111,11 +115,19 @@ export async function sweepTimers(
 ) {
   let fired = 0
   for (const t of await timers.dueTimers(deps.clock.now(), limit)) {
-    if ((await fireTimer(deps, t.caseId, t.kind, t.at)).kind === 'fired') fired += 1
+    if ((await fireTimer({ caller: null, deps }, t)).kind === 'fired') fired += 1
   }
   if (outstanding) {
     for (const o of await casesWithMaterialsOverdue(outstanding, deps.clock.now(), limit, { unreported: true })) {
-      if ((await fireTimer(deps, o.caseId, 'materials', supplyInstant(o.supplyBy))).kind === 'fired') fired += 1
+      if (
+        (
+          await fireTimer(
+            { caller: null, deps },
+            { caseId: o.caseId, kind: 'materials', at: supplyInstant(o.supplyBy) },
+          )
+        ).kind === 'fired'
+      )
+        fired += 1
     }
   }
   return fired

@@ -8,6 +8,7 @@
 import { AUDIT_LEAF_ID } from '../../domain/audit-trail.js'
 import { chainHeadLeafHash, merkleRoot } from '../../domain/merkle.js'
 import type { CheckpointStore, StoredCheckpoint } from '../../ports/checkpoint-store.js'
+import type { Ctx } from '../context.js'
 import { CHECKPOINT_TYP, CheckpointClaims, checkpointHash, FIRST_PREV } from './claims.js'
 
 export interface CheckpointFinding {
@@ -40,7 +41,7 @@ export interface CheckpointAudit {
 const PAGE = 500
 
 export async function auditCheckpoints(
-  deps: CheckpointAuditDeps,
+  { deps }: Ctx<CheckpointAuditDeps, null>,
   opts: { caseId?: string | undefined; witnesses?: WitnessCopies[] } = {},
 ): Promise<CheckpointAudit> {
   const findings: CheckpointFinding[] = []

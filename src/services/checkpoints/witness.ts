@@ -13,7 +13,7 @@ import type { CheckpointStore, WitnessedCheckpoint } from '../../ports/checkpoin
 import type { Clock } from '../../ports/clock.js'
 import type { ClientKeys } from '../../security/assertion.js'
 import { decodeCompact, isJwsAlg, verifyCompact } from '../../security/jws.js'
-import type { Signer } from '../context.js'
+import type { Ctx, Signer } from '../context.js'
 import { CHECKPOINT_TYP, CheckpointClaims, checkpointHash, WITNESS_TYP } from './claims.js'
 
 export interface WitnessDeps {
@@ -67,8 +67,7 @@ function forkOf(origin: string, seq: number, detail: string): AppError {
  * first countersignature is returned again).
  */
 export async function witnessCheckpoint(
-  caller: Caller,
-  deps: WitnessDeps,
+  { caller, deps }: Ctx<WitnessDeps>,
   input: WitnessBody,
 ): Promise<{ copy: WitnessedCheckpoint; replayed: boolean }> {
   if (caller.kind !== 'client')
@@ -158,10 +157,8 @@ export async function witnessCheckpoint(
 
 /** `GET /v1/checkpoints/{gatewayId}`: the copies held of a gateway's checkpoints (roots only; public). */
 export async function listWitnessed(
-  deps: Pick<WitnessDeps, 'store'>,
-  origin: string,
-  after: number,
-  limit: number,
+  { deps }: Ctx<Pick<WitnessDeps, 'store'>, Caller | null>,
+  { origin, after, limit }: { origin: string; after: number; limit: number },
 ): Promise<WitnessedCheckpoint[]> {
   return deps.store.listWitnessed(origin, after, limit)
 }

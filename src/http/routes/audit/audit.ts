@@ -46,9 +46,11 @@ export function registerAudit(api: Api, deps: HttpDeps) {
     if (!deps.auditTrail) throw new AppError('not_ready', 'the audit trail is not available in this process')
     return deps.auditTrail
   }
-  api.openapi(list, async (c) => c.json(await listAuditRecords(c.get('caller'), trail(), c.req.valid('query')), 200))
+  api.openapi(list, async (c) =>
+    c.json(await listAuditRecords({ caller: c.get('caller'), deps: trail() }, c.req.valid('query')), 200),
+  )
   api.openapi(exportCsv, async (c) => {
-    const { csv } = await exportAuditRecords(c.get('caller'), trail(), c.req.valid('query'))
+    const { csv } = await exportAuditRecords({ caller: c.get('caller'), deps: trail() }, c.req.valid('query'))
     return c.body(csv, 200, {
       'content-type': 'text/csv; charset=utf-8',
       'content-disposition': 'attachment; filename="audit-trail.csv"',

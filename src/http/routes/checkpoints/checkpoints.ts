@@ -116,14 +116,17 @@ export function isPublicCheckpointPath(method: string, path: string): boolean {
 
 export function registerCheckpoints(api: Api, deps: HttpDeps) {
   api.openapi(post, async (c) => {
-    const { copy, replayed } = await witnessCheckpoint(c.get('caller'), deps.checkpoints, c.req.valid('json'))
+    const { copy, replayed } = await witnessCheckpoint(
+      { caller: c.get('caller'), deps: deps.checkpoints },
+      c.req.valid('json'),
+    )
     const body = { origin: copy.origin, seq: copy.seq, hash: copy.hash, countersignature: copy.countersignature }
     return replayed ? c.json(body, 200) : c.json(body, 201)
   })
   api.openapi(list, async (c) => {
     const { gatewayId } = c.req.valid('param')
     const { after, limit } = c.req.valid('query')
-    const copies = await listWitnessed(deps.checkpoints, gatewayId, after, limit)
+    const copies = await listWitnessed({ caller: null, deps: deps.checkpoints }, { origin: gatewayId, after, limit })
     return c.json({ gateway: gatewayId, checkpoints: copies.map(toWitnessedView) }, 200)
   })
   api.openapi(receipt, async (c) => {

@@ -54,7 +54,7 @@ export interface HttpDeps {
   checkpoints: WitnessDeps
   inspections: InspectionDeps
   /** The performance report's queries (考评). */
-  reports: Pick<EvaluationStore, 'performance'>
+  reports: Pick<EvaluationStore, 'performance' | 'volume'>
   /** `GET /v1/admin/queues`: what each queue holds now; omitted: 503. */
   queues?: QueueDepths | undefined
   /** Rate limits (PROTOCOL 1.1 §6); omitted: none. */

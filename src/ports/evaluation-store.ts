@@ -62,6 +62,16 @@ export interface CaseGauges {
   deliveries: { region: string; delivered: number; failed: number }[]
 }
 
+/** One day of the volume chart (a China Standard Time calendar day). */
+export interface VolumeDay {
+  /** `YYYY-MM-DD`, China Standard Time. */
+  day: string
+  /** Cases submitted that day (child cases count, parents do not, as in the performance report). */
+  submitted: number
+  /** Cases completed that day, whenever submitted. */
+  completed: number
+}
+
 export interface EvaluationStore {
   /** Running clocks whose warning or overdue instant is at or before `now`, oldest first. */
   dueTimers(now: Date, limit: number): Promise<DueTimer[]>
@@ -73,5 +83,12 @@ export interface EvaluationStore {
     now: Date
     calendar: WorkCalendar
   }): Promise<PerformanceRow[]>
+  /**
+   * Cases submitted and completed per China Standard Time day over the days [from, to) (`YYYY-MM-DD`,
+   * `to` exclusive): one row per day, oldest first, days without cases as zeros. `items` given: only cases
+   * of those item codes (a department-limited caller; an empty list counts nothing).
+   * @example volume({ from: '2026-09-01', to: '2026-09-04' }) // 3 rows: 09-01, 09-02, 09-03
+   */
+  volume(q: { from: string; to: string; items?: readonly string[] }): Promise<VolumeDay[]>
   gauges(): Promise<CaseGauges>
 }

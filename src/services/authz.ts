@@ -88,6 +88,7 @@ export const ADMIN_ROUTE_DUTIES: readonly { method: string; path: string; duties
   { method: 'POST', path: '/v1/admin/dead-letters/{id}/redrive', duties: ['configure'] },
   { method: 'GET', path: '/v1/admin/queues', duties: ['configure'] },
   { method: 'GET', path: '/v1/admin/reports/performance', duties: ['report'] },
+  { method: 'GET', path: '/v1/admin/reports/volume', duties: ['report'] },
   { method: 'GET', path: '/v1/audit', duties: ['audit'] },
   { method: 'GET', path: '/v1/audit/export', duties: ['audit'] },
 ]

@@ -13,6 +13,7 @@ import type {
   EvaluationStore,
   PerformanceRow,
   ReportDimension,
+  VolumeDay,
 } from '../ports/evaluation-store.js'
 import { type Database, queryRows } from './db.js'
 
@@ -263,6 +264,35 @@ export class PgEvaluationStore implements EvaluationStore {
       return queryRows<FigureRow>(tx.db, query)
     })
     return rows.map((r) => toRow(r, q.by === 'region' || q.by === 'window', q.by === 'window', q.calendar, q.now))
+  }
+
+  async volume(q: { from: string; to: string; items?: readonly string[] }): Promise<VolumeDay[]> {
+    // CST has no daylight saving: a day is the UTC instant plus eight hours, as the case numbers count it
+    // (migration 0029); the bounds are midnight CST so each branch uses its column's index.
+    const from = `${q.from}T00:00:00+08:00`
+    const to = `${q.to}T00:00:00+08:00`
+    const ofItems =
+      q.items === undefined
+        ? sql``
+        : q.items.length === 0
+          ? sql` and false`
+          : sql` and item in (${sql.join(
+              q.items.map((i) => sql`${i}`),
+              sql`, `,
+            )})`
+    const cstDay = (col: string) => sql.raw(`((${col} at time zone 'UTC') + interval '8 hours')::date`)
+    const rows = await queryRows<{ day: string; submitted: number; completed: number }>(
+      this.database.db,
+      sql`with days as (select d::date as day from generate_series(${q.from}::date, ${q.to}::date - 1, interval '1 day') d),
+               s as (select ${cstDay('created_at')} as day, count(*)::int as n from cases
+                      where processing_region is not null and created_at >= ${from} and created_at < ${to}${ofItems} group by 1),
+               c as (select ${cstDay('completed_at')} as day, count(*)::int as n from cases
+                      where processing_region is not null and completed_at >= ${from} and completed_at < ${to}${ofItems} group by 1)
+          select to_char(days.day, 'YYYY-MM-DD') as day, coalesce(s.n, 0)::int as submitted, coalesce(c.n, 0)::int as completed
+            from days left join s on s.day = days.day left join c on c.day = days.day
+           order by days.day`,
+    )
+    return rows.map((r) => ({ day: r.day, submitted: Number(r.submitted), completed: Number(r.completed) }))
   }
 
   async gauges(): Promise<CaseGauges> {

@@ -210,7 +210,7 @@ describe.skipIf(!hasChromium)('console: problems after submission reach the cler
     await page.close()
   }, 120_000)
 
-  it('the overview counts today’s and this month’s cases, dead letters and circuits, each linking to its list, and charts the month by region', async () => {
+  it('the overview counts today’s and this month’s cases, dead letters and circuits, each linking to its list, and charts the month by region and the last 30 days', async () => {
     const page = await signIn(t.adminToken)
     await page.goto(`${url}/console/admin`)
     const count = async (k: string) => Number(await page.locator(`[data-count="${k}"]`).textContent())
@@ -247,6 +247,31 @@ describe.skipIf(!hasChromium)('console: problems after submission reach the cler
     expect(drawn.categories).toContain('襄阳市')
     const volumes = drawn.series[0]?.data as number[]
     expect(volumes.reduce((a, b) => a + b, 0)).toBe(await count('month'))
+
+    // Volume over time: the last 30 days in CST up to today (the test clock's 29 September), every day present.
+    await page.waitForFunction(() => {
+      const g = globalThis as unknown as PageGlobals
+      const el = g.document.getElementById('overview-volume')
+      return !!el && !!g.echarts?.getInstanceByDom(el)
+    })
+    const daily = await page.evaluate(() => {
+      const g = globalThis as unknown as PageGlobals
+      const option = g.echarts?.getInstanceByDom(g.document.getElementById('overview-volume') as object)?.getOption()
+      return {
+        categories: option?.xAxis[0]?.data ?? [],
+        series: (option?.series ?? []).map((x) => ({ name: x.name, data: x.data as number[] })),
+      }
+    })
+    expect(daily.series.map((x) => x.name)).toEqual(['受理', '办结'])
+    expect(daily.categories).toHaveLength(30)
+    expect([daily.categories[0], daily.categories.at(-1)]).toEqual(['8月31日', '9月29日'])
+    const [submitted, completed] = daily.series.map((x) => x.data)
+    expect(submitted).toHaveLength(30)
+    expect(completed).toHaveLength(30)
+    // Every case of this file was submitted today: the last day holds them all, the days before none.
+    expect(submitted?.at(-1)).toBe(await count('today'))
+    expect(submitted?.slice(0, -1).every((n) => n === 0)).toBe(true)
+    expect(await page.locator('#overview-volume canvas').count()).toBeGreaterThan(0)
     await screenshot(page, 'admin-overview')
     await page.close()
   }, 120_000)

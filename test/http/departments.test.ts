@@ -151,4 +151,17 @@ describe('tokens limited to departments', () => {
     const all = await t.admin('GET', q)
     expect(all.body.rows.length).toBeGreaterThan(1)
   })
+
+  it('an admin limited to 民政 counts only 民政 cases in the daily volume', async () => {
+    const issued = await t.security('POST', '/v1/admin/tokens', { role: 'admin', departments: ['civil-affairs'] })
+    expect(issued.status, JSON.stringify(issued.body)).toBe(201)
+    const q = '/v1/admin/reports/volume?days=1'
+    const limited = await t.call('GET', q, undefined, { authorization: `Bearer ${issued.body.token}` })
+    expect(limited.status, JSON.stringify(limited.body)).toBe(200)
+    const civil = bundle.children.filter((c) => CIVIL.includes(c.item)).length
+    expect(civil).toBeGreaterThan(0)
+    expect(limited.body.days).toEqual([{ day: '2026-09-29', submitted: civil, completed: 0 }])
+    const all = await t.admin('GET', q)
+    expect(all.body.days[0].submitted).toBeGreaterThan(civil)
+  })
 })

@@ -119,6 +119,7 @@ describe('operations', () => {
         '/v1/admin/key-revocations',
         '/v1/admin/queues',
         '/v1/admin/reports/performance',
+        '/v1/admin/reports/volume',
         '/v1/admin/tokens',
         '/v1/admin/tokens/{id}',
         '/v1/cases',

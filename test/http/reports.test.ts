@@ -586,6 +586,46 @@ describe('GET /v1/admin/reports/performance', () => {
   })
 })
 
+describe('GET /v1/admin/reports/volume', () => {
+  beforeEach(() => t.clock.set('2026-10-10T12:00:00+08:00'))
+
+  it('counts the fixture’s submissions and completions per CST day, ending today, zero days included', async () => {
+    const res = await t.admin('GET', '/v1/admin/reports/volume?days=10')
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    expect([res.body.from, res.body.to]).toEqual(['2026-10-01', '2026-10-10'])
+    // Parent cases (no processing region) do not count, as in the performance report.
+    const rows = [...fixture, ...family, ...twins].filter((f) => f.processing !== null)
+    const expected = Array.from({ length: 10 }, (_, i) => {
+      const day = `2026-10-${String(i + 1).padStart(2, '0')}`
+      return {
+        day,
+        submitted: rows.filter((f) => f.created === day).length,
+        completed: rows.filter((f) => f.completed === day).length,
+      }
+    })
+    expect(res.body.days).toEqual(expected)
+    expect(expected.some((d) => d.submitted === 0) && expected.some((d) => d.completed > 0)).toBe(true)
+  })
+
+  it('defaults to 30 days and refuses a length out of range', async () => {
+    const res = await t.admin('GET', '/v1/admin/reports/volume')
+    expect(res.status, JSON.stringify(res.body)).toBe(200)
+    expect(res.body.days).toHaveLength(30)
+    expect(res.body.from).toBe('2026-09-11')
+    for (const days of ['0', '367', '1.5', 'x']) {
+      const bad = await t.admin('GET', `/v1/admin/reports/volume?days=${days}`)
+      expect(bad.status, JSON.stringify(bad.body)).toBe(400)
+    }
+  })
+
+  it('is for admins and auditors only', async () => {
+    const operator = await t.operator('420303', 'ZW-01')
+    expect((await operator.call('GET', '/v1/admin/reports/volume')).status).toBe(403)
+    expect((await xiangyang.call('GET', '/v1/admin/reports/volume')).status).toBe(403)
+    expect((await t.call('GET', '/v1/admin/reports/volume')).status).toBe(401)
+  })
+})
+
 describe('a bundle in the report: its children counted, its one rating not lost nor multiplied', () => {
   const december = 'from=2026-12-01&to=2027-01-01'
   const report = async (by: string) => {

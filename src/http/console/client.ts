@@ -11,6 +11,7 @@ import type { KeyRevocationView, RevokeKeyBody } from '../../services/admin/key-
 import type { CaseView, EventView } from '../../services/cases/schemas.js'
 import type { BindingView } from '../../services/dispatch/bindings-admin.js'
 import type { PerformanceReport } from '../../services/reports/performance.js'
+import type { VolumeReport } from '../../services/reports/volume.js'
 
 export type Fetcher = (path: string, init: RequestInit) => Response | Promise<Response>
 
@@ -261,6 +262,7 @@ export class ConsoleClient {
   performance = (query: URLSearchParams) =>
     this.call<PerformanceReport>('GET', `/v1/admin/reports/performance?${query.toString()}`)
   performanceCsv = (query: URLSearchParams) => this.raw(`/v1/admin/reports/performance?${query.toString()}`, 'text/csv')
+  volume = (days: number) => this.call<VolumeReport>('GET', `/v1/admin/reports/volume?days=${days}`)
   keyRevocations = () => this.call<{ revocations: KeyRevocation[] }>('GET', '/v1/admin/key-revocations')
   revokeKey = (body: z.input<typeof RevokeKeyBody>) =>
     this.call<KeyRevocation>('POST', '/v1/admin/key-revocations', body)

@@ -53,7 +53,7 @@ function registerOverview(api: Api, admin: Admin, deps?: Pick<HttpDeps, 'clock' 
       const today = new Date(now.getTime() + 8 * 3600_000).toISOString().slice(0, 10)
       const tomorrow = new Date(now.getTime() + 32 * 3600_000).toISOString().slice(0, 10)
       const report = (from: string, to: string, by: string) => p.api.performance(new URLSearchParams({ from, to, by }))
-      const [agreements, bindings, dead, queues, daily, monthly, departments] = await Promise.all([
+      const [agreements, bindings, dead, queues, daily, monthly, departments, volume] = await Promise.all([
         p.api.agreements(),
         p.api.bindings(),
         p.api.deadLetters(),
@@ -61,6 +61,7 @@ function registerOverview(api: Api, admin: Admin, deps?: Pick<HttpDeps, 'clock' 
         report(today, tomorrow, 'region'),
         report(month.from, month.to, 'region'),
         report(month.from, month.to, 'department'),
+        p.api.volume(30),
       ])
       const snap = await deps?.directory.snapshot()
       // Due within two working days: open cases due before the day after the second working day from today.
@@ -105,6 +106,18 @@ ${
     : html`<p class="muted" id="alerts">当前没有告警。</p>`
 }
 ${
+  volume.ok
+    ? chart('overview-volume', {
+        title: '近 30 天每日受理量与办结量',
+        categories: volume.body.days.map((d) => `${Number(d.day.slice(5, 7))}月${Number(d.day.slice(8))}日`),
+        series: [
+          { name: '受理', type: 'line', data: volume.body.days.map((d) => d.submitted) },
+          { name: '办结', type: 'line', data: volume.body.days.map((d) => d.completed) },
+        ],
+      })
+    : html`<p class="muted" id="overview-volume">每日受理量暂时无法读取。</p>`
+}
+${
   monthly.ok && monthly.body.rows.length > 0
     ? html`${chart('overview-regions', {
         title: '本月各办理地受理量与按时率',
@@ -124,9 +137,9 @@ ${
               ],
             })
           : ''
-      }${chartScripts}`
+      }`
     : html`<p class="muted">本月尚无办件。</p>`
-}
+}${volume.ok || (monthly.ok && monthly.body.rows.length > 0) ? chartScripts : ''}
 <div class="row">
   <section class="card"><h2><a href="/console/admin/agreements">协议</a></h2><p>${agreements.ok ? agreements.body.agreements.length : '—'} 份协议</p></section>
   <section class="card"><h2><a href="/console/admin/bindings">对接绑定</a></h2><p>${bindings.ok ? bindings.body.bindings.length : '—'} 条绑定，${openCircuits} 个熔断中</p></section>

@@ -7,6 +7,7 @@ import {
   ReportInstant,
   reportCsv,
 } from '../../../services/reports/performance.js'
+import { VolumeQuery, VolumeReport, volumeReport } from '../../../services/reports/volume.js'
 import type { HttpDeps } from '../../deps.js'
 import { type Api, callerSecurity, problems } from '../../openapi.js'
 
@@ -43,7 +44,32 @@ const performance = createRoute({
   },
 })
 
+const volume = createRoute({
+  method: 'get',
+  path: '/v1/admin/reports/volume',
+  operationId: 'getVolumeReport',
+  tags: ['admin'],
+  security: callerSecurity,
+  summary: 'Cases submitted and completed per day over the last `days` days (China Standard Time), zeros included',
+  description:
+    'One entry per calendar day in China Standard Time, oldest first, ending today. Child cases count, parents do ' +
+    "not (as in the performance report); a department-limited caller counts only its departments' items.",
+  request: { query: VolumeQuery },
+  responses: {
+    200: { description: 'The days', content: { 'application/json': { schema: VolumeReport } } },
+    ...problems(400, 401, 403, 429, 503),
+  },
+})
+
 export function registerReports(api: Api, deps: HttpDeps) {
+  api.openapi(volume, async (c) => {
+    const ctx = {
+      caller: c.get('caller'),
+      deps: { store: deps.reports, clock: deps.clock, items: async () => (await deps.directory.snapshot()).items },
+    }
+    return c.json(await volumeReport(ctx, c.req.valid('query')), 200)
+  })
+
   api.openapi(performance, async (c) => {
     const snapshot = () => deps.directory.snapshot()
     const ctx = {

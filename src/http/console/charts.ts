@@ -52,14 +52,16 @@ export const chartsJs = `
       if (!el.style.height) el.style.height = '320px';
       var chart = window.echarts.init(el, null, { renderer: 'canvas' });
       chart.setOption({
+        // Drawn at once: a printed or captured page shows the whole chart, and old intranet PCs are spared.
+        animation: false,
         title: { text: spec.title, left: 'center', textStyle: { fontSize: 15 } },
         tooltip: { trigger: 'axis' },
         legend: { bottom: 0 },
         grid: { left: 48, right: percent ? 56 : 24, top: 48, bottom: 56, containLabel: true },
-        xAxis: { type: 'category', data: spec.categories, axisLabel: { interval: 0, rotate: spec.categories.length > 6 ? 30 : 0 } },
+        xAxis: { type: 'category', data: spec.categories, axisLabel: { interval: spec.categories.length > 15 ? 'auto' : 0, rotate: spec.categories.length > 6 ? 30 : 0 } },
         yAxis: percent
-          ? [{ type: 'value', name: '件' }, { type: 'value', name: '按时率', min: 0, max: 100, axisLabel: { formatter: '{value}%' } }]
-          : [{ type: 'value', name: '件' }],
+          ? [{ type: 'value', name: '件', minInterval: 1 }, { type: 'value', name: '按时率', min: 0, max: 100, axisLabel: { formatter: '{value}%' } }]
+          : [{ type: 'value', name: '件', minInterval: 1 }],
         series: spec.series.map(function (s) {
           return {
             name: s.name,

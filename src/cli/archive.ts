@@ -80,17 +80,22 @@ export async function archiveCommand(args: string[]): Promise<number> {
       try {
         exported = await exportMonth(
           {
-            archive: partitions,
-            checkpoints: new PgCheckpointStore(database),
-            gatewayId: config.gateway.id,
-            keys: keys.jwks(),
-            now,
+            caller: null,
+            deps: {
+              archive: partitions,
+              checkpoints: new PgCheckpointStore(database),
+              gatewayId: config.gateway.id,
+              keys: keys.jwks(),
+              now,
+            },
           },
-          month,
-          async (line) => {
-            await handle.write(line)
+          {
+            month,
+            write: async (line) => {
+              await handle.write(line)
+            },
+            progress: (n) => console.log(`  已导出 ${n} 件`),
           },
-          (n) => console.log(`  已导出 ${n} 件`),
         )
         await handle.sync()
       } finally {

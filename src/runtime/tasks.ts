@@ -137,8 +137,8 @@ export function createTasks(infra: Infrastructure, stores: Stores, services: Ser
     /** Creates the monthly case partitions of this month and `CASE_PARTITIONS_AHEAD` more (services/partitions.ts). */
     async ensurePartitions() {
       const done = await ensureCasePartitions(
-        { partitions: stores.partitions, now: clock.now() },
-        config.partitions.ahead,
+        { caller: null, deps: { partitions: stores.partitions, now: clock.now() } },
+        { ahead: config.partitions.ahead },
       )
       if (done.created.length) logger.info({ months: done.created }, 'case partitions created')
       if (done.skipped.length)

@@ -20,6 +20,7 @@ import { AppError } from '../errors.js'
 import type { CaseArchiveStore } from '../ports/case-partitions.js'
 import type { CheckpointStore } from '../ports/checkpoint-store.js'
 import { type CheckpointInclusion, inclusionOf, inclusionProblems } from './checkpoints/inclusion.js'
+import type { Ctx } from './context.js'
 import { cstMonth } from './partitions.js'
 
 export const ARCHIVE_FORMAT = 'tongban-archive/1'
@@ -50,10 +51,12 @@ export interface ExportDeps {
 
 /** Writes the export of `month` line by line through `write`; returns what it wrote and the month's fingerprint. */
 export async function exportMonth(
-  deps: ExportDeps,
-  month: string,
-  write: (line: string) => Promise<void>,
-  progress: (cases: number) => void = () => {},
+  { deps }: Ctx<ExportDeps, null>,
+  {
+    month,
+    write,
+    progress = () => {},
+  }: { month: string; write: (line: string) => Promise<void>; progress?: (cases: number) => void },
 ) {
   const before = await deps.archive.fingerprint(month)
   const digest = createHash('sha256')

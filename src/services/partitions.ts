@@ -5,6 +5,7 @@
  * and that month could then not be created without moving it.
  */
 import type { CasePartitionStore } from '../ports/case-partitions.js'
+import type { Ctx } from './context.js'
 
 const CST_OFFSET_MS = 8 * 3_600_000
 
@@ -21,9 +22,10 @@ export interface EnsuredMonths {
   skipped: string[]
 }
 
+/** @example await ensureCasePartitions({ caller: null, deps: { partitions, now: new Date() } }, { ahead: 3 }) */
 export async function ensureCasePartitions(
-  deps: { partitions: Pick<CasePartitionStore, 'ensure'>; now: Date },
-  ahead: number,
+  { deps }: Ctx<{ partitions: Pick<CasePartitionStore, 'ensure'>; now: Date }, null>,
+  { ahead }: { ahead: number },
 ): Promise<EnsuredMonths> {
   const done = await deps.partitions.ensure(cstMonth(deps.now), cstMonth(deps.now, ahead))
   return {

@@ -9,40 +9,15 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { eventHash, GENESIS_HASH } from '../../src/domain/hash-chain.js'
-import type { IntakeWrite, NewCase } from '../../src/ports/case-store.js'
 import { systemClock } from '../../src/ports/clock.js'
 import { makeCheckpoint } from '../../src/services/checkpoints/make.js'
 import { PgCheckpointStore } from '../../src/store/checkpoint-store.js'
 import { type Database, openDatabase } from '../../src/store/db.js'
 import { submitIntake } from '../../src/store/intake.js'
 import { PgCasePartitionStore } from '../../src/store/partition-store.js'
-import { storedCase } from '../fixtures/cases.js'
+import { storedCase, storedIntake } from '../fixtures/cases.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
 import { runCli } from '../helpers/process.js'
-
-function intakeOf(c: NewCase): IntakeWrite {
-  const first = {
-    caseId: c.id,
-    seq: 1,
-    type: 'submitted' as const,
-    at: c.createdAt,
-    actor: 'client:zw',
-    data: {},
-    prevHash: GENESIS_HASH,
-  }
-  return {
-    callerId: 'client:zw',
-    key: `key-${c.id}`,
-    bodyHash: c.bodyHash,
-    notBefore: new Date(c.createdAt.getTime() - 24 * 3600_000),
-    cases: [c],
-    events: [{ ...first, hash: eventHash(first), hashAlg: 'sha256' }],
-    outbox: [],
-    answer: { status: 201, headers: {}, body: { case: { id: c.id } } },
-    createdAt: c.createdAt,
-  }
-}
 
 let t: TestApp
 let env: Record<string, string>
@@ -64,7 +39,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'tongban-archive-'))
   database = await openDatabase({ url: t.databaseUrl, dataDir: os.tmpdir(), poolSize: 2 })
   await new PgCasePartitionStore(database).ensure('2016-01', '2016-01')
-  for (const c of old) expect(await submitIntake(database, intakeOf(c))).toEqual({ kind: 'created' })
+  for (const c of old) expect(await submitIntake(database, storedIntake(c))).toEqual({ kind: 'created' })
   await database.query(
     `insert into results (case_id, jws, claims, issuer, kid, attested, verified_at) values ($1, 'x', '{}', 'i', 'k', false, now())`,
     [old[0]?.id],

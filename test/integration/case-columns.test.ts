@@ -3,18 +3,15 @@
  * the migrated database, the schema and the intake statement must agree on them, on PostgreSQL and PGlite;
  * so must the migrated database and the schema on every other table the schema defines.
  */
-import { randomBytes } from 'node:crypto'
 import { getTableColumns, getTableName, is } from 'drizzle-orm'
 import { PgTable } from 'drizzle-orm/pg-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { newCaseId } from '../../src/domain/case-id.js'
-import { GENESIS_HASH } from '../../src/domain/hash-chain.js'
-import type { IntakeWrite, NewCase } from '../../src/ports/case-store.js'
 import { caseRow } from '../../src/store/case-row.js'
 import type { Database } from '../../src/store/db.js'
 import { caseColumns, intakeStatement, submitIntake } from '../../src/store/intake.js'
 import * as schema from '../../src/store/schema.js'
-import { storedCase } from '../fixtures/cases.js'
+import { storedCase, storedIntake } from '../fixtures/cases.js'
 import { createTestDatabase, createTestPglite } from '../helpers/db.js'
 
 const { cases } = schema
@@ -29,32 +26,6 @@ const tables = Object.values(schema as Record<string, unknown>)
 const typeName = (t: string) => (t === 'bigserial' ? 'bigint' : t === 'serial' ? 'integer' : t.replace(/ \(/g, '('))
 
 const newCase = (createdAt: Date) => storedCase(createdAt, { externalRef: 'ZW-0001' })
-
-function intakeOf(c: NewCase): IntakeWrite {
-  return {
-    callerId: 'client:zw',
-    key: `key-${c.id}`,
-    bodyHash: c.bodyHash,
-    notBefore: new Date(c.createdAt.getTime() - 24 * 3600_000),
-    cases: [c],
-    events: [
-      {
-        caseId: c.id,
-        seq: 1,
-        type: 'submitted',
-        at: c.createdAt,
-        actor: 'client:zw',
-        data: {},
-        prevHash: GENESIS_HASH,
-        hash: randomBytes(32).toString('hex'),
-        hashAlg: 'sha256',
-      },
-    ],
-    outbox: [],
-    answer: { status: 201, headers: {}, body: { case: { id: c.id } } },
-    createdAt: c.createdAt,
-  }
-}
 
 const engines = [
   { name: 'postgres', open: () => createTestDatabase() },
@@ -94,7 +65,7 @@ describe.each(engines)('the cases columns on $name', ({ open }) => {
     const written = new Set(caseColumns.map(([name]) => name))
     const needed = schemaColumns.filter((c) => c.notNull && !c.hasDefault).map((c) => c.name)
     expect(needed.filter((name) => !written.has(name))).toEqual([])
-    const { text } = intakeStatement(intakeOf(newCase(new Date())))
+    const { text } = intakeStatement(storedIntake(newCase(new Date())))
     expect(text).toContain(`insert into cases (${caseColumns.map(([name]) => name).join(', ')})`)
   })
 
@@ -102,7 +73,7 @@ describe.each(engines)('the cases columns on $name', ({ open }) => {
     const at = new Date('2026-03-02T01:00:00.007Z')
     const viaIntake = newCase(at)
     const viaDrizzle = { ...viaIntake, id: newCaseId(at), externalRef: 'ZW-0002' }
-    expect(await submitIntake(database, intakeOf(viaIntake))).toEqual({ kind: 'created' })
+    expect(await submitIntake(database, storedIntake(viaIntake))).toEqual({ kind: 'created' })
     await database.db.insert(cases).values(caseRow(viaDrizzle))
     const [a, b] = await Promise.all(
       [viaIntake.id, viaDrizzle.id].map(async (id) => {

@@ -3,43 +3,14 @@
  * id, with every row, index, trigger and foreign key kept; a look-up by id reads one partition; the lasting
  * uniqueness of a client's externalRef survives; further months are created on demand.
  */
-import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { newCaseId } from '../../src/domain/case-id.js'
-import { GENESIS_HASH } from '../../src/domain/hash-chain.js'
-import type { IntakeWrite, NewCase } from '../../src/ports/case-store.js'
 import type { Database } from '../../src/store/db.js'
 import { submitIntake } from '../../src/store/intake.js'
 import { migrate } from '../../src/store/migrate.js'
 import { migrations } from '../../src/store/migrations/index.js'
-import { storedCase } from '../fixtures/cases.js'
+import { storedCase, storedIntake } from '../fixtures/cases.js'
 import { createTestDatabase } from '../helpers/db.js'
-
-function intakeOf(c: NewCase): IntakeWrite {
-  return {
-    callerId: 'client:zw',
-    key: `key-${c.id}`,
-    bodyHash: c.bodyHash,
-    notBefore: new Date(c.createdAt.getTime() - 24 * 3600_000),
-    cases: [c],
-    events: [
-      {
-        caseId: c.id,
-        seq: 1,
-        type: 'submitted',
-        at: c.createdAt,
-        actor: 'client:zw',
-        data: {},
-        prevHash: GENESIS_HASH,
-        hash: randomBytes(32).toString('hex'),
-        hashAlg: 'sha256',
-      },
-    ],
-    outbox: [],
-    answer: { status: 201, headers: {}, body: { case: { id: c.id } } },
-    createdAt: c.createdAt,
-  }
-}
 
 /** Which partition holds the row. */
 async function partitionOf(database: Database, table: string, column: string, id: string): Promise<string> {
@@ -72,7 +43,7 @@ describe('migration 0033 partitions a populated database', () => {
       await database.query('insert into schema_migrations (version, name) values ($1, $2)', [m.version, m.name])
     }
     for (const c of [old, newYear, legacy])
-      expect(await submitIntake(database, intakeOf(c))).toEqual({ kind: 'created' })
+      expect(await submitIntake(database, storedIntake(c))).toEqual({ kind: 'created' })
     await database.query(
       `insert into results (case_id, jws, claims, issuer, kid, attested, verified_at) values ($1, 'x', '{}', 'i', 'k', false, now())`,
       [old.id],
@@ -141,7 +112,7 @@ describe('migration 0033 partitions a populated database', () => {
 
   it('still refuses a second case under a client’s externalRef, however much later', async () => {
     const again = storedCase(new Date('2026-02-01T00:00:00Z'), { externalRef: 'ZW-OLD' })
-    await expect(submitIntake(database, intakeOf(again))).rejects.toThrow(/case_external_refs/)
+    await expect(submitIntake(database, storedIntake(again))).rejects.toThrow(/case_external_refs/)
     const [row] = await database.query<{ n: number }>('select count(*)::int as n from cases where external_ref = $1', [
       'ZW-OLD',
     ])
@@ -163,13 +134,13 @@ describe('migration 0033 partitions a populated database', () => {
     ])
     expect(second).toEqual([])
     const later = storedCase(new Date('2030-01-15T00:00:00Z'))
-    expect(await submitIntake(database, intakeOf(later))).toEqual({ kind: 'created' })
+    expect(await submitIntake(database, storedIntake(later))).toEqual({ kind: 'created' })
     expect(await partitionOf(database, 'cases', 'id', later.id)).toBe('cases_y2030m01')
   })
 
   it('skips a month whose ids already sit in DEFAULT, instead of failing', async () => {
     const stray = storedCase(new Date('2031-05-05T00:00:00Z'))
-    expect(await submitIntake(database, intakeOf(stray))).toEqual({ kind: 'created' })
+    expect(await submitIntake(database, storedIntake(stray))).toEqual({ kind: 'created' })
     expect(await partitionOf(database, 'cases', 'id', stray.id)).toBe('cases_default')
     const made = await database.query<{ month: string; created: boolean }>(
       `select month::text, created from tongban_ensure_case_partitions('2031-05-01', '2031-05-01')`,

@@ -11,7 +11,6 @@ import { open, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/env.js'
-import type { Jwks } from '../domain/key-revocation.js'
 import { createLogger } from '../logger.js'
 import { systemClock } from '../ports/clock.js'
 import { loadKeySet } from '../security/keys.js'
@@ -21,7 +20,7 @@ import { PgCheckpointStore } from '../store/checkpoint-store.js'
 import { openDatabase } from '../store/db.js'
 import { PgCasePartitionStore } from '../store/partition-store.js'
 import { cliTrail } from './admin.js'
-import { loadJwks } from './verify.js'
+import { loadTrustedJwks, parseFileAndJwks } from './trusted-jwks.js'
 
 const USAGE = `usage: tongban archive [--month YYYY-MM] [--out DIR] [--dry-run]
        tongban archive verify FILE [--jwks FILE|URL …]`
@@ -129,23 +128,10 @@ export async function archiveCommand(args: string[]): Promise<number> {
 }
 
 async function verifyCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { jwks: { type: 'string', multiple: true } },
-  })
-  const [file] = positionals
-  if (!file) {
-    console.error(USAGE)
-    return 2
-  }
-  const sources = values.jwks ?? []
-  const trusted: Jwks | null = sources.length ? { keys: [] } : null
-  for (const source of sources) {
-    const jwks = await loadJwks(source)
-    if (Array.isArray(jwks.keys)) trusted?.keys.push(...jwks.keys)
-  }
-  const verdict = verifyArchive(await readFile(file, 'utf8'), trusted)
+  const parsed = parseFileAndJwks(args, USAGE)
+  if (!parsed) return 2
+  const trusted = await loadTrustedJwks(parsed.jwks)
+  const verdict = verifyArchive(await readFile(parsed.file, 'utf8'), trusted)
   console.log(JSON.stringify(verdict, null, 2))
   if (verdict.valid && verdict.anchor === 'file') {
     console.error('提示：用的是归档文件自带的公钥；用 --jwks 指定网关公布的公钥才能证明由谁签名')

@@ -7,10 +7,8 @@
  * problem and where it is; exits 0 when valid, 1 otherwise, 2 on bad usage.
  */
 import { readFile } from 'node:fs/promises'
-import { parseArgs } from 'node:util'
-import type { Jwks } from '../domain/key-revocation.js'
 import { verifyEvidence } from '../services/results/verify-evidence.js'
-import { loadJwks } from './verify.js'
+import { loadTrustedJwks, parseFileAndJwks } from './trusted-jwks.js'
 
 const USAGE = 'usage: tongban verify-evidence FILE [--jwks FILE|URL …]   (FILE: the bundle; - for standard input)'
 
@@ -22,16 +20,9 @@ async function readInput(file: string): Promise<string> {
 }
 
 export async function verifyEvidenceCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { jwks: { type: 'string', multiple: true } },
-  })
-  const [file] = positionals
-  if (!file) {
-    console.error(USAGE)
-    return 2
-  }
+  const parsed = parseFileAndJwks(args, USAGE)
+  if (!parsed) return 2
+  const { file } = parsed
   let bundle: unknown
   try {
     bundle = JSON.parse(await readInput(file))
@@ -39,13 +30,7 @@ export async function verifyEvidenceCommand(args: string[]): Promise<number> {
     console.error(`${file}: not a JSON document (${(e as Error).message.split('\n')[0]})`)
     return 1
   }
-  const sources = values.jwks ?? []
-  const trusted: Jwks | null = sources.length ? { keys: [] } : null
-  for (const source of sources) {
-    const jwks = await loadJwks(source)
-    if (Array.isArray(jwks.keys)) trusted?.keys.push(...jwks.keys)
-  }
-  const verdict = verifyEvidence(bundle, trusted)
+  const verdict = verifyEvidence(bundle, await loadTrustedJwks(parsed.jwks))
   console.log(JSON.stringify(verdict, null, 2))
   if (verdict.valid && verdict.anchor === 'bundle') {
     console.error(

@@ -18,6 +18,7 @@ import { verifyResult } from '../services/results/verify.js'
 import { PgClientStore } from '../store/client-store.js'
 import type { Database } from '../store/db.js'
 import { PgKeyRevocationStore } from '../store/key-revocation-store.js'
+import { loadJwks } from './trusted-jwks.js'
 
 /** Each issuer's keys as this gateway knows them: its own key set, its registered clients', their revocations. */
 export async function gatewayIssuerJwks(config: Config, logger: Logger, database: Database): Promise<IssuerJwks> {
@@ -42,15 +43,6 @@ async function gatewayTrust(): Promise<{ keys: ResultKeys; close(): Promise<void
     await database.close()
     throw error
   }
-}
-
-export async function loadJwks(source: string): Promise<{ keys: Record<string, unknown>[] }> {
-  if (/^https?:\/\//.test(source)) {
-    const res = await fetch(source, { signal: AbortSignal.timeout(5_000), redirect: 'error' })
-    if (!res.ok) throw new Error(`${source} answered ${res.status}`)
-    return (await res.json()) as { keys: Record<string, unknown>[] }
-  }
-  return JSON.parse(await readFile(source, 'utf8')) as { keys: Record<string, unknown>[] }
 }
 
 export async function verifyCommand(args: string[]): Promise<number> {

@@ -18,6 +18,19 @@ import { postButton } from './buttons.js'
 
 type Admin = (h: Parameters<typeof signedIn>[1]) => ReturnType<typeof signedIn>
 
+/** An agreement as edited (the form, the JSON editor): the stored document without `version` and `status`. */
+function editableOf(agreement: unknown): AgreementDraft {
+  const { version: _v, status: _s, ...editable } = (agreement ?? {}) as Record<string, unknown>
+  return editable
+}
+
+/** After a version is saved: the page showing its diff against the version in force (itself, when none is). */
+async function toNewVersion(p: PageContext, id: string, version: number) {
+  const all = await p.api.agreementVersions(id)
+  const inForce = all.ok ? all.body.versions.find((v) => v.inForce)?.version : undefined
+  return p.c.redirect(`/console/admin/agreements/${id}?from=${inForce ?? version}&to=${version}`, 303)
+}
+
 function show(v: unknown): string {
   return v === undefined ? '' : JSON.stringify(v)
 }
@@ -43,7 +56,7 @@ async function agreementPage(
   const from = Number(q.from ?? (versions.length > 1 ? (inForce ?? versions.at(-2)?.version) : latest.version))
   const to = Number(q.to ?? latest.version)
   const diff = from !== to ? await p.api.agreementDiff(id, from, to) : null
-  const { version: _v, status: _s, ...editable } = latest.agreement as Record<string, unknown>
+  const editable = editableOf(latest.agreement)
   const draft = opts.draft ?? JSON.stringify(editable, null, 2)
   const items = directory ? (await directory.snapshot()).items : new Map<string, Item>()
   const versionOptions = (selected: number) =>
@@ -87,7 +100,7 @@ ${diff.body.changes.map((c) => html`<tr><td class="mono">${c.path}</td><td>${{ a
 }
 <h2>修改为新版本</h2>
 <p class="muted">常用修改（协议方、有效期、事项及其办理模式和时限）在下表中进行；其余内容保持第 ${latest.version} 版的设置，可在下方 JSON 中修改。</p>
-${agreementForm(id, p.csrf, opts.form?.draft ?? (editable as AgreementDraft), items, opts.form?.errors ?? new Map())}
+${agreementForm(id, p.csrf, opts.form?.draft ?? editable, items, opts.form?.errors ?? new Map())}
 <details${opts.draft !== undefined ? html` open` : ''}><summary>以 JSON 编辑全部内容</summary>
 <form class="card" method="post" action="/console/admin/agreements/${id}/versions">
   <input type="hidden" name="_csrf" value="${p.csrf}">
@@ -149,12 +162,7 @@ ${got.body.agreements.map(
       }
       const created = await p.api.createAgreementVersion(id, doc as Record<string, unknown>)
       if (!created.ok) return show(p, id, { draft: text, problem: { ...created.problem, title: '校验未通过，未保存' } })
-      const all = await p.api.agreementVersions(id)
-      const inForce = all.ok ? all.body.versions.find((v) => v.inForce)?.version : undefined
-      return p.c.redirect(
-        `/console/admin/agreements/${id}?from=${inForce ?? created.body.version}&to=${created.body.version}`,
-        303,
-      )
+      return toNewVersion(p, id, created.body.version)
     }),
   )
 
@@ -165,12 +173,7 @@ ${got.body.agreements.map(
       const id = p.c.req.param('id') ?? ''
       const got = await p.api.agreementVersions(id)
       if (!got.ok) return p.render('未找到协议', problemBox(got.problem), '/console/admin/agreements', 404)
-      const {
-        version: _v,
-        status: _s,
-        ...base
-      } = (got.body.versions.at(-1)?.agreement ?? {}) as Record<string, unknown>
-      const draft = readAgreementForm(p.form, base)
+      const draft = readAgreementForm(p.form, editableOf(got.body.versions.at(-1)?.agreement))
       const errors: FieldErrors = new Map()
       checkAgreementDraft(draft, errors)
       if (errors.size > 0) return show(p, id, { form: { draft, errors } })
@@ -179,12 +182,7 @@ ${got.body.agreements.map(
         mapAgreementProblems(created.problem.errors ?? [], errors)
         return show(p, id, { form: { draft, errors }, problem: { ...created.problem, title: '校验未通过，未保存' } })
       }
-      const all = await p.api.agreementVersions(id)
-      const inForce = all.ok ? all.body.versions.find((v) => v.inForce)?.version : undefined
-      return p.c.redirect(
-        `/console/admin/agreements/${id}?from=${inForce ?? created.body.version}&to=${created.body.version}`,
-        303,
-      )
+      return toNewVersion(p, id, created.body.version)
     }),
   )
 

@@ -14,10 +14,9 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { createSimApp } from '../../adapters/sim/server.js'
 import { cstDate } from '../domain/calendar.js'
-import { residentIdCheckChar } from '../domain/identity.js'
+import { enterpriseEstablishmentBody, hukouCertificateBody } from './demo-cases.js'
 import { type Answer, api, type Gw, removeKeys, startGateway } from './demo-gateways.js'
 
-const applicantId = (base: string) => base + residentIdCheckChar(base)
 const time = (iso: string) => new Date(iso).toLocaleTimeString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' })
 
 /** What the demo started, for the clean-up. */
@@ -128,29 +127,9 @@ async function connect(shiyan: Gw, xiangyang: Gw, simUrl: string, alg?: 'SM2'): 
 
 /** A 户籍证明 case in each single-site mode, submitted at the 张湾区 window. */
 async function submitCertificates(shiyan: Gw, window: string): Promise<Followed[]> {
-  const applicant = {
-    kind: 'person',
-    name: '张三',
-    idType: 'resident_id',
-    idNumber: applicantId('42030319900307123'),
-    phone: '13800138000',
-  }
-  const certificate = (mode: string) => ({
-    item: 'hukou-certificate',
-    mode,
-    originRegion: '420303',
-    processingRegion: '420600',
-    applicant,
-    form: { applicantName: '张三', applicantPhone: '13800138000', certificateType: '户籍证明', purpose: '子女入学' },
-    materials: [
-      { code: 'applicant-id-card', form: 'paper' },
-      { code: 'hukou-booklet', form: 'paper' },
-    ],
-    delivery: { method: 'window_pickup' },
-  })
   const cases: Followed[] = []
   for (const mode of ['full_online', 'online_transfer', 'offline_proxy']) {
-    const created = (await api(shiyan, 'POST', '/v1/cases', certificate(mode), window, {
+    const created = (await api(shiyan, 'POST', '/v1/cases', hukouCertificateBody(mode), window, {
       'idempotency-key': `demo-${mode}`,
     })) as Required<Pick<Answer, 'case'>>
     console.log(
@@ -163,31 +142,9 @@ async function submitCertificates(shiyan: Gw, window: string): Promise<Followed[
 
 /** A company's establishment in 襄阳 and 随州 (multi_site), submitted once; returns the parent and its children. */
 async function submitMultiSite(shiyan: Gw, window: string): Promise<{ parentId: string; children: Followed[] }> {
-  const enterprise = {
-    item: 'enterprise-establishment',
-    mode: 'multi_site',
-    originRegion: '420303',
-    sites: ['420600', '421300'],
-    applicant: { kind: 'organization', name: '十堰市某某餐饮有限公司', idType: 'uscc', idNumber: '91350100M000100Y43' },
-    form: {
-      applicantName: '张三',
-      applicantPhone: '13800138000',
-      enterpriseName: '十堰市某某餐饮有限公司',
-      enterpriseType: '有限责任公司',
-      legalRepresentative: '张三',
-      businessAddress: '十堰市张湾区车城路1号',
-      registeredCapital: 100,
-      businessScope: '餐饮服务',
-    },
-    materials: [
-      'articles-of-association',
-      'legal-rep-id',
-      'shareholder-qualification-proof',
-      'appointment-documents',
-      'premises-proof',
-    ].map((code) => ({ code, form: 'paper' })),
-  }
-  const multi = await api(shiyan, 'POST', '/v1/cases', enterprise, window, { 'idempotency-key': 'demo-multi_site' })
+  const multi = await api(shiyan, 'POST', '/v1/cases', enterpriseEstablishmentBody(['420600', '421300']), window, {
+    'idempotency-key': 'demo-multi_site',
+  })
   console.log(`[multi_site] submitted once at the window: case ${multi.case?.id}, one child per site:`)
   const children: Followed[] = []
   for (const child of multi.case?.children ?? []) {

@@ -13,24 +13,13 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { elderlyCareHome } from '../fixtures/one-thing.js'
-import {
-  bind,
-  type Cleanups,
-  call,
-  lastEventOf,
-  type Side,
-  startShiyanXiangyang,
-  stopFederation,
-  tokenAt,
-  typesOf,
-  waitAcross,
-} from '../helpers/federation.js'
+import { bind, call, lastEventOf, tokenAt, typesOf, useFederation } from '../helpers/federation.js'
 
-const cleanups: Cleanups = []
-let shiyan: Side
-let xiangyang: Side
+const fed = useFederation({ shiyanEnv: { ZW_REST_SECRET: 'zw-rest-secret' }, waitMs: 40_000 })
+const { waitFor, cleanups } = fed
+
 let window: string
 let zwStaff: string
 /** 襄阳's staff at 襄阳: every department, and 公安 only. */
@@ -46,7 +35,6 @@ let fire: string
 let remote: string
 let fireRef: string
 
-const waitFor = waitAcross(() => [shiyan, xiangyang], 40_000)
 /** 张湾区's legacy system: takes cases, acknowledges follow-ups, and records what it received. */
 const restFollowUps: { ref: string; body: { type: string; data: Record<string, unknown> } }[] = []
 let restServer: Server
@@ -82,38 +70,37 @@ const cstDay = (days: number) => new Date(Date.now() + 8 * 3_600_000 + days * 86
 
 beforeAll(async () => {
   const restUrl = await startRestSystem()
-  ;({ shiyan, xiangyang } = await startShiyanXiangyang(cleanups, { shiyanEnv: { ZW_REST_SECRET: 'zw-rest-secret' } }))
-  await bind(shiyan, '420303', 'rest', {
+  await bind(fed.shiyan, '420303', 'rest', {
     baseUrl: restUrl,
     appKey: 'tongban-420300',
     appSecretEnv: 'ZW_REST_SECRET',
     allowPrivateAddresses: true,
   })
   ;[window, zwStaff, xyStaff, xyPolice, xyAtShiyan, xyPoliceAtShiyan] = await Promise.all([
-    tokenAt(shiyan, 'operator', '420303', 'ZW-ZH-01', '王窗口'),
-    tokenAt(shiyan, 'operator', '420303', 'ZW-BM-01', '张湾区审批'),
-    tokenAt(xiangyang, 'operator', '420600', 'XY-SCJ-01', '襄阳市场监管'),
-    tokenAt(xiangyang, 'operator', '420600', 'XY-GA-01', '襄阳公安', ['public-security']),
-    tokenAt(shiyan, 'operator', '420600', 'XY-AT-SY', '襄阳（在十堰）'),
-    tokenAt(shiyan, 'operator', '420600', 'XY-GA-SY', '襄阳公安（在十堰）', ['public-security']),
+    tokenAt(fed.shiyan, 'operator', '420303', 'ZW-ZH-01', '王窗口'),
+    tokenAt(fed.shiyan, 'operator', '420303', 'ZW-BM-01', '张湾区审批'),
+    tokenAt(fed.xiangyang, 'operator', '420600', 'XY-SCJ-01', '襄阳市场监管'),
+    tokenAt(fed.xiangyang, 'operator', '420600', 'XY-GA-01', '襄阳公安', ['public-security']),
+    tokenAt(fed.shiyan, 'operator', '420600', 'XY-AT-SY', '襄阳（在十堰）'),
+    tokenAt(fed.shiyan, 'operator', '420600', 'XY-GA-SY', '襄阳公安（在十堰）', ['public-security']),
   ])
   // 十堰 asks for trust A for the province-wide items from now on (version 2); 襄阳 keeps version 1 (B).
-  const versions = await call(shiyan, 'GET', '/v1/admin/agreements/hubei-province-wide/versions')
+  const versions = await call(fed.shiyan, 'GET', '/v1/admin/agreements/hubei-province-wide/versions')
   expect(versions.status, JSON.stringify(versions.body)).toBe(200)
   const current = versions.body.versions.at(-1)
-  const draft = await call(shiyan, 'POST', '/v1/admin/agreements/hubei-province-wide/versions', {
+  const draft = await call(fed.shiyan, 'POST', '/v1/admin/agreements/hubei-province-wide/versions', {
     agreement: { ...current.agreement, minTrust: 'A' },
   })
   expect(draft.status, JSON.stringify(draft.body)).toBe(201)
   const activated = await call(
-    shiyan,
+    fed.shiyan,
     'POST',
     `/v1/admin/agreements/hubei-province-wide/versions/${draft.body.version}/activate`,
   )
   expect(activated.status, JSON.stringify(activated.body)).toBe(200)
 
   const created = await call(
-    shiyan,
+    fed.shiyan,
     'POST',
     '/v1/cases',
     elderlyCareHome({ agent: undefined, processingRegions: { 'food-business-licence': '420600' } }),
@@ -126,42 +113,42 @@ beforeAll(async () => {
   food = children.find((c) => c.item === 'food-business-licence')?.id as string
   fire = children.find((c) => c.item === 'fire-safety-inspection-public-venue')?.id as string
   remote = await waitFor('the food licence delivered to 襄阳', async () => {
-    const sent = await lastEventOf(shiyan, food, 'dispatched', window)
+    const sent = await lastEventOf(fed.shiyan, food, 'dispatched', window)
     return sent?.data.remoteRef as string | undefined
   })
   fireRef = await waitFor('the fire inspection delivered to 张湾区’s system', async () => {
-    const sent = await lastEventOf(shiyan, fire, 'dispatched', window)
+    const sent = await lastEventOf(fed.shiyan, fire, 'dispatched', window)
     return sent?.data.remoteRef as string | undefined
   })
 }, 240_000)
 
-afterAll(() => stopFederation(cleanups), 60_000)
-
 describe('PROTOCOL 1.1 across two gateways', () => {
   it('a 公安-limited person of 襄阳 sees nothing of the 市场监管 child or its bundle; unlimited staff see them', async () => {
     for (const [side, token, id] of [
-      [xiangyang, xyPolice, remote],
-      [shiyan, xyPoliceAtShiyan, food],
-      [shiyan, xyPoliceAtShiyan, parentId],
+      [fed.xiangyang, xyPolice, remote],
+      [fed.shiyan, xyPoliceAtShiyan, food],
+      [fed.shiyan, xyPoliceAtShiyan, parentId],
     ] as const) {
       const res = await call(side, 'GET', `/v1/cases/${id}`, undefined, token)
       expect(res.status, JSON.stringify(res.body)).toBe(404)
     }
-    expect((await call(xiangyang, 'GET', '/v1/cases?limit=200', undefined, xyPolice)).body.cases).toEqual([])
-    expect((await call(xiangyang, 'GET', `/v1/cases/${remote}`, undefined, xyStaff)).status).toBe(200)
-    const parent = await call(shiyan, 'GET', `/v1/cases/${parentId}`, undefined, xyAtShiyan)
+    expect((await call(fed.xiangyang, 'GET', '/v1/cases?limit=200', undefined, xyPolice)).body.cases).toEqual([])
+    expect((await call(fed.xiangyang, 'GET', `/v1/cases/${remote}`, undefined, xyStaff)).status).toBe(200)
+    const parent = await call(fed.shiyan, 'GET', `/v1/cases/${parentId}`, undefined, xyAtShiyan)
     expect(parent.status, JSON.stringify(parent.body)).toBe(200)
     expect(parent.body.children.map((c: { id: string }) => c.id)).toEqual([food])
   })
 
   it('a joint inspection at 十堰 stops and resumes the 襄阳 child’s clock on both gateways: the same due date', async () => {
-    expect((await call(xiangyang, 'POST', `/v1/cases/${remote}/events`, { type: 'accepted' }, xyStaff)).status).toBe(
-      201,
+    expect(
+      (await call(fed.xiangyang, 'POST', `/v1/cases/${remote}/events`, { type: 'accepted' }, xyStaff)).status,
+    ).toBe(201)
+    expect((await call(fed.shiyan, 'POST', `/v1/cases/${fire}/events`, { type: 'accepted' }, zwStaff)).status).toBe(201)
+    await waitFor('襄阳’s acceptance at 十堰', async () =>
+      (await typesOf(fed.shiyan, food, window)).includes('accepted'),
     )
-    expect((await call(shiyan, 'POST', `/v1/cases/${fire}/events`, { type: 'accepted' }, zwStaff)).status).toBe(201)
-    await waitFor('襄阳’s acceptance at 十堰', async () => (await typesOf(shiyan, food, window)).includes('accepted'))
     const scheduled = await call(
-      shiyan,
+      fed.shiyan,
       'POST',
       `/v1/cases/${parentId}/inspections`,
       { children: [food, fire], date: cstDay(1), place: '十堰市张湾区车城路1号' },
@@ -170,22 +157,22 @@ describe('PROTOCOL 1.1 across two gateways', () => {
     expect(scheduled.status, JSON.stringify(scheduled.body)).toBe(201)
     const inspection = scheduled.body.inspection.id as string
     await waitFor('the inspection at 襄阳', async () => {
-      const v = (await call(xiangyang, 'GET', `/v1/cases/${remote}`, undefined, xyStaff)).body
+      const v = (await call(fed.xiangyang, 'GET', `/v1/cases/${remote}`, undefined, xyStaff)).body
       return v.suspended === true && v.deadline?.state === 'stopped'
     })
-    expect((await lastEventOf(xiangyang, remote, 'inspection_scheduled', xyStaff))?.data).toMatchObject({
+    expect((await lastEventOf(fed.xiangyang, remote, 'inspection_scheduled', xyStaff))?.data).toMatchObject({
       inspection,
       place: '十堰市张湾区车城路1号',
     })
     for (const id of [food, fire]) {
-      expect((await call(shiyan, 'GET', `/v1/cases/${id}`, undefined, window)).body.suspended).toBe(true)
+      expect((await call(fed.shiyan, 'GET', `/v1/cases/${id}`, undefined, window)).body.suspended).toBe(true)
     }
     const toRest = await waitFor('the inspection at 张湾区’s system', async () =>
       restFollowUps.find((f) => f.ref === fireRef && f.body.type === 'inspection_scheduled'),
     )
     expect(toRest.body.data).toMatchObject({ inspection, place: '十堰市张湾区车城路1号' })
     const done = await call(
-      shiyan,
+      fed.shiyan,
       'POST',
       `/v1/cases/${parentId}/inspections/${inspection}/complete`,
       undefined,
@@ -193,14 +180,14 @@ describe('PROTOCOL 1.1 across two gateways', () => {
     )
     expect(done.status, JSON.stringify(done.body)).toBe(200)
     const theirs = await waitFor('the inspection completed at 襄阳', async () => {
-      const v = (await call(xiangyang, 'GET', `/v1/cases/${remote}`, undefined, xyStaff)).body
+      const v = (await call(fed.xiangyang, 'GET', `/v1/cases/${remote}`, undefined, xyStaff)).body
       return v.suspended === false && v.deadline?.state === 'running' ? v : undefined
     })
     await waitFor('the end of the inspection at 张湾区’s system', async () =>
       restFollowUps.some((f) => f.ref === fireRef && f.body.type === 'inspection_completed'),
     )
-    expect((await call(shiyan, 'GET', `/v1/cases/${fire}`, undefined, window)).body.suspended).toBe(false)
-    const ours = (await call(shiyan, 'GET', `/v1/cases/${food}`, undefined, window)).body
+    expect((await call(fed.shiyan, 'GET', `/v1/cases/${fire}`, undefined, window)).body.suspended).toBe(false)
+    const ours = (await call(fed.shiyan, 'GET', `/v1/cases/${food}`, undefined, window)).body
     expect(ours.suspended).toBe(false)
     expect(theirs.deadline.dueDate).toBe(ours.deadline.dueDate)
     expect(theirs.dueDate ?? theirs.deadline.dueDate).toBe(ours.dueDate ?? ours.deadline.dueDate)
@@ -209,7 +196,7 @@ describe('PROTOCOL 1.1 across two gateways', () => {
   it('a result refused at 十堰 (trust too low) shows at 襄阳 with the reason; the corrected one is recognised', async () => {
     const post = (trust: string, number: string) =>
       call(
-        xiangyang,
+        fed.xiangyang,
         'POST',
         `/v1/cases/${remote}/result`,
         { outcome: 'approved', decision: { number, date: cstDay(0) }, trust },
@@ -218,18 +205,18 @@ describe('PROTOCOL 1.1 across two gateways', () => {
     const first = await post('B', '襄市监食〔2026〕1号')
     expect(first.status, JSON.stringify(first.body)).toBe(201)
     const refusal = await waitFor('the refusal at 襄阳', () =>
-      lastEventOf(xiangyang, remote, 'recognition_failed', xyStaff),
+      lastEventOf(fed.xiangyang, remote, 'recognition_failed', xyStaff),
     )
     expect(refusal.actor).toBe('client:gw-420300')
     expect((refusal.data.reasons as string[]).join(' ')).toMatch(/trust/i)
-    expect(await typesOf(shiyan, food, window)).not.toContain('completed')
+    expect(await typesOf(fed.shiyan, food, window)).not.toContain('completed')
 
     const corrected = await post('A', '襄市监食〔2026〕2号')
     expect(corrected.status, JSON.stringify(corrected.body)).toBe(201)
     await waitFor('the corrected result recognised at 十堰', async () =>
-      (await typesOf(shiyan, food, window)).includes('recognized'),
+      (await typesOf(fed.shiyan, food, window)).includes('recognized'),
     )
-    const result = await call(shiyan, 'GET', `/v1/cases/${food}/result`, undefined, window)
+    const result = await call(fed.shiyan, 'GET', `/v1/cases/${food}/result`, undefined, window)
     expect(result.body.claims).toMatchObject({ trust: 'A', decision: { number: '襄市监食〔2026〕2号' } })
   })
 })

@@ -4,43 +4,31 @@
  * system is the simulator signing with SM2 (`tongban sim --alg SM2`). Cases of all four modes go through, and
  * what crossed between the gateways is signed with SM2 both ways.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { hukouCertificate, hukouSpouse, multiSiteEnterprise } from '../fixtures/cases.js'
 import { sqlQuery } from '../helpers/db.js'
-import {
-  type Cleanups,
-  call,
-  type Side,
-  startShiyanXiangyang,
-  startXiangyangSim,
-  stopFederation,
-  tokenAt,
-  typesOf,
-  waitAcross,
-} from '../helpers/federation.js'
+import { call, tokenAt, typesOf, useFederation } from '../helpers/federation.js'
 
-const cleanups: Cleanups = []
-let shiyan: Side
-let xiangyang: Side
+const fed = useFederation({
+  shiyanEnv: { SIGNING_ALG: 'SM2' },
+  signingAlg: 'SM2',
+  sim: { alg: 'SM2' },
+  waitMs: 60_000,
+  startMs: 180_000,
+})
+const { waitFor } = fed
+
 let operator: string
 
 beforeAll(async () => {
-  ;({ shiyan, xiangyang } = await startShiyanXiangyang(cleanups, {
-    shiyanEnv: { SIGNING_ALG: 'SM2' },
-    signingAlg: 'SM2',
-  }))
-  await startXiangyangSim({ shiyan, xiangyang }, cleanups, { alg: 'SM2' })
-  operator = await tokenAt(shiyan, 'operator', '420303', 'ZW-KSTB-01', '李窗口')
+  operator = await tokenAt(fed.shiyan, 'operator', '420303', 'ZW-KSTB-01', '李窗口')
 }, 180_000)
 
-afterAll(() => stopFederation(cleanups), 60_000)
-
-const waitFor = waitAcross(() => [shiyan, xiangyang], 60_000)
 const algOf = (jws: unknown) => JSON.parse(Buffer.from(String(jws).split('.')[0] ?? '', 'base64url').toString()).alg
 
 let n = 0
 async function submit(body: unknown): Promise<{ id: string; children?: { id: string; processingRegion: string }[] }> {
-  const res = await call(shiyan, 'POST', '/v1/cases', body, operator, { 'idempotency-key': `sm2-fed-${n++}` })
+  const res = await call(fed.shiyan, 'POST', '/v1/cases', body, operator, { 'idempotency-key': `sm2-fed-${n++}` })
   expect(res.status, JSON.stringify(res.body)).toBe(201)
   return res.body.case
 }
@@ -48,19 +36,19 @@ async function submit(body: unknown): Promise<{ id: string; children?: { id: str
 /** What 襄阳 stored of 十堰's delivery (the case 十堰's gateway created there) and 十堰 of 襄阳's answer. */
 async function crossings(shiyanCaseId: string) {
   const [theirs] = await sqlQuery(
-    xiangyang.env.DATABASE_URL!,
+    fed.xiangyang.env.DATABASE_URL!,
     'select id, assertion from cases where external_ref = $1',
     [shiyanCaseId],
   )
   const dispatched = (
     await sqlQuery(
-      shiyan.env.DATABASE_URL!,
+      fed.shiyan.env.DATABASE_URL!,
       "select data from case_events where case_id = $1 and type = 'dispatched'",
       [shiyanCaseId],
     )
   )[0]?.data
   const fromPeer = await sqlQuery(
-    shiyan.env.DATABASE_URL!,
+    fed.shiyan.env.DATABASE_URL!,
     "select assertion from case_events where case_id = $1 and actor = 'client:gw-420600'",
     [shiyanCaseId],
   )
@@ -71,11 +59,11 @@ describe('two gateways exchanging SM2 assertions', () => {
   it('online_transfer: the case, its status and its SM2-signed result cross with SM2 both ways; recognised at 十堰', async () => {
     const kase = await submit(hukouSpouse({ agent: undefined, externalRef: 'ZW-SM2-1' }))
     const done = await waitFor('the result recognised at 十堰', async () => {
-      const t = await typesOf(shiyan, kase.id, operator)
+      const t = await typesOf(fed.shiyan, kase.id, operator)
       return t.includes('recognized') ? t : false
     })
     expect(done).toEqual(['submitted', 'dispatched', 'accepted', 'in_review', 'completed', 'recognized'])
-    const result = (await call(shiyan, 'GET', `/v1/cases/${kase.id}/result`, undefined, operator)).body
+    const result = (await call(fed.shiyan, 'GET', `/v1/cases/${kase.id}/result`, undefined, operator)).body
     expect(algOf(result.result)).toBe('SM2')
     expect(result.verification).toMatchObject({ issuer: 'sim-420600', attested: false })
     expect(algOf(result.verification.recognition)).toBe('SM2')
@@ -89,7 +77,7 @@ describe('two gateways exchanging SM2 assertions', () => {
   it('full_online: accepted and in review at 襄阳', async () => {
     const kase = await submit(hukouCertificate({ externalRef: 'ZW-SM2-0' }))
     const types = await waitFor('in_review at 十堰', async () => {
-      const t = await typesOf(shiyan, kase.id, operator)
+      const t = await typesOf(fed.shiyan, kase.id, operator)
       return t.includes('in_review') ? t : false
     })
     expect(types).toEqual(['submitted', 'dispatched', 'accepted', 'in_review'])
@@ -103,18 +91,20 @@ describe('two gateways exchanging SM2 assertions', () => {
     const xy = kase.children?.find((c) => c.processingRegion === '420600')
     const sz = kase.children?.find((c) => c.processingRegion === '421300')
     expect(xy && sz).toBeTruthy()
-    await waitFor('襄阳’s part in review', async () => (await typesOf(shiyan, xy!.id, operator)).includes('in_review'))
+    await waitFor('襄阳’s part in review', async () =>
+      (await typesOf(fed.shiyan, xy!.id, operator)).includes('in_review'),
+    )
     await waitFor('随州’s part delivered to staff', async () =>
-      (await typesOf(shiyan, sz!.id, operator)).includes('dispatched'),
+      (await typesOf(fed.shiyan, sz!.id, operator)).includes('dispatched'),
     )
     expect(algOf((await crossings(xy!.id)).theirs?.assertion)).toBe('SM2')
   })
 
   it('offline_proxy: the shipment notice travels to 襄阳’s system, which then receives and accepts', async () => {
     const kase = await submit(hukouCertificate({ mode: 'offline_proxy', externalRef: 'ZW-SM2-2' }))
-    await waitFor('dispatched', async () => (await typesOf(shiyan, kase.id, operator)).includes('dispatched'))
+    await waitFor('dispatched', async () => (await typesOf(fed.shiyan, kase.id, operator)).includes('dispatched'))
     const shipped = await call(
-      shiyan,
+      fed.shiyan,
       'POST',
       `/v1/cases/${kase.id}/events`,
       { type: 'materials_shipped', data: { carrier: 'EMS', trackingNumber: 'EA123456789CN' } },
@@ -122,7 +112,7 @@ describe('two gateways exchanging SM2 assertions', () => {
     )
     expect(shipped.status, JSON.stringify(shipped.body)).toBe(201)
     const types = await waitFor('materials_received and accepted at 十堰', async () => {
-      const t = await typesOf(shiyan, kase.id, operator)
+      const t = await typesOf(fed.shiyan, kase.id, operator)
       return t.includes('accepted') ? t : false
     })
     expect(types.slice(0, 5)).toEqual([

@@ -8,42 +8,25 @@
 import { createHash } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { hukouCertificate, hukouSpouse, multiSiteEnterprise } from '../fixtures/cases.js'
-import {
-  type Cleanups,
-  call,
-  type Side,
-  startShiyanXiangyang,
-  startXiangyangSim,
-  stopFederation,
-  tokenAt,
-  typesOf,
-  waitAcross,
-} from '../helpers/federation.js'
+import { call, tokenAt, typesOf, useFederation } from '../helpers/federation.js'
 import { runCli } from '../helpers/process.js'
 
-const cleanups: Cleanups = []
+const fed = useFederation({ sim: {}, waitMs: 20_000 })
+const { waitFor } = fed
 
-let shiyan: Side
-let xiangyang: Side
 let operator: string
 
 beforeAll(async () => {
-  ;({ shiyan, xiangyang } = await startShiyanXiangyang(cleanups))
-  await startXiangyangSim({ shiyan, xiangyang }, cleanups)
-  operator = await tokenAt(shiyan, 'operator', '420303', 'ZW-KSTB-01', '李窗口')
+  operator = await tokenAt(fed.shiyan, 'operator', '420303', 'ZW-KSTB-01', '李窗口')
 }, 120_000)
-
-afterAll(() => stopFederation(cleanups), 60_000)
-
-const waitFor = waitAcross(() => [shiyan, xiangyang], 20_000)
 
 describe('two gateways through peer adapters', () => {
   // Three CLI processes and several scrypt digests (PROTOCOL 1.1 §5): more than 30 s on a loaded machine.
   it('online_transfer: 十堰 window → 襄阳 gateway → its system; its status and its result come back, recognised at 十堰', async () => {
     const res = await call(
-      shiyan,
+      fed.shiyan,
       'POST',
       '/v1/cases',
       hukouSpouse({ agent: undefined, externalRef: 'ZW-FED-1' }),
@@ -55,17 +38,17 @@ describe('two gateways through peer adapters', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(201)
     const id = res.body.case.id
     const origin = await waitFor('accepted and in_review at 十堰', async () => {
-      const types = await typesOf(shiyan, id, operator)
+      const types = await typesOf(fed.shiyan, id, operator)
       return types.includes('in_review') ? types : false
     })
     expect(origin).toEqual(['submitted', 'dispatched', 'accepted', 'in_review'])
     // 襄阳's system decides and signs the result; 襄阳 hands it back; 十堰 verifies and recognises it.
     const done = await waitFor('the result recognised at 十堰', async () => {
-      const t = await typesOf(shiyan, id, operator)
+      const t = await typesOf(fed.shiyan, id, operator)
       return t.includes('recognized') ? t : false
     })
     expect(done).toEqual(['submitted', 'dispatched', 'accepted', 'in_review', 'completed', 'recognized'])
-    const result = (await call(shiyan, 'GET', `/v1/cases/${id}/result`, undefined, operator)).body
+    const result = (await call(fed.shiyan, 'GET', `/v1/cases/${id}/result`, undefined, operator)).body
     expect(result.claims).toMatchObject({
       iss: 'sim-420600',
       aud: '420303',
@@ -79,44 +62,50 @@ describe('two gateways through peer adapters', () => {
       recognition: expect.any(String),
     })
     // Anyone can check it: at 十堰's public verification, and offline with only the simulator's public keys.
-    const verdict = await fetch(`${shiyan.gw.url}/v1/results/verify`, {
+    const verdict = await fetch(`${fed.shiyan.gw.url}/v1/results/verify`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ result: result.result }),
     })
     expect(verdict.status).toBe(200)
     expect(await verdict.json()).toMatchObject({ valid: true, reasons: [], issuer: 'sim-420600' })
-    const resultFile = path.join(shiyan.dir, `result-${id}.jws`)
+    const resultFile = path.join(fed.shiyan.dir, `result-${id}.jws`)
     await writeFile(resultFile, result.result)
-    const offline = await runCli(['verify', resultFile, '--jwks', path.join(shiyan.dir, 'sim-420600.jwks.json')])
+    const offline = await runCli(['verify', resultFile, '--jwks', path.join(fed.shiyan.dir, 'sim-420600.jwks.json')])
     expect(offline.code, offline.stdout + offline.stderr).toBe(0)
     expect(JSON.parse(offline.stdout)).toMatchObject({ valid: true, issuer: 'sim-420600' })
-    const dispatched = (await call(shiyan, 'GET', `/v1/cases/${id}/events`, undefined, operator)).body.events[1]
+    const dispatched = (await call(fed.shiyan, 'GET', `/v1/cases/${id}/events`, undefined, operator)).body.events[1]
     expect(dispatched.data.adapter).toBe('peer')
     const remote = dispatched.data.remoteRef as string
     // 襄阳's own case: externalRef = 十堰's case id, created once, delivered to the simulator.
-    const theirs = (await call(xiangyang, 'GET', `/v1/cases/${remote}`)).body
+    const theirs = (await call(fed.xiangyang, 'GET', `/v1/cases/${remote}`)).body
     expect(theirs).toMatchObject({
       externalRef: id,
       originRegion: '420303',
       processingRegion: '420600',
       status: 'completed',
     })
-    const list = (await call(xiangyang, 'GET', '/v1/cases?limit=200')).body.cases.filter(
+    const list = (await call(fed.xiangyang, 'GET', '/v1/cases?limit=200')).body.cases.filter(
       (c: { externalRef: string }) => c.externalRef === id,
     )
     expect(list).toHaveLength(1)
     // At 襄阳 the result is recorded (the simulator's, as it signed it) but recognised at the origin, not there.
-    expect(await typesOf(xiangyang, remote)).toEqual(['submitted', 'dispatched', 'accepted', 'in_review', 'completed'])
-    const atXiangyang = (await call(xiangyang, 'GET', `/v1/cases/${remote}/result`)).body
+    expect(await typesOf(fed.xiangyang, remote)).toEqual([
+      'submitted',
+      'dispatched',
+      'accepted',
+      'in_review',
+      'completed',
+    ])
+    const atXiangyang = (await call(fed.xiangyang, 'GET', `/v1/cases/${remote}/result`)).body
     expect(atXiangyang).toMatchObject({
       result: result.result,
       verification: { issuer: 'sim-420600', attested: false },
     })
     // Each side's evidence bundle verifies offline with that gateway's published keys.
     for (const [side, caseId, token] of [
-      [shiyan, id, operator],
-      [xiangyang, remote, xiangyang.admin],
+      [fed.shiyan, id, operator],
+      [fed.xiangyang, remote, fed.xiangyang.admin],
     ] as const) {
       const bundle = await call(side, 'GET', `/v1/cases/${caseId}/evidence`, undefined, token)
       expect(bundle.status, JSON.stringify(bundle.body)).toBe(200)
@@ -128,13 +117,13 @@ describe('two gateways through peer adapters', () => {
   }, 120_000)
 
   it('full_online: an online application from 张湾区, accepted and in review at 襄阳', async () => {
-    const res = await call(shiyan, 'POST', '/v1/cases', hukouCertificate({ externalRef: 'ZW-FED-0' }), operator, {
+    const res = await call(fed.shiyan, 'POST', '/v1/cases', hukouCertificate({ externalRef: 'ZW-FED-0' }), operator, {
       'idempotency-key': 'fed-0',
     })
     expect(res.status, JSON.stringify(res.body)).toBe(201)
     const id = res.body.case.id
     const types = await waitFor('in_review at 十堰', async () => {
-      const t = await typesOf(shiyan, id, operator)
+      const t = await typesOf(fed.shiyan, id, operator)
       return t.includes('in_review') ? t : false
     })
     expect(types).toEqual(['submitted', 'dispatched', 'accepted', 'in_review'])
@@ -142,7 +131,7 @@ describe('two gateways through peer adapters', () => {
 
   it('multi_site: one child per site, 襄阳’s through the peer gateway, 随州’s to staff (no system)', async () => {
     const res = await call(
-      shiyan,
+      fed.shiyan,
       'POST',
       '/v1/cases',
       multiSiteEnterprise({ sites: ['420600', '421300'], agent: undefined, externalRef: 'ZW-FED-3' }),
@@ -155,15 +144,15 @@ describe('two gateways through peer adapters', () => {
     const xy = children.find((c) => c.processingRegion === '420600') as { id: string }
     const sz = children.find((c) => c.processingRegion === '421300') as { id: string }
     await waitFor('襄阳’s part accepted and in review', async () =>
-      (await typesOf(shiyan, xy.id, operator)).includes('in_review'),
+      (await typesOf(fed.shiyan, xy.id, operator)).includes('in_review'),
     )
     await waitFor('随州’s part delivered to staff', async () =>
-      (await typesOf(shiyan, sz.id, operator)).includes('dispatched'),
+      (await typesOf(fed.shiyan, sz.id, operator)).includes('dispatched'),
     )
-    const slip = (await call(shiyan, 'GET', `/v1/cases/${sz.id}/events`, undefined, operator)).body.events[1]
+    const slip = (await call(fed.shiyan, 'GET', `/v1/cases/${sz.id}/events`, undefined, operator)).body.events[1]
     expect(slip.data).toMatchObject({ adapter: 'manual' })
     // 襄阳 saw only its own part: one case, for its region.
-    const theirs = (await call(xiangyang, 'GET', '/v1/cases?limit=200')).body.cases.filter(
+    const theirs = (await call(fed.xiangyang, 'GET', '/v1/cases?limit=200')).body.cases.filter(
       (c: { externalRef: string }) => c.externalRef === xy.id,
     )
     expect(theirs).toHaveLength(1)
@@ -173,12 +162,12 @@ describe('two gateways through peer adapters', () => {
     const staff = (
       await runCli(
         ['tokens', 'create', '--role', 'operator', '--region', '421300', '--window', 'SZ-SCJ-01', '--name', '随州审批'],
-        shiyan.env,
+        fed.shiyan.env,
       )
     ).stdout.trim()
-    expect((await call(shiyan, 'POST', `/v1/cases/${sz.id}/events`, { type: 'accepted' }, staff)).status).toBe(201)
+    expect((await call(fed.shiyan, 'POST', `/v1/cases/${sz.id}/events`, { type: 'accepted' }, staff)).status).toBe(201)
     const decided = await call(
-      shiyan,
+      fed.shiyan,
       'POST',
       `/v1/cases/${sz.id}/result`,
       { outcome: 'approved', decision: { number: '随市监登〔2026〕7号', date: '2026-10-09' }, trust: 'B' },
@@ -187,16 +176,16 @@ describe('two gateways through peer adapters', () => {
     expect(decided.status, JSON.stringify(decided.body)).toBe(201)
     // The parent completes when 襄阳's result has come back too, with both results issued together.
     const results = await waitFor('both results issued together', async () => {
-      const r = await call(shiyan, 'GET', `/v1/cases/${res.body.case.id}/result`, undefined, operator)
+      const r = await call(fed.shiyan, 'GET', `/v1/cases/${res.body.case.id}/result`, undefined, operator)
       return r.status === 200 ? r.body : false
     })
     expect(results.results.map((r: { case: string }) => r.case).sort()).toEqual([xy.id, sz.id].sort())
     for (const r of results.results) expect(r.verification.recognition).toEqual(expect.any(String))
-    expect((await call(shiyan, 'GET', `/v1/cases/${res.body.case.id}`, undefined, operator)).body.status).toBe(
+    expect((await call(fed.shiyan, 'GET', `/v1/cases/${res.body.case.id}`, undefined, operator)).body.status).toBe(
       'completed',
     )
     const issued = await call(
-      shiyan,
+      fed.shiyan,
       'POST',
       `/v1/cases/${res.body.case.id}/events`,
       { type: 'result_delivered', data: { method: 'window_pickup' } },
@@ -204,21 +193,23 @@ describe('two gateways through peer adapters', () => {
     )
     expect(issued.status, JSON.stringify(issued.body)).toBe(201)
     for (const id of [xy.id, sz.id]) {
-      expect((await call(shiyan, 'GET', `/v1/cases/${id}`, undefined, operator)).body.status).toBe('result_delivered')
+      expect((await call(fed.shiyan, 'GET', `/v1/cases/${id}`, undefined, operator)).body.status).toBe(
+        'result_delivered',
+      )
     }
   })
 
   it('materials submitted once: 襄阳 fetches the referenced file from 十堰 (signed, hash checked) on delivery', async () => {
     const pdf = Buffer.from('%PDF-1.7\n% 户口簿 scanned at the 张湾区 window\n%%EOF\n', 'utf8')
     const hash = createHash('sha256').update(pdf).digest('hex')
-    const uploaded = await fetch(`${shiyan.gw.url}/v1/files`, {
+    const uploaded = await fetch(`${fed.shiyan.gw.url}/v1/files`, {
       method: 'POST',
       headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/pdf' },
       body: new Uint8Array(pdf),
     })
     expect(uploaded.status, await uploaded.clone().text()).toBe(201)
     const res = await call(
-      shiyan,
+      fed.shiyan,
       'POST',
       '/v1/cases',
       hukouCertificate({
@@ -233,12 +224,15 @@ describe('two gateways through peer adapters', () => {
     )
     expect(res.status, JSON.stringify(res.body)).toBe(201)
     const id = res.body.case.id
-    await waitFor('delivered to 襄阳', async () => (await typesOf(shiyan, id, operator)).includes('dispatched'))
+    await waitFor('delivered to 襄阳', async () => (await typesOf(fed.shiyan, id, operator)).includes('dispatched'))
     // 襄阳 accepted the delivery only once it held the file: its processing window reads the same bytes there.
     const xyWindow = (
-      await runCli(['tokens', 'create', '--role', 'operator', '--region', '420600', '--window', 'XY-01'], xiangyang.env)
+      await runCli(
+        ['tokens', 'create', '--role', 'operator', '--region', '420600', '--window', 'XY-01'],
+        fed.xiangyang.env,
+      )
     ).stdout.trim()
-    const got = await fetch(`${xiangyang.gw.url}/v1/files/${hash}`, {
+    const got = await fetch(`${fed.xiangyang.gw.url}/v1/files/${hash}`, {
       headers: { authorization: `Bearer ${xyWindow}` },
     })
     expect(got.status).toBe(200)
@@ -247,7 +241,7 @@ describe('two gateways through peer adapters', () => {
 
   it('offline_proxy: the shipment notice travels to 襄阳’s system, which then receives and accepts', async () => {
     const res = await call(
-      shiyan,
+      fed.shiyan,
       'POST',
       '/v1/cases',
       hukouCertificate({ mode: 'offline_proxy', externalRef: 'ZW-FED-2' }),
@@ -258,9 +252,9 @@ describe('two gateways through peer adapters', () => {
     )
     expect(res.status, JSON.stringify(res.body)).toBe(201)
     const id = res.body.case.id
-    await waitFor('dispatched', async () => (await typesOf(shiyan, id, operator)).includes('dispatched'))
+    await waitFor('dispatched', async () => (await typesOf(fed.shiyan, id, operator)).includes('dispatched'))
     const shipped = await call(
-      shiyan,
+      fed.shiyan,
       'POST',
       `/v1/cases/${id}/events`,
       { type: 'materials_shipped', data: { carrier: 'EMS', trackingNumber: 'EA123456789CN' } },
@@ -268,20 +262,20 @@ describe('two gateways through peer adapters', () => {
     )
     expect(shipped.status, JSON.stringify(shipped.body)).toBe(201)
     const types = await waitFor('materials_received and accepted at 十堰', async () => {
-      const t = await typesOf(shiyan, id, operator)
+      const t = await typesOf(fed.shiyan, id, operator)
       return t.includes('accepted') ? t : false
     }).catch(async (e) => {
-      const remote = (await call(shiyan, 'GET', `/v1/cases/${id}/events`, undefined, operator)).body.events[1]?.data
+      const remote = (await call(fed.shiyan, 'GET', `/v1/cases/${id}/events`, undefined, operator)).body.events[1]?.data
         ?.remoteRef
       console.log(
         'DEBUG shiyan',
-        await typesOf(shiyan, id, operator),
+        await typesOf(fed.shiyan, id, operator),
         'xiangyang',
-        remote && (await typesOf(xiangyang, remote)),
+        remote && (await typesOf(fed.xiangyang, remote)),
       )
       console.log(
         'DEBUG shiyan log',
-        shiyan.gw
+        fed.shiyan.gw
           .output()
           .split('\n')
           .filter((l) => /warn|error|"level":[45]0/.test(l))
@@ -290,7 +284,7 @@ describe('two gateways through peer adapters', () => {
       )
       console.log(
         'DEBUG xiangyang log',
-        xiangyang.gw
+        fed.xiangyang.gw
           .output()
           .split('\n')
           .filter((l) => /"level":[45]0/.test(l))

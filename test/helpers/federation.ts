@@ -6,7 +6,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { expect } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import { createSimApp, type RunningSim } from '../../adapters/sim/server.js'
 import { scratchDatabase } from './db.js'
 import { type Gateway, runCli, startGateway, stopAllGateways } from './process.js'
@@ -105,6 +105,51 @@ export async function startXiangyangSim(
   await register(sides.shiyan, 'sim-420600', jwks, ['420600'])
   await bind(sides.xiangyang, '420600', 'sim', { baseUrl: sim.url })
   return sim
+}
+
+/** A federation file's gateways, from `useFederation`: the sides are set once its `beforeAll` has run. */
+export interface Federation {
+  shiyan: Side
+  xiangyang: Side
+  /** `waitAcross` both sides: on a timeout it prints their last warnings and errors. */
+  waitFor: ReturnType<typeof waitAcross>
+  /** Undone after the file's tests (`stopFederation`): a file adds what it starts beside the gateways. */
+  cleanups: Cleanups
+}
+
+/**
+ * A federation file's setup, called at its top level: a `beforeAll` that starts 十堰 and 襄阳 as peers
+ * (`startShiyanXiangyang` with `opts`) and, with `sim`, 襄阳's simulated system (`startXiangyangSim`), and an
+ * `afterAll` that stops them. The file's own `beforeAll` hooks, registered after this call, run after it.
+ * `waitMs` is `waitFor`'s default; `startMs` the start's timeout (default 120 s).
+ */
+export function useFederation(
+  opts: Parameters<typeof startShiyanXiangyang>[1] & { sim?: { alg?: 'SM2' }; waitMs: number; startMs?: number },
+): Federation {
+  const cleanups: Cleanups = []
+  const sides: Partial<Pick<Federation, 'shiyan' | 'xiangyang'>> = {}
+  const waitFor = waitAcross(() => [sides.shiyan, sides.xiangyang].filter((s) => s !== undefined), opts.waitMs)
+  const federation = {
+    get shiyan() {
+      return started(sides.shiyan)
+    },
+    get xiangyang() {
+      return started(sides.xiangyang)
+    },
+    waitFor,
+    cleanups,
+  }
+  beforeAll(async () => {
+    Object.assign(sides, await startShiyanXiangyang(cleanups, opts))
+    if (opts.sim) await startXiangyangSim(federation, cleanups, opts.sim)
+  }, opts.startMs ?? 120_000)
+  afterAll(() => stopFederation(cleanups), 60_000)
+  return federation
+}
+
+function started(side: Side | undefined): Side {
+  if (!side) throw new Error('the federation is not started: use its sides in a test or a later beforeAll')
+  return side
 }
 
 /**

@@ -9,7 +9,7 @@ import { loadDirectory } from '../../config/load.js'
 import { WorkCalendar } from '../../src/domain/calendar.js'
 import type { ReportDimension } from '../../src/ports/evaluation-store.js'
 import type { Database } from '../../src/store/db.js'
-import { PgEvaluationStore, planReport } from '../../src/store/evaluation-store.js'
+import { PgEvaluationStore, percentileOfRuns, planReport } from '../../src/store/evaluation-store.js'
 import { createTestDatabase, createTestPglite } from '../helpers/db.js'
 
 const engines = [
@@ -153,6 +153,20 @@ describe.each(engines)('the report’s stored months on $name', ({ open }) => {
     expect(await store.refreshMonths({ limit: 1000 })).toEqual({ computed: [], pending: 0 })
   })
 
+  it('the p90 is PostgreSQL’s percentile_cont over the period’s completions, from stored months or not', async () => {
+    const [from, to] = [new Date('2025-01-15T09:30:00+08:00'), new Date('2025-04-20T00:00:00+08:00')]
+    const direct = await database.query<{ key: string; p90: number }>(
+      `select processing_region as key, percentile_cont(0.9) within group (order by handling_days) as p90 from cases
+        where processing_region is not null and completed_at >= $1 and completed_at < $2 group by 1 order by 1`,
+      [from, to],
+    )
+    expect(direct.length).toBeGreaterThan(1)
+    const rows = await store.performance({ from, to, by: 'region', now, calendar })
+    expect(rows.filter((r) => r.p90HandlingDays !== null).map((r) => [r.key, r.p90HandlingDays])).toEqual(
+      direct.map((d) => [d.key, Math.round(Number(d.p90) * 1000) / 1000]),
+    )
+  })
+
   it('reads a current month’s stored figures, not the case rows', async () => {
     await database.query(
       `update report_months set volume = volume + 1000 where month = '2025-03-01' and dimension = 'region'`,
@@ -234,5 +248,40 @@ describe('planReport', () => {
     expect(
       planReport(at('2024-12-01T00:00:00'), at('2025-02-01T00:00:00'), new Set(['2024-12-01', '2025-01-01'])),
     ).toEqual({ months: ['2024-12-01', '2025-01-01'], live: [] })
+  })
+})
+
+describe('percentileOfRuns', () => {
+  /** Ascending runs as float8send writes them: 8-byte big-endian doubles. */
+  const bytes = (...runs: number[][]) => {
+    const all = runs.flat()
+    const view = new DataView(new ArrayBuffer(all.length * 8))
+    for (const [i, v] of all.entries()) view.setFloat64(i * 8, v, false)
+    return { bytes: new Uint8Array(view.buffer), runs: runs.map((r) => r.length) }
+  }
+  /** percentile_cont as PostgreSQL defines it, over the values sorted. */
+  const reference = (p: number, values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b)
+    const pos = p * (sorted.length - 1)
+    const [lo, hi] = [sorted[Math.floor(pos)] ?? 0, sorted[Math.ceil(pos)] ?? 0]
+    return lo + (hi - lo) * (pos - Math.floor(pos))
+  }
+
+  it('interpolates between the two values around the rank, across runs', () => {
+    const runs = [
+      [0.5, 2, 7.25],
+      [1, 1, 3, 9.5, 12],
+      [4.75, 6],
+    ]
+    const { bytes: b, runs: lengths } = bytes(...runs)
+    for (const p of [0, 0.5, 0.9, 1]) expect(percentileOfRuns(p, b, lengths)).toBe(reference(p, runs.flat()))
+  })
+
+  it('one value, empty runs among others, and none at all', () => {
+    const one = bytes([3.5])
+    expect(percentileOfRuns(0.9, one.bytes, one.runs)).toBe(3.5)
+    const gaps = bytes([], [1, 2], [], [3])
+    expect(percentileOfRuns(0.9, gaps.bytes, gaps.runs)).toBe(reference(0.9, [1, 2, 3]))
+    expect(percentileOfRuns(0.9, null, [])).toBeNull()
   })
 })

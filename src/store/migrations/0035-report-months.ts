@@ -45,8 +45,9 @@ CREATE TABLE report_months (
   late_days_sum double precision,
   late_days_n int NOT NULL,
   handling_sum double precision,
-  -- The handling times (working days) of the month's completions, unordered: a p90 over any months is exact.
-  handling_days double precision[] NOT NULL,
+  -- The handling times (working days) of the month's completions, ascending, each an 8-byte big-endian double
+  -- (float8send): a p90 over any months is exact.
+  handling bytea NOT NULL,
   went_overdue int NOT NULL,
   rejections int NOT NULL,
   supplement_rounds int NOT NULL,

@@ -131,7 +131,17 @@ export async function reportsBench(): Promise<void> {
     let same = true
     for (const [i, [label, q]] of reports.entries()) {
       fromMonths.push(await median(() => store.performance(q)))
-      same &&= JSON.stringify(await store.performance(q)) === JSON.stringify(answers[i])
+      const again = await store.performance(q)
+      for (const [j, row] of again.entries()) {
+        const before = (answers[i] as typeof again)[j]
+        for (const [field, value] of Object.entries(row)) {
+          const was = before?.[field as keyof typeof row]
+          if (was !== value) {
+            same = false
+            console.log(`differs: ${label}, ${row.key}, ${field}: ${was} from the case rows, ${value} from the months`)
+          }
+        }
+      }
       console.log(`${label}, from the stored months: ${fromMonths.at(-1)?.toFixed(0)} ms`)
     }
     console.log(`the same answers from the stored months as from the case rows: ${same ? 'yes' : 'NO'}`)

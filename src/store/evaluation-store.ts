@@ -41,9 +41,10 @@ const additive = (r: Period) => /* sql */ `
   count(*) filter (where ${inPeriod('completed_at', r)} and on_time)::int as on_time,
   count(*) filter (where ${inPeriod('completed_at', r)} and on_time is not null)::int as timed,
   count(*) filter (where ${inPeriod('completed_at', r)} and not on_time)::int as late,
-  sum(handling_days - clock_budget_days) filter (where ${inPeriod('completed_at', r)} and not on_time)::float8 as late_days_sum,
+  sum((handling_days - clock_budget_days)::numeric) filter (where ${inPeriod('completed_at', r)} and not on_time)
+    as late_days_sum,
   count(handling_days - clock_budget_days) filter (where ${inPeriod('completed_at', r)} and not on_time)::int as late_days_n,
-  sum(handling_days) filter (where ${inPeriod('completed_at', r)})::float8 as handling_sum,
+  sum(handling_days::numeric) filter (where ${inPeriod('completed_at', r)}) as handling_sum,
   coalesce(string_agg(float8send(handling_days), ''::bytea order by handling_days)
     filter (where ${inPeriod('completed_at', r)} and handling_days is not null), ''::bytea) as handling,
   count(*) filter (where ${inPeriod('overdue_at', r)})::int as went_overdue,
@@ -330,7 +331,7 @@ function parts(by: ReportDimension, plan: ReportPlan): string {
   }
   const g = groupOf[by]
   const zeros = additiveColumns
-    .map((c) => (c === 'handling' ? `''::bytea as ${c}` : c.endsWith('_sum') ? `null::float8 as ${c}` : `0 as ${c}`))
+    .map((c) => (c === 'handling' ? `''::bytea as ${c}` : c.endsWith('_sum') ? `null::numeric as ${c}` : `0 as ${c}`))
     .join(', ')
   branches.push(`select '${by}'::text as dim, key, region, ${zeros},
       count(*)::int as overdue_now, count(*) filter (where clock_budget_days is not null)::int as overdue_clocked,

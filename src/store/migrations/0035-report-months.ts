@@ -42,9 +42,10 @@ CREATE TABLE report_months (
   on_time int NOT NULL,
   timed int NOT NULL,
   late int NOT NULL,
-  late_days_sum double precision,
+  -- Sums in numeric: exact in any order, so months add up to what one reading of the period gives.
+  late_days_sum numeric,
   late_days_n int NOT NULL,
-  handling_sum double precision,
+  handling_sum numeric,
   -- The handling times (working days) of the month's completions, ascending, each an 8-byte big-endian double
   -- (float8send): a p90 over any months is exact.
   handling bytea NOT NULL,

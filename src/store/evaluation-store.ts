@@ -154,11 +154,11 @@ const bundleRatings = (key: string, region?: string) => {
  */
 const runningClocks = `d as materialized (
   select key, region, jsonb_agg(jsonb_build_array(day, n, into_day_ms)) as running
-    from (select key, region, day, count(*)::int as n, sum(ms - day * 86400000::numeric)::float8 as into_day_ms
-            from (select key, region, ms, floor(ms / 86400000)::int as day
-                    from ov, lateral (select extract(epoch from clock_running_since) * 1000 + 28800000 as ms) m
-                   where clock_budget_days is not null and clock_running_since is not null) c
-           group by key, region, day) b
+    from (select key, region, local::date - date '1970-01-01' as day, count(*)::int as n,
+                 sum(date_part('epoch', local::time) * 1000) as into_day_ms
+            from (select key, region, (clock_running_since at time zone 'UTC') + interval '8 hours' as local
+                    from ov where clock_budget_days is not null and clock_running_since is not null) c
+           group by 1, 2, 3) b
    group by key, region)`
 
 /** A group's ratings: its cases' own, and the bundles' (`f` the figures, `r` the bundle ratings). */

@@ -199,6 +199,11 @@ export const Env = z
      * (a province keeps its case records for years; default ten). 0: no month is ever archived.
      */
     ARCHIVE_RETENTION_MONTHS: z.coerce.number().int().min(0).max(1200).default(120),
+    /**
+     * Every this many ms, the performance report's figures of the closed months not yet computed, or changed since,
+     * are computed (at most 12 months a run; 0: never, and every report reads the case rows).
+     */
+    REPORT_MONTHS_INTERVAL_MS: z.coerce.number().int().min(0).default(600_000),
     /** Every this many ms, unused files and expired idempotency answers are deleted (0: only `tongban prune`). */
     RETENTION_INTERVAL_MS: z.coerce.number().int().min(0).default(3_600_000),
     /** Media types a material file may have (comma-separated); each must be one the gateway can check. */
@@ -360,6 +365,7 @@ export const Env = z
       unusedRetentionHours: env.FILE_UNUSED_RETENTION_HOURS,
     },
     retentionIntervalMs: env.RETENTION_INTERVAL_MS,
+    reportMonthsIntervalMs: env.REPORT_MONTHS_INTERVAL_MS,
     partitions: { ahead: env.CASE_PARTITIONS_AHEAD, archiveAfterMonths: env.ARCHIVE_RETENTION_MONTHS },
     limits: {
       client: env.RATE_LIMIT_CLIENT,

@@ -84,6 +84,13 @@ export interface EvaluationStore {
     calendar: WorkCalendar
   }): Promise<PerformanceRow[]>
   /**
+   * Computes the stored figures of the report (per CST month, every dimension) of the closed months that have
+   * none or whose cases changed since, oldest first, at most `limit`; `pending` says how many more wait.
+   * A report reads a whole closed month from its stored figures when they are current, and from the case rows
+   * otherwise: the figures are the same either way.
+   */
+  refreshMonths(q: { limit: number }): Promise<{ computed: string[]; pending: number }>
+  /**
    * Cases submitted and completed per China Standard Time day over the days [from, to) (`YYYY-MM-DD`,
    * `to` exclusive): one row per day, oldest first, days without cases as zeros. `items` given: only cases
    * of those item codes (a department-limited caller; an empty list counts nothing).

@@ -104,6 +104,13 @@ function schedulesOf(infra: Infrastructure, tasks: Tasks, options: BackgroundOpt
     })),
     { id: 'alerts', everyMs: 60_000, run: () => tasks.checkAlerts(), quiet },
     { id: 'partitions', everyMs: 24 * 3_600_000, run: () => tasks.ensurePartitions(), quiet },
+    {
+      id: 'report-months',
+      everyMs: config.reportMonthsIntervalMs,
+      firstAfterMs: Math.min(120_000, config.reportMonthsIntervalMs),
+      run: () => tasks.reportMonths(),
+      quiet,
+    },
     { id: 'retention', everyMs: config.retentionIntervalMs, firstAfterMs: 60_000, run: () => tasks.prune(), quiet },
     {
       id: 'checkpoint',

@@ -11,6 +11,7 @@ import { peerWitnesses, sendToWitnesses } from '../services/checkpoints/send.js'
 import { pollBindings } from '../services/dispatch/poll.js'
 import { type EventSweepState, sweepUndelivered, sweepUnforwardedEvents } from '../services/dispatch/sweep.js'
 import { ensureCasePartitions } from '../services/partitions.js'
+import { refreshReportMonths } from '../services/reports/months.js'
 import { pruneStorage } from '../services/retention.js'
 import type { Infrastructure } from './infrastructure.js'
 import type { Services } from './services.js'
@@ -146,6 +147,16 @@ export function createTasks(infra: Infrastructure, stores: Stores, services: Ser
           { months: done.skipped },
           'case partitions not created: cases of these months sit in the DEFAULT partition (docs/scale.md)',
         )
+      return done
+    },
+
+    /**
+     * Computes the performance report's figures of the closed months that have none or whose cases changed since,
+     * twelve at most (services/reports/months.ts).
+     */
+    async reportMonths() {
+      const done = await refreshReportMonths({ caller: null, deps: { evaluation: stores.evaluation } }, { limit: 12 })
+      if (done.computed.length) logger.info({ months: done.computed, pending: done.pending }, 'report months computed')
       return done
     },
 

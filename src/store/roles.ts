@@ -23,7 +23,10 @@ export const APPEND_ONLY_TABLES: readonly string[] = [
   'audit_prunes',
 ]
 
-/** Tables the gateway deletes rows from: the outbox relay, retention (files, idempotency answers), unbinding. */
+/**
+ * Tables the gateway deletes rows from: the outbox relay, retention (files, idempotency answers), unbinding, the
+ * report's stored months (replaced when computed again).
+ */
 export const RUNTIME_DELETE_TABLES: readonly string[] = [
   'outbox',
   'idempotency_keys',
@@ -31,6 +34,8 @@ export const RUNTIME_DELETE_TABLES: readonly string[] = [
   'file_uploads',
   'bindings',
   'client_jtis',
+  'report_months',
+  'report_month_changes',
 ]
 
 /** Tables the gateway only reads. */

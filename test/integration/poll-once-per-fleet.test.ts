@@ -108,6 +108,7 @@ describe('background work once per fleet', () => {
         'deadlines',
         'partitions',
         'poll:rest',
+        'report-months',
         'sweep',
       ])
       expect(schedulers.find((s) => s.key === 'poll:rest')?.every).toBe(250)

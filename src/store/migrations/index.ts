@@ -28,6 +28,7 @@ import { migration0028 } from './0028-revocation-notices.js'
 import { migration0029 } from './0029-case-numbers.js'
 import { migration0032 } from './0032-dispatch-route.js'
 import { migration0033 } from './0033-case-partitions.js'
+import { migration0035 } from './0035-report-months.js'
 
 export interface Migration {
   /** Strictly increasing, starting at 1 (numbers are assigned per branch, so gaps may occur). */
@@ -64,4 +65,5 @@ export const migrations: readonly Migration[] = [
   migration0029,
   migration0032,
   migration0033,
+  migration0035,
 ]

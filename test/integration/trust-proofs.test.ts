@@ -173,6 +173,24 @@ describe('tamper evidence', () => {
     expect(proofs).toMatchObject({ checked: 1, proven: 5, unproven: 0, breaks: [] })
   })
 
+  it('as the runtime role, a change to a closed month’s case is marked, and the schedule computes that month', async () => {
+    const rated = await decidedCase()
+    const changed = await as(
+      t.runtimeDatabaseUrl,
+      `update cases set rating = 4, rated_at = '2025-03-10T10:00:00+08:00' where id = $1`,
+      [rated],
+    )
+    expect(changed.error).toBeNull()
+    const done = await t.runtime.tasks.reportMonths()
+    expect(done.computed).toContain('2025-03-01')
+    const months = await as(
+      t.databaseUrl,
+      `select (select count(*)::int from report_month_changes) as marks,
+              (select sum(ratings)::int from report_months where month = '2025-03-01' and dimension = 'region') as ratings`,
+    )
+    expect(months.rows[0]).toEqual({ marks: 0, ratings: 1 })
+  })
+
   it('refuses ALTER TABLE, DISABLE TRIGGER, UPDATE and DELETE of case_events to the runtime role', async () => {
     const url = t.runtimeDatabaseUrl
     expect((await as(url, 'alter table case_events add column x int')).error).toMatch(/must be owner/)

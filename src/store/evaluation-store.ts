@@ -1,8 +1,9 @@
 /**
  * The evaluation queries (考评): the performance report, the timers due, and the figures of `/metrics`.
- * One SQL statement each over the case row's own columns (migration 0006 keeps them there: acceptance,
- * completion, working-day handling time, rating, department), so a report over a million cases is one
- * scan with no joins.
+ * Each reads the case row's own columns (migration 0006 keeps them there: acceptance, completion, working-day
+ * handling time, rating, department), with no joins. The report adds up the stored figures of the closed months
+ * in its period (migration 0035, `refreshMonths`) and reads the rest from the case rows: a year of a million
+ * cases is twelve months of stored figures, not a million rows.
  */
 
 import { type SQL, sql } from 'drizzle-orm'
@@ -110,7 +111,7 @@ const partsOf: Record<ReportDimension, StoredDimension[]> = {
  * Every stored dimension of one month (`$1`, `$2` its bounds, `$3` its first day) in one scan: a grouping set
  * per dimension (`grouping(col) = 0` names the set a row belongs to).
  */
-export const monthFiguresSql = /* sql */ `
+const monthFiguresSql = /* sql */ `
 insert into report_months (month, dimension, key, region, ${additiveColumns.join(', ')})
 select $3::date, dimension, key, region, ${additiveColumns
   .map((c) => (c === 'handling' ? `case when dimension = 'origin' then ''::bytea else handling end` : c))

@@ -57,6 +57,8 @@ export class PgCaseStore implements CaseStore {
   private readonly database: Database
   private readonly intake: IntakeBatcher
   private readonly appends: EventBatcher
+  /** The reads of every delivery and forwarded event, built once: drizzle builds a query's SQL on each call. */
+  private readonly reads: ReturnType<typeof hotReads>
   private readonly numbers = new CaseNumbers((region, day, count) => this.takeNumbers(region, day, count))
   private readonly prover: EventProver | undefined
   readonly hashAlg: HashAlg
@@ -66,6 +68,7 @@ export class PgCaseStore implements CaseStore {
     this.intake = new IntakeBatcher(database)
     this.prover = opts.prover
     this.hashAlg = opts.hashAlg ?? 'sha256'
+    this.reads = hotReads(database.db)
     this.appends = new EventBatcher(database, { prover: this.prover, hashAlg: this.hashAlg })
   }
 
@@ -112,7 +115,7 @@ export class PgCaseStore implements CaseStore {
   }
 
   async get(id: string): Promise<CaseRecord | null> {
-    const [row] = await this.database.db.select().from(cases).where(eq(cases.id, id))
+    const [row] = await this.reads.caseById.execute({ id })
     return row === undefined ? null : toCase(row)
   }
 
@@ -209,11 +212,7 @@ export class PgCaseStore implements CaseStore {
   }
 
   async events(caseId: string): Promise<CaseEvent[]> {
-    const rows = await this.database.db
-      .select()
-      .from(caseEvents)
-      .where(eq(caseEvents.caseId, caseId))
-      .orderBy(asc(caseEvents.seq))
+    const rows = await this.reads.eventsOf.execute({ caseId })
     return rows.map(toEvent)
   }
 
@@ -250,6 +249,23 @@ export class PgCaseStore implements CaseStore {
       [regions, limit],
     )
     return rows.map((r) => ({ id: r.id, remoteRef: r.remote_ref }))
+  }
+}
+
+/** A case by id and a case's events, as prepared statements (a worker's CPU went 13 % to building them per call). */
+function hotReads(db: Db) {
+  return {
+    caseById: db
+      .select()
+      .from(cases)
+      .where(eq(cases.id, sql.placeholder('id')))
+      .prepare('tongban-case-by-id'),
+    eventsOf: db
+      .select()
+      .from(caseEvents)
+      .where(eq(caseEvents.caseId, sql.placeholder('caseId')))
+      .orderBy(asc(caseEvents.seq))
+      .prepare('tongban-case-events'),
   }
 }
 

@@ -16,6 +16,7 @@ import { PgCaseStore } from '../../src/store/case-store.js'
 import type { Tx } from '../../src/store/db.js'
 import { hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp, type TestClient } from '../helpers/app.js'
+import { sqlQuery } from '../helpers/db.js'
 import { testRedisUrl } from '../helpers/redis.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -172,5 +173,43 @@ describe('dispatched events recorded at the same time', () => {
     expect(s.events.map((e) => e.type)).toEqual(['submitted', 'dispatched'])
     expect(s.eventJobs).toEqual([`${id}-2`])
     expect(s.chains.breaks).toEqual([])
+  })
+
+  it('an event another transaction appended while the group waited for the row lock is chained on', async () => {
+    const [id] = (await submitted(1)) as [string]
+    const store = t.runtime.deps.cases.cases
+    let release!: () => void
+    const held = new Promise<void>((r) => {
+      release = r
+    })
+    let locked!: () => void
+    const isLocked = new Promise<void>((r) => {
+      locked = r
+    })
+    const other = store.transaction(async (tx) => {
+      await tx.lockCase(id)
+      locked()
+      await held
+      const e = await tx.appendEvent(id, { type: 'redriven', at: new Date(), actor: 'gateway', data: {} })
+      await tx.addOutbox('case.event', `${id}-${e.seq}`, { caseId: id, seq: e.seq })
+    })
+    await isLocked
+    const recording = dispatched(id)
+    // The group's lock statement waits for the other transaction's row lock.
+    await waitFor('the group waiting for the row lock', async () => {
+      const [row] = await sqlQuery<{ n: number }>(
+        t.databaseUrl,
+        `select count(*)::int as n from pg_stat_activity
+          where datname = current_database() and state = 'active' and wait_event_type = 'Lock'`,
+      )
+      return (row?.n ?? 0) > 0
+    })
+    release()
+    await other
+    expect((await recording).seq).toBe(3)
+    const s = await stored(id)
+    expect(s.events.map((e) => e.type)).toEqual(['submitted', 'redriven', 'dispatched'])
+    expect(s.chains.breaks, JSON.stringify(s.chains)).toEqual([])
+    expect(s.record).toMatchObject({ status: 'dispatched', lastSeq: 3 })
   })
 })

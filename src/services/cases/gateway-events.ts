@@ -273,9 +273,10 @@ function planAlone(
       remoteRef: e.patch.remoteRef !== undefined ? e.patch.remoteRef : c.remoteRef,
       dispatchRoute: e.patch.dispatchRoute !== undefined ? e.patch.dispatchRoute : c.dispatchRoute,
     },
+    // In the transactional path's order: the clock's timers, then the event's own row.
     outbox: (event) => [
-      { topic: 'case.event', key: `${c.id}-${event.seq}`, payload: { caseId: c.id, seq: event.seq } },
       ...step.timers,
+      { topic: 'case.event', key: `${c.id}-${event.seq}`, payload: { caseId: c.id, seq: event.seq } },
     ],
   }
 }

@@ -180,6 +180,25 @@ export interface IdempotencyRecord {
   createdAt: Date
 }
 
+/** An event to append under the case's row lock, decided there (`CaseStore.appendLocked`). */
+export interface LockedAppend {
+  caseId: string
+  /**
+   * Called under the case's row lock with the case and its deadline clock as stored: what to write, or null
+   * to leave the case to `transaction` (a family's case, a clock that moves). It must not do I/O; it may be
+   * called again if the group's statement fails and the case is written on its own.
+   */
+  plan(current: CaseRecord, clock: DeadlineClock): LockedAppendPlan | null
+}
+
+export interface LockedAppendPlan {
+  event: NewEvent
+  /** The case's state after the event (written whole; the row is locked). */
+  set: Pick<CaseRecord, 'status' | 'suspended' | 'rated' | 'remoteRef' | 'dispatchRoute'>
+  /** The outbox rows committed with it, given the event as chained (its `seq` names its `case.event` row). */
+  outbox(event: CaseEvent): { topic: string; key: string; payload: Record<string, unknown> }[]
+}
+
 /** What a transaction on cases may do. Everything it writes commits or rolls back together. */
 export interface CaseTx {
   /**
@@ -299,6 +318,18 @@ export interface CaseStore {
    */
   pruneIdempotency(before: Date, limit: number, dryRun?: boolean): Promise<number>
   transaction<T>(fn: (tx: CaseTx) => Promise<T>): Promise<T>
+  /**
+   * One event on one case in a transaction of its own, for the hot path of the gateway's own events (a
+   * delivery's `dispatched`): the case is locked, `plan` decides under the lock what to write, and the chain
+   * link, the case's new state and the outbox rows commit together. Calls made at the same time share one
+   * transaction of two statements (group commit); each is planned, refused and answered on its own, and a
+   * refusal or a failure of one never fails the others. Only a top-level case is appended here (a family's
+   * cases are locked parent first, in `transaction`). Resolves to the stored event, or null when nothing was
+   * written: the case is unknown or in a family, or `plan` left it to `transaction`.
+   * @throws whatever `plan` throws, for this call alone; a database error.
+   * @example const event = await store.appendLocked({ caseId, plan: (c, clock) => planFor(c, clock) })
+   */
+  appendLocked(write: LockedAppend): Promise<CaseEvent | null>
   get(id: string): Promise<CaseRecord | null>
   children(parentId: string): Promise<CaseRecord[]>
   list(filter: CaseFilter): Promise<{ cases: CaseRecord[]; nextCursor: string | null }>

@@ -5,10 +5,11 @@
  * `test/integration/case-columns.test.ts` checks the schema, the migrated database and the intake statement
  * against each other.
  */
-import type { NewCase } from '../ports/case-store.js'
+import type { CaseRecord, NewCase } from '../ports/case-store.js'
 import type { cases } from './schema.js'
 
 type CaseInsert = typeof cases.$inferInsert
+type CaseRow = typeof cases.$inferSelect
 type Getters = { [K in keyof CaseInsert]?: (c: NewCase) => CaseInsert[K] }
 
 export const newCaseColumns = {
@@ -64,4 +65,58 @@ export function caseRow(c: NewCase): NewCaseRow {
   const row: Record<string, unknown> = {}
   for (const [key, get] of getters) row[key] = get(c)
   return row as NewCaseRow
+}
+
+/** A `cases` row as Drizzle selects it, as a case (the way back). */
+export function toCase(r: CaseRow): CaseRecord {
+  return {
+    id: r.id,
+    externalRef: r.externalRef,
+    parentId: r.parentId,
+    createdBy: r.createdBy,
+    createdByKind: r.createdByKind,
+    item: r.item,
+    thing: r.thing,
+    mode: r.mode,
+    scope: r.scope,
+    originRegion: r.originRegion,
+    processingRegion: r.processingRegion,
+    agreement:
+      r.agreementId === null || r.agreementVersion === null ? null : { id: r.agreementId, version: r.agreementVersion },
+    status: r.status,
+    outcome: r.outcome,
+    suspended: r.suspended,
+    rated: r.rated,
+    applicant: {
+      kind: r.applicantKind,
+      name: r.applicantName,
+      idType: r.applicantIdType,
+      idNumberEnc: r.applicantIdEnc,
+      idNumberHmac: r.applicantIdHmac,
+      idNumberMasked: r.applicantIdMasked,
+      phoneEnc: r.applicantPhoneEnc,
+      phoneMasked: r.applicantPhoneMasked,
+    },
+    agent:
+      r.agentWindow === null && r.agentOperator === null
+        ? null
+        : { window: r.agentWindow ?? '', operator: r.agentOperator ?? '' },
+    form: r.form,
+    materials: r.materials,
+    delivery: r.delivery,
+    timeLimit: r.timeLimit,
+    dueDate: r.dueDate,
+    dueAt: r.dueAt,
+    bodyHash: r.bodyHash,
+    assertion: r.assertion,
+    receipt: r.receipt,
+    number: r.number,
+    remoteRef: r.remoteRef,
+    dispatchRoute: r.dispatchRoute,
+    outstandingMaterials: r.outstandingMaterials,
+    supplyBy: r.supplyBy,
+    lastSeq: r.lastSeq,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  }
 }

@@ -6,7 +6,7 @@ import { sql } from 'drizzle-orm'
 import { type DeadlineClock, emptyClock } from '../domain/deadline.js'
 import { type Db, queryRows } from './db.js'
 
-interface ClockRow extends Record<string, unknown> {
+export interface ClockRow extends Record<string, unknown> {
   accepted_at: string | Date | null
   clock_budget_days: number | null
   clock_used_days: number
@@ -39,6 +39,21 @@ function dueDateOf(v: string | Date | null): string | null {
   return `${v.getFullYear()}-${pad(v.getMonth() + 1)}-${pad(v.getDate())}`
 }
 
+/**
+ * The clock columns of a case row as one JSON object (`alias` names the cases table): for a statement that
+ * reads the clock beside other things (the group commit of events, `event-batch.ts`). Read it with `clockOf`.
+ */
+export function clockJson(alias: string): string {
+  const a = alias
+  return `json_build_object('accepted_at', ${a}.accepted_at, 'clock_budget_days', ${a}.clock_budget_days,
+    'clock_used_days', ${a}.clock_used_days, 'clock_running_since', ${a}.clock_running_since,
+    'warn_percent', ${a}.warn_percent, 'warn_at', ${a}.warn_at, 'due_date', ${a}.due_date::text, 'due_at', ${a}.due_at,
+    'warned_at', ${a}.warned_at, 'overdue_at', ${a}.overdue_at, 'completed_at', ${a}.completed_at,
+    'rejected_at', ${a}.rejected_at, 'handling_days', ${a}.handling_days, 'on_time', ${a}.on_time,
+    'supplement_rounds', ${a}.supplement_rounds, 'rating', ${a}.rating, 'rating_comment', ${a}.rating_comment,
+    'rated_at', ${a}.rated_at, 'materials_reported_for', ${a}.materials_reported_for::text)`
+}
+
 export async function loadClock(db: Db, caseId: string): Promise<DeadlineClock> {
   const [r] = await queryRows<ClockRow>(
     db,
@@ -48,7 +63,11 @@ export async function loadClock(db: Db, caseId: string): Promise<DeadlineClock> 
                materials_reported_for::text as materials_reported_for
           from cases where id = ${caseId}`,
   )
-  if (r === undefined) return emptyClock()
+  return r === undefined ? emptyClock() : clockOf(r)
+}
+
+/** The clock of a row of clock columns (as `loadClock` selects them, or the object of `clockJson`). */
+export function clockOf(r: ClockRow): DeadlineClock {
   return {
     acceptedAt: date(r.accepted_at),
     budgetDays: r.clock_budget_days === null ? null : Number(r.clock_budget_days),

@@ -13,7 +13,7 @@ import type { CaseEvent, IntakeResult, IntakeWrite, NewCase } from '../ports/cas
 import type { Database } from './db.js'
 import { caseColumns, eventColumns, IDEMPOTENCY_LOCK_CLASS, outboxColumns, submitIntake } from './intake.js'
 
-type Column<T> = [name: string, type: string, value: (row: T) => unknown]
+export type Column<T> = [name: string, type: string, value: (row: T) => unknown]
 
 /** A JSON value for `jsonb_to_recordset`: jsonb columns hold JSON text already, bytea goes as `\x…`. */
 function cell(type: string, v: unknown): string {
@@ -23,15 +23,15 @@ function cell(type: string, v: unknown): string {
   return JSON.stringify(v)
 }
 
-function recordJson<T>(i: number, row: T, columns: Column<T>[]): string {
+export function recordJson<T>(i: number, row: T, columns: Column<T>[]): string {
   let s = `{"i":${i}`
   for (const [name, type, get] of columns) s += `,"${name}":${cell(type, get(row))}`
   return `${s}}`
 }
 
-const recordType = (columns: Column<never>[]) => columns.map(([name, type]) => `${name} ${type}`).join(', ')
-const names = (columns: Column<never>[]) => columns.map(([name]) => name).join(', ')
-const prefixed = (columns: Column<never>[]) => columns.map(([name]) => `v.${name}`).join(', ')
+export const recordType = (columns: Column<never>[]) => columns.map(([name, type]) => `${name} ${type}`).join(', ')
+export const names = (columns: Column<never>[]) => columns.map(([name]) => name).join(', ')
+export const prefixed = (columns: Column<never>[]) => columns.map(([name]) => `v.${name}`).join(', ')
 
 const cases = caseColumns as Column<never>[]
 const events = eventColumns as Column<never>[]

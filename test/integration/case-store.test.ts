@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyChain } from '../../src/domain/hash-chain.js'
 import type { EventType } from '../../src/domain/lifecycle.js'
 import { AppError } from '../../src/errors.js'
-import type { CaseRecord, NewCase } from '../../src/ports/case-store.js'
+import type { CaseRecord, LockedAppendPlan, NewCase } from '../../src/ports/case-store.js'
 import { PgCaseStore } from '../../src/store/case-store.js'
 import { type Database, queryRows } from '../../src/store/db.js'
 import { PgOutboxStore } from '../../src/store/outbox-store.js'
@@ -172,6 +172,57 @@ describe.each(backends)('case store on $name', (backend) => {
         tx.appendEvent('no-such-case', { type: 'accepted', at: tick(), actor: 'gateway', data: {} }),
       )
       await expect(append).rejects.toBeInstanceOf(AppError)
+    })
+  })
+
+  describe('appends under the row lock (group commit)', () => {
+    /** `dispatched` on a submitted case, as the gateway plans it; a case not submitted is refused. */
+    const dispatchedPlan = (remoteRef: string) => ({
+      plan: (c: CaseRecord): LockedAppendPlan => {
+        if (c.status !== 'submitted') throw new AppError('invalid_transition', `status is ${c.status}`)
+        return {
+          event: { type: 'dispatched', at: tick(), actor: 'gateway', data: { remoteRef } },
+          set: { status: 'dispatched', suspended: c.suspended, rated: c.rated, remoteRef, dispatchRoute: null },
+          outbox: (e) => [{ topic: 'case.event', key: `${c.id}-${e.seq}`, payload: { caseId: c.id, seq: e.seq } }],
+        }
+      },
+    })
+
+    it('chains each of many concurrent appends on its own case; a refused one leaves the others', async () => {
+      const all = Array.from({ length: 12 }, () => newCase())
+      for (const c of all) await submit(c)
+      const refused = all[5] as NewCase
+      await store.transaction(async (tx) => {
+        await tx.updateCase(refused.id, { status: 'withdrawn' }, tick())
+        await tx.appendEvent(refused.id, { type: 'withdrawn', at: tick(), actor: 'client:zw-420303', data: {} })
+      })
+      const results = await Promise.allSettled(
+        all.map((c) => store.appendLocked({ caseId: c.id, ...dispatchedPlan(`R-${c.id}`) })),
+      )
+      for (const [i, c] of all.entries()) {
+        const events = await store.events(c.id)
+        const got = await store.get(c.id)
+        expect(verifyChain(c.id, events, { lastSeq: got?.lastSeq ?? 0 })).toMatchObject({ ok: true })
+        if (c === refused) {
+          expect(results[i]?.status).toBe('rejected')
+          expect(got?.status).toBe('withdrawn')
+          expect(events.map((e) => e.type)).toEqual(['submitted', 'withdrawn'])
+        } else {
+          expect(results[i]).toMatchObject({ status: 'fulfilled', value: { caseId: c.id, seq: 2, type: 'dispatched' } })
+          expect(got).toMatchObject({ status: 'dispatched', remoteRef: `R-${c.id}`, lastSeq: 2 })
+          expect(events.map((e) => e.type)).toEqual(['submitted', 'dispatched'])
+        }
+      }
+    })
+
+    it('leaves an unknown case and a child case to the transactional path (null, nothing written)', async () => {
+      const parent = newCase({ processingRegion: null })
+      await submit(parent)
+      const child = newCase({ parentId: parent.id })
+      await submit(child)
+      expect(await store.appendLocked({ caseId: 'no-such-case', ...dispatchedPlan('R') })).toBeNull()
+      expect(await store.appendLocked({ caseId: child.id, ...dispatchedPlan('R') })).toBeNull()
+      expect((await store.events(child.id)).map((e) => e.type)).toEqual(['submitted'])
     })
   })
 

@@ -72,9 +72,10 @@ describe('dispatchCase and the binding', () => {
     circuit.check.mockImplementation(async () => ({ allow: true as const, probe: false, clean: true }))
     const recorded = { ...deps, cases: { ...deps.cases, cases: { ...deps.cases.cases } } }
     // The event write is not what this test is about: stop right after the circuit step.
-    ;(recorded.cases.cases as unknown as { transaction: () => Promise<never> }).transaction = async () => {
+    const stop = async (): Promise<never> => {
       throw new Error('stop here')
     }
+    Object.assign(recorded.cases.cases, { transaction: stop, appendLocked: stop })
     await dispatchCase(recorded, 'C1', 0, new AbortController().signal)
     expect(circuit.success).not.toHaveBeenCalled()
     circuit.check.mockImplementation(async () => ({ allow: true as const, probe: false, clean: false }))

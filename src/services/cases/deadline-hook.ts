@@ -30,16 +30,19 @@ export function clockRules(snapshot: DirectorySnapshot, c: CaseRecord): ClockRul
   }
 }
 
-/** @throws AppError `invalid_transition` for a deadline event that no longer matches the clock. */
-export async function advanceClock(
-  tx: CaseTx,
+/**
+ * What an event does to a case's clock, without I/O: the clock after it (null when it stays as it is) and the
+ * timer jobs to plan.
+ * @throws AppError `invalid_transition` for a deadline event that no longer matches the clock.
+ */
+export function planClock(
+  clock: DeadlineClock,
   current: CaseRecord,
   event: { type: EventType; data: Record<string, unknown> },
   next: LifecycleState,
   snapshot: DirectorySnapshot,
   now: Date,
-): Promise<DeadlineClock | null> {
-  const clock = await tx.loadClock(current.id)
+): { clock: DeadlineClock | null; timers: ReturnType<typeof timerJob>[] } {
   const step = stepClock(
     clock,
     {
@@ -58,10 +61,20 @@ export async function advanceClock(
     })
   }
   const changed = JSON.stringify(step.clock) !== JSON.stringify(clock)
-  if (changed) await tx.saveClock(current.id, step.clock)
-  for (const t of step.timers) {
-    const job = timerJob(current.id, t.kind, t.at)
-    await tx.addOutbox(job.topic, job.key, job.payload)
-  }
-  return changed ? step.clock : null
+  return { clock: changed ? step.clock : null, timers: step.timers.map((t) => timerJob(current.id, t.kind, t.at)) }
+}
+
+/** @throws AppError `invalid_transition` for a deadline event that no longer matches the clock. */
+export async function advanceClock(
+  tx: CaseTx,
+  current: CaseRecord,
+  event: { type: EventType; data: Record<string, unknown> },
+  next: LifecycleState,
+  snapshot: DirectorySnapshot,
+  now: Date,
+): Promise<DeadlineClock | null> {
+  const step = planClock(await tx.loadClock(current.id), current, event, next, snapshot, now)
+  if (step.clock !== null) await tx.saveClock(current.id, step.clock)
+  for (const job of step.timers) await tx.addOutbox(job.topic, job.key, job.payload)
+  return step.clock
 }

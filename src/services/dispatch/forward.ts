@@ -98,11 +98,13 @@ export async function forwardEvent(
   seq: number,
   signal: AbortSignal,
 ): Promise<ForwardOutcome> {
-  const c = await deps.cases.cases.get(caseId)
-  if (!c) return { kind: 'local', reason: 'no such case' }
   const events = await deps.cases.cases.events(caseId)
   const event = events.find((e) => e.seq === seq)
   if (!event) return { kind: 'local', reason: `no event ${seq}` }
+  // An event no case sends anywhere (a delivery's own `dispatched`, one per delivery) needs no case read.
+  if (!travelling.has(event.type)) return { kind: 'local', reason: `${event.type} stays on this gateway` }
+  const c = await deps.cases.cases.get(caseId)
+  if (!c) return { kind: 'local', reason: 'no such case' }
   // The direction depends on the case and the event type only: each type is resolved once per call.
   const directions = new Map<EventType, Promise<Direction | null>>()
   const directionFor = (type: EventType) => {
@@ -171,3 +173,6 @@ export async function forwardEvent(
   await deps.forwards.markForwarded(caseId, seq, direction, deps.cases.clock.now())
   return { kind: 'forwarded', direction, adapter: target.kind }
 }
+
+/** Every type `directionOf` may send somewhere; for any other it answers null whatever the case. */
+const travelling = new Set<EventType>([...forwardableTypes.toProcessing, ...forwardableTypes.toOrigin])

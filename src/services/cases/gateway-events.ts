@@ -10,8 +10,10 @@
  * event on the parent that issues or ends the bundle (`result_delivered`, `closed`, `withdrawn`) applies to
  * every child in the same transaction: the results of a bundle are issued together, never one by one.
  */
+
 import { type ChildState, cascadingEvents, deriveParent, isParentCase } from '../../domain/bundle.js'
 import type { DeadlineClock } from '../../domain/deadline.js'
+import { travels } from '../../domain/forwarding.js'
 import {
   allowedEvents,
   applyEvent,
@@ -89,7 +91,7 @@ async function applyTo(
     data: e.data ?? {},
     request: e.request,
   })
-  await tx.addOutbox('case.event', `${c.id}-${event.seq}`, { caseId: c.id, seq: event.seq })
+  if (travels(e.type)) await tx.addOutbox('case.event', `${c.id}-${event.seq}`, { caseId: c.id, seq: event.seq })
   for (const row of e.outbox ?? []) await tx.addOutbox(row.topic, row.key, row.payload)
   return { event, record: { ...c, ...patch, ...due } }
 }
@@ -133,7 +135,8 @@ async function deriveFamily(tx: CaseTx, parent: CaseRecord, changed: CaseRecord,
       actor: 'gateway',
       data: { outcome: derived.outcome, children: children.map(childSummary) },
     })
-    await tx.addOutbox('case.event', `${parent.id}-${event.seq}`, { caseId: parent.id, seq: event.seq })
+    if (travels(type))
+      await tx.addOutbox('case.event', `${parent.id}-${event.seq}`, { caseId: parent.id, seq: event.seq })
   }
 }
 
@@ -273,10 +276,12 @@ function planAlone(
       remoteRef: e.patch.remoteRef !== undefined ? e.patch.remoteRef : c.remoteRef,
       dispatchRoute: e.patch.dispatchRoute !== undefined ? e.patch.dispatchRoute : c.dispatchRoute,
     },
-    // In the transactional path's order: the clock's timers, then the event's own row.
+    // In the transactional path's order: the clock's timers, then the event's own row (if it may travel).
     outbox: (event) => [
       ...step.timers,
-      { topic: 'case.event', key: `${c.id}-${event.seq}`, payload: { caseId: c.id, seq: event.seq } },
+      ...(travels(e.type)
+        ? [{ topic: 'case.event' as const, key: `${c.id}-${event.seq}`, payload: { caseId: c.id, seq: event.seq } }]
+        : []),
     ],
   }
 }

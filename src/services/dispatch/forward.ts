@@ -21,6 +21,7 @@
  * months old, does not leave later events waiting for a mark that will never come.
  */
 import { isParentCase } from '../../domain/bundle.js'
+import { travels } from '../../domain/forwarding.js'
 import { type EventType, eventSide } from '../../domain/lifecycle.js'
 import { AppError, isAppError } from '../../errors.js'
 import type { CaseEvent, CaseRecord } from '../../ports/case-store.js'
@@ -82,16 +83,6 @@ export async function directionOf(
   return null
 }
 
-/** Event types that may go to the processing side (when the case was delivered there), and back to the origin. */
-export const forwardableTypes: { toProcessing: EventType[]; toOrigin: EventType[] } = (() => {
-  const notices: EventType[] = ['deadline_warning', 'overdue', 'materials_overdue']
-  const all = Object.keys(eventSide) as EventType[]
-  return {
-    toProcessing: [...all.filter((t) => eventSide[t] === 'origin'), ...notices, 'recognition_failed'],
-    toOrigin: [...all.filter((t) => eventSide[t] === 'processing'), 'completed'],
-  }
-})()
-
 export async function forwardEvent(
   deps: ForwardDeps,
   caseId: string,
@@ -102,7 +93,7 @@ export async function forwardEvent(
   const event = events.find((e) => e.seq === seq)
   if (!event) return { kind: 'local', reason: `no event ${seq}` }
   // An event no case sends anywhere (a delivery's own `dispatched`, one per delivery) needs no case read.
-  if (!travelling.has(event.type)) return { kind: 'local', reason: `${event.type} stays on this gateway` }
+  if (!travels(event.type)) return { kind: 'local', reason: `${event.type} stays on this gateway` }
   const c = await deps.cases.cases.get(caseId)
   if (!c) return { kind: 'local', reason: 'no such case' }
   // The direction depends on the case and the event type only: each type is resolved once per call.
@@ -173,6 +164,3 @@ export async function forwardEvent(
   await deps.forwards.markForwarded(caseId, seq, direction, deps.cases.clock.now())
   return { kind: 'forwarded', direction, adapter: target.kind }
 }
-
-/** Every type `directionOf` may send somewhere; for any other it answers null whatever the case. */
-const travelling = new Set<EventType>([...forwardableTypes.toProcessing, ...forwardableTypes.toOrigin])

@@ -6,13 +6,14 @@
  * good, it dead-letters the case or queues it again (`sweepUndelivered`). Likewise for the events of
  * the last 30 days that should have gone to the other side and were neither forwarded nor dead-lettered.
  */
+import { forwardableTypes } from '../../domain/forwarding.js'
 import type { CaseRecord, CaseStore } from '../../ports/case-store.js'
 import type { Clock } from '../../ports/clock.js'
 import type { EventForwardStore } from '../../ports/event-forward-store.js'
 import type { JobStateOf } from '../../ports/job-state.js'
 import type { AdapterResolver } from '../../ports/region-adapter.js'
 import { type DispatchDeps, deadLetterDispatch, retryPolicyOf } from './deliver.js'
-import { directionOf, forwardableTypes } from './forward.js'
+import { directionOf } from './forward.js'
 
 export interface SweepDeps {
   cases: CaseStore

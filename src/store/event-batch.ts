@@ -15,6 +15,7 @@
  * and cases of one group are locked in id order, so groups and transactions never wait on each other in a
  * circle.
  */
+
 import { and, asc, inArray, isNull, sql } from 'drizzle-orm'
 import { GENESIS_HASH, type HashAlg } from '../domain/hash-chain.js'
 import type { CaseEvent, EventProver, LockedAppend, LockedAppendPlan } from '../ports/case-store.js'
@@ -22,6 +23,7 @@ import { toCase } from './case-row.js'
 import { chainLink } from './chain-link.js'
 import { type ClockRow, clockJson, clockOf } from './clock-sql.js'
 import type { Database, Db } from './db.js'
+import { GroupCommit, type GroupCommitOptions } from './group-commit.js'
 import { eventColumns, outboxColumns } from './intake.js'
 import { type Column, names, prefixed, recordJson, recordType } from './intake-batch.js'
 import { cases } from './schema.js'
@@ -62,83 +64,51 @@ interface Pending {
 
 type Outcome = { ok: true; event: CaseEvent | null } | { ok: false; error: unknown }
 
-export interface EventBatcherOptions {
-  /** Group transactions running at once (each holds a pooled connection); default 4. */
-  maxInFlight?: number
-  /** Appends per group at most; default 64. */
-  maxBatch?: number
-}
+export type EventBatcherOptions = GroupCommitOptions
 
 /**
- * Collects appends and writes them in groups: one starts at the next turn of the event loop while fewer
- * than `maxInFlight` are running, otherwise when one finishes, with whatever has queued meanwhile. Two
- * appends to the same case are never written at once (the second needs the first's link): the later one
- * waits for a group after the first's.
+ * Collects appends and writes them in groups (group-commit.ts schedules them). Two appends to the same case are
+ * never written at once (the second needs the first's link): the later one waits for a group after the first's.
  *
  * @example const batcher = new EventBatcher(database, { hashAlg: 'sha256', prover: undefined })
  */
 export class EventBatcher {
-  private readonly queue: Pending[] = []
   /** Cases of the groups being written: an append to one of them waits for the next group. */
   private readonly busy = new Set<string>()
-  private inFlight = 0
-  private scheduled = false
-  private readonly maxInFlight: number
-  private readonly maxBatch: number
+  private readonly groups: GroupCommit<Pending>
 
   constructor(
     private readonly database: Database,
     private readonly writing: { prover: EventProver | undefined; hashAlg: HashAlg },
     opts: EventBatcherOptions = {},
   ) {
-    this.maxInFlight = opts.maxInFlight ?? 4
-    this.maxBatch = opts.maxBatch ?? 64
+    this.groups = new GroupCommit<Pending>((batch) => this.write(batch), {
+      ...opts,
+      take: (queue, max) => this.take(queue, max),
+      release: (batch) => {
+        for (const p of batch) this.busy.delete(p.write.caseId)
+      },
+    })
   }
 
   append(write: LockedAppend): Promise<CaseEvent | null> {
-    return new Promise<CaseEvent | null>((resolve, reject) => {
-      this.queue.push({ write, resolve, reject })
-      this.schedule()
-    })
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.inFlight >= this.maxInFlight || this.queue.length === 0) return
-    this.scheduled = true
-    setImmediate(() => {
-      this.scheduled = false
-      this.flush()
-    })
-  }
-
-  private flush(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const batch = this.take()
-      if (batch.length === 0) return
-      this.inFlight++
-      void this.write(batch).finally(() => {
-        for (const p of batch) this.busy.delete(p.write.caseId)
-        this.inFlight--
-        this.schedule()
-      })
-    }
+    return new Promise<CaseEvent | null>((resolve, reject) => this.groups.add({ write, resolve, reject }))
   }
 
   /**
-   * The next group: up to `maxBatch` appends in arrival order, one per case and none to a case of a group
-   * still being written; the rest stay queued.
+   * The next group: up to `max` appends in arrival order, one per case and none to a case of a group still
+   * being written; the rest stay queued.
    */
-  private take(): Pending[] {
+  private take(queue: readonly Pending[], max: number): { batch: Pending[]; rest: Pending[] } {
     const batch: Pending[] = []
     const rest: Pending[] = []
-    for (const p of this.queue) {
-      if (batch.length < this.maxBatch && !this.busy.has(p.write.caseId)) {
+    for (const p of queue) {
+      if (batch.length < max && !this.busy.has(p.write.caseId)) {
         this.busy.add(p.write.caseId)
         batch.push(p)
       } else rest.push(p)
     }
-    this.queue.splice(0, this.queue.length, ...rest)
-    return batch
+    return { batch, rest }
   }
 
   private async write(batch: Pending[]): Promise<void> {

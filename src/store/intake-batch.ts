@@ -9,8 +9,10 @@
  * connection), each submission of it is written again on its own, so that a failure reaches only the
  * request it belongs to.
  */
+
 import type { CaseEvent, IntakeResult, IntakeWrite, NewCase } from '../ports/case-store.js'
 import type { Database } from './db.js'
+import { GroupCommit, type GroupCommitOptions } from './group-commit.js'
 import { caseColumns, eventColumns, IDEMPOTENCY_LOCK_CLASS, outboxColumns, submitIntake } from './intake.js'
 
 export type Column<T> = [name: string, type: string, value: (row: T) => unknown]
@@ -122,66 +124,34 @@ interface Pending {
   reject(e: unknown): void
 }
 
-export interface IntakeBatcherOptions {
-  /** Batch statements running at once (each holds a pooled connection); default 4. */
-  maxInFlight?: number
-  /** Submissions per statement at most; default 64. */
-  maxBatch?: number
-}
+export type IntakeBatcherOptions = GroupCommitOptions
 
 /**
- * Collects submissions and writes them in batches: one starts at the next turn of the event loop while
- * fewer than `maxInFlight` are running, otherwise when one finishes, with whatever has queued meanwhile.
- * Under light load a submission thus waits for nothing (a batch of one uses the single statement); under
- * load the batches grow by themselves. A second submission for a (caller, key) that this instance is still
- * writing is answered `in_flight` at once, as the advisory lock would answer it.
+ * Collects submissions and writes them in batches (group-commit.ts schedules them): under light load a
+ * submission waits for nothing (a batch of one uses the single statement); under load the batches grow by
+ * themselves. A second submission for a (caller, key) that this instance is still writing is answered
+ * `in_flight` at once, as the advisory lock would answer it.
  *
  * @example const batcher = new IntakeBatcher(database); const outcome = await batcher.submit(write)
  */
 export class IntakeBatcher {
-  private readonly queue: Pending[] = []
   private readonly busyKeys = new Set<string>()
-  private inFlight = 0
-  private scheduled = false
-  private readonly maxInFlight: number
-  private readonly maxBatch: number
+  private readonly groups: GroupCommit<Pending>
 
   constructor(
     private readonly database: Database,
     opts: IntakeBatcherOptions = {},
   ) {
-    this.maxInFlight = opts.maxInFlight ?? 4
-    this.maxBatch = opts.maxBatch ?? 64
+    this.groups = new GroupCommit<Pending>((batch) => this.write(batch), opts)
   }
 
   submit(write: IntakeWrite): Promise<IntakeResult> {
     const busy = `${write.callerId}\u0000${write.key}`
     if (this.busyKeys.has(busy)) return Promise.resolve({ kind: 'in_flight' })
     this.busyKeys.add(busy)
-    return new Promise<IntakeResult>((resolve, reject) => {
-      this.queue.push({ write, resolve, reject })
-      this.schedule()
-    }).finally(() => this.busyKeys.delete(busy))
-  }
-
-  private schedule(): void {
-    if (this.scheduled || this.inFlight >= this.maxInFlight || this.queue.length === 0) return
-    this.scheduled = true
-    setImmediate(() => {
-      this.scheduled = false
-      this.flush()
-    })
-  }
-
-  private flush(): void {
-    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch)
-      this.inFlight++
-      void this.write(batch).finally(() => {
-        this.inFlight--
-        this.schedule()
-      })
-    }
+    return new Promise<IntakeResult>((resolve, reject) => this.groups.add({ write, resolve, reject })).finally(() =>
+      this.busyKeys.delete(busy),
+    )
   }
 
   private async write(batch: Pending[]): Promise<void> {

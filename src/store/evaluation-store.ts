@@ -149,18 +149,13 @@ const bundleRatings = (key: string, region?: string) => {
 }
 
 /**
- * The running clocks of the open overdue cases (`ov`), per group and CST day of `clock_running_since`: how many,
- * and their milliseconds into that day. Enough to add up, exactly and over the working-day calendar, the
- * working time they have run until now (`runningDays`) without a row per case.
+ * The running clocks of the open overdue cases, per group and CST day of `clock_running_since` (`ov`'s buckets):
+ * how many, and their milliseconds into that day. Enough to add up, exactly and over the working-day calendar,
+ * the working time they have run until now (`runningDays`) without a row per case.
  */
 const runningClocks = `d as materialized (
-  select key, region, jsonb_agg(jsonb_build_array(day, n, into_day_ms)) as running
-    from (select key, region, local::date - date '1970-01-01' as day, count(*)::int as n,
-                 sum(date_part('epoch', local::time) * 1000) as into_day_ms
-            from (select key, region, (clock_running_since at time zone 'UTC') + interval '8 hours' as local
-                    from ov where clock_budget_days is not null and clock_running_since is not null) c
-           group by 1, 2, 3) b
-   group by key, region)`
+  select key, region, jsonb_agg(jsonb_build_array(day, running, into_day_ms)) as running
+    from ov where running > 0 group by key, region)`
 
 /** A group's ratings: its cases' own, and the bundles' (`f` the figures, `r` the bundle ratings). */
 const ratingColumns = `coalesce(f.own_ratings, 0) + coalesce(r.n, 0) as ratings,
@@ -208,27 +203,55 @@ const CST_OFFSET_MS = 8 * 3_600_000
  * is a working day, then the working days from its end until `now` (computed once per day, chained from the
  * latest back). The same count as `WorkCalendar.workingDaysBetween` case by case, without a row per case.
  */
-export function runningDays(buckets: readonly [number, number, number][], calendar: WorkCalendar, now: Date): number {
+export function runningDays(
+  buckets: readonly [number, number, number][],
+  calendar: WorkCalendar,
+  now: Date,
+  days: DayTable = dayTable(
+    buckets.map(([day]) => day),
+    calendar,
+    now,
+  ),
+): number {
   const at = now.getTime()
   const start = (day: number) => day * DAY_MS - CST_OFFSET_MS
-  const days = [...new Set(buckets.map(([day]) => day))].filter((day) => start(day + 1) < at).sort((a, b) => b - a)
+  let total = 0
+  for (const [day, n, intoDay] of buckets) {
+    if (days.working.get(day)) {
+      const upTo = Math.min(at, start(day + 1)) - start(day)
+      total += Math.max(0, n * upTo - Number(intoDay)) / DAY_MS
+    }
+    total += n * (days.fromEnd.get(day) ?? 0)
+  }
+  return total
+}
+
+/** Per CST day number: the working days from its end until `now`, and whether it is a working day itself. */
+interface DayTable {
+  fromEnd: ReadonlyMap<number, number>
+  working: ReadonlyMap<number, boolean>
+}
+
+/**
+ * The `DayTable` of some days, chained from the latest back (each gap counted once): built once for a whole
+ * report, it serves every group's clocks, whose days are mostly the same.
+ */
+function dayTable(list: Iterable<number>, calendar: WorkCalendar, now: Date): DayTable {
+  const at = now.getTime()
+  const start = (day: number) => day * DAY_MS - CST_OFFSET_MS
+  const all = [...new Set(list)]
   const fromEnd = new Map<number, number>()
   let acc = 0
   let until = at
-  for (const day of days) {
+  for (const day of all.filter((d) => start(d + 1) < at).sort((a, b) => b - a)) {
     acc += calendar.workingDaysBetween(new Date(start(day + 1)), new Date(until))
     fromEnd.set(day, acc)
     until = start(day + 1)
   }
-  let total = 0
-  for (const [day, n, intoDay] of buckets) {
-    if (calendar.isWorkingDay(new Date(day * DAY_MS).toISOString().slice(0, 10))) {
-      const upTo = Math.min(at, start(day + 1)) - start(day)
-      total += Math.max(0, n * upTo - Number(intoDay)) / DAY_MS
-    }
-    total += n * (fromEnd.get(day) ?? 0)
-  }
-  return total
+  const working = new Map(
+    all.map((day) => [day, calendar.isWorkingDay(new Date(day * DAY_MS).toISOString().slice(0, 10))]),
+  )
+  return { fromEnd, working }
 }
 
 /**
@@ -273,9 +296,17 @@ export function percentileOfRuns(p: number, bytes: Uint8Array | null, runs: read
   return lo === hi ? loValue : loValue + (hiValue - loValue) * (pos - lo)
 }
 
-function toRow(r: FigureRow, collecting: boolean, windows: boolean, calendar: WorkCalendar, now: Date): PerformanceRow {
+function toRow(
+  r: FigureRow,
+  collecting: boolean,
+  windows: boolean,
+  days: DayTable,
+  calendar: WorkCalendar,
+  now: Date,
+): PerformanceRow {
   const clocked = Number(r.overdue_clocked ?? 0)
-  const beyond = clocked > 0 ? Number(r.overdue_used_beyond ?? 0) + runningDays(r.running ?? [], calendar, now) : 0
+  const beyond =
+    clocked > 0 ? Number(r.overdue_used_beyond ?? 0) + runningDays(r.running ?? [], calendar, now, days) : 0
   return {
     key: r.key,
     region: windows ? (r.region ?? null) : null,
@@ -334,14 +365,21 @@ function parts(by: ReportDimension, plan: ReportPlan): string {
   const zeros = additiveColumns
     .map((c) => (c === 'handling' ? `''::bytea as ${c}` : c.endsWith('_sum') ? `null::numeric as ${c}` : `0 as ${c}`))
     .join(', ')
-  branches.push(`select '${by}'::text as dim, key, region, ${zeros},
-      count(*)::int as overdue_now, count(*) filter (where clock_budget_days is not null)::int as overdue_clocked,
-      sum(clock_used_days - clock_budget_days) filter (where clock_budget_days is not null)::float8 as overdue_used_beyond
+  branches.push(`select '${by}'::text as dim, key, region, ${zeros}, sum(n)::int as overdue_now,
+      sum(clocked)::int as overdue_clocked, sum(beyond)::float8 as overdue_used_beyond
     from ov group by 2, 3`)
-  // The open overdue cases, read once (through their partial index) for their count and their clocks.
-  return `ov as materialized (select ${g.key}::text as key, ${g.region} as region, clock_budget_days, clock_used_days,
-                                     clock_running_since
-                                from cases where ${g.where} and processing_region is not null and ${openOverdue}),
+  // The open overdue cases, read once (from their partial index alone) into buckets per group and CST day their
+  // clock started (null: not running): their counts, how far beyond their limit, and the running clocks' start.
+  return `ov as materialized (
+            select key, region, day, count(*) as n, count(*) filter (where clock_budget_days is not null) as clocked,
+                   sum(clock_used_days - clock_budget_days) filter (where clock_budget_days is not null) as beyond,
+                   count(local) filter (where clock_budget_days is not null)::int as running,
+                   sum(date_part('epoch', local::time) * 1000) filter (where clock_budget_days is not null) as into_day_ms
+              from (select ${g.key}::text as key, ${g.region} as region, clock_budget_days, clock_used_days,
+                           (clock_running_since at time zone 'UTC') + interval '8 hours' as local,
+                           ((clock_running_since at time zone 'UTC') + interval '8 hours')::date - date '1970-01-01' as day
+                      from cases where ${g.where} and processing_region is not null and ${openOverdue}) c
+             group by 1, 2, 3),
           parts as (${branches.join('\n union all ')})`
 }
 
@@ -491,7 +529,13 @@ export class PgEvaluationStore implements EvaluationStore {
       const text = reportSql(q.by, { stored: plan.months.length > 0, live: plan.live.length })
       return queryRows<FigureRow>(tx.db, withParams(text, params))
     })
-    return rows.map((r) => toRow(r, q.by === 'region' || q.by === 'window', q.by === 'window', q.calendar, q.now))
+    // The days the clocks started, across every group: their working days until now are counted once.
+    const days = dayTable(
+      rows.flatMap((r) => (r.running ?? []).map(([day]) => day)),
+      q.calendar,
+      q.now,
+    )
+    return rows.map((r) => toRow(r, q.by === 'region' || q.by === 'window', q.by === 'window', days, q.calendar, q.now))
   }
 
   async refreshMonths(q: { limit: number }): Promise<{ computed: string[]; pending: number }> {

@@ -18,10 +18,10 @@ import { generateJwkPair, type JwsAlg, keyFromJwk, signCompact, verifyCompact } 
 import { Sm2PublicKey } from '../src/security/sm2.js'
 import { GX, GY, PointTable } from '../src/security/sm2-curve.js'
 import { type ClientAlg, newClientKey, signAssertion } from '../test/helpers/client-assertion.js'
-import { caseBody } from './intake.js'
 import { diff, snapshot } from './lib/cpu.js'
 import { cli, startBenchGateway } from './lib/gateway.js'
 import { runLoad } from './lib/proc.js'
+import { caseBody } from './lib/submit.js'
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 20)
 /** How long a phase runs (the load generator runs this long, or until its requests are used up). */

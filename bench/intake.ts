@@ -9,48 +9,15 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Queue } from 'bullmq'
-import { newClientKey, signAssertion } from '../test/helpers/client-assertion.js'
+import { newClientKey } from '../test/helpers/client-assertion.js'
 import { diff, postmasterOf, snapshot } from './lib/cpu.js'
 import { cli, redisUrl, sql, startBenchGateway } from './lib/gateway.js'
 import { fmt, type LoadResult, runLoad, type Server, startServer } from './lib/proc.js'
+import { caseBody, prepare } from './lib/submit.js'
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50)
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 8000)
 const warmupMs = 2000
-
-export function caseBody(i: number): string {
-  const body = {
-    externalRef: `BENCH-${i}`,
-    item: 'hukou-certificate',
-    mode: 'full_online',
-    originRegion: '420303',
-    processingRegion: '420600',
-    applicant: {
-      kind: 'person',
-      name: '张三',
-      idType: 'resident_id',
-      idNumber: '42030319900307123X',
-      phone: '13800138000',
-    },
-    form: {
-      applicantName: '张三',
-      applicantPhone: '13800138000',
-      certificateType: '户籍证明',
-      purpose: `办理子女入学，需开具户籍证明（第${i}号）。`.padEnd(200, '。'),
-      mailingAddress: '湖北省十堰市张湾区车城路街道人民北路1号十堰市政务服务中心一楼跨省通办专窗'.padEnd(200, '号'),
-    },
-    materials: [
-      {
-        code: 'applicant-id-card',
-        form: 'paper',
-        name: '申请人居民身份证（原件核验，复印件一份，正反面复印在同一页A4纸上，由窗口工作人员核对后签字确认）',
-      },
-      { code: 'hukou-booklet', form: 'paper', name: '居民户口簿（户主页及本人页，原件核验后退还）' },
-    ],
-    delivery: { method: 'electronic' },
-  }
-  return JSON.stringify(body)
-}
 
 type Cpu = Map<string, number>
 
@@ -107,32 +74,9 @@ export async function intakeBench(): Promise<void> {
 
     // Enough requests for warm-up plus the run at well above the expected rate; each used once per server.
     const count = Number(process.env.BENCH_INTAKE_REQUESTS ?? 40_000)
-    const lines: string[] = []
     const started = performance.now()
-    for (let i = 0; i < count; i++) {
-      const body = caseBody(i)
-      const assertion = await signAssertion({
-        clientId: 'bench-client',
-        key,
-        audience: 'gw-intake',
-        method: 'POST',
-        pathAndQuery: '/v1/cases',
-        body,
-        ttlSeconds: 300,
-      })
-      lines.push(
-        JSON.stringify({
-          method: 'POST',
-          path: '/v1/cases',
-          headers: {
-            authorization: `Bearer ${assertion}`,
-            'content-type': 'application/json',
-            'idempotency-key': `bench-${i}`,
-          },
-          body,
-        }),
-      )
-    }
+    const prepared = await prepare({ id: 'bench-client', key }, 'gw-intake', 0, count)
+    const lines = prepared.map((r) => JSON.stringify(r))
     const file = path.join(dir, 'requests.jsonl')
     await writeFile(file, `${lines.join('\n')}\n`)
     console.log(

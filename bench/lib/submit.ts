@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Pool } from 'undici'
 import { type ClientKey, newClientKey, signAssertion } from '../../test/helpers/client-assertion.js'
-import { caseBody } from '../intake.js'
 import { type BenchGateway, cli } from './gateway.js'
 
 export interface PreparedRequest {
@@ -35,6 +34,41 @@ export async function addClient(gw: BenchGateway, id: string): Promise<BenchClie
     await rm(dir, { recursive: true, force: true })
   }
   return { id, key }
+}
+
+/** The benchmark's case: a 户籍证明 with its applicant's identity number, about 1.9 KB of JSON. */
+export function caseBody(i: number): string {
+  const body = {
+    externalRef: `BENCH-${i}`,
+    item: 'hukou-certificate',
+    mode: 'full_online',
+    originRegion: '420303',
+    processingRegion: '420600',
+    applicant: {
+      kind: 'person',
+      name: '张三',
+      idType: 'resident_id',
+      idNumber: '42030319900307123X',
+      phone: '13800138000',
+    },
+    form: {
+      applicantName: '张三',
+      applicantPhone: '13800138000',
+      certificateType: '户籍证明',
+      purpose: `办理子女入学，需开具户籍证明（第${i}号）。`.padEnd(200, '。'),
+      mailingAddress: '湖北省十堰市张湾区车城路街道人民北路1号十堰市政务服务中心一楼跨省通办专窗'.padEnd(200, '号'),
+    },
+    materials: [
+      {
+        code: 'applicant-id-card',
+        form: 'paper',
+        name: '申请人居民身份证（原件核验，复印件一份，正反面复印在同一页A4纸上，由窗口工作人员核对后签字确认）',
+      },
+      { code: 'hukou-booklet', form: 'paper', name: '居民户口簿（户主页及本人页，原件核验后退还）' },
+    ],
+    delivery: { method: 'electronic' },
+  }
+  return JSON.stringify(body)
 }
 
 /** `count` submissions numbered from `from` (external refs `BENCH-<n>`), each with its own assertion. */

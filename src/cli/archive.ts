@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util'
 import { loadConfig } from '../../config/env.js'
 import { createLogger } from '../logger.js'
 import { systemClock } from '../ports/clock.js'
-import { loadKeySet } from '../security/keys.js'
+import { loadGatewayKeys } from '../runtime/infrastructure.js'
 import { exportMonth, monthsToArchive, verifyArchive } from '../services/archive.js'
 import { cliOrigin, withAuditOrigin } from '../services/audit-trail/context.js'
 import { PgCheckpointStore } from '../store/checkpoint-store.js'
@@ -61,13 +61,7 @@ export async function archiveCommand(args: string[]): Promise<number> {
       }
       return 0
     }
-    const keys = await loadKeySet({
-      dataDir: config.dataDir,
-      alg: config.keys.alg,
-      ...(config.keys.json !== undefined ? { keysJson: config.keys.json } : {}),
-      ...(config.keys.file !== undefined ? { keysFile: config.keys.file } : {}),
-      log: (m) => logger.warn(m),
-    })
+    const keys = await loadGatewayKeys(config, logger)
     const out = path.resolve(values.out ?? '.')
     const trail = cliTrail(database, logger)
     for (const month of months) {

@@ -166,14 +166,19 @@ function openSharedRedis(config: Config, logger: Logger, name: string, outage?: 
   return redis
 }
 
-export async function loadSecrets(config: Config, logger: Logger): Promise<{ keys: KeySet; vault: IdentityVault }> {
-  const keys = await loadKeySet({
+/** The gateway's signing keys as the configuration names them (`KEYS_JSON`, `KEYS_FILE` or the data directory). */
+export function loadGatewayKeys(config: Config, logger: Logger): Promise<KeySet> {
+  return loadKeySet({
     dataDir: config.dataDir,
     alg: config.keys.alg,
     ...(config.keys.json !== undefined ? { keysJson: config.keys.json } : {}),
     ...(config.keys.file !== undefined ? { keysFile: config.keys.file } : {}),
     log: (m) => logger.warn(m),
   })
+}
+
+export async function loadSecrets(config: Config, logger: Logger): Promise<{ keys: KeySet; vault: IdentityVault }> {
+  const keys = await loadGatewayKeys(config, logger)
   const identityKey = await loadIdentityKey({
     dataDir: config.dataDir,
     ...(config.identityKey.base64 !== undefined ? { keyBase64: config.identityKey.base64 } : {}),

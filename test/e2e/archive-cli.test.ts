@@ -30,12 +30,7 @@ const old = [
 
 beforeAll(async () => {
   t = await createTestApp()
-  env = {
-    DATABASE_URL: t.databaseUrl,
-    TONGBAN_DATA_DIR: t.config.dataDir,
-    GATEWAY_ID: t.gatewayId,
-    QUEUE_PREFIX: t.queuePrefix,
-  }
+  env = t.cliEnv
   dir = await mkdtemp(path.join(os.tmpdir(), 'tongban-archive-'))
   database = await openDatabase({ url: t.databaseUrl, dataDir: os.tmpdir(), poolSize: 2 })
   await new PgCasePartitionStore(database).ensure('2016-01', '2016-01')

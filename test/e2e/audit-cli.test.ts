@@ -13,12 +13,7 @@ let env: Record<string, string>
 
 beforeAll(async () => {
   t = await createTestApp()
-  env = {
-    DATABASE_URL: t.databaseUrl,
-    TONGBAN_DATA_DIR: t.config.dataDir,
-    GATEWAY_ID: t.gatewayId,
-    QUEUE_PREFIX: t.queuePrefix,
-  }
+  env = t.cliEnv
 })
 afterAll(async () => {
   await t?.close()

@@ -55,6 +55,8 @@ export interface TestApp {
   runtimeDatabaseUrl: string
   /** The configuration the runtime was built with (its data directory holds the gateway's key set). */
   config: ReturnType<typeof loadConfig>
+  /** The environment a `tongban` command needs to act on this gateway (its database, keys, id and queues). */
+  cliEnv: Record<string, string>
   adminToken: string
   /** Tokens of the separated duties (三员分立): the security administrator and the auditor. */
   securityToken: string
@@ -163,6 +165,12 @@ export async function createTestApp(
     databaseUrl: db.url,
     runtimeDatabaseUrl: runtimeUrl,
     config,
+    cliEnv: {
+      DATABASE_URL: db.url,
+      TONGBAN_DATA_DIR: config.dataDir,
+      GATEWAY_ID: gatewayId,
+      QUEUE_PREFIX: queuePrefix,
+    },
     adminToken: admin.token,
     securityToken: security.token,
     auditorToken: auditor.token,

@@ -158,12 +158,7 @@ describe('PUT /v1/admin/clients/{id}/jwks', () => {
 
 describe('tongban clients keys', () => {
   it('adds a key beside the old ones by default, and drops the old ones with --drop-old', async () => {
-    const env = {
-      DATABASE_URL: t.databaseUrl,
-      TONGBAN_DATA_DIR: t.config.dataDir,
-      GATEWAY_ID: t.gatewayId,
-      QUEUE_PREFIX: t.queuePrefix,
-    }
+    const env = t.cliEnv
     const system = await t.client('zw-keys-cli', ['420303'])
     const fresh = await newClientKey()
     const file = path.join(dir, 'new.jwks.json')

@@ -213,12 +213,7 @@ describe('a client key revoked as compromised', () => {
 
 describe('tongban keys revoke', () => {
   it('records a revocation from the command line, refuses the current key, and lists them', async () => {
-    const env = {
-      DATABASE_URL: t.databaseUrl,
-      TONGBAN_DATA_DIR: t.config.dataDir,
-      GATEWAY_ID: t.gatewayId,
-      QUEUE_PREFIX: t.queuePrefix,
-    }
+    const env = t.cliEnv
     const system = await t.client('xiangyang-kr-cli', ['420600'])
     const at = '2026-10-01T08:00:00+08:00'
     const res = await runCli(

@@ -10,22 +10,14 @@ import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
-import { hasChromium, launchBrowser, screenshot } from '../helpers/browser.js'
+import { hasChromium, launchBrowser, screenshot, signIn as signInAt } from '../helpers/browser.js'
 
 let t: TestApp
 let browser: Awaited<ReturnType<typeof launchBrowser>>
 let server: ReturnType<typeof serve> | undefined
 let url = ''
 
-async function signIn(token: string): Promise<Page> {
-  await browser.context.clearCookies()
-  const page = await browser.context.newPage()
-  await page.goto(`${url}/console/login`)
-  await page.getByLabel('人员令牌').fill(token)
-  await page.getByRole('button', { name: '登录' }).click()
-  await page.waitForURL((u) => !u.pathname.startsWith('/console/login'))
-  return page
-}
+const signIn = (token: string): Promise<Page> => signInAt(browser.context, url, token)
 
 /** The audit records of an action (the auditor's view), newest first. */
 async function audited(action: string): Promise<{ target: string; actor: { role?: string }; change: unknown }[]> {

@@ -16,7 +16,7 @@ import { forwardEvent } from '../../src/services/dispatch/forward.js'
 import { PgEventForwardStore } from '../../src/store/event-forward-store.js'
 import { hukouCertificate } from '../fixtures/cases.js'
 import { createTestApp, type TestApp } from '../helpers/app.js'
-import { hasChromium, launchBrowser, screenshot } from '../helpers/browser.js'
+import { hasChromium, launchBrowser, screenshot, signIn as signInAt } from '../helpers/browser.js'
 
 let t: TestApp
 let op: Awaited<ReturnType<TestApp['operator']>>
@@ -59,15 +59,7 @@ async function withdraw(id: string): Promise<number> {
   return r.body.event.seq as number
 }
 
-async function signIn(token: string): Promise<Page> {
-  await browser.context.clearCookies()
-  const page = await browser.context.newPage()
-  await page.goto(`${url}/console/login`)
-  await page.getByLabel('人员令牌').fill(token)
-  await page.getByRole('button', { name: '登录' }).click()
-  await page.waitForURL((u) => !u.pathname.startsWith('/console/login'))
-  return page
-}
+const signIn = (token: string): Promise<Page> => signInAt(browser.context, url, token)
 
 beforeAll(async () => {
   if (!hasChromium) return

@@ -18,7 +18,7 @@ import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSimApp } from '../../adapters/sim/server.js'
 import { hukouCertificate, residentId } from '../fixtures/cases.js'
-import { hasChromium, launchBrowser, screenshot } from '../helpers/browser.js'
+import { hasChromium, launchBrowser, screenshot, signIn as signInAt } from '../helpers/browser.js'
 import { scratchDatabase } from '../helpers/db.js'
 import { type Gateway, runCli, startGateway, stopAllGateways } from '../helpers/process.js'
 import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from '../helpers/redis.js'
@@ -108,15 +108,7 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => {})
 })
 
-async function signIn(context: BrowserContext, token: string): Promise<Page> {
-  await context.clearCookies()
-  const page = await context.newPage()
-  await page.goto(`${gw.url}/console/login`)
-  await page.getByLabel('人员令牌').fill(token)
-  await page.getByRole('button', { name: '登录' }).click()
-  await page.waitForURL((u) => !u.pathname.startsWith('/console/login'))
-  return page
-}
+const signIn = (context: BrowserContext, token: string): Promise<Page> => signInAt(context, gw.url, token)
 
 async function signOut(page: Page): Promise<void> {
   await page.getByRole('button', { name: '退出登录' }).click()

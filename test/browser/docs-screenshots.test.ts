@@ -9,7 +9,7 @@ import path from 'node:path'
 import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hukouSpouse } from '../fixtures/cases.js'
-import { hasChromium, launchBrowser } from '../helpers/browser.js'
+import { hasChromium, launchBrowser, signIn as signInAt } from '../helpers/browser.js'
 import { scratchDatabase } from '../helpers/db.js'
 import { type Gateway, repoRoot, runCli, startGateway, stopAllGateways } from '../helpers/process.js'
 import { cleanQueuePrefix, testQueuePrefix, testRedisUrl } from '../helpers/redis.js'
@@ -36,15 +36,8 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(imagesDir, `${name}.png`) })
 }
 
-async function signIn(context: BrowserContext, token: string, page?: Page): Promise<Page> {
-  await context.clearCookies()
-  const p = page ?? (await context.newPage())
-  await p.goto(`${gw.url}/console/login`)
-  await p.getByLabel('人员令牌').fill(token)
-  await p.getByRole('button', { name: '登录' }).click()
-  await p.waitForURL((u) => !u.pathname.startsWith('/console/login'))
-  return p
-}
+const signIn = (context: BrowserContext, token: string, page?: Page): Promise<Page> =>
+  signInAt(context, gw.url, token, page)
 
 describe.skipIf(!hasChromium || !wanted)('docs/console.md screenshots', () => {
   beforeAll(async () => {

@@ -46,3 +46,17 @@ export async function launchBrowser(): Promise<{ context: BrowserContext; close(
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(artifactsDir, `${name}.png`), fullPage: true })
 }
+
+/**
+ * Signs in to the console at `baseUrl` with a staff token, its cookies cleared first, and waits for the page
+ * after the sign-in; `page` is reused when given (a screenshot's page), a new one is opened otherwise.
+ */
+export async function signIn(context: BrowserContext, baseUrl: string, token: string, page?: Page): Promise<Page> {
+  await context.clearCookies()
+  const p = page ?? (await context.newPage())
+  await p.goto(`${baseUrl}/console/login`)
+  await p.getByLabel('人员令牌').fill(token)
+  await p.getByRole('button', { name: '登录' }).click()
+  await p.waitForURL((u) => !u.pathname.startsWith('/console/login'))
+  return p
+}

@@ -61,6 +61,31 @@ async function withdraw(id: string): Promise<number> {
 
 const signIn = (token: string): Promise<Page> => signInAt(browser.context, url, token)
 
+/** The categories and series of the ECharts chart drawn in the element `id`, once it is drawn. */
+async function chart(
+  page: Page,
+  id: string,
+): Promise<{ categories: string[]; series: { name: string; data: unknown[] }[] }> {
+  type Option = { series: { name: string; data: unknown[] }[]; xAxis: { data: string[] }[] }
+  type PageGlobals = {
+    document: { getElementById(id: string): object | null }
+    echarts?: { getInstanceByDom(el: object): { getOption(): Option } | undefined }
+  }
+  await page.waitForFunction((id) => {
+    const g = globalThis as unknown as PageGlobals
+    const el = g.document.getElementById(id)
+    return !!el && !!g.echarts?.getInstanceByDom(el)
+  }, id)
+  return page.evaluate((id) => {
+    const g = globalThis as unknown as PageGlobals
+    const option = g.echarts?.getInstanceByDom(g.document.getElementById(id) as object)?.getOption()
+    return {
+      categories: option?.xAxis[0]?.data ?? [],
+      series: (option?.series ?? []).map((x) => ({ name: x.name, data: x.data })),
+    }
+  }, id)
+}
+
 beforeAll(async () => {
   if (!hasChromium) return
   t = await createTestApp({ workers: false })
@@ -217,47 +242,18 @@ describe.skipIf(!hasChromium)('console: problems after submission reach the cler
     expect(await page.getByRole('link', { name: '死信' }).first().getAttribute('href')).toBe(
       '/console/admin/dead-letters',
     )
-    type Option = { series: { name: string; data: unknown[] }[]; xAxis: { data: string[] }[] }
-    type PageGlobals = {
-      document: { getElementById(id: string): object | null }
-      echarts?: { getInstanceByDom(el: object): { getOption(): Option } | undefined }
-    }
-    await page.waitForFunction(() => {
-      const g = globalThis as unknown as PageGlobals
-      const el = g.document.getElementById('overview-regions')
-      return !!el && !!g.echarts?.getInstanceByDom(el)
-    })
-    const drawn = await page.evaluate(() => {
-      const g = globalThis as unknown as PageGlobals
-      const option = g.echarts?.getInstanceByDom(g.document.getElementById('overview-regions') as object)?.getOption()
-      return {
-        categories: option?.xAxis[0]?.data ?? [],
-        series: (option?.series ?? []).map((x) => ({ name: x.name, data: x.data })),
-      }
-    })
+    const drawn = await chart(page, 'overview-regions')
     expect(drawn.series.map((x) => x.name)).toEqual(['受理', '按时率'])
     expect(drawn.categories).toContain('襄阳市')
     const volumes = drawn.series[0]?.data as number[]
     expect(volumes.reduce((a, b) => a + b, 0)).toBe(await count('month'))
 
     // Volume over time: the last 30 days in CST up to today (the test clock's 29 September), every day present.
-    await page.waitForFunction(() => {
-      const g = globalThis as unknown as PageGlobals
-      const el = g.document.getElementById('overview-volume')
-      return !!el && !!g.echarts?.getInstanceByDom(el)
-    })
-    const daily = await page.evaluate(() => {
-      const g = globalThis as unknown as PageGlobals
-      const option = g.echarts?.getInstanceByDom(g.document.getElementById('overview-volume') as object)?.getOption()
-      return {
-        categories: option?.xAxis[0]?.data ?? [],
-        series: (option?.series ?? []).map((x) => ({ name: x.name, data: x.data as number[] })),
-      }
-    })
+    const daily = await chart(page, 'overview-volume')
     expect(daily.series.map((x) => x.name)).toEqual(['受理', '办结'])
     expect(daily.categories).toHaveLength(30)
     expect([daily.categories[0], daily.categories.at(-1)]).toEqual(['8月31日', '9月29日'])
-    const [submitted, completed] = daily.series.map((x) => x.data)
+    const [submitted, completed] = daily.series.map((x) => x.data as number[])
     expect(submitted).toHaveLength(30)
     expect(completed).toHaveLength(30)
     // Every case of this file was submitted today: the last day holds them all, the days before none.

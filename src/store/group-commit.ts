@@ -18,7 +18,7 @@ export interface GroupCommitOptions {
  * groups.add(item) // written with the items queued at the same time
  */
 export class GroupCommit<T> {
-  private readonly queue: T[] = []
+  private queue: T[] = []
   private inFlight = 0
   private scheduled = false
   readonly maxInFlight: number
@@ -26,8 +26,8 @@ export class GroupCommit<T> {
 
   /**
    * @param write writes one group; it settles each item itself and must not throw.
-   * @param take the next group from the queue (default: the first `maxBatch`); it may leave items queued for a
-   *   later group, and `release` is called with the group once written.
+   * @param take the next group from the queue and what stays queued (default: the first `maxBatch`, in place);
+   *   it may leave items for a later group, and `release` is called with the group once written.
    */
   constructor(
     private readonly write: (batch: T[]) => Promise<void>,
@@ -38,11 +38,11 @@ export class GroupCommit<T> {
   ) {
     this.maxInFlight = opts.maxInFlight ?? 4
     this.maxBatch = opts.maxBatch ?? 64
-    this.take = opts.take ?? ((queue, max) => ({ batch: queue.slice(0, max), rest: queue.slice(max) }))
+    this.take = opts.take
     this.release = opts.release ?? (() => {})
   }
 
-  private readonly take: (queue: readonly T[], maxBatch: number) => { batch: T[]; rest: T[] }
+  private readonly take: ((queue: readonly T[], maxBatch: number) => { batch: T[]; rest: T[] }) | undefined
   private readonly release: (batch: readonly T[]) => void
 
   add(item: T): void {
@@ -61,9 +61,14 @@ export class GroupCommit<T> {
 
   private flush(): void {
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
-      const { batch, rest } = this.take(this.queue, this.maxBatch)
-      if (batch.length === 0) return
-      this.queue.splice(0, this.queue.length, ...rest)
+      let batch: T[]
+      if (this.take === undefined) batch = this.queue.splice(0, this.maxBatch)
+      else {
+        const next = this.take(this.queue, this.maxBatch)
+        if (next.batch.length === 0) return
+        batch = next.batch
+        this.queue = next.rest
+      }
       this.inFlight++
       void this.write(batch).finally(() => {
         this.release(batch)

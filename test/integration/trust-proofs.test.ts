@@ -200,6 +200,12 @@ describe('tamper evidence', () => {
     )
     expect((await as(url, 'delete from case_events where case_id = $1', [id])).error).toMatch(/permission denied/)
     expect((await as(url, 'truncate case_events')).error).toMatch(/permission denied/)
+    // A month's partition the runtime role has made keeps the parent's append-only privileges.
+    const made = await as(url, `select created from tongban_ensure_case_partitions('2031-01-01', '2031-01-01')`)
+    expect(made.error).toBeNull()
+    expect((await as(url, 'update case_events_y2031m01 set actor = actor where false')).error).toMatch(
+      /permission denied/,
+    )
     const count = await as(t.databaseUrl, 'select count(*)::int as n from case_events where case_id = $1', [id])
     expect(count.rows[0].n).toBe(5)
   })

@@ -29,6 +29,7 @@ import { migration0029 } from './0029-case-numbers.js'
 import { migration0032 } from './0032-dispatch-route.js'
 import { migration0033 } from './0033-case-partitions.js'
 import { migration0035 } from './0035-report-months.js'
+import { migration0036 } from './0036-partition-grants.js'
 
 export interface Migration {
   /** Strictly increasing, starting at 1 (numbers are assigned per branch, so gaps may occur). */
@@ -66,4 +67,5 @@ export const migrations: readonly Migration[] = [
   migration0032,
   migration0033,
   migration0035,
+  migration0036,
 ]
